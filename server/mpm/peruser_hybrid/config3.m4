@@ -1,0 +1,28 @@
+dnl peruser_hybrid MPM: build description.
+dnl
+dnl The object list is not maintained by hand: it is computed when configure
+dnl runs, from every *.c file present in this directory (foo.c -> foo.lo).
+dnl build/intree-build.sh copies the project's shm/*.c library sources into
+dnl this directory (prefixed shm_ where a name would clash), so the same
+dnl glob picks those up too.  Re-run configure after adding a source file.
+dnl
+dnl Extra link libraries for the MPM go in MOD_MPM_PERUSER_HYBRID_LDADD
+dnl (empty for now; hwloc and jemalloc will be added here when the sources
+dnl need them).
+
+APACHE_SUBST(MOD_MPM_PERUSER_HYBRID_LDADD)
+
+ph_mpm_objects=""
+for ph_mpm_src in $srcdir/server/mpm/peruser_hybrid/*.c; do
+    test -f "$ph_mpm_src" || continue
+    ph_mpm_objects="$ph_mpm_objects `basename $ph_mpm_src .c`.lo"
+done
+if ap_mpm_is_enabled peruser_hybrid; then
+    if test -z "$ph_mpm_objects"; then
+        AC_MSG_ERROR([peruser_hybrid MPM selected but server/mpm/peruser_hybrid contains no .c files])
+    fi
+    AC_MSG_NOTICE([peruser_hybrid MPM objects:$ph_mpm_objects])
+fi
+
+APACHE_MPM_MODULE(peruser_hybrid, $enable_mpm_peruser_hybrid, $ph_mpm_objects, , ,
+                  [\$(MOD_MPM_PERUSER_HYBRID_LDADD)])
