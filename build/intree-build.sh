@@ -244,7 +244,7 @@ fetch_apt_source() {
             fi
         done
         if ((changed == 0)) && [[ -f /etc/apt/sources.list ]]; then
-            grep -E '^deb[[:space:]]' /etc/apt/sources.list | sed 's/^deb/deb-src/' \
+            { grep -E '^deb[[:space:]]' /etc/apt/sources.list || true; } | sed 's/^deb/deb-src/' \
                 >/etc/apt/sources.list.d/intree-deb-src.list
             [[ -s /etc/apt/sources.list.d/intree-deb-src.list ]] && changed=1 \
                 && echo "  wrote /etc/apt/sources.list.d/intree-deb-src.list"
@@ -269,7 +269,10 @@ fetch_apt_source() {
         echo "    (not downloadable)"
     done
     [[ -n $got ]] || die "none of the apache2 source versions could be downloaded: $(echo $versions)"
-    orig=$(ls "$dl"/apache2_*.orig.tar.* 2>/dev/null | grep -v '\.asc$' | head -n 1)
+    orig=
+    for f in "$dl"/apache2_*.orig.tar.*; do
+        [[ -f $f && $f != *.asc ]] && { orig=$f; break; }
+    done
     [[ -n $orig ]] || die "downloaded apache2 $got but found no orig tarball in $dl"
     rm -rf "$SRC_CACHE"
     mkdir -p "$SRC_CACHE"
@@ -371,7 +374,7 @@ grep -q "if $MPM MPM supports this platform... yes" "$log" \
     || die "configure says $MPM is not supported here: $(grep "if $MPM MPM supports" "$log" || echo 'check not run')"
 grep -q "which MPM to use by default... $MPM" "$log" \
     || die "configure did not select $MPM as the MPM"
-grep "MPM objects:" "$log" | sed 's/^configure: /  /'
+{ grep "MPM objects:" "$log" || true; } | sed 's/^configure: /  /'
 [[ -f server/mpm/$MPM/modules.mk && -f server/mpm/$MPM/Makefile ]] \
     || die "configure did not generate server/mpm/$MPM/Makefile and modules.mk"
 echo "  configure selected $MPM ($mpm_build)"
@@ -383,12 +386,16 @@ phase build "make -j$JOBS"
 log=$LOGDIR/build.log
 echo "  \$ make -j$JOBS   (output: ${log#"$ROOT"/})"
 if ! make -j"$JOBS" >"$log" 2>&1; then
-    echo "---- compiler errors:" >&2
-    grep -E '(error|undefined reference|multiple definition)' "$log" | head -n 40 >&2 || tail -n 40 "$log" >&2
-    if grep -q "server/mpm/$MPM" <(grep -E 'error|undefined reference|multiple definition' "$log"); then
-        die "compiling/linking the $MPM MPM in-tree failed (see $log)"
+    # the directory make was in when the first recipe failed
+    faildir=$(awk '/\*\*\* .*Error [0-9]+/ { failed = 1 }
+                   failed && /Leaving directory/ { sub(/.*Leaving directory ./, ""); sub(/.$/, ""); print; exit }' "$log")
+    echo "---- first errors (full log: $log):" >&2
+    errs=$(grep -E ' error: |In file included from|undefined reference|multiple definition' "$log" || true)
+    if [[ -n $errs ]]; then head -n 30 <<<"$errs" >&2; else tail -n 40 "$log" >&2; fi
+    if [[ $faildir == "$INTREE/server/mpm/$MPM" ]]; then
+        die "compiling/linking the $MPM MPM sources in-tree failed (in server/mpm/$MPM; does 'make' at $ROOT succeed?)"
     fi
-    die "make failed (see $log)"
+    die "make failed in ${faildir:-unknown directory}"
 fi
 [[ -x $INTREE/httpd || -x $INTREE/.libs/httpd ]] || die "make succeeded but no httpd binary"
 phase_done
@@ -495,7 +502,7 @@ HTTPD=$PREFIX/bin/httpd
 echo "  \$ httpd -V -f ${conf#"$ROOT"/}"
 v_out=$("$HTTPD" -V -f "$conf" 2>&1) || { echo "$v_out" >&2; die "httpd -V failed"; }
 echo "$v_out" >"$LOGDIR/httpd-V.log"
-echo "$v_out" | grep -E '^Server (version|MPM|built)|threaded|forked' | sed 's/^/    /'
+{ grep -E '^Server (version|MPM|built)|threaded|forked' <<<"$v_out" || true; } | sed 's/^/    /'
 grep -qE "^Server MPM: +$MPM\$" <<<"$v_out" \
     || die "httpd -V does not say 'Server MPM: $MPM' (got: $(echo "$v_out" | grep 'Server MPM' || echo none))"
 
@@ -551,7 +558,7 @@ kill -0 "$parent" 2>/dev/null && die "parent pid $parent still alive"
 echo "  stopped: no process of $HTTPD remains"
 if grep -qE '\[(emerg|alert|crit)\]|AH00[0-9]*: .*(segfault|exit signal)' "$RUNDIR/logs/error_log"; then
     echo "---- serious entries in error_log:" >&2
-    grep -E '\[(emerg|alert|crit)\]|segfault|exit signal' "$RUNDIR/logs/error_log" | head -n 20 >&2
+    grep -E '\[(emerg|alert|crit)\]|segfault|exit signal' "$RUNDIR/logs/error_log" >&2 || true
     die "error_log has emerg/alert/crit entries or crashed children"
 fi
 phase_done
