@@ -1,0 +1,56 @@
+# peruser_hybrid -- top-level build.
+#
+# The module is compiled against the installed apache2-dev: every compiler
+# and include flag comes from `apxs -q`, so it builds exactly as apxs would
+# build it, but objects go to build/obj/ instead of next to the sources.
+#
+#   make            build/out/mod_mpm_peruser_hybrid.so
+#   make unit       CUnit unit tests (tests/unit/)
+#   make check      unit + integration tests (needs root, see README)
+#   make bench      build/bench.sh: peruser_hybrid vs stock mpm_event
+#   make clean
+
+APXS    ?= apxs
+CC      := $(shell $(APXS) -q CC)
+OUT     := build/out
+OBJ     := build/obj
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+           -Wstrict-prototypes -Wpointer-arith
+HTTPD_CPPFLAGS := $(shell $(APXS) -q EXTRA_INCLUDES) \
+                  $(shell $(APXS) -q EXTRA_CPPFLAGS)
+BASE_CFLAGS := -std=gnu11 -pipe -g -O2 -fPIC -fstack-protector-strong \
+               -fno-strict-aliasing $(WARN) -D_FORTIFY_SOURCE=2
+CFLAGS  ?=
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
+
+MPM_DIR := server/mpm/peruser_hybrid
+MPM_SRC := $(wildcard $(MPM_DIR)/*.c)
+SHM_SRC := $(wildcard shm/*.c)
+MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
+MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
+
+.PHONY: all unit check integration bench clean
+all: $(MODULE)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HTTPD_CPPFLAGS) -I$(MPM_DIR) -Ishm -MMD -MP -c $< -o $@
+
+$(MODULE): $(MPM_OBJ)
+	@mkdir -p $(OUT)
+	$(CC) -shared -o $@ $(MPM_OBJ) -lpthread
+
+-include $(MPM_OBJ:.o=.d)
+-include tests/unit/unit.mk
+
+integration: $(MODULE)
+	/usr/bin/python3 -m pytest -v tests/integration
+
+check: unit integration
+
+bench: $(MODULE)
+	bash build/bench.sh
+
+clean:
+	rm -rf build/out build/obj

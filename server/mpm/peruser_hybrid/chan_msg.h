@@ -1,0 +1,67 @@
+/*
+ * chan_msg.h -- the fixed header carried with every socket handed from a
+ * multiplexer to an environment over its SOCK_SEQPACKET channel.
+ *
+ * One channel message = this header (as bytes) + the client socket as
+ * SCM_RIGHTS ancillary data.  The header is encoded explicitly
+ * (little-endian, fixed offsets) so that its wire form does not depend on
+ * struct padding, and it is versioned: a receiver refuses a message whose
+ * magic, version or length it does not know, and closes the socket.
+ *
+ * Nothing in it decides *who* serves the connection: the kernel delivers the
+ * message only to holders of that environment's channel, and the processor
+ * re-resolves the virtual host itself.  The fields are for accounting
+ * (ticket/generation, issue 3) and for logs.
+ */
+#ifndef PH_CHAN_MSG_H
+#define PH_CHAN_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PH_CHAN_MAGIC    0x50484348u   /* "PHCH" */
+#define PH_CHAN_VERSION  1u
+#define PH_CHAN_MSG_LEN  32u           /* encoded size of version 1 */
+
+/* flags */
+#define PH_CHAN_F_HEAD_COMPLETE 0x0001u /* mux saw the whole request head */
+
+typedef struct {
+    uint32_t env_index;     /* environment the multiplexer routed to */
+    uint32_t vhost_id;      /* index of the resolved server_rec, for logs */
+    uint32_t mux_slot;      /* scoreboard slot of the sending multiplexer */
+    uint32_t flags;         /* PH_CHAN_F_* */
+    uint64_t ticket;        /* ticket slot and generation (issue 3); 0 = none */
+} ph_chan_msg;
+
+/*
+ * Layout of version 1 (all little-endian):
+ *   0  u32 magic   4  u16 version   6  u16 length (=32)
+ *   8  u32 env_index   12 u32 vhost_id   16 u32 mux_slot   20 u32 flags
+ *   24 u64 ticket
+ */
+
+/* Writes PH_CHAN_MSG_LEN bytes to buf; returns that length, or 0 if
+ * buflen is too small. */
+size_t ph_chan_msg_encode(const ph_chan_msg *msg, unsigned char *buf,
+                          size_t buflen);
+
+typedef enum {
+    PH_CHAN_DECODE_OK = 0,
+    PH_CHAN_DECODE_SHORT,       /* fewer bytes than a header */
+    PH_CHAN_DECODE_BAD_MAGIC,
+    PH_CHAN_DECODE_BAD_VERSION,
+    PH_CHAN_DECODE_BAD_LENGTH   /* length field does not match what arrived */
+} ph_chan_decode_result;
+
+/* Decodes the len bytes that arrived.  Checks in this order: len below
+ * PH_CHAN_MSG_LEN (SHORT), magic, version, then the length field against
+ * both PH_CHAN_MSG_LEN and len (BAD_LENGTH, so surplus bytes are refused
+ * too).  *out is written only when the result is PH_CHAN_DECODE_OK. */
+ph_chan_decode_result ph_chan_msg_decode(const unsigned char *buf,
+                                         size_t len, ph_chan_msg *out);
+
+/* A short human-readable name for a decode result, for log messages. */
+const char *ph_chan_decode_strerror(ph_chan_decode_result r);
+
+#endif /* PH_CHAN_MSG_H */

@@ -1,0 +1,37 @@
+/*
+ * channel.h -- per-environment handoff channels.
+ *
+ * A channel is an AF_UNIX SOCK_SEQPACKET socketpair made one-way at
+ * creation: multiplexers send on end [0], the environment's processors
+ * receive on end [1].  Each message is one ph_chan_msg header plus exactly
+ * one client socket (SCM_RIGHTS).  SEQPACKET keeps message boundaries and
+ * delivers each message to exactly one receiver, so the channel is also the
+ * environment's queue of waiting connections; the kernel bounds it (the
+ * sender gets EAGAIN when it is full) and keeps what is queued while no
+ * processor is alive, as long as the parent holds the receive end.
+ */
+#ifndef PH_CHANNEL_H
+#define PH_CHANNEL_H
+
+#include "chan_msg.h"
+
+/* Create a channel; fds[0] send end, fds[1] receive end, both
+ * close-on-exec and non-blocking.  Returns 0 or an errno value. */
+int ph_channel_create(int fds[2]);
+
+/* Send sock_fd with msg.  Never blocks.  Returns 0, EAGAIN when the
+ * channel is full, or another errno value. */
+int ph_channel_send(int chan_fd, int sock_fd, const ph_chan_msg *msg);
+
+#define PH_CHANNEL_EOF (-1)     /* every send end is closed */
+
+/*
+ * Receive one message.  Never blocks.  Returns 0 with *sock_fd (a
+ * close-on-exec descriptor) and *msg filled, EAGAIN when nothing is
+ * waiting, PH_CHANNEL_EOF, EPROTO for a malformed message (any descriptor
+ * it carried is closed; *decode says why), or another errno value.
+ */
+int ph_channel_recv(int chan_fd, int *sock_fd, ph_chan_msg *msg,
+                    ph_chan_decode_result *decode);
+
+#endif /* PH_CHANNEL_H */

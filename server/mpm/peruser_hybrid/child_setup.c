@@ -1,0 +1,107 @@
+/*
+ * child_setup.c -- the first moments of every child: become a child
+ * (signals, pools), close what this kind of child must not hold, and hand
+ * over to the multiplexer or processor main.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "ap_listen.h"
+#include "ap_mpm.h"
+#include "apr_portable.h"
+#include "apr_signal.h"
+#include "ap_mpm.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "mpm_common.h"
+
+#include "ph_child.h"
+#include "ph_env.h"
+#include "ph_parent.h"
+
+void ph_child_close_listeners(void)
+{
+    ap_listen_rec *lr;
+
+    for (lr = ap_listeners; lr; lr = lr->next) {
+        apr_os_sock_t fd;
+        if (lr->sd && apr_os_sock_get(&fd, lr->sd) == APR_SUCCESS
+            && fd >= 0) {
+            close(fd);
+        }
+    }
+}
+
+/*
+ * Close the channel ends this child must not hold: a processor keeps only
+ * its own environment's receive end, a multiplexer only the send ends.
+ */
+static void close_foreign_channels(ph_child_type type, const ph_env *mine)
+{
+    int i;
+
+    for (i = 0; i < ph_envs->nelts; i++) {
+        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        if (type == PH_CHILD_MUX) {
+            if (env->chan[1] >= 0) {
+                close(env->chan[1]);
+                env->chan[1] = -1;
+            }
+            continue;
+        }
+        if (env->chan[0] >= 0) {
+            close(env->chan[0]);
+            env->chan[0] = -1;
+        }
+        if (env != mine && env->chan[1] >= 0) {
+            close(env->chan[1]);
+            env->chan[1] = -1;
+        }
+    }
+}
+
+void ph_child_main(int slot, ph_child_type type, ph_env *env)
+{
+    apr_pool_t *pchild;
+    int code;
+
+    ph_retained_state->mpm->mpm_state = AP_MPMQ_STARTING;
+    ap_fatal_signal_child_setup(ap_server_conf);
+
+    /* The parent's handlers and self-pipe are not ours.  Children are told
+     * to stop through their pipes or by SIGTERM (default action). */
+    apr_signal(SIGCHLD, SIG_DFL);
+    apr_signal(SIGTERM, SIG_DFL);
+    apr_signal(SIGHUP, SIG_IGN);
+    apr_signal(AP_SIG_GRACEFUL, SIG_IGN);
+    apr_signal(AP_SIG_GRACEFUL_STOP, SIG_IGN);
+    apr_signal(SIGPIPE, SIG_IGN);
+    close(ph_heritage_now.wake_rd);
+    close(ph_heritage_now.wake_wr);
+    close(ph_heritage_now.lifeline_wr);
+    ph_heritage_now.wake_rd = ph_heritage_now.wake_wr = -1;
+    ph_heritage_now.lifeline_wr = -1;
+
+    close_foreign_channels(type, env);
+    if (type == PH_CHILD_PROC) {
+        /* Only multiplexers accept; a processor never holds a listener. */
+        ph_child_close_listeners();
+        close(ph_heritage_now.lifeline_fd);
+        ph_heritage_now.lifeline_fd = -1;
+    }
+
+    apr_pool_create(&pchild, ap_pglobal);
+    apr_pool_tag(pchild, "pchild");
+
+    if (type == PH_CHILD_MUX) {
+        code = ph_mux_main(slot, pchild);
+    }
+    else {
+        code = ph_proc_main(slot, env, pchild);
+    }
+    ph_retained_state->mpm->mpm_state = AP_MPMQ_STOPPING;
+    apr_pool_destroy(pchild);
+    exit(code);
+}

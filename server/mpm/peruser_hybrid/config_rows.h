@@ -1,0 +1,32 @@
+/*
+ * config_rows.h -- one row per numeric directive (X-macro, like Varnish's
+ * tbl/params.h).  Included several times with different definitions of
+ * PH_ROW to generate the directive table, its index enum and the
+ * command_rec entries.  The README's directive reference is generated from
+ * the same rows (build/directives.sh).
+ *
+ * PH_ROW(name, contexts, min, max, default, unit, settings field,
+ *        per-environment field or -, help)
+ */
+PH_ROW(ThreadsPerChild, PH_CTX_SERVER, 1, 20000, DEFAULT_THREADS_PER_CHILD,
+       "threads", threads_per_child, PH_NONE,
+       "Worker threads in each processor child (each child also runs one "
+       "listener thread)")
+PH_ROW(ThreadLimit, PH_CTX_SERVER, 1, 20000, DEFAULT_THREAD_LIMIT,
+       "threads", thread_limit, PH_NONE,
+       "Upper bound of ThreadsPerChild for the lifetime of the server "
+       "(sizes the scoreboard)")
+PH_ROW(ServerLimit, PH_CTX_SERVER, 2, 20000, DEFAULT_SERVER_LIMIT,
+       "processes", server_limit, PH_NONE,
+       "Maximum number of child processes, multiplexers and processors "
+       "together, for the lifetime of the server")
+PH_ROW(MinMultiplexers, PH_CTX_SERVER, 1, 1000, DEFAULT_MIN_MULTIPLEXERS,
+       "processes", min_multiplexers, PH_NONE,
+       "Multiplexer processes kept running")
+PH_ROW(MinProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
+       DEFAULT_MIN_PROCESSORS, "processes", min_processors, min_processors,
+       "Processor children kept running per environment (until on-demand "
+       "spawning lands, at least one is always kept)")
+PH_ROW(MaxProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 1, 20000,
+       DEFAULT_MAX_PROCESSORS, "processes", max_processors, max_processors,
+       "Maximum processor children per environment")

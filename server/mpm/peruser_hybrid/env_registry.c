@@ -1,0 +1,284 @@
+/*
+ * env_registry.c -- <Processor> blocks, ServerEnvironment, and their
+ * resolution at startup.
+ */
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "apr_strings.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "unixd.h"
+
+#include "config_value.h"
+#include "ph_env.h"
+#include "ph_log.h"
+#include "ph_module.h"
+
+apr_array_header_t *ph_envs;
+
+void ph_env_reset(apr_pool_t *pconf)
+{
+    ph_envs = apr_array_make(pconf, 8, sizeof(ph_env *));
+}
+
+ph_env *ph_env_by_index(int index)
+{
+    if (!ph_envs || index < 0 || index >= ph_envs->nelts) {
+        return NULL;
+    }
+    return APR_ARRAY_IDX(ph_envs, index, ph_env *);
+}
+
+static ph_env *env_find(const char *name)
+{
+    int i;
+
+    for (i = 0; ph_envs && i < ph_envs->nelts; i++) {
+        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        if (!strcmp(env->name, name)) {
+            return env;
+        }
+    }
+    return NULL;
+}
+
+static ph_env *env_add(apr_pool_t *p, const char *name)
+{
+    ph_env *env = apr_pcalloc(p, sizeof(*env));
+
+    env->magic = PH_ENV_MAGIC;
+    env->index = ph_envs->nelts;
+    env->name = apr_pstrdup(p, name);
+    env->limits.min_processors = -1;
+    env->limits.max_processors = -1;
+    env->chan[0] = env->chan[1] = -1;
+    APR_ARRAY_PUSH(ph_envs, ph_env *) = env;
+    return env;
+}
+
+/* One "Directive args" line inside <Processor>. */
+static const char *processor_line(cmd_parms *cmd, ph_env *env,
+                                  const char *line)
+{
+    const char *word = ap_getword_conf(cmd->temp_pool, &line);
+    const char *arg = ap_getword_conf(cmd->temp_pool, &line);
+    const ph_directive *d;
+
+    if (!*word || *word == '#') {
+        return NULL;
+    }
+    if (!*arg || *ap_getword_conf(cmd->temp_pool, &line)) {
+        return apr_psprintf(cmd->pool, "<Processor %s>: %s takes exactly one "
+                            "argument", env->name, word);
+    }
+    if (!strcasecmp(word, "User")) {
+        env->user_name = apr_pstrdup(cmd->pool, arg);
+        return NULL;
+    }
+    if (!strcasecmp(word, "Group")) {
+        env->group_name = apr_pstrdup(cmd->pool, arg);
+        return NULL;
+    }
+    d = ph_directive_find(word);
+    if (!d || !(d->contexts & PH_CTX_PROCESSOR)) {
+        return apr_psprintf(cmd->pool, "<Processor %s>: '%s' is not allowed "
+                            "here (allowed: User, Group, MinProcessors, "
+                            "MaxProcessors)", env->name, word);
+    }
+    return ph_directive_apply(d, arg, &env->limits, cmd->pool);
+}
+
+const char *ph_env_processor_section(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    char err[256];
+    char line[MAX_STRING_LEN];
+    const char *endp = ap_strrchr_c(arg, '>');
+    const char *name, *msg;
+    ph_env *env;
+
+    (void)dummy;
+    if ((msg = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
+        return msg;
+    }
+    if (!endp) {
+        return "<Processor> directive missing closing '>'";
+    }
+    name = apr_pstrndup(cmd->temp_pool, arg, endp - arg);
+    name = ap_getword_conf(cmd->temp_pool, &name);
+    if (ph_conf_check_env_name(name, err, sizeof(err))) {
+        return apr_psprintf(cmd->pool, "<Processor %s>: %s", name, err);
+    }
+    if (env_find(name)) {
+        return apr_psprintf(cmd->pool, "<Processor %s> is defined twice",
+                            name);
+    }
+    env = env_add(cmd->pool, name);
+    env->defn_file = cmd->directive->filename;
+    env->defn_line = cmd->directive->line_num;
+
+    while (!ap_cfg_getline(line, sizeof(line), cmd->config_file)) {
+        if (!strcasecmp(line, "</Processor>")) {
+            if (!env->user_name || !env->group_name) {
+                return apr_psprintf(cmd->pool, "<Processor %s>: both User "
+                                    "and Group are required", name);
+            }
+            return NULL;
+        }
+        if ((msg = processor_line(cmd, env, line))) {
+            return msg;
+        }
+    }
+    return apr_psprintf(cmd->pool, "<Processor %s> has no matching "
+                        "</Processor>", name);
+}
+
+const char *ph_env_set_server_env(cmd_parms *cmd, void *dummy,
+                                  const char *arg)
+{
+    ph_server_conf *sc = ap_get_module_config(cmd->server->module_config,
+                                              &mpm_peruser_hybrid_module);
+    (void)dummy;
+    sc->env_name = apr_pstrdup(cmd->pool, arg);
+    sc->env_set_in = apr_psprintf(cmd->pool, "%s:%d",
+                                  cmd->directive->filename,
+                                  cmd->directive->line_num);
+    return NULL;
+}
+
+void *ph_env_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    (void)s;
+    return apr_pcalloc(p, sizeof(ph_server_conf));
+}
+
+void *ph_env_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
+{
+    ph_server_conf *base = base_, *add = add_;
+    ph_server_conf *merged = apr_pcalloc(p, sizeof(*merged));
+
+    /* A vhost without ServerEnvironment inherits the main server's. */
+    *merged = *add;
+    if (!merged->env_name) {
+        merged->env_name = base->env_name;
+        merged->env_set_in = base->env_set_in;
+    }
+    return merged;
+}
+
+static ph_server_conf *server_conf(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &mpm_peruser_hybrid_module);
+}
+
+ph_env *ph_env_of_server(const server_rec *s)
+{
+    return server_conf(s)->env;
+}
+
+int ph_env_vhost_id(const server_rec *s)
+{
+    return server_conf(s)->vhost_id;
+}
+
+int ph_env_can_switch_users(void)
+{
+    return geteuid() == 0;
+}
+
+static const char *resolve_identity(apr_pool_t *p, ph_env *env)
+{
+    struct passwd *pw;
+    struct group *gr;
+
+    if (!(pw = getpwnam(env->user_name))) {
+        return apr_psprintf(p, "<Processor %s> (%s:%u): unknown user '%s'",
+                            env->name, env->defn_file, env->defn_line,
+                            env->user_name);
+    }
+    if (!(gr = getgrnam(env->group_name))) {
+        return apr_psprintf(p, "<Processor %s> (%s:%u): unknown group '%s'",
+                            env->name, env->defn_file, env->defn_line,
+                            env->group_name);
+    }
+    if (pw->pw_uid == 0 || gr->gr_gid == 0) {
+        return apr_psprintf(p, "<Processor %s> (%s:%u): refusing to run an "
+                            "environment as root (User %s, Group %s)",
+                            env->name, env->defn_file, env->defn_line,
+                            env->user_name, env->group_name);
+    }
+    env->uid = pw->pw_uid;
+    env->gid = gr->gr_gid;
+    return NULL;
+}
+
+static const char *check_env_limits(apr_pool_t *p, ph_env *env)
+{
+    long min = ph_env_limit(&env->limits, offsetof(ph_env_limits,
+                                                   min_processors));
+    long max = ph_env_limit(&env->limits, offsetof(ph_env_limits,
+                                                   max_processors));
+    if (min > max) {
+        return apr_psprintf(p, "<Processor %s>: MinProcessors %ld is above "
+                            "MaxProcessors %ld", env->name, min, max);
+    }
+    return NULL;
+}
+
+const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
+{
+    const char *msg;
+    server_rec *s;
+    int i, vhost_id = 0;
+
+    if (ph_envs->nelts == 0) {
+        /* A plain httpd config: serve everything in one environment as the
+         * server's own User/Group, so existing configs keep working. */
+        ph_env *env = env_add(p, PH_IMPLICIT_ENV_NAME);
+        env->implicit = 1;
+        env->user_name = ap_unixd_config.user_name;
+        env->uid = ap_unixd_config.user_id;
+        env->gid = ap_unixd_config.group_id;
+        env->group_name = "(User's group)";
+        env->defn_file = "(implicit)";
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, main_server,
+                     PHLOGNO(00011) "no <Processor> configured: every "
+                     "virtual host is served in the implicit environment '"
+                     PH_IMPLICIT_ENV_NAME "' as User %s",
+                     ap_unixd_config.user_name);
+    }
+    else {
+        for (i = 0; i < ph_envs->nelts; i++) {
+            ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+            if ((msg = resolve_identity(p, env))
+                || (msg = check_env_limits(p, env))) {
+                return msg;
+            }
+        }
+    }
+
+    for (s = main_server; s; s = s->next, vhost_id++) {
+        ph_server_conf *sc = server_conf(s);
+        sc->vhost_id = vhost_id;
+        if (ph_envs->nelts == 1
+            && APR_ARRAY_IDX(ph_envs, 0, ph_env *)->implicit) {
+            sc->env = APR_ARRAY_IDX(ph_envs, 0, ph_env *);
+        }
+        else if (sc->env_name) {
+            if (!(sc->env = env_find(sc->env_name))) {
+                return apr_psprintf(p, "ServerEnvironment %s (%s): no "
+                                    "<Processor %s> is defined",
+                                    sc->env_name, sc->env_set_in,
+                                    sc->env_name);
+            }
+        }
+        else {
+            sc->env = NULL;     /* answered with 503 by the multiplexers */
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,47 @@
+/*
+ * mux.h -- the multiplexer's internal interfaces.
+ *
+ * A multiplexer is one single-threaded epoll loop (mux_main.c).  For each
+ * accepted connection it peeks at the request head (head_parse.c), asks
+ * httpd's own vhost code which server_rec the request is for
+ * (mux_route.c), and hands the socket to that server's environment over
+ * its channel, or answers a canned error itself (mux_reply.c).  It never
+ * blocks: a full channel parks the connection on that environment's
+ * pending list while every other environment keeps being served.
+ */
+#ifndef PH_MUX_H
+#define PH_MUX_H
+
+#include "httpd.h"
+
+#include "head_parse.h"
+
+/* Outcome of routing one request head. */
+typedef struct ph_route {
+    int status;                 /* 0 = routed; else the HTTP status to send */
+    int env_index;              /* when routed */
+    int vhost_id;               /* for the channel message and logs */
+    server_rec *server;         /* the resolved vhost (also on errors) */
+} ph_route;
+
+/*
+ * Resolve the request whose head is in `head` (peeked from socket fd) to
+ * an environment, exactly as httpd would pick the virtual host: by the
+ * local address (IP-based vhosts), then by Host or absolute URI
+ * (name-based, ServerAlias, wildcards), honouring StrictHostCheck.
+ * Scratch allocations come from p, which the caller clears.
+ */
+void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out);
+
+/* The limits the head parser applies (those of the main server). */
+void ph_mux_head_limits(ph_head_limits *lim);
+
+/*
+ * Write a complete canned response for status (400, 408, 414, 503) with
+ * "Connection: close", then shut down the write side.  Never blocks: the
+ * response is small enough for any socket send buffer; if it does not fit,
+ * the client gets a close.  retry_after > 0 adds a Retry-After header.
+ */
+void ph_mux_reply(int fd, int status, int retry_after);
+
+#endif /* PH_MUX_H */

@@ -1,0 +1,600 @@
+/*
+ * mux_main.c -- the multiplexer process: one non-blocking epoll loop that
+ * accepts, peeks at request heads, and hands each connection to its
+ * environment's channel.
+ *
+ * Connection life cycle inside a multiplexer:
+ *
+ *   accept --> PEEK --(head routable)--> sent on channel, closed here
+ *               |  \--(channel full)---> PENDING --(room)--> sent
+ *               |                          \--(timeout)--> 503
+ *               +--(bad head / no env / timeout)--> reply --> LINGER --> closed
+ *               +--(client closed)--> closed
+ *
+ * Every state has one deadline, and all connections in one list share the
+ * same timeout, so each list is kept in deadline order by appending: the
+ * loop only ever looks at list heads.
+ *
+ * The peeked bytes are never consumed: the processor reads the client's
+ * original bytes itself.  Peeking needs edge-triggered readiness (the
+ * bytes stay in the socket, so a level-triggered socket would stay ready).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "ap_listen.h"
+#include "ap_mpm.h"
+#include "apr_portable.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "mpm_common.h"
+#include "scoreboard.h"
+#include "unixd.h"
+
+#include "channel.h"
+#include "mux.h"
+#include "ph_child.h"
+#include "ph_env.h"
+#include "ph_log.h"
+
+#define MUX_CONN_MAGIC   0x4d55584eu    /* "MUXN" */
+#define PEEK_WINDOW      65536          /* bytes of a head we look at */
+#define LINGER_MS        2000           /* after a canned reply */
+#define ACCEPT_BATCH     32             /* accepts per readiness event */
+#define MAX_EVENTS       128
+
+typedef enum { TAG_LISTENER = 1, TAG_LIFELINE, TAG_CHANNEL, TAG_CONN } tag_kind;
+
+/* Every epoll registration points at a struct starting with a tag. */
+typedef struct ev_tag {
+    tag_kind kind;
+    int fd;
+    int env_index;              /* TAG_CHANNEL */
+} ev_tag;
+
+typedef enum { MC_PEEK = 1, MC_PENDING, MC_LINGER } mc_state;
+
+typedef struct mux_list {
+    struct mux_conn *head, *tail;
+    int count;
+} mux_list;
+
+typedef struct mux_conn {
+    ev_tag tag;                 /* first: epoll data points here */
+    unsigned magic;
+    mc_state state;
+    long long deadline_ms;
+    struct mux_conn *prev, *next;
+    mux_list *list;
+    ph_chan_msg msg;            /* when PENDING */
+} mux_conn;
+
+typedef struct mux_state {
+    int slot;
+    int epfd;
+    apr_pool_t *pool;           /* process lifetime */
+    apr_pool_t *scratch;        /* cleared after each routing decision */
+    char *peekbuf;
+    ph_head_limits limits;
+    long long head_timeout_ms;
+    mux_list peeking;
+    mux_list lingering;
+    mux_list *pending;          /* one per environment */
+    ev_tag *chan_tags;          /* one per environment */
+    int *chan_armed;            /* EPOLLOUT registered for that channel */
+    ev_tag *listener_tags;
+    int nlisteners;
+    ev_tag lifeline_tag;
+    int exiting;                /* lifeline closed: finish and exit */
+    int nconns;
+    unsigned char *warned_vhost;    /* 503 already logged for vhost id */
+    int nvhosts;
+    mux_conn *spare;            /* free list */
+} mux_state;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void list_append(mux_list *l, mux_conn *mc)
+{
+    mc->list = l;
+    mc->next = NULL;
+    mc->prev = l->tail;
+    if (l->tail) {
+        l->tail->next = mc;
+    }
+    else {
+        l->head = mc;
+    }
+    l->tail = mc;
+    l->count++;
+}
+
+static void list_remove(mux_conn *mc)
+{
+    mux_list *l = mc->list;
+
+    if (!l) {
+        return;
+    }
+    if (mc->prev) {
+        mc->prev->next = mc->next;
+    }
+    else {
+        l->head = mc->next;
+    }
+    if (mc->next) {
+        mc->next->prev = mc->prev;
+    }
+    else {
+        l->tail = mc->prev;
+    }
+    mc->prev = mc->next = NULL;
+    mc->list = NULL;
+    l->count--;
+}
+
+static mux_conn *conn_new(mux_state *m, int fd)
+{
+    mux_conn *mc = m->spare;
+
+    if (mc) {
+        m->spare = mc->next;
+    }
+    else {
+        mc = apr_palloc(m->pool, sizeof(*mc));
+    }
+    memset(mc, 0, sizeof(*mc));
+    mc->tag.kind = TAG_CONN;
+    mc->tag.fd = fd;
+    mc->magic = MUX_CONN_MAGIC;
+    m->nconns++;
+    return mc;
+}
+
+/* Forget a connection; the caller has closed or handed off its fd. */
+static void conn_free(mux_state *m, mux_conn *mc)
+{
+    list_remove(mc);
+    mc->magic = 0;
+    mc->next = m->spare;
+    m->spare = mc;
+    m->nconns--;
+}
+
+static void conn_close(mux_state *m, mux_conn *mc)
+{
+    close(mc->tag.fd);      /* also removes it from the epoll set */
+    conn_free(m, mc);
+}
+
+/* Answer status ourselves, then read and discard until the client closes
+ * (so that unread request bytes do not turn our close into a reset that
+ * destroys the answer before the client reads it). */
+static void conn_reply(mux_state *m, mux_conn *mc, int status)
+{
+    ph_mux_reply(mc->tag.fd, status, 0);
+    list_remove(mc);
+    mc->state = MC_LINGER;
+    mc->deadline_ms = now_ms() + LINGER_MS;
+    list_append(&m->lingering, mc);
+}
+
+static void log_no_env_once(mux_state *m, const ph_route *rt)
+{
+    if (rt->vhost_id >= 0 && rt->vhost_id < m->nvhosts
+        && m->warned_vhost[rt->vhost_id]) {
+        return;
+    }
+    if (rt->vhost_id >= 0 && rt->vhost_id < m->nvhosts) {
+        m->warned_vhost[rt->vhost_id] = 1;
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf, PHLOGNO(00301)
+                 "virtual host %s (%s:%d) has no ServerEnvironment: "
+                 "its requests are answered with 503",
+                 rt->server && rt->server->server_hostname
+                     ? rt->server->server_hostname : "(unnamed)",
+                 rt->server && rt->server->defn_name
+                     ? rt->server->defn_name : "?",
+                 rt->server ? (int)rt->server->defn_line_number : 0);
+}
+
+static void arm_channel(mux_state *m, int env_index, int on)
+{
+    struct epoll_event ev;
+
+    if (m->chan_armed[env_index] == on) {
+        return;
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLOUT;
+    ev.data.ptr = &m->chan_tags[env_index];
+    if (epoll_ctl(m->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
+                  m->chan_tags[env_index].fd, &ev) == 0) {
+        m->chan_armed[env_index] = on;
+    }
+}
+
+/* Try to hand mc to its environment.  Returns 1 if it left this process
+ * (sent, or answered), 0 if it must wait for room on the channel. */
+static int handoff(mux_state *m, mux_conn *mc, int env_index)
+{
+    ph_env *env = ph_env_by_index(env_index);
+    int rv;
+
+    rv = ph_channel_send(env->chan[0], mc->tag.fd, &mc->msg);
+    if (rv == 0) {
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, mc->tag.fd, NULL);
+        conn_close(m, mc);
+        return 1;
+    }
+    if (rv == EAGAIN) {
+        return 0;
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf, PHLOGNO(00302)
+                 "cannot hand a connection to environment %s; answering "
+                 "503", env->name);
+    conn_reply(m, mc, HTTP_SERVICE_UNAVAILABLE);
+    return 1;
+}
+
+static void route(mux_state *m, mux_conn *mc, const ph_head *head)
+{
+    ph_route rt;
+
+    ph_mux_route(m->scratch, mc->tag.fd, head, &rt);
+    apr_pool_clear(m->scratch);
+    if (rt.status) {
+        if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
+            log_no_env_once(m, &rt);
+        }
+        conn_reply(m, mc, rt.status);
+        return;
+    }
+    mc->msg.env_index = (uint32_t)rt.env_index;
+    mc->msg.vhost_id = (uint32_t)rt.vhost_id;
+    mc->msg.mux_slot = (uint32_t)m->slot;
+    mc->msg.flags = head->head_complete ? PH_CHAN_F_HEAD_COMPLETE : 0;
+    mc->msg.ticket = 0;
+
+    /* Keep arrival order: never overtake connections already waiting. */
+    if (m->pending[rt.env_index].count == 0 && handoff(m, mc, rt.env_index)) {
+        return;
+    }
+    list_remove(mc);
+    mc->state = MC_PENDING;
+    mc->deadline_ms = now_ms() + m->head_timeout_ms;
+    list_append(&m->pending[rt.env_index], mc);
+    arm_channel(m, rt.env_index, 1);
+}
+
+static void peek(mux_state *m, mux_conn *mc)
+{
+    ph_head head;
+    ssize_t n;
+
+    do {
+        n = recv(mc->tag.fd, m->peekbuf, PEEK_WINDOW,
+                 MSG_PEEK | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            conn_close(m, mc);
+        }
+        return;
+    }
+    if (n == 0) {
+        conn_close(m, mc);      /* gone before sending a whole head */
+        return;
+    }
+
+    switch (ph_head_parse(m->peekbuf, (size_t)n, &m->limits, &head)) {
+    case PH_HEAD_ROUTABLE:
+        route(m, mc, &head);
+        return;
+    case PH_HEAD_NEED_MORE:
+        if (n >= PEEK_WINDOW && head.method) {
+            /* The head is larger than we look at and names no Host in
+             * its first PEEK_WINDOW bytes: route by address only; the
+             * processor parses the whole head and refuses (421) a vhost
+             * that is not its own. */
+            head.host = NULL;
+            head.http_major = 1;
+            head.http_minor = 0;
+            route(m, mc, &head);
+        }
+        else if (n >= PEEK_WINDOW) {
+            conn_reply(m, mc, HTTP_BAD_REQUEST);
+        }
+        return;
+    case PH_HEAD_URI_TOO_LONG:
+        conn_reply(m, mc, HTTP_REQUEST_URI_TOO_LARGE);
+        return;
+    case PH_HEAD_FIELD_TOO_LONG:
+    case PH_HEAD_BAD_REQUEST:
+    default:
+        conn_reply(m, mc, HTTP_BAD_REQUEST);
+        return;
+    }
+}
+
+static void linger_read(mux_state *m, mux_conn *mc)
+{
+    char buf[4096];
+    ssize_t n;
+
+    for (;;) {
+        n = recv(mc->tag.fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        conn_close(m, mc);
+        return;
+    }
+}
+
+static void accept_some(mux_state *m, ev_tag *lt)
+{
+    int i;
+
+    for (i = 0; i < ACCEPT_BATCH && !m->exiting; i++) {
+        struct epoll_event ev;
+        mux_conn *mc;
+        int fd = accept4(lt->fd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (fd < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK
+                && errno != ECONNABORTED) {
+                ap_log_error(APLOG_MARK, APLOG_ERR, errno, ap_server_conf,
+                             PHLOGNO(00303) "accept() failed");
+            }
+            return;
+        }
+        mc = conn_new(m, fd);
+        mc->state = MC_PEEK;
+        mc->deadline_ms = now_ms() + m->head_timeout_ms;
+        list_append(&m->peeking, mc);
+        memset(&ev, 0, sizeof(ev));
+        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+        ev.data.ptr = mc;
+        if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            conn_close(m, mc);
+            continue;
+        }
+        /* The request often arrives with the connection: look at once. */
+        peek(m, mc);
+    }
+}
+
+static void flush_pending(mux_state *m, int env_index)
+{
+    mux_list *l = &m->pending[env_index];
+
+    while (l->head && handoff(m, l->head, env_index)) {
+        ;
+    }
+    if (!l->head) {
+        arm_channel(m, env_index, 0);
+    }
+}
+
+static void stop_accepting(mux_state *m)
+{
+    int i;
+
+    m->exiting = 1;
+    for (i = 0; i < m->nlisteners; i++) {
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->listener_tags[i].fd, NULL);
+    }
+    /* Close our copies so the next generation gets every connection. */
+    ph_child_close_listeners();
+    epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->lifeline_tag.fd, NULL);
+}
+
+static void expire(mux_state *m)
+{
+    long long now = now_ms();
+    int i;
+
+    while (m->peeking.head && m->peeking.head->deadline_ms <= now) {
+        mux_conn *mc = m->peeking.head;
+        char probe;
+        /* Nothing at all received: just close, as for an idle
+         * pre-connection; a partial head gets 408. */
+        if (recv(mc->tag.fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+            conn_reply(m, mc, HTTP_REQUEST_TIME_OUT);
+        }
+        else {
+            conn_close(m, mc);
+        }
+    }
+    for (i = 0; i < ph_envs->nelts; i++) {
+        mux_list *l = &m->pending[i];
+        while (l->head && l->head->deadline_ms <= now) {
+            conn_reply(m, l->head, HTTP_SERVICE_UNAVAILABLE);
+        }
+        if (!l->head) {
+            arm_channel(m, i, 0);
+        }
+    }
+    while (m->lingering.head && m->lingering.head->deadline_ms <= now) {
+        conn_close(m, m->lingering.head);
+    }
+}
+
+static int next_timeout(mux_state *m)
+{
+    long long next = now_ms() + 1000, now = now_ms();
+    int i;
+
+    if (m->peeking.head && m->peeking.head->deadline_ms < next) {
+        next = m->peeking.head->deadline_ms;
+    }
+    if (m->lingering.head && m->lingering.head->deadline_ms < next) {
+        next = m->lingering.head->deadline_ms;
+    }
+    for (i = 0; i < ph_envs->nelts; i++) {
+        if (m->pending[i].head && m->pending[i].head->deadline_ms < next) {
+            next = m->pending[i].head->deadline_ms;
+        }
+    }
+    return next > now ? (int)(next - now) : 0;
+}
+
+static void dispatch(mux_state *m, struct epoll_event *ev)
+{
+    ev_tag *tag = ev->data.ptr;
+    mux_conn *mc;
+
+    switch (tag->kind) {
+    case TAG_LISTENER:
+        accept_some(m, tag);
+        return;
+    case TAG_LIFELINE:
+        stop_accepting(m);
+        return;
+    case TAG_CHANNEL:
+        flush_pending(m, tag->env_index);
+        return;
+    case TAG_CONN:
+        mc = (mux_conn *)tag;
+        if (mc->magic != MUX_CONN_MAGIC) {
+            return;     /* closed earlier in this batch */
+        }
+        if (mc->state == MC_PEEK) {
+            peek(m, mc);
+        }
+        else if (mc->state == MC_LINGER) {
+            linger_read(m, mc);
+        }
+        /* MC_PENDING: the head is complete; nothing to read now. */
+        return;
+    }
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int setup(mux_state *m, int slot, apr_pool_t *pchild)
+{
+    struct epoll_event ev;
+    ap_listen_rec *lr;
+    server_rec *s;
+    int i;
+
+    memset(m, 0, sizeof(*m));
+    m->slot = slot;
+    m->pool = pchild;
+    apr_pool_create(&m->scratch, pchild);
+    m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
+    ph_mux_head_limits(&m->limits);
+    m->head_timeout_ms = apr_time_as_msec(ap_server_conf->timeout);
+    if ((m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        return errno;
+    }
+    m->pending = apr_pcalloc(pchild, sizeof(mux_list) * ph_envs->nelts);
+    m->chan_tags = apr_pcalloc(pchild, sizeof(ev_tag) * ph_envs->nelts);
+    m->chan_armed = apr_pcalloc(pchild, sizeof(int) * ph_envs->nelts);
+    for (i = 0; i < ph_envs->nelts; i++) {
+        m->chan_tags[i].kind = TAG_CHANNEL;
+        m->chan_tags[i].fd = ph_env_by_index(i)->chan[0];
+        m->chan_tags[i].env_index = i;
+    }
+    for (s = ap_server_conf; s; s = s->next) {
+        m->nvhosts++;
+    }
+    m->warned_vhost = apr_pcalloc(pchild, m->nvhosts);
+
+    for (lr = ap_listeners; lr; lr = lr->next) {
+        m->nlisteners++;
+    }
+    m->listener_tags = apr_pcalloc(pchild, sizeof(ev_tag) * m->nlisteners);
+    for (i = 0, lr = ap_listeners; lr; lr = lr->next, i++) {
+        apr_os_sock_t fd;
+        apr_os_sock_get(&fd, lr->sd);
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        m->listener_tags[i].kind = TAG_LISTENER;
+        m->listener_tags[i].fd = fd;
+        memset(&ev, 0, sizeof(ev));
+        /* Wake one multiplexer per connection, not all of them. */
+        ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+        ev.data.ptr = &m->listener_tags[i];
+        if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            return errno;
+        }
+    }
+    m->lifeline_tag.kind = TAG_LIFELINE;
+    m->lifeline_tag.fd = ph_heritage_now.lifeline_fd;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.ptr = &m->lifeline_tag;
+    if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->lifeline_tag.fd, &ev) < 0) {
+        return errno;
+    }
+    return 0;
+}
+
+int ph_mux_main(int slot, apr_pool_t *pchild)
+{
+    struct epoll_event events[MAX_EVENTS];
+    mux_state m;
+    int rv, i, n;
+
+    raise_fd_limit();
+    if (ph_privs_drop("multiplexer", ap_unixd_config.user_name,
+                      ap_unixd_config.user_id, ap_unixd_config.group_id)) {
+        return APEXIT_CHILDFATAL;   /* User is wrong for every child */
+    }
+    if ((rv = setup(&m, slot, pchild)) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, ap_server_conf,
+                     PHLOGNO(00304) "multiplexer in slot %d cannot set up "
+                     "its event loop", slot);
+        return APEXIT_CHILDSICK;
+    }
+    ap_update_child_status_from_indexes(slot, 0, SERVER_READY, NULL);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00305)
+                 "multiplexer in slot %d ready, pid %" APR_PID_T_FMT, slot,
+                 getpid());
+
+    while (!m.exiting || m.nconns > 0) {
+        n = epoll_wait(m.epfd, events, MAX_EVENTS, next_timeout(&m));
+        if (n < 0 && errno != EINTR) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
+                         PHLOGNO(00306) "epoll_wait failed in multiplexer");
+            return APEXIT_CHILDSICK;
+        }
+        for (i = 0; i < n; i++) {
+            dispatch(&m, &events[i]);
+        }
+        expire(&m);
+    }
+    ap_update_child_status_from_indexes(slot, 0, SERVER_DEAD, NULL);
+    return 0;
+}

@@ -1,0 +1,179 @@
+/*
+ * mux_route.c -- from a peeked request head to an environment, using
+ * httpd's own virtual host functions on a minimal connection and request.
+ *
+ * The records built here are scratch: they exist only so that
+ * ap_update_vhost_given_ip() and ap_update_vhost_from_headers_ex() can run
+ * in the multiplexer exactly as they run in ap_read_request(), so that
+ * ServerAlias, wildcards, IP-based vhosts and StrictHostCheck behave as in
+ * stock httpd.  The processor that gets the connection resolves the vhost
+ * again from the real request and refuses (421) one that is not its own,
+ * so a routing mistake here can never serve a request as the wrong user.
+ */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "httpd.h"
+#include "apr_portable.h"
+#include "apr_strings.h"
+#include "apr_uri.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "http_vhost.h"
+
+#include "mux.h"
+#include "ph_env.h"
+
+void ph_mux_head_limits(ph_head_limits *lim)
+{
+    lim->limit_request_line = (size_t)ap_server_conf->limit_req_line;
+    lim->limit_field_size = (size_t)ap_server_conf->limit_req_fieldsize;
+    lim->limit_fields = (unsigned)ap_server_conf->limit_req_fields;
+}
+
+/* A connection record with just what the vhost code and logging read. */
+static conn_rec *scratch_conn(apr_pool_t *p, int fd)
+{
+    struct sockaddr_storage local, remote;
+    socklen_t llen = sizeof(local), rlen = sizeof(remote);
+    apr_os_sock_info_t info;
+    apr_socket_t *sock = NULL;
+    conn_rec *c;
+
+    if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0
+        || getpeername(fd, (struct sockaddr *)&remote, &rlen) < 0) {
+        return NULL;
+    }
+    memset(&info, 0, sizeof(info));
+    info.os_sock = &fd;
+    info.local = (struct sockaddr *)&local;
+    info.remote = (struct sockaddr *)&remote;
+    info.family = local.ss_family;
+    info.type = SOCK_STREAM;
+    if (apr_os_sock_make(&sock, &info, p) != APR_SUCCESS) {
+        return NULL;
+    }
+    c = apr_pcalloc(p, sizeof(*c));
+    c->pool = p;
+    c->base_server = ap_server_conf;
+    c->notes = apr_table_make(p, 1);
+    c->conn_config = ap_create_conn_config(p);
+    if (apr_socket_addr_get(&c->local_addr, APR_LOCAL, sock) != APR_SUCCESS
+        || apr_socket_addr_get(&c->client_addr, APR_REMOTE, sock)
+               != APR_SUCCESS) {
+        apr_os_sock_t none = -1;
+        apr_os_sock_put(&sock, &none, p);
+        return NULL;
+    }
+    /* The descriptor stays the multiplexer's: detach it so that clearing
+     * the scratch pool (which runs APR's socket cleanup) closes nothing. */
+    {
+        apr_os_sock_t none = -1;
+        apr_os_sock_put(&sock, &none, p);
+    }
+    apr_sockaddr_ip_get(&c->local_ip, c->local_addr);
+    apr_sockaddr_ip_get(&c->client_ip, c->client_addr);
+    c->log_id = NULL;
+    ap_update_vhost_given_ip(c);
+    return c;
+}
+
+/* Fill r->uri and r->hostname from the request-target, as ap_parse_uri
+ * would: origin-form gives a path, absolute-form a host and a path,
+ * authority-form (CONNECT) a host. */
+static int parse_target(request_rec *r, const ph_head *head)
+{
+    char *target = apr_pstrmemdup(r->pool, head->target, head->target_len);
+    apr_uri_t uri;
+
+    if (head->method_len == 7 && !memcmp(head->method, "CONNECT", 7)) {
+        if (apr_uri_parse_hostinfo(r->pool, target, &uri) != APR_SUCCESS) {
+            return HTTP_BAD_REQUEST;
+        }
+        r->hostname = uri.hostname;
+        r->uri = "/";
+        return OK;
+    }
+    if (target[0] == '/' || !strcmp(target, "*")) {
+        char *q = strchr(target, '?');
+        if (q) {
+            *q = '\0';
+        }
+        r->uri = target;
+        return OK;
+    }
+    if (apr_uri_parse(r->pool, target, &uri) != APR_SUCCESS
+        || !uri.hostname) {
+        return HTTP_BAD_REQUEST;
+    }
+    r->hostname = uri.hostname;
+    r->uri = uri.path ? uri.path : "/";
+    return OK;
+}
+
+void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out)
+{
+    core_server_config *core;
+    request_rec *r;
+    conn_rec *c;
+    int strict, rc;
+    ph_env *env;
+
+    memset(out, 0, sizeof(*out));
+    out->env_index = -1;
+    if (!(c = scratch_conn(p, fd))) {
+        out->status = HTTP_BAD_REQUEST;     /* peer already gone */
+        return;
+    }
+
+    r = apr_pcalloc(p, sizeof(*r));
+    r->pool = p;
+    r->connection = c;
+    r->server = c->base_server;
+    r->status = HTTP_OK;
+    r->headers_in = apr_table_make(p, 2);
+    r->notes = apr_table_make(p, 1);
+    r->request_config = ap_create_request_config(p);
+    r->per_dir_config = r->server->lookup_defaults;
+    r->useragent_addr = c->client_addr;
+    r->useragent_ip = c->client_ip;
+    r->method = apr_pstrmemdup(p, head->method, head->method_len);
+    r->the_request = apr_pstrdup(p, r->method);
+    r->proto_num = HTTP_VERSION(head->http_major, head->http_minor);
+    if (parse_target(r, head) != OK) {
+        out->status = HTTP_BAD_REQUEST;
+        out->server = r->server;
+        return;
+    }
+    if (head->host) {
+        apr_table_setn(r->headers_in, "Host",
+                       apr_pstrmemdup(p, head->host, head->host_len));
+    }
+    else if (r->proto_num >= HTTP_VERSION(1, 1) && !r->hostname) {
+        /* HTTP/1.1 requires Host; httpd answers 400 (RFC 9112 3.2). */
+        out->status = HTTP_BAD_REQUEST;
+        out->server = r->server;
+        return;
+    }
+
+    core = ap_get_core_module_config(r->server->module_config);
+    strict = core->strict_host_check == AP_CORE_CONFIG_ON;
+    rc = ap_update_vhost_from_headers_ex(r, strict);
+    out->server = r->server;
+    if (r->status != HTTP_OK || (strict && rc != HTTP_OK)) {
+        out->status = HTTP_BAD_REQUEST;
+        return;
+    }
+
+    env = ph_env_of_server(r->server);
+    out->vhost_id = ph_env_vhost_id(r->server);
+    if (!env) {
+        out->status = HTTP_SERVICE_UNAVAILABLE;
+        return;
+    }
+    out->env_index = env->index;
+}

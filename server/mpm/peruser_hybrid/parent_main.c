@@ -1,0 +1,471 @@
+/*
+ * parent_main.c -- the parent's life for one generation: create the
+ * generation's lifeline and channels, start the children, reap and replace
+ * them, and carry out stop, graceful stop and (graceful) restart.
+ *
+ * The parent never touches client bytes.  It tells a generation's children
+ * to finish by closing its own ends of their pipes:
+ *   - the lifeline (write end): multiplexers see EOF, stop accepting,
+ *     finish routing what they hold and exit;
+ *   - each channel's send end: once the multiplexers are gone too, the
+ *     processors read EOF after the last queued connection, finish their
+ *     connections and exit.
+ * The same chain runs if the parent itself dies, so no child outlives it
+ * for longer than its connections last.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "ap_listen.h"
+#include "apr_signal.h"
+#include "ap_mpm.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "mpm_common.h"
+#include "scoreboard.h"
+
+#include "channel.h"
+#include "ph_config.h"
+#include "ph_env.h"
+#include "ph_log.h"
+#include "ph_parent.h"
+
+ph_heritage ph_heritage_now = { -1, -1, -1, -1, 0 };
+
+/* Respawn back-off for children that die right after starting (a broken
+ * environment must not turn the parent into a fork loop). */
+#define YOUNG_DEATH       apr_time_from_sec(2)
+#define BACKOFF_FIRST     apr_time_from_msec(500)
+#define BACKOFF_MAX       apr_time_from_sec(30)
+
+typedef struct backoff {
+    apr_time_t delay;           /* 0 = none */
+    apr_time_t until;
+} backoff;
+
+/* Parent-only state of the running generation. */
+typedef struct parent_gen {
+    apr_pool_t *pconf;
+    backoff mux_backoff;
+    backoff *env_backoff;       /* one per environment */
+    int child_fatal;            /* a child reported a server-wide failure */
+} parent_gen;
+
+static parent_gen gen;
+
+static void sigchld_wake(int sig)
+{
+    int saved = errno;
+    (void)sig;
+    if (ph_heritage_now.wake_wr >= 0) {
+        ssize_t ignored = write(ph_heritage_now.wake_wr, "c", 1);
+        (void)ignored;
+    }
+    errno = saved;
+}
+
+static apr_status_t close_fd_cleanup(void *data)
+{
+    int *fd = data;
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    return APR_SUCCESS;
+}
+
+static void close_fd(int *fd)
+{
+    close_fd_cleanup(fd);
+}
+
+/* The pipes of this generation; closed with pconf at the latest. */
+static int open_generation_pipes(apr_pool_t *pconf)
+{
+    int fds[2];
+    int i;
+
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        return errno;
+    }
+    ph_heritage_now.lifeline_fd = fds[0];
+    ph_heritage_now.lifeline_wr = fds[1];
+    apr_pool_cleanup_register(pconf, &ph_heritage_now.lifeline_fd,
+                              close_fd_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pconf, &ph_heritage_now.lifeline_wr,
+                              close_fd_cleanup, apr_pool_cleanup_null);
+
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+        return errno;
+    }
+    ph_heritage_now.wake_rd = fds[0];
+    ph_heritage_now.wake_wr = fds[1];
+    apr_pool_cleanup_register(pconf, &ph_heritage_now.wake_rd,
+                              close_fd_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pconf, &ph_heritage_now.wake_wr,
+                              close_fd_cleanup, apr_pool_cleanup_null);
+
+    for (i = 0; i < ph_envs->nelts; i++) {
+        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        int rv = ph_channel_create(env->chan);
+        if (rv) {
+            return rv;
+        }
+        apr_pool_cleanup_register(pconf, &env->chan[0], close_fd_cleanup,
+                                  apr_pool_cleanup_null);
+        apr_pool_cleanup_register(pconf, &env->chan[1], close_fd_cleanup,
+                                  apr_pool_cleanup_null);
+    }
+    return 0;
+}
+
+/* Tell this generation's children to finish (see the top of the file). */
+static void release_generation(void)
+{
+    int i;
+
+    close_fd(&ph_heritage_now.lifeline_wr);
+    for (i = 0; i < ph_envs->nelts; i++) {
+        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        close_fd(&env->chan[0]);
+        close_fd(&env->chan[1]);
+    }
+}
+
+static void note_child_stopped(int slot, pid_t pid, ap_generation_t g)
+{
+    if (slot >= 0) {
+        ap_run_child_status(ap_server_conf, pid, g, slot, MPM_CHILD_EXITED);
+        ph_slot_release(slot);
+    }
+    else {
+        ap_run_child_status(ap_server_conf, pid, g, -1, MPM_CHILD_EXITED);
+    }
+}
+
+static backoff *backoff_of(const ph_slot *sl)
+{
+    if (sl->type == PH_CHILD_MUX) {
+        return &gen.mux_backoff;
+    }
+    if (sl->env_index >= 0 && sl->env_index < ph_envs->nelts) {
+        return &gen.env_backoff[sl->env_index];
+    }
+    return NULL;
+}
+
+static void child_exited(int slot, apr_proc_t *proc, apr_exit_why_e why,
+                         int status)
+{
+    ph_retained *r = ph_retained_state;
+    ph_slot *sl = &r->slots[slot];
+    int rc = ap_process_child_status(proc, why, status);
+    int current = sl->gen == r->mpm->my_generation;
+
+    if (rc == APEXIT_CHILDFATAL) {
+        /* A child found a server-wide problem (e.g. the multiplexers
+         * cannot become User); ap_process_child_status logged it. */
+        gen.child_fatal = 1;
+        r->mpm->shutdown_pending = 1;
+    }
+    if (current) {
+        backoff *b = backoff_of(sl);
+        int failed = !(why == APR_PROC_EXIT && status == 0);
+        if (b && failed && apr_time_now() - sl->started < YOUNG_DEATH) {
+            b->delay = b->delay ? b->delay * 2 : BACKOFF_FIRST;
+            if (b->delay > BACKOFF_MAX) {
+                b->delay = BACKOFF_MAX;
+            }
+            b->until = apr_time_now() + b->delay;
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                         PHLOGNO(00110) "%s%s in slot %d died %s after "
+                         "start; next attempt in %" APR_TIME_T_FMT " ms",
+                         sl->type == PH_CHILD_MUX ? "multiplexer"
+                         : "processor of env ",
+                         sl->type == PH_CHILD_MUX ? ""
+                         : APR_ARRAY_IDX(ph_envs, sl->env_index,
+                                         ph_env *)->name,
+                         slot, "right", apr_time_as_msec(b->delay));
+        }
+        else if (b && !failed) {
+            b->delay = 0;
+        }
+    }
+    note_child_stopped(slot, proc->pid, sl->gen);
+}
+
+static void reap_children(void)
+{
+    apr_proc_t proc;
+    apr_exit_why_e why;
+    int status;
+    ap_generation_t old_gen;
+
+    while (apr_proc_wait_all_procs(&proc, &status, &why, APR_NOWAIT,
+                                   gen.pconf) == APR_CHILD_DONE) {
+        int slot = ph_slot_of_pid(proc.pid);
+        if (slot >= 0) {
+            child_exited(slot, &proc, why, status);
+        }
+        else if (apr_proc_other_child_alert(&proc, APR_OC_REASON_DEATH,
+                                            status) == APR_SUCCESS) {
+            /* a piped logger or similar, restarted by its owner */
+        }
+        else if (ap_unregister_extra_mpm_process(proc.pid, &old_gen) == 1) {
+            ap_run_child_status(ap_server_conf, proc.pid, old_gen, -1,
+                                MPM_CHILD_EXITED);
+        }
+    }
+}
+
+/* How many processor children environment env should have. */
+static int processors_wanted(const ph_env *env)
+{
+    long min = ph_env_limit(&env->limits,
+                            offsetof(ph_env_limits, min_processors));
+    long max = ph_env_limit(&env->limits,
+                            offsetof(ph_env_limits, max_processors));
+    /* Until on-demand spawning exists, an environment always has at least
+     * one processor, or its first request would have nobody to serve it. */
+    if (min < 1) {
+        min = 1;
+    }
+    return (int)(min < max ? min : max);
+}
+
+/* Start what is missing from the current generation. */
+static void maintain_children(void)
+{
+    ph_retained *r = ph_retained_state;
+    int *have = apr_pcalloc(gen.pconf, sizeof(int) * (ph_envs->nelts + 1));
+    int muxes = 0, i;
+    apr_time_t now = apr_time_now();
+
+    for (i = 0; i < r->max_slot_used; i++) {
+        const ph_slot *sl = &r->slots[i];
+        if (!sl->pid || sl->gen != r->mpm->my_generation) {
+            continue;
+        }
+        if (sl->type == PH_CHILD_MUX) {
+            muxes++;
+        }
+        else if (sl->env_index >= 0 && sl->env_index < ph_envs->nelts) {
+            have[sl->env_index]++;
+        }
+    }
+    if (now >= gen.mux_backoff.until) {
+        for (; muxes < ph_conf.min_multiplexers; muxes++) {
+            if (ph_spawn_child(PH_CHILD_MUX, NULL) < 0) {
+                break;
+            }
+        }
+    }
+    for (i = 0; i < ph_envs->nelts; i++) {
+        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        if (now < gen.env_backoff[i].until) {
+            continue;
+        }
+        for (; have[i] < processors_wanted(env); have[i]++) {
+            if (ph_spawn_child(PH_CHILD_PROC, env) < 0) {
+                break;
+            }
+        }
+    }
+}
+
+static void drain_wake_pipe(void)
+{
+    char buf[64];
+    while (read(ph_heritage_now.wake_rd, buf, sizeof(buf)) > 0) {
+        ;
+    }
+}
+
+/* Wait up to timeout_ms for a child to exit or a signal to arrive. */
+static void wait_for_event(int timeout_ms)
+{
+    struct pollfd pfd = { ph_heritage_now.wake_rd, POLLIN, 0 };
+
+    if (poll(&pfd, 1, timeout_ms) > 0) {
+        drain_wake_pipe();
+    }
+}
+
+static int children_alive(void)
+{
+    ph_retained *r = ph_retained_state;
+    int i;
+
+    for (i = 0; i < r->max_slot_used; i++) {
+        if (r->slots[i].pid) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void server_main_loop(void)
+{
+    ph_retained *r = ph_retained_state;
+
+    while (!r->mpm->restart_pending && !r->mpm->shutdown_pending) {
+        wait_for_event(1000);
+        reap_children();
+        if (r->mpm->restart_pending || r->mpm->shutdown_pending) {
+            break;
+        }
+        maintain_children();
+        apr_proc_other_child_refresh_all(APR_OC_REASON_RUNNING);
+        ap_run_monitor(gen.pconf, ap_server_conf);
+    }
+}
+
+static void mark_old_generation_quiescing(void)
+{
+    ph_retained *r = ph_retained_state;
+    int i;
+
+    for (i = 0; i < r->max_slot_used; i++) {
+        if (r->slots[i].pid) {
+            ap_scoreboard_image->parent[i].quiescing = 1;
+        }
+    }
+}
+
+static int graceful_stop(void)
+{
+    ph_retained *r = ph_retained_state;
+    apr_time_t cutoff = 0;
+
+    ap_close_listeners();
+    release_generation();
+    mark_old_generation_quiescing();
+    if (!gen.child_fatal) {
+        ap_remove_pid(gen.pconf, ap_pid_fname);
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
+                     PHLOGNO(00120) "caught " AP_SIG_GRACEFUL_STOP_STRING
+                     ", shutting down gracefully");
+    }
+    if (ap_graceful_shutdown_timeout) {
+        cutoff = apr_time_now()
+                 + apr_time_from_sec(ap_graceful_shutdown_timeout);
+    }
+    r->mpm->shutdown_pending = 0;
+    while (children_alive() && !r->mpm->shutdown_pending
+           && (!cutoff || apr_time_now() < cutoff)) {
+        wait_for_event(200);
+        reap_children();
+    }
+    /* Timed out, or told to stop now: make sure nothing is left. */
+    ap_reclaim_child_processes(1, note_child_stopped);
+    return DONE;
+}
+
+static void start_generation(void)
+{
+    int i;
+
+    gen.env_backoff = apr_pcalloc(gen.pconf,
+                                  sizeof(backoff) * (ph_envs->nelts + 1));
+    memset(&gen.mux_backoff, 0, sizeof(gen.mux_backoff));
+    gen.child_fatal = 0;
+    for (i = 0; i < ph_envs->nelts; i++) {
+        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                     PHLOGNO(00104) "environment %s: user %s (uid %ld), "
+                     "group %s (gid %ld), %d processor(s)",
+                     env->name, env->user_name, (long)env->uid,
+                     env->group_name, (long)env->gid,
+                     processors_wanted(env));
+    }
+    maintain_children();
+}
+
+int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
+{
+    ph_retained *r = ph_retained_state;
+    int rv;
+
+    gen.pconf = pconf;
+    ap_log_pid(pconf, ap_pid_fname);
+
+    if (!r->mpm->was_graceful) {
+        if (ap_run_pre_mpm(s->process->pool, SB_SHARED) != OK) {
+            r->mpm->mpm_state = AP_MPMQ_STOPPING;
+            return !OK;
+        }
+        ap_scoreboard_image->global->running_generation =
+            r->mpm->my_generation;
+    }
+    if (!r->slots) {
+        r->nslots = (int)ph_conf.server_limit;
+        r->slots = apr_pcalloc(ap_pglobal, sizeof(ph_slot) * r->nslots);
+    }
+
+    ap_unixd_mpm_set_signals(pconf, 0);
+    if ((rv = open_generation_pipes(pconf)) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, PHLOGNO(00105)
+                     "cannot create the pipes and channels of this "
+                     "generation");
+        r->mpm->mpm_state = AP_MPMQ_STOPPING;
+        return !OK;
+    }
+    apr_signal(SIGCHLD, sigchld_wake);
+    ph_heritage_now.generation = r->mpm->my_generation;
+
+    if (!ph_env_can_switch_users()) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PHLOGNO(00010)
+                     "not started as root: cannot switch users; every "
+                     "environment runs as uid %ld", (long)geteuid());
+    }
+
+    start_generation();
+
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf, PHLOGNO(00106)
+                 "%s configured -- resuming normal operations",
+                 ap_get_server_description());
+    ap_log_command_line(plog, s);
+    ap_log_mpm_common(s);
+    r->mpm->mpm_state = AP_MPMQ_RUNNING;
+
+    server_main_loop();
+    r->mpm->mpm_state = AP_MPMQ_STOPPING;
+
+    if (r->mpm->shutdown_pending && r->mpm->is_ungraceful) {
+        release_generation();
+        ap_reclaim_child_processes(1, note_child_stopped);
+        if (!gen.child_fatal) {
+            ap_remove_pid(pconf, ap_pid_fname);
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
+                         PHLOGNO(00121) "caught SIGTERM, shutting down");
+        }
+        return DONE;
+    }
+    if (r->mpm->shutdown_pending) {
+        return graceful_stop();
+    }
+
+    /* Restart: the next generation is started by the next call. */
+    ++r->mpm->my_generation;
+    ap_scoreboard_image->global->running_generation = r->mpm->my_generation;
+    if (!r->mpm->is_ungraceful) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
+                     PHLOGNO(00122) AP_SIG_GRACEFUL_STRING " received. "
+                     "Doing graceful restart");
+        release_generation();
+        mark_old_generation_quiescing();
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
+                     PHLOGNO(00123) "SIGHUP received.  Attempting to "
+                     "restart");
+        release_generation();
+        ap_reclaim_child_processes(1, note_child_stopped);
+    }
+    return OK;
+}

@@ -1,0 +1,120 @@
+/*
+ * parent_spawn.c -- the parent's slot table: forking children into slots
+ * and forgetting them when they are reaped.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "ap_mpm.h"
+#include "http_main.h"
+#include "http_log.h"
+#include "mpm_common.h"
+#include "scoreboard.h"
+
+#include "ph_log.h"
+#include "ph_parent.h"
+
+ph_retained *ph_retained_state;
+
+static const char *const retained_key = "mpm_peruser_hybrid_retained";
+
+void ph_retained_init(void)
+{
+    ph_retained *r = ap_retained_data_get(retained_key);
+
+    if (!r) {
+        r = ap_retained_data_create(retained_key, sizeof(*r));
+        r->mpm = ap_unixd_mpm_get_retained_data();
+    }
+    r->mpm->mpm_state = AP_MPMQ_STARTING;
+    if (r->mpm->baton != r) {
+        r->mpm->was_graceful = 0;
+        r->mpm->baton = r;
+    }
+    ++r->mpm->module_loads;
+    ph_retained_state = r;
+}
+
+int ph_slot_of_pid(pid_t pid)
+{
+    ph_retained *r = ph_retained_state;
+    int i;
+
+    for (i = 0; i < r->max_slot_used; i++) {
+        if (r->slots[i].pid == pid) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+void ph_slot_release(int slot)
+{
+    ph_retained *r = ph_retained_state;
+
+    r->slots[slot].pid = 0;
+    r->slots[slot].type = PH_CHILD_NONE;
+    ap_scoreboard_image->parent[slot].pid = 0;
+    ap_scoreboard_image->parent[slot].quiescing = 0;
+}
+
+static int find_free_slot(void)
+{
+    ph_retained *r = ph_retained_state;
+    int i;
+
+    for (i = 0; i < r->nslots; i++) {
+        if (r->slots[i].pid == 0 && ap_scoreboard_image->parent[i].pid == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+int ph_spawn_child(ph_child_type type, ph_env *env)
+{
+    ph_retained *r = ph_retained_state;
+    int slot = find_free_slot();
+    pid_t pid;
+
+    if (slot < 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf, PHLOGNO(00101)
+                     "cannot start a %s%s%s: all %d slots of ServerLimit are "
+                     "in use", type == PH_CHILD_MUX ? "multiplexer"
+                     : "processor for environment ",
+                     env ? env->name : "", "", r->nslots);
+        return -1;
+    }
+
+    pid = fork();
+    if (pid < 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, errno, ap_server_conf,
+                     PHLOGNO(00102) "fork() failed for slot %d", slot);
+        return -1;
+    }
+    if (pid == 0) {
+        ph_child_main(slot, type, env);     /* does not return */
+    }
+
+    r->slots[slot].pid = pid;
+    r->slots[slot].type = type;
+    r->slots[slot].env_index = env ? env->index : -1;
+    r->slots[slot].gen = r->mpm->my_generation;
+    r->slots[slot].started = apr_time_now();
+    if (slot + 1 > r->max_slot_used) {
+        r->max_slot_used = slot + 1;
+    }
+    ap_scoreboard_image->parent[slot].pid = pid;
+    ap_scoreboard_image->parent[slot].generation = r->mpm->my_generation;
+    ap_scoreboard_image->parent[slot].quiescing = 0;
+    ap_scoreboard_image->parent[slot].not_accepting = 0;
+    ap_run_child_status(ap_server_conf, pid, r->mpm->my_generation, slot,
+                        MPM_CHILD_STARTED);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00103)
+                 "started %s%s%s in slot %d, pid %" APR_PID_T_FMT ", gen %d",
+                 type == PH_CHILD_MUX ? "multiplexer" : "processor of env ",
+                 env ? env->name : "", "", slot, pid,
+                 (int)r->mpm->my_generation);
+    return slot;
+}

@@ -1,0 +1,77 @@
+/*
+ * ph_config.h -- the MPM's global settings and the table that describes
+ * every numeric directive.
+ *
+ * One row per directive (name, contexts, bounds, default, unit, help).
+ * Parsing, bounds checks, error messages and the README's directive
+ * reference all come from this table (config_table.c), so they cannot
+ * drift apart.  Cross-field rules live in one function,
+ * ph_config_validate().
+ *
+ * Lifetime: the parent fills ph_settings while reading the configuration
+ * (reset to the defaults in pre_config, so a graceful restart starts from
+ * scratch); children inherit it through fork() and only read it.
+ */
+#ifndef PH_CONFIG_H
+#define PH_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+typedef struct ph_settings {
+    long threads_per_child;   /* ThreadsPerChild */
+    long thread_limit;        /* ThreadLimit */
+    long server_limit;        /* ServerLimit */
+    long min_multiplexers;    /* MinMultiplexers */
+    long min_processors;      /* MinProcessors (global default) */
+    long max_processors;      /* MaxProcessors (global default) */
+} ph_settings;
+
+/* Where a directive may appear. */
+#define PH_CTX_SERVER     0x1   /* main server config */
+#define PH_CTX_PROCESSOR  0x2   /* inside <Processor> */
+
+typedef struct ph_directive {
+    const char *name;
+    unsigned contexts;        /* PH_CTX_* */
+    long min, max, def;
+    const char *unit;         /* "threads", "processes", "seconds" ... */
+    size_t settings_off;      /* offset of the long in ph_settings */
+    size_t env_off;           /* offset of the long in ph_env_limits, or
+                               * PH_NO_ENV_FIELD */
+    const char *help;
+} ph_directive;
+
+#define PH_NO_ENV_FIELD ((size_t)-1)
+
+/* Per-environment overrides of global settings; -1 = not set (inherit). */
+typedef struct ph_env_limits {
+    long min_processors;
+    long max_processors;
+} ph_env_limits;
+
+extern ph_settings ph_conf;
+extern const ph_directive ph_directives[];
+
+/* Reset ph_conf to the table's defaults (pre_config). */
+void ph_config_reset(void);
+
+/* Find a row by name (case-insensitive), or NULL. */
+const ph_directive *ph_directive_find(const char *name);
+
+/* Parse arg for row d and store it in ph_conf (server context) or *env
+ * (processor context).  Returns NULL or an error message from pool p. */
+const char *ph_directive_apply(const ph_directive *d, const char *arg,
+                               ph_env_limits *env, apr_pool_t *p);
+
+/* The effective value of a per-environment limit. */
+long ph_env_limit(const ph_env_limits *l, size_t env_off);
+
+/* Cross-field rules; returns NULL or a message (pool p). */
+const char *ph_config_validate(apr_pool_t *p);
+
+/* Every directive of the module: the table's rows plus <Processor>,
+ * ServerEnvironment and httpd's common listener directives. */
+extern const command_rec ph_cmds[];
+
+#endif /* PH_CONFIG_H */

@@ -1,0 +1,82 @@
+/*
+ * ph_env.h -- server environments (<Processor name> blocks) and the mapping
+ * from virtual hosts to environments (ServerEnvironment).
+ *
+ * Built by the parent while reading the configuration (a new table every
+ * generation, allocated from pconf); children inherit it through fork()
+ * and never change it.  This in-process copy -- never shared memory -- is
+ * what decides who serves a virtual host as whom.
+ */
+#ifndef PH_ENV_H
+#define PH_ENV_H
+
+#include <sys/types.h>
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "ph_config.h"
+
+#define PH_ENV_MAGIC 0x50484556u     /* "PHEV" */
+#define PH_IMPLICIT_ENV_NAME "default"
+
+typedef struct ph_env {
+    unsigned magic;
+    int index;                  /* position in ph_envs */
+    const char *name;
+    const char *user_name;      /* as configured */
+    const char *group_name;
+    uid_t uid;                  /* resolved in post_config */
+    gid_t gid;
+    ph_env_limits limits;
+    const char *defn_file;      /* where the <Processor> block is */
+    unsigned defn_line;
+    int implicit;               /* created because no <Processor> exists */
+    /* The environment's channel, created by the parent each generation:
+     * [0] is the send end (multiplexers), [1] the receive end (processors
+     * of this environment only).  -1 when not open in this process. */
+    int chan[2];
+} ph_env;
+
+/* All environments of this generation (ph_env *), in definition order. */
+extern apr_array_header_t *ph_envs;
+
+/* Per-server module config: which environment serves this vhost. */
+typedef struct ph_server_conf {
+    const char *env_name;       /* ServerEnvironment, NULL if unset */
+    const char *env_set_in;     /* for messages */
+    ph_env *env;                /* resolved in post_config; NULL = none */
+    int vhost_id;               /* position in the server list */
+} ph_server_conf;
+
+void ph_env_reset(apr_pool_t *pconf);
+
+/* The <Processor> container and ServerEnvironment directive handlers. */
+const char *ph_env_processor_section(cmd_parms *cmd, void *dummy,
+                                     const char *arg);
+const char *ph_env_set_server_env(cmd_parms *cmd, void *dummy,
+                                  const char *arg);
+
+void *ph_env_create_server_conf(apr_pool_t *p, server_rec *s);
+void *ph_env_merge_server_conf(apr_pool_t *p, void *base, void *add);
+
+/*
+ * post_config: resolve users and groups, refuse root and unknown ones,
+ * bind every vhost to its environment, create the implicit environment
+ * when there is no <Processor>.  Returns NULL or a message (pool p) that
+ * names the offending block or vhost.
+ */
+const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server);
+
+/* The environment serving virtual host s, or NULL. */
+ph_env *ph_env_of_server(const server_rec *s);
+
+/* The vhost id of s (its position in the server list). */
+int ph_env_vhost_id(const server_rec *s);
+
+ph_env *ph_env_by_index(int index);
+
+/* True when the server runs as root and so can switch users. */
+int ph_env_can_switch_users(void);
+
+#endif /* PH_ENV_H */

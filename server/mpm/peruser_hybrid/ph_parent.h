@@ -1,0 +1,50 @@
+/*
+ * ph_parent.h -- state the parent keeps about its children.
+ *
+ * The slot table survives graceful restarts (httpd's retained data): a
+ * child of an older generation keeps its slot until it exits.  Only the
+ * parent reads or writes it.  Scoreboard slot i and ph_slot i describe the
+ * same child.
+ */
+#ifndef PH_PARENT_H
+#define PH_PARENT_H
+
+#include "httpd.h"
+#include "unixd.h"
+
+#include "ph_child.h"
+
+typedef struct ph_slot {
+    pid_t pid;                  /* 0 = free */
+    ph_child_type type;
+    int env_index;              /* PH_CHILD_PROC: index in that generation */
+    ap_generation_t gen;
+    apr_time_t started;
+} ph_slot;
+
+typedef struct ph_retained {
+    ap_unixd_mpm_retained_data *mpm;
+    ph_slot *slots;             /* ServerLimit entries, from ap_pglobal */
+    int nslots;
+    int max_slot_used;          /* highest slot ever used + 1 */
+} ph_retained;
+
+extern ph_retained *ph_retained_state;
+
+/* pre_config: find or create the retained state. */
+void ph_retained_init(void);
+
+/* The mpm hook: run one generation. */
+int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s);
+
+/* Fork a child of this generation into a free slot.  Returns the slot, or
+ * -1 (logged) when no slot is free or fork failed. */
+int ph_spawn_child(ph_child_type type, ph_env *env);
+
+/* Forget the child in slot (it has been reaped). */
+void ph_slot_release(int slot);
+
+/* The slot of pid, or -1. */
+int ph_slot_of_pid(pid_t pid);
+
+#endif /* PH_PARENT_H */

@@ -1,0 +1,117 @@
+/*
+ * proc.h -- a processor child's internal state.
+ *
+ * Threads of a processor child and what they share:
+ *
+ *   listener (the main thread)           workers (ThreadsPerChild)
+ *   - receives sockets from the          - run httpd on one connection at
+ *     environment's channel, only          a time (ph_proc_conn_run) until
+ *     while a worker is idle               it needs to wait for the client
+ *   - holds parked connections:        - park it (keep-alive, write
+ *     keep-alive, write completion,        completion, lingering close)
+ *     lingering close, in epoll and        and take the next one
+ *     in deadline-ordered park queues
+ *   - expires parked connections
+ *
+ *   work queue: listener -> workers, protected by work_lock / work_cv.
+ *   park queues: workers append (under park_lock, registering the fd
+ *   with epoll while holding it); only the listener removes (under
+ *   park_lock), so a parked connection has exactly one owner at a time.
+ */
+#ifndef PH_PROC_H
+#define PH_PROC_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "apr_thread_proc.h"
+#include "httpd.h"
+#include "scoreboard.h"
+
+#include "chan_msg.h"
+#include "ph_env.h"
+
+#define PROC_CONN_MAGIC  0x50434f4eu    /* "PCON" */
+#define PROC_STATE_MAGIC 0x50535441u    /* "PSTA" */
+#define PARK_QUEUES      16             /* distinct timeout values */
+
+typedef struct park_queue park_queue;
+
+typedef struct proc_conn {
+    int is_conn;                /* first: tells epoll data apart (1) */
+    unsigned magic;
+    int fd;
+    conn_state_t pub;           /* c->cs points here */
+    conn_rec *c;
+    apr_pool_t *pool;           /* this struct lives in it */
+    apr_socket_t *sock;
+    ap_sb_handle_t *sbh;
+    apr_bucket_alloc_t *ba;
+    ph_chan_msg msg;
+    long long ka_timeout_ms;    /* KeepAliveTimeout of the last request's
+                                 * vhost, set by the 421 guard */
+    /* parking (owned by park_lock) */
+    long long deadline_ms;
+    struct proc_conn *prev, *next;
+    park_queue *queue;
+    /* work queue link (owned by work_lock) */
+    struct proc_conn *work_next;
+} proc_conn;
+
+struct park_queue {
+    long long timeout_ms;
+    proc_conn *head, *tail;
+    int count;
+};
+
+typedef struct proc_state {
+    unsigned magic;
+    int slot;
+    ph_env *env;
+    int chan_fd;
+    int epfd;
+    int wake_fd;                /* eventfd: wakes the listener */
+    int nworkers;
+
+    pthread_mutex_t work_lock;
+    pthread_cond_t work_cv;
+    proc_conn *work_head, *work_tail;
+    int work_len;
+    int idle_workers;
+    int workers_exit;           /* under work_lock */
+
+    pthread_mutex_t park_lock;
+    park_queue queues[PARK_QUEUES];
+    int nqueues;
+
+    pthread_mutex_t pool_lock;
+    apr_pool_t **free_pools;
+    int nfree_pools, max_free_pools;
+
+    /* Written by the listener, read by workers. */
+    atomic_int stopping;        /* channel closed: finish and exit */
+    /* Written by workers, read by the listener. */
+    atomic_int channel_paused;  /* listener waits for an idle worker */
+    atomic_int live_conns;      /* connections this child holds */
+} proc_state;
+
+/* proc_conn.c */
+void ph_proc_conn_run(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
+                      int thread_index);
+void ph_proc_conn_destroy(proc_state *ps, proc_conn *pc);
+proc_conn *ph_proc_conn_new(proc_state *ps, int fd, const ph_chan_msg *msg);
+
+/* proc_listener.c */
+void ph_proc_listener_run(proc_state *ps);
+void ph_proc_park(proc_state *ps, proc_conn *pc, uint32_t events,
+                  long long timeout_ms);
+void ph_proc_wake_listener(proc_state *ps);
+
+/* proc_guard.c */
+void ph_guard_set_env(const ph_env *env);
+int ph_guard_post_read_request(request_rec *r);
+proc_conn *ph_guard_conn_of(conn_rec *c);
+void ph_guard_bind_conn(conn_rec *c, proc_conn *pc);
+
+#endif /* PH_PROC_H */

@@ -1,0 +1,297 @@
+/*
+ * proc_conn.c -- one connection's life in a processor child: creating the
+ * conn_rec for a socket received from the channel, running httpd's
+ * connection hooks on it, and deciding after each turn whether the
+ * connection is parked (keep-alive, write completion, lingering close) or
+ * finished.
+ *
+ * This is the event MPM's connection state machine, in our words: httpd's
+ * HTTP/1 module processes one request per call and sets c->cs->state to
+ * tell the MPM what to wait for next.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "apr_portable.h"
+#include "http_connection.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "http_vhost.h"
+#include "util_filter.h"
+#include "mpm_common.h"
+
+#include "ph_config.h"
+#include "ph_log.h"
+#include "proc.h"
+
+#define LINGER_MS 2000      /* read-and-discard window after shutdown */
+
+static apr_pool_t *pool_get(proc_state *ps)
+{
+    apr_pool_t *p = NULL;
+    apr_allocator_t *alloc;
+
+    pthread_mutex_lock(&ps->pool_lock);
+    if (ps->nfree_pools > 0) {
+        p = ps->free_pools[--ps->nfree_pools];
+    }
+    pthread_mutex_unlock(&ps->pool_lock);
+    if (p) {
+        return p;
+    }
+    /* Unmanaged pools with their own allocator: created by the listener,
+     * destroyed or recycled by any thread, no parent to lock. */
+    if (apr_allocator_create(&alloc) != APR_SUCCESS) {
+        return NULL;
+    }
+    apr_allocator_max_free_set(alloc, ap_max_mem_free);
+    if (apr_pool_create_unmanaged_ex(&p, NULL, alloc) != APR_SUCCESS) {
+        apr_allocator_destroy(alloc);
+        return NULL;
+    }
+    apr_allocator_owner_set(alloc, p);
+    apr_pool_tag(p, "ph_conn");
+    return p;
+}
+
+static void pool_put(proc_state *ps, apr_pool_t *p)
+{
+    apr_pool_clear(p);
+    pthread_mutex_lock(&ps->pool_lock);
+    if (ps->nfree_pools < ps->max_free_pools) {
+        ps->free_pools[ps->nfree_pools++] = p;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&ps->pool_lock);
+    if (p) {
+        apr_pool_destroy(p);
+    }
+}
+
+proc_conn *ph_proc_conn_new(proc_state *ps, int fd, const ph_chan_msg *msg)
+{
+    apr_pool_t *p = pool_get(ps);
+    proc_conn *pc;
+
+    if (!p) {
+        close(fd);
+        return NULL;
+    }
+    pc = apr_pcalloc(p, sizeof(*pc));
+    pc->is_conn = 1;
+    pc->magic = PROC_CONN_MAGIC;
+    pc->fd = fd;
+    pc->pool = p;
+    pc->msg = *msg;
+    pc->ka_timeout_ms = apr_time_as_msec(ap_server_conf->keep_alive_timeout);
+    atomic_fetch_add(&ps->live_conns, 1);
+    return pc;
+}
+
+void ph_proc_conn_destroy(proc_state *ps, proc_conn *pc)
+{
+    apr_pool_t *p = pc->pool;
+
+    if (pc->sock) {
+        apr_socket_close(pc->sock);
+    }
+    else if (pc->fd >= 0) {
+        close(pc->fd);
+    }
+    pc->magic = 0;
+    pool_put(ps, p);
+    if (atomic_fetch_sub(&ps->live_conns, 1) == 1
+        && atomic_load(&ps->stopping)) {
+        ph_proc_wake_listener(ps);  /* it may be waiting to exit */
+    }
+}
+
+static long conn_id(int slot, int thread_index)
+{
+    return (long)slot * ph_conf.thread_limit + thread_index;
+}
+
+/* Wrap the received descriptor for APR and create the conn_rec. */
+static int conn_create(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
+                       int thread_index)
+{
+    struct sockaddr_storage local, remote;
+    socklen_t llen = sizeof(local), rlen = sizeof(remote);
+    apr_os_sock_info_t info;
+    conn_rec *c;
+    int rc;
+
+    if (getsockname(pc->fd, (struct sockaddr *)&local, &llen) < 0
+        || getpeername(pc->fd, (struct sockaddr *)&remote, &rlen) < 0) {
+        return 0;       /* client already gone */
+    }
+    memset(&info, 0, sizeof(info));
+    info.os_sock = &pc->fd;
+    info.local = (struct sockaddr *)&local;
+    info.remote = (struct sockaddr *)&remote;
+    info.family = local.ss_family;
+    info.type = SOCK_STREAM;
+    if (apr_os_sock_make(&pc->sock, &info, pc->pool) != APR_SUCCESS) {
+        pc->sock = NULL;
+        return 0;
+    }
+    pc->ba = apr_bucket_alloc_create(pc->pool);
+    ap_create_sb_handle(&pc->sbh, pc->pool, ps->slot, thread_index);
+    c = ap_run_create_connection(pc->pool, ap_server_conf, pc->sock,
+                                 conn_id(ps->slot, thread_index), pc->sbh,
+                                 pc->ba);
+    if (!c) {
+        return 0;
+    }
+    pc->c = c;
+    c->cs = &pc->pub;
+    c->current_thread = thd;
+    ph_guard_bind_conn(c, pc);
+    ap_update_vhost_given_ip(c);
+    rc = ap_pre_connection(c, pc->sock);
+    if (rc != OK && rc != DONE) {
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, PHLOGNO(00401)
+                      "pre_connection hooks refused the connection");
+        pc->pub.state = CONN_STATE_LINGER;
+        return 1;
+    }
+    pc->pub.state = CONN_STATE_PROCESSING;
+    pc->pub.sense = CONN_SENSE_DEFAULT;
+    return 1;
+}
+
+static uint32_t events_for_sense(const proc_conn *pc, uint32_t dflt)
+{
+    if (pc->pub.sense == CONN_SENSE_WANT_READ) {
+        return EPOLLIN;
+    }
+    if (pc->pub.sense == CONN_SENSE_WANT_WRITE) {
+        return EPOLLOUT;
+    }
+    return dflt;
+}
+
+/* Run the process_connection hooks once and normalise the state they
+ * leave, as the event MPM does. */
+static void process_once(proc_conn *pc)
+{
+    conn_rec *c = pc->c;
+    int rc;
+
+    pc->pub.state = CONN_STATE_PROCESSING;
+    rc = ap_run_process_connection(c);
+    if (rc == DONE) {
+        rc = OK;
+    }
+    if (rc == OK) {
+        if (pc->pub.state == CONN_STATE_PROCESSING) {
+            pc->pub.state = CONN_STATE_LINGER;
+        }
+        else if (pc->pub.state == CONN_STATE_KEEPALIVE) {
+            pc->pub.state = CONN_STATE_WRITE_COMPLETION;
+        }
+    }
+    if (rc != OK
+        || (pc->pub.state != CONN_STATE_LINGER
+            && pc->pub.state != CONN_STATE_ASYNC_WAITIO
+            && pc->pub.state != CONN_STATE_WRITE_COMPLETION)
+        || c->aborted) {
+        /* An error, or a state we do not support (SUSPENDED: we answer
+         * AP_MPMQ_CAN_SUSPEND with 0): close. */
+        pc->pub.state = CONN_STATE_LINGER;
+    }
+}
+
+/* Flush what the output filters hold.  Returns 0 when the connection
+ * should go on, or 1 when it was parked to wait for the socket. */
+static int write_completion(proc_state *ps, proc_conn *pc)
+{
+    conn_rec *c = pc->c;
+    ap_filter_t *last = c->output_filters;
+    apr_status_t rv;
+
+    ap_update_child_status(pc->sbh, SERVER_BUSY_WRITE, NULL);
+    while (last->next) {
+        last = last->next;
+    }
+    rv = last->frec->filter_func.out_func(last, NULL);
+    if (rv != APR_SUCCESS) {
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, rv, c, PHLOGNO(00402)
+                      "network write failure in core output filter");
+        pc->pub.state = CONN_STATE_LINGER;
+        return 0;
+    }
+    if (c->data_in_output_filters
+        || pc->pub.sense == CONN_SENSE_WANT_READ) {
+        ph_proc_park(ps, pc, events_for_sense(pc, EPOLLOUT),
+                     apr_time_as_msec(c->base_server->timeout));
+        return 1;
+    }
+    if (c->keepalive != AP_CONN_KEEPALIVE || c->aborted
+        || atomic_load(&ps->stopping)) {
+        pc->pub.state = CONN_STATE_LINGER;
+    }
+    else if (c->data_in_input_filters) {
+        pc->pub.state = CONN_STATE_PROCESSING;  /* pipelined request */
+    }
+    else {
+        pc->pub.state = CONN_STATE_KEEPALIVE;
+        pc->pub.sense = CONN_SENSE_DEFAULT;
+        ap_update_child_status(pc->sbh, SERVER_BUSY_KEEPALIVE, NULL);
+        ph_proc_park(ps, pc, EPOLLIN, pc->ka_timeout_ms);
+        return 1;
+    }
+    return 0;
+}
+
+void ph_proc_conn_run(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
+                      int thread_index)
+{
+    if (!pc->c) {
+        if (!conn_create(ps, pc, thd, thread_index)) {
+            ph_proc_conn_destroy(ps, pc);
+            return;
+        }
+    }
+    else {
+        ap_update_sb_handle(pc->sbh, ps->slot, thread_index);
+        pc->c->current_thread = thd;
+        pc->c->id = conn_id(ps->slot, thread_index);
+    }
+
+    for (;;) {
+        switch (pc->pub.state) {
+        case CONN_STATE_KEEPALIVE:      /* readable again after parking */
+        case CONN_STATE_PROCESSING:
+            process_once(pc);
+            break;
+        case CONN_STATE_WRITE_COMPLETION:
+            if (write_completion(ps, pc)) {
+                return;
+            }
+            break;
+        case CONN_STATE_ASYNC_WAITIO:
+            pc->pub.state = CONN_STATE_PROCESSING;
+            ph_proc_park(ps, pc, events_for_sense(pc, EPOLLIN),
+                         apr_time_as_msec(pc->c->base_server->timeout));
+            return;
+        case CONN_STATE_LINGER_NORMAL:  /* lingering read finished */
+            ph_proc_conn_destroy(ps, pc);
+            return;
+        default:                        /* LINGER and anything unknown */
+            if (ap_start_lingering_close(pc->c)) {
+                pc->sock = NULL;        /* closed by httpd already */
+                pc->fd = -1;
+                ph_proc_conn_destroy(ps, pc);
+                return;
+            }
+            pc->pub.state = CONN_STATE_LINGER_NORMAL;
+            ph_proc_park(ps, pc, EPOLLIN, LINGER_MS);
+            return;
+        }
+    }
+}

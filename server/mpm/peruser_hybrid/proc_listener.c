@@ -1,0 +1,360 @@
+/*
+ * proc_listener.c -- a processor child's listener thread: takes new
+ * connections from the environment's channel while a worker is idle,
+ * watches parked connections, and expires them.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "http_log.h"
+#include "http_main.h"
+
+#include "channel.h"
+#include "ph_log.h"
+#include "proc.h"
+
+#define MAX_EVENTS 256
+
+/* epoll data for the two non-connection descriptors */
+static int channel_tag, wake_tag;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ph_proc_wake_listener(proc_state *ps)
+{
+    uint64_t one = 1;
+    ssize_t ignored = write(ps->wake_fd, &one, sizeof(one));
+    (void)ignored;
+}
+
+/* The queue for a timeout value; connections in one queue share their
+ * timeout, so appending keeps each queue in deadline order. */
+static park_queue *queue_for(proc_state *ps, long long timeout_ms)
+{
+    int i;
+
+    for (i = 0; i < ps->nqueues; i++) {
+        if (ps->queues[i].timeout_ms == timeout_ms) {
+            return &ps->queues[i];
+        }
+    }
+    if (ps->nqueues < PARK_QUEUES) {
+        ps->queues[ps->nqueues].timeout_ms = timeout_ms;
+        return &ps->queues[ps->nqueues++];
+    }
+    /* More distinct timeouts than queues (unusual): share the last one;
+     * expiry of that queue may then be late, never early. */
+    return &ps->queues[PARK_QUEUES - 1];
+}
+
+static void queue_remove(proc_conn *pc)
+{
+    park_queue *q = pc->queue;
+
+    if (pc->prev) {
+        pc->prev->next = pc->next;
+    }
+    else {
+        q->head = pc->next;
+    }
+    if (pc->next) {
+        pc->next->prev = pc->prev;
+    }
+    else {
+        q->tail = pc->prev;
+    }
+    pc->prev = pc->next = NULL;
+    pc->queue = NULL;
+    q->count--;
+}
+
+void ph_proc_park(proc_state *ps, proc_conn *pc, uint32_t events,
+                  long long timeout_ms)
+{
+    struct epoll_event ev;
+    park_queue *q;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.events = events | EPOLLRDHUP;
+    ev.data.ptr = pc;
+
+    pthread_mutex_lock(&ps->park_lock);
+    q = queue_for(ps, timeout_ms);
+    pc->deadline_ms = now_ms() + timeout_ms;
+    pc->queue = q;
+    pc->next = NULL;
+    pc->prev = q->tail;
+    if (q->tail) {
+        q->tail->next = pc;
+    }
+    else {
+        q->head = pc;
+    }
+    q->tail = pc;
+    q->count++;
+    /* Registered while holding the lock: the listener cannot see the
+     * event, or expire the connection, before it is fully parked. */
+    if (epoll_ctl(ps->epfd, EPOLL_CTL_ADD, pc->fd, &ev) < 0) {
+        queue_remove(pc);
+        pthread_mutex_unlock(&ps->park_lock);
+        ap_log_error(APLOG_MARK, APLOG_ERR, errno, ap_server_conf,
+                     PHLOGNO(00410) "cannot watch a parked connection");
+        ph_proc_conn_destroy(ps, pc);
+        return;
+    }
+    pthread_mutex_unlock(&ps->park_lock);
+}
+
+/* Take a parked connection back (listener only, park_lock held). */
+static void unpark_locked(proc_state *ps, proc_conn *pc)
+{
+    epoll_ctl(ps->epfd, EPOLL_CTL_DEL, pc->fd, NULL);
+    queue_remove(pc);
+}
+
+static void give_to_worker(proc_state *ps, proc_conn *pc)
+{
+    pthread_mutex_lock(&ps->work_lock);
+    pc->work_next = NULL;
+    if (ps->work_tail) {
+        ps->work_tail->work_next = pc;
+    }
+    else {
+        ps->work_head = pc;
+    }
+    ps->work_tail = pc;
+    ps->work_len++;
+    pthread_cond_signal(&ps->work_cv);
+    pthread_mutex_unlock(&ps->work_lock);
+}
+
+static int spare_workers(proc_state *ps)
+{
+    int n;
+
+    pthread_mutex_lock(&ps->work_lock);
+    n = ps->idle_workers - ps->work_len;
+    pthread_mutex_unlock(&ps->work_lock);
+    return n;
+}
+
+/* Lingering close: read and discard until the client closes. */
+static void linger_read(proc_state *ps, proc_conn *pc)
+{
+    char buf[2048];
+    ssize_t n;
+
+    for (;;) {
+        n = recv(pc->fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0) {
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            long long left = pc->deadline_ms - now_ms();
+            ph_proc_park(ps, pc, EPOLLIN, left > 0 ? left : 0);
+            return;
+        }
+        ph_proc_conn_destroy(ps, pc);
+        return;
+    }
+}
+
+static void conn_ready(proc_state *ps, proc_conn *pc)
+{
+    pthread_mutex_lock(&ps->park_lock);
+    if (!pc->queue) {       /* not parked any more */
+        pthread_mutex_unlock(&ps->park_lock);
+        return;
+    }
+    unpark_locked(ps, pc);
+    pthread_mutex_unlock(&ps->park_lock);
+
+    if (pc->pub.state == CONN_STATE_LINGER_NORMAL) {
+        linger_read(ps, pc);
+    }
+    else {
+        give_to_worker(ps, pc);
+    }
+}
+
+/* Take connections from the channel while workers are idle.  Returns 0,
+ * or PH_CHANNEL_EOF once the channel is closed for good. */
+static int take_from_channel(proc_state *ps)
+{
+    int n = spare_workers(ps);
+
+    while (n-- > 0) {
+        ph_chan_decode_result why;
+        ph_chan_msg msg;
+        proc_conn *pc;
+        int fd, rv;
+
+        rv = ph_channel_recv(ps->chan_fd, &fd, &msg, &why);
+        if (rv == EAGAIN) {
+            return 0;
+        }
+        if (rv == PH_CHANNEL_EOF) {
+            return PH_CHANNEL_EOF;
+        }
+        if (rv == EPROTO) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                         PHLOGNO(00411) "environment %s: refused a malformed "
+                         "channel message (%s)", ps->env->name,
+                         ph_chan_decode_strerror(why));
+            continue;
+        }
+        if (rv) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
+                         PHLOGNO(00412) "environment %s: channel receive "
+                         "failed", ps->env->name);
+            return 0;
+        }
+        if (msg.env_index != (uint32_t)ps->env->index) {
+            /* Only our channel delivers to us, so this is a bug, not an
+             * attack; refuse rather than guess. */
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                         PHLOGNO(00413) "environment %s: got a connection "
+                         "routed to environment #%u; closing it",
+                         ps->env->name, msg.env_index);
+            close(fd);
+            continue;
+        }
+        if ((pc = ph_proc_conn_new(ps, fd, &msg))) {
+            give_to_worker(ps, pc);
+        }
+    }
+    return 0;
+}
+
+static void set_channel_watch(proc_state *ps, int *watching, int want)
+{
+    struct epoll_event ev;
+
+    if (*watching == want) {
+        return;
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.ptr = &channel_tag;
+    if (epoll_ctl(ps->epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
+                  ps->chan_fd, &ev) == 0) {
+        *watching = want;
+    }
+    atomic_store(&ps->channel_paused, !want);
+}
+
+/* Expire parked connections whose deadline has passed; with `all`, also
+ * every idle keep-alive connection (we are stopping). */
+static void expire(proc_state *ps, int all)
+{
+    long long now = now_ms();
+    proc_conn *done = NULL;
+    int i;
+
+    pthread_mutex_lock(&ps->park_lock);
+    for (i = 0; i < ps->nqueues; i++) {
+        park_queue *q = &ps->queues[i];
+        proc_conn *pc = q->head, *next;
+        for (; pc; pc = next) {
+            next = pc->next;
+            if (pc->deadline_ms <= now
+                || (all && pc->pub.state == CONN_STATE_KEEPALIVE)) {
+                unpark_locked(ps, pc);
+                pc->work_next = done;
+                done = pc;
+            }
+            else if (!all && i != PARK_QUEUES - 1) {
+                break;      /* the rest of this queue is later */
+            }
+        }
+    }
+    pthread_mutex_unlock(&ps->park_lock);
+
+    while (done) {
+        proc_conn *pc = done;
+        done = pc->work_next;
+        if (pc->c && pc->pub.state == CONN_STATE_KEEPALIVE) {
+            /* Idle keep-alive: close it quietly, as the event MPM does. */
+            pc->pub.state = CONN_STATE_LINGER;
+            give_to_worker(ps, pc);
+        }
+        else {
+            ph_proc_conn_destroy(ps, pc);
+        }
+    }
+}
+
+static int next_timeout_ms(proc_state *ps)
+{
+    long long next = now_ms() + 1000, now = now_ms();
+    int i;
+
+    pthread_mutex_lock(&ps->park_lock);
+    for (i = 0; i < ps->nqueues; i++) {
+        if (ps->queues[i].head && ps->queues[i].head->deadline_ms < next) {
+            next = ps->queues[i].head->deadline_ms;
+        }
+    }
+    pthread_mutex_unlock(&ps->park_lock);
+    return next > now ? (int)(next - now) : 0;
+}
+
+void ph_proc_listener_run(proc_state *ps)
+{
+    struct epoll_event events[MAX_EVENTS], ev;
+    int watching = 0, i, n;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.ptr = &wake_tag;
+    epoll_ctl(ps->epfd, EPOLL_CTL_ADD, ps->wake_fd, &ev);
+
+    for (;;) {
+        int stopping = atomic_load(&ps->stopping);
+
+        if (stopping && atomic_load(&ps->live_conns) == 0) {
+            break;
+        }
+        set_channel_watch(ps, &watching,
+                          !stopping && spare_workers(ps) > 0);
+        n = epoll_wait(ps->epfd, events, MAX_EVENTS, next_timeout_ms(ps));
+        if (n < 0 && errno != EINTR) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
+                         PHLOGNO(00414) "epoll_wait failed in listener");
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            void *tag = events[i].data.ptr;
+            if (tag == &wake_tag) {
+                uint64_t v;
+                ssize_t ignored = read(ps->wake_fd, &v, sizeof(v));
+                (void)ignored;
+            }
+            else if (tag == &channel_tag) {
+                if (take_from_channel(ps) == PH_CHANNEL_EOF) {
+                    set_channel_watch(ps, &watching, 0);
+                    atomic_store(&ps->stopping, 1);
+                    expire(ps, 1);
+                }
+            }
+            else {
+                conn_ready(ps, (proc_conn *)tag);
+            }
+        }
+        expire(ps, atomic_load(&ps->stopping));
+    }
+}

@@ -1,0 +1,180 @@
+/*
+ * proc_main.c -- a processor child: become the environment's user, start
+ * the worker threads, run the listener until the channel closes and the
+ * last connection is done, then exit.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "ap_mpm.h"
+#include "apr_strings.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "mpm_common.h"
+#include "scoreboard.h"
+
+#include "ph_child.h"
+#include "ph_config.h"
+#include "ph_log.h"
+#include "ph_parent.h"
+#include "proc.h"
+
+typedef struct worker_arg {
+    proc_state *ps;
+    int index;
+} worker_arg;
+
+static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
+{
+    worker_arg *wa = data;
+    proc_state *ps = wa->ps;
+
+    ap_update_child_status_from_indexes(ps->slot, wa->index, SERVER_READY,
+                                        NULL);
+    for (;;) {
+        proc_conn *pc;
+
+        pthread_mutex_lock(&ps->work_lock);
+        ps->idle_workers++;
+        if (atomic_load(&ps->channel_paused)) {
+            /* The listener stopped taking connections for lack of an idle
+             * worker; there is one now. */
+            ph_proc_wake_listener(ps);
+        }
+        while (!ps->work_head && !ps->workers_exit) {
+            pthread_cond_wait(&ps->work_cv, &ps->work_lock);
+        }
+        ps->idle_workers--;
+        pc = ps->work_head;
+        if (!pc) {
+            pthread_mutex_unlock(&ps->work_lock);
+            break;
+        }
+        ps->work_head = pc->work_next;
+        if (!ps->work_head) {
+            ps->work_tail = NULL;
+        }
+        ps->work_len--;
+        pthread_mutex_unlock(&ps->work_lock);
+
+        ph_proc_conn_run(ps, pc, thd, wa->index);
+        ap_update_child_status_from_indexes(ps->slot, wa->index,
+                                            SERVER_READY, NULL);
+    }
+    ap_update_child_status_from_indexes(ps->slot, wa->index, SERVER_DEAD,
+                                        NULL);
+    apr_thread_exit(thd, APR_SUCCESS);
+    return NULL;
+}
+
+static int state_init(proc_state *ps, int slot, ph_env *env,
+                      apr_pool_t *pchild)
+{
+    memset(ps, 0, sizeof(*ps));
+    ps->magic = PROC_STATE_MAGIC;
+    ps->slot = slot;
+    ps->env = env;
+    ps->chan_fd = env->chan[1];
+    ps->nworkers = (int)ph_conf.threads_per_child;
+    ps->max_free_pools = ps->nworkers * 2;
+    ps->free_pools = apr_pcalloc(pchild, sizeof(apr_pool_t *)
+                                         * ps->max_free_pools);
+    pthread_mutex_init(&ps->work_lock, NULL);
+    pthread_cond_init(&ps->work_cv, NULL);
+    pthread_mutex_init(&ps->park_lock, NULL);
+    pthread_mutex_init(&ps->pool_lock, NULL);
+    atomic_init(&ps->stopping, 0);
+    atomic_init(&ps->channel_paused, 0);
+    atomic_init(&ps->live_conns, 0);
+    if ((ps->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        return errno;
+    }
+    if ((ps->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        return errno;
+    }
+    return 0;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
+{
+    apr_threadattr_t *attr;
+    apr_thread_t **threads;
+    worker_arg *args;
+    proc_state ps;
+    apr_status_t rv;
+    char *what;
+    int i;
+
+    raise_fd_limit();
+    ap_reopen_scoreboard(pchild, NULL, 0);
+
+    what = apr_psprintf(pchild, "processor of environment %s", env->name);
+    if (ph_privs_drop(what, env->user_name, env->uid, env->gid)) {
+        return PH_EXIT_ENV_SETUP;
+    }
+    if ((rv = state_init(&ps, slot, env, pchild)) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, ap_server_conf,
+                     PHLOGNO(00420) "%s: cannot set up", what);
+        return APEXIT_CHILDSICK;
+    }
+    ph_guard_set_env(env);
+    ap_run_child_init(pchild, ap_server_conf);
+
+    apr_threadattr_create(&attr, pchild);
+    apr_threadattr_detach_set(attr, 0);
+    if (ap_thread_stacksize) {
+        apr_threadattr_stacksize_set(attr, ap_thread_stacksize);
+    }
+    threads = apr_pcalloc(pchild, sizeof(*threads) * ps.nworkers);
+    args = apr_pcalloc(pchild, sizeof(*args) * ps.nworkers);
+    for (i = 0; i < ps.nworkers; i++) {
+        args[i].ps = &ps;
+        args[i].index = i;
+        rv = ap_thread_create(&threads[i], attr, worker_main, &args[i],
+                              pchild);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ALERT, rv, ap_server_conf,
+                         PHLOGNO(00421) "%s: cannot create worker thread %d",
+                         what, i);
+            ps.nworkers = i;
+            break;
+        }
+    }
+    ph_retained_state->mpm->mpm_state = AP_MPMQ_RUNNING;
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00422)
+                 "%s ready in slot %d, pid %" APR_PID_T_FMT ", uid %ld, "
+                 "%d workers", what, slot, getpid(), (long)getuid(),
+                 ps.nworkers);
+
+    if (ps.nworkers > 0) {
+        ph_proc_listener_run(&ps);
+    }
+
+    pthread_mutex_lock(&ps.work_lock);
+    ps.workers_exit = 1;
+    pthread_cond_broadcast(&ps.work_cv);
+    pthread_mutex_unlock(&ps.work_lock);
+    for (i = 0; i < ps.nworkers; i++) {
+        apr_status_t trv;
+        apr_thread_join(&trv, threads[i]);
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00423)
+                 "%s in slot %d exiting", what, slot);
+    return 0;
+}
