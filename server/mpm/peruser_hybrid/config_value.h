@@ -29,8 +29,8 @@ const char *ph_conf_parse_long(const char *directive, const char *arg,
  * The same for a decimal number with an optional fraction ("1.5", also
  * "2." and ".5"), used by AsyncRequestWorkerFactor.  Rejects "nan", "inf",
  * hex and exponents.  Messages print the range with %g:
- *   "AsyncRequestWorkerFactor: 'x' is not a decimal number (allowed: 0.5 to 10)"
- *   "AsyncRequestWorkerFactor: 20 is out of range (allowed: 0.5 to 10)"
+ *   "AsyncRequestWorkerFactor: 'x' is not a decimal number (allowed: 1 to 10)"
+ *   "AsyncRequestWorkerFactor: 20 is out of range (allowed: 1 to 10)"
  */
 const char *ph_conf_parse_double(const char *directive, const char *arg,
                                  double min, double max, double *out,

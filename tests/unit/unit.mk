@@ -1,0 +1,77 @@
+# tests/unit/unit.mk -- CUnit unit tests of the MPM's pure modules.
+#
+# Included by the top-level Makefile, which defines CC, OBJ, OUT,
+# ALL_CFLAGS and MPM_DIR.
+#
+#   make unit            build $(OUT)/unit_tests with $(CC) and run it
+#   make unit-asan       the same built with clang and ASan + UBSan, into
+#                        $(OUT)/unit_tests_asan
+#   make unit-valgrind   run $(OUT)/unit_tests under valgrind
+#
+# The modules under test are compiled again here, without httpd's include
+# paths: one that picked up an httpd header would fail to build, which
+# keeps them pure.  Their objects live under $(OBJ)/tests/ because they are
+# built with other flags than the module's own objects.
+
+UNIT_DIR      := tests/unit
+UNIT_MOD_SRC  := $(addprefix $(MPM_DIR)/,head_parse.c chan_msg.c \
+                   config_value.c)
+UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c test_head_parse.c \
+                   test_chan_msg.c test_config_value.c)
+UNIT_NAMES    := $(notdir $(UNIT_MOD_SRC:.c=.o) $(UNIT_TEST_SRC:.c=.o))
+UNIT_CPPFLAGS := -I$(MPM_DIR) -I$(UNIT_DIR)
+UNIT_LIBS     := -lcunit
+
+UNIT_OBJDIR   := $(OBJ)/tests/unit
+UNIT_OBJ      := $(addprefix $(UNIT_OBJDIR)/,$(UNIT_NAMES))
+UNIT_BIN      := $(OUT)/unit_tests
+
+# The sanitizer build: clang, and no _FORTIFY_SOURCE, whose checked libc
+# wrappers would bypass ASan's interceptors.  Any UBSan report is fatal.
+UNIT_ASAN_CC     ?= clang
+UNIT_ASAN_FLAGS  := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+                    -fno-sanitize-recover=all -U_FORTIFY_SOURCE
+UNIT_ASAN_OBJDIR := $(OBJ)/tests/unit-asan
+UNIT_ASAN_OBJ    := $(addprefix $(UNIT_ASAN_OBJDIR)/,$(UNIT_NAMES))
+UNIT_ASAN_BIN    := $(OUT)/unit_tests_asan
+
+.PHONY: unit unit-asan unit-valgrind
+
+unit: $(UNIT_BIN)
+	./$(UNIT_BIN)
+
+unit-asan: $(UNIT_ASAN_BIN)
+	ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1 ./$(UNIT_ASAN_BIN)
+
+unit-valgrind: $(UNIT_BIN)
+	valgrind -q --error-exitcode=99 --leak-check=full \
+	    --errors-for-leak-kinds=all ./$(UNIT_BIN)
+
+$(UNIT_BIN): $(UNIT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(UNIT_OBJ) $(UNIT_LIBS)
+
+$(UNIT_ASAN_BIN): $(UNIT_ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(UNIT_ASAN_CC) $(UNIT_ASAN_FLAGS) -o $@ $(UNIT_ASAN_OBJ) $(UNIT_LIBS)
+
+$(UNIT_OBJDIR)/%.o: $(MPM_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(UNIT_CPPFLAGS) -MMD -MP -c $< -o $@
+
+$(UNIT_OBJDIR)/%.o: $(UNIT_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(UNIT_CPPFLAGS) -MMD -MP -c $< -o $@
+
+$(UNIT_ASAN_OBJDIR)/%.o: $(MPM_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(UNIT_ASAN_CC) $(ALL_CFLAGS) $(UNIT_ASAN_FLAGS) $(UNIT_CPPFLAGS) \
+	    -MMD -MP -c $< -o $@
+
+$(UNIT_ASAN_OBJDIR)/%.o: $(UNIT_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(UNIT_ASAN_CC) $(ALL_CFLAGS) $(UNIT_ASAN_FLAGS) $(UNIT_CPPFLAGS) \
+	    -MMD -MP -c $< -o $@
+
+-include $(UNIT_OBJ:.o=.d) $(UNIT_ASAN_OBJ:.o=.d)

@@ -1,0 +1,56 @@
+/*
+ * unit_main.c -- runs every CUnit suite of tests/unit/ with the basic
+ * (text) interface.
+ *
+ * Exit status: 0 if everything passed, 1 if any assertion, test or suite
+ * setup failed, 2 if the registry itself could not be built or run.  A
+ * non-zero status is what `make unit` relies on to fail the build.
+ */
+#include <stdio.h>
+
+#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
+
+#include "unit_suites.h"
+
+static int (*const suites[])(void) = {
+    ph_unit_register_head_parse,
+    ph_unit_register_chan_msg,
+    ph_unit_register_config_value,
+};
+
+int main(void)
+{
+    unsigned failures, tests_failed, suites_failed;
+    size_t i;
+
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        fprintf(stderr, "unit_tests: cannot create the registry: %s\n",
+                CU_get_error_msg());
+        return 2;
+    }
+    for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+        if (suites[i]() != CUE_SUCCESS) {
+            fprintf(stderr, "unit_tests: cannot register a suite: %s\n",
+                    CU_get_error_msg());
+            CU_cleanup_registry();
+            return 2;
+        }
+    }
+
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    if (CU_basic_run_tests() != CUE_SUCCESS) {
+        fprintf(stderr, "unit_tests: cannot run the tests: %s\n",
+                CU_get_error_msg());
+        CU_cleanup_registry();
+        return 2;
+    }
+
+    /* Read the results before CU_cleanup_registry() resets them. */
+    failures = CU_get_number_of_failures();
+    tests_failed = CU_get_number_of_tests_failed();
+    suites_failed = CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+
+    return (failures || tests_failed || suites_failed) ? 1 : 0;
+}
