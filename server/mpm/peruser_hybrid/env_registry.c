@@ -60,34 +60,33 @@ static ph_env *env_add(apr_pool_t *p, const char *name)
     return env;
 }
 
-/* One "Directive args" line inside <Processor>. */
+/* One directive inside <Processor>: "Name arg". */
 static const char *processor_line(cmd_parms *cmd, ph_env *env,
-                                  const char *line)
+                                  const ap_directive_t *dir)
 {
-    const char *word = ap_getword_conf(cmd->temp_pool, &line);
-    const char *arg = ap_getword_conf(cmd->temp_pool, &line);
+    const char *args = dir->args;
+    const char *arg = ap_getword_conf(cmd->temp_pool, &args);
     const ph_directive *d;
 
-    if (!*word || *word == '#') {
-        return NULL;
-    }
-    if (!*arg || *ap_getword_conf(cmd->temp_pool, &line)) {
+    if (!*arg || *ap_getword_conf(cmd->temp_pool, &args)) {
         return apr_psprintf(cmd->pool, "<Processor %s>: %s takes exactly one "
-                            "argument", env->name, word);
+                            "argument (%s:%d)", env->name, dir->directive,
+                            dir->filename, dir->line_num);
     }
-    if (!strcasecmp(word, "User")) {
+    if (!strcasecmp(dir->directive, "User")) {
         env->user_name = apr_pstrdup(cmd->pool, arg);
         return NULL;
     }
-    if (!strcasecmp(word, "Group")) {
+    if (!strcasecmp(dir->directive, "Group")) {
         env->group_name = apr_pstrdup(cmd->pool, arg);
         return NULL;
     }
-    d = ph_directive_find(word);
+    d = ph_directive_find(dir->directive);
     if (!d || !(d->contexts & PH_CTX_PROCESSOR)) {
         return apr_psprintf(cmd->pool, "<Processor %s>: '%s' is not allowed "
                             "here (allowed: User, Group, MinProcessors, "
-                            "MaxProcessors)", env->name, word);
+                            "MaxProcessors) (%s:%d)", env->name,
+                            dir->directive, dir->filename, dir->line_num);
     }
     return ph_directive_apply(d, arg, &env->limits, cmd->pool);
 }
@@ -96,9 +95,9 @@ const char *ph_env_processor_section(cmd_parms *cmd, void *dummy,
                                      const char *arg)
 {
     char err[256];
-    char line[MAX_STRING_LEN];
     const char *endp = ap_strrchr_c(arg, '>');
     const char *name, *msg;
+    const ap_directive_t *dir;
     ph_env *env;
 
     (void)dummy;
@@ -121,20 +120,19 @@ const char *ph_env_processor_section(cmd_parms *cmd, void *dummy,
     env->defn_file = cmd->directive->filename;
     env->defn_line = cmd->directive->line_num;
 
-    while (!ap_cfg_getline(line, sizeof(line), cmd->config_file)) {
-        if (!strcasecmp(line, "</Processor>")) {
-            if (!env->user_name || !env->group_name) {
-                return apr_psprintf(cmd->pool, "<Processor %s>: both User "
-                                    "and Group are required", name);
-            }
-            return NULL;
-        }
-        if ((msg = processor_line(cmd, env, line))) {
+    /* httpd has already parsed the block into a tree: walk its children
+     * rather than letting httpd dispatch them, because User and Group mean
+     * something else here than at server level. */
+    for (dir = cmd->directive->first_child; dir; dir = dir->next) {
+        if ((msg = processor_line(cmd, env, dir))) {
             return msg;
         }
     }
-    return apr_psprintf(cmd->pool, "<Processor %s> has no matching "
-                        "</Processor>", name);
+    if (!env->user_name || !env->group_name) {
+        return apr_psprintf(cmd->pool, "<Processor %s>: both User and Group "
+                            "are required", name);
+    }
+    return NULL;
 }
 
 const char *ph_env_set_server_env(cmd_parms *cmd, void *dummy,

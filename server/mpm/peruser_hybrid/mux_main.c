@@ -94,8 +94,6 @@ typedef struct mux_state {
     ev_tag lifeline_tag;
     int exiting;                /* lifeline closed: finish and exit */
     int nconns;
-    unsigned char *warned_vhost;    /* 503 already logged for vhost id */
-    int nvhosts;
     mux_conn *spare;            /* free list */
 } mux_state;
 
@@ -191,25 +189,6 @@ static void conn_reply(mux_state *m, mux_conn *mc, int status)
     list_append(&m->lingering, mc);
 }
 
-static void log_no_env_once(mux_state *m, const ph_route *rt)
-{
-    if (rt->vhost_id >= 0 && rt->vhost_id < m->nvhosts
-        && m->warned_vhost[rt->vhost_id]) {
-        return;
-    }
-    if (rt->vhost_id >= 0 && rt->vhost_id < m->nvhosts) {
-        m->warned_vhost[rt->vhost_id] = 1;
-    }
-    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf, PHLOGNO(00301)
-                 "virtual host %s (%s:%d) has no ServerEnvironment: "
-                 "its requests are answered with 503",
-                 rt->server && rt->server->server_hostname
-                     ? rt->server->server_hostname : "(unnamed)",
-                 rt->server && rt->server->defn_name
-                     ? rt->server->defn_name : "?",
-                 rt->server ? (int)rt->server->defn_line_number : 0);
-}
-
 static void arm_channel(mux_state *m, int env_index, int on)
 {
     struct epoll_event ev;
@@ -256,9 +235,6 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
     ph_mux_route(m->scratch, mc->tag.fd, head, &rt);
     apr_pool_clear(m->scratch);
     if (rt.status) {
-        if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
-            log_no_env_once(m, &rt);
-        }
         conn_reply(m, mc, rt.status);
         return;
     }
@@ -506,7 +482,6 @@ static int setup(mux_state *m, int slot, apr_pool_t *pchild)
 {
     struct epoll_event ev;
     ap_listen_rec *lr;
-    server_rec *s;
     int i;
 
     memset(m, 0, sizeof(*m));
@@ -527,11 +502,6 @@ static int setup(mux_state *m, int slot, apr_pool_t *pchild)
         m->chan_tags[i].fd = ph_env_by_index(i)->chan[0];
         m->chan_tags[i].env_index = i;
     }
-    for (s = ap_server_conf; s; s = s->next) {
-        m->nvhosts++;
-    }
-    m->warned_vhost = apr_pcalloc(pchild, m->nvhosts);
-
     for (lr = ap_listeners; lr; lr = lr->next) {
         m->nlisteners++;
     }

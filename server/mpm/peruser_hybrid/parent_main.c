@@ -69,6 +69,16 @@ static void sigchld_wake(int sig)
     errno = saved;
 }
 
+/* httpd unloads and reloads this module on restart; a SIGCHLD arriving in
+ * between must not jump into unmapped code.  Registered on pconf after
+ * LoadModule's own cleanup, so it runs before the unload. */
+static apr_status_t sigchld_reset_cleanup(void *data)
+{
+    (void)data;
+    apr_signal(SIGCHLD, SIG_DFL);
+    return APR_SUCCESS;
+}
+
 static apr_status_t close_fd_cleanup(void *data)
 {
     int *fd = data;
@@ -366,6 +376,27 @@ static int graceful_stop(void)
     return DONE;
 }
 
+/* Say once per generation which virtual hosts nobody serves. */
+static void log_vhosts_without_env(void)
+{
+    server_rec *s;
+
+    if (ph_envs->nelts == 1 && ph_env_by_index(0)->implicit) {
+        return;
+    }
+    for (s = ap_server_conf; s; s = s->next) {
+        if (!ph_env_of_server(s)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                         PHLOGNO(00301) "virtual host %s (%s:%d) has no "
+                         "ServerEnvironment: its requests are answered "
+                         "with 503", s->server_hostname
+                             ? s->server_hostname : "(unnamed)",
+                         s->defn_name ? s->defn_name : "main server",
+                         (int)s->defn_line_number);
+        }
+    }
+}
+
 static void start_generation(void)
 {
     int i;
@@ -383,6 +414,7 @@ static void start_generation(void)
                      env->group_name, (long)env->gid,
                      processors_wanted(env));
     }
+    log_vhosts_without_env();
     maintain_children();
 }
 
@@ -416,6 +448,8 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
         return !OK;
     }
     apr_signal(SIGCHLD, sigchld_wake);
+    apr_pool_cleanup_register(pconf, NULL, sigchld_reset_cleanup,
+                              apr_pool_cleanup_null);
     ph_heritage_now.generation = r->mpm->my_generation;
 
     if (!ph_env_can_switch_users()) {
