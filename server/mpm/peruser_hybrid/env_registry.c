@@ -243,11 +243,6 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         env->gid = ap_unixd_config.group_id;
         env->group_name = "(User's group)";
         env->defn_file = "(implicit)";
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, main_server,
-                     PHLOGNO(00011) "no <Processor> configured: every "
-                     "virtual host is served in the implicit environment '"
-                     PH_IMPLICIT_ENV_NAME "' as User %s",
-                     ap_unixd_config.user_name);
     }
     else {
         for (i = 0; i < ph_envs->nelts; i++) {

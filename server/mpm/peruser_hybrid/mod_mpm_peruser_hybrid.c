@@ -128,6 +128,11 @@ static int ph_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)pconf;
     (void)plog;
+    if (!msg) {
+        /* Users, groups and vhost bindings: here rather than in
+         * post_config so that "apachectl -t" catches them too. */
+        msg = ph_env_resolve(pconf, s);
+    }
     if (msg) {
         ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, NULL,
                      PHLOGNO(00003) "%s", msg);
@@ -142,7 +147,6 @@ static int ph_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "unprivileged account", ap_unixd_config.user_name);
         return !OK;
     }
-    (void)s;
     return OK;
 }
 
@@ -150,15 +154,9 @@ static int ph_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
     ph_retained *r = ph_retained_state;
-    const char *msg;
 
     (void)pconf;
     (void)plog;
-    if ((msg = ph_env_resolve(pconf, s))) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, NULL,
-                     PHLOGNO(00005) "%s", msg);
-        return !OK;
-    }
     if (r->slots && ph_conf.server_limit != r->nslots) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PHLOGNO(00006)
                      "changing ServerLimit to %ld needs a full stop and "

@@ -382,6 +382,11 @@ static void log_vhosts_without_env(void)
     server_rec *s;
 
     if (ph_envs->nelts == 1 && ph_env_by_index(0)->implicit) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
+                     PHLOGNO(00011) "no <Processor> configured: every "
+                     "virtual host is served in the implicit environment '"
+                     PH_IMPLICIT_ENV_NAME "' as User %s",
+                     ap_unixd_config.user_name);
         return;
     }
     for (s = ap_server_conf; s; s = s->next) {
