@@ -85,6 +85,10 @@ typedef struct proc_state {
     park_queue queues[PARK_QUEUES];
     int nqueues;
 
+    /* MaxConnectionsPerChild: 0 = unlimited (listener only) */
+    int conns_left;
+    int conns_limited;
+
     pthread_mutex_t pool_lock;
     apr_pool_t **free_pools;
     int nfree_pools, max_free_pools;

@@ -197,7 +197,7 @@ static int take_from_channel(proc_state *ps)
 {
     int n = spare_workers(ps);
 
-    while (n-- > 0) {
+    while (n-- > 0 && !atomic_load(&ps->stopping)) {
         ph_chan_decode_result why;
         ph_chan_msg msg;
         proc_conn *pc;
@@ -235,6 +235,16 @@ static int take_from_channel(proc_state *ps)
         }
         if ((pc = ph_proc_conn_new(ps, fd, &msg))) {
             give_to_worker(ps, pc);
+        }
+        if (ps->conns_limited && --ps->conns_left <= 0) {
+            /* MaxConnectionsPerChild reached: finish what we hold and
+             * exit; the parent starts a replacement. */
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                         PHLOGNO(00415) "environment %s: slot %d reached "
+                         "MaxConnectionsPerChild, recycling", ps->env->name,
+                         ps->slot);
+            atomic_store(&ps->stopping, 1);
+            return 0;
         }
     }
     return 0;

@@ -83,6 +83,8 @@ static int state_init(proc_state *ps, int slot, ph_env *env,
     ps->chan_fd = env->chan[1];
     ps->nworkers = (int)ph_conf.threads_per_child;
     ps->max_free_pools = ps->nworkers * 2;
+    ps->conns_limited = ap_max_requests_per_child > 0;
+    ps->conns_left = ap_max_requests_per_child;
     ps->free_pools = apr_pcalloc(pchild, sizeof(apr_pool_t *)
                                          * ps->max_free_pools);
     pthread_mutex_init(&ps->work_lock, NULL);
