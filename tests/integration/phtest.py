@@ -1,0 +1,702 @@
+"""Helpers for the peruser_hybrid integration tests.
+
+Everything here drives the real /usr/sbin/apache2 with the module built at
+build/out/mod_mpm_peruser_hybrid.so (or, for comparisons, Debian's stock
+mpm_event).  Each server lives in its own temp dir under /tmp/ph-it-XXXX with
+its config, error log, pid file and runtime dir.  Waiting is always done by
+polling a condition (wait_for), never by sleeping a fixed amount.
+
+Network: 127.0.0.1 only.
+"""
+
+import grp
+import os
+import pwd
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+MODULE = REPO / "build" / "out" / "mod_mpm_peruser_hybrid.so"
+APACHE = "/usr/sbin/apache2"
+MODDIR = Path("/usr/lib/apache2/modules")
+EVENT_MODULE = MODDIR / "mod_mpm_event.so"
+
+ENV_USERS = ("alice", "bob")
+
+# How long a server may take to come up / go away.  Generous: the CI box has
+# two cores and the tests run several servers one after another.
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 30.0
+IO_TIMEOUT = 15.0
+
+
+# --------------------------------------------------------------------------
+# polling
+
+
+class WaitTimeout(AssertionError):
+    pass
+
+
+def wait_for(cond, timeout, interval=0.05, what=None):
+    """Poll cond() until it returns a truthy value; return that value.
+
+    Raises WaitTimeout (an AssertionError) after `timeout` seconds.  The poll
+    interval grows from `interval` up to 0.5 s, so short waits are quick and
+    long waits do not spin.
+    """
+    deadline = time.monotonic() + timeout
+    delay = interval
+    last_exc = None
+    while True:
+        try:
+            value = cond()
+            if value:
+                return value
+        except (OSError, ValueError) as exc:  # e.g. connection refused
+            last_exc = exc
+        if time.monotonic() >= deadline:
+            desc = what or getattr(cond, "__name__", repr(cond))
+            extra = f" (last error: {last_exc!r})" if last_exc else ""
+            raise WaitTimeout(f"timed out after {timeout}s waiting for {desc}{extra}")
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.5)
+
+
+# --------------------------------------------------------------------------
+# users
+
+
+def ensure_user(name):
+    """Create system user `name` with a group of the same name if missing."""
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        subprocess.run(["groupadd", "--system", name], check=True)
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+             "--gid", name, name],
+            check=True,
+        )
+    pw = pwd.getpwnam(name)
+    return pw.pw_uid, grp.getgrnam(name).gr_gid
+
+
+def ensure_env_users():
+    return {name: ensure_user(name) for name in ENV_USERS}
+
+
+def uid_gid(name):
+    return pwd.getpwnam(name).pw_uid, grp.getgrnam(name).gr_gid
+
+
+# --------------------------------------------------------------------------
+# ports
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------
+# processes
+
+
+def _read(path, mode="rb"):
+    try:
+        with open(path, mode) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def proc_starttime(pid):
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None:
+        return None
+    # field 22 (starttime), counted after the ")" that ends comm
+    rest = stat[stat.rindex(b")") + 2:].split()
+    return int(rest[19])
+
+
+def proc_ppid(pid):
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None:
+        return None
+    rest = stat[stat.rindex(b")") + 2:].split()
+    return int(rest[1])
+
+
+def proc_state(pid):
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None:
+        return None
+    return stat[stat.rindex(b")") + 2:].split()[0].decode()
+
+
+def pid_alive(pid, starttime=None):
+    """True if pid exists (and is not a zombie), and is the same process."""
+    state = proc_state(pid)
+    if state is None or state in ("Z", "X"):
+        return False
+    if starttime is not None and proc_starttime(pid) != starttime:
+        return False
+    return True
+
+
+def all_pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def pids_with_cmdline(needle):
+    """Live pids whose /proc/PID/cmdline contains `needle` (bytes or str)."""
+    if isinstance(needle, str):
+        needle = needle.encode()
+    found = []
+    me = os.getpid()
+    for pid in all_pids():
+        if pid == me:
+            continue
+        cmd = _read(f"/proc/{pid}/cmdline")
+        if cmd and needle in cmd and pid_alive(pid):
+            found.append(pid)
+    return found
+
+
+def descendants(root):
+    """Live descendants of pid `root` (not including root)."""
+    children = {}
+    for pid in all_pids():
+        ppid = proc_ppid(pid)
+        if ppid is not None:
+            children.setdefault(ppid, []).append(pid)
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        for c in children.get(p, ()):
+            out.append(c)
+            todo.append(c)
+    return [p for p in out if pid_alive(p)]
+
+
+def proc_uids(pid):
+    """((ruid, euid, suid, fsuid), (rgid, egid, sgid, fsgid)) of a process."""
+    status = _read(f"/proc/{pid}/status", "r")
+    if status is None:
+        return None
+    uid = gid = None
+    for line in status.splitlines():
+        if line.startswith("Uid:"):
+            uid = tuple(int(x) for x in line.split()[1:5])
+        elif line.startswith("Gid:"):
+            gid = tuple(int(x) for x in line.split()[1:5])
+    if uid is None or gid is None:
+        return None
+    return uid, gid
+
+
+def proc_groups(pid):
+    """Supplementary groups of a process, from /proc/PID/status."""
+    status = _read(f"/proc/{pid}/status", "r")
+    for line in (status or "").splitlines():
+        if line.startswith("Groups:"):
+            return [int(x) for x in line.split()[1:]]
+    return None
+
+
+# --------------------------------------------------------------------------
+# raw HTTP over a socket
+
+
+class RawResponse:
+    def __init__(self, status, reason, headers, body, raw_head):
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # dict, lower-case names
+        self.body = body
+        self.raw_head = raw_head
+
+    def header(self, name, default=None):
+        return self.headers.get(name.lower(), default)
+
+    def __repr__(self):
+        return f"<RawResponse {self.status} {self.reason!r} body={self.body[:80]!r}>"
+
+
+class ConnectionClosed(Exception):
+    """The server closed the connection before a complete response."""
+
+    def __init__(self, data):
+        super().__init__(f"connection closed after {len(data)} bytes: {data[:200]!r}")
+        self.data = data
+
+
+def connect(port, timeout=IO_TIMEOUT):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.settimeout(timeout)
+    return s
+
+
+class RawConn:
+    """One client connection: send bytes, read HTTP/1.x responses."""
+
+    def __init__(self, port, timeout=IO_TIMEOUT):
+        self.sock = connect(port, timeout)
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("latin-1")
+        self.sock.sendall(data)
+
+    def _fill(self):
+        try:
+            chunk = self.sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            raise ConnectionClosed(self.buf)
+        self.buf += chunk
+
+    def _take(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            if len(self.buf) > 1 << 20:
+                raise ValueError("line too long")
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read_response(self, head_only=False):
+        while b"\r\n\r\n" not in self.buf:
+            if len(self.buf) > 1 << 20:
+                raise ValueError("response head too long")
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.split(b"\r\n")
+        m = re.match(rb"HTTP/1\.[01] (\d{3}) ?(.*)", lines[0])
+        if not m:
+            raise ValueError(f"bad status line {lines[0]!r}")
+        status, reason = int(m.group(1)), m.group(2).decode("latin-1")
+        headers = {}
+        for ln in lines[1:]:
+            k, _, v = ln.decode("latin-1").partition(":")
+            headers[k.strip().lower()] = v.strip()
+        body = b""
+        if head_only or status in (204, 304) or 100 <= status < 200:
+            pass
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            while True:
+                size = int(self._line().split(b";")[0], 16)
+                if size == 0:
+                    while self._line() != b"":
+                        pass
+                    break
+                body += self._take(size)
+                self._take(2)
+        elif "content-length" in headers:
+            body = self._take(int(headers["content-length"]))
+        else:  # read to close
+            try:
+                while True:
+                    self._fill()
+            except ConnectionClosed:
+                pass
+            body, self.buf = self.buf, b""
+        return RawResponse(status, reason, headers, body, head)
+
+    def request(self, host, path="/", method="GET", extra=""):
+        self.send(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n")
+        return self.read_response(head_only=(method == "HEAD"))
+
+    def wait_closed(self, timeout):
+        """Read until EOF (or reset); return the bytes received meanwhile.
+
+        Raises socket.timeout if the server keeps the connection open longer
+        than `timeout` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        data = self.buf
+        self.buf = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout(f"connection still open after {timeout}s; got {data[:200]!r}")
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                return data
+            if not chunk:
+                return data
+            data += chunk
+
+
+def http_get(port, host, path="/", timeout=IO_TIMEOUT, extra=""):
+    """One request on a fresh connection with Connection: close."""
+    with RawConn(port, timeout) as c:
+        return c.request(host, path, extra="Connection: close\r\n" + extra)
+
+
+def raw_exchange(port, data, timeout=IO_TIMEOUT):
+    """Send raw bytes on a fresh connection and read one response.
+
+    Returns (RawResponse or None, bytes).  The response is None when the
+    server closed (or reset) the connection without a complete, parseable
+    HTTP/1.x response; bytes are then whatever arrived before the close.
+    Raises socket.timeout if the server neither answers nor closes in time.
+    """
+    with RawConn(port, timeout) as c:
+        try:
+            c.send(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer and close before reading it all
+        try:
+            resp = c.read_response()
+            return resp, resp.raw_head
+        except ConnectionClosed as exc:
+            return None, exc.data
+        except ValueError:  # not HTTP/1.x (e.g. an HTTP/0.9 body): read to close
+            return None, c.buf + c.wait_closed(timeout)
+
+
+class _BufParser(RawConn):
+    """RawConn.read_response over bytes already received."""
+
+    def __init__(self, data):  # pylint: disable=super-init-not-called
+        self.buf = data
+        self.sock = None
+
+    def _fill(self):
+        raise ConnectionClosed(self.buf)
+
+
+# --------------------------------------------------------------------------
+# config
+
+
+COMMON_HEAD = """\
+# generated by tests/integration/phtest.py -- @@TMP@@
+ServerRoot /etc/apache2
+DefaultRuntimeDir @@TMP@@/run
+PidFile @@TMP@@/httpd.pid
+Mutex file:@@TMP@@/run default
+ErrorLog @@TMP@@/error.log
+LogLevel @@LOGLEVEL@@
+ServerName localhost
+@@MPM_LOADMODULE@@
+LoadModule authz_core_module @@MODDIR@@/mod_authz_core.so
+LoadModule mime_module @@MODDIR@@/mod_mime.so
+LoadModule dir_module @@MODDIR@@/mod_dir.so
+LoadModule alias_module @@MODDIR@@/mod_alias.so
+LoadModule cgi_module @@MODDIR@@/mod_cgi.so
+LoadModule lua_module @@MODDIR@@/mod_lua.so
+LoadModule status_module @@MODDIR@@/mod_status.so
+TypesConfig /etc/mime.types
+DirectoryIndex index.html
+<Directory />
+    Options None
+    AllowOverride None
+    Require all denied
+</Directory>
+<Directory @@WWW@@>
+    Options +ExecCGI
+    AllowOverride None
+    Require all granted
+    AddHandler cgi-script .cgi
+    AddHandler lua-script .lua
+</Directory>
+<Location /server-status>
+    SetHandler server-status
+</Location>
+"""
+
+# Directives and blocks that only peruser_hybrid knows.  Removed to run the
+# same config under stock mpm_event.
+_PH_BLOCK_RE = re.compile(r"^[ \t]*<Processor\b.*?^[ \t]*</Processor>[ \t]*\n", re.S | re.M | re.I)
+_PH_LINE_RE = re.compile(r"^[ \t]*(ServerEnvironment|MinMultiplexers|MaxMultiplexers|"
+                         r"MinProcessors|MaxProcessors|ProcessorWaitTimeout)\b.*\n",
+                         re.M | re.I)
+
+
+def strip_ph_directives(conf):
+    conf = _PH_BLOCK_RE.sub("", conf)
+    return _PH_LINE_RE.sub("", conf)
+
+
+def fill(template, values):
+    out = template
+    for k, v in values.items():
+        out = out.replace(f"@@{k}@@", str(v))
+    left = re.findall(r"@@[A-Z0-9_]+@@", out)
+    if left:
+        raise ValueError(f"unfilled placeholders in config: {sorted(set(left))}")
+    return out
+
+
+CGI_ID = """\
+#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+echo "uid=$(id -u) gid=$(id -g) ruid=$(id -ru) rgid=$(id -rg) groups=$(id -G | tr ' ' ',')"
+"""
+
+LUA_ID = """\
+function handle(r)
+    r.content_type = "text/plain"
+    local uid, gid = "?", "?"
+    local f = io.open("/proc/self/status", "r")
+    if f then
+        for line in f:lines() do
+            local u = line:match("^Uid:%s+(%d+)%s+(%d+)")
+            if u then uid = line:match("^Uid:%s+%d+%s+(%d+)") end
+            local g = line:match("^Gid:%s+(%d+)%s+(%d+)")
+            if g then gid = line:match("^Gid:%s+%d+%s+(%d+)") end
+        end
+        f:close()
+    end
+    r:puts("lua uid=" .. uid .. " gid=" .. gid .. "\\n")
+    return apache2.OK
+end
+"""
+
+
+def parse_id(body):
+    """Parse 'uid=.. gid=.. ruid=.. rgid=.. groups=a,b' into a dict."""
+    text = body.decode("latin-1") if isinstance(body, bytes) else body
+    out = {}
+    for m in re.finditer(r"(\w+)=([\d,]+)", text):
+        k, v = m.group(1), m.group(2)
+        out[k] = [int(x) for x in v.split(",") if x] if k == "groups" else int(v)
+    return out
+
+
+class Server:
+    """One apache2 instance with its own temp dir and config."""
+
+    def __init__(self, tmp, template, mpm="ph", values=None, loglevel="info", name="httpd"):
+        self.tmp = Path(tmp)
+        self.mpm = mpm
+        self.name = name
+        self.conf_path = self.tmp / f"{name}.conf"
+        self.pidfile = self.tmp / "httpd.pid"
+        self.error_log = self.tmp / "error.log"
+        self.run_dir = self.tmp / "run"
+        self.run_dir.mkdir(exist_ok=True)
+        self.parent_pid = None
+        self.parent_start = None
+        self.known = {}  # pid -> starttime, every server process seen
+        self.start_result = None
+        self.stopped = False
+
+        if mpm == "ph":
+            load = f"LoadModule mpm_peruser_hybrid_module {MODULE}"
+        elif mpm == "event":
+            load = f"LoadModule mpm_event_module {EVENT_MODULE}"
+        else:
+            raise ValueError(mpm)
+        vals = {"TMP": self.tmp, "MODDIR": MODDIR, "MPM_LOADMODULE": load,
+                "LOGLEVEL": loglevel}
+        vals.update(values or {})
+        text = fill(COMMON_HEAD + template, vals)
+        if mpm == "event":
+            text = strip_ph_directives(text)
+        self.conf_text = text
+        self.conf_path.write_text(text)
+
+    # -- control ----------------------------------------------------------
+
+    def apache(self, *args, timeout=60):
+        return subprocess.run([APACHE, "-f", str(self.conf_path), *args],
+                              capture_output=True, text=True, timeout=timeout)
+
+    def start(self, ready_hosts=None, port=None, timeout=START_TIMEOUT):
+        """`apache2 -k start`, then poll until every host in ready_hosts answers.
+
+        ready_hosts: list of Host names to GET / on `port`.  Returns self.
+        """
+        res = self.apache("-k", "start")
+        self.start_result = res
+        if res.returncode != 0:
+            raise AssertionError(
+                f"apache2 -k start failed rc={res.returncode}\nstdout: {res.stdout}\n"
+                f"stderr: {res.stderr}\nerror_log:\n{self.log_text()[-4000:]}")
+        self.parent_pid = wait_for(self._read_pidfile, timeout, what=f"pid file {self.pidfile}")
+        self.parent_start = proc_starttime(self.parent_pid)
+        self.known[self.parent_pid] = self.parent_start
+        for host in ready_hosts or ():
+            self.wait_ready(port, host, timeout)
+        self.record_processes()
+        return self
+
+    def wait_ready(self, port, host, timeout=START_TIMEOUT):
+        def answered():
+            if not pid_alive(self.parent_pid, self.parent_start):
+                raise AssertionError(
+                    f"apache2 parent {self.parent_pid} died during start-up\n"
+                    f"error_log:\n{self.log_text()[-4000:]}")
+            try:
+                return http_get(port, host, "/", timeout=5)
+            except (OSError, ConnectionClosed, ValueError):
+                return None
+        return wait_for(answered, timeout, what=f"{host} on port {port} to answer")
+
+    def _read_pidfile(self):
+        text = _read(self.pidfile, "r")
+        if text and text.strip().isdigit():
+            pid = int(text.strip())
+            if pid_alive(pid):
+                return pid
+        return None
+
+    def record_processes(self):
+        """Remember every process of this server (descendants + cmdline match)."""
+        pids = set(pids_with_cmdline(str(self.conf_path)))
+        if self.parent_pid and pid_alive(self.parent_pid, self.parent_start):
+            pids.add(self.parent_pid)
+            pids.update(descendants(self.parent_pid))
+        for pid in pids:
+            st = proc_starttime(pid)
+            if st is not None:
+                self.known.setdefault(pid, st)
+        return sorted(pids)
+
+    def children(self):
+        """Live descendants of the parent: {pid: proc_uids(pid)}."""
+        out = {}
+        for pid in descendants(self.parent_pid):
+            ids = proc_uids(pid)
+            if ids:
+                out[pid] = ids
+        return out
+
+    def leftovers(self):
+        live = set(pids_with_cmdline(str(self.conf_path)))
+        for pid, st in self.known.items():
+            if pid_alive(pid, st):
+                live.add(pid)
+        return sorted(live)
+
+    def wait_gone(self, timeout=STOP_TIMEOUT):
+        """Poll until no process of this server remains; True if so."""
+        try:
+            wait_for(lambda: not self.leftovers(), timeout, what="server processes to exit")
+            return True
+        except WaitTimeout:
+            return False
+
+    def stop(self, how="stop", timeout=STOP_TIMEOUT):
+        """apache2 -k <how>; wait for every process to go.
+
+        If processes remain after `timeout`, they are SIGKILLed by pid and an
+        AssertionError is raised.
+        """
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.parent_pid is not None:
+            self.record_processes()
+        res = self.apache("-k", how)
+        if self.wait_gone(timeout):
+            return res
+        left = self.leftovers()
+        desc = []
+        for pid in left:
+            cmd = (_read(f"/proc/{pid}/cmdline") or b"").replace(b"\0", b" ")
+            desc.append(f"  pid {pid} state {proc_state(pid)} uids {proc_uids(pid)} cmd {cmd[:200]!r}")
+        self.kill_leftovers()
+        raise AssertionError(
+            f"after apache2 -k {how} (rc={res.returncode}, stderr={res.stderr.strip()!r}) "
+            f"processes remained after {timeout}s and were SIGKILLed:\n" + "\n".join(desc))
+
+    def kill_leftovers(self):
+        for pid in self.leftovers():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            wait_for(lambda: not self.leftovers(), 10, what="SIGKILLed processes to go")
+        except WaitTimeout:
+            pass
+
+    # -- logs -------------------------------------------------------------
+
+    def log_text(self):
+        data = _read(self.error_log)
+        return data.decode("utf-8", "replace") if data else ""
+
+    def log_lines(self, pattern):
+        rx = re.compile(pattern)
+        return [ln for ln in self.log_text().splitlines() if rx.search(ln)]
+
+
+def make_tree(tmp, users=ENV_USERS):
+    """Create tmp/www/<name> doc roots (world-readable) with an index page,
+    an id CGI and an id Lua handler for each name in `users` plus 'main'."""
+    tmp = Path(tmp)
+    os.chmod(tmp, 0o755)
+    www = tmp / "www"
+    www.mkdir(exist_ok=True)
+    os.chmod(www, 0o755)
+    roots = {}
+    for name in (*users, "main"):
+        root = www / name
+        (root / "cgi-bin").mkdir(parents=True, exist_ok=True)
+        (root / "index.html").write_text(f"<html><body>hello from {name}</body></html>\n")
+        cgi = root / "cgi-bin" / "id.cgi"
+        cgi.write_text(CGI_ID)
+        (root / "id.lua").write_text(LUA_ID)
+        (root / "small.txt").write_bytes(b"x" * 99 + b"\n")
+        for p in (root, root / "cgi-bin"):
+            os.chmod(p, 0o755)
+        for p in (root / "index.html", root / "id.lua", root / "small.txt"):
+            os.chmod(p, 0o644)
+        os.chmod(cgi, 0o755)
+        roots[name] = root
+    return roots
+
+
+def run_tool(args, timeout):
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+
+def run_tool_async(args):
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish_tool(proc, timeout):
+    """Wait for a run_tool_async process; kill it (by pid) if it overruns."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        raise AssertionError(f"{proc.args[0]} ran over {timeout}s: {out}")
+    return out

@@ -1,0 +1,227 @@
+"""Two environments (alice, bob): who serves what, as a client sees it."""
+
+import http.client
+import os
+import pwd
+import re
+
+import pytest
+
+import phtest
+from phtest import RawConn, http_get, parse_id, wait_for
+
+TWO_ENVS = """
+Listen 127.0.0.1:@@PORT@@
+User www-data
+Group www-data
+ThreadsPerChild 25
+ThreadLimit 64
+ServerLimit 16
+MinMultiplexers 2
+Timeout 10
+KeepAlive On
+KeepAliveTimeout 30
+MaxKeepAliveRequests 100
+
+<Processor alice>
+    User alice
+    Group alice
+    MinProcessors 1
+</Processor>
+<Processor bob>
+    User bob
+    Group bob
+    MinProcessors 1
+</Processor>
+
+<VirtualHost 127.0.0.1:@@PORT@@>
+    ServerName alice.test
+    ServerEnvironment alice
+    DocumentRoot @@WWW@@/alice
+</VirtualHost>
+<VirtualHost 127.0.0.1:@@PORT@@>
+    ServerName alice2.test
+    ServerEnvironment alice
+    DocumentRoot @@WWW@@/main
+</VirtualHost>
+<VirtualHost 127.0.0.1:@@PORT@@>
+    ServerName bob.test
+    ServerEnvironment bob
+    DocumentRoot @@WWW@@/bob
+    Alias /stolen.txt @@WWW@@/alice/secret.txt
+</VirtualHost>
+<VirtualHost 127.0.0.1:@@PORT@@>
+    ServerName orphan.test
+    DocumentRoot @@WWW@@/main
+</VirtualHost>
+"""
+
+
+@pytest.fixture
+def two_envs(servers, tree):
+    port = phtest.free_port()
+    srv = servers(TWO_ENVS, values={"PORT": port})
+    srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
+    srv.port = port
+    return srv
+
+
+@pytest.mark.parametrize("env", ["alice", "bob"])
+def test_cgi_runs_as_environment_user(two_envs, env_users, env):
+    uid, gid = env_users[env]
+    r = http_get(two_envs.port, f"{env}.test", "/cgi-bin/id.cgi")
+    assert r.status == 200, r
+    ids = parse_id(r.body)
+    assert ids.get("uid") == uid and ids.get("ruid") == uid, r.body
+    assert ids.get("gid") == gid and ids.get("rgid") == gid, r.body
+    assert 0 not in ids.get("groups", [0]), f"root group among supplementary groups: {r.body!r}"
+
+
+def test_lua_handler_runs_as_environment_user(two_envs, env_users):
+    uid, gid = env_users["alice"]
+    r = http_get(two_envs.port, "alice.test", "/id.lua")
+    assert r.status == 200, r
+    assert f"lua uid={uid} gid={gid}" in r.body.decode(), r.body
+
+
+def test_server_status_auto_from_environment_vhost(two_envs):
+    r = http_get(two_envs.port, "alice.test", "/server-status?auto")
+    assert r.status == 200, r
+    text = r.body.decode("latin-1")
+    assert re.search(r"^ServerMPM: peruser_hybrid$", text, re.M), text[:2000]
+    assert re.search(r"^Total Accesses: \d+", text, re.M), text[:2000]
+
+
+def test_no_child_keeps_root_and_users_are_right(two_envs, env_users):
+    """Children: exactly MinMultiplexers (2) as www-data, processors as alice
+    and bob; no child holds uid 0 or gid 0 in any slot (real, effective,
+    saved, fs) nor group 0 among its supplementary groups."""
+    www = pwd.getpwnam("www-data").pw_uid
+    alice, bob = env_users["alice"][0], env_users["bob"][0]
+
+    def settled():
+        kids = two_envs.children()
+        by_uid = {}
+        for pid, (uids, _gids) in kids.items():
+            by_uid.setdefault(uids[1], []).append(pid)
+        if len(by_uid.get(www, [])) == 2 and by_uid.get(alice) and by_uid.get(bob):
+            return kids
+        return None
+
+    kids = wait_for(settled, 20, what="2 www-data multiplexers and alice/bob processors")
+    for pid, (uids, gids) in kids.items():
+        assert set(uids) in ({www}, {alice}, {bob}), f"pid {pid} uids {uids}"
+        assert 0 not in gids, f"pid {pid} gids {gids}"
+        groups = phtest.proc_groups(pid)
+        assert groups is not None and 0 not in groups, f"pid {pid} supplementary groups {groups}"
+        if uids[0] == alice:
+            assert set(gids) == {env_users["alice"][1]}, f"pid {pid} gids {gids}"
+        if uids[0] == bob:
+            assert set(gids) == {env_users["bob"][1]}, f"pid {pid} gids {gids}"
+
+
+def test_private_file_served_to_owner_refused_to_other(two_envs, tree, env_users):
+    secret = tree["alice"] / "secret.txt"
+    secret.write_text("alice's secret 7f3a\n")
+    os.chown(secret, *env_users["alice"])
+    os.chmod(secret, 0o600)
+
+    r = http_get(two_envs.port, "alice.test", "/secret.txt")
+    assert r.status == 200, r
+    assert r.body == b"alice's secret 7f3a\n"
+
+    r = http_get(two_envs.port, "bob.test", "/stolen.txt")
+    assert r.status == 403, r
+    assert b"7f3a" not in r.body
+
+
+def test_ten_requests_on_one_keepalive_connection(two_envs, env_users):
+    uid = env_users["alice"][0]
+    conn = http.client.HTTPConnection("127.0.0.1", two_envs.port, timeout=phtest.IO_TIMEOUT)
+    paths = ["/", "/small.txt", "/cgi-bin/id.cgi", "/id.lua", "/index.html"] * 2
+    first_sock = None
+    try:
+        for i, path in enumerate(paths):
+            conn.request("GET", path, headers={"Host": "alice.test"})
+            resp = conn.getresponse()
+            body = resp.read()
+            assert resp.status == 200, (i, path, resp.status, body[:200])
+            if path == "/cgi-bin/id.cgi":
+                assert parse_id(body)["uid"] == uid, body
+            if i == 0:
+                first_sock = conn.sock
+            assert conn.sock is not None and conn.sock is first_sock, \
+                f"server closed the keep-alive connection after request {i + 1} ({path})"
+    finally:
+        conn.close()
+
+
+def test_other_vhost_of_same_environment_on_keepalive_is_served(two_envs):
+    with RawConn(two_envs.port) as c:
+        r1 = c.request("alice.test", "/")
+        r2 = c.request("alice2.test", "/")
+        r3 = c.request("alice.test", "/")
+    assert (r1.status, r2.status, r3.status) == (200, 200, 200)
+    assert b"hello from alice" in r1.body and b"hello from alice" in r3.body
+    assert b"hello from main" in r2.body
+
+
+@pytest.mark.parametrize("first,second", [("alice", "bob"), ("bob", "alice")])
+def test_other_environment_on_keepalive_gets_421(two_envs, first, second):
+    with RawConn(two_envs.port) as c:
+        r1 = c.request(f"{first}.test", "/")
+        assert r1.status == 200, r1
+        assert f"hello from {first}".encode() in r1.body
+        r2 = c.request(f"{second}.test", "/cgi-bin/id.cgi")
+        assert r2.status == 421, r2
+        assert b"uid=" not in r2.body
+        # The connection is then closed (KeepAliveTimeout is 30 s here).
+        c.wait_closed(5)
+
+
+def test_vhost_without_environment_gets_503_and_one_log_line(two_envs):
+    for _ in range(5):
+        r = http_get(two_envs.port, "orphan.test", "/")
+        assert r.status == 503, r
+        assert b"hello from main" not in r.body
+    lines = wait_for(lambda: two_envs.log_lines(r"orphan\.test"), 10,
+                     what="an error_log line naming orphan.test")
+    # other environments keep working
+    assert http_get(two_envs.port, "alice.test", "/").status == 200
+    lines = two_envs.log_lines(r"orphan\.test")
+    assert len(lines) == 1, "expected exactly one line naming orphan.test:\n" + "\n".join(lines)
+
+
+def _ab(port, host, extra):
+    args = ["ab", "-q", "-r", "-s", "30", "-n", "2000", "-c", "200", *extra,
+            "-H", f"Host: {host}", f"http://127.0.0.1:{port}/small.txt"]
+    res = phtest.run_tool(args, timeout=180)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    assert re.search(r"^Complete requests:\s+2000$", out, re.M), out
+    assert re.search(r"^Failed requests:\s+0$", out, re.M), out
+    assert "Non-2xx responses" not in out, out
+    return out
+
+
+@pytest.mark.parametrize("keepalive", [True, False], ids=["keepalive", "close"])
+def test_200_concurrent_clients_ab(two_envs, keepalive):
+    out = _ab(two_envs.port, "alice.test", ["-k"] if keepalive else [])
+    if keepalive:
+        m = re.search(r"^Keep-Alive requests:\s+(\d+)$", out, re.M)
+        assert m and int(m.group(1)) > 0, out
+
+
+def test_200_concurrent_clients_wrk_both_envs(two_envs):
+    procs = []
+    for host in ("alice.test", "bob.test"):
+        args = ["wrk", "-t1", "-c100", "-d3s", "--timeout", "10s", "-H", f"Host: {host}",
+                f"http://127.0.0.1:{two_envs.port}/small.txt"]
+        procs.append(phtest.run_tool_async(args))
+    for p in procs:
+        out = phtest.finish_tool(p, timeout=60)
+        assert p.returncode == 0, out
+        assert "Socket errors" not in out, out
+        assert "Non-2xx or 3xx responses" not in out, out
+        m = re.search(r"(\d+) requests in", out)
+        assert m and int(m.group(1)) > 100, out

@@ -1,0 +1,219 @@
+"""Start-up, -V, refusals at start-up, stop / graceful-stop / graceful."""
+
+import pwd
+import re
+import socket
+import threading
+
+import pytest
+
+import phtest
+from phtest import http_get, parse_id, wait_for
+
+BASE = """
+Listen 127.0.0.1:@@PORT@@
+User www-data
+Group www-data
+ThreadsPerChild 8
+ThreadLimit 64
+ServerLimit 16
+MinMultiplexers 2
+Timeout 10
+"""
+
+TWO_ENVS = BASE + """
+<Processor alice>
+    User alice
+    Group alice
+    MinProcessors 1
+</Processor>
+<Processor bob>
+    User bob
+    Group bob
+    MinProcessors 1
+</Processor>
+<VirtualHost 127.0.0.1:@@PORT@@>
+    ServerName alice.test
+    ServerEnvironment alice
+    DocumentRoot @@WWW@@/alice
+</VirtualHost>
+<VirtualHost 127.0.0.1:@@PORT@@>
+    ServerName bob.test
+    ServerEnvironment bob
+    DocumentRoot @@WWW@@/bob
+</VirtualHost>
+"""
+
+NO_PROCESSOR = BASE + """
+<VirtualHost 127.0.0.1:@@PORT@@>
+    ServerName alice.test
+    DocumentRoot @@WWW@@/alice
+</VirtualHost>
+<VirtualHost 127.0.0.1:@@PORT@@>
+    ServerName bob.test
+    DocumentRoot @@WWW@@/bob
+</VirtualHost>
+"""
+
+BAD_ENV = BASE + """
+<Processor good>
+    User alice
+    Group alice
+</Processor>
+<Processor @@ENV@@>
+    User @@USER@@
+    Group @@GROUP@@
+</Processor>
+<VirtualHost 127.0.0.1:@@PORT@@>
+    ServerName alice.test
+    ServerEnvironment good
+    DocumentRoot @@WWW@@/alice
+</VirtualHost>
+<VirtualHost 127.0.0.1:@@PORT@@>
+    ServerName bad.test
+    ServerEnvironment @@ENV@@
+    DocumentRoot @@WWW@@/bob
+</VirtualHost>
+"""
+
+SLOW_CGI = """\
+#!/bin/sh
+# waits until the test removes the gate file (bounded: 20 s), then answers
+i=0
+while [ -e "$GATE" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+echo "slow done uid=$(id -u)"
+"""
+
+
+def start_two_envs(servers):
+    port = phtest.free_port()
+    srv = servers(TWO_ENVS, values={"PORT": port})
+    srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
+    srv.port = port
+    return srv
+
+
+def port_closed(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return False
+    except OSError:
+        return True
+
+
+def test_dash_V_reports_mpm(servers, tree):
+    srv = servers(TWO_ENVS, values={"PORT": phtest.free_port()})
+    res = srv.apache("-V")
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"^Server MPM:\s+peruser_hybrid\s*$", res.stdout, re.M), res.stdout
+    assert re.search(r"^\s*threaded:\s+yes", res.stdout, re.M), res.stdout
+
+
+def test_config_test_accepts_config(servers, tree):
+    srv = servers(TWO_ENVS, values={"PORT": phtest.free_port()})
+    res = srv.apache("-t")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Syntax OK" in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("how", ["stop", "graceful-stop"])
+def test_stop_leaves_no_process(servers, tree, how):
+    srv = start_two_envs(servers)
+    assert http_get(srv.port, "alice.test", "/cgi-bin/id.cgi").status == 200
+    pids = srv.record_processes()
+    assert len(pids) >= 5, f"expected parent + 2 multiplexers + 2 processors, saw {pids}"
+    srv.stop(how)  # raises (after SIGKILLing) if any process remains
+    assert not phtest.pid_alive(srv.parent_pid, srv.parent_start)
+    wait_for(lambda: port_closed(srv.port), 10, what="the port to stop accepting")
+
+
+def test_graceful_stop_finishes_request_in_flight(servers, tree, env_users):
+    gate = tree["alice"] / "gate"
+    gate.write_text("")
+    cgi = tree["alice"] / "cgi-bin" / "slow.cgi"
+    cgi.write_text(SLOW_CGI.replace('"$GATE"', f'"{gate}"'))
+    cgi.chmod(0o755)
+    srv = start_two_envs(servers)
+    result = {}
+
+    def client():
+        try:
+            result["r"] = http_get(srv.port, "alice.test", "/cgi-bin/slow.cgi", timeout=30)
+        except Exception as exc:  # reported below
+            result["exc"] = exc
+
+    t = threading.Thread(target=client)
+    t.start()
+    try:
+        # the CGI is running once a process of alice runs slow.cgi
+        wait_for(lambda: phtest.pids_with_cmdline(str(cgi)), 10, what="slow.cgi to run")
+        srv.record_processes()
+        res = srv.apache("-k", "graceful-stop")
+        assert res.returncode == 0, res.stderr
+        # new connections stop being accepted while the request is in flight
+        wait_for(lambda: port_closed(srv.port), 10, what="listener to close on graceful-stop")
+        gate.unlink()
+    finally:
+        if gate.exists():
+            gate.unlink()
+        t.join(40)
+    assert not t.is_alive()
+    assert "exc" not in result, result.get("exc")
+    r = result["r"]
+    assert r.status == 200, r
+    assert f"slow done uid={env_users['alice'][0]}".encode() in r.body
+    assert srv.wait_gone(), f"processes left after graceful-stop: {srv.leftovers()}"
+    srv.stopped = True
+
+
+def test_graceful_restart_keeps_serving_and_replaces_children(servers, tree, env_users):
+    srv = start_two_envs(servers)
+    before = set(phtest.descendants(srv.parent_pid))
+    before_st = {pid: phtest.proc_starttime(pid) for pid in before}
+    res = srv.apache("-k", "graceful")
+    assert res.returncode == 0, res.stderr
+
+    # the old generation goes away (all idle), the parent stays
+    wait_for(lambda: not [p for p in before if phtest.pid_alive(p, before_st[p])], 30,
+             what="old-generation children to exit after graceful")
+    assert phtest.pid_alive(srv.parent_pid, srv.parent_start)
+    for env in ("alice", "bob"):
+        r = srv.wait_ready(srv.port, f"{env}.test")
+        r = http_get(srv.port, f"{env}.test", "/cgi-bin/id.cgi")
+        assert r.status == 200, r
+        assert parse_id(r.body)["uid"] == env_users[env][0], r.body
+    srv.stop("stop")
+
+
+def test_no_processor_block_serves_as_server_user(servers, tree):
+    port = phtest.free_port()
+    srv = servers(NO_PROCESSOR, values={"PORT": port})
+    srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
+    www = pwd.getpwnam("www-data")
+    for host in ("alice.test", "bob.test"):
+        r = http_get(port, host, "/cgi-bin/id.cgi")
+        assert r.status == 200, r
+        ids = parse_id(r.body)
+        assert (ids["uid"], ids["gid"]) == (www.pw_uid, www.pw_gid), r.body
+    r = http_get(port, "bob.test", "/")
+    assert r.status == 200 and b"hello from bob" in r.body, r
+
+
+@pytest.mark.parametrize("user,group", [
+    ("root", "root"),
+    ("ph_no_such_user", "alice"),
+    ("alice", "ph_no_such_group"),
+], ids=["root", "unknown-user", "unknown-group"])
+def test_bad_environment_refused_at_startup(servers, tree, user, group):
+    port = phtest.free_port()
+    srv = servers(BAD_ENV, values={"PORT": port, "ENV": "badenv", "USER": user, "GROUP": group})
+    res = srv.apache("-k", "start")
+    # Whatever was started must go away by itself.
+    gone = srv.wait_gone()
+    text = res.stdout + res.stderr + srv.log_text()
+    assert res.returncode != 0, f"apache2 -k start accepted it (rc 0):\n{text}"
+    assert gone, f"processes remain: {srv.leftovers()}"
+    lines = [ln for ln in text.splitlines() if "<Processor" in ln and "badenv" in ln]
+    assert lines, f"no message naming <Processor badenv>:\n{text}"
+    assert port_closed(port)
