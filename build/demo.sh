@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# The one demo command: installs what it needs (Debian bookworm, apt), builds
+# the module, creates the users alice and bob if missing, and starts
+# /usr/sbin/apache2 with two environments on 127.0.0.1:8080:
+#
+#   alice.test  served by processes running as alice
+#   bob.test    served by processes running as bob
+#
+#   bash build/demo.sh            (as root; from any directory)
+#
+# Everything it writes is under /tmp/peruser-hybrid-demo.  Running it again
+# stops the previous demo server first.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "build/demo.sh: run as root (apache2 must start as root to switch users)" >&2
+    exit 1
+fi
+
+REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+cd "$REPO"
+
+DEMO=/tmp/peruser-hybrid-demo
+CONF=$DEMO/httpd.conf
+PORT=8080
+MODULE=$REPO/build/out/mod_mpm_peruser_hybrid.so
+MODDIR=/usr/lib/apache2/modules
+
+PACKAGES=(apache2 apache2-dev apache2-utils build-essential curl)
+missing=()
+for p in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "== installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y "${missing[@]}"
+fi
+
+echo "== make"
+make
+
+for u in alice bob; do
+    getent group "$u" >/dev/null || groupadd --system "$u"
+    id -u "$u" >/dev/null 2>&1 ||
+        useradd --system --no-create-home --shell /usr/sbin/nologin --gid "$u" "$u"
+done
+
+# A previous demo still running: stop it and wait (bounded) for it to go.
+if [ -f "$DEMO/httpd.pid" ] && [ -f "$CONF" ]; then
+    old=$(cat "$DEMO/httpd.pid" 2>/dev/null || true)
+    if [ -n "$old" ] && kill -0 "$old" 2>/dev/null; then
+        echo "== stopping the previous demo server (pid $old)"
+        /usr/sbin/apache2 -f "$CONF" -k stop || true
+        for _ in $(seq 1 100); do
+            kill -0 "$old" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$old" 2>/dev/null; then
+            echo "build/demo.sh: previous demo server (pid $old) did not stop" >&2
+            exit 1
+        fi
+    fi
+fi
+
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    echo "build/demo.sh: something already listens on 127.0.0.1:$PORT; stop it first" >&2
+    exit 1
+fi
+
+rm -rf "$DEMO"
+mkdir -p "$DEMO/run"
+for u in alice bob; do
+    mkdir -p "$DEMO/www/$u/cgi-bin"
+    cat > "$DEMO/www/$u/index.html" <<EOF
+<!DOCTYPE html>
+<html><head><title>$u.test</title></head>
+<body><h1>$u.test</h1><p>Served by the environment "$u". Try /cgi-bin/whoami.</p></body></html>
+EOF
+    cat > "$DEMO/www/$u/cgi-bin/whoami" <<'EOF'
+#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\n'
+echo "user=$(id -un) uid=$(id -u) gid=$(id -g) pid=$$"
+EOF
+    chmod 755 "$DEMO/www/$u" "$DEMO/www/$u/cgi-bin" "$DEMO/www/$u/cgi-bin/whoami"
+    chmod 644 "$DEMO/www/$u/index.html"
+done
+chmod 755 "$DEMO" "$DEMO/www"
+
+cat > "$CONF" <<EOF
+# peruser_hybrid demo, written by build/demo.sh
+ServerRoot /etc/apache2
+ServerName localhost
+DefaultRuntimeDir $DEMO/run
+PidFile $DEMO/httpd.pid
+Mutex file:$DEMO/run default
+ErrorLog $DEMO/error.log
+LogLevel info
+
+LoadModule mpm_peruser_hybrid_module $MODULE
+LoadModule authz_core_module $MODDIR/mod_authz_core.so
+LoadModule mime_module $MODDIR/mod_mime.so
+LoadModule dir_module $MODDIR/mod_dir.so
+LoadModule alias_module $MODDIR/mod_alias.so
+LoadModule cgi_module $MODDIR/mod_cgi.so
+LoadModule status_module $MODDIR/mod_status.so
+TypesConfig /etc/mime.types
+DirectoryIndex index.html
+
+Listen 127.0.0.1:$PORT
+User www-data
+Group www-data
+ThreadsPerChild 25
+MinMultiplexers 2
+
+<Processor alice>
+    User alice
+    Group alice
+    MinProcessors 1
+</Processor>
+<Processor bob>
+    User bob
+    Group bob
+    MinProcessors 1
+</Processor>
+
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+<Directory $DEMO/www>
+    Require all granted
+</Directory>
+<Location /server-status>
+    SetHandler server-status
+</Location>
+
+<VirtualHost 127.0.0.1:$PORT>
+    ServerName alice.test
+    ServerEnvironment alice
+    DocumentRoot $DEMO/www/alice
+    ScriptAlias /cgi-bin/ $DEMO/www/alice/cgi-bin/
+</VirtualHost>
+<VirtualHost 127.0.0.1:$PORT>
+    ServerName bob.test
+    ServerEnvironment bob
+    DocumentRoot $DEMO/www/bob
+    ScriptAlias /cgi-bin/ $DEMO/www/bob/cgi-bin/
+</VirtualHost>
+EOF
+
+echo "== starting apache2 -f $CONF"
+/usr/sbin/apache2 -f "$CONF" -t
+/usr/sbin/apache2 -f "$CONF" -k start
+
+# Wait (poll, bounded to ~30 s) until both environments answer.
+for host in alice.test bob.test; do
+    ok=
+    for _ in $(seq 1 150); do
+        if curl -fsS -m 2 -o /dev/null -H "Host: $host" "http://127.0.0.1:$PORT/cgi-bin/whoami" 2>/dev/null; then
+            ok=1
+            break
+        fi
+        sleep 0.2
+    done
+    if [ -z "$ok" ]; then
+        echo "build/demo.sh: $host did not answer; last lines of $DEMO/error.log:" >&2
+        tail -n 20 "$DEMO/error.log" >&2 || true
+        exit 1
+    fi
+done
+
+cat <<EOF
+
+peruser_hybrid demo is running (parent pid $(cat "$DEMO/httpd.pid")), config $CONF
+
+Try:
+  curl -H 'Host: alice.test' http://127.0.0.1:$PORT/cgi-bin/whoami
+  curl -H 'Host: bob.test'   http://127.0.0.1:$PORT/cgi-bin/whoami
+  curl -H 'Host: alice.test' http://127.0.0.1:$PORT/
+  curl -H 'Host: alice.test' 'http://127.0.0.1:$PORT/server-status?auto'
+  ps -o pid,ppid,user,group,args --ppid \$(cat $DEMO/httpd.pid)
+
+Right now:
+  alice.test -> $(curl -sS -m 5 -H 'Host: alice.test' "http://127.0.0.1:$PORT/cgi-bin/whoami")
+  bob.test   -> $(curl -sS -m 5 -H 'Host: bob.test' "http://127.0.0.1:$PORT/cgi-bin/whoami")
+
+Error log: $DEMO/error.log
+Stop it with:
+  /usr/sbin/apache2 -f $CONF -k stop
+EOF

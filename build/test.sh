@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The one test command: installs what the build and the tests need (Debian
+# bookworm, apt), builds the module, runs the CUnit unit tests and the
+# integration tests against the real /usr/sbin/apache2.
+#
+#   bash build/test.sh            (as root; from any directory)
+#
+# Extra arguments are passed to pytest, e.g. `bash build/test.sh -k 421`.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "build/test.sh: run as root (apt-get, and apache2 must start as root to switch users)" >&2
+    exit 1
+fi
+
+cd "$(dirname "$(readlink -f "$0")")/.."
+
+PACKAGES=(
+    apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev
+    libcunit1-dev libhwloc-dev libjemalloc-dev wrk curl
+    python3-pytest python3-requests clang valgrind tmux libncurses-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "== installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y "${missing[@]}"
+fi
+
+echo "== make"
+make
+echo "== make unit"
+make unit
+echo "== integration tests"
+exec /usr/bin/python3 -m pytest -p no:cacheprovider -v tests/integration "$@"
