@@ -166,9 +166,9 @@ static int parse_request_line(const char *line, size_t n, ph_head *out)
 
 /*
  * field-name ":" field-value.  The name must be a non-empty token directly
- * followed by the colon, which also refuses "Name :" and obs-fold (a line
- * starting with SP or HT has an empty name).  Returns 1 if well-formed,
- * with the name's length and the offset of the value.
+ * followed by the colon, which also refuses "Name :".  (obs-fold lines,
+ * starting with SP or HT, are handled before this is called.)  Returns 1
+ * if well-formed, with the name's length and the offset of the value.
  */
 static int split_field(const char *line, size_t n, size_t *name_len,
                        size_t *value_off)
@@ -218,6 +218,8 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
                               const ph_head_limits *lim, ph_head *out)
 {
     size_t pos = 0, n, next;
+    size_t field_total = 0;     /* current field's length, folds included */
+    int field_is_host = 0;
     unsigned blank_lines = 0;
 
     *out = (ph_head){ .verdict = PH_HEAD_NEED_MORE };
@@ -271,7 +273,31 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
             return verdict(out, PH_HEAD_ROUTABLE);
         }
 
+        if (is_ows((unsigned char)line[0])) {
+            /* obs-fold: httpd unfolds it into the previous field (RFC 9112
+             * 5.2), after checking the unfolded length; a fold before any
+             * field, or inside Host (whose unfolded value then holds a
+             * space and is not a host name), is a 400 there too. */
+            size_t k;
+            if (out->fields_seen == 0 || field_is_host) {
+                return verdict(out, PH_HEAD_BAD_REQUEST);
+            }
+            for (k = 0; k < n; k++) {
+                if (!is_value_char((unsigned char)line[k])) {
+                    return verdict(out, PH_HEAD_BAD_REQUEST);
+                }
+            }
+            field_total += n;
+            if (field_total > lim->limit_field_size) {
+                return verdict(out, PH_HEAD_FIELD_TOO_LONG);
+            }
+            pos = next;
+            continue;
+        }
+
         out->fields_seen++;
+        field_total = n;
+        field_is_host = 0;
         if (lim->limit_fields != 0 && out->fields_seen > lim->limit_fields) {
             return verdict(out, PH_HEAD_BAD_REQUEST);
         }
@@ -280,6 +306,7 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
         }
 
         if (is_host_name(line, name_len)) {
+            field_is_host = 1;
             if (out->host != NULL) {
                 return verdict(out, PH_HEAD_BAD_REQUEST);
             }
