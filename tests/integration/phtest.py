@@ -467,6 +467,12 @@ printf 'Content-Type: text/plain\\r\\n\\r\\n'
 echo "uid=$(id -u) gid=$(id -g) ruid=$(id -ru) rgid=$(id -rg) groups=$(id -G | tr ' ' ',')"
 """
 
+CGI_LEN = """\
+#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+echo "md5=$(md5sum | cut -d' ' -f1) uid=$(id -u)"
+"""
+
 LUA_ID = """\
 function handle(r)
     r.content_type = "text/plain"
@@ -672,6 +678,8 @@ def make_tree(tmp, users=ENV_USERS):
         (root / "index.html").write_text(f"<html><body>hello from {name}</body></html>\n")
         cgi = root / "cgi-bin" / "id.cgi"
         cgi.write_text(CGI_ID)
+        md5cgi = root / "cgi-bin" / "md5.cgi"
+        md5cgi.write_text(CGI_LEN)
         (root / "id.lua").write_text(LUA_ID)
         (root / "small.txt").write_bytes(b"x" * 99 + b"\n")
         for p in (root, root / "cgi-bin"):
@@ -679,6 +687,7 @@ def make_tree(tmp, users=ENV_USERS):
         for p in (root / "index.html", root / "id.lua", root / "small.txt"):
             os.chmod(p, 0o644)
         os.chmod(cgi, 0o755)
+        os.chmod(md5cgi, 0o755)
         roots[name] = root
     return roots
 

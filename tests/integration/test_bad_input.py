@@ -17,6 +17,7 @@ from phtest import RawConn, raw_exchange
 
 CONF = """
 Listen 127.0.0.1:@@PORT@@
+Listen 127.0.0.1:@@PORT2@@
 User www-data
 Group www-data
 ThreadsPerChild 25
@@ -46,6 +47,12 @@ KeepAliveTimeout 5
     ServerEnvironment bob
     DocumentRoot @@WWW@@/bob
 </VirtualHost>
+# IP-based: everything on the second port is bob's, whatever the Host says
+<VirtualHost 127.0.0.1:@@PORT2@@>
+    ServerName port2.test
+    ServerEnvironment bob
+    DocumentRoot @@WWW@@/bob
+</VirtualHost>
 """
 
 
@@ -53,10 +60,10 @@ KeepAliveTimeout 5
 def pair(module_servers):
     out = {}
     for mpm in ("event", "ph"):
-        port = phtest.free_port()
-        srv = module_servers(CONF, mpm=mpm, values={"PORT": port}, name=mpm)
+        port, port2 = phtest.free_port(), phtest.free_port()
+        srv = module_servers(CONF, mpm=mpm, values={"PORT": port, "PORT2": port2}, name=mpm)
         srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
-        srv.port = port
+        srv.port, srv.port2 = port, port2
         out[mpm] = srv
     return out
 
@@ -148,6 +155,17 @@ def test_same_answer_as_stock_httpd(pair, case):
     took = time.monotonic() - t0
     assert ours == stock, f"peruser_hybrid: {ours!r}, stock mpm_event: {stock!r}"
     assert took < 5, f"peruser_hybrid took {took:.1f}s to answer"
+
+
+@pytest.mark.parametrize("host", ["alice.test", "port2.test", "nobody.test"])
+def test_ip_based_vhost_on_second_port(pair, host):
+    data = _h(host.encode())
+    got = {}
+    for mpm in ("event", "ph"):
+        resp, raw = raw_exchange(pair[mpm].port2, data, timeout=20)
+        got[mpm] = (resp.status, re.search(rb"hello from (\w+)", resp.body).group(1)) if resp else raw
+    assert got["event"] == (200, b"bob"), got
+    assert got["ph"] == got["event"], got
 
 
 def test_pipelined_requests_same_environment(pair):

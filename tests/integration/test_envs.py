@@ -1,9 +1,12 @@
 """Two environments (alice, bob): who serves what, as a client sees it."""
 
+import hashlib
 import http.client
 import os
 import pwd
 import re
+import signal
+import time
 
 import pytest
 
@@ -225,3 +228,85 @@ def test_200_concurrent_clients_wrk_both_envs(two_envs):
         assert "Non-2xx or 3xx responses" not in out, out
         m = re.search(r"(\d+) requests in", out)
         assert m and int(m.group(1)) > 100, out
+
+
+def test_pipelined_request_for_other_environment_gets_421(two_envs):
+    """alice's request and bob's request in one write: alice's is served,
+    bob's is never served by alice's processor."""
+    data = (b"GET / HTTP/1.1\r\nHost: alice.test\r\n\r\n"
+            b"GET /cgi-bin/id.cgi HTTP/1.1\r\nHost: bob.test\r\n\r\n")
+    with RawConn(two_envs.port) as c:
+        c.send(data)
+        r1 = c.read_response()
+        r2 = c.read_response()
+        c.wait_closed(5)
+    assert r1.status == 200 and b"hello from alice" in r1.body, r1
+    assert r2.status == 421, r2
+    assert b"uid=" not in r2.body
+
+
+@pytest.mark.parametrize("expect", [False, True], ids=["plain", "expect-100"])
+def test_post_body_reaches_cgi_intact(two_envs, env_users, expect):
+    body = os.urandom(300_000)
+    want = hashlib.md5(body).hexdigest()
+    head = (f"POST /cgi-bin/md5.cgi HTTP/1.1\r\nHost: bob.test\r\n"
+            f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\n")
+    with RawConn(two_envs.port) as c:
+        if expect:
+            c.send(head + "Expect: 100-continue\r\n\r\n")
+            interim = c.read_response(head_only=True)
+            assert interim.status == 100, interim
+        else:
+            c.send(head + "\r\n")
+        c.send(body)
+        r = c.read_response()
+        # and the connection is still usable afterwards
+        r2 = c.request("bob.test", "/small.txt")
+    assert r.status == 200, r
+    text = r.body.decode()
+    assert f"md5={want}" in text and f"uid={env_users['bob'][0]}" in text, text
+    assert r2.status == 200 and r2.body == b"x" * 99 + b"\n"
+
+
+def test_large_file_then_more_requests_on_keepalive(two_envs, tree):
+    data = os.urandom(5 * 1024 * 1024)
+    big = tree["alice"] / "big.bin"
+    big.write_bytes(data)
+    big.chmod(0o644)
+    with RawConn(two_envs.port, timeout=30) as c:
+        for _ in range(3):
+            r = c.request("alice.test", "/big.bin")
+            assert r.status == 200, r
+            assert hashlib.md5(r.body).hexdigest() == hashlib.md5(data).hexdigest()
+        assert c.request("alice.test", "/small.txt").status == 200
+
+
+def test_killed_processors_are_replaced(two_envs, env_users):
+    alice, bob = env_users["alice"][0], env_users["bob"][0]
+
+    def alice_pids():
+        return [pid for pid, (uids, _g) in two_envs.children().items() if uids[1] == alice]
+
+    victims = wait_for(alice_pids, 10, what="alice's processors")
+    victim_st = {pid: phtest.proc_starttime(pid) for pid in victims}
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not [p for p in victims if phtest.pid_alive(p, victim_st[p])], 10,
+             what="killed processors to be gone")
+    # bob is not affected meanwhile
+    t0 = time.monotonic()
+    r = http_get(two_envs.port, "bob.test", "/cgi-bin/id.cgi")
+    assert r.status == 200 and parse_id(r.body)["uid"] == bob, r
+    assert time.monotonic() - t0 < 2
+
+    def alice_served():
+        try:
+            r = http_get(two_envs.port, "alice.test", "/cgi-bin/id.cgi", timeout=10)
+        except (OSError, phtest.ConnectionClosed):
+            return None
+        return r if r.status == 200 else None
+
+    r = wait_for(alice_served, 30, what="alice.test to be served again")
+    assert parse_id(r.body)["uid"] == alice, r.body
+    assert not set(alice_pids()) & set(victims)
+    assert phtest.pid_alive(two_envs.parent_pid, two_envs.parent_start)

@@ -217,3 +217,29 @@ def test_bad_environment_refused_at_startup(servers, tree, user, group):
     lines = [ln for ln in text.splitlines() if "<Processor" in ln and "badenv" in ln]
     assert lines, f"no message naming <Processor badenv>:\n{text}"
     assert port_closed(port)
+
+
+@pytest.mark.parametrize("how", ["stop", "graceful-stop"])
+def test_stop_with_idle_and_silent_connections_open(servers, tree, how):
+    """Idle keep-alive connections (after a request) and connections that
+    never sent anything must not keep the server from stopping; the idle
+    keep-alive connections are closed.  (A silent connection may still sit
+    in the kernel's TCP_DEFER_ACCEPT queue, never accepted: stock httpd
+    leaves those to the kernel too, so they are only held open here.)"""
+    srv = start_two_envs(servers)
+    idle, silent = [], []
+    try:
+        for i in range(20):
+            c = phtest.RawConn(srv.port)
+            if i % 4:
+                idle.append(c)
+                host = "alice.test" if i % 2 else "bob.test"
+                assert c.request(host, "/small.txt").status == 200
+            else:
+                silent.append(c)
+        srv.stop(how, timeout=20)  # raises if anything remains after 20 s
+        for c in idle:
+            c.wait_closed(5)
+    finally:
+        for c in idle + silent:
+            c.close()
