@@ -1,5 +1,6 @@
 """Start-up, -V, refusals at start-up, stop / graceful-stop / graceful."""
 
+import os
 import pwd
 import re
 import socket
@@ -243,3 +244,57 @@ def test_stop_with_idle_and_silent_connections_open(servers, tree, how):
     finally:
         for c in idle + silent:
             c.close()
+
+
+def _settled_generation(srv, env_users):
+    """Children once the old generation is gone: 2 multiplexers, 1 processor
+    per environment (MinProcessors 1)."""
+    www = pwd.getpwnam("www-data").pw_uid
+    want = sorted([www, www, env_users["alice"][0], env_users["bob"][0]])
+
+    def settled():
+        kids = srv.children()
+        return kids if sorted(u[1] for u, _g in kids.values()) == want else None
+    return wait_for(settled, 30, what=f"children with euids {want}")
+
+
+def test_repeated_graceful_restarts_leak_nothing(servers, tree, env_users):
+    srv = start_two_envs(servers)
+    fd_dir = f"/proc/{srv.parent_pid}/fd"
+
+    def graceful():
+        before = _settled_generation(srv, env_users)
+        res = srv.apache("-k", "graceful")
+        assert res.returncode == 0, res.stderr
+        wait_for(lambda: not set(srv.children()) & set(before), 30,
+                 what="old generation to exit")
+        for env in ("alice", "bob"):
+            r = srv.wait_ready(srv.port, f"{env}.test")
+            r = http_get(srv.port, f"{env}.test", "/cgi-bin/id.cgi")
+            assert r.status == 200 and parse_id(r.body)["uid"] == env_users[env][0], r
+        _settled_generation(srv, env_users)
+
+    graceful()
+    fds = sorted(os.listdir(fd_dir))
+    run_files = sorted(os.listdir(srv.run_dir))
+    for _ in range(4):
+        graceful()
+    fds_after = sorted(os.listdir(fd_dir))
+    assert len(fds_after) == len(fds), \
+        f"parent fds grew over 4 graceful restarts: {len(fds)} -> {len(fds_after)}"
+    assert sorted(os.listdir(srv.run_dir)) == run_files
+    assert phtest.pid_alive(srv.parent_pid, srv.parent_start)
+
+
+def test_hard_restart_keeps_serving(servers, tree, env_users):
+    srv = start_two_envs(servers)
+    before = _settled_generation(srv, env_users)
+    res = srv.apache("-k", "restart")
+    assert res.returncode == 0, res.stderr
+    wait_for(lambda: not set(srv.children()) & set(before), 30, what="old children to exit")
+    assert phtest.pid_alive(srv.parent_pid, srv.parent_start)
+    for env in ("alice", "bob"):
+        srv.wait_ready(srv.port, f"{env}.test")
+        r = http_get(srv.port, f"{env}.test", "/cgi-bin/id.cgi")
+        assert r.status == 200 and parse_id(r.body)["uid"] == env_users[env][0], r
+    _settled_generation(srv, env_users)
