@@ -144,11 +144,13 @@ static int parse_request_line(const char *line, size_t n, ph_head *out)
     out->target_len = i - start;
 
     if (i == n) {
-        /* No version at all: an HTTP/0.9 request, which httpd refuses by
-         * default.  Reported as 0.9 so a log can say why. */
+        /* No version: an HTTP/0.9 request.  It has no header lines, so the
+         * request line is the whole head; whether it is served is the
+         * vhost's HttpProtocolOptions (Allow0.9, httpd's default, or
+         * Require1.0), applied by httpd in the processor. */
         out->http_major = 0;
         out->http_minor = 9;
-        return 0;
+        return 1;
     }
     if (p[i] != ' ') {
         return 0;
@@ -246,6 +248,11 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
         return verdict(out, PH_HEAD_BAD_REQUEST);
     }
     pos = next;
+    if (out->http_major == 0) {
+        out->head_complete = 1;
+        out->head_len = next;
+        return verdict(out, PH_HEAD_ROUTABLE);
+    }
 
     /*
      * Header lines.  Finding Host is enough to route, but every complete
