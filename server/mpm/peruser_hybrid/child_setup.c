@@ -4,6 +4,7 @@
  * over to the multiplexer or processor main.
  */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -62,6 +63,18 @@ static void close_foreign_channels(ph_child_type type, const ph_env *mine)
     }
 }
 
+/* Multiplexers and processors hold one descriptor per connection: allow
+ * as many as the hard limit permits (no privilege needed). */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 void ph_child_main(int slot, ph_child_type type, ph_env *env)
 {
     apr_pool_t *pchild;
@@ -92,6 +105,7 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env)
         ph_heritage_now.lifeline_fd = -1;
     }
 
+    raise_fd_limit();
     apr_pool_create(&pchild, ap_pglobal);
     apr_pool_tag(pchild, "pchild");
 

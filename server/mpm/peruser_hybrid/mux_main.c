@@ -23,9 +23,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -42,6 +40,7 @@
 #include "mux.h"
 #include "ph_child.h"
 #include "ph_env.h"
+#include "ph_clock.h"
 #include "ph_log.h"
 
 #define MUX_CONN_MAGIC   0x4d55584eu    /* "MUXN" */
@@ -96,13 +95,6 @@ typedef struct mux_state {
     int nconns;
     mux_conn *spare;            /* free list */
 } mux_state;
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void list_append(mux_list *l, mux_conn *mc)
 {
@@ -185,7 +177,7 @@ static void conn_reply(mux_state *m, mux_conn *mc, int status)
     ph_mux_reply(mc->tag.fd, status, 0);
     list_remove(mc);
     mc->state = MC_LINGER;
-    mc->deadline_ms = now_ms() + LINGER_MS;
+    mc->deadline_ms = ph_now_ms() + LINGER_MS;
     list_append(&m->lingering, mc);
 }
 
@@ -250,7 +242,7 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
     }
     list_remove(mc);
     mc->state = MC_PENDING;
-    mc->deadline_ms = now_ms() + m->head_timeout_ms;
+    mc->deadline_ms = ph_now_ms() + m->head_timeout_ms;
     list_append(&m->pending[rt.env_index], mc);
     arm_channel(m, rt.env_index, 1);
 }
@@ -348,7 +340,7 @@ static void accept_some(mux_state *m, ev_tag *lt)
         }
         mc = conn_new(m, fd);
         mc->state = MC_PEEK;
-        mc->deadline_ms = now_ms() + m->head_timeout_ms;
+        mc->deadline_ms = ph_now_ms() + m->head_timeout_ms;
         list_append(&m->peeking, mc);
         memset(&ev, 0, sizeof(ev));
         ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
@@ -389,7 +381,7 @@ static void stop_accepting(mux_state *m)
 
 static void expire(mux_state *m)
 {
-    long long now = now_ms();
+    long long now = ph_now_ms();
     int i;
 
     while (m->peeking.head && m->peeking.head->deadline_ms <= now) {
@@ -420,7 +412,7 @@ static void expire(mux_state *m)
 
 static int next_timeout(mux_state *m)
 {
-    long long next = now_ms() + 1000, now = now_ms();
+    long long next = ph_now_ms() + 1000, now = ph_now_ms();
     int i;
 
     if (m->peeking.head && m->peeking.head->deadline_ms < next) {
@@ -465,16 +457,6 @@ static void dispatch(mux_state *m, struct epoll_event *ev)
         }
         /* MC_PENDING: the head is complete; nothing to read now. */
         return;
-    }
-}
-
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
     }
 }
 
@@ -537,7 +519,6 @@ int ph_mux_main(int slot, apr_pool_t *pchild)
     mux_state m;
     int rv, i, n;
 
-    raise_fd_limit();
     if (ph_privs_drop("multiplexer", ap_unixd_config.user_name,
                       ap_unixd_config.user_id, ap_unixd_config.group_id)) {
         return APEXIT_CHILDFATAL;   /* User is wrong for every child */

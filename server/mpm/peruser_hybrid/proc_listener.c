@@ -8,7 +8,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -16,6 +15,7 @@
 #include "http_main.h"
 
 #include "channel.h"
+#include "ph_clock.h"
 #include "ph_log.h"
 #include "proc.h"
 
@@ -23,13 +23,6 @@
 
 /* epoll data for the two non-connection descriptors */
 static int channel_tag, wake_tag;
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void ph_proc_wake_listener(proc_state *ps)
 {
@@ -91,7 +84,7 @@ void ph_proc_park(proc_state *ps, proc_conn *pc, uint32_t events,
 
     pthread_mutex_lock(&ps->park_lock);
     q = queue_for(ps, timeout_ms);
-    pc->deadline_ms = now_ms() + timeout_ms;
+    pc->deadline_ms = ph_now_ms() + timeout_ms;
     pc->queue = q;
     pc->next = NULL;
     pc->prev = q->tail;
@@ -164,7 +157,7 @@ static void linger_read(proc_state *ps, proc_conn *pc)
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            long long left = pc->deadline_ms - now_ms();
+            long long left = pc->deadline_ms - ph_now_ms();
             ph_proc_park(ps, pc, EPOLLIN, left > 0 ? left : 0);
             return;
         }
@@ -271,7 +264,7 @@ static void set_channel_watch(proc_state *ps, int *watching, int want)
  * every idle keep-alive connection (we are stopping). */
 static void expire(proc_state *ps, int all)
 {
-    long long now = now_ms();
+    long long now = ph_now_ms();
     proc_conn *done = NULL;
     int i;
 
@@ -310,7 +303,7 @@ static void expire(proc_state *ps, int all)
 
 static int next_timeout_ms(proc_state *ps)
 {
-    long long next = now_ms() + 1000, now = now_ms();
+    long long next = ph_now_ms() + 1000, now = ph_now_ms();
     int i;
 
     pthread_mutex_lock(&ps->park_lock);

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -103,16 +102,6 @@ static int state_init(proc_state *ps, int slot, ph_env *env,
     return 0;
 }
 
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
 {
     apr_threadattr_t *attr;
@@ -123,7 +112,6 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     char *what;
     int i;
 
-    raise_fd_limit();
     ap_reopen_scoreboard(pchild, NULL, 0);
 
     what = apr_psprintf(pchild, "processor of environment %s", env->name);
