@@ -53,6 +53,8 @@ TEST_USER=phintree
 APR_CONFIG=/usr/bin/apr-1-config
 APU_CONFIG=/usr/bin/apu-1-config
 JOBS=${JOBS:-2}
+# warning flags of the root Makefile's out-of-tree build
+PH_WARN="-Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith"
 
 mpm_build=static
 stop_after=
@@ -154,23 +156,36 @@ our_httpd_pids() {
     done
 }
 
+# True if pid exists and is not a zombie (a daemonised parent is reaped by
+# init, which may take a moment; a zombie has already exited).
+pid_alive() {
+    local st
+    st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n $st && $st != Z && $st != X ]]
+}
+
 # Stop the httpd started by this script (or left by an earlier run): TERM
 # to the parent pid from the pid file, wait, then verify nothing remains.
 stop_httpd() {
-    local pidfile=$RUNDIR/run/httpd.pid pid i left
+    local pidfile=$RUNDIR/run/httpd.pid pid= i left
     if [[ -s $pidfile ]]; then
         pid=$(cat "$pidfile")
-        if kill -0 "$pid" 2>/dev/null; then
+        if pid_alive "$pid"; then
             echo "  stopping httpd parent pid $pid (SIGTERM)"
             kill -TERM "$pid" || true
         fi
     fi
     for ((i = 0; i < 150; i++)); do
         left=$(our_httpd_pids)
-        [[ -z $left ]] && return 0
+        if [[ -z $left ]] && { [[ -z $pid ]] || ! pid_alive "$pid"; }; then
+            return 0
+        fi
         sleep 0.1
     done
     left=$(our_httpd_pids)
+    if [[ -n $pid ]] && pid_alive "$pid"; then
+        left="$left $pid"
+    fi
     if [[ -n $left ]]; then
         echo "  processes of $PREFIX/bin/httpd still alive 15s after SIGTERM:" >&2
         local p
@@ -308,6 +323,22 @@ rm -rf "$INTREE"
 mkdir -p "$INTREE"
 logged cp -a "$httpd_src/." "$INTREE/"
 rm -f "$INTREE/.intree-complete"
+# An unpacked Debian source package (dpkg-source -x) has debian/patches
+# applied (quilt state in .pc/); some of them need Debian's build
+# (e.g. reproducible_builds.diff wants -DBUILD_DATETIME from debian/rules).
+# Reverse them in the copy so that the plain upstream tree is built.
+if [[ -s $INTREE/.pc/applied-patches && -d $INTREE/debian/patches ]]; then
+    mapfile -t applied < <(tac "$INTREE/.pc/applied-patches")
+    for pname in "${applied[@]}"; do
+        [[ -n $pname ]] || continue
+        pf=$INTREE/debian/patches/$pname
+        [[ -f $pf ]] || die "Debian patch $pname listed in .pc/applied-patches but missing from debian/patches"
+        (cd "$INTREE" && patch -R -p1 -s -f --no-backup-if-mismatch <"$pf") >>"$LOGDIR/copy.log" 2>&1 \
+            || die "could not reverse Debian patch $pname in the copy (see $LOGDIR/copy.log); pass a plain upstream tree instead"
+    done
+    rm -rf "$INTREE/.pc"
+    echo "  reversed ${#applied[@]} applied Debian patches (building the upstream tree)"
+fi
 dest=$INTREE/server/mpm/$MPM
 rm -rf "$dest"
 mkdir -p "$dest"
@@ -383,19 +414,39 @@ phase_done
 # -------------------------------------------------------------------- build
 
 phase build "make -j$JOBS"
+# Print the first compiler/linker errors of a log.
+show_errors() {
+    local errs
+    errs=$(grep -E ' error: |In file included from|undefined reference|multiple definition' "$1" || true)
+    echo "---- first errors (full log: $1):" >&2
+    if [[ -n $errs ]]; then head -n 30 <<<"$errs" >&2; else tail -n 40 "$1" >&2; fi
+}
+# First the MPM directory alone, with the warning set the root Makefile
+# uses out of tree (minus -Werror: in-tree warnings are reported, not
+# fatal), so that a failure there is attributed precisely; the top-level
+# make then finds those objects up to date.
+log=$LOGDIR/build-mpm.log
+echo "  \$ make -C server/mpm/$MPM EXTRA_CFLAGS=\"$PH_WARN\"   (output: ${log#"$ROOT"/})"
+if ! make -C "server/mpm/$MPM" EXTRA_CFLAGS="$PH_WARN" >"$log" 2>&1; then
+    show_errors "$log"
+    die "compiling the $MPM MPM sources in-tree failed (server/mpm/$MPM; does 'make' at $ROOT succeed out of tree?)"
+fi
+mpm_warnings=$(grep -E '^[^ ]*\.[ch]:[0-9]+:[0-9]+: warning:' "$log" || true)
+if [[ -n $mpm_warnings ]]; then
+    echo "  WARNING: $(wc -l <<<"$mpm_warnings") compiler warning(s) in server/mpm/$MPM in-tree:"
+    sed 's/^/    /' <<<"$mpm_warnings"
+else
+    echo "  no compiler warnings in server/mpm/$MPM"
+fi
 log=$LOGDIR/build.log
 echo "  \$ make -j$JOBS   (output: ${log#"$ROOT"/})"
 if ! make -j"$JOBS" >"$log" 2>&1; then
-    # the directory make was in when the first recipe failed
-    faildir=$(awk '/\*\*\* .*Error [0-9]+/ { failed = 1 }
-                   failed && /Leaving directory/ { sub(/.*Leaving directory ./, ""); sub(/.$/, ""); print; exit }' "$log")
-    echo "---- first errors (full log: $log):" >&2
-    errs=$(grep -E ' error: |In file included from|undefined reference|multiple definition' "$log" || true)
-    if [[ -n $errs ]]; then head -n 30 <<<"$errs" >&2; else tail -n 40 "$log" >&2; fi
-    if [[ $faildir == "$INTREE/server/mpm/$MPM" ]]; then
-        die "compiling/linking the $MPM MPM sources in-tree failed (in server/mpm/$MPM; does 'make' at $ROOT succeed?)"
+    show_errors "$log"
+    linkerrs=$(grep -B1 -E 'undefined reference|multiple definition' "$log" || true)
+    if [[ $linkerrs == *"$MPM"* ]]; then
+        die "linking httpd with the $MPM MPM failed (symbols above)"
     fi
-    die "make failed in ${faildir:-unknown directory}"
+    die "make failed outside the MPM directory (see $log)"
 fi
 [[ -x $INTREE/httpd || -x $INTREE/.libs/httpd ]] || die "make succeeded but no httpd binary"
 phase_done
@@ -531,7 +582,7 @@ for ((i = 0; i < 50; i++)); do
     code=$(curl -s -o "$body" -w '%{http_code}' --max-time 5 \
                 -H 'Host: intree.test' "$url") || code=000
     [[ $code == 000 ]] || break
-    kill -0 "$parent" 2>/dev/null || break
+    pid_alive "$parent" || break
     sleep 0.2
 done
 if [[ $code != 200 ]]; then
@@ -554,7 +605,7 @@ fi
 
 stop_httpd || die "httpd processes remained after SIGTERM to pid $parent (killed them)"
 httpd_started=0
-kill -0 "$parent" 2>/dev/null && die "parent pid $parent still alive"
+if pid_alive "$parent"; then die "parent pid $parent still alive"; fi
 echo "  stopped: no process of $HTTPD remains"
 if grep -qE '\[(emerg|alert|crit)\]|AH00[0-9]*: .*(segfault|exit signal)' "$RUNDIR/logs/error_log"; then
     echo "---- serious entries in error_log:" >&2
