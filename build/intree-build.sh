@@ -6,8 +6,9 @@
 # Usage:
 #   build/intree-build.sh [options] [HTTPD_SRC]
 #
-#   HTTPD_SRC   an httpd 2.4 source tree (upstream or Debian's unpacked
-#               source package).  Default: the apache2 source package is
+#   HTTPD_SRC   an httpd 2.4 source tree (upstream, or Debian's unpacked
+#               source package: patches recorded in its .pc/ are reversed
+#               in the copy).  Default: the apache2 source package is
 #               fetched with `apt-get source --download-only` into
 #               build/work/ and its upstream (orig) tarball is unpacked --
 #               Debian's patches are not applied.
