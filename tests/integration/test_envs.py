@@ -6,6 +6,7 @@ import os
 import pwd
 import re
 import signal
+import threading
 import time
 
 import pytest
@@ -310,3 +311,80 @@ def test_killed_processors_are_replaced(two_envs, env_users):
     assert parse_id(r.body)["uid"] == alice, r.body
     assert not set(alice_pids()) & set(victims)
     assert phtest.pid_alive(two_envs.parent_pid, two_envs.parent_start)
+
+
+@pytest.mark.parametrize("second", [
+    b"GET http://bob.test/cgi-bin/id.cgi HTTP/1.1\r\nHost: alice.test\r\n\r\n",
+    b"GET /cgi-bin/id.cgi HTTP/1.1\r\nHost: BOB.TEST.\r\n\r\n",
+    b"GET /cgi-bin/id.cgi HTTP/1.1\r\nHost: bob.test:@@PORT@@\r\n\r\n",
+], ids=["absolute-uri", "host-case-dot", "host-port"])
+def test_other_environment_in_disguise_gets_421(two_envs, second):
+    """Spellings of bob's vhost that httpd resolves to bob: still 421 on a
+    connection alice's environment serves."""
+    with RawConn(two_envs.port) as c:
+        assert c.request("alice.test", "/").status == 200
+        c.send(second.replace(b"@@PORT@@", str(two_envs.port).encode()))
+        r = c.read_response()
+    assert r.status == 421, r
+    assert b"uid=" not in r.body
+
+
+def test_vhost_without_environment_on_keepalive_is_not_served(two_envs):
+    """orphan.test (no environment) asked on a connection alice serves: it
+    must not be served by alice's processor (421 or 503, never its page)."""
+    with RawConn(two_envs.port) as c:
+        assert c.request("alice.test", "/").status == 200
+        r = c.request("orphan.test", "/")
+    assert r.status in (421, 503), r
+    assert b"hello from main" not in r.body
+
+
+GATED_CGI = """\
+#!/bin/sh
+# holds a worker until the test removes the gate file (bounded: 20 s)
+i=0
+while [ -e "@@GATE@@" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+echo "gated done uid=$(id -u)"
+"""
+
+
+def test_saturated_environment_does_not_delay_another(two_envs, tree, env_users):
+    """30 requests hold all 25 of alice's workers (5 more wait); bob is
+    still served at once; once released, every alice request succeeds."""
+    gate = tree["alice"] / "gate"
+    gate.write_text("")
+    cgi = tree["alice"] / "cgi-bin" / "gated.cgi"
+    cgi.write_text(GATED_CGI.replace("@@GATE@@", str(gate)))
+    cgi.chmod(0o755)
+    results = []
+    lock = threading.Lock()
+
+    def client():
+        try:
+            r = http_get(two_envs.port, "alice.test", "/cgi-bin/gated.cgi", timeout=40)
+        except Exception as exc:  # reported below
+            r = exc
+        with lock:
+            results.append(r)
+
+    threads = [threading.Thread(target=client) for _ in range(30)]
+    for t in threads:
+        t.start()
+    try:
+        wait_for(lambda: len(phtest.pids_with_cmdline(str(cgi))) >= 25, 20,
+                 what="25 gated CGIs running (all of alice's workers busy)")
+        for _ in range(3):
+            t0 = time.monotonic()
+            r = http_get(two_envs.port, "bob.test", "/cgi-bin/id.cgi", timeout=10)
+            took = time.monotonic() - t0
+            assert r.status == 200 and parse_id(r.body)["uid"] == env_users["bob"][0], r
+            assert took < 1.0, f"bob.test took {took:.2f}s while alice is saturated"
+    finally:
+        gate.unlink()
+        for t in threads:
+            t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    bad = [r for r in results if not (isinstance(r, phtest.RawResponse) and r.status == 200)]
+    assert not bad, bad[:5]
+    assert len(results) == 30
