@@ -8,6 +8,7 @@
 #   make unit       CUnit unit tests (tests/unit/)
 #   make check      unit + integration tests (needs root, see README)
 #   make bench      build/bench.sh: peruser_hybrid vs stock mpm_event
+#   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
 #   make clean
 
 APXS    ?= apxs
@@ -30,7 +31,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench clean
+.PHONY: all unit check integration bench intree clean
 all: $(MODULE)
 
 $(OBJ)/%.o: %.c
@@ -51,6 +52,14 @@ check: unit integration
 
 bench: $(MODULE)
 	bash build/bench.sh
+
+# Proves the in-tree build: copies the MPM into an httpd 2.4 source tree
+# (Debian's source package unless HTTPD_SRC names one), ./buildconf,
+# ./configure --with-mpm=peruser_hybrid, builds, installs under build/work
+# and serves a request.
+HTTPD_SRC ?=
+intree:
+	bash build/intree-build.sh $(HTTPD_SRC)
 
 clean:
 	rm -rf build/out build/obj

@@ -14,6 +14,8 @@
 #include "ph_child.h"
 #include "ph_log.h"
 
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
 int ph_privs_drop(const char *what, const char *user_name, uid_t uid,
                   gid_t gid)
 {

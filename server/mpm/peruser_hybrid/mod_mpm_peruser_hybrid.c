@@ -25,6 +25,8 @@
 #include "ph_parent.h"
 #include "proc.h"
 
+/* AP_DECLARE_MODULE below also ties this file's log lines to the module. */
+
 static int ph_query(int query_code, int *result, apr_status_t *rv)
 {
     ph_retained *r = ph_retained_state;

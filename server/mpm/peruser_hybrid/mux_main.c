@@ -43,6 +43,8 @@
 #include "ph_clock.h"
 #include "ph_log.h"
 
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
 #define MUX_CONN_MAGIC   0x4d55584eu    /* "MUXN" */
 #define PEEK_WINDOW      65536          /* bytes of a head we look at */
 #define LINGER_MS        2000           /* after a canned reply */

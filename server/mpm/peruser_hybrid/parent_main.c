@@ -35,6 +35,8 @@
 #include "ph_log.h"
 #include "ph_parent.h"
 
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
 ph_heritage ph_heritage_now = { -1, -1, -1, -1, 0 };
 
 /* Respawn back-off for children that die right after starting (a broken
@@ -390,13 +392,24 @@ static void log_vhosts_without_env(void)
         return;
     }
     for (s = ap_server_conf; s; s = s->next) {
-        if (!ph_env_of_server(s)) {
+        if (ph_env_of_server(s)) {
+            continue;
+        }
+        if (s == ap_server_conf) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                         PHLOGNO(00301) "the main server (%s), which answers "
+                         "requests that match no <VirtualHost>, has no "
+                         "ServerEnvironment: such requests are answered "
+                         "with 503", s->server_hostname
+                             ? s->server_hostname : "unnamed");
+        }
+        else {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
                          PHLOGNO(00301) "virtual host %s (%s:%d) has no "
                          "ServerEnvironment: its requests are answered "
                          "with 503", s->server_hostname
                              ? s->server_hostname : "(unnamed)",
-                         s->defn_name ? s->defn_name : "main server",
+                         s->defn_name ? s->defn_name : "?",
                          (int)s->defn_line_number);
         }
     }

@@ -15,6 +15,8 @@
 #include "ph_log.h"
 #include "ph_parent.h"
 
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
 ph_retained *ph_retained_state;
 
 static const char *const retained_key = "mpm_peruser_hybrid_retained";

@@ -28,6 +28,8 @@
 #include "ph_log.h"
 #include "proc.h"
 
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
 #define LINGER_MS 2000      /* read-and-discard window after shutdown */
 
 static apr_pool_t *pool_get(proc_state *ps)

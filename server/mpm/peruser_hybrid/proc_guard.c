@@ -21,6 +21,8 @@
 #include "ph_module.h"
 #include "proc.h"
 
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
 /* Set once per processor child before its first connection; NULL in the
  * parent and in multiplexers (which never run request hooks). */
 static const ph_env *serving_env;

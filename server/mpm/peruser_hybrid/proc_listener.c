@@ -19,6 +19,8 @@
 #include "ph_log.h"
 #include "proc.h"
 
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
 #define MAX_EVENTS 256
 
 /* epoll data for the two non-connection descriptors */

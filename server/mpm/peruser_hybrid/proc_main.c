@@ -24,6 +24,8 @@
 #include "ph_parent.h"
 #include "proc.h"
 
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
 typedef struct worker_arg {
     proc_state *ps;
     int index;
