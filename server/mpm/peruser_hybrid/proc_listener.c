@@ -259,7 +259,29 @@ static void set_channel_watch(proc_state *ps, int *watching, int want)
                   ps->chan_fd, &ev) == 0) {
         *watching = want;
     }
-    atomic_store(&ps->channel_paused, !want);
+}
+
+/*
+ * Watch the channel only while a worker is idle.  "paused" is published
+ * before the idle count is read (under work_lock), and a worker going idle
+ * reads "paused" after counting itself (under the same lock), so one of
+ * the two always sees the other: no idle worker is missed while the
+ * listener sleeps.
+ */
+static void update_channel_watch(proc_state *ps, int *watching)
+{
+    int want;
+
+    if (atomic_load(&ps->stopping)) {
+        set_channel_watch(ps, watching, 0);
+        return;
+    }
+    atomic_store(&ps->channel_paused, 1);
+    want = spare_workers(ps) > 0;
+    if (want) {
+        atomic_store(&ps->channel_paused, 0);
+    }
+    set_channel_watch(ps, watching, want);
 }
 
 /* Expire parked connections whose deadline has passed; with `all`, also
@@ -334,8 +356,7 @@ void ph_proc_listener_run(proc_state *ps)
         if (stopping && atomic_load(&ps->live_conns) == 0) {
             break;
         }
-        set_channel_watch(ps, &watching,
-                          !stopping && spare_workers(ps) > 0);
+        update_channel_watch(ps, &watching);
         n = epoll_wait(ps->epfd, events, MAX_EVENTS, next_timeout_ms(ps));
         if (n < 0 && errno != EINTR) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
