@@ -93,10 +93,6 @@ def ensure_env_users():
     return {name: ensure_user(name) for name in ENV_USERS}
 
 
-def uid_gid(name):
-    return pwd.getpwnam(name).pw_uid, grp.getgrnam(name).gr_gid
-
-
 # --------------------------------------------------------------------------
 # ports
 
@@ -387,17 +383,6 @@ def raw_exchange(port, data, timeout=IO_TIMEOUT):
             return None, c.buf + c.wait_closed(timeout)
 
 
-class _BufParser(RawConn):
-    """RawConn.read_response over bytes already received."""
-
-    def __init__(self, data):  # pylint: disable=super-init-not-called
-        self.buf = data
-        self.sock = None
-
-    def _fill(self):
-        raise ConnectionClosed(self.buf)
-
-
 # --------------------------------------------------------------------------
 # config
 
@@ -471,6 +456,15 @@ CGI_LEN = """\
 #!/bin/sh
 printf 'Content-Type: text/plain\\r\\n\\r\\n'
 echo "md5=$(md5sum | cut -d' ' -f1) uid=$(id -u)"
+"""
+
+GATED_CGI = """\
+#!/bin/sh
+# holds its worker until the test removes the gate file (bounded: 20 s)
+i=0
+while [ -e "@@GATE@@" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+echo "gated done uid=$(id -u)"
 """
 
 LUA_ID = """\
@@ -690,6 +684,17 @@ def make_tree(tmp, users=ENV_USERS):
         os.chmod(md5cgi, 0o755)
         roots[name] = root
     return roots
+
+
+def gated_cgi(root):
+    """Create root/gate and root/cgi-bin/gated.cgi, a CGI that answers only
+    once the gate file is removed.  Returns (cgi path, gate path)."""
+    gate = Path(root) / "gate"
+    gate.write_text("")
+    cgi = Path(root) / "cgi-bin" / "gated.cgi"
+    cgi.write_text(GATED_CGI.replace("@@GATE@@", str(gate)))
+    os.chmod(cgi, 0o755)
+    return cgi, gate
 
 
 def run_tool(args, timeout):

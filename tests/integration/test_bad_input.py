@@ -8,6 +8,7 @@ without a response) and, for 200s, which vhost's page was served.
 """
 
 import re
+import socket
 import time
 
 import pytest
@@ -184,7 +185,7 @@ def test_request_split_into_tiny_writes(pair):
     """A head that arrives a few bytes at a time (each write flushed)."""
     data = b"GET / HTTP/1.1\r\nHost: bob.test\r\nConnection: close\r\n\r\n"
     with RawConn(pair["ph"].port) as c:
-        c.sock.setsockopt(phtest.socket.IPPROTO_TCP, phtest.socket.TCP_NODELAY, 1)
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for i in range(0, len(data), 3):
             c.send(data[i:i + 3])
         r = c.read_response()

@@ -339,24 +339,10 @@ def test_vhost_without_environment_on_keepalive_is_not_served(two_envs):
     assert b"hello from main" not in r.body
 
 
-GATED_CGI = """\
-#!/bin/sh
-# holds a worker until the test removes the gate file (bounded: 20 s)
-i=0
-while [ -e "@@GATE@@" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
-printf 'Content-Type: text/plain\\r\\n\\r\\n'
-echo "gated done uid=$(id -u)"
-"""
-
-
 def test_saturated_environment_does_not_delay_another(two_envs, tree, env_users):
     """30 requests hold all 25 of alice's workers (5 more wait); bob is
     still served at once; once released, every alice request succeeds."""
-    gate = tree["alice"] / "gate"
-    gate.write_text("")
-    cgi = tree["alice"] / "cgi-bin" / "gated.cgi"
-    cgi.write_text(GATED_CGI.replace("@@GATE@@", str(gate)))
-    cgi.chmod(0o755)
+    cgi, gate = phtest.gated_cgi(tree["alice"])
     results = []
     lock = threading.Lock()
 

@@ -77,16 +77,6 @@ BAD_ENV = BASE + """
 </VirtualHost>
 """
 
-SLOW_CGI = """\
-#!/bin/sh
-# waits until the test removes the gate file (bounded: 20 s), then answers
-i=0
-while [ -e "$GATE" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
-printf 'Content-Type: text/plain\\r\\n\\r\\n'
-echo "slow done uid=$(id -u)"
-"""
-
-
 def start_two_envs(servers):
     port = phtest.free_port()
     srv = servers(TWO_ENVS, values={"PORT": port})
@@ -130,25 +120,21 @@ def test_stop_leaves_no_process(servers, tree, how):
 
 
 def test_graceful_stop_finishes_request_in_flight(servers, tree, env_users):
-    gate = tree["alice"] / "gate"
-    gate.write_text("")
-    cgi = tree["alice"] / "cgi-bin" / "slow.cgi"
-    cgi.write_text(SLOW_CGI.replace('"$GATE"', f'"{gate}"'))
-    cgi.chmod(0o755)
+    cgi, gate = phtest.gated_cgi(tree["alice"])
     srv = start_two_envs(servers)
     result = {}
 
     def client():
         try:
-            result["r"] = http_get(srv.port, "alice.test", "/cgi-bin/slow.cgi", timeout=30)
+            result["r"] = http_get(srv.port, "alice.test", "/cgi-bin/gated.cgi", timeout=30)
         except Exception as exc:  # reported below
             result["exc"] = exc
 
     t = threading.Thread(target=client)
     t.start()
     try:
-        # the CGI is running once a process of alice runs slow.cgi
-        wait_for(lambda: phtest.pids_with_cmdline(str(cgi)), 10, what="slow.cgi to run")
+        # the request is in flight once gated.cgi runs
+        wait_for(lambda: phtest.pids_with_cmdline(str(cgi)), 10, what="gated.cgi to run")
         srv.record_processes()
         res = srv.apache("-k", "graceful-stop")
         assert res.returncode == 0, res.stderr
@@ -163,28 +149,9 @@ def test_graceful_stop_finishes_request_in_flight(servers, tree, env_users):
     assert "exc" not in result, result.get("exc")
     r = result["r"]
     assert r.status == 200, r
-    assert f"slow done uid={env_users['alice'][0]}".encode() in r.body
+    assert f"gated done uid={env_users['alice'][0]}".encode() in r.body
     assert srv.wait_gone(), f"processes left after graceful-stop: {srv.leftovers()}"
     srv.stopped = True
-
-
-def test_graceful_restart_keeps_serving_and_replaces_children(servers, tree, env_users):
-    srv = start_two_envs(servers)
-    before = set(phtest.descendants(srv.parent_pid))
-    before_st = {pid: phtest.proc_starttime(pid) for pid in before}
-    res = srv.apache("-k", "graceful")
-    assert res.returncode == 0, res.stderr
-
-    # the old generation goes away (all idle), the parent stays
-    wait_for(lambda: not [p for p in before if phtest.pid_alive(p, before_st[p])], 30,
-             what="old-generation children to exit after graceful")
-    assert phtest.pid_alive(srv.parent_pid, srv.parent_start)
-    for env in ("alice", "bob"):
-        r = srv.wait_ready(srv.port, f"{env}.test")
-        r = http_get(srv.port, f"{env}.test", "/cgi-bin/id.cgi")
-        assert r.status == 200, r
-        assert parse_id(r.body)["uid"] == env_users[env][0], r.body
-    srv.stop("stop")
 
 
 def test_no_processor_block_serves_as_server_user(servers, tree):
@@ -246,6 +213,14 @@ def test_stop_with_idle_and_silent_connections_open(servers, tree, how):
             c.close()
 
 
+def assert_envs_served(srv, env_users):
+    """Both environments answer, each CGI as its own user."""
+    for env in ("alice", "bob"):
+        srv.wait_ready(srv.port, f"{env}.test")
+        r = http_get(srv.port, f"{env}.test", "/cgi-bin/id.cgi")
+        assert r.status == 200 and parse_id(r.body)["uid"] == env_users[env][0], r
+
+
 def _settled_generation(srv, env_users):
     """Children once the old generation is gone: 2 multiplexers, 1 processor
     per environment (MinProcessors 1)."""
@@ -258,7 +233,7 @@ def _settled_generation(srv, env_users):
     return wait_for(settled, 30, what=f"children with euids {want}")
 
 
-def test_repeated_graceful_restarts_leak_nothing(servers, tree, env_users):
+def test_graceful_restarts_replace_children_and_leak_nothing(servers, tree, env_users):
     srv = start_two_envs(servers)
     fd_dir = f"/proc/{srv.parent_pid}/fd"
 
@@ -268,10 +243,8 @@ def test_repeated_graceful_restarts_leak_nothing(servers, tree, env_users):
         assert res.returncode == 0, res.stderr
         wait_for(lambda: not set(srv.children()) & set(before), 30,
                  what="old generation to exit")
-        for env in ("alice", "bob"):
-            r = srv.wait_ready(srv.port, f"{env}.test")
-            r = http_get(srv.port, f"{env}.test", "/cgi-bin/id.cgi")
-            assert r.status == 200 and parse_id(r.body)["uid"] == env_users[env][0], r
+        assert phtest.pid_alive(srv.parent_pid, srv.parent_start)
+        assert_envs_served(srv, env_users)
         _settled_generation(srv, env_users)
 
     graceful()
@@ -293,8 +266,5 @@ def test_hard_restart_keeps_serving(servers, tree, env_users):
     assert res.returncode == 0, res.stderr
     wait_for(lambda: not set(srv.children()) & set(before), 30, what="old children to exit")
     assert phtest.pid_alive(srv.parent_pid, srv.parent_start)
-    for env in ("alice", "bob"):
-        srv.wait_ready(srv.port, f"{env}.test")
-        r = http_get(srv.port, f"{env}.test", "/cgi-bin/id.cgi")
-        assert r.status == 200 and parse_id(r.body)["uid"] == env_users[env][0], r
+    assert_envs_served(srv, env_users)
     _settled_generation(srv, env_users)
