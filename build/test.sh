@@ -16,7 +16,7 @@ fi
 cd "$(dirname "$(readlink -f "$0")")/.."
 
 PACKAGES=(
-    apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev
+    build-essential apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev
     libcunit1-dev libhwloc-dev libjemalloc-dev wrk curl
     python3-pytest python3-requests clang valgrind tmux libncurses-dev
 )
