@@ -37,5 +37,11 @@ echo "== make"
 make
 echo "== make unit"
 make unit
+echo "== make unit-asan (the same suites under AddressSanitizer and UBSan)"
+make unit-asan
+echo "== README directive table matches the module's table"
+bash build/directives.sh --check
+echo "== in-tree build: httpd 2.4 configured --with-mpm=peruser_hybrid"
+bash build/intree-build.sh
 echo "== integration tests"
 exec /usr/bin/python3 -m pytest -p no:cacheprovider -v tests/integration "$@"
