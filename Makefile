@@ -9,6 +9,7 @@
 #   make check      unit + integration tests (needs root, see README)
 #   make bench      build/bench.sh: peruser_hybrid vs stock mpm_event
 #   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
+#   make install    the module into apxs LIBEXECDIR (/usr/lib/apache2/modules)
 #   make clean
 
 APXS    ?= apxs
@@ -31,7 +32,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench intree clean
+.PHONY: all unit check integration bench intree install clean
 all: $(MODULE)
 
 $(OBJ)/%.o: %.c
@@ -52,6 +53,11 @@ check: unit integration
 
 bench: $(MODULE)
 	bash build/bench.sh
+
+# Installs the module where Debian keeps httpd's modules (apxs's LIBEXECDIR).
+LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR)
+install: $(MODULE)
+	install -D -m 644 $(MODULE) $(DESTDIR)$(LIBEXECDIR)/mod_mpm_peruser_hybrid.so
 
 # Proves the in-tree build: copies the MPM into an httpd 2.4 source tree
 # (Debian's source package unless HTTPD_SRC names one), ./buildconf,
