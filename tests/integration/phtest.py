@@ -436,6 +436,38 @@ def strip_ph_directives(conf):
     return _PH_LINE_RE.sub("", conf)
 
 
+# The two environments most tests serve: alice and bob (ENV_USERS), each
+# running as its own user and group, one processor each kept running.
+TWO_PROCESSORS = """\
+<Processor alice>
+    User alice
+    Group alice
+    MinProcessors 1
+</Processor>
+<Processor bob>
+    User bob
+    Group bob
+    MinProcessors 1
+</Processor>
+"""
+
+
+def vhost(name, env, root, *extra, port="@@PORT@@"):
+    """A <VirtualHost 127.0.0.1:`port`> block for ServerName `name`.
+
+    env: its ServerEnvironment, or None for no ServerEnvironment line.
+    root: its DocumentRoot, a directory under @@WWW@@ (make_tree creates
+    alice, bob and main).  extra: more directive lines for the block, in order.
+    """
+    lines = [f"<VirtualHost 127.0.0.1:{port}>", f"    ServerName {name}"]
+    if env is not None:
+        lines.append(f"    ServerEnvironment {env}")
+    lines.append(f"    DocumentRoot @@WWW@@/{root}")
+    lines += [f"    {line}" for line in extra]
+    lines.append("</VirtualHost>")
+    return "\n".join(lines) + "\n"
+
+
 def fill(template, values):
     out = template
     for k, v in values.items():

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import phtest
-from phtest import RawConn, raw_exchange
+from phtest import RawConn, raw_exchange, vhost
 
 CONF = """
 Listen 127.0.0.1:@@PORT@@
@@ -26,35 +26,11 @@ ServerLimit 16
 MinMultiplexers 2
 Timeout 10
 KeepAliveTimeout 5
-
-<Processor alice>
-    User alice
-    Group alice
-    MinProcessors 1
-</Processor>
-<Processor bob>
-    User bob
-    Group bob
-    MinProcessors 1
-</Processor>
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName alice.test
-    ServerEnvironment alice
-    DocumentRoot @@WWW@@/alice
-</VirtualHost>
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName bob.test
-    ServerAlias *.bob.test
-    ServerEnvironment bob
-    DocumentRoot @@WWW@@/bob
-</VirtualHost>
-# IP-based: everything on the second port is bob's, whatever the Host says
-<VirtualHost 127.0.0.1:@@PORT2@@>
-    ServerName port2.test
-    ServerEnvironment bob
-    DocumentRoot @@WWW@@/bob
-</VirtualHost>
-"""
+""" + phtest.TWO_PROCESSORS + (
+    vhost("alice.test", "alice", "alice")
+    + vhost("bob.test", "bob", "bob", "ServerAlias *.bob.test")
+    # IP-based: everything on the second port is bob's, whatever the Host says
+    + vhost("port2.test", "bob", "bob", port="@@PORT2@@"))
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import time
 import pytest
 
 import phtest
-from phtest import RawConn, http_get, parse_id, wait_for
+from phtest import RawConn, http_get, parse_id, vhost, wait_for
 
 TWO_ENVS = """
 Listen 127.0.0.1:@@PORT@@
@@ -26,39 +26,14 @@ Timeout 10
 KeepAlive On
 KeepAliveTimeout 30
 MaxKeepAliveRequests 100
-
-<Processor alice>
-    User alice
-    Group alice
-    MinProcessors 1
-</Processor>
-<Processor bob>
-    User bob
-    Group bob
-    MinProcessors 1
-</Processor>
-
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName alice.test
-    ServerEnvironment alice
-    DocumentRoot @@WWW@@/alice
-</VirtualHost>
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName alice2.test
-    ServerEnvironment alice
-    DocumentRoot @@WWW@@/main
-</VirtualHost>
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName bob.test
-    ServerEnvironment bob
-    DocumentRoot @@WWW@@/bob
-    Alias /stolen.txt @@WWW@@/alice/secret.txt
-</VirtualHost>
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName orphan.test
-    DocumentRoot @@WWW@@/main
-</VirtualHost>
-"""
+""" + phtest.TWO_PROCESSORS + (
+    vhost("alice.test", "alice", "alice")
+    # a second vhost of alice's, for switching vhosts on one connection
+    + vhost("alice2.test", "alice", "main")
+    # bob's vhost maps a URL onto alice's private file
+    + vhost("bob.test", "bob", "bob", "Alias /stolen.txt @@WWW@@/alice/secret.txt")
+    # a vhost that no environment serves
+    + vhost("orphan.test", None, "main"))
 
 
 @pytest.fixture

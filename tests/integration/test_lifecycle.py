@@ -9,7 +9,7 @@ import threading
 import pytest
 
 import phtest
-from phtest import http_get, parse_id, wait_for
+from phtest import http_get, parse_id, vhost, wait_for
 
 BASE = """
 Listen 127.0.0.1:@@PORT@@
@@ -22,39 +22,14 @@ MinMultiplexers 2
 Timeout 10
 """
 
-TWO_ENVS = BASE + """
-<Processor alice>
-    User alice
-    Group alice
-    MinProcessors 1
-</Processor>
-<Processor bob>
-    User bob
-    Group bob
-    MinProcessors 1
-</Processor>
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName alice.test
-    ServerEnvironment alice
-    DocumentRoot @@WWW@@/alice
-</VirtualHost>
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName bob.test
-    ServerEnvironment bob
-    DocumentRoot @@WWW@@/bob
-</VirtualHost>
-"""
+TWO_ENVS = (BASE + phtest.TWO_PROCESSORS
+            + vhost("alice.test", "alice", "alice")
+            + vhost("bob.test", "bob", "bob"))
 
-NO_PROCESSOR = BASE + """
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName alice.test
-    DocumentRoot @@WWW@@/alice
-</VirtualHost>
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName bob.test
-    DocumentRoot @@WWW@@/bob
-</VirtualHost>
-"""
+# No <Processor> and no ServerEnvironment at all.
+NO_PROCESSOR = (BASE
+                + vhost("alice.test", None, "alice")
+                + vhost("bob.test", None, "bob"))
 
 BAD_ENV = BASE + """
 <Processor good>
@@ -65,17 +40,8 @@ BAD_ENV = BASE + """
     User @@USER@@
     Group @@GROUP@@
 </Processor>
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName alice.test
-    ServerEnvironment good
-    DocumentRoot @@WWW@@/alice
-</VirtualHost>
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName bad.test
-    ServerEnvironment @@ENV@@
-    DocumentRoot @@WWW@@/bob
-</VirtualHost>
-"""
+""" + (vhost("alice.test", "good", "alice")
+       + vhost("bad.test", "@@ENV@@", "bob"))
 
 def start_two_envs(servers):
     port = phtest.free_port()

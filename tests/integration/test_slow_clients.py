@@ -17,7 +17,7 @@ import time
 import pytest
 
 import phtest
-from phtest import RawConn, http_get
+from phtest import RawConn, http_get, vhost
 
 CONF = """
 Listen 127.0.0.1:@@PORT@@
@@ -28,28 +28,9 @@ ServerLimit 16
 MinMultiplexers 1
 Timeout 2
 AcceptFilter http none
-
-<Processor alice>
-    User alice
-    Group alice
-    MinProcessors 1
-</Processor>
-<Processor bob>
-    User bob
-    Group bob
-    MinProcessors 1
-</Processor>
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName alice.test
-    ServerEnvironment alice
-    DocumentRoot @@WWW@@/alice
-</VirtualHost>
-<VirtualHost 127.0.0.1:@@PORT@@>
-    ServerName bob.test
-    ServerEnvironment bob
-    DocumentRoot @@WWW@@/bob
-</VirtualHost>
-"""
+""" + phtest.TWO_PROCESSORS + (
+    vhost("alice.test", "alice", "alice")
+    + vhost("bob.test", "bob", "bob"))
 
 TIMEOUT = 2      # the config's Timeout
 BOUND = 10       # a slow client must be dealt with within this many seconds
