@@ -238,10 +238,7 @@ static void test_strerror(void)
     }
 }
 
-static const struct {
-    const char *name;
-    CU_TestFunc fn;
-} tests[] = {
+static const ph_unit_test tests[] = {
     { "encode: exact byte layout", test_encode_layout },
     { "encode: buffer size", test_encode_buffer_size },
     { "decode: known bytes", test_decode_sample },
@@ -255,16 +252,6 @@ static const struct {
 
 int ph_unit_register_chan_msg(void)
 {
-    CU_pSuite s = CU_add_suite("chan_msg", NULL, NULL);
-    size_t i;
-
-    if (s == NULL) {
-        return CU_get_error();
-    }
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL) {
-            return CU_get_error();
-        }
-    }
-    return CUE_SUCCESS;
+    return ph_unit_add_suite("chan_msg", NULL, tests,
+                             sizeof(tests) / sizeof(tests[0]));
 }

@@ -392,10 +392,7 @@ static void test_env_name_invalid(void)
     CU_ASSERT_PTR_NOT_NULL(ph_conf_check_env_name("", NULL, 0));
 }
 
-static const struct {
-    const char *name;
-    CU_TestFunc fn;
-} tests[] = {
+static const ph_unit_test tests[] = {
     { "long: valid", test_long_valid },
     { "long: message text", test_long_messages },
     { "long: range boundaries", test_long_boundaries },
@@ -412,16 +409,6 @@ static const struct {
 
 int ph_unit_register_config_value(void)
 {
-    CU_pSuite s = CU_add_suite("config_value", NULL, NULL);
-    size_t i;
-
-    if (s == NULL) {
-        return CU_get_error();
-    }
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL) {
-            return CU_get_error();
-        }
-    }
-    return CUE_SUCCESS;
+    return ph_unit_add_suite("config_value", NULL, tests,
+                             sizeof(tests) / sizeof(tests[0]));
 }

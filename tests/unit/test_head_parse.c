@@ -886,10 +886,7 @@ static void test_random_bytes(void)
 
 /* ---- registration ------------------------------------------------------ */
 
-static const struct {
-    const char *name;
-    CU_TestFunc fn;
-} tests[] = {
+static const ph_unit_test tests[] = {
     { "simple GET", test_simple_get },
     { "empty input", test_empty_input },
     { "every prefix, CRLF", test_prefixes_crlf },
@@ -926,16 +923,6 @@ static const struct {
 
 int ph_unit_register_head_parse(void)
 {
-    CU_pSuite s = CU_add_suite("head_parse", NULL, suite_cleanup);
-    size_t i;
-
-    if (s == NULL) {
-        return CU_get_error();
-    }
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL) {
-            return CU_get_error();
-        }
-    }
-    return CUE_SUCCESS;
+    return ph_unit_add_suite("head_parse", suite_cleanup, tests,
+                             sizeof(tests) / sizeof(tests[0]));
 }

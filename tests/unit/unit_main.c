@@ -19,6 +19,23 @@ static int (*const suites[])(void) = {
     ph_unit_register_config_value,
 };
 
+int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,
+                      const ph_unit_test *tests, size_t n)
+{
+    CU_pSuite s = CU_add_suite(name, NULL, cleanup);
+    size_t i;
+
+    if (s == NULL) {
+        return CU_get_error();
+    }
+    for (i = 0; i < n; i++) {
+        if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL) {
+            return CU_get_error();
+        }
+    }
+    return CUE_SUCCESS;
+}
+
 int main(void)
 {
     unsigned failures, tests_failed, suites_failed;

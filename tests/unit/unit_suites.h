@@ -8,6 +8,24 @@
 #ifndef PH_UNIT_SUITES_H
 #define PH_UNIT_SUITES_H
 
+#include <stddef.h>
+
+#include <CUnit/CUnit.h>
+
+/* One test of a suite: its name in CUnit's output and its function. */
+typedef struct {
+    const char *name;
+    CU_TestFunc fn;
+} ph_unit_test;
+
+/*
+ * Add suite `name` (with `cleanup` run after it, or NULL) holding the `n`
+ * tests of `tests`, in that order, to the current registry.  Returns
+ * CUE_SUCCESS, or the CUnit error of the first step that failed.
+ */
+int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,
+                      const ph_unit_test *tests, size_t n);
+
 int ph_unit_register_head_parse(void);
 int ph_unit_register_chan_msg(void);
 int ph_unit_register_config_value(void);
