@@ -13,10 +13,9 @@
 #   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_THREADS=2  (defaults)
 set -euo pipefail
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "build/bench.sh: run as root (apache2 must start as root to switch users)" >&2
-    exit 1
-fi
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "$(readlink -f "$0")")/lib/common.sh"
+require_root build/bench.sh "apache2 must start as root to switch users"
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$REPO"
 
@@ -30,11 +29,7 @@ for tool in wrk /usr/sbin/apache2; do
 done
 [ -f "$MODULE" ] || make
 
-for u in alice bob; do
-    getent group "$u" >/dev/null || groupadd --system "$u"
-    id -u "$u" >/dev/null 2>&1 ||
-        useradd --system --no-create-home --shell /usr/sbin/nologin --gid "$u" "$u"
-done
+ensure_env_users
 
 WORK=$(mktemp -d /tmp/ph-bench-XXXXXX)
 chmod 755 "$WORK"

@@ -12,10 +12,9 @@
 # stops the previous demo server first.
 set -euo pipefail
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "build/demo.sh: run as root (apache2 must start as root to switch users)" >&2
-    exit 1
-fi
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "$(readlink -f "$0")")/lib/common.sh"
+require_root build/demo.sh "apache2 must start as root to switch users"
 
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$REPO"
@@ -26,27 +25,12 @@ PORT=8080
 MODULE=$REPO/build/out/mod_mpm_peruser_hybrid.so
 MODDIR=/usr/lib/apache2/modules
 
-PACKAGES=(apache2 apache2-dev apache2-utils build-essential curl)
-missing=()
-for p in "${PACKAGES[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    [ "$status" = "install ok installed" ] || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "== installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update
-    apt-get install -y "${missing[@]}"
-fi
+install_deps apache2 apache2-dev apache2-utils build-essential curl
 
 echo "== make"
 make
 
-for u in alice bob; do
-    getent group "$u" >/dev/null || groupadd --system "$u"
-    id -u "$u" >/dev/null 2>&1 ||
-        useradd --system --no-create-home --shell /usr/sbin/nologin --gid "$u" "$u"
-done
+ensure_env_users
 
 # A previous demo still running: stop it and wait (bounded) for it to go.
 if [ -f "$DEMO/httpd.pid" ] && [ -f "$CONF" ]; then

@@ -8,30 +8,16 @@
 # Extra arguments are passed to pytest, e.g. `bash build/test.sh -k 421`.
 set -euo pipefail
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "build/test.sh: run as root (apt-get, and apache2 must start as root to switch users)" >&2
-    exit 1
-fi
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "$(readlink -f "$0")")/lib/common.sh"
+require_root build/test.sh "apt-get, and apache2 must start as root to switch users"
 
 cd "$(dirname "$(readlink -f "$0")")/.."
 
-PACKAGES=(
-    build-essential apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev
-    libcunit1-dev libhwloc-dev libjemalloc-dev wrk curl
+install_deps \
+    build-essential apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev \
+    libcunit1-dev libhwloc-dev libjemalloc-dev wrk curl \
     python3-pytest python3-requests clang valgrind tmux libncurses-dev
-)
-
-missing=()
-for p in "${PACKAGES[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    [ "$status" = "install ok installed" ] || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "== installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update
-    apt-get install -y "${missing[@]}"
-fi
 
 echo "== make"
 make
