@@ -1,0 +1,178 @@
+/*
+ * ph_shm.h -- the shared-memory segment library: create, map, read,
+ * tickets, seqlocks.  No httpd headers.  The layout and who writes what
+ * are drawn in ph_shm_layout.h.
+ *
+ * Used by the MPM (parent: create, sweep; multiplexers: tickets, counters;
+ * processors: claim, counters), by pstat (read-only, through the snapshot
+ * functions only) and by the tests.
+ */
+#ifndef PH_SHM_H
+#define PH_SHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ph_shm_layout.h"
+
+#define PH_SHM_MAP_MAGIC 0x50484d50u    /* "PHMP" */
+
+/* A mapping of the segment in this process. */
+typedef struct ph_shm {
+    unsigned magic;                 /* PH_SHM_MAP_MAGIC while mapped */
+    ph_shm_header *hdr;             /* start of the mapping */
+    size_t size;
+    int writable;
+    dev_t dev;                      /* identity of the file mapped, to */
+    ino_t ino;                      /* notice a restart (new file) */
+} ph_shm;
+
+typedef struct ph_shm_geometry {
+    uint32_t env_capacity;          /* environment records */
+    uint32_t child_capacity;        /* child records (ServerLimit) */
+    uint32_t mux_capacity;          /* multiplexer partitions */
+    uint32_t tickets_per_partition;
+} ph_shm_geometry;
+
+/* ---- segment ------------------------------------------------------- */
+
+/*
+ * Create the segment file at path (replacing any old one), size it for g,
+ * map it read-write and fill the header.  The file is owned by the caller
+ * (root) and group monitor_gid (pass (gid_t)-1 to keep the caller's), mode
+ * 0640: root writes it through the mapping, the monitoring group may read
+ * it.  No descriptor stays open (nothing for exec'd programs to inherit).
+ * Returns 0 or an errno value.
+ */
+int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
+                  gid_t monitor_gid);
+
+/* Bytes a segment of geometry g takes (for messages and tests). */
+uint64_t ph_shm_size_for(const ph_shm_geometry *g);
+
+/*
+ * Map an existing segment read-only and validate it: magic, a layout
+ * major this code knows, record sizes, offsets and counts consistent with
+ * the file's size.  Returns 0, or an errno value with a sentence in err
+ * (e.g. "no server running: /run/apache2/peruser.shm does not exist",
+ * "permission denied: ... (is your user in the monitoring group?)",
+ * "layout 2.0 is newer than this pstat understands (1.x)").
+ */
+int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
+                         size_t errlen);
+
+/* 1 if the file at path is no longer the segment mapped (the server was
+ * restarted or stopped), else 0. */
+int ph_shm_replaced(const ph_shm *shm, const char *path);
+
+void ph_shm_unmap(ph_shm *shm);
+
+/* ---- records --------------------------------------------------------- */
+
+ph_shm_env *ph_shm_env_at(const ph_shm *shm, uint32_t env);
+ph_shm_child *ph_shm_child_at(const ph_shm *shm, uint32_t slot);
+ph_shm_partition *ph_shm_partition_at(const ph_shm *shm, uint32_t mux,
+                                      uint32_t env);
+ph_shm_ticket *ph_shm_ticket_at(const ph_shm *shm, uint32_t mux,
+                                uint32_t env, uint32_t index);
+
+/* ---- seqlock --------------------------------------------------------- */
+
+void ph_shm_seq_write_begin(_Atomic uint32_t *seq);
+void ph_shm_seq_write_end(_Atomic uint32_t *seq);
+uint32_t ph_shm_seq_read_begin(const _Atomic uint32_t *seq);
+/* 1 if the read that began at `start` must be retried. */
+int ph_shm_seq_read_retry(const _Atomic uint32_t *seq, uint32_t start);
+
+/* ---- snapshots (what pstat and mod_status read) ----------------------- */
+
+typedef struct ph_shm_env_snapshot {
+    uint32_t index;
+    int in_use;
+    char name[PH_SHM_NAME_MAX];
+    uint32_t uid, gid;
+    uint32_t min_processors, max_processors, threads_per_child;
+    uint32_t wait_timeout_ms, wait_levels;
+    uint64_t connections, requests;
+    uint64_t dropped_timeout, dropped_channel;
+    uint64_t misdirected;
+    int32_t queue_depth, idle_workers, in_flight;
+    uint32_t avail, demand, processors;
+    int64_t oldest_wait_ms;         /* age of the oldest waiting connection
+                                     * over all multiplexers; 0 = none */
+} ph_shm_env_snapshot;
+
+typedef struct ph_shm_child_snapshot {
+    uint32_t slot;
+    uint32_t type, status, generation, threads;
+    int32_t pid, env_index, numa_node;
+    int32_t busy_threads, idle_threads;
+    uint64_t requests, connections;
+    int64_t last_used_ms, started_us;
+} ph_shm_child_snapshot;
+
+/* Consistent copies (seqlock retried, bounded: returns -1 if a writer
+ * kept the record busy for too long, else 0).  now_ms: monotonic clock,
+ * for oldest_wait_ms. */
+int ph_shm_env_snapshot_get(const ph_shm *shm, uint32_t env, int64_t now_ms,
+                            ph_shm_env_snapshot *out);
+int ph_shm_child_snapshot_get(const ph_shm *shm, uint32_t slot,
+                              ph_shm_child_snapshot *out);
+
+/* Server-wide: 503s for virtual hosts without an environment. */
+uint64_t ph_shm_dropped_noenv(const ph_shm *shm);
+
+/* ---- tickets ----------------------------------------------------------- */
+
+typedef struct ph_ticket_ref {
+    uint32_t mux, env, index;
+    uint64_t gen;
+} ph_ticket_ref;
+
+/* Allocate a FREE ticket of partition (mux, env): FREE|g -> FILLING|g,
+ * recording pid as allocator.  Returns 0, or -1 if the partition has no
+ * FREE ticket. */
+int ph_ticket_alloc(const ph_shm *shm, uint32_t mux, uint32_t env,
+                    pid_t pid, ph_ticket_ref *out);
+
+/* FILLING|g -> READY|g with ready_at_ms; counts it in env.in_flight.
+ * Returns 0, or -1 if the ticket is not FILLING|g any more (swept). */
+int ph_ticket_publish(const ph_shm *shm, const ph_ticket_ref *t,
+                      int64_t now_ms);
+
+/* The allocator takes a ticket back (the handoff failed): FILLING|g or
+ * READY|g -> FREE|g+1 (in_flight adjusted).  Returns 0 or -1 (stale). */
+int ph_ticket_retract(const ph_shm *shm, const ph_ticket_ref *t);
+
+/* READY|g -> CLAIMED|g by pid (in_flight decremented).  Returns 0, or -1
+ * for a stale or unknown ticket (out-of-range fields included). */
+int ph_ticket_claim(const ph_shm *shm, const ph_ticket_ref *t, pid_t pid);
+
+/* CLAIMED|g -> FREE|g+1.  Returns 0 or -1 (stale). */
+int ph_ticket_release(const ph_shm *shm, const ph_ticket_ref *t);
+
+/* Parent, after reaping pid: FILLING/READY tickets it allocated and
+ * CLAIMED tickets it claimed -> FREE|g+1 (in_flight repaired); a partition
+ * it owned is reset (pending and oldest wait cleared, the env's
+ * queue_depth repaired).  Returns the number of tickets freed. */
+unsigned ph_ticket_sweep_pid(const ph_shm *shm, pid_t pid);
+
+/* Channel message encoding of a ticket (mux and index in one word). */
+uint64_t ph_ticket_id(const ph_ticket_ref *t);
+void ph_ticket_from_id(uint64_t id, uint64_t gen, uint32_t env,
+                       ph_ticket_ref *out);
+
+/* ---- coordination counters --------------------------------------------- */
+
+/* AVAIL: add delta (may be negative), clamped to 0..100, by CAS. */
+uint32_t ph_shm_avail_adjust(ph_shm_env *env, int delta);
+
+/* Raise spawn demand by one unless it already reaches `limit` (CAS).
+ * Returns 1 if raised. */
+int ph_shm_demand_raise(ph_shm_env *env, uint32_t limit);
+
+/* Take all pending demand (parent): returns it and resets it to 0. */
+uint32_t ph_shm_demand_take(ph_shm_env *env);
+
+#endif /* PH_SHM_H */
