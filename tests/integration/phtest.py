@@ -116,28 +116,31 @@ def _read(path, mode="rb"):
         return None
 
 
-def proc_starttime(pid):
+def _stat_fields(pid):
+    """/proc/PID/stat from field 3 (state) on, or None if pid is gone.
+
+    Split after the ")" that ends comm (which may hold spaces), so index i
+    is field i + 3 of proc(5).
+    """
     stat = _read(f"/proc/{pid}/stat")
     if stat is None:
         return None
-    # field 22 (starttime), counted after the ")" that ends comm
-    rest = stat[stat.rindex(b")") + 2:].split()
-    return int(rest[19])
+    return stat[stat.rindex(b")") + 2:].split()
+
+
+def proc_starttime(pid):
+    rest = _stat_fields(pid)
+    return None if rest is None else int(rest[19])  # field 22, starttime
 
 
 def proc_ppid(pid):
-    stat = _read(f"/proc/{pid}/stat")
-    if stat is None:
-        return None
-    rest = stat[stat.rindex(b")") + 2:].split()
-    return int(rest[1])
+    rest = _stat_fields(pid)
+    return None if rest is None else int(rest[1])  # field 4, ppid
 
 
 def proc_state(pid):
-    stat = _read(f"/proc/{pid}/stat")
-    if stat is None:
-        return None
-    return stat[stat.rindex(b")") + 2:].split()[0].decode()
+    rest = _stat_fields(pid)
+    return None if rest is None else rest[0].decode()  # field 3, state
 
 
 def pid_alive(pid, starttime=None):
