@@ -13,29 +13,32 @@
 #include "unit_suites.h"
 
 /* env_index 0x04030201, vhost_id 0x0d0c0b0a, mux_slot 7, flags
- * HEAD_COMPLETE, ticket 0x1122334455667788. */
+ * HEAD_COMPLETE, ticket 0x1122334455667788, ticket_gen
+ * 0x0102030405060708. */
 static const ph_chan_msg sample = {
     0x04030201u, 0x0d0c0b0au, 7u, PH_CHAN_F_HEAD_COMPLETE,
-    0x1122334455667788ull
+    0x1122334455667788ull, 0x0102030405060708ull
 };
 
 static const unsigned char sample_wire[PH_CHAN_MSG_LEN] = {
     0x48, 0x43, 0x48, 0x50,     /*  0 magic 0x50484348, little-endian */
     0x01, 0x00,                 /*  4 version 1 */
-    0x20, 0x00,                 /*  6 length 32 */
+    0x28, 0x00,                 /*  6 length 40 */
     0x01, 0x02, 0x03, 0x04,     /*  8 env_index */
     0x0a, 0x0b, 0x0c, 0x0d,     /* 12 vhost_id */
     0x07, 0x00, 0x00, 0x00,     /* 16 mux_slot */
     0x01, 0x00, 0x00, 0x00,     /* 20 flags */
     0x88, 0x77, 0x66, 0x55,     /* 24 ticket */
     0x44, 0x33, 0x22, 0x11,
+    0x08, 0x07, 0x06, 0x05,     /* 32 ticket_gen */
+    0x04, 0x03, 0x02, 0x01,
 };
 
 static int msg_equal(const ph_chan_msg *a, const ph_chan_msg *b)
 {
     return a->env_index == b->env_index && a->vhost_id == b->vhost_id
            && a->mux_slot == b->mux_slot && a->flags == b->flags
-           && a->ticket == b->ticket;
+           && a->ticket == b->ticket && a->ticket_gen == b->ticket_gen;
 }
 
 /* A decode target filled with a pattern, to see whether it was written. */
@@ -43,6 +46,7 @@ static void poison(ph_chan_msg *m)
 {
     m->env_index = m->vhost_id = m->mux_slot = m->flags = 0xdeadbeefu;
     m->ticket = 0xdeadbeefdeadbeefull;
+    m->ticket_gen = 0xdeadbeefdeadbeefull;
 }
 
 static int is_poisoned(const ph_chan_msg *m)
@@ -95,11 +99,12 @@ static void test_decode_sample(void)
 static void test_round_trip(void)
 {
     static const ph_chan_msg cases[] = {
-        { 0, 0, 0, 0, 0 },
-        { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT64_MAX },
-        { 1, 2, 3, PH_CHAN_F_HEAD_COMPLETE, 1 },
+        { 0, 0, 0, 0, 0, 0 },
+        { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT64_MAX,
+          UINT64_MAX },
+        { 1, 2, 3, PH_CHAN_F_HEAD_COMPLETE, 1, 2 },
         { 0x80000000u, 0x7fffffffu, 0x00ff00ffu, 0xff00ff00u,
-          0x8000000000000001ull },
+          0x8000000000000001ull, 0x7ffffffffffffffeull },
     };
     /* One spare byte in front, so decode also runs on an odd address. */
     unsigned char buf[1 + PH_CHAN_MSG_LEN];
@@ -178,7 +183,7 @@ static void test_decode_bad_version(void)
     /* Version is checked before length. */
     memcpy(buf, sample_wire, sizeof(buf));
     buf[4] = 2;
-    buf[6] = 40;
+    buf[6] = 48;     /* a wrong length too: the version is reported */
     CU_ASSERT_EQUAL(ph_chan_msg_decode(buf, sizeof(buf), &m),
                     PH_CHAN_DECODE_BAD_VERSION);
 }
@@ -186,8 +191,8 @@ static void test_decode_bad_version(void)
 static void test_decode_bad_length(void)
 {
     static const unsigned char lengths[][2] = {
-        { 0x00, 0x00 }, { 0x1f, 0x00 }, { 0x21, 0x00 }, { 0x00, 0x20 },
-        { 0x20, 0x01 },
+        { 0x00, 0x00 }, { 0x27, 0x00 }, { 0x29, 0x00 }, { 0x00, 0x28 },
+        { 0x28, 0x01 },
     };
     unsigned char buf[PH_CHAN_MSG_LEN + 8];
     ph_chan_msg m;

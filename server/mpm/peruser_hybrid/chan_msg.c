@@ -17,6 +17,7 @@
 #define OFF_MUX_SLOT 16
 #define OFF_FLAGS    20
 #define OFF_TICKET   24
+#define OFF_TICKET_GEN 32
 
 static void put_u16(unsigned char *p, uint16_t v)
 {
@@ -83,6 +84,7 @@ size_t ph_chan_msg_encode(const ph_chan_msg *msg, unsigned char *buf,
     put_u32(buf + OFF_MUX_SLOT, msg->mux_slot);
     put_u32(buf + OFF_FLAGS, msg->flags);
     put_u64(buf + OFF_TICKET, msg->ticket);
+    put_u64(buf + OFF_TICKET_GEN, msg->ticket_gen);
     return PH_CHAN_MSG_LEN;
 }
 
@@ -116,6 +118,7 @@ ph_chan_decode_result ph_chan_msg_decode(const unsigned char *buf,
     out->mux_slot = get_u32(buf + OFF_MUX_SLOT);
     out->flags = get_u32(buf + OFF_FLAGS);
     out->ticket = get_u64(buf + OFF_TICKET);
+    out->ticket_gen = get_u64(buf + OFF_TICKET_GEN);
     return PH_CHAN_DECODE_OK;
 }
 

@@ -21,7 +21,7 @@
 
 #define PH_CHAN_MAGIC    0x50484348u   /* "PHCH" */
 #define PH_CHAN_VERSION  1u
-#define PH_CHAN_MSG_LEN  32u           /* encoded size of version 1 */
+#define PH_CHAN_MSG_LEN  40u           /* encoded size of version 1 */
 
 /* flags */
 #define PH_CHAN_F_HEAD_COMPLETE 0x0001u /* mux saw the whole request head */
@@ -31,14 +31,15 @@ typedef struct {
     uint32_t vhost_id;      /* index of the resolved server_rec, for logs */
     uint32_t mux_slot;      /* scoreboard slot of the sending multiplexer */
     uint32_t flags;         /* PH_CHAN_F_* */
-    uint64_t ticket;        /* ticket slot and generation (issue 3); 0 = none */
+    uint64_t ticket;        /* ticket: multiplexer index << 32 | slot */
+    uint64_t ticket_gen;    /* the ticket's generation when published */
 } ph_chan_msg;
 
 /*
  * Layout of version 1 (all little-endian):
- *   0  u32 magic   4  u16 version   6  u16 length (=32)
+ *   0  u32 magic   4  u16 version   6  u16 length (=40)
  *   8  u32 env_index   12 u32 vhost_id   16 u32 mux_slot   20 u32 flags
- *   24 u64 ticket
+ *   24 u64 ticket      32 u64 ticket_gen
  */
 
 /* Writes PH_CHAN_MSG_LEN bytes to buf; returns that length, or 0 if
