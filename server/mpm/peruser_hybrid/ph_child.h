@@ -29,18 +29,20 @@ typedef enum {
 typedef struct ph_heritage {
     int lifeline_fd;            /* read end; EOF means "finish and exit" */
     int lifeline_wr;            /* write end, parent only (-1 in children) */
-    int wake_rd, wake_wr;       /* parent's self-pipe, closed in children */
+    int wake_rd, wake_wr;       /* parent's self-pipe; multiplexers keep
+                                 * wake_wr to ask for processors, other
+                                 * children close both */
     ap_generation_t generation;
 } ph_heritage;
 
 extern ph_heritage ph_heritage_now;
 
 /* Runs in the freshly forked child; never returns. */
-void ph_child_main(int slot, ph_child_type type, ph_env *env)
+void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
     __attribute__((noreturn));
 
 /* The two kinds of children; each returns the process exit code. */
-int ph_mux_main(int slot, apr_pool_t *pchild);
+int ph_mux_main(int slot, int mux_index, apr_pool_t *pchild);
 int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild);
 
 /*
