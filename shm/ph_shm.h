@@ -146,14 +146,17 @@ int ph_ticket_publish(const ph_shm *shm, const ph_ticket_ref *t,
 int ph_ticket_retract(const ph_shm *shm, const ph_ticket_ref *t);
 
 /* READY|g -> CLAIMED|g by pid (in_flight decremented).  Returns 0, or -1
- * for a stale or unknown ticket (out-of-range fields included). */
+ * for a stale or unknown ticket (out-of-range fields included).  Takes
+ * claim_pid by CAS from 0 first (see ph_shm_layout.h); a duplicate
+ * reference being claimed concurrently is waited for briefly, then -1. */
 int ph_ticket_claim(const ph_shm *shm, const ph_ticket_ref *t, pid_t pid);
 
 /* CLAIMED|g -> FREE|g+1.  Returns 0 or -1 (stale). */
 int ph_ticket_release(const ph_shm *shm, const ph_ticket_ref *t);
 
-/* Parent, after reaping pid: FILLING/READY tickets it allocated and
- * CLAIMED tickets it claimed -> FREE|g+1 (in_flight repaired); a partition
+/* Parent, after reaping pid: FILLING/READY tickets it allocated, READY
+ * tickets whose claim it had begun and CLAIMED tickets it claimed ->
+ * FREE|g+1 (in_flight repaired); a partition
  * it owned is reset (pending and oldest wait cleared, the env's
  * queue_depth repaired).  Returns the number of tickets freed. */
 unsigned ph_ticket_sweep_pid(const ph_shm *shm, pid_t pid);

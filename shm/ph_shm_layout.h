@@ -51,9 +51,17 @@
  *
  *   - Only partition (m, e)'s multiplexer allocates from it: no shared
  *     ring index exists that a dying process could leave wedged.
- *   - alloc records alloc_pid, claim records claim_pid before the CAS; the
- *     parent's sweep of a dead pid frees FILLING/READY slots it allocated
- *     and CLAIMED slots it claimed.
+ *   - alloc records alloc_pid (and clears claim_pid) before its CAS.
+ *     claim takes claim_pid by CAS from 0 before its CAS and gives it back
+ *     by CAS if its own CAS fails: a claimer holding a stale reference can
+ *     then never overwrite the pid of the processor that claimed the
+ *     slot's current incarnation (a plain store could, and that CLAIMED
+ *     slot would never be swept when its real claimer died).  The
+ *     parent's sweep of a dead pid frees FILLING/READY slots it allocated,
+ *     READY slots whose claim_pid it held (it died between the two CASes,
+ *     having received the message) and CLAIMED slots it claimed.
+ *   - Generations start at PH_TICKET_GEN_FIRST (1): generation 0 never
+ *     names a ticket, so a channel message can use it for "none".
  *   - A claim CAS fails for a stale generation (the slot was swept or
  *     reused): the claimer still serves the connection it received from
  *     the kernel, but does not account it twice.
@@ -88,6 +96,7 @@
 #define PH_TICKET_WORD(gen, state) (((uint64_t)(gen) << 8) | (state))
 #define PH_TICKET_STATE(word)      ((unsigned)((word) & 0xffu))
 #define PH_TICKET_GEN(word)        ((word) >> 8)
+#define PH_TICKET_GEN_FIRST        1u     /* of every slot, at creation */
 
 /* child types and statuses (the peruser guide's words) */
 #define PH_CHILD_TYPE_NONE         0u

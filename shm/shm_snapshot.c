@@ -1,0 +1,190 @@
+/*
+ * shm_snapshot.c -- consistent copies of environment and child records,
+ * for pstat and mod_status.
+ *
+ * The identity fields of a record (name, uid, limits; a child's pid,
+ * type, status ...) belong together and are written under the record's
+ * seqlock, so they are copied inside a read_begin/read_retry loop.  The
+ * counters are independent atomics with many writers: each is read once,
+ * relaxed; a snapshot of counters is a set of recent values, not an
+ * instant, which is all a monitor needs.
+ *
+ * A reader must not hang on a record whose writer died mid-update (the
+ * counter stays odd until the parent repairs it), hence the bounded number
+ * of tries.  Nothing read here is trusted: the name is NUL-terminated
+ * whatever the segment holds, and the header is checked against the
+ * mapping before any record is located.
+ */
+#include <sched.h>
+#include <string.h>
+
+#include "ph_shm.h"
+#include "shm_internal.h"
+
+/* Tries before a record is reported busy; after the first SPIN_TRIES the
+ * reader yields the CPU, so that a writer preempted on this core can end
+ * its write. */
+#define SNAPSHOT_TRIES  1000
+#define SPIN_TRIES      100
+
+static void pause_for_writer(unsigned tries)
+{
+    if (tries >= SPIN_TRIES) {
+        sched_yield();
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    else {
+        __builtin_ia32_pause();
+    }
+#endif
+}
+
+static void copy_env_identity(const ph_shm_env *e, ph_shm_env_snapshot *out)
+{
+    out->in_use = e->in_use != 0;
+    memcpy(out->name, e->name, sizeof(out->name));
+    out->uid = e->uid;
+    out->gid = e->gid;
+    out->min_processors = e->min_processors;
+    out->max_processors = e->max_processors;
+    out->threads_per_child = e->threads_per_child;
+    out->wait_timeout_ms = e->wait_timeout_ms;
+    out->wait_levels = e->wait_levels;
+}
+
+#define LOAD(field) atomic_load_explicit(&(field), memory_order_relaxed)
+
+static void copy_env_counters(const ph_shm_env *e, ph_shm_env_snapshot *out)
+{
+    out->connections = LOAD(e->connections);
+    out->requests = LOAD(e->requests);
+    out->dropped_timeout = LOAD(e->dropped_timeout);
+    out->dropped_channel = LOAD(e->dropped_channel);
+    out->misdirected = LOAD(e->misdirected);
+    out->queue_depth = LOAD(e->queue_depth);
+    out->idle_workers = LOAD(e->idle_workers);
+    out->in_flight = LOAD(e->in_flight);
+    out->avail = LOAD(e->avail);
+    out->demand = LOAD(e->demand);
+    out->processors = LOAD(e->processors);
+}
+
+/*
+ * Age of the oldest connection waiting for env in any multiplexer: each
+ * multiplexer keeps the start of its own oldest wait in its partition for
+ * that environment (0 = nobody waits), so the oldest overall is the
+ * smallest non-zero start.
+ */
+static int64_t oldest_wait(const ph_shm *shm, const ph_shm_geom *g,
+                           uint32_t env, int64_t now_ms)
+{
+    int64_t oldest = 0, since;
+    uint32_t m;
+
+    for (m = 0; m < g->muxes; m++) {
+        since = LOAD(ph_shm_geom_partition(shm, g, m, env)
+                         ->oldest_wait_since_ms);
+        if (since > 0 && (oldest == 0 || since < oldest)) {
+            oldest = since;
+        }
+    }
+    if (oldest == 0 || oldest >= now_ms) {
+        return 0;       /* nobody waits, or a clock from the future */
+    }
+    return now_ms - oldest;
+}
+
+int ph_shm_env_snapshot_get(const ph_shm *shm, uint32_t env, int64_t now_ms,
+                            ph_shm_env_snapshot *out)
+{
+    const ph_shm_env *e;
+    ph_shm_geom g;
+    unsigned tries;
+    uint32_t start;
+
+    memset(out, 0, sizeof(*out));
+    if (ph_shm_geom_read(shm, &g) != 0 || env >= g.envs) {
+        return -1;
+    }
+    e = ph_shm_geom_env(shm, &g, env);
+    for (tries = 0;; tries++) {
+        if (tries == SNAPSHOT_TRIES) {
+            return -1;
+        }
+        start = ph_shm_seq_read_begin(&e->seq);
+        if ((start & 1u) != 0) {
+            pause_for_writer(tries);
+            continue;
+        }
+        copy_env_identity(e, out);
+        if (!ph_shm_seq_read_retry(&e->seq, start)) {
+            break;
+        }
+        pause_for_writer(tries);
+    }
+    out->name[sizeof(out->name) - 1] = '\0';
+    out->index = env;
+    copy_env_counters(e, out);
+    out->oldest_wait_ms = oldest_wait(shm, &g, env, now_ms);
+    return 0;
+}
+
+static void copy_child_identity(const ph_shm_child *c,
+                                ph_shm_child_snapshot *out)
+{
+    out->type = c->type;
+    out->status = c->status;
+    out->generation = c->generation;
+    out->threads = c->threads;
+    out->pid = c->pid;
+    out->env_index = c->env_index;
+    out->numa_node = c->numa_node;
+    out->started_us = c->started_us;
+}
+
+int ph_shm_child_snapshot_get(const ph_shm *shm, uint32_t slot,
+                              ph_shm_child_snapshot *out)
+{
+    const ph_shm_child *c;
+    ph_shm_geom g;
+    unsigned tries;
+    uint32_t start;
+
+    memset(out, 0, sizeof(*out));
+    if (ph_shm_geom_read(shm, &g) != 0 || slot >= g.children) {
+        return -1;
+    }
+    c = ph_shm_geom_child(shm, &g, slot);
+    for (tries = 0;; tries++) {
+        if (tries == SNAPSHOT_TRIES) {
+            return -1;
+        }
+        start = ph_shm_seq_read_begin(&c->seq);
+        if ((start & 1u) != 0) {
+            pause_for_writer(tries);
+            continue;
+        }
+        copy_child_identity(c, out);
+        if (!ph_shm_seq_read_retry(&c->seq, start)) {
+            break;
+        }
+        pause_for_writer(tries);
+    }
+    out->slot = slot;
+    out->busy_threads = LOAD(c->busy_threads);
+    out->idle_threads = LOAD(c->idle_threads);
+    out->requests = LOAD(c->requests);
+    out->connections = LOAD(c->connections);
+    out->last_used_ms = LOAD(c->last_used_ms);
+    return 0;
+}
+
+uint64_t ph_shm_dropped_noenv(const ph_shm *shm)
+{
+    ph_shm_geom g;
+
+    if (ph_shm_geom_read(shm, &g) != 0) {
+        return 0;
+    }
+    return LOAD(shm->hdr->dropped_noenv);
+}

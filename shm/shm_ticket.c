@@ -1,0 +1,405 @@
+/*
+ * shm_ticket.c -- the ticket state machine (multiplexer -> processor
+ * handoff accounting), the parent's sweep of a dead child's tickets, and
+ * the coordination counters AVAIL and spawn demand.
+ *
+ * The life cycle, who may make which transition and the memory order are
+ * drawn in ph_shm_layout.h.  In short: one 64-bit word per ticket holds
+ * state and generation and changes only by compare-and-swap; every return
+ * to FREE increments the generation, so a reference taken before it no
+ * longer matches and every later transition on it fails.
+ *
+ * All CASes on the word are acq_rel (acquire on failure): the release half
+ * publishes what the process wrote before the transition (alloc_pid,
+ * claim_pid, ready_at_ms, and whatever the caller keeps beside the ticket)
+ * to the process making the next transition, whose acquire half sees it.
+ *
+ * Nothing in a reference is trusted: it comes from a channel message a
+ * compromised multiplexer could forge, so its indices are checked against
+ * a private copy of the header before any ticket is addressed.
+ */
+#include <sched.h>
+
+#include "ph_shm.h"
+#include "shm_internal.h"
+
+/* The largest generation a word can hold (56 bits).  A slot would need
+ * 2^56 handoffs to reach it; refusing a reference beyond it keeps a forged
+ * generation from aliasing a real word. */
+#define GEN_MAX      PH_TICKET_GEN(UINT64_MAX)
+
+/* How long a claimer waits for another holder of the claim lock (see
+ * take_claim_lock) before it gives the ticket up as stale. */
+#define LOCK_SPINS   64
+#define LOCK_TRIES   1000
+
+static int word_cas(ph_shm_ticket *tk, uint64_t *expect, uint64_t desired)
+{
+    return atomic_compare_exchange_strong_explicit(
+        &tk->word, expect, desired, memory_order_acq_rel,
+        memory_order_acquire);
+}
+
+static void relax(unsigned tries)
+{
+    if (tries >= LOCK_SPINS) {
+        sched_yield();
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    else {
+        __builtin_ia32_pause();
+    }
+#endif
+}
+
+/*
+ * The ticket a reference names, after checking every field of it against
+ * a checked copy of the header.  NULL for a reference that names nothing.
+ */
+static ph_shm_ticket *ref_ticket(const ph_shm *shm, const ph_ticket_ref *t,
+                                 ph_shm_geom *g)
+{
+    if (ph_shm_geom_read(shm, g) != 0 || t->mux >= g->muxes
+        || t->env >= g->envs || t->index >= g->tickets || t->gen > GEN_MAX) {
+        return NULL;
+    }
+    return ph_shm_geom_ticket(shm, g, t->mux, t->env, t->index);
+}
+
+int ph_ticket_alloc(const ph_shm *shm, uint32_t mux, uint32_t env,
+                    pid_t pid, ph_ticket_ref *out)
+{
+    ph_shm_partition *part;
+    ph_shm_ticket *tk;
+    ph_shm_geom g;
+    uint32_t start, n, i;
+    uint64_t w;
+
+    if (ph_shm_geom_read(shm, &g) != 0 || mux >= g.muxes || env >= g.envs) {
+        return -1;
+    }
+    part = ph_shm_geom_partition(shm, &g, mux, env);
+    /* The hint is only a place to start; whatever it holds, the scan
+     * stays inside the partition. */
+    start = atomic_load_explicit(&part->next_hint, memory_order_relaxed)
+            % g.tickets;
+    for (n = 0; n < g.tickets; n++) {
+        i = start + n;
+        if (i >= g.tickets) {
+            i -= g.tickets;
+        }
+        tk = ph_shm_geom_ticket(shm, &g, mux, env, i);
+        w = atomic_load_explicit(&tk->word, memory_order_relaxed);
+        if (PH_TICKET_STATE(w) != PH_TICKET_FREE) {
+            continue;
+        }
+        /*
+         * Attribute the ticket before it leaves FREE: a multiplexer killed
+         * right after the CAS leaves a FILLING ticket that the parent's
+         * sweep must be able to find by pid.  Nobody else writes a FREE
+         * ticket of this partition (only its multiplexer allocates here),
+         * and the CAS releases both stores to whoever sees FILLING.
+         * claim_pid goes back to 0: the claim lock of this incarnation
+         * is free (see take_claim_lock).
+         */
+        atomic_store_explicit(&tk->alloc_pid, (int32_t)pid,
+                              memory_order_relaxed);
+        atomic_store_explicit(&tk->claim_pid, 0, memory_order_relaxed);
+        if (!word_cas(tk, &w,
+                      PH_TICKET_WORD(PH_TICKET_GEN(w), PH_TICKET_FILLING))) {
+            continue;
+        }
+        atomic_store_explicit(&part->next_hint,
+                              i + 1 < g.tickets ? i + 1 : 0,
+                              memory_order_relaxed);
+        out->mux = mux;
+        out->env = env;
+        out->index = i;
+        out->gen = PH_TICKET_GEN(w);
+        return 0;
+    }
+    return -1;
+}
+
+int ph_ticket_publish(const ph_shm *shm, const ph_ticket_ref *t,
+                      int64_t now_ms)
+{
+    ph_shm_ticket *tk;
+    ph_shm_env *env;
+    ph_shm_geom g;
+    uint64_t w = PH_TICKET_WORD(t->gen, PH_TICKET_FILLING);
+
+    tk = ref_ticket(shm, t, &g);
+    if (tk == NULL
+        || atomic_load_explicit(&tk->word, memory_order_relaxed) != w) {
+        return -1;
+    }
+    env = ph_shm_geom_env(shm, &g, t->env);
+    atomic_store_explicit(&tk->ready_at_ms, now_ms, memory_order_relaxed);
+    /*
+     * Counted before it becomes READY, so that the claim's decrement can
+     * never come first: in_flight does not dip below the number of READY
+     * tickets, and never below zero.
+     */
+    atomic_fetch_add_explicit(&env->in_flight, 1, memory_order_relaxed);
+    if (!word_cas(tk, &w, PH_TICKET_WORD(t->gen, PH_TICKET_READY))) {
+        atomic_fetch_sub_explicit(&env->in_flight, 1, memory_order_relaxed);
+        return -1;
+    }
+    return 0;
+}
+
+int ph_ticket_retract(const ph_shm *shm, const ph_ticket_ref *t)
+{
+    ph_shm_ticket *tk;
+    ph_shm_geom g;
+    unsigned state;
+    uint64_t w;
+
+    tk = ref_ticket(shm, t, &g);
+    if (tk == NULL) {
+        return -1;
+    }
+    w = atomic_load_explicit(&tk->word, memory_order_acquire);
+    for (;;) {
+        state = PH_TICKET_STATE(w);
+        if (PH_TICKET_GEN(w) != t->gen
+            || (state != PH_TICKET_FILLING && state != PH_TICKET_READY)) {
+            return -1;              /* claimed, swept or reused */
+        }
+        /* A READY ticket can be claimed under us: the failed CAS reloads
+         * w and the loop looks at the new state. */
+        if (word_cas(tk, &w, PH_TICKET_WORD(t->gen + 1, PH_TICKET_FREE))) {
+            break;
+        }
+    }
+    if (state == PH_TICKET_READY) {
+        atomic_fetch_sub_explicit(&ph_shm_geom_env(shm, &g, t->env)->in_flight,
+                                  1, memory_order_relaxed);
+    }
+    return 0;
+}
+
+/*
+ * The claim lock.  claim_pid must name the claimer before its CAS makes
+ * the ticket CLAIMED (a processor killed right after the CAS must still be
+ * found by the sweep), yet a claimer whose CAS then fails must not leave
+ * its pid over someone else's claim: a processor holding a stale reference
+ * (its message sat in the channel while the slot was swept and reused)
+ * would otherwise overwrite the pid of the processor that claimed the new
+ * incarnation, and when that one died its CLAIMED ticket would never be
+ * swept.  So claim_pid is taken by CAS from 0 (its value from alloc until
+ * a claim) and given back by CAS if the claim fails: a late store can only
+ * land on an unclaimed ticket, never on a claimed one.
+ *
+ * Another holder means a duplicate reference or a stale claimer that is
+ * about to give the lock back; wait a little for it, bounded.
+ */
+static int take_claim_lock(ph_shm_ticket *tk, uint64_t ready, pid_t pid)
+{
+    unsigned tries;
+    int32_t holder;
+
+    for (tries = 0;; tries++) {
+        holder = 0;
+        if (atomic_compare_exchange_strong_explicit(
+                &tk->claim_pid, &holder, (int32_t)pid, memory_order_acq_rel,
+                memory_order_relaxed)) {
+            return 0;
+        }
+        if (atomic_load_explicit(&tk->word, memory_order_acquire) != ready
+            || tries == LOCK_TRIES) {
+            return -1;
+        }
+        relax(tries);
+    }
+}
+
+int ph_ticket_claim(const ph_shm *shm, const ph_ticket_ref *t, pid_t pid)
+{
+    ph_shm_ticket *tk;
+    ph_shm_geom g;
+    uint64_t ready = PH_TICKET_WORD(t->gen, PH_TICKET_READY), w;
+    int32_t holder;
+
+    if (pid <= 0) {
+        return -1;
+    }
+    tk = ref_ticket(shm, t, &g);
+    /* A stale reference fails here without writing anything. */
+    if (tk == NULL
+        || atomic_load_explicit(&tk->word, memory_order_acquire) != ready
+        || take_claim_lock(tk, ready, pid) != 0) {
+        return -1;
+    }
+    w = ready;
+    if (word_cas(tk, &w, PH_TICKET_WORD(t->gen, PH_TICKET_CLAIMED))) {
+        atomic_fetch_sub_explicit(&ph_shm_geom_env(shm, &g, t->env)->in_flight,
+                                  1, memory_order_relaxed);
+        return 0;
+    }
+    /* Retracted or swept between the check and the CAS.  Give the lock
+     * back unless the next alloc already reset it. */
+    holder = (int32_t)pid;
+    atomic_compare_exchange_strong_explicit(&tk->claim_pid, &holder, 0,
+                                            memory_order_relaxed,
+                                            memory_order_relaxed);
+    return -1;
+}
+
+int ph_ticket_release(const ph_shm *shm, const ph_ticket_ref *t)
+{
+    ph_shm_ticket *tk;
+    ph_shm_geom g;
+    uint64_t w = PH_TICKET_WORD(t->gen, PH_TICKET_CLAIMED);
+
+    tk = ref_ticket(shm, t, &g);
+    if (tk == NULL
+        || !word_cas(tk, &w, PH_TICKET_WORD(t->gen + 1, PH_TICKET_FREE))) {
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Whether the sweep of dead pid frees a ticket in state word w:
+ * FILLING/READY tickets it allocated (a dead multiplexer), CLAIMED tickets
+ * it claimed, and READY tickets whose claim lock it held (a processor
+ * killed between taking the lock and its CAS: it had received the message,
+ * so nobody else will claim that ticket).
+ */
+static int swept_by(const ph_shm_ticket *tk, uint64_t w, int32_t pid)
+{
+    switch (PH_TICKET_STATE(w)) {
+    case PH_TICKET_FILLING:
+        return atomic_load_explicit(&tk->alloc_pid,
+                                    memory_order_relaxed) == pid;
+    case PH_TICKET_READY:
+        return atomic_load_explicit(&tk->alloc_pid,
+                                    memory_order_relaxed) == pid
+               || atomic_load_explicit(&tk->claim_pid,
+                                       memory_order_relaxed) == pid;
+    case PH_TICKET_CLAIMED:
+        return atomic_load_explicit(&tk->claim_pid,
+                                    memory_order_relaxed) == pid;
+    default:
+        return 0;       /* FREE, or a state no valid process writes */
+    }
+}
+
+/* Sweep one ticket; 1 if it was freed. */
+static int sweep_ticket(ph_shm_ticket *tk, ph_shm_env *env, int32_t pid)
+{
+    uint64_t w = atomic_load_explicit(&tk->word, memory_order_acquire);
+
+    /* Live processes may move the ticket on meanwhile (a processor claims
+     * a READY ticket of the dead multiplexer): each failed CAS reloads w
+     * and the decision is taken again on the new state. */
+    while (swept_by(tk, w, pid)) {
+        if (word_cas(tk, &w, PH_TICKET_WORD(PH_TICKET_GEN(w) + 1,
+                                            PH_TICKET_FREE))) {
+            if (PH_TICKET_STATE(w) == PH_TICKET_READY) {
+                atomic_fetch_sub_explicit(&env->in_flight, 1,
+                                          memory_order_relaxed);
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A partition the dead multiplexer owned: what it held waiting is gone. */
+static void sweep_partition(ph_shm_partition *part, ph_shm_env *env,
+                            int32_t pid)
+{
+    uint32_t owner = (uint32_t)pid;
+    int32_t pending;
+
+    if (atomic_load_explicit(&part->mux_pid, memory_order_relaxed) != owner) {
+        return;
+    }
+    pending = atomic_exchange_explicit(&part->pending, 0,
+                                       memory_order_relaxed);
+    if (pending != 0) {
+        atomic_fetch_sub_explicit(&env->queue_depth, pending,
+                                  memory_order_relaxed);
+    }
+    atomic_store_explicit(&part->oldest_wait_since_ms, 0,
+                          memory_order_relaxed);
+    atomic_compare_exchange_strong_explicit(&part->mux_pid, &owner, 0,
+                                            memory_order_relaxed,
+                                            memory_order_relaxed);
+}
+
+unsigned ph_ticket_sweep_pid(const ph_shm *shm, pid_t pid)
+{
+    ph_shm_geom g;
+    ph_shm_env *env;
+    unsigned freed = 0;
+    uint32_t m, e, i;
+
+    if (pid <= 0 || ph_shm_geom_read(shm, &g) != 0) {
+        return 0;
+    }
+    for (m = 0; m < g.muxes; m++) {
+        for (e = 0; e < g.envs; e++) {
+            env = ph_shm_geom_env(shm, &g, e);
+            for (i = 0; i < g.tickets; i++) {
+                freed += (unsigned)sweep_ticket(
+                    ph_shm_geom_ticket(shm, &g, m, e, i), env, (int32_t)pid);
+            }
+            sweep_partition(ph_shm_geom_partition(shm, &g, m, e), env,
+                            (int32_t)pid);
+        }
+    }
+    return freed;
+}
+
+uint64_t ph_ticket_id(const ph_ticket_ref *t)
+{
+    return ((uint64_t)t->mux << 32) | t->index;
+}
+
+void ph_ticket_from_id(uint64_t id, uint64_t gen, uint32_t env,
+                       ph_ticket_ref *out)
+{
+    out->mux = (uint32_t)(id >> 32);
+    out->index = (uint32_t)(id & 0xffffffffu);
+    out->env = env;
+    out->gen = gen;
+}
+
+uint32_t ph_shm_avail_adjust(ph_shm_env *env, int delta)
+{
+    uint32_t old = atomic_load_explicit(&env->avail, memory_order_relaxed);
+    int64_t v;
+    uint32_t next;
+
+    do {
+        /* A value out of range (the segment is writable by every child)
+         * is taken as 100 and repaired by this write. */
+        v = (int64_t)(old > 100 ? 100 : old) + delta;
+        next = v < 0 ? 0 : v > 100 ? 100 : (uint32_t)v;
+    } while (!atomic_compare_exchange_weak_explicit(
+        &env->avail, &old, next, memory_order_relaxed, memory_order_relaxed));
+    return next;
+}
+
+int ph_shm_demand_raise(ph_shm_env *env, uint32_t limit)
+{
+    uint32_t cur = atomic_load_explicit(&env->demand, memory_order_relaxed);
+
+    do {
+        if (cur >= limit) {
+            return 0;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(
+        &env->demand, &cur, cur + 1, memory_order_release,
+        memory_order_relaxed));
+    return 1;
+}
+
+uint32_t ph_shm_demand_take(ph_shm_env *env)
+{
+    return atomic_exchange_explicit(&env->demand, 0, memory_order_acquire);
+}
