@@ -45,6 +45,8 @@ $(MODULE): $(MPM_OBJ)
 
 -include $(MPM_OBJ:.o=.d)
 -include tests/unit/unit.mk
+-include tests/shm/shm.mk
+-include tests/tools/tools.mk
 
 integration: $(MODULE)
 	/usr/bin/python3 -m pytest -v tests/integration

@@ -37,7 +37,8 @@ void ph_child_close_listeners(void)
 
 /*
  * Close the channel ends this child must not hold: a processor keeps only
- * its own environment's receive end, a multiplexer only the send ends.
+ * its own environment's receive end and doorbell, a multiplexer the send
+ * ends and every doorbell.
  */
 static void close_foreign_channels(ph_child_type type, const ph_env *mine)
 {
@@ -51,6 +52,10 @@ static void close_foreign_channels(ph_child_type type, const ph_env *mine)
                 env->chan[1] = -1;
             }
             continue;
+        }
+        if (env != mine && env->doorbell >= 0) {
+            close(env->doorbell);
+            env->doorbell = -1;
         }
         if (env->chan[0] >= 0) {
             close(env->chan[0]);
@@ -75,7 +80,7 @@ static void raise_fd_limit(void)
     }
 }
 
-void ph_child_main(int slot, ph_child_type type, ph_env *env)
+void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
 {
     apr_pool_t *pchild;
     int code;
@@ -92,10 +97,13 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env)
     apr_signal(AP_SIG_GRACEFUL_STOP, SIG_IGN);
     apr_signal(SIGPIPE, SIG_IGN);
     close(ph_heritage_now.wake_rd);
-    close(ph_heritage_now.wake_wr);
     close(ph_heritage_now.lifeline_wr);
-    ph_heritage_now.wake_rd = ph_heritage_now.wake_wr = -1;
-    ph_heritage_now.lifeline_wr = -1;
+    ph_heritage_now.wake_rd = ph_heritage_now.lifeline_wr = -1;
+    if (type != PH_CHILD_MUX) {
+        /* Only multiplexers wake the parent (to ask for processors). */
+        close(ph_heritage_now.wake_wr);
+        ph_heritage_now.wake_wr = -1;
+    }
 
     close_foreign_channels(type, env);
     if (type == PH_CHILD_PROC) {
@@ -110,7 +118,7 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env)
     apr_pool_tag(pchild, "pchild");
 
     if (type == PH_CHILD_MUX) {
-        code = ph_mux_main(slot, pchild);
+        code = ph_mux_main(slot, mux_index, pchild);
     }
     else {
         code = ph_proc_main(slot, env, pchild);

@@ -23,6 +23,10 @@ PH_ROW(ServerLimit, PH_CTX_SERVER, 2, 20000, DEFAULT_SERVER_LIMIT,
 PH_ROW(MinMultiplexers, PH_CTX_SERVER, 1, 1000, DEFAULT_MIN_MULTIPLEXERS,
        "processes", min_multiplexers, PH_NONE,
        "Multiplexer processes kept running")
+PH_ROW(MaxMultiplexers, PH_CTX_SERVER, 1, 1000, DEFAULT_MAX_MULTIPLEXERS,
+       "processes", max_multiplexers, PH_NONE,
+       "Most multiplexer processes; sizes the ticket partitions of the "
+       "shared-memory segment for the lifetime of the server")
 PH_ROW(MinProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
        DEFAULT_MIN_PROCESSORS, "processes", min_processors, min_processors,
        "Processor children kept running per environment (until on-demand "

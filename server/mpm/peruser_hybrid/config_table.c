@@ -39,6 +39,10 @@ void ph_config_reset(void)
     for (d = ph_directives; d->name; d++) {
         *(long *)((char *)&ph_conf + d->settings_off) = d->def;
     }
+    ph_conf.wait_timeout_s = DEFAULT_PROCESSOR_WAIT_TIMEOUT;
+    ph_conf.wait_levels = DEFAULT_PROCESSOR_WAIT_LEVELS;
+    ph_conf.segment_path = NULL;
+    ph_conf.monitor_group = NULL;
 }
 
 const ph_directive *ph_directive_find(const char *name)
@@ -99,6 +103,11 @@ const char *ph_config_validate(apr_pool_t *p)
                             "(raise ThreadLimit or lower ThreadsPerChild)",
                             ph_conf.threads_per_child, ph_conf.thread_limit);
     }
+    if (ph_conf.min_multiplexers > ph_conf.max_multiplexers) {
+        return apr_psprintf(p, "MinMultiplexers %ld is above MaxMultiplexers "
+                            "%ld", ph_conf.min_multiplexers,
+                            ph_conf.max_multiplexers);
+    }
     if (ph_conf.min_processors > ph_conf.max_processors) {
         return apr_psprintf(p, "MinProcessors %ld is above MaxProcessors %ld",
                             ph_conf.min_processors, ph_conf.max_processors);
@@ -119,6 +128,60 @@ static const char *set_table_directive(cmd_parms *cmd, void *dummy,
     return ph_directive_apply(d, arg, NULL, cmd->pool);
 }
 
+/* ProcessorWaitTimeout <seconds> [<levels>] (peruser's syntax). */
+static const char *set_wait_timeout(cmd_parms *cmd, void *dummy,
+                                    const char *secs, const char *levels)
+{
+    char err[256];
+    const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    long s, l = DEFAULT_PROCESSOR_WAIT_LEVELS;
+
+    (void)dummy;
+    if (msg) {
+        return msg;
+    }
+    if (ph_conf_parse_long("ProcessorWaitTimeout", secs, 0, 3600, &s, err,
+                           sizeof(err))
+        || (levels && ph_conf_parse_long("ProcessorWaitTimeout levels",
+                                         levels, 1, 100, &l, err,
+                                         sizeof(err)))) {
+        return apr_pstrdup(cmd->pool, err);
+    }
+    ph_conf.wait_timeout_s = s;
+    ph_conf.wait_levels = l;
+    return NULL;
+}
+
+static const char *set_segment_file(cmd_parms *cmd, void *dummy,
+                                    const char *path)
+{
+    const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (msg) {
+        return msg;
+    }
+    ph_conf.segment_path = ap_runtime_dir_relative(cmd->pool, path);
+    if (!ph_conf.segment_path) {
+        return apr_psprintf(cmd->pool, "ExtendedScoreBoardFile: invalid "
+                            "path '%s'", path);
+    }
+    return NULL;
+}
+
+static const char *set_segment_group(cmd_parms *cmd, void *dummy,
+                                     const char *group)
+{
+    const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (msg) {
+        return msg;
+    }
+    ph_conf.monitor_group = apr_pstrdup(cmd->pool, group);
+    return NULL;
+}
+
 /* The same rows as command_rec entries; cmd->info points at the row. */
 enum {
 #define PH_ROW(name, ...) PH_ROW_INDEX_##name,
@@ -136,6 +199,17 @@ const command_rec ph_cmds[] = {
     AP_INIT_TAKE1("ServerEnvironment", ph_env_set_server_env, NULL,
                   RSRC_CONF, "The <Processor> environment that serves this "
                   "virtual host"),
+    AP_INIT_TAKE12("ProcessorWaitTimeout", set_wait_timeout, NULL, RSRC_CONF,
+                   "Seconds a connection may wait for a busy environment "
+                   "(0 to 3600), and the number of AVAIL levels over which "
+                   "that wait shrinks to none (1 to 100, default 10)"),
+    AP_INIT_TAKE1("ExtendedScoreBoardFile", set_segment_file, NULL,
+                  RSRC_CONF, "Shared-memory segment file read by pstat and "
+                  "mod_status (default: " PH_DEFAULT_SEGMENT_NAME " in "
+                  "DefaultRuntimeDir)"),
+    AP_INIT_TAKE1("ExtendedScoreBoardGroup", set_segment_group, NULL,
+                  RSRC_CONF, "Group that may read the segment file (for "
+                  "pstat); default: root only"),
 #define PH_ROW(name, ctx, min, max, def, unit, field, envfield, help) \
     AP_INIT_TAKE1(#name, set_table_directive,                         \
                   (void *)&ph_directives[PH_ROW_INDEX_##name], RSRC_CONF, \

@@ -56,6 +56,8 @@ static ph_env *env_add(apr_pool_t *p, const char *name)
     env->limits.min_processors = -1;
     env->limits.max_processors = -1;
     env->chan[0] = env->chan[1] = -1;
+    env->doorbell = -1;
+    env->shm_index = -1;
     APR_ARRAY_PUSH(ph_envs, ph_env *) = env;
     return env;
 }

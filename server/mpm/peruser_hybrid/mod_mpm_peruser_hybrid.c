@@ -23,6 +23,7 @@
 #include "ph_log.h"
 #include "ph_module.h"
 #include "ph_parent.h"
+#include "ph_segment.h"
 #include "proc.h"
 
 /* AP_DECLARE_MODULE below also ties this file's log lines to the module. */
@@ -134,6 +135,9 @@ static int ph_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         /* Users, groups and vhost bindings: here rather than in
          * post_config so that "apachectl -t" catches them too. */
         msg = ph_env_resolve(pconf, s);
+    }
+    if (!msg) {
+        msg = ph_segment_check_config(ptemp);
     }
     if (msg) {
         ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, NULL,

@@ -5,15 +5,18 @@
  *
  * Connection life cycle inside a multiplexer:
  *
- *   accept --> PEEK --(head routable)--> sent on channel, closed here
- *               |  \--(channel full)---> PENDING --(room)--> sent
- *               |                          \--(timeout)--> 503
+ *   accept --> PEEK --(routable, capacity)--> sent on channel, closed here
+ *               |  \--(no capacity)--> PENDING --(capacity)--> sent
+ *               |                         \--(allowed wait over)--> 503
  *               +--(bad head / no env / timeout)--> reply --> LINGER --> closed
  *               +--(client closed)--> closed
  *
- * Every state has one deadline, and all connections in one list share the
- * same timeout, so each list is kept in deadline order by appending: the
- * loop only ever looks at list heads.
+ * PEEK and LINGER connections share one timeout per list, so those lists
+ * stay in deadline order by appending and the loop only looks at their
+ * heads.  PENDING connections each have the wait AVAIL allowed when they
+ * arrived (mux_admit.c); a pending list is in arrival order and scanned
+ * when its earliest deadline is due.  Capacity appearing is signalled by
+ * the environment's doorbell (an eventfd its processors ring).
  *
  * The peeked bytes are never consumed: the processor reads the client's
  * original bytes itself.  Peeking needs edge-triggered readiness (the
@@ -38,10 +41,13 @@
 
 #include "channel.h"
 #include "mux.h"
+#include "mux_admit.h"
 #include "ph_child.h"
 #include "ph_env.h"
 #include "ph_clock.h"
+#include "ph_config.h"
 #include "ph_log.h"
+#include "ph_segment.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -50,14 +56,17 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
 #define LINGER_MS        2000           /* after a canned reply */
 #define ACCEPT_BATCH     32             /* accepts per readiness event */
 #define MAX_EVENTS       128
+#define RECLAIM_EVERY_MS 1000           /* lost-ticket scan */
 
-typedef enum { TAG_LISTENER = 1, TAG_LIFELINE, TAG_CHANNEL, TAG_CONN } tag_kind;
+typedef enum {
+    TAG_LISTENER = 1, TAG_LIFELINE, TAG_CHANNEL, TAG_DOORBELL, TAG_CONN
+} tag_kind;
 
 /* Every epoll registration points at a struct starting with a tag. */
 typedef struct ev_tag {
     tag_kind kind;
     int fd;
-    int env_index;              /* TAG_CHANNEL */
+    int env_index;              /* TAG_CHANNEL, TAG_DOORBELL */
 } ev_tag;
 
 typedef enum { MC_PEEK = 1, MC_PENDING, MC_LINGER } mc_state;
@@ -65,6 +74,7 @@ typedef enum { MC_PEEK = 1, MC_PENDING, MC_LINGER } mc_state;
 typedef struct mux_list {
     struct mux_conn *head, *tail;
     int count;
+    long long next_due_ms;      /* pending lists: earliest deadline */
 } mux_list;
 
 typedef struct mux_conn {
@@ -72,6 +82,7 @@ typedef struct mux_conn {
     unsigned magic;
     mc_state state;
     long long deadline_ms;
+    long long since_ms;         /* when it started waiting (PENDING) */
     struct mux_conn *prev, *next;
     mux_list *list;
     ph_chan_msg msg;            /* when PENDING */
@@ -79,6 +90,7 @@ typedef struct mux_conn {
 
 typedef struct mux_state {
     int slot;
+    int mux_index;              /* our ticket partitions */
     int epfd;
     apr_pool_t *pool;           /* process lifetime */
     apr_pool_t *scratch;        /* cleared after each routing decision */
@@ -89,6 +101,7 @@ typedef struct mux_state {
     mux_list lingering;
     mux_list *pending;          /* one per environment */
     ev_tag *chan_tags;          /* one per environment */
+    ev_tag *doorbell_tags;      /* one per environment */
     int *chan_armed;            /* EPOLLOUT registered for that channel */
     ev_tag *listener_tags;
     int nlisteners;
@@ -96,6 +109,7 @@ typedef struct mux_state {
     int exiting;                /* lifeline closed: finish and exit */
     int nconns;
     mux_conn *spare;            /* free list */
+    long long next_reclaim_ms;
 } mux_state;
 
 static void list_append(mux_list *l, mux_conn *mc)
@@ -199,27 +213,119 @@ static void arm_channel(mux_state *m, int env_index, int on)
     }
 }
 
-/* Try to hand mc to its environment.  Returns 1 if it left this process
- * (sent, or answered), 0 if it must wait for room on the channel. */
+static void pending_changed(mux_state *m, int env_index, int delta)
+{
+    mux_list *l = &m->pending[env_index];
+    ph_admit_waiting(m->mux_index, env_index, delta,
+                     l->head ? l->head->since_ms : 0);
+}
+
+static void pending_remove(mux_state *m, mux_conn *mc, int env_index)
+{
+    list_remove(mc);
+    pending_changed(m, env_index, -1);
+}
+
+/* Send mc to its environment.  Returns 1 if it left this process (sent,
+ * or answered 503 because the channel failed), 0 if it must wait. */
 static int handoff(mux_state *m, mux_conn *mc, int env_index)
 {
-    ph_env *env = ph_env_by_index(env_index);
-    int rv;
+    int rv = ph_admit_send(m->mux_index, env_index, mc->tag.fd, &mc->msg);
 
-    rv = ph_channel_send(env->chan[0], mc->tag.fd, &mc->msg);
     if (rv == 0) {
         epoll_ctl(m->epfd, EPOLL_CTL_DEL, mc->tag.fd, NULL);
         conn_close(m, mc);
         return 1;
     }
     if (rv == EAGAIN) {
+        /* No free ticket, or the channel is full: watch the channel too,
+         * it becomes writable when a processor takes a message. */
+        arm_channel(m, env_index, 1);
         return 0;
     }
     ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf, PHLOGNO(00302)
                  "cannot hand a connection to environment %s; answering "
-                 "503", env->name);
+                 "503", ph_env_by_index(env_index)->name);
+    ph_admit_dropped(env_index, PH_DROP_CHANNEL);
     conn_reply(m, mc, HTTP_SERVICE_UNAVAILABLE);
     return 1;
+}
+
+static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
+{
+    long secs = ph_conf.wait_timeout_s > 0 ? ph_conf.wait_timeout_s : 1;
+
+    ph_admit_dropped(env_index, PH_DROP_TIMEOUT);
+    ph_mux_reply(mc->tag.fd, HTTP_SERVICE_UNAVAILABLE, (int)secs);
+    list_remove(mc);
+    mc->state = MC_LINGER;
+    mc->deadline_ms = ph_now_ms() + LINGER_MS;
+    list_append(&m->lingering, mc);
+}
+
+/* Hand over waiting connections, oldest first, while there is capacity. */
+static void flush_pending(mux_state *m, int env_index)
+{
+    mux_list *l = &m->pending[env_index];
+
+    while (l->head && ph_admit_capacity(env_index) > 0) {
+        mux_conn *mc = l->head;
+        list_remove(mc);
+        pending_changed(m, env_index, -1);
+        if (!handoff(m, mc, env_index)) {
+            /* put it back at the front: arrival order is kept */
+            mc->list = l;
+            mc->prev = NULL;
+            mc->next = l->head;
+            if (l->head) {
+                l->head->prev = mc;
+            }
+            else {
+                l->tail = mc;
+            }
+            l->head = mc;
+            l->count++;
+            pending_changed(m, env_index, 1);
+            return;
+        }
+        ph_admit_found_capacity(env_index, 1);
+    }
+    if (!l->head) {
+        arm_channel(m, env_index, 0);
+    }
+}
+
+static void admit(mux_state *m, mux_conn *mc, int env_index)
+{
+    mux_list *l = &m->pending[env_index];
+    long long wait_ms, now;
+
+    /* Arrival order: never overtake connections already waiting. */
+    if (l->count == 0 && ph_admit_capacity(env_index) > 0
+        && handoff(m, mc, env_index)) {
+        ph_admit_found_capacity(env_index, 0);
+        return;
+    }
+    ph_admit_want_processor(env_index);
+    wait_ms = ph_admit_wait_ms(env_index);
+    if (wait_ms <= 0) {
+        /* AVAIL is at 0% (or no wait is configured): refuse at once. */
+        drop_waiting(m, mc, env_index);
+        return;
+    }
+    now = ph_now_ms();
+    list_remove(mc);
+    mc->state = MC_PENDING;
+    mc->since_ms = now;
+    mc->deadline_ms = now + wait_ms;
+    if (l->count == 0 || mc->deadline_ms < l->next_due_ms) {
+        l->next_due_ms = mc->deadline_ms;
+    }
+    list_append(l, mc);
+    pending_changed(m, env_index, 1);
+    /* Counted as waiting before looking again, so a processor that goes
+     * idle now either is seen here or sees us waiting and rings. */
+    flush_pending(m, env_index);
 }
 
 static void route(mux_state *m, mux_conn *mc, const ph_head *head)
@@ -229,6 +335,9 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
     ph_mux_route(m->scratch, mc->tag.fd, head, &rt);
     apr_pool_clear(m->scratch);
     if (rt.status) {
+        if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
+            ph_admit_dropped(-1, PH_DROP_NO_ENV);
+        }
         conn_reply(m, mc, rt.status);
         return;
     }
@@ -237,16 +346,8 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
     mc->msg.mux_slot = (uint32_t)m->slot;
     mc->msg.flags = head->head_complete ? PH_CHAN_F_HEAD_COMPLETE : 0;
     mc->msg.ticket = 0;
-
-    /* Keep arrival order: never overtake connections already waiting. */
-    if (m->pending[rt.env_index].count == 0 && handoff(m, mc, rt.env_index)) {
-        return;
-    }
-    list_remove(mc);
-    mc->state = MC_PENDING;
-    mc->deadline_ms = ph_now_ms() + m->head_timeout_ms;
-    list_append(&m->pending[rt.env_index], mc);
-    arm_channel(m, rt.env_index, 1);
+    mc->msg.ticket_gen = 0;
+    admit(m, mc, rt.env_index);
 }
 
 static void peek(mux_state *m, mux_conn *mc)
@@ -356,18 +457,6 @@ static void accept_some(mux_state *m, ev_tag *lt)
     }
 }
 
-static void flush_pending(mux_state *m, int env_index)
-{
-    mux_list *l = &m->pending[env_index];
-
-    while (l->head && handoff(m, l->head, env_index)) {
-        ;
-    }
-    if (!l->head) {
-        arm_channel(m, env_index, 0);
-    }
-}
-
 static void stop_accepting(mux_state *m)
 {
     int i;
@@ -400,12 +489,33 @@ static void expire(mux_state *m)
     }
     for (i = 0; i < ph_envs->nelts; i++) {
         mux_list *l = &m->pending[i];
-        while (l->head && l->head->deadline_ms <= now) {
-            conn_reply(m, l->head, HTTP_SERVICE_UNAVAILABLE);
+        mux_conn *mc, *next;
+        long long due = 0;
+
+        if (!l->head || l->next_due_ms > now) {
+            continue;
         }
+        for (mc = l->head; mc; mc = next) {
+            next = mc->next;
+            if (mc->deadline_ms <= now) {
+                pending_remove(m, mc, i);
+                /* list_remove cleared mc->list; drop_waiting appends it
+                 * to the lingering list */
+                mc->list = NULL;
+                drop_waiting(m, mc, i);
+            }
+            else if (!due || mc->deadline_ms < due) {
+                due = mc->deadline_ms;
+            }
+        }
+        l->next_due_ms = due;
         if (!l->head) {
             arm_channel(m, i, 0);
         }
+    }
+    if (now >= m->next_reclaim_ms) {
+        ph_admit_reclaim_lost(m->mux_index);
+        m->next_reclaim_ms = now + RECLAIM_EVERY_MS;
     }
     while (m->lingering.head && m->lingering.head->deadline_ms <= now) {
         conn_close(m, m->lingering.head);
@@ -424,8 +534,8 @@ static int next_timeout(mux_state *m)
         next = m->lingering.head->deadline_ms;
     }
     for (i = 0; i < ph_envs->nelts; i++) {
-        if (m->pending[i].head && m->pending[i].head->deadline_ms < next) {
-            next = m->pending[i].head->deadline_ms;
+        if (m->pending[i].head && m->pending[i].next_due_ms < next) {
+            next = m->pending[i].next_due_ms;
         }
     }
     return next > now ? (int)(next - now) : 0;
@@ -446,6 +556,13 @@ static void dispatch(mux_state *m, struct epoll_event *ev)
     case TAG_CHANNEL:
         flush_pending(m, tag->env_index);
         return;
+    case TAG_DOORBELL: {
+        uint64_t rings;
+        ssize_t ignored = read(tag->fd, &rings, sizeof(rings));
+        (void)ignored;
+        flush_pending(m, tag->env_index);
+        return;
+    }
     case TAG_CONN:
         mc = (mux_conn *)tag;
         if (mc->magic != MUX_CONN_MAGIC) {
@@ -462,7 +579,8 @@ static void dispatch(mux_state *m, struct epoll_event *ev)
     }
 }
 
-static int setup(mux_state *m, int slot, apr_pool_t *pchild)
+static int setup(mux_state *m, int slot, int mux_index,
+                 apr_pool_t *pchild)
 {
     struct epoll_event ev;
     ap_listen_rec *lr;
@@ -470,6 +588,7 @@ static int setup(mux_state *m, int slot, apr_pool_t *pchild)
 
     memset(m, 0, sizeof(*m));
     m->slot = slot;
+    m->mux_index = mux_index;
     m->pool = pchild;
     apr_pool_create(&m->scratch, pchild);
     m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
@@ -481,10 +600,26 @@ static int setup(mux_state *m, int slot, apr_pool_t *pchild)
     m->pending = apr_pcalloc(pchild, sizeof(mux_list) * ph_envs->nelts);
     m->chan_tags = apr_pcalloc(pchild, sizeof(ev_tag) * ph_envs->nelts);
     m->chan_armed = apr_pcalloc(pchild, sizeof(int) * ph_envs->nelts);
+    m->doorbell_tags = apr_pcalloc(pchild, sizeof(ev_tag) * ph_envs->nelts);
     for (i = 0; i < ph_envs->nelts; i++) {
+        ph_shm_partition *part = ph_shm_partition_at(
+            ph_segment, (uint32_t)mux_index,
+            (uint32_t)ph_segment_env_slot(i));
         m->chan_tags[i].kind = TAG_CHANNEL;
         m->chan_tags[i].fd = ph_env_by_index(i)->chan[0];
         m->chan_tags[i].env_index = i;
+        m->doorbell_tags[i].kind = TAG_DOORBELL;
+        m->doorbell_tags[i].fd = ph_env_by_index(i)->doorbell;
+        m->doorbell_tags[i].env_index = i;
+        memset(&ev, 0, sizeof(ev));
+        ev.events = EPOLLIN;
+        ev.data.ptr = &m->doorbell_tags[i];
+        if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->doorbell_tags[i].fd,
+                      &ev) < 0) {
+            return errno;
+        }
+        /* Our partitions: the parent's sweep finds them by this pid. */
+        atomic_store(&part->mux_pid, (uint32_t)getpid());
     }
     for (lr = ap_listeners; lr; lr = lr->next) {
         m->nlisteners++;
@@ -515,7 +650,7 @@ static int setup(mux_state *m, int slot, apr_pool_t *pchild)
     return 0;
 }
 
-int ph_mux_main(int slot, apr_pool_t *pchild)
+int ph_mux_main(int slot, int mux_index, apr_pool_t *pchild)
 {
     struct epoll_event events[MAX_EVENTS];
     mux_state m;
@@ -525,13 +660,14 @@ int ph_mux_main(int slot, apr_pool_t *pchild)
                       ap_unixd_config.user_id, ap_unixd_config.group_id)) {
         return APEXIT_CHILDFATAL;   /* User is wrong for every child */
     }
-    if ((rv = setup(&m, slot, pchild)) != 0) {
+    if ((rv = setup(&m, slot, mux_index, pchild)) != 0) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, ap_server_conf,
                      PHLOGNO(00304) "multiplexer in slot %d cannot set up "
                      "its event loop", slot);
         return APEXIT_CHILDSICK;
     }
     ap_update_child_status_from_indexes(slot, 0, SERVER_READY, NULL);
+    ph_segment_child_ready(slot, 1);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00305)
                  "multiplexer in slot %d ready, pid %" APR_PID_T_FMT, slot,
                  getpid());

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 #include "ph_env.h"
 #include "ph_log.h"
 #include "ph_parent.h"
+#include "ph_segment.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -131,6 +133,11 @@ static int open_generation_pipes(apr_pool_t *pconf)
         apr_pool_cleanup_register(pconf, &env->chan[0], close_fd_cleanup,
                                   apr_pool_cleanup_null);
         apr_pool_cleanup_register(pconf, &env->chan[1], close_fd_cleanup,
+                                  apr_pool_cleanup_null);
+        if ((env->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+            return errno;
+        }
+        apr_pool_cleanup_register(pconf, &env->doorbell, close_fd_cleanup,
                                   apr_pool_cleanup_null);
     }
     return 0;
@@ -235,19 +242,24 @@ static void reap_children(void)
     }
 }
 
-/* How many processor children environment env should have. */
-static int processors_wanted(const ph_env *env)
+/*
+ * How many processor children environment env should have: at least
+ * MinProcessors, plus what the multiplexers asked for (they raise demand
+ * in the segment when a connection finds no idle worker), never more
+ * than MaxProcessors.
+ */
+static int processors_wanted(const ph_env *env, int alive, uint32_t demand)
 {
     long min = ph_env_limit(&env->limits,
                             offsetof(ph_env_limits, min_processors));
     long max = ph_env_limit(&env->limits,
                             offsetof(ph_env_limits, max_processors));
-    /* Until on-demand spawning exists, an environment always has at least
-     * one processor, or its first request would have nobody to serve it. */
-    if (min < 1) {
-        min = 1;
+    long want = alive + (long)demand;
+
+    if (want < min) {
+        want = min;
     }
-    return (int)(min < max ? min : max);
+    return (int)(want < max ? want : max);
 }
 
 /* Start what is missing from the current generation. */
@@ -279,14 +291,17 @@ static void maintain_children(void)
     }
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        if (now < gen.env_backoff[i].until) {
-            continue;
-        }
-        for (; have[i] < processors_wanted(env); have[i]++) {
-            if (ph_spawn_child(PH_CHILD_PROC, env) < 0) {
-                break;
+        uint32_t demand = ph_segment_take_demand(i);
+        int want = processors_wanted(env, have[i], demand);
+
+        if (now >= gen.env_backoff[i].until) {
+            for (; have[i] < want; have[i]++) {
+                if (ph_spawn_child(PH_CHILD_PROC, env) < 0) {
+                    break;
+                }
             }
         }
+        ph_segment_set_processors(i, have[i]);
     }
 }
 
@@ -375,6 +390,7 @@ static int graceful_stop(void)
     }
     /* Timed out, or told to stop now: make sure nothing is left. */
     ap_reclaim_child_processes(1, note_child_stopped);
+    ph_segment_teardown(gen.pconf, &r->segment);
     return DONE;
 }
 
@@ -427,10 +443,12 @@ static void start_generation(void)
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
                      PHLOGNO(00104) "environment %s: user %s (uid %ld), "
-                     "group %s (gid %ld), %d processor(s)",
+                     "group %s (gid %ld), %d to %ld processor(s)",
                      env->name, env->user_name, (long)env->uid,
                      env->group_name, (long)env->gid,
-                     processors_wanted(env));
+                     processors_wanted(env, 0, 0),
+                     ph_env_limit(&env->limits,
+                                  offsetof(ph_env_limits, max_processors)));
     }
     log_vhosts_without_env();
     maintain_children();
@@ -465,10 +483,14 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
         r->mpm->mpm_state = AP_MPMQ_STOPPING;
         return !OK;
     }
+    ph_heritage_now.generation = r->mpm->my_generation;
+    if (ph_segment_setup(pconf, &r->segment) != 0) {
+        r->mpm->mpm_state = AP_MPMQ_STOPPING;
+        return !OK;
+    }
     apr_signal(SIGCHLD, sigchld_wake);
     apr_pool_cleanup_register(pconf, NULL, sigchld_reset_cleanup,
                               apr_pool_cleanup_null);
-    ph_heritage_now.generation = r->mpm->my_generation;
 
     if (!ph_env_can_switch_users()) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PHLOGNO(00010)
@@ -491,6 +513,7 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
     if (r->mpm->shutdown_pending && r->mpm->is_ungraceful) {
         release_generation();
         ap_reclaim_child_processes(1, note_child_stopped);
+        ph_segment_teardown(pconf, &r->segment);
         if (!gen.child_fatal) {
             ap_remove_pid(pconf, ap_pid_fname);
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,

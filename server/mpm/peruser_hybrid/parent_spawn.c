@@ -12,8 +12,10 @@
 #include "mpm_common.h"
 #include "scoreboard.h"
 
+#include "ph_config.h"
 #include "ph_log.h"
 #include "ph_parent.h"
+#include "ph_segment.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -55,6 +57,7 @@ void ph_slot_release(int slot)
 {
     ph_retained *r = ph_retained_state;
 
+    ph_segment_child_reaped(slot, r->slots[slot].pid);
     r->slots[slot].pid = 0;
     r->slots[slot].type = PH_CHILD_NONE;
     ap_scoreboard_image->parent[slot].pid = 0;
@@ -74,11 +77,41 @@ static int find_free_slot(void)
     return -1;
 }
 
+/* The lowest multiplexer index no live multiplexer (of any generation)
+ * holds: its ticket partitions are free for a new one. */
+static int find_free_mux_index(void)
+{
+    ph_retained *r = ph_retained_state;
+    int idx, i;
+
+    for (idx = 0; idx < ph_conf.max_multiplexers; idx++) {
+        for (i = 0; i < r->max_slot_used; i++) {
+            if (r->slots[i].pid && r->slots[i].type == PH_CHILD_MUX
+                && r->slots[i].mux_index == idx) {
+                break;
+            }
+        }
+        if (i == r->max_slot_used) {
+            return idx;
+        }
+    }
+    return -1;
+}
+
 int ph_spawn_child(ph_child_type type, ph_env *env)
 {
     ph_retained *r = ph_retained_state;
     int slot = find_free_slot();
+    int mux_index = -1;
     pid_t pid;
+
+    if (type == PH_CHILD_MUX && (mux_index = find_free_mux_index()) < 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     PHLOGNO(00107) "cannot start a multiplexer: all %ld "
+                     "of MaxMultiplexers are alive (older generations "
+                     "still finishing?)", ph_conf.max_multiplexers);
+        return -1;
+    }
 
     if (slot < 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf, PHLOGNO(00101)
@@ -89,6 +122,7 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
         return -1;
     }
 
+    ph_segment_child_prepare(slot, type, env);
     pid = fork();
     if (pid < 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, errno, ap_server_conf,
@@ -96,12 +130,13 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
         return -1;
     }
     if (pid == 0) {
-        ph_child_main(slot, type, env);     /* does not return */
+        ph_child_main(slot, type, env, mux_index);     /* no return */
     }
 
     r->slots[slot].pid = pid;
     r->slots[slot].type = type;
     r->slots[slot].env_index = env ? env->index : -1;
+    r->slots[slot].mux_index = mux_index;
     r->slots[slot].gen = r->mpm->my_generation;
     r->slots[slot].started = apr_time_now();
     if (slot + 1 > r->max_slot_used) {

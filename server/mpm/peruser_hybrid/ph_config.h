@@ -23,9 +23,18 @@ typedef struct ph_settings {
     long thread_limit;        /* ThreadLimit */
     long server_limit;        /* ServerLimit */
     long min_multiplexers;    /* MinMultiplexers */
+    long max_multiplexers;    /* MaxMultiplexers */
     long min_processors;      /* MinProcessors (global default) */
     long max_processors;      /* MaxProcessors (global default) */
+    /* not in the numeric table: */
+    long wait_timeout_s;      /* ProcessorWaitTimeout <seconds> */
+    long wait_levels;         /* ProcessorWaitTimeout ... [levels] */
+    const char *segment_path; /* ExtendedScoreBoardFile; NULL = default */
+    const char *monitor_group;/* ExtendedScoreBoardGroup; NULL = none */
 } ph_settings;
+
+/* Default segment file, relative to httpd's DefaultRuntimeDir. */
+#define PH_DEFAULT_SEGMENT_NAME "peruser_hybrid.shm"
 
 /* Where a directive may appear. */
 #define PH_CTX_SERVER     0x1   /* main server config */

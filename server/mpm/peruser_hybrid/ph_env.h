@@ -36,6 +36,14 @@ typedef struct ph_env {
      * [0] is the send end (multiplexers), [1] the receive end (processors
      * of this environment only).  -1 when not open in this process. */
     int chan[2];
+    /* Eventfd the environment's processors ring when a worker becomes
+     * idle while connections wait for it; multiplexers watch it.  -1 when
+     * not open in this process. */
+    int doorbell;
+    /* Its record in the shared-memory segment, bound by name so that an
+     * environment keeps its figures across graceful restarts (and a new
+     * one never inherits another's).  -1 until the segment is set up. */
+    int shm_index;
 } ph_env;
 
 /* All environments of this generation (ph_env *), in definition order. */

@@ -13,11 +13,13 @@
 #include "unixd.h"
 
 #include "ph_child.h"
+#include "ph_shm.h"
 
 typedef struct ph_slot {
     pid_t pid;                  /* 0 = free */
     ph_child_type type;
     int env_index;              /* PH_CHILD_PROC: index in that generation */
+    int mux_index;              /* PH_CHILD_MUX: its ticket partitions */
     ap_generation_t gen;
     apr_time_t started;
 } ph_slot;
@@ -27,6 +29,9 @@ typedef struct ph_retained {
     ph_slot *slots;             /* ServerLimit entries, from ap_pglobal */
     int nslots;
     int max_slot_used;          /* highest slot ever used + 1 */
+    ph_shm segment;             /* mapping kept across restarts (the
+                                 * module's own statics are not: httpd
+                                 * reloads it) */
 } ph_retained;
 
 extern ph_retained *ph_retained_state;

@@ -31,6 +31,7 @@
 
 #include "chan_msg.h"
 #include "ph_env.h"
+#include "ph_shm.h"
 
 #define PROC_CONN_MAGIC  0x50434f4eu    /* "PCON" */
 #define PROC_STATE_MAGIC 0x50535441u    /* "PSTA" */
@@ -73,6 +74,9 @@ typedef struct proc_state {
     int epfd;
     int wake_fd;                /* eventfd: wakes the listener */
     int nworkers;
+    /* In the segment (advisory figures, see ph_shm_layout.h): */
+    ph_shm_child *child_rec;    /* ours; NULL if no segment */
+    ph_shm_env *env_rec;        /* our environment's */
 
     pthread_mutex_t work_lock;
     pthread_cond_t work_cv;
@@ -112,8 +116,13 @@ void ph_proc_park(proc_state *ps, proc_conn *pc, uint32_t events,
                   long long timeout_ms);
 void ph_proc_wake_listener(proc_state *ps);
 
+/* proc_main.c: a worker thread changes state (for capacity figures). */
+void ph_proc_worker_idle(proc_state *ps);
+void ph_proc_worker_busy(proc_state *ps);
+
 /* proc_guard.c */
 void ph_guard_set_env(const ph_env *env);
+void ph_guard_set_slot(int slot);
 int ph_guard_post_read_request(request_rec *r);
 proc_conn *ph_guard_conn_of(conn_rec *c);
 void ph_guard_bind_conn(conn_rec *c, proc_conn *pc);

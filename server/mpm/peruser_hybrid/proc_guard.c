@@ -17,7 +17,9 @@
 #include "http_protocol.h"
 #include "http_request.h"
 
+#include "ph_clock.h"
 #include "ph_log.h"
+#include "ph_segment.h"
 #include "ph_module.h"
 #include "proc.h"
 
@@ -42,6 +44,29 @@ proc_conn *ph_guard_conn_of(conn_rec *c)
     return ap_get_module_config(c->conn_config, &mpm_peruser_hybrid_module);
 }
 
+static int my_slot = -1;
+
+void ph_guard_set_slot(int slot)
+{
+    my_slot = slot;
+}
+
+/* Figures for pstat and mod_status (advisory, see ph_shm_layout.h). */
+static void count_request(int misdirected)
+{
+    ph_shm_env *env = ph_segment_env(serving_env->index);
+    ph_shm_child *child = ph_segment_child(my_slot);
+
+    if (env) {
+        atomic_fetch_add(misdirected ? &env->misdirected : &env->requests,
+                         1);
+    }
+    if (child && !misdirected) {
+        atomic_fetch_add(&child->requests, 1);
+        atomic_store(&child->last_used_ms, ph_now_ms());
+    }
+}
+
 int ph_guard_post_read_request(request_rec *r)
 {
     const ph_env *wanted;
@@ -56,8 +81,10 @@ int ph_guard_post_read_request(request_rec *r)
         if (pc && pc->magic == PROC_CONN_MAGIC) {
             pc->ka_timeout_ms = apr_time_as_msec(r->server->keep_alive_timeout);
         }
+        count_request(0);
         return DECLINED;
     }
+    count_request(1);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PHLOGNO(00430)
                   "request for virtual host %s (environment %s) arrived on "
                   "a connection served by environment %s: 421",

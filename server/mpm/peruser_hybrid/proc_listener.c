@@ -17,6 +17,7 @@
 #include "channel.h"
 #include "ph_clock.h"
 #include "ph_log.h"
+#include "ph_segment.h"
 #include "proc.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -186,6 +187,34 @@ static void conn_ready(proc_state *ps, proc_conn *pc)
     }
 }
 
+/* The ticket only accounts for the handoff (it is what multiplexers count
+ * as in flight): claim it and give it back at once.  A stale ticket (its
+ * multiplexer died and was swept) changes nothing: the connection itself
+ * came from the kernel and is served all the same. */
+static void account_handoff(proc_state *ps, const ph_chan_msg *msg)
+{
+    ph_ticket_ref t;
+
+    if (!ph_segment || !msg->ticket_gen) {
+        return;
+    }
+    /* Our own record index, not the message's word for it. */
+    ph_ticket_from_id(msg->ticket, msg->ticket_gen,
+                      (uint32_t)ps->env->shm_index, &t);
+    if (ph_ticket_claim(ph_segment, &t, getpid()) == 0) {
+        ph_ticket_release(ph_segment, &t);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                     PHLOGNO(00416) "environment %s: stale ticket %u/%u; "
+                     "serving the connection anyway", ps->env->name,
+                     t.mux, t.index);
+    }
+    if (ps->child_rec) {
+        atomic_fetch_add(&ps->child_rec->connections, 1);
+    }
+}
+
 /* Take connections from the channel while workers are idle.  Returns 0,
  * or PH_CHANNEL_EOF once the channel is closed for good. */
 static int take_from_channel(proc_state *ps)
@@ -228,6 +257,7 @@ static int take_from_channel(proc_state *ps)
             close(fd);
             continue;
         }
+        account_handoff(ps, &msg);
         if ((pc = ph_proc_conn_new(ps, fd, &msg))) {
             give_to_worker(ps, pc);
         }

@@ -22,6 +22,7 @@
 #include "ph_config.h"
 #include "ph_log.h"
 #include "ph_parent.h"
+#include "ph_segment.h"
 #include "proc.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -30,6 +31,29 @@ typedef struct worker_arg {
     proc_state *ps;
     int index;
 } worker_arg;
+
+void ph_proc_worker_idle(proc_state *ps)
+{
+    if (!ps->child_rec) {
+        return;
+    }
+    atomic_fetch_add(&ps->child_rec->idle_threads, 1);
+    /* After counting ourselves idle, look for waiters: a multiplexer
+     * counts a connection as waiting before it looks at capacity, so one
+     * of the two always sees the other (and nobody waits for nothing). */
+    if (atomic_load(&ps->env_rec->queue_depth) > 0) {
+        uint64_t one = 1;
+        ssize_t ignored = write(ps->env->doorbell, &one, sizeof(one));
+        (void)ignored;
+    }
+}
+
+void ph_proc_worker_busy(proc_state *ps)
+{
+    if (ps->child_rec) {
+        atomic_fetch_sub(&ps->child_rec->idle_threads, 1);
+    }
+}
 
 static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
 {
@@ -41,6 +65,7 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
     for (;;) {
         proc_conn *pc;
 
+        ph_proc_worker_idle(ps);
         pthread_mutex_lock(&ps->work_lock);
         ps->idle_workers++;
         if (atomic_load(&ps->channel_paused)) {
@@ -55,6 +80,7 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
         pc = ps->work_head;
         if (!pc) {
             pthread_mutex_unlock(&ps->work_lock);
+            ph_proc_worker_busy(ps);
             break;
         }
         ps->work_head = pc->work_next;
@@ -63,8 +89,15 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
         }
         ps->work_len--;
         pthread_mutex_unlock(&ps->work_lock);
+        ph_proc_worker_busy(ps);
 
+        if (ps->child_rec) {
+            atomic_fetch_add(&ps->child_rec->busy_threads, 1);
+        }
         ph_proc_conn_run(ps, pc, thd, wa->index);
+        if (ps->child_rec) {
+            atomic_fetch_sub(&ps->child_rec->busy_threads, 1);
+        }
         ap_update_child_status_from_indexes(ps->slot, wa->index,
                                             SERVER_READY, NULL);
     }
@@ -82,6 +115,11 @@ static int state_init(proc_state *ps, int slot, ph_env *env,
     ps->slot = slot;
     ps->env = env;
     ps->chan_fd = env->chan[1];
+    ps->child_rec = ph_segment_child(slot);
+    ps->env_rec = ph_segment_env(env->index);
+    if (!ps->env_rec) {
+        ps->child_rec = NULL;
+    }
     ps->nworkers = (int)ph_conf.threads_per_child;
     ps->max_free_pools = ps->nworkers * 2;
     ps->conns_limited = ap_max_requests_per_child > 0;
@@ -126,6 +164,7 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
         return APEXIT_CHILDSICK;
     }
     ph_guard_set_env(env);
+    ph_guard_set_slot(slot);
     ap_run_child_init(pchild, ap_server_conf);
 
     apr_threadattr_create(&attr, pchild);
@@ -133,6 +172,9 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     if (ap_thread_stacksize) {
         apr_threadattr_stacksize_set(attr, ap_thread_stacksize);
     }
+    /* Visible before any worker counts itself idle and rings the
+     * doorbell: multiplexers count idle threads of live children only. */
+    ph_segment_child_ready(slot, (unsigned)ps.nworkers);
     threads = apr_pcalloc(pchild, sizeof(*threads) * ps.nworkers);
     args = apr_pcalloc(pchild, sizeof(*args) * ps.nworkers);
     for (i = 0; i < ps.nworkers; i++) {

@@ -1,0 +1,213 @@
+/*
+ * mux_admit.c -- admission: may a routed connection go to its environment
+ * now, must it wait, and for how long; and the handoff itself, with a
+ * ticket from this multiplexer's partition.
+ *
+ * Capacity is what the environment's processors can take at once: their
+ * idle worker threads (each child's record in the segment) minus handoffs
+ * already in flight (READY tickets).  It is advisory -- an environment can
+ * write the segment -- and it only ever decides *when* that environment's
+ * own connections are handed over, never to whom.
+ *
+ * AVAIL (the peruser guide's availability figure, 0-100%) moves one level
+ * (100 / levels) per outcome: up when a connection finds capacity at once,
+ * down when one is dropped after waiting.  The wait a new connection is
+ * allowed shrinks with it: ProcessorWaitTimeout * ceil(AVAIL / level) /
+ * levels, so at 0% a flooded environment's excess is refused immediately
+ * instead of piling up.  Nothing here sleeps.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "http_log.h"
+#include "http_main.h"
+
+#include "channel.h"
+#include "mux_admit.h"
+#include "ph_clock.h"
+#include "ph_config.h"
+#include "ph_log.h"
+#include "ph_segment.h"
+
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
+/* A READY ticket this old was received by a processor that died before
+ * claiming it: the connection went with it, give the slot back. */
+#define LOST_HANDOFF_MS 60000
+
+static int avail_step(const ph_shm_env *rec)
+{
+    unsigned levels = rec->wait_levels ? rec->wait_levels : 1;
+    return (int)((100 + levels - 1) / levels);
+}
+
+int ph_admit_capacity(int env_index)
+{
+    ph_shm_env *rec = ph_segment_env(env_index);
+    int32_t rec_index = ph_segment_env_slot(env_index);
+    uint32_t slot, n;
+    int idle = 0;
+
+    if (!rec) {
+        return 0;
+    }
+    n = ph_segment->hdr->child_capacity;
+    for (slot = 0; slot < n; slot++) {
+        ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
+        if (c->pid != 0 && c->type == PH_CHILD_TYPE_PROCESSOR
+            && c->env_index == rec_index) {
+            int i = atomic_load_explicit(&c->idle_threads,
+                                         memory_order_relaxed);
+            idle += i > 0 ? i : 0;
+        }
+    }
+    return idle - atomic_load(&rec->in_flight);
+}
+
+long long ph_admit_wait_ms(int env_index)
+{
+    ph_shm_env *rec = ph_segment_env(env_index);
+    unsigned avail, levels, level;
+
+    if (!rec || !rec->wait_timeout_ms) {
+        return 0;
+    }
+    avail = atomic_load(&rec->avail);
+    levels = rec->wait_levels ? rec->wait_levels : 1;
+    level = (avail * levels + 99) / 100;        /* ceil(avail / step) */
+    if (level > levels) {
+        level = levels;
+    }
+    return (long long)rec->wait_timeout_ms * level / levels;
+}
+
+void ph_admit_found_capacity(int env_index, int waited)
+{
+    ph_shm_env *rec = ph_segment_env(env_index);
+
+    if (rec && !waited) {
+        ph_shm_avail_adjust(rec, avail_step(rec));
+    }
+}
+
+void ph_admit_dropped(int env_index, ph_admit_drop why)
+{
+    ph_shm_env *rec = ph_segment_env(env_index);
+
+    if (!rec) {
+        if (ph_segment && why == PH_DROP_NO_ENV) {
+            atomic_fetch_add(&ph_segment->hdr->dropped_noenv, 1);
+        }
+        return;
+    }
+    if (why == PH_DROP_TIMEOUT) {
+        atomic_fetch_add(&rec->dropped_timeout, 1);
+        ph_shm_avail_adjust(rec, -avail_step(rec));
+    }
+    else {
+        atomic_fetch_add(&rec->dropped_channel, 1);
+    }
+}
+
+void ph_admit_want_processor(int env_index)
+{
+    ph_shm_env *rec = ph_segment_env(env_index);
+    uint32_t alive, max;
+
+    if (!rec) {
+        return;
+    }
+    alive = atomic_load(&rec->processors);
+    max = rec->max_processors;
+    if (alive < max && ph_shm_demand_raise(rec, max - alive)
+        && ph_heritage_now.wake_wr >= 0) {
+        /* The parent polls this pipe: it forks at once, no tick to wait
+         * for.  A full pipe already means "wake up". */
+        ssize_t ignored = write(ph_heritage_now.wake_wr, "d", 1);
+        (void)ignored;
+    }
+}
+
+void ph_admit_waiting(int mux_index, int env_index, int delta,
+                      long long oldest_since_ms)
+{
+    ph_shm_env *rec = ph_segment_env(env_index);
+    ph_shm_partition *part;
+
+    if (!rec || mux_index < 0) {
+        return;
+    }
+    part = ph_shm_partition_at(ph_segment, (uint32_t)mux_index,
+                               (uint32_t)ph_segment_env_slot(env_index));
+    if (delta) {
+        atomic_fetch_add(&part->pending, delta);
+        atomic_fetch_add(&rec->queue_depth, delta);
+    }
+    atomic_store(&part->oldest_wait_since_ms, oldest_since_ms);
+}
+
+int ph_admit_send(int mux_index, int env_index, int fd, ph_chan_msg *msg)
+{
+    ph_env *env = ph_env_by_index(env_index);
+    ph_shm_env *rec = ph_segment_env(env_index);
+    ph_ticket_ref t;
+    int rv;
+
+    if (!env || !rec) {
+        return EINVAL;
+    }
+    if (ph_ticket_alloc(ph_segment, (uint32_t)mux_index,
+                        (uint32_t)ph_segment_env_slot(env_index), getpid(),
+                        &t) != 0) {
+        return EAGAIN;      /* every ticket of our partition in flight */
+    }
+    msg->ticket = ph_ticket_id(&t);
+    msg->ticket_gen = t.gen;
+    if (ph_ticket_publish(ph_segment, &t, ph_now_ms()) != 0) {
+        return EAGAIN;      /* swept under us: cannot happen while we live */
+    }
+    rv = ph_channel_send(env->chan[0], fd, msg);
+    if (rv != 0) {
+        ph_ticket_retract(ph_segment, &t);
+        return rv;
+    }
+    atomic_fetch_add(&rec->connections, 1);
+    return 0;
+}
+
+void ph_admit_reclaim_lost(int mux_index)
+{
+    uint32_t env, i, envs, per;
+    long long cutoff = ph_now_ms() - LOST_HANDOFF_MS;
+
+    if (!ph_segment || mux_index < 0) {
+        return;
+    }
+    envs = ph_segment->hdr->env_capacity;
+    per = ph_segment->hdr->tickets_per_partition;
+    for (env = 0; env < envs; env++) {
+        for (i = 0; i < per; i++) {
+            ph_shm_ticket *tk = ph_shm_ticket_at(ph_segment,
+                                                 (uint32_t)mux_index, env, i);
+            uint64_t w = atomic_load(&tk->word);
+            ph_ticket_ref t;
+
+            if (PH_TICKET_STATE(w) != PH_TICKET_READY
+                || atomic_load(&tk->ready_at_ms) > cutoff) {
+                continue;
+            }
+            t.mux = (uint32_t)mux_index;
+            t.env = env;
+            t.index = i;
+            t.gen = PH_TICKET_GEN(w);
+            if (ph_ticket_retract(ph_segment, &t) == 0) {
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                             PHLOGNO(00310) "environment #%u: a handoff "
+                             "was never claimed within %d s (its processor "
+                             "died?); ticket returned", env,
+                             LOST_HANDOFF_MS / 1000);
+            }
+        }
+    }
+}
