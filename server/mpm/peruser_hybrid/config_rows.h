@@ -29,8 +29,8 @@ PH_ROW(MaxMultiplexers, PH_CTX_SERVER, 1, 1000, DEFAULT_MAX_MULTIPLEXERS,
        "shared-memory segment for the lifetime of the server")
 PH_ROW(MinProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
        DEFAULT_MIN_PROCESSORS, "processes", min_processors, min_processors,
-       "Processor children kept running per environment (until on-demand "
-       "spawning lands, at least one is always kept)")
+       "Processor children kept running per environment; with 0, the "
+       "first request starts one (in milliseconds)")
 PH_ROW(MaxProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 1, 20000,
        DEFAULT_MAX_PROCESSORS, "processes", max_processors, max_processors,
        "Maximum processor children per environment")
