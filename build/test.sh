@@ -25,6 +25,8 @@ echo "== make unit"
 make unit
 echo "== make unit-asan (the same suites under AddressSanitizer and UBSan)"
 make unit-asan
+echo "== shm/: unit suites, multi-process and SIGKILL ticket stress, TSan and ASan/UBSan variants"
+make shm-check
 echo "== README directive table matches the module's table"
 bash build/directives.sh --check
 echo "== in-tree build: httpd 2.4 configured --with-mpm=peruser_hybrid"
