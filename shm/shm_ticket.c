@@ -16,8 +16,10 @@
  *
  * Nothing in a reference is trusted: it comes from a channel message a
  * compromised multiplexer could forge, so its indices are checked against
- * a private copy of the header before any ticket is addressed.
+ * the header, and what they address against the mapping, before any
+ * ticket is touched (see locate).
  */
+#include <assert.h>
 #include <sched.h>
 
 #include "ph_shm.h"
@@ -52,43 +54,101 @@ static void relax(unsigned tries)
 #endif
 }
 
+/* Where one partition lives: located for one call. */
+typedef struct where {
+    ph_shm_partition *part;
+    ph_shm_env *env;
+    ph_shm_ticket *tickets;         /* the partition's first ticket */
+    uint32_t count;                 /* tickets in the partition */
+} where;
+
+/* 1 if len bytes at off are inside a mapping of size bytes, aligned for
+ * their atomics. */
+static int inside(uint64_t off, uint64_t len, uint64_t size)
+{
+    return off % 8 == 0 && off <= size && len <= size - off;
+}
+
 /*
- * The ticket a reference names, after checking every field of it against
- * a checked copy of the header.  NULL for a reference that names nothing.
+ * Locate partition (mux, env) for a ticket operation.  The hot paths do
+ * not validate the whole header on every call (ph_shm_geom_read is for the
+ * walks: sweep, snapshots); they read the counts and offsets they need
+ * once and check exactly what they touch: the indices against the counts,
+ * and the partition record, the environment record and the partition's
+ * whole ticket array against this process's own mapping size.  A header
+ * scribbled on by a child can make a call fail, never reach outside the
+ * mapping.  Returns 0, or -1 if (mux, env) names nothing.
+ */
+static int locate(const ph_shm *shm, uint32_t mux, uint32_t env, where *w)
+{
+    const ph_shm_header *h = shm->hdr;
+    uint32_t envs = h->env_capacity, muxes = h->mux_capacity;
+    uint32_t count = h->tickets_per_partition;
+    uint64_t part_off = h->partition_offset, env_off = h->env_offset;
+    uint64_t ticket_off = h->ticket_offset, size = shm->size, p, off;
+
+    assert(shm->magic == PH_SHM_MAP_MAGIC);
+    if (mux >= muxes || env >= envs || count == 0) {
+        return -1;
+    }
+    p = (uint64_t)mux * envs + env;
+    if (__builtin_mul_overflow(p, (uint64_t)count * sizeof(ph_shm_ticket),
+                               &off)
+        || __builtin_add_overflow(off, ticket_off, &off)
+        || !inside(off, (uint64_t)count * sizeof(ph_shm_ticket), size)) {
+        return -1;
+    }
+    w->tickets = (ph_shm_ticket *)((char *)h + off);
+    w->count = count;
+    off = part_off + p * sizeof(ph_shm_partition);  /* p < 2^64 / 40 */
+    if (p > UINT64_MAX / sizeof(ph_shm_partition) || off < part_off
+        || !inside(off, sizeof(ph_shm_partition), size)) {
+        return -1;
+    }
+    w->part = (ph_shm_partition *)((char *)h + off);
+    off = env_off + (uint64_t)env * sizeof(ph_shm_env);
+    if (off < env_off || !inside(off, sizeof(ph_shm_env), size)) {
+        return -1;
+    }
+    w->env = (ph_shm_env *)((char *)h + off);
+    return 0;
+}
+
+/*
+ * The ticket a reference names, after checking every field of it.  NULL
+ * for a reference that names nothing.
  */
 static ph_shm_ticket *ref_ticket(const ph_shm *shm, const ph_ticket_ref *t,
-                                 ph_shm_geom *g)
+                                 where *w)
 {
-    if (ph_shm_geom_read(shm, g) != 0 || t->mux >= g->muxes
-        || t->env >= g->envs || t->index >= g->tickets || t->gen > GEN_MAX) {
+    if (t->gen > GEN_MAX || locate(shm, t->mux, t->env, w) != 0
+        || t->index >= w->count) {
         return NULL;
     }
-    return ph_shm_geom_ticket(shm, g, t->mux, t->env, t->index);
+    return &w->tickets[t->index];
 }
 
 int ph_ticket_alloc(const ph_shm *shm, uint32_t mux, uint32_t env,
                     pid_t pid, ph_ticket_ref *out)
 {
-    ph_shm_partition *part;
     ph_shm_ticket *tk;
-    ph_shm_geom g;
     uint32_t start, n, i;
     uint64_t w;
+    where at;
 
-    if (ph_shm_geom_read(shm, &g) != 0 || mux >= g.muxes || env >= g.envs) {
+    if (locate(shm, mux, env, &at) != 0) {
         return -1;
     }
-    part = ph_shm_geom_partition(shm, &g, mux, env);
     /* The hint is only a place to start; whatever it holds, the scan
      * stays inside the partition. */
-    start = atomic_load_explicit(&part->next_hint, memory_order_relaxed)
-            % g.tickets;
-    for (n = 0; n < g.tickets; n++) {
+    start = atomic_load_explicit(&at.part->next_hint, memory_order_relaxed)
+            % at.count;
+    for (n = 0; n < at.count; n++) {
         i = start + n;
-        if (i >= g.tickets) {
-            i -= g.tickets;
+        if (i >= at.count) {
+            i -= at.count;
         }
-        tk = ph_shm_geom_ticket(shm, &g, mux, env, i);
+        tk = &at.tickets[i];
         w = atomic_load_explicit(&tk->word, memory_order_relaxed);
         if (PH_TICKET_STATE(w) != PH_TICKET_FREE) {
             continue;
@@ -109,8 +169,8 @@ int ph_ticket_alloc(const ph_shm *shm, uint32_t mux, uint32_t env,
                       PH_TICKET_WORD(PH_TICKET_GEN(w), PH_TICKET_FILLING))) {
             continue;
         }
-        atomic_store_explicit(&part->next_hint,
-                              i + 1 < g.tickets ? i + 1 : 0,
+        atomic_store_explicit(&at.part->next_hint,
+                              i + 1 < at.count ? i + 1 : 0,
                               memory_order_relaxed);
         out->mux = mux;
         out->env = env;
@@ -126,15 +186,15 @@ int ph_ticket_publish(const ph_shm *shm, const ph_ticket_ref *t,
 {
     ph_shm_ticket *tk;
     ph_shm_env *env;
-    ph_shm_geom g;
     uint64_t w = PH_TICKET_WORD(t->gen, PH_TICKET_FILLING);
+    where at;
 
-    tk = ref_ticket(shm, t, &g);
+    tk = ref_ticket(shm, t, &at);
     if (tk == NULL
         || atomic_load_explicit(&tk->word, memory_order_relaxed) != w) {
         return -1;
     }
-    env = ph_shm_geom_env(shm, &g, t->env);
+    env = at.env;
     atomic_store_explicit(&tk->ready_at_ms, now_ms, memory_order_relaxed);
     /*
      * Counted before it becomes READY, so that the claim's decrement can
@@ -152,11 +212,11 @@ int ph_ticket_publish(const ph_shm *shm, const ph_ticket_ref *t,
 int ph_ticket_retract(const ph_shm *shm, const ph_ticket_ref *t)
 {
     ph_shm_ticket *tk;
-    ph_shm_geom g;
     unsigned state;
     uint64_t w;
+    where at;
 
-    tk = ref_ticket(shm, t, &g);
+    tk = ref_ticket(shm, t, &at);
     if (tk == NULL) {
         return -1;
     }
@@ -174,8 +234,8 @@ int ph_ticket_retract(const ph_shm *shm, const ph_ticket_ref *t)
         }
     }
     if (state == PH_TICKET_READY) {
-        atomic_fetch_sub_explicit(&ph_shm_geom_env(shm, &g, t->env)->in_flight,
-                                  1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&at.env->in_flight, 1,
+                                  memory_order_relaxed);
     }
     return 0;
 }
@@ -218,14 +278,14 @@ static int take_claim_lock(ph_shm_ticket *tk, uint64_t ready, pid_t pid)
 int ph_ticket_claim(const ph_shm *shm, const ph_ticket_ref *t, pid_t pid)
 {
     ph_shm_ticket *tk;
-    ph_shm_geom g;
     uint64_t ready = PH_TICKET_WORD(t->gen, PH_TICKET_READY), w;
     int32_t holder;
+    where at;
 
     if (pid <= 0) {
         return -1;
     }
-    tk = ref_ticket(shm, t, &g);
+    tk = ref_ticket(shm, t, &at);
     /* A stale reference fails here without writing anything. */
     if (tk == NULL
         || atomic_load_explicit(&tk->word, memory_order_acquire) != ready
@@ -234,8 +294,8 @@ int ph_ticket_claim(const ph_shm *shm, const ph_ticket_ref *t, pid_t pid)
     }
     w = ready;
     if (word_cas(tk, &w, PH_TICKET_WORD(t->gen, PH_TICKET_CLAIMED))) {
-        atomic_fetch_sub_explicit(&ph_shm_geom_env(shm, &g, t->env)->in_flight,
-                                  1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&at.env->in_flight, 1,
+                                  memory_order_relaxed);
         return 0;
     }
     /* Retracted or swept between the check and the CAS.  Give the lock
@@ -250,10 +310,10 @@ int ph_ticket_claim(const ph_shm *shm, const ph_ticket_ref *t, pid_t pid)
 int ph_ticket_release(const ph_shm *shm, const ph_ticket_ref *t)
 {
     ph_shm_ticket *tk;
-    ph_shm_geom g;
     uint64_t w = PH_TICKET_WORD(t->gen, PH_TICKET_CLAIMED);
+    where at;
 
-    tk = ref_ticket(shm, t, &g);
+    tk = ref_ticket(shm, t, &at);
     if (tk == NULL
         || !word_cas(tk, &w, PH_TICKET_WORD(t->gen + 1, PH_TICKET_FREE))) {
         return -1;
