@@ -14,6 +14,11 @@
  * claim_pid, ready_at_ms, and whatever the caller keeps beside the ticket)
  * to the process making the next transition, whose acquire half sees it.
  *
+ * env.in_flight counts READY tickets but is a separate word, updated
+ * beside the CAS (before it in publish, after it in claim, retract and
+ * sweep, so that it never dips below zero).  A process killed between the
+ * two leaves it off by one; like every figure here it is advisory.
+ *
  * Nothing in a reference is trusted: it comes from a channel message a
  * compromised multiplexer could forge, so its indices are checked against
  * the header, and what they address against the mapping, before any
@@ -100,14 +105,15 @@ static int locate(const ph_shm *shm, uint32_t mux, uint32_t env, where *w)
     }
     w->tickets = (ph_shm_ticket *)((char *)h + off);
     w->count = count;
-    off = part_off + p * sizeof(ph_shm_partition);  /* p < 2^64 / 40 */
-    if (p > UINT64_MAX / sizeof(ph_shm_partition) || off < part_off
+    if (__builtin_mul_overflow(p, sizeof(ph_shm_partition), &off)
+        || __builtin_add_overflow(off, part_off, &off)
         || !inside(off, sizeof(ph_shm_partition), size)) {
         return -1;
     }
     w->part = (ph_shm_partition *)((char *)h + off);
-    off = env_off + (uint64_t)env * sizeof(ph_shm_env);
-    if (off < env_off || !inside(off, sizeof(ph_shm_env), size)) {
+    if (__builtin_add_overflow(env_off, (uint64_t)env * sizeof(ph_shm_env),
+                               &off)
+        || !inside(off, sizeof(ph_shm_env), size)) {
         return -1;
     }
     w->env = (ph_shm_env *)((char *)h + off);
