@@ -127,6 +127,21 @@ static void list_append(mux_list *l, mux_conn *mc)
     l->count++;
 }
 
+static void list_prepend(mux_list *l, mux_conn *mc)
+{
+    mc->list = l;
+    mc->prev = NULL;
+    mc->next = l->head;
+    if (l->head) {
+        l->head->prev = mc;
+    }
+    else {
+        l->tail = mc;
+    }
+    l->head = mc;
+    l->count++;
+}
+
 static void list_remove(mux_conn *mc)
 {
     mux_list *l = mc->list;
@@ -273,18 +288,7 @@ static void flush_pending(mux_state *m, int env_index)
         list_remove(mc);
         pending_changed(m, env_index, -1);
         if (!handoff(m, mc, env_index)) {
-            /* put it back at the front: arrival order is kept */
-            mc->list = l;
-            mc->prev = NULL;
-            mc->next = l->head;
-            if (l->head) {
-                l->head->prev = mc;
-            }
-            else {
-                l->tail = mc;
-            }
-            l->head = mc;
-            l->count++;
+            list_prepend(l, mc);        /* arrival order is kept */
             pending_changed(m, env_index, 1);
             return;
         }
