@@ -10,12 +10,15 @@ Fixtures:
                stopped in teardown and must leave no process behind: leftovers
                are SIGKILLed by pid and the test errors.
   module_tmp / module_servers: the same, shared by the tests of one module.
+  shm_dump     session: runs `make tools` (build/out/shm_dump, the segment
+               reader phtest.segment() uses); returns its path
 
 Run as root: the tests start apache2 as root so that it can switch users.
 """
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -50,6 +53,17 @@ def preconditions():
     problems = _preconditions()
     if problems:
         pytest.fail("; ".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def shm_dump():
+    # Not part of `make`: the tests that read the segment build it.
+    res = subprocess.run(["make", "-s", "tools"], cwd=phtest.REPO,
+                         capture_output=True, text=True, timeout=300)
+    if res.returncode != 0 or not os.access(phtest.SHM_DUMP, os.X_OK):
+        pytest.fail(f"`make tools` failed (rc={res.returncode}):\n"
+                    f"{res.stdout[-2000:]}{res.stderr[-4000:]}", pytrace=False)
+    return phtest.SHM_DUMP
 
 
 @pytest.hookimpl(hookwrapper=True)

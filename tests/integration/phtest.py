@@ -10,6 +10,7 @@ Network: 127.0.0.1 only.
 """
 
 import grp
+import json
 import os
 import pwd
 import re
@@ -24,6 +25,10 @@ MODULE = REPO / "build" / "out" / "mod_mpm_peruser_hybrid.so"
 APACHE = "/usr/sbin/apache2"
 MODDIR = Path("/usr/lib/apache2/modules")
 EVENT_MODULE = MODDIR / "mod_mpm_event.so"
+# tests/tools/shm_dump.c, built by `make tools` (conftest's shm_dump fixture)
+SHM_DUMP = REPO / "build" / "out" / "shm_dump"
+# the segment file when no ExtendedScoreBoardFile is set (DefaultRuntimeDir)
+SEGMENT_NAME = "peruser_hybrid.shm"
 
 ENV_USERS = ("alice", "bob")
 
@@ -749,3 +754,49 @@ def finish_tool(proc, timeout):
         out, _ = proc.communicate()
         raise AssertionError(f"{proc.args[0]} ran over {timeout}s: {out}")
     return out
+
+
+# --------------------------------------------------------------------------
+# the shared-memory segment, read with build/out/shm_dump
+
+
+def segment_path(server):
+    """Where `server` keeps its segment: ExtendedScoreBoardFile from its
+    config (relative paths under DefaultRuntimeDir, which COMMON_HEAD sets
+    to server.run_dir), else SEGMENT_NAME in server.run_dir."""
+    m = re.search(r"^[ \t]*ExtendedScoreBoardFile[ \t]+(\S+)", server.conf_text,
+                  re.M | re.I)
+    path = Path(m.group(1)) if m else Path(SEGMENT_NAME)
+    return path if path.is_absolute() else server.run_dir / path
+
+
+def segment(server, path=None):
+    """The segment of `server` (or the file at `path`) as shm_dump prints
+    it: a dict with generation, env_count, creator_pid, dropped_noenv,
+    envs (records in use) and children (slots with a pid).  Raises
+    AssertionError with shm_dump's message if it cannot be read."""
+    path = path or segment_path(server)
+    if not os.access(SHM_DUMP, os.X_OK):
+        raise AssertionError(f"{SHM_DUMP} is missing: run `make tools`")
+    res = subprocess.run([str(SHM_DUMP), str(path)], capture_output=True,
+                         text=True, timeout=10)
+    if res.returncode != 0:
+        raise AssertionError(f"shm_dump {path} exited {res.returncode}: "
+                             f"{res.stderr.strip()}")
+    return json.loads(res.stdout)
+
+
+def seg_env(seg, name):
+    """The record of environment `name` in a segment() dict."""
+    found = [e for e in seg["envs"] if e["name"] == name]
+    if len(found) != 1:
+        raise AssertionError(f"environment {name!r}: {len(found)} records in use in "
+                             f"{[e['name'] for e in seg['envs']]}")
+    return found[0]
+
+
+def seg_processors(seg, name):
+    """Child records of the processors of environment `name`."""
+    index = seg_env(seg, name)["index"]
+    return [c for c in seg["children"]
+            if c["type_name"] == "processor" and c["env_index"] == index]
