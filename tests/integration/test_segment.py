@@ -429,10 +429,6 @@ def first_lazy_request(srv):
 
 
 # Expected to fail until fixed; raises= keeps any other failure a failure.
-@pytest.mark.xfail(strict=True, raises=TimeoutError, reason=(
-    "MPM bug: a connection in the channel of a MinProcessors 0 environment "
-    "when its last processor dies is never served; the parent starts no "
-    "replacement (demand 0, processors 0, in_flight 1); the client times out"))
 def test_min0_connection_in_channel_survives_processor_death(servers, tree, shm_dump):
     """lazy (MinProcessors 0) has one processor, stopped (SIGSTOP) so that a
     connection is handed to it and stays in the channel; then it is
@@ -454,11 +450,6 @@ def test_min0_connection_in_channel_survives_processor_death(servers, tree, shm_
     assert r.status == 200 and b"hello from bob" in r.body, r
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "MPM bug: spawn demand raised during the crash back-off is taken and "
-    "dropped (maintain_children), so a MinProcessors 0 environment whose "
-    "processor died within 2 s of its start gets no processor: the next "
-    "connection waits ProcessorWaitTimeout and gets 503"))
 def test_min0_request_after_young_processor_death_is_served(servers, tree, shm_dump):
     srv = start(servers, ON_DEMAND_ONLY, [])
     first_lazy_request(srv)

@@ -560,13 +560,9 @@ static void dispatch(mux_state *m, struct epoll_event *ev)
     case TAG_CHANNEL:
         flush_pending(m, tag->env_index);
         return;
-    case TAG_DOORBELL: {
-        uint64_t rings;
-        ssize_t ignored = read(tag->fd, &rings, sizeof(rings));
-        (void)ignored;
+    case TAG_DOORBELL:
         flush_pending(m, tag->env_index);
         return;
-    }
     case TAG_CONN:
         mc = (mux_conn *)tag;
         if (mc->magic != MUX_CONN_MAGIC) {
@@ -615,8 +611,12 @@ static int setup(mux_state *m, int slot, int mux_index,
         m->doorbell_tags[i].kind = TAG_DOORBELL;
         m->doorbell_tags[i].fd = ph_env_by_index(i)->doorbell;
         m->doorbell_tags[i].env_index = i;
+        /* Edge-triggered and never read: every ring reaches every
+         * multiplexer.  (Reading it would let one multiplexer swallow a
+         * ring that another, holding the waiting connection, needed.)
+         * A 64-bit counter bumped once per idle worker does not fill. */
         memset(&ev, 0, sizeof(ev));
-        ev.events = EPOLLIN;
+        ev.events = EPOLLIN | EPOLLET;
         ev.data.ptr = &m->doorbell_tags[i];
         if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->doorbell_tags[i].fd,
                       &ev) < 0) {

@@ -262,6 +262,20 @@ static int processors_wanted(const ph_env *env, int alive, uint32_t demand)
     return (int)(want < max ? want : max);
 }
 
+/*
+ * Connections already handed to env wait in its channel, whose receive end
+ * the parent holds: the kernel says whether any are queued (poll consumes
+ * nothing).  With no processor left, nobody else would ask for one, since
+ * no multiplexer is waiting.
+ */
+static int channel_has_waiting(const ph_env *env)
+{
+    struct pollfd pfd = { env->chan[1], POLLIN, 0 };
+
+    return env->chan[1] >= 0 && poll(&pfd, 1, 0) > 0
+           && (pfd.revents & POLLIN);
+}
+
 /* Start what is missing from the current generation. */
 static void maintain_children(void)
 {
@@ -291,14 +305,23 @@ static void maintain_children(void)
     }
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        uint32_t demand = ph_segment_take_demand(i);
-        int want = processors_wanted(env, have[i], demand);
+        uint32_t demand;
+        int want;
 
-        if (now >= gen.env_backoff[i].until) {
-            for (; have[i] < want; have[i]++) {
-                if (ph_spawn_child(PH_CHILD_PROC, env) < 0) {
-                    break;
-                }
+        if (now < gen.env_backoff[i].until) {
+            /* Leave the demand in the segment for when the back-off
+             * ends (the main loop wakes up then). */
+            ph_segment_set_processors(i, have[i]);
+            continue;
+        }
+        demand = ph_segment_take_demand(i);
+        if (have[i] == 0 && channel_has_waiting(env)) {
+            demand = demand ? demand : 1;
+        }
+        want = processors_wanted(env, have[i], demand);
+        for (; have[i] < want; have[i]++) {
+            if (ph_spawn_child(PH_CHILD_PROC, env) < 0) {
+                break;
             }
         }
         ph_segment_set_processors(i, have[i]);
@@ -336,12 +359,29 @@ static int children_alive(void)
     return 0;
 }
 
+/* Wake at least once a second, and exactly when a back-off ends. */
+static int next_tick_ms(void)
+{
+    apr_time_t now = apr_time_now(), next = now + apr_time_from_sec(1);
+    int i;
+
+    if (gen.mux_backoff.until > now && gen.mux_backoff.until < next) {
+        next = gen.mux_backoff.until;
+    }
+    for (i = 0; i < ph_envs->nelts; i++) {
+        if (gen.env_backoff[i].until > now && gen.env_backoff[i].until < next) {
+            next = gen.env_backoff[i].until;
+        }
+    }
+    return (int)apr_time_as_msec(next - now) + 1;
+}
+
 static void server_main_loop(void)
 {
     ph_retained *r = ph_retained_state;
 
     while (!r->mpm->restart_pending && !r->mpm->shutdown_pending) {
-        wait_for_event(1000);
+        wait_for_event(next_tick_ms());
         reap_children();
         if (r->mpm->restart_pending || r->mpm->shutdown_pending) {
             break;
