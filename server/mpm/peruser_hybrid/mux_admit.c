@@ -110,12 +110,29 @@ void ph_admit_dropped(int env_index, ph_admit_drop why)
     }
 }
 
+/* A processor of env that is starting will bring capacity shortly:
+ * asking for another now would start one more than needed. */
+static int processor_starting(int env_index)
+{
+    int32_t rec_index = ph_segment_env_slot(env_index);
+    uint32_t slot, n = ph_segment->hdr->child_capacity;
+
+    for (slot = 0; slot < n; slot++) {
+        ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
+        if (c->type == PH_CHILD_TYPE_PROCESSOR && c->env_index == rec_index
+            && c->status == PH_CHILD_STARTING) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void ph_admit_want_processor(int env_index)
 {
     ph_shm_env *rec = ph_segment_env(env_index);
     uint32_t alive, max;
 
-    if (!rec) {
+    if (!rec || processor_starting(env_index)) {
         return;
     }
     alive = atomic_load(&rec->processors);

@@ -499,6 +499,9 @@ static void expire(mux_state *m)
         if (!l->head || l->next_due_ms > now) {
             continue;
         }
+        /* A last look before refusing anyone: capacity may have appeared
+         * in the same instant. */
+        flush_pending(m, i);
         for (mc = l->head; mc; mc = next) {
             next = mc->next;
             if (mc->deadline_ms <= now) {

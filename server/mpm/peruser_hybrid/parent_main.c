@@ -195,7 +195,11 @@ static void child_exited(int slot, apr_proc_t *proc, apr_exit_why_e why,
     if (current) {
         backoff *b = backoff_of(sl);
         int failed = !(why == APR_PROC_EXIT && status == 0);
-        if (b && failed && apr_time_now() - sl->started < YOUNG_DEATH) {
+        /* A child that never got ready is a start failure (a broken
+         * environment, a module crashing in child_init): back off.  One
+         * that was serving and was killed is replaced at once. */
+        if (b && failed && apr_time_now() - sl->started < YOUNG_DEATH
+            && !ph_segment_child_was_ready(slot)) {
             b->delay = b->delay ? b->delay * 2 : BACKOFF_FIRST;
             if (b->delay > BACKOFF_MAX) {
                 b->delay = BACKOFF_MAX;

@@ -40,6 +40,10 @@ void ph_segment_teardown(apr_pool_t *pconf, ph_shm *retained_map);
 void ph_segment_child_prepare(int slot, ph_child_type type,
                               const ph_env *env);
 
+/* Parent, before releasing a reaped child's slot: did the child get as
+ * far as being ready?  (Advisory: it only decides respawn back-off.) */
+int ph_segment_child_was_ready(int slot);
+
 /* Parent, after reaping pid from slot: sweep its tickets, clear the record
  * and repair what it contributed to its environment's figures. */
 void ph_segment_child_reaped(int slot, pid_t pid);

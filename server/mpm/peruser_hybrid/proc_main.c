@@ -38,6 +38,7 @@ void ph_proc_worker_idle(proc_state *ps)
         return;
     }
     atomic_fetch_add(&ps->child_rec->idle_threads, 1);
+    atomic_fetch_add(&ps->env_rec->idle_workers, 1);    /* display */
     /* After counting ourselves idle, look for waiters: a multiplexer
      * counts a connection as waiting before it looks at capacity, so one
      * of the two always sees the other (and nobody waits for nothing). */
@@ -52,6 +53,7 @@ void ph_proc_worker_busy(proc_state *ps)
 {
     if (ps->child_rec) {
         atomic_fetch_sub(&ps->child_rec->idle_threads, 1);
+        atomic_fetch_sub(&ps->env_rec->idle_workers, 1);
     }
 }
 

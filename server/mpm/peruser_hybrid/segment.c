@@ -192,8 +192,8 @@ int ph_segment_setup(apr_pool_t *pconf, ph_shm *map)
         *map = fresh;
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
                      PHLOGNO(00132) "shared-memory segment %s: %u "
-                     "environments, %u children, %u multiplexers, %zu "
-                     "bytes", path, g.env_capacity, g.child_capacity,
+                     "environments, %u children, %u multiplexers, %"
+                     APR_SIZE_T_FMT " bytes", path, g.env_capacity, g.child_capacity,
                      g.mux_capacity, map->size);
     }
     ph_segment = map;
@@ -284,6 +284,12 @@ void ph_segment_child_ready(int slot, unsigned threads)
     ph_shm_seq_write_end(&c->seq);
 }
 
+int ph_segment_child_was_ready(int slot)
+{
+    ph_shm_child *c = ph_segment_child(slot);
+    return c && c->status != PH_CHILD_STARTING && c->pid != 0;
+}
+
 void ph_segment_child_reaped(int slot, pid_t pid)
 {
     ph_shm_child *c = ph_segment_child(slot);
@@ -298,6 +304,17 @@ void ph_segment_child_reaped(int slot, pid_t pid)
                      PHLOGNO(00133) "child %" APR_PID_T_FMT " of slot %d "
                      "left %u ticket(s); swept back to FREE", pid, slot,
                      freed);
+    }
+    /* What it counted as idle in its environment's figure is not idle any
+     * more (display only: capacity is derived from child records). */
+    if (c->type == PH_CHILD_TYPE_PROCESSOR && c->env_index >= 0
+        && (uint32_t)c->env_index < ph_segment->hdr->env_capacity) {
+        int32_t idle = atomic_load(&c->idle_threads);
+        if (idle > 0 && idle <= (int32_t)ph_conf.thread_limit) {
+            atomic_fetch_sub(&ph_shm_env_at(ph_segment,
+                                            (uint32_t)c->env_index)
+                                 ->idle_workers, idle);
+        }
     }
     ph_shm_seq_write_begin(&c->seq);
     c->pid = 0;
