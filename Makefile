@@ -8,6 +8,8 @@
 #   make unit       CUnit unit tests (tests/unit/)
 #   make check      unit + integration tests (needs root, see README)
 #   make bench      build/bench.sh: peruser_hybrid vs stock mpm_event
+#   make coldstart  build/coldstart.sh: spawn-on-demand latency
+#   make shm-bench  ticket handoff vs a mutex queue (tests/shm)
 #   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
 #   make install    the module into apxs LIBEXECDIR (/usr/lib/apache2/modules)
 #   make clean
@@ -32,7 +34,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench intree install clean
+.PHONY: all unit check integration bench coldstart intree install clean
 all: $(MODULE)
 
 $(OBJ)/%.o: %.c
@@ -55,6 +57,11 @@ check: unit integration
 
 bench: $(MODULE)
 	bash build/bench.sh
+
+# First-request latency of 100 MinProcessors 0 environments (spawn on
+# demand), median and worst, beside warm requests.
+coldstart: $(MODULE)
+	bash build/coldstart.sh
 
 # Installs the module where Debian keeps httpd's modules (apxs's LIBEXECDIR).
 LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR)
