@@ -106,7 +106,9 @@
 #define PH_CHILD_STANDBY   0u       /* free, dying or dead */
 #define PH_CHILD_STARTING  1u
 #define PH_CHILD_READY     2u       /* idle */
-#define PH_CHILD_ACTIVE    3u       /* handling requests */
+#define PH_CHILD_ACTIVE    3u       /* handling requests: never stored;
+                                     * snapshots report it for a READY
+                                     * child with busy threads */
 
 typedef struct ph_shm_header {
     uint32_t magic;

@@ -176,6 +176,12 @@ int ph_shm_child_snapshot_get(const ph_shm *shm, uint32_t slot,
     out->requests = LOAD(c->requests);
     out->connections = LOAD(c->connections);
     out->last_used_ms = LOAD(c->last_used_ms);
+    /* A child's many threads cannot all write its status under one
+     * seqlock, so ACTIVE is derived here: a ready child with a thread
+     * busy on a request is active. */
+    if (out->status == PH_CHILD_READY && out->busy_threads > 0) {
+        out->status = PH_CHILD_ACTIVE;
+    }
     return 0;
 }
 

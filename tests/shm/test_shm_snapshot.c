@@ -223,6 +223,35 @@ static void test_child_snapshot_copies(void)
     ph_shm_fx_close(&fx);
 }
 
+/* ACTIVE is reported, never stored: a READY child with a busy thread. */
+static void test_child_active_is_derived(void)
+{
+    ph_shm_child_snapshot s;
+    ph_shm_child *c;
+    ph_shm_fx fx;
+
+    ph_shm_fx_open(&fx, 1, 3, 1, 1);
+    c = ph_shm_child_at(&fx.shm, 1);
+    write_child(c, 50);
+    ph_shm_seq_write_begin(&c->seq);
+    c->status = PH_CHILD_READY;
+    ph_shm_seq_write_end(&c->seq);
+    atomic_store(&c->busy_threads, 0);
+    CU_ASSERT_FATAL(ph_shm_child_snapshot_get(&fx.shm, 1, &s) == 0);
+    CU_ASSERT_EQUAL(s.status, PH_CHILD_READY);
+    atomic_store(&c->busy_threads, 1);
+    CU_ASSERT_FATAL(ph_shm_child_snapshot_get(&fx.shm, 1, &s) == 0);
+    CU_ASSERT_EQUAL(s.status, PH_CHILD_ACTIVE);
+    CU_ASSERT_EQUAL(c->status, PH_CHILD_READY);     /* not written back */
+    /* a STARTING child is not active, whatever its counters say */
+    ph_shm_seq_write_begin(&c->seq);
+    c->status = PH_CHILD_STARTING;
+    ph_shm_seq_write_end(&c->seq);
+    CU_ASSERT_FATAL(ph_shm_child_snapshot_get(&fx.shm, 1, &s) == 0);
+    CU_ASSERT_EQUAL(s.status, PH_CHILD_STARTING);
+    ph_shm_fx_close(&fx);
+}
+
 /* pstat's path: a read-only mapping, a child rewriting its record in
  * another process the whole time. */
 static void test_child_snapshot_under_a_racing_writer(void)
@@ -288,6 +317,7 @@ int ph_shm_test_register_snapshot(void)
         { "busy record: bounded, then -1", test_busy_record_gives_up },
         { "out-of-range records refused", test_out_of_range_refused },
         { "child snapshot copies", test_child_snapshot_copies },
+        { "child ACTIVE is derived", test_child_active_is_derived },
         { "child snapshot under a racing writer process",
           test_child_snapshot_under_a_racing_writer },
     };
