@@ -342,13 +342,12 @@ typedef struct sort_ctx {
 /* -1, 0, 1 for ascending order of a and b. */
 #define CMP(a, b) (((a) > (b)) - ((a) < (b)))
 
-/* Columns whose natural order is largest first. */
-static int env_col_descends(int col)
+int pstat_env_col_descends(int col)
 {
     return col != PSTAT_ECOL_NAME;
 }
 
-static int child_col_descends(int col)
+int pstat_child_col_descends(int col)
 {
     switch (col) {
     case PSTAT_CCOL_BUSY:
@@ -434,7 +433,7 @@ static int env_cmp(const void *pa, const void *pb, void *arg)
     const pstat_env_row *b = &x->m->envs[*(const uint32_t *)pb];
     int c = env_key_cmp(a, b, x->col);
 
-    if (env_col_descends(x->col) != x->reverse) {
+    if (pstat_env_col_descends(x->col) != x->reverse) {
         c = -c;
     }
     return c != 0 ? c : CMP(a->e.index, b->e.index);
@@ -447,7 +446,7 @@ static int child_cmp(const void *pa, const void *pb, void *arg)
     const pstat_child_row *b = &x->m->children[*(const uint32_t *)pb];
     int c = child_key_cmp(a, b, x->col);
 
-    if (child_col_descends(x->col) != x->reverse) {
+    if (pstat_child_col_descends(x->col) != x->reverse) {
         c = -c;
     }
     return c != 0 ? c : CMP(a->c.slot, b->c.slot);

@@ -135,6 +135,10 @@ int pstat_model_build(pstat_model *m, const pstat_sample *prev,
 /* Filter and sort the shown rows of both views. */
 void pstat_model_arrange(pstat_model *m, const pstat_order *o);
 
+/* 1 if the column's natural order is largest first. */
+int pstat_env_col_descends(int col);
+int pstat_child_col_descends(int col);
+
 /* 1 if name passes filter (a case-insensitive substring; "" passes all). */
 int pstat_filter_match(const char *filter, const char *name);
 
