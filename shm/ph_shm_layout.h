@@ -84,7 +84,8 @@
 
 #define PH_SHM_MAGIC         0x5048534du     /* "PHSM" */
 #define PH_SHM_LAYOUT_MAJOR  1u              /* incompatible changes */
-#define PH_SHM_LAYOUT_MINOR  0u              /* compatible additions */
+#define PH_SHM_LAYOUT_MINOR  1u              /* compatible additions:
+                                              * 1: child.room */
 #define PH_SHM_NAME_MAX      64              /* environment name, NUL incl. */
 
 /* ticket states (low 8 bits of the word) */
@@ -182,7 +183,12 @@ typedef struct ph_shm_child {
     _Atomic uint64_t connections;   /* taken by this child */
     _Atomic int64_t last_used_ms;   /* monotonic ms of last request */
     int64_t started_us;             /* wall clock */
-    uint64_t _reserved[2];
+    /* Connections it will still take (AsyncRequestWorkerFactor limit
+     * minus those it holds); written by its listener thread.  Since
+     * layout 1.1; 0 in 1.0 segments. */
+    _Atomic int32_t room;
+    uint32_t _reserved0;
+    uint64_t _reserved1;
 } ph_shm_child;
 
 typedef struct ph_shm_partition {

@@ -435,7 +435,10 @@ DirectoryIndex index.html
 # same config under stock mpm_event.
 _PH_BLOCK_RE = re.compile(r"^[ \t]*<Processor\b.*?^[ \t]*</Processor>[ \t]*\n", re.S | re.M | re.I)
 _PH_LINE_RE = re.compile(r"^[ \t]*(ServerEnvironment|MinMultiplexers|MaxMultiplexers|"
-                         r"MinProcessors|MaxProcessors|ProcessorWaitTimeout)\b.*\n",
+                         r"MinProcessors|MaxProcessors|MinSpareProcessors|"
+                         r"MaxSpareProcessors|IdleTimeout|ExpireTimeout|"
+                         r"ExtendedScoreBoardFile|ExtendedScoreBoardGroup|"
+                         r"ProcessorWaitTimeout)\b.*\n",
                          re.M | re.I)
 
 
@@ -445,17 +448,21 @@ def strip_ph_directives(conf):
 
 
 # The two environments most tests serve: alice and bob (ENV_USERS), each
-# running as its own user and group, one processor each kept running.
+# running as its own user and group, one processor each kept running and
+# no spare beyond it (MinSpareProcessors 0), so that tests can count
+# children.
 TWO_PROCESSORS = """\
 <Processor alice>
     User alice
     Group alice
     MinProcessors 1
+    MinSpareProcessors 0
 </Processor>
 <Processor bob>
     User bob
     Group bob
     MinProcessors 1
+    MinSpareProcessors 0
 </Processor>
 """
 

@@ -34,3 +34,21 @@ PH_ROW(MinProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
 PH_ROW(MaxProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 1, 20000,
        DEFAULT_MAX_PROCESSORS, "processes", max_processors, max_processors,
        "Maximum processor children per environment")
+PH_ROW(MinSpareProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
+       DEFAULT_MIN_SPARE_PROCESSORS, "processes", min_spare_processors,
+       min_spare_processors,
+       "Idle processors kept ready per environment once it has one (an "
+       "environment that has never been asked for keeps MinProcessors)")
+PH_ROW(MaxSpareProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
+       DEFAULT_MAX_SPARE_PROCESSORS, "processes", max_spare_processors,
+       max_spare_processors,
+       "Idle processors above this many are retired (0: no limit)")
+PH_ROW(IdleTimeout, PH_CTX_SERVER, 0, 86400, DEFAULT_IDLE_TIMEOUT,
+       "seconds", idle_timeout, PH_NONE,
+       "A processor that has served nothing for this long is retired, down "
+       "to MinProcessors (0: never)")
+PH_ROW(ExpireTimeout, PH_CTX_SERVER, 0, 86400, DEFAULT_EXPIRE_TIMEOUT,
+       "seconds", expire_timeout, PH_NONE,
+       "A processor with a thread busy on one request for this long takes "
+       "no more connections, finishes the others and is replaced (0: "
+       "never)")

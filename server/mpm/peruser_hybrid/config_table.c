@@ -26,6 +26,10 @@ ph_settings ph_conf;
 #define PH_ENV_OFF_PH_NONE        PH_NO_ENV_FIELD
 #define PH_ENV_OFF_min_processors offsetof(ph_env_limits, min_processors)
 #define PH_ENV_OFF_max_processors offsetof(ph_env_limits, max_processors)
+#define PH_ENV_OFF_min_spare_processors \
+    offsetof(ph_env_limits, min_spare_processors)
+#define PH_ENV_OFF_max_spare_processors \
+    offsetof(ph_env_limits, max_spare_processors)
 const ph_directive ph_directives[] = {
 #include "config_rows.h"
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
@@ -41,6 +45,7 @@ void ph_config_reset(void)
     }
     ph_conf.wait_timeout_s = DEFAULT_PROCESSOR_WAIT_TIMEOUT;
     ph_conf.wait_levels = DEFAULT_PROCESSOR_WAIT_LEVELS;
+    ph_conf.worker_factor = DEFAULT_ASYNC_REQUEST_WORKER_FACTOR;
     ph_conf.segment_path = NULL;
     ph_conf.monitor_group = NULL;
 }
@@ -108,6 +113,13 @@ const char *ph_config_validate(apr_pool_t *p)
                             "%ld", ph_conf.min_multiplexers,
                             ph_conf.max_multiplexers);
     }
+    if (ph_conf.max_spare_processors
+        && ph_conf.min_spare_processors > ph_conf.max_spare_processors) {
+        return apr_psprintf(p, "MinSpareProcessors %ld is above "
+                            "MaxSpareProcessors %ld",
+                            ph_conf.min_spare_processors,
+                            ph_conf.max_spare_processors);
+    }
     if (ph_conf.min_processors > ph_conf.max_processors) {
         return apr_psprintf(p, "MinProcessors %ld is above MaxProcessors %ld",
                             ph_conf.min_processors, ph_conf.max_processors);
@@ -149,6 +161,26 @@ static const char *set_wait_timeout(cmd_parms *cmd, void *dummy,
     }
     ph_conf.wait_timeout_s = s;
     ph_conf.wait_levels = l;
+    return NULL;
+}
+
+/* AsyncRequestWorkerFactor takes a fraction ("1.5"), as event's does. */
+static const char *set_worker_factor(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    char err[256];
+    const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    double f;
+
+    (void)dummy;
+    if (msg) {
+        return msg;
+    }
+    if (ph_conf_parse_double("AsyncRequestWorkerFactor", arg, 0.0, 1000.0,
+                             &f, err, sizeof(err))) {
+        return apr_pstrdup(cmd->pool, err);
+    }
+    ph_conf.worker_factor = f;
     return NULL;
 }
 
@@ -203,6 +235,10 @@ const command_rec ph_cmds[] = {
                    "Seconds a connection may wait for a busy environment "
                    "(0 to 3600), and the number of AVAIL levels over which "
                    "that wait shrinks to none (1 to 100, default 10)"),
+    AP_INIT_TAKE1("AsyncRequestWorkerFactor", set_worker_factor, NULL,
+                  RSRC_CONF, "Connections a processor takes beyond "
+                  "ThreadsPerChild, per idle worker (0 to 1000, fractions "
+                  "allowed; default 2)"),
     AP_INIT_TAKE1("ExtendedScoreBoardFile", set_segment_file, NULL,
                   RSRC_CONF, "Shared-memory segment file read by pstat and "
                   "mod_status (default: " PH_DEFAULT_SEGMENT_NAME " in "

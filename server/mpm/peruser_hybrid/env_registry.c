@@ -55,6 +55,8 @@ static ph_env *env_add(apr_pool_t *p, const char *name)
     env->name = apr_pstrdup(p, name);
     env->limits.min_processors = -1;
     env->limits.max_processors = -1;
+    env->limits.min_spare_processors = -1;
+    env->limits.max_spare_processors = -1;
     env->chan[0] = env->chan[1] = -1;
     env->doorbell = -1;
     env->shm_index = -1;
@@ -87,7 +89,8 @@ static const char *processor_line(cmd_parms *cmd, ph_env *env,
     if (!d || !(d->contexts & PH_CTX_PROCESSOR)) {
         return apr_psprintf(cmd->pool, "<Processor %s>: '%s' is not allowed "
                             "here (allowed: User, Group, MinProcessors, "
-                            "MaxProcessors) (%s:%d)", env->name,
+                            "MaxProcessors, MinSpareProcessors, "
+                            "MaxSpareProcessors) (%s:%d)", env->name,
                             dir->directive, dir->filename, dir->line_num);
     }
     return ph_directive_apply(d, arg, &env->limits, cmd->pool);
@@ -222,9 +225,24 @@ static const char *check_env_limits(apr_pool_t *p, ph_env *env)
                                                    min_processors));
     long max = ph_env_limit(&env->limits, offsetof(ph_env_limits,
                                                    max_processors));
+    long min_spare = ph_env_limit(&env->limits, offsetof(ph_env_limits,
+                                                         min_spare_processors));
+    long max_spare = ph_env_limit(&env->limits, offsetof(ph_env_limits,
+                                                         max_spare_processors));
     if (min > max) {
         return apr_psprintf(p, "<Processor %s>: MinProcessors %ld is above "
                             "MaxProcessors %ld", env->name, min, max);
+    }
+    if (env->limits.max_processors > ph_conf.max_processors) {
+        return apr_psprintf(p, "<Processor %s>: MaxProcessors %ld is above "
+                            "the global MaxProcessors %ld", env->name,
+                            env->limits.max_processors,
+                            ph_conf.max_processors);
+    }
+    if (max_spare && min_spare > max_spare) {
+        return apr_psprintf(p, "<Processor %s>: MinSpareProcessors %ld is "
+                            "above MaxSpareProcessors %ld", env->name,
+                            min_spare, max_spare);
     }
     return NULL;
 }

@@ -57,8 +57,14 @@ int ph_admit_capacity(int env_index)
         ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
         if (c->pid != 0 && c->type == PH_CHILD_TYPE_PROCESSOR
             && c->env_index == rec_index) {
+            /* what it will take: idle threads, but no more than its
+             * AsyncRequestWorkerFactor room */
             int i = atomic_load_explicit(&c->idle_threads,
                                          memory_order_relaxed);
+            int room = atomic_load_explicit(&c->room, memory_order_relaxed);
+            if (i > room) {
+                i = room;
+            }
             idle += i > 0 ? i : 0;
         }
     }

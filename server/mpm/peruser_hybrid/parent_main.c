@@ -31,6 +31,7 @@
 #include "scoreboard.h"
 
 #include "channel.h"
+#include "ph_clock.h"
 #include "ph_config.h"
 #include "ph_env.h"
 #include "ph_log.h"
@@ -280,24 +281,114 @@ static int channel_has_waiting(const ph_env *env)
            && (pfd.revents & POLLIN);
 }
 
-/* Start what is missing from the current generation. */
+/* What the parent knows of one environment's processors right now. */
+typedef struct env_census {
+    int alive;                  /* current generation, not retiring */
+    int idle;                   /* of those, no thread busy (advisory) */
+} env_census;
+
+static long env_limit(const ph_env *env, size_t off)
+{
+    return ph_env_limit(&env->limits, off);
+}
+
+/* Ask processor slot to finish its connections and exit. */
+static void retire(int slot, const char *why)
+{
+    ph_retained *r = ph_retained_state;
+    ph_slot *sl = &r->slots[slot];
+
+    sl->retiring = 1;
+    ap_scoreboard_image->parent[slot].quiescing = 1;
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00111)
+                 "retiring processor of env %s in slot %d, pid %"
+                 APR_PID_T_FMT ": %s",
+                 APR_ARRAY_IDX(ph_envs, sl->env_index, ph_env *)->name, slot,
+                 sl->pid, why);
+    ap_mpm_safe_kill(sl->pid, AP_SIG_GRACEFUL);
+}
+
+static int child_is_idle(int slot)
+{
+    ph_shm_child *c = ph_segment_child(slot);
+    return c && c->status != PH_CHILD_STARTING
+           && atomic_load(&c->busy_threads) <= 0;
+}
+
+/* ms since the processor in slot last served a request (or started). */
+static long long idle_for_ms(int slot)
+{
+    ph_retained *r = ph_retained_state;
+    ph_shm_child *c = ph_segment_child(slot);
+    long long last = c ? atomic_load(&c->last_used_ms) : 0;
+
+    if (last <= 0 || last > ph_now_ms()) {
+        /* never used (or nonsense): count from its start */
+        return apr_time_as_msec(apr_time_now() - r->slots[slot].started);
+    }
+    return ph_now_ms() - last;
+}
+
+/*
+ * Retire idle processors of env that are beyond need: idle longer than
+ * IdleTimeout, or more idle ones than MaxSpareProcessors.  Never below
+ * MinProcessors.  Returns how many were retired.
+ */
+static int retire_surplus(const ph_env *env, env_census *cen)
+{
+    ph_retained *r = ph_retained_state;
+    long min = env_limit(env, offsetof(ph_env_limits, min_processors));
+    long max_spare = env_limit(env, offsetof(ph_env_limits,
+                                             max_spare_processors));
+    long long idle_ms = ph_conf.idle_timeout * 1000LL;
+    int i, retired = 0;
+
+    for (i = 0; i < r->max_slot_used && cen->alive > min; i++) {
+        ph_slot *sl = &r->slots[i];
+        const char *why = NULL;
+
+        if (!sl->pid || sl->retiring || sl->type != PH_CHILD_PROC
+            || sl->gen != r->mpm->my_generation
+            || sl->env_index != env->index || !child_is_idle(i)) {
+            continue;
+        }
+        if (idle_ms && idle_for_ms(i) >= idle_ms) {
+            why = "IdleTimeout";
+        }
+        else if (max_spare && cen->idle > max_spare) {
+            why = "more idle processors than MaxSpareProcessors";
+        }
+        if (why) {
+            retire(i, why);
+            cen->alive--;
+            cen->idle--;
+            retired++;
+        }
+    }
+    return retired;
+}
+
+/* Start what is missing from the current generation, retire what is
+ * beyond need. */
 static void maintain_children(void)
 {
     ph_retained *r = ph_retained_state;
-    int *have = apr_pcalloc(gen.pconf, sizeof(int) * (ph_envs->nelts + 1));
+    env_census *cen = apr_pcalloc(gen.pconf,
+                                  sizeof(*cen) * (ph_envs->nelts + 1));
     int muxes = 0, i;
     apr_time_t now = apr_time_now();
 
     for (i = 0; i < r->max_slot_used; i++) {
         const ph_slot *sl = &r->slots[i];
-        if (!sl->pid || sl->gen != r->mpm->my_generation) {
+        if (!sl->pid || sl->gen != r->mpm->my_generation || sl->retiring) {
             continue;
         }
         if (sl->type == PH_CHILD_MUX) {
             muxes++;
         }
         else if (sl->env_index >= 0 && sl->env_index < ph_envs->nelts) {
-            have[sl->env_index]++;
+            cen[sl->env_index].alive++;
+            cen[sl->env_index].idle += child_is_idle(i);
         }
     }
     if (now >= gen.mux_backoff.until) {
@@ -309,26 +400,37 @@ static void maintain_children(void)
     }
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        long min_spare = env_limit(env, offsetof(ph_env_limits,
+                                                 min_spare_processors));
         uint32_t demand;
         int want;
 
         if (now < gen.env_backoff[i].until) {
             /* Leave the demand in the segment for when the back-off
              * ends (the main loop wakes up then). */
-            ph_segment_set_processors(i, have[i]);
+            ph_segment_set_processors(i, cen[i].alive);
             continue;
         }
         demand = ph_segment_take_demand(i);
-        if (have[i] == 0 && channel_has_waiting(env)) {
+        if (cen[i].alive == 0 && channel_has_waiting(env)) {
             demand = demand ? demand : 1;
         }
-        want = processors_wanted(env, have[i], demand);
-        for (; have[i] < want; have[i]++) {
+        /* Spares: only for an environment that is in use (has a
+         * processor), so MinProcessors 0 still means none until asked. */
+        if (cen[i].alive > 0 && cen[i].idle < min_spare
+            && demand < (uint32_t)(min_spare - cen[i].idle)) {
+            demand = (uint32_t)(min_spare - cen[i].idle);
+        }
+        want = processors_wanted(env, cen[i].alive, demand);
+        if (demand == 0) {
+            retire_surplus(env, &cen[i]);
+        }
+        for (; cen[i].alive < want; cen[i].alive++) {
             if (ph_spawn_child(PH_CHILD_PROC, env) < 0) {
                 break;
             }
         }
-        ph_segment_set_processors(i, have[i]);
+        ph_segment_set_processors(i, cen[i].alive);
     }
 }
 

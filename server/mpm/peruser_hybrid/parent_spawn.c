@@ -137,6 +137,7 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
     r->slots[slot].type = type;
     r->slots[slot].env_index = env ? env->index : -1;
     r->slots[slot].mux_index = mux_index;
+    r->slots[slot].retiring = 0;
     r->slots[slot].gen = r->mpm->my_generation;
     r->slots[slot].started = apr_time_now();
     if (slot + 1 > r->max_slot_used) {

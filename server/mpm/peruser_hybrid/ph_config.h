@@ -26,9 +26,14 @@ typedef struct ph_settings {
     long max_multiplexers;    /* MaxMultiplexers */
     long min_processors;      /* MinProcessors (global default) */
     long max_processors;      /* MaxProcessors (global default) */
+    long min_spare_processors;/* MinSpareProcessors */
+    long max_spare_processors;/* MaxSpareProcessors */
+    long idle_timeout;        /* IdleTimeout (seconds) */
+    long expire_timeout;      /* ExpireTimeout (seconds) */
     /* not in the numeric table: */
     long wait_timeout_s;      /* ProcessorWaitTimeout <seconds> */
     long wait_levels;         /* ProcessorWaitTimeout ... [levels] */
+    double worker_factor;     /* AsyncRequestWorkerFactor */
     const char *segment_path; /* ExtendedScoreBoardFile; NULL = default */
     const char *monitor_group;/* ExtendedScoreBoardGroup; NULL = none */
 } ph_settings;
@@ -57,6 +62,8 @@ typedef struct ph_directive {
 typedef struct ph_env_limits {
     long min_processors;
     long max_processors;
+    long min_spare_processors;
+    long max_spare_processors;
 } ph_env_limits;
 
 extern ph_settings ph_conf;

@@ -20,6 +20,8 @@ typedef struct ph_slot {
     ph_child_type type;
     int env_index;              /* PH_CHILD_PROC: index in that generation */
     int mux_index;              /* PH_CHILD_MUX: its ticket partitions */
+    int retiring;               /* asked to finish and exit (not counted
+                                 * as alive any more) */
     ap_generation_t gen;
     apr_time_t started;
 } ph_slot;

@@ -89,6 +89,12 @@ typedef struct proc_state {
     park_queue queues[PARK_QUEUES];
     int nqueues;
 
+    /* ExpireTimeout: when each worker took its current connection
+     * (monotonic ms, 0 = idle); written by that worker, read by the
+     * listener. */
+    _Atomic long long *busy_since_ms;
+    int expired;                /* workers stuck past ExpireTimeout */
+
     /* MaxConnectionsPerChild: 0 = unlimited (listener only) */
     int conns_left;
     int conns_limited;
@@ -119,6 +125,12 @@ void ph_proc_wake_listener(proc_state *ps);
 /* proc_main.c: a worker thread changes state (for capacity figures). */
 void ph_proc_worker_idle(proc_state *ps);
 void ph_proc_worker_busy(proc_state *ps);
+
+/* proc_listener.c: connections this child will still take under
+ * AsyncRequestWorkerFactor (ThreadsPerChild + factor x idle workers,
+ * minus those it holds). */
+int ph_proc_room(proc_state *ps);
+void ph_proc_publish_room(proc_state *ps, int room);
 
 /* proc_guard.c */
 void ph_guard_set_env(const ph_env *env);

@@ -16,6 +16,7 @@
 
 #include "channel.h"
 #include "ph_clock.h"
+#include "ph_config.h"
 #include "ph_log.h"
 #include "ph_segment.h"
 #include "proc.h"
@@ -145,6 +146,61 @@ static int spare_workers(proc_state *ps)
     return n;
 }
 
+int ph_proc_room(proc_state *ps)
+{
+    int idle, limit;
+
+    pthread_mutex_lock(&ps->work_lock);
+    idle = ps->idle_workers - ps->work_len;
+    pthread_mutex_unlock(&ps->work_lock);
+    if (idle < 0) {
+        idle = 0;
+    }
+    /* The event MPM's rule: a child takes new connections while it holds
+     * fewer than ThreadsPerChild + factor x idle workers, so that idle
+     * keep-alive connections cannot starve the busy ones of workers. */
+    limit = ps->nworkers + (int)(ph_conf.worker_factor * idle);
+    return limit - atomic_load(&ps->live_conns);
+}
+
+/* Publish how many more connections we take, for multiplexers. */
+void ph_proc_publish_room(proc_state *ps, int room)
+{
+    if (ps->child_rec) {
+        atomic_store(&ps->child_rec->room,
+                     atomic_load(&ps->stopping) ? 0 : (room > 0 ? room : 0));
+    }
+}
+
+/* ExpireTimeout: a worker stuck on one connection that long makes this
+ * child finish the others and go (a thread cannot be killed on its own;
+ * the parent replaces the child). */
+static void check_expired(proc_state *ps)
+{
+    long long limit = ph_conf.expire_timeout * 1000LL, now = ph_now_ms();
+    int i, stuck = 0;
+
+    if (!limit || ps->expired) {
+        return;
+    }
+    for (i = 0; i < ps->nworkers; i++) {
+        long long since = atomic_load(&ps->busy_since_ms[i]);
+        if (since && now - since >= limit) {
+            stuck++;
+        }
+    }
+    if (stuck) {
+        ps->expired = stuck;
+        atomic_store(&ps->stopping, 1);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     PHLOGNO(00417) "environment %s: %d thread(s) of slot "
+                     "%d busy on one connection for more than ExpireTimeout "
+                     "(%ld s); the child takes no more connections and will "
+                     "be replaced", ps->env->name, stuck, ps->slot,
+                     ph_conf.expire_timeout);
+    }
+}
+
 /* Lingering close: read and discard until the client closes. */
 static void linger_read(proc_state *ps, proc_conn *pc)
 {
@@ -219,8 +275,11 @@ static void account_handoff(proc_state *ps, const ph_chan_msg *msg)
  * or PH_CHANNEL_EOF once the channel is closed for good. */
 static int take_from_channel(proc_state *ps)
 {
-    int n = spare_workers(ps);
+    int n = spare_workers(ps), room = ph_proc_room(ps);
 
+    if (n > room) {
+        n = room;
+    }
     while (n-- > 0 && !atomic_load(&ps->stopping)) {
         ph_chan_decode_result why;
         ph_chan_msg msg;
@@ -300,14 +359,15 @@ static void set_channel_watch(proc_state *ps, int *watching, int want)
  */
 static void update_channel_watch(proc_state *ps, int *watching)
 {
-    int want;
+    int want, room = ph_proc_room(ps);
 
+    ph_proc_publish_room(ps, room);
     if (atomic_load(&ps->stopping)) {
         set_channel_watch(ps, watching, 0);
         return;
     }
     atomic_store(&ps->channel_paused, 1);
-    want = spare_workers(ps) > 0;
+    want = spare_workers(ps) > 0 && room > 0;
     if (want) {
         atomic_store(&ps->channel_paused, 0);
     }
@@ -383,7 +443,8 @@ void ph_proc_listener_run(proc_state *ps)
     for (;;) {
         int stopping = atomic_load(&ps->stopping);
 
-        if (stopping && atomic_load(&ps->live_conns) == 0) {
+        check_expired(ps);
+        if (stopping && atomic_load(&ps->live_conns) <= ps->expired) {
             break;
         }
         update_channel_watch(ps, &watching);

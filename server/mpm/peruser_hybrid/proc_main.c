@@ -18,7 +18,9 @@
 #include "mpm_common.h"
 #include "scoreboard.h"
 
+#include "apr_signal.h"
 #include "ph_child.h"
+#include "ph_clock.h"
 #include "ph_config.h"
 #include "ph_log.h"
 #include "ph_parent.h"
@@ -39,6 +41,9 @@ void ph_proc_worker_idle(proc_state *ps)
     }
     atomic_fetch_add(&ps->child_rec->idle_threads, 1);
     atomic_fetch_add(&ps->env_rec->idle_workers, 1);    /* display */
+    /* Our room grows with every idle worker: publish it before anyone is
+     * told to look. */
+    ph_proc_publish_room(ps, ph_proc_room(ps) + 1);
     /* After counting ourselves idle, look for waiters: a multiplexer
      * counts a connection as waiting before it looks at capacity, so one
      * of the two always sees the other (and nobody waits for nothing). */
@@ -96,7 +101,9 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
         if (ps->child_rec) {
             atomic_fetch_add(&ps->child_rec->busy_threads, 1);
         }
+        atomic_store(&ps->busy_since_ms[wa->index], ph_now_ms());
         ph_proc_conn_run(ps, pc, thd, wa->index);
+        atomic_store(&ps->busy_since_ms[wa->index], 0);
         if (ps->child_rec) {
             atomic_fetch_sub(&ps->child_rec->busy_threads, 1);
         }
@@ -107,6 +114,23 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
                                         NULL);
     apr_thread_exit(thd, APR_SUCCESS);
     return NULL;
+}
+
+/* The parent retires a processor (IdleTimeout, MaxSpareProcessors) with
+ * AP_SIG_GRACEFUL: finish what it holds, take nothing new, exit. */
+static proc_state *retire_state;
+
+static void retire_on_signal(int sig)
+{
+    uint64_t one = 1;
+    ssize_t ignored;
+
+    (void)sig;
+    if (retire_state) {
+        atomic_store(&retire_state->stopping, 1);
+        ignored = write(retire_state->wake_fd, &one, sizeof(one));
+        (void)ignored;
+    }
 }
 
 static int state_init(proc_state *ps, int slot, ph_env *env,
@@ -124,6 +148,8 @@ static int state_init(proc_state *ps, int slot, ph_env *env,
     }
     ps->nworkers = (int)ph_conf.threads_per_child;
     ps->max_free_pools = ps->nworkers * 2;
+    ps->busy_since_ms = apr_pcalloc(pchild, sizeof(*ps->busy_since_ms)
+                                            * ps->nworkers);
     ps->conns_limited = ap_max_requests_per_child > 0;
     ps->conns_left = ap_max_requests_per_child;
     ps->free_pools = apr_pcalloc(pchild, sizeof(apr_pool_t *)
@@ -167,6 +193,8 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     }
     ph_guard_set_env(env);
     ph_guard_set_slot(slot);
+    retire_state = &ps;
+    apr_signal(AP_SIG_GRACEFUL, retire_on_signal);
     ap_run_child_init(pchild, ap_server_conf);
 
     apr_threadattr_create(&attr, pchild);
@@ -177,6 +205,7 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     /* Visible before any worker counts itself idle and rings the
      * doorbell: multiplexers count idle threads of live children only. */
     ph_segment_child_ready(slot, (unsigned)ps.nworkers);
+    ph_proc_publish_room(&ps, ps.nworkers);
     threads = apr_pcalloc(pchild, sizeof(*threads) * ps.nworkers);
     args = apr_pcalloc(pchild, sizeof(*args) * ps.nworkers);
     for (i = 0; i < ps.nworkers; i++) {
@@ -202,6 +231,14 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
         ph_proc_listener_run(&ps);
     }
 
+    if (ps.expired) {
+        /* Threads stuck past ExpireTimeout cannot be joined: leave
+         * without running cleanups that might wait for them. */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     PHLOGNO(00424) "%s in slot %d exiting with %d stuck "
+                     "thread(s)", what, slot, ps.expired);
+        _exit(0);
+    }
     pthread_mutex_lock(&ps.work_lock);
     ps.workers_exit = 1;
     pthread_cond_broadcast(&ps.work_cv);

@@ -266,6 +266,7 @@ void ph_segment_child_prepare(int slot, ph_child_type type,
     atomic_store(&c->requests, 0);
     atomic_store(&c->connections, 0);
     atomic_store(&c->last_used_ms, 0);
+    atomic_store(&c->room, 0);
     c->started_us = apr_time_now();
     ph_shm_seq_write_end(&c->seq);
 }
