@@ -17,7 +17,8 @@ UNIT_DIR      := tests/unit
 UNIT_MOD_SRC  := $(addprefix $(MPM_DIR)/,head_parse.c chan_msg.c \
                    config_value.c)
 UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c test_head_parse.c \
-                   test_chan_msg.c test_config_value.c)
+                   test_chan_msg.c test_config_value.c \
+                   test_config_rows.c)
 UNIT_NAMES    := $(notdir $(UNIT_MOD_SRC:.c=.o) $(UNIT_TEST_SRC:.c=.o))
 UNIT_CPPFLAGS := -I$(MPM_DIR) -I$(UNIT_DIR)
 UNIT_LIBS     := -lcunit

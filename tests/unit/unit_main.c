@@ -17,6 +17,7 @@ static int (*const suites[])(void) = {
     ph_unit_register_head_parse,
     ph_unit_register_chan_msg,
     ph_unit_register_config_value,
+    ph_unit_register_config_rows,
 };
 
 int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,
