@@ -2,6 +2,8 @@
  * child_privs.c -- giving up root for good in a child.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -16,8 +18,38 @@
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
+int ph_cgroups_join(const char *what, const apr_array_header_t *dirs)
+{
+    char pid[32];
+    int i, len;
+
+    if (geteuid() != 0 || !dirs) {
+        return 0;
+    }
+    len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    for (i = 0; i < dirs->nelts; i++) {
+        const char *dir = APR_ARRAY_IDX(dirs, i, const char *);
+        char path[1024];
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, pid, (size_t)len) != len) {
+            ap_log_error(APLOG_MARK, APLOG_ALERT, errno, ap_server_conf,
+                         PHLOGNO(00206) "%s: cannot join cgroup %s", what,
+                         dir);
+            if (fd >= 0) {
+                close(fd);
+            }
+            return -1;
+        }
+        close(fd);
+    }
+    return 0;
+}
+
 int ph_privs_drop(const char *what, const char *user_name, uid_t uid,
-                  gid_t gid)
+                  gid_t gid, const char *chroot_dir)
 {
     if (geteuid() != 0) {
         return 0;   /* cannot switch; the parent said so once at startup */
@@ -32,6 +64,12 @@ int ph_privs_drop(const char *what, const char *user_name, uid_t uid,
         ap_log_error(APLOG_MARK, APLOG_ALERT, errno, ap_server_conf,
                      PHLOGNO(00202) "%s: initgroups(%s, %ld) failed", what,
                      user_name, (long)gid);
+        return -1;
+    }
+    if (chroot_dir && (chroot(chroot_dir) < 0 || chdir("/") < 0)) {
+        ap_log_error(APLOG_MARK, APLOG_ALERT, errno, ap_server_conf,
+                     PHLOGNO(00207) "%s: cannot chroot to %s", what,
+                     chroot_dir);
         return -1;
     }
     if (setuid(uid) < 0) {

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -60,6 +61,7 @@ static ph_env *env_add(apr_pool_t *p, const char *name)
     env->chan[0] = env->chan[1] = -1;
     env->doorbell = -1;
     env->shm_index = -1;
+    env->cgroups = apr_array_make(p, 1, sizeof(const char *));
     APR_ARRAY_PUSH(ph_envs, ph_env *) = env;
     return env;
 }
@@ -72,10 +74,32 @@ static const char *processor_line(cmd_parms *cmd, ph_env *env,
     const char *arg = ap_getword_conf(cmd->temp_pool, &args);
     const ph_directive *d;
 
+    if (!strcasecmp(dir->directive, "Cgroup")) {
+        /* one directory per hierarchy (cgroup v1 has one per controller) */
+        for (; *arg; arg = ap_getword_conf(cmd->temp_pool, &args)) {
+            APR_ARRAY_PUSH(env->cgroups, const char *) =
+                apr_pstrdup(cmd->pool, arg);
+        }
+        if (env->cgroups->nelts == 0) {
+            return apr_psprintf(cmd->pool, "<Processor %s>: Cgroup takes one "
+                                "or more cgroup directories (%s:%d)",
+                                env->name, dir->filename, dir->line_num);
+        }
+        return NULL;
+    }
     if (!*arg || *ap_getword_conf(cmd->temp_pool, &args)) {
         return apr_psprintf(cmd->pool, "<Processor %s>: %s takes exactly one "
                             "argument (%s:%d)", env->name, dir->directive,
                             dir->filename, dir->line_num);
+    }
+    if (!strcasecmp(dir->directive, "Chroot")) {
+        if (arg[0] != '/') {
+            return apr_psprintf(cmd->pool, "<Processor %s>: Chroot needs an "
+                                "absolute path, not '%s' (%s:%d)", env->name,
+                                arg, dir->filename, dir->line_num);
+        }
+        env->chroot_dir = apr_pstrdup(cmd->pool, arg);
+        return NULL;
     }
     if (!strcasecmp(dir->directive, "User")) {
         env->user_name = apr_pstrdup(cmd->pool, arg);
@@ -88,9 +112,10 @@ static const char *processor_line(cmd_parms *cmd, ph_env *env,
     d = ph_directive_find(dir->directive);
     if (!d || !(d->contexts & PH_CTX_PROCESSOR)) {
         return apr_psprintf(cmd->pool, "<Processor %s>: '%s' is not allowed "
-                            "here (allowed: User, Group, MinProcessors, "
-                            "MaxProcessors, MinSpareProcessors, "
-                            "MaxSpareProcessors) (%s:%d)", env->name,
+                            "here (allowed: User, Group, Chroot, Cgroup, "
+                            "MinProcessors, MaxProcessors, "
+                            "MinSpareProcessors, MaxSpareProcessors) "
+                            "(%s:%d)", env->name,
                             dir->directive, dir->filename, dir->line_num);
     }
     return ph_directive_apply(d, arg, &env->limits, cmd->pool);
@@ -219,6 +244,32 @@ static const char *resolve_identity(apr_pool_t *p, ph_env *env)
     return NULL;
 }
 
+/* Chroot and Cgroup must exist now, not when the first child starts. */
+static const char *check_env_places(apr_pool_t *p, ph_env *env)
+{
+    struct stat st;
+    int i;
+
+    if (env->chroot_dir && (stat(env->chroot_dir, &st) < 0
+                            || !S_ISDIR(st.st_mode))) {
+        return apr_psprintf(p, "<Processor %s> (%s:%u): Chroot %s is not a "
+                            "directory", env->name, env->defn_file,
+                            env->defn_line, env->chroot_dir);
+    }
+    for (i = 0; i < env->cgroups->nelts; i++) {
+        const char *dir = APR_ARRAY_IDX(env->cgroups, i, const char *);
+        const char *procs = apr_pstrcat(p, dir, "/cgroup.procs", NULL);
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)
+            || stat(procs, &st) < 0) {
+            return apr_psprintf(p, "<Processor %s> (%s:%u): Cgroup %s is not "
+                                "a cgroup directory (no cgroup.procs)",
+                                env->name, env->defn_file, env->defn_line,
+                                dir);
+        }
+    }
+    return NULL;
+}
+
 static const char *check_env_limits(apr_pool_t *p, ph_env *env)
 {
     long min = ph_env_limit(&env->limits, offsetof(ph_env_limits,
@@ -268,7 +319,8 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         for (i = 0; i < ph_envs->nelts; i++) {
             ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
             if ((msg = resolve_identity(p, env))
-                || (msg = check_env_limits(p, env))) {
+                || (msg = check_env_limits(p, env))
+                || (msg = check_env_places(p, env))) {
                 return msg;
             }
         }

@@ -664,7 +664,8 @@ int ph_mux_main(int slot, int mux_index, apr_pool_t *pchild)
     int rv, i, n;
 
     if (ph_privs_drop("multiplexer", ap_unixd_config.user_name,
-                      ap_unixd_config.user_id, ap_unixd_config.group_id)) {
+                      ap_unixd_config.user_id, ap_unixd_config.group_id,
+                      NULL)) {
         return APEXIT_CHILDFATAL;   /* User is wrong for every child */
     }
     if ((rv = setup(&m, slot, mux_index, pchild)) != 0) {

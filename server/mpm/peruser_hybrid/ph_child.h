@@ -46,12 +46,18 @@ int ph_mux_main(int slot, int mux_index, apr_pool_t *pchild);
 int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild);
 
 /*
- * Switch to uid/gid (with user_name's supplementary groups) for good and
- * make the process non-dumpable.  Does nothing when not running as root.
+ * Switch to uid/gid (with user_name's supplementary groups) for good,
+ * inside chroot_dir if not NULL (entered after initgroups, which reads
+ * the group database, and before setuid), and make the process
+ * non-dumpable.  Does nothing when not running as root.
  * Returns 0, or -1 after logging why (the child must then exit).
  */
 int ph_privs_drop(const char *what, const char *user_name, uid_t uid,
-                  gid_t gid);
+                  gid_t gid, const char *chroot_dir);
+
+/* Move this process into each cgroup directory (as root, before
+ * dropping privileges).  Returns 0, or -1 after logging why. */
+int ph_cgroups_join(const char *what, const apr_array_header_t *dirs);
 
 /* Close every listening socket this process inherited. */
 void ph_child_close_listeners(void);

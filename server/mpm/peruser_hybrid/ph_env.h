@@ -29,6 +29,8 @@ typedef struct ph_env {
     uid_t uid;                  /* resolved in post_config */
     gid_t gid;
     ph_env_limits limits;
+    const char *chroot_dir;     /* Chroot: NULL = none */
+    apr_array_header_t *cgroups;/* Cgroup: directories (const char *) */
     const char *defn_file;      /* where the <Processor> block is */
     unsigned defn_line;
     int implicit;               /* created because no <Processor> exists */

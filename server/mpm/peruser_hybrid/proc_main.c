@@ -183,7 +183,9 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     ap_reopen_scoreboard(pchild, NULL, 0);
 
     what = apr_psprintf(pchild, "processor of environment %s", env->name);
-    if (ph_privs_drop(what, env->user_name, env->uid, env->gid)) {
+    if (ph_cgroups_join(what, env->cgroups)
+        || ph_privs_drop(what, env->user_name, env->uid, env->gid,
+                         env->chroot_dir)) {
         return PH_EXIT_ENV_SETUP;
     }
     if ((rv = state_init(&ps, slot, env, pchild)) != 0) {
