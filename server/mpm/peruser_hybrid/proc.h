@@ -88,6 +88,8 @@ typedef struct proc_state {
     pthread_mutex_t park_lock;
     park_queue queues[PARK_QUEUES];
     int nqueues;
+    /* parked connections by state (under park_lock), for mod_status */
+    int parked_keepalive, parked_write, parked_linger;
 
     /* ExpireTimeout: when each worker took its current connection
      * (monotonic ms, 0 = idle); written by that worker, read by the

@@ -12,6 +12,7 @@
 
 #include "httpd.h"
 #include "http_log.h"
+#include "scoreboard.h"
 #include "http_main.h"
 
 #include "channel.h"
@@ -55,9 +56,24 @@ static park_queue *queue_for(proc_state *ps, long long timeout_ms)
     return &ps->queues[PARK_QUEUES - 1];
 }
 
-static void queue_remove(proc_conn *pc)
+/* Which mod_status counter a parked connection is in (park_lock held). */
+static int *parked_counter(proc_state *ps, const proc_conn *pc)
+{
+    switch (pc->pub.state) {
+    case CONN_STATE_KEEPALIVE:
+        return &ps->parked_keepalive;
+    case CONN_STATE_LINGER_NORMAL:
+        return &ps->parked_linger;
+    default:
+        return &ps->parked_write;   /* write completion, waiting for I/O */
+    }
+}
+
+static void queue_remove(proc_state *ps, proc_conn *pc)
 {
     park_queue *q = pc->queue;
+
+    (*parked_counter(ps, pc))--;
 
     if (pc->prev) {
         pc->prev->next = pc->next;
@@ -100,10 +116,11 @@ void ph_proc_park(proc_state *ps, proc_conn *pc, uint32_t events,
     }
     q->tail = pc;
     q->count++;
+    (*parked_counter(ps, pc))++;
     /* Registered while holding the lock: the listener cannot see the
      * event, or expire the connection, before it is fully parked. */
     if (epoll_ctl(ps->epfd, EPOLL_CTL_ADD, pc->fd, &ev) < 0) {
-        queue_remove(pc);
+        queue_remove(ps, pc);
         pthread_mutex_unlock(&ps->park_lock);
         ap_log_error(APLOG_MARK, APLOG_ERR, errno, ap_server_conf,
                      PHLOGNO(00410) "cannot watch a parked connection");
@@ -117,7 +134,7 @@ void ph_proc_park(proc_state *ps, proc_conn *pc, uint32_t events,
 static void unpark_locked(proc_state *ps, proc_conn *pc)
 {
     epoll_ctl(ps->epfd, EPOLL_CTL_DEL, pc->fd, NULL);
-    queue_remove(pc);
+    queue_remove(ps, pc);
 }
 
 static void give_to_worker(proc_state *ps, proc_conn *pc)
@@ -161,6 +178,21 @@ int ph_proc_room(proc_state *ps)
      * keep-alive connections cannot starve the busy ones of workers. */
     limit = ps->nworkers + (int)(ph_conf.worker_factor * idle);
     return limit - atomic_load(&ps->live_conns);
+}
+
+/* The event MPM's async figures, for mod_status's connection table. */
+static void publish_async_status(proc_state *ps, int room)
+{
+    process_score *ps_rec = ap_get_scoreboard_process(ps->slot);
+
+    pthread_mutex_lock(&ps->park_lock);
+    ps_rec->keep_alive = (apr_uint32_t)ps->parked_keepalive;
+    ps_rec->write_completion = (apr_uint32_t)ps->parked_write;
+    ps_rec->lingering_close = (apr_uint32_t)ps->parked_linger;
+    pthread_mutex_unlock(&ps->park_lock);
+    ps_rec->connections = (apr_uint32_t)atomic_load(&ps->live_conns);
+    ps_rec->not_accepting = room <= 0 || atomic_load(&ps->stopping);
+    ps_rec->quiescing = (char)atomic_load(&ps->stopping);
 }
 
 /* Publish how many more connections we take, for multiplexers. */
@@ -362,6 +394,7 @@ static void update_channel_watch(proc_state *ps, int *watching)
     int want, room = ph_proc_room(ps);
 
     ph_proc_publish_room(ps, room);
+    publish_async_status(ps, room);
     if (atomic_load(&ps->stopping)) {
         set_channel_watch(ps, watching, 0);
         return;
