@@ -1,0 +1,183 @@
+"""Bad directive values and contradictions are refused by `apache2 -t`.
+
+The numeric directives and their bounds are read from README.md's generated
+table (between the directives markers), so a row added to config_rows.h
+(and thus to the README) is covered here too.  Each case writes a config
+from phtest's templates and checks what an admin sees: a non-zero exit and
+a message naming the directive, the value and the allowed range.
+"""
+
+import re
+
+import pytest
+
+import phtest
+from phtest import vhost
+
+README = phtest.REPO / "README.md"
+
+BASE = """
+Listen 127.0.0.1:@@PORT@@
+User www-data
+Group www-data
+ServerLimit 16
+MinMultiplexers 2
+@@GLOBAL@@
+<Processor alice>
+    User alice
+    Group alice
+@@INENV@@
+</Processor>
+<Processor bob>
+    User bob
+    Group bob
+</Processor>
+""" + vhost("alice.test", "alice", "alice") + vhost("bob.test", "bob", "bob")
+
+
+def readme_rows():
+    """[(name, contexts, min, max, default)] from the generated table."""
+    text = README.read_text()
+    m = re.search(r"<!-- directives:begin.*?-->\n(.*?)<!-- directives:end -->", text, re.S)
+    assert m, "README.md has no directives:begin/end markers"
+    rows = []
+    for line in m.group(1).splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 6 or not cells[0].startswith("`"):
+            continue
+        name = cells[0].strip("`")
+        lo, hi = re.fullmatch(r"(-?\d+) to (-?\d+)", cells[3]).groups()
+        rows.append((name, cells[1], int(lo), int(hi), int(cells[2])))
+    return rows
+
+
+ROWS = readme_rows()
+
+
+def test_readme_table_parsed():
+    names = [r[0] for r in ROWS]
+    # the table must have been found and parsed, or the tests below are empty
+    for expected in ("ThreadsPerChild", "MinProcessors", "MaxSpareProcessors",
+                     "IdleTimeout", "ExpireTimeout"):
+        assert expected in names, names
+    assert len(ROWS) >= 11
+
+
+def run_t(servers, glob="", inenv=""):
+    port = phtest.free_port()
+    srv = servers(BASE, values={"PORT": port, "GLOBAL": glob, "INENV": inenv})
+    res = srv.apache("-t", timeout=30)
+    return res.returncode, res.stdout + res.stderr
+
+
+def cases():
+    out = []
+    for name, ctx, lo, hi, _default in ROWS:
+        contexts = ["server"] + (["processor"] if "<Processor>" in ctx else [])
+        for where in contexts:
+            for value, kind in ((str(hi + 1), "range"), (str(lo - 1), "range"),
+                                ("abc", "number"), ("12x", "number")):
+                out.append(pytest.param(name, lo, hi, where, value, kind,
+                                        id=f"{name}-{where}-{value}"))
+    return out
+
+
+@pytest.mark.parametrize("name,lo,hi,where,value,kind", cases())
+def test_bad_value_refused(servers, name, lo, hi, where, value, kind):
+    line = f"{name} {value}"
+    rc, out = run_t(servers, **({"glob": line} if where == "server"
+                                else {"inenv": "    " + line}))
+    assert rc != 0, f"apache2 -t accepted `{line}` ({where}): {out}"
+    if kind == "range":
+        want = f"{name}: {value} is out of range (allowed: {lo} to {hi})"
+    else:
+        want = f"{name}: '{value}' is not a whole number (allowed: {lo} to {hi})"
+    assert want in out, f"expected {want!r} in:\n{out}"
+
+
+@pytest.mark.parametrize("name,ctx,default", [(r[0], r[1], r[4]) for r in ROWS],
+                         ids=[r[0] for r in ROWS])
+def test_default_value_accepted(servers, name, ctx, default):
+    # control: the same config with the row's default passes -t, so the
+    # refusals above are about the value, not a broken template
+    inenv = f"    {name} {default}" if "<Processor>" in ctx else ""
+    rc, out = run_t(servers, glob=f"{name} {default}", inenv=inenv)
+    assert rc == 0, out
+
+
+def test_base_config_is_valid(servers):
+    rc, out = run_t(servers)
+    assert rc == 0, out
+    assert "Syntax OK" in out
+
+
+# The directives outside the table.
+@pytest.mark.parametrize("line,want", [
+    ("AsyncRequestWorkerFactor 1001",
+     "AsyncRequestWorkerFactor: 1001 is out of range (allowed: 0 to 1000)"),
+    ("AsyncRequestWorkerFactor -0.5",
+     "AsyncRequestWorkerFactor: -0.5 is out of range (allowed: 0 to 1000)"),
+    ("AsyncRequestWorkerFactor abc",
+     "AsyncRequestWorkerFactor: 'abc' is not a decimal number (allowed: 0 to 1000)"),
+    ("ProcessorWaitTimeout 3601",
+     "ProcessorWaitTimeout: 3601 is out of range (allowed: 0 to 3600)"),
+    ("ProcessorWaitTimeout x5",
+     "ProcessorWaitTimeout: 'x5' is not a whole number (allowed: 0 to 3600)"),
+    ("ProcessorWaitTimeout 5 0",
+     "ProcessorWaitTimeout levels: 0 is out of range (allowed: 1 to 100)"),
+    ("ProcessorWaitTimeout 5 101",
+     "ProcessorWaitTimeout levels: 101 is out of range (allowed: 1 to 100)"),
+], ids=lambda v: v if isinstance(v, str) and " " in v and ":" not in v else "")
+def test_other_numeric_directives_refused(servers, line, want):
+    rc, out = run_t(servers, glob=line)
+    assert rc != 0, f"apache2 -t accepted `{line}`: {out}"
+    assert want in out, f"expected {want!r} in:\n{out}"
+
+
+@pytest.mark.parametrize("line", ["AsyncRequestWorkerFactor 0.5",
+                                  "AsyncRequestWorkerFactor 1000",
+                                  "ProcessorWaitTimeout 0 1",
+                                  "ProcessorWaitTimeout 3600 100"])
+def test_other_numeric_directives_bounds_accepted(servers, line):
+    rc, out = run_t(servers, glob=line)
+    assert rc == 0, f"`{line}` refused: {out}"
+
+
+CONTRADICTIONS = [
+    ("global ThreadsPerChild > ThreadLimit", "ThreadLimit 16\nThreadsPerChild 17", "",
+     ("ThreadsPerChild", "ThreadLimit")),
+    ("global MinProcessors > MaxProcessors", "MinProcessors 5\nMaxProcessors 4", "",
+     ("MinProcessors", "MaxProcessors")),
+    ("env MinProcessors > MaxProcessors", "", "MinProcessors 3\nMaxProcessors 2",
+     ("MinProcessors", "MaxProcessors")),
+    ("MinMultiplexers > MaxMultiplexers", "MinMultiplexers 5\nMaxMultiplexers 4", "",
+     ("MinMultiplexers", "MaxMultiplexers")),
+    ("global MinSpare > MaxSpare", "MinSpareProcessors 3\nMaxSpareProcessors 2", "",
+     ("MinSpareProcessors", "MaxSpareProcessors")),
+    ("env MinSpare > MaxSpare", "", "MinSpareProcessors 3\nMaxSpareProcessors 2",
+     ("MinSpareProcessors", "MaxSpareProcessors")),
+    ("env MaxProcessors > global", "MaxProcessors 4", "MaxProcessors 5",
+     ("MaxProcessors", "<Processor alice>")),
+]
+
+
+@pytest.mark.parametrize("what,glob,inenv,names", CONTRADICTIONS,
+                         ids=[c[0] for c in CONTRADICTIONS])
+def test_contradiction_refused(servers, what, glob, inenv, names):
+    # MinMultiplexers is in BASE too; a later line wins in httpd, so the
+    # contradiction's own lines come after it.
+    rc, out = run_t(servers, glob=glob, inenv=inenv)
+    assert rc != 0, f"apache2 -t accepted {what}: {out}"
+    for n in names:
+        assert n in out, f"{what}: {n!r} not named in:\n{out}"
+
+
+@pytest.mark.parametrize("what,glob,inenv", [
+    ("MaxSpare 0 means no limit", "MinSpareProcessors 5\nMaxSpareProcessors 0", ""),
+    ("equal Min/Max processors", "MinProcessors 4\nMaxProcessors 4", ""),
+    ("env MaxProcessors equal to global", "MaxProcessors 4", "MaxProcessors 4"),
+    ("ThreadsPerChild == ThreadLimit", "ThreadLimit 16\nThreadsPerChild 16", ""),
+])
+def test_non_contradiction_accepted(servers, what, glob, inenv):
+    rc, out = run_t(servers, glob=glob, inenv=inenv)
+    assert rc == 0, f"{what} refused: {out}"
