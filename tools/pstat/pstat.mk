@@ -10,6 +10,8 @@
 #   make pstat-bench    CPU time of one `pstat -j` snapshot, 256 child
 #                       slots and 100 environments
 #   make pstat-install  $(DESTDIR)/usr/bin/pstat
+#   make pstat-tools    pstat, pstat_tests and pstat_fake_server (what the
+#                       pytest tests build for themselves)
 #
 # pstat reads the segment through the shm/ library only, which is compiled
 # again here without httpd's include paths (pstat must need none) into
