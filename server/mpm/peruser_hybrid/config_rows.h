@@ -43,6 +43,26 @@ PH_ROW(MaxSpareProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
        DEFAULT_MAX_SPARE_PROCESSORS, "processes", max_spare_processors,
        max_spare_processors,
        "Idle processors above this many are retired (0: no limit)")
+PH_ROW(MaxRequestWorkers, PH_CTX_SERVER, 0, 20000000, 0, "threads",
+       max_request_workers, PH_NONE,
+       "Most worker threads of all processors together; caps the number "
+       "of processors at MaxRequestWorkers / ThreadsPerChild (0: "
+       "ServerLimit x ThreadsPerChild).  MaxClients is its old name")
+PH_ROW(MaxClients, PH_CTX_SERVER, 0, 20000000, 0, "threads",
+       max_request_workers, PH_NONE,
+       "Old name of MaxRequestWorkers")
+PH_ROW(StartServers, PH_CTX_SERVER, 0, 20000, 0, "processes",
+       start_servers, PH_NONE,
+       "Processors each environment starts with when the server starts "
+       "(then IdleTimeout and the spare bounds apply)")
+PH_ROW(MinSpareThreads, PH_CTX_SERVER, 0, 2000000, 0, "threads",
+       min_spare_threads, PH_NONE,
+       "Idle worker threads kept per environment in use; below it another "
+       "processor starts (0: off, spare processors decide)")
+PH_ROW(MaxSpareThreads, PH_CTX_SERVER, 0, 2000000, 0, "threads",
+       max_spare_threads, PH_NONE,
+       "Idle worker threads per environment above which idle processors "
+       "are retired (0: off)")
 PH_ROW(IdleTimeout, PH_CTX_SERVER, 0, 86400, DEFAULT_IDLE_TIMEOUT,
        "seconds", idle_timeout, PH_NONE,
        "A processor that has served nothing for this long is retired, down "

@@ -120,6 +120,19 @@ const char *ph_config_validate(apr_pool_t *p)
                             ph_conf.min_spare_processors,
                             ph_conf.max_spare_processors);
     }
+    if (ph_conf.max_spare_threads
+        && ph_conf.min_spare_threads > ph_conf.max_spare_threads) {
+        return apr_psprintf(p, "MinSpareThreads %ld is above MaxSpareThreads "
+                            "%ld", ph_conf.min_spare_threads,
+                            ph_conf.max_spare_threads);
+    }
+    if (ph_conf.max_request_workers
+        && ph_conf.max_request_workers < ph_conf.threads_per_child) {
+        return apr_psprintf(p, "MaxRequestWorkers %ld is below "
+                            "ThreadsPerChild %ld: not even one processor "
+                            "could run", ph_conf.max_request_workers,
+                            ph_conf.threads_per_child);
+    }
     if (ph_conf.min_processors > ph_conf.max_processors) {
         return apr_psprintf(p, "MinProcessors %ld is above MaxProcessors %ld",
                             ph_conf.min_processors, ph_conf.max_processors);

@@ -14,6 +14,7 @@
  * for longer than its connections last.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -59,6 +60,8 @@ typedef struct parent_gen {
     backoff mux_backoff;
     backoff *env_backoff;       /* one per environment */
     int child_fatal;            /* a child reported a server-wide failure */
+    int starting;               /* first maintenance of the generation */
+    int cap_logged;             /* MaxRequestWorkers warning said */
 } parent_gen;
 
 static parent_gen gen;
@@ -285,6 +288,7 @@ static int channel_has_waiting(const ph_env *env)
 typedef struct env_census {
     int alive;                  /* current generation, not retiring */
     int idle;                   /* of those, no thread busy (advisory) */
+    int idle_threads;           /* their idle worker threads (advisory) */
 } env_census;
 
 static long env_limit(const ph_env *env, size_t off)
@@ -306,6 +310,15 @@ static void retire(int slot, const char *why)
                  APR_ARRAY_IDX(ph_envs, sl->env_index, ph_env *)->name, slot,
                  sl->pid, why);
     ap_mpm_safe_kill(sl->pid, AP_SIG_GRACEFUL);
+}
+
+static int child_idle_threads(int slot)
+{
+    ph_shm_child *c = ph_segment_child(slot);
+    int n = c ? atomic_load(&c->idle_threads) : 0;
+
+    return n < 0 ? 0 : (n > ph_conf.threads_per_child
+                            ? (int)ph_conf.threads_per_child : n);
 }
 
 static int child_is_idle(int slot)
@@ -358,14 +371,31 @@ static int retire_surplus(const ph_env *env, env_census *cen)
         else if (max_spare && cen->idle > max_spare) {
             why = "more idle processors than MaxSpareProcessors";
         }
+        else if (ph_conf.max_spare_threads
+                 && cen->idle_threads - ph_conf.threads_per_child
+                        >= ph_conf.max_spare_threads) {
+            why = "more idle threads than MaxSpareThreads";
+        }
         if (why) {
             retire(i, why);
             cen->alive--;
             cen->idle--;
+            cen->idle_threads -= child_idle_threads(i);
             retired++;
         }
     }
     return retired;
+}
+
+/* Processors all environments together may have (MaxRequestWorkers). */
+static int processor_cap(void)
+{
+    long workers = ph_conf.max_request_workers;
+
+    if (!workers) {
+        return INT_MAX;
+    }
+    return (int)(workers / ph_conf.threads_per_child);
 }
 
 /* Start what is missing from the current generation, retire what is
@@ -378,9 +408,17 @@ static void maintain_children(void)
     int muxes = 0, i;
     apr_time_t now = apr_time_now();
 
+    int processors = 0, cap = processor_cap();
+
     for (i = 0; i < r->max_slot_used; i++) {
         const ph_slot *sl = &r->slots[i];
-        if (!sl->pid || sl->gen != r->mpm->my_generation || sl->retiring) {
+        if (!sl->pid) {
+            continue;
+        }
+        if (sl->type == PH_CHILD_PROC) {
+            processors++;       /* every generation counts against the cap */
+        }
+        if (sl->gen != r->mpm->my_generation || sl->retiring) {
             continue;
         }
         if (sl->type == PH_CHILD_MUX) {
@@ -389,6 +427,7 @@ static void maintain_children(void)
         else if (sl->env_index >= 0 && sl->env_index < ph_envs->nelts) {
             cen[sl->env_index].alive++;
             cen[sl->env_index].idle += child_is_idle(i);
+            cen[sl->env_index].idle_threads += child_idle_threads(i);
         }
     }
     if (now >= gen.mux_backoff.until) {
@@ -421,14 +460,32 @@ static void maintain_children(void)
             && demand < (uint32_t)(min_spare - cen[i].idle)) {
             demand = (uint32_t)(min_spare - cen[i].idle);
         }
+        if (cen[i].alive > 0 && ph_conf.min_spare_threads
+            && cen[i].idle_threads < ph_conf.min_spare_threads && !demand) {
+            demand = 1;
+        }
+        if (gen.starting && cen[i].alive < ph_conf.start_servers
+            && demand < (uint32_t)(ph_conf.start_servers - cen[i].alive)) {
+            demand = (uint32_t)(ph_conf.start_servers - cen[i].alive);
+        }
         want = processors_wanted(env, cen[i].alive, demand);
         if (demand == 0) {
             retire_surplus(env, &cen[i]);
         }
-        for (; cen[i].alive < want; cen[i].alive++) {
+        for (; cen[i].alive < want && processors < cap;
+             cen[i].alive++, processors++) {
             if (ph_spawn_child(PH_CHILD_PROC, env) < 0) {
                 break;
             }
+        }
+        if (cen[i].alive < want && processors >= cap && !gen.cap_logged) {
+            gen.cap_logged = 1;
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                         PHLOGNO(00112) "MaxRequestWorkers %ld reached (%d "
+                         "processors of %ld threads): environment %s gets "
+                         "no more processors until others go",
+                         ph_conf.max_request_workers, processors,
+                         ph_conf.threads_per_child, env->name);
         }
         ph_segment_set_processors(i, cen[i].alive);
     }
@@ -597,7 +654,10 @@ static void start_generation(void)
                                   offsetof(ph_env_limits, max_processors)));
     }
     log_vhosts_without_env();
+    gen.starting = 1;
+    gen.cap_logged = 0;
     maintain_children();
+    gen.starting = 0;
 }
 
 int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)

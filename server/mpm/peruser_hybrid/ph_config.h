@@ -29,6 +29,10 @@ typedef struct ph_settings {
     long min_spare_processors;/* MinSpareProcessors */
     long max_spare_processors;/* MaxSpareProcessors */
     long idle_timeout;        /* IdleTimeout (seconds) */
+    long max_request_workers; /* MaxRequestWorkers / MaxClients */
+    long start_servers;       /* StartServers */
+    long min_spare_threads;   /* MinSpareThreads */
+    long max_spare_threads;   /* MaxSpareThreads */
     long expire_timeout;      /* ExpireTimeout (seconds) */
     /* not in the numeric table: */
     long wait_timeout_s;      /* ProcessorWaitTimeout <seconds> */
