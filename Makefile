@@ -4,7 +4,7 @@
 # and include flag comes from `apxs -q`, so it builds exactly as apxs would
 # build it, but objects go to build/obj/ instead of next to the sources.
 #
-#   make            build/out/mod_mpm_peruser_hybrid.so
+#   make            build/out/mod_mpm_peruser_hybrid.so and build/out/pstat
 #   make unit       CUnit unit tests (tests/unit/)
 #   make check      unit + integration tests (needs root, see README)
 #   make bench      build/bench.sh: peruser_hybrid vs stock mpm_event
@@ -35,7 +35,7 @@ MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
 .PHONY: all unit check integration bench coldstart intree install clean
-all: $(MODULE)
+all: $(MODULE) $(OUT)/pstat
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -49,6 +49,7 @@ $(MODULE): $(MPM_OBJ)
 -include tests/unit/unit.mk
 -include tests/shm/shm.mk
 -include tests/tools/tools.mk
+-include tools/pstat/pstat.mk
 
 integration: $(MODULE)
 	/usr/bin/python3 -m pytest -v tests/integration
@@ -65,7 +66,7 @@ coldstart: $(MODULE)
 
 # Installs the module where Debian keeps httpd's modules (apxs's LIBEXECDIR).
 LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR)
-install: $(MODULE)
+install: $(MODULE) $(OUT)/pstat
 	install -D -m 644 $(MODULE) $(DESTDIR)$(LIBEXECDIR)/mod_mpm_peruser_hybrid.so
 
 # Proves the in-tree build: copies the MPM into an httpd 2.4 source tree

@@ -27,6 +27,9 @@ echo "== make unit-asan (the same suites under AddressSanitizer and UBSan)"
 make unit-asan
 echo "== shm/: unit suites, multi-process and SIGKILL ticket stress, TSan and ASan/UBSan variants"
 make shm-check
+echo "== pstat: model unit tests, then -1/-j/interactive (tmux) against a fake segment"
+make pstat-unit
+/usr/bin/python3 -m pytest -p no:cacheprovider -q tests/pstat
 echo "== README directive table matches the module's table"
 bash build/directives.sh --check
 echo "== in-tree build: httpd 2.4 configured --with-mpm=peruser_hybrid"

@@ -27,6 +27,12 @@ PH_ROW(MaxMultiplexers, PH_CTX_SERVER, 1, 1000, DEFAULT_MAX_MULTIPLEXERS,
        "processes", max_multiplexers, PH_NONE,
        "Most multiplexer processes; sizes the ticket partitions of the "
        "shared-memory segment for the lifetime of the server")
+PH_ROW(MultiplexerIdleTimeout, PH_CTX_SERVER, 0, 86400,
+       DEFAULT_MULTIPLEXER_IDLE_TIMEOUT, "seconds",
+       multiplexer_idle_timeout, PH_NONE,
+       "A multiplexer above MinMultiplexers that accepted nothing for this "
+       "long is retired (0: never).  More are started, up to "
+       "MaxMultiplexers, while every one is over 75% busy")
 PH_ROW(MinProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
        DEFAULT_MIN_PROCESSORS, "processes", min_processors, min_processors,
        "Processor children kept running per environment; with 0, the "

@@ -23,6 +23,7 @@
  * bytes stay in the socket, so a level-triggered socket would stay ready).
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -33,6 +34,7 @@
 #include "ap_listen.h"
 #include "ap_mpm.h"
 #include "apr_portable.h"
+#include "apr_signal.h"
 #include "http_log.h"
 #include "http_main.h"
 #include "mpm_common.h"
@@ -110,7 +112,17 @@ typedef struct mux_state {
     int nconns;
     mux_conn *spare;            /* free list */
     long long next_reclaim_ms;
+    ph_shm_child *child_rec;    /* ours in the segment */
 } mux_state;
+
+/* Set by AP_SIG_GRACEFUL (the parent retiring this multiplexer). */
+static volatile sig_atomic_t retire_requested;
+
+static void retire_on_signal(int sig)
+{
+    (void)sig;
+    retire_requested = 1;   /* epoll_wait returns EINTR; the loop looks */
+}
 
 static void list_append(mux_list *l, mux_conn *mc)
 {
@@ -445,6 +457,10 @@ static void accept_some(mux_state *m, ev_tag *lt)
             }
             return;
         }
+        if (m->child_rec) {
+            atomic_store(&m->child_rec->last_used_ms, ph_now_ms());
+            atomic_fetch_add(&m->child_rec->connections, 1);
+        }
         mc = conn_new(m, fd);
         mc->state = MC_PEEK;
         mc->deadline_ms = ph_now_ms() + m->head_timeout_ms;
@@ -592,6 +608,7 @@ static int setup(mux_state *m, int slot, int mux_index,
     memset(m, 0, sizeof(*m));
     m->slot = slot;
     m->mux_index = mux_index;
+    m->child_rec = ph_segment_child(slot);
     m->pool = pchild;
     apr_pool_create(&m->scratch, pchild);
     m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
@@ -680,7 +697,11 @@ int ph_mux_main(int slot, int mux_index, apr_pool_t *pchild)
                  "multiplexer in slot %d ready, pid %" APR_PID_T_FMT, slot,
                  getpid());
 
+    apr_signal(AP_SIG_GRACEFUL, retire_on_signal);
     while (!m.exiting || m.nconns > 0) {
+        if (retire_requested && !m.exiting) {
+            stop_accepting(&m);
+        }
         n = epoll_wait(m.epfd, events, MAX_EVENTS, next_timeout(&m));
         if (n < 0 && errno != EINTR) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,

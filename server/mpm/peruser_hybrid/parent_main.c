@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -387,6 +388,91 @@ static int retire_surplus(const ph_env *env, env_census *cen)
     return retired;
 }
 
+/* CPU share (0-100+) the process used since we last looked, from the
+ * kernel's own accounting; -1 the first time or if it cannot be read. */
+static int cpu_percent(ph_slot *sl)
+{
+    char path[64], buf[1024], *p;
+    unsigned long utime, stime, ticks;
+    apr_time_t now = apr_time_now(), then = sl->cpu_at;
+    unsigned long before = sl->cpu_ticks;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)sl->pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        return -1;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return -1;
+    }
+    buf[n] = '\0';
+    /* fields after the command name, which may hold spaces: skip to ')' */
+    if (!(p = strrchr(buf, ')'))
+        || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                  &utime, &stime) != 2) {
+        return -1;
+    }
+    ticks = utime + stime;
+    sl->cpu_ticks = ticks;
+    sl->cpu_at = now;
+    if (!then || now <= then || ticks < before) {
+        return -1;
+    }
+    return (int)((ticks - before) * 100.0 * APR_USEC_PER_SEC
+                 / ((double)(now - then) * sysconf(_SC_CLK_TCK)));
+}
+
+/*
+ * Multiplexers between MinMultiplexers and MaxMultiplexers: one more while
+ * every one of them is over 75% busy (they never block, so CPU is the
+ * only thing they can run out of), and MultiplexerIdleTimeout retires one
+ * above the minimum that accepted nothing for that long.  Returns the
+ * change in the number alive.
+ */
+static int scale_multiplexers(int muxes)
+{
+    ph_retained *r = ph_retained_state;
+    long long idle_ms = ph_conf.multiplexer_idle_timeout * 1000LL;
+    int i, busy = 0, measured = 0, change = 0;
+
+    for (i = 0; i < r->max_slot_used; i++) {
+        ph_slot *sl = &r->slots[i];
+        int pct;
+
+        if (!sl->pid || sl->type != PH_CHILD_MUX || sl->retiring
+            || sl->gen != r->mpm->my_generation) {
+            continue;
+        }
+        if ((pct = cpu_percent(sl)) >= 0) {
+            measured++;
+            busy += pct > 75;
+        }
+        if (idle_ms && muxes + change > ph_conf.min_multiplexers
+            && idle_for_ms(i) >= idle_ms) {
+            sl->retiring = 1;
+            ap_scoreboard_image->parent[i].quiescing = 1;
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                         PHLOGNO(00113) "retiring multiplexer in slot %d, "
+                         "pid %" APR_PID_T_FMT ": MultiplexerIdleTimeout",
+                         i, sl->pid);
+            ap_mpm_safe_kill(sl->pid, AP_SIG_GRACEFUL);
+            change--;
+        }
+    }
+    if (measured && busy == measured && muxes + change >= 0
+        && muxes + change < ph_conf.max_multiplexers
+        && ph_spawn_child(PH_CHILD_MUX, NULL) >= 0) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                     PHLOGNO(00114) "all %d multiplexers over 75%% busy: "
+                     "started one more", measured);
+        change++;
+    }
+    return change;
+}
+
 /* Processors all environments together may have (MaxRequestWorkers). */
 static int processor_cap(void)
 {
@@ -431,6 +517,7 @@ static void maintain_children(void)
         }
     }
     if (now >= gen.mux_backoff.until) {
+        muxes += scale_multiplexers(muxes);
         for (; muxes < ph_conf.min_multiplexers; muxes++) {
             if (ph_spawn_child(PH_CHILD_MUX, NULL) < 0) {
                 break;
