@@ -24,6 +24,7 @@
 #include "ph_module.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
+#include "ph_status.h"
 #include "proc.h"
 
 /* AP_DECLARE_MODULE below also ties this file's log lines to the module. */
@@ -208,6 +209,7 @@ static void ph_register_hooks(apr_pool_t *p)
      * that this environment must not serve. */
     ap_hook_post_read_request(ph_guard_post_read_request, NULL, before_logio,
                               APR_HOOK_REALLY_FIRST);
+    ph_status_register_hooks();
 }
 
 AP_DECLARE_MODULE(mpm_peruser_hybrid) = {

@@ -1,0 +1,262 @@
+/*
+ * status_hook.c -- the peruser view in mod_status: the per-child table
+ * under the request list (the peruser guide's "Peruser status"),
+ * per-environment statistics with ?peruser_stats, and the same data as
+ * "Key: value" lines with ?auto.
+ *
+ * Everything shown comes from the shared-memory segment through the shm/
+ * reader API, so any environment's processor that serves server-status
+ * shows the whole server.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "apr_optional_hooks.h"
+#include "apr_strings.h"
+#include "http_config.h"
+#include "http_protocol.h"
+#include "mod_status.h"
+#include "scoreboard.h"
+
+#include "ph_clock.h"
+#include "ph_config.h"
+#include "ph_segment.h"
+#include "ph_status.h"
+
+/* One environment as the status page shows it. */
+typedef struct env_row {
+    ph_shm_env_snapshot s;
+    int alive, idle, busy_threads, idle_threads;
+} env_row;
+
+static const char *child_type_name(unsigned type)
+{
+    switch (type) {
+    case PH_CHILD_TYPE_MULTIPLEXER:
+        return "MULTIPLEXER";
+    case PH_CHILD_TYPE_PROCESSOR:
+        return "PROCESSOR";
+    default:
+        return "UNKNOWN";
+    }
+}
+
+static const char *child_status_name(unsigned status)
+{
+    static const char *const names[] = { "STANDBY", "STARTING", "READY",
+                                         "ACTIVE" };
+    return status < 4 ? names[status] : "STANDBY";
+}
+
+/* httpd's scoreboard status of a child: its busiest worker's. */
+static const char *sb_status_name(int slot, int threads)
+{
+    static const char *const names[SERVER_NUM_STATUS] = {
+        "DEAD", "STARTING", "READY", "BUSY_READ", "BUSY_WRITE",
+        "BUSY_KEEPALIVE", "BUSY_LOG", "BUSY_DNS", "CLOSING", "GRACEFUL",
+        "IDLE_KILL"
+    };
+    int t, best = SERVER_DEAD;
+
+    for (t = 0; t < threads && t < ph_conf.thread_limit; t++) {
+        int st = ap_get_scoreboard_worker_from_indexes(slot, t)->status;
+        if (st > best && st < SERVER_NUM_STATUS && st != SERVER_IDLE_KILL) {
+            best = st;
+        }
+    }
+    return names[best];
+}
+
+/* Gather environments in use with their children's figures. */
+static env_row *collect_envs(apr_pool_t *p, int *count, int *muxes,
+                             int *idle_muxes)
+{
+    uint32_t cap = ph_segment->hdr->env_capacity, slots, i;
+    env_row *rows = apr_pcalloc(p, sizeof(*rows) * cap);
+    long long now = ph_now_ms();
+
+    *muxes = *idle_muxes = 0;
+    for (i = 0; i < cap; i++) {
+        if (ph_shm_env_snapshot_get(ph_segment, i, now, &rows[i].s) != 0) {
+            rows[i].s.in_use = 0;
+        }
+    }
+    slots = ph_segment->hdr->child_capacity;
+    for (i = 0; i < slots; i++) {
+        ph_shm_child_snapshot c;
+        if (ph_shm_child_snapshot_get(ph_segment, i, &c) != 0 || !c.pid) {
+            continue;
+        }
+        if (c.type == PH_CHILD_TYPE_MULTIPLEXER) {
+            (*muxes)++;
+            *idle_muxes += c.status != PH_CHILD_ACTIVE;
+        }
+        else if (c.env_index >= 0 && (uint32_t)c.env_index < cap) {
+            env_row *e = &rows[c.env_index];
+            e->alive++;
+            e->idle += c.busy_threads <= 0;
+            e->busy_threads += c.busy_threads > 0 ? c.busy_threads : 0;
+            e->idle_threads += c.idle_threads > 0 ? c.idle_threads : 0;
+        }
+    }
+    *count = (int)cap;
+    return rows;
+}
+
+/* Most active first: most children alive, then most requests. */
+static int by_activity(const void *a, const void *b)
+{
+    const env_row *x = a, *y = b;
+
+    if (x->s.in_use != y->s.in_use) {
+        return y->s.in_use - x->s.in_use;
+    }
+    if (x->alive != y->alive) {
+        return y->alive - x->alive;
+    }
+    return y->s.requests > x->s.requests ? 1
+           : y->s.requests < x->s.requests ? -1 : 0;
+}
+
+static void child_table(request_rec *r, env_row *rows, int muxes,
+                        int idle_muxes)
+{
+    uint32_t slots = ph_segment->hdr->child_capacity, i;
+
+    ap_rputs("<h2>Peruser status</h2>\n<table border=\"0\"><tr><th>ID</th>"
+             "<th>PID</th><th>STATUS</th><th>SB STATUS</th><th>Type</th>"
+             "<th>Processor</th><th>Pss</th><th>AVAIL</th></tr>\n", r);
+    for (i = 0; i < slots; i++) {
+        ph_shm_child_snapshot c;
+        const char *env = "(null)";
+        char pss[64] = "0/0/0";
+        unsigned avail = 0;
+
+        if (ph_shm_child_snapshot_get(ph_segment, i, &c) != 0) {
+            continue;
+        }
+        if (c.type == PH_CHILD_TYPE_MULTIPLEXER) {
+            env = "Multiplexer";
+            apr_snprintf(pss, sizeof(pss), "%d/%d/%ld", muxes, idle_muxes,
+                         ph_conf.max_multiplexers);
+            avail = 100;
+        }
+        else if (c.type == PH_CHILD_TYPE_PROCESSOR && c.env_index >= 0
+                 && (uint32_t)c.env_index < ph_segment->hdr->env_capacity) {
+            env_row *e = &rows[c.env_index];
+            env = e->s.name;
+            apr_snprintf(pss, sizeof(pss), "%d/%d/%u", e->alive, e->idle,
+                         e->s.max_processors);
+            avail = e->s.avail;
+        }
+        ap_rprintf(r, "<tr><td>%u</td><td>%d</td><td>%s</td><td>%s</td>"
+                   "<td>%s</td><td>%s</td><td>%s</td><td>%u%%</td></tr>\n",
+                   i, c.pid, child_status_name(c.pid ? c.status : 0),
+                   c.pid ? sb_status_name((int)i, (int)c.threads) : "DEAD",
+                   child_type_name(c.pid ? c.type : 0),
+                   ap_escape_html(r->pool, env), pss, avail);
+    }
+    ap_rputs("</table>\n", r);
+}
+
+static void env_stats_html(request_rec *r, env_row *rows, int n)
+{
+    int i;
+
+    ap_rputs("<h2>Peruser statistics</h2>\n<table border=\"0\"><tr>"
+             "<th>Processor</th><th>Children alive/idle/max</th>"
+             "<th>Connections</th><th>Requests</th><th>Dropped: timeout</th>"
+             "<th>Dropped: channel</th><th>421</th><th>AVAIL</th>"
+             "<th>Queue</th><th>Oldest wait</th><th>Busy/idle threads</th>"
+             "</tr>\n", r);
+    for (i = 0; i < n && rows[i].s.in_use; i++) {
+        env_row *e = &rows[i];
+        ap_rprintf(r, "<tr><td>%s</td><td>%d/%d/%u</td><td>%" APR_UINT64_T_FMT
+                   "</td><td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
+                   "</td><td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
+                   "</td><td>%u%%</td><td>%d</td><td>%" APR_INT64_T_FMT
+                   " ms</td><td>%d/%d</td></tr>\n",
+                   ap_escape_html(r->pool, e->s.name), e->alive, e->idle,
+                   e->s.max_processors, e->s.connections, e->s.requests,
+                   e->s.dropped_timeout, e->s.dropped_channel,
+                   e->s.misdirected, e->s.avail, e->s.queue_depth,
+                   (apr_int64_t)e->s.oldest_wait_ms, e->busy_threads,
+                   e->idle_threads);
+    }
+    ap_rputs("</table>\n", r);
+    ap_rprintf(r, "<p>Dropped for virtual hosts without environment: %"
+               APR_UINT64_T_FMT "</p>\n", ph_shm_dropped_noenv(ph_segment));
+}
+
+/* Key: value lines.  Names are environment names, which are restricted
+ * to [A-Za-z0-9_.-] (config_value.c), so no escaping is needed. */
+static void env_stats_auto(request_rec *r, env_row *rows, int n, int muxes)
+{
+    int i, envs = 0;
+
+    for (i = 0; i < n && rows[i].s.in_use; i++) {
+        envs++;
+    }
+    ap_rprintf(r, "PeruserEnvironments: %d\nPeruserMultiplexers: %d\n"
+               "PeruserDroppedNoEnvironment: %" APR_UINT64_T_FMT "\n",
+               envs, muxes, ph_shm_dropped_noenv(ph_segment));
+    for (i = 0; i < envs; i++) {
+        env_row *e = &rows[i];
+        const char *k = e->s.name;
+        ap_rprintf(r, "Peruser.%s.ChildrenAlive: %d\n"
+                   "Peruser.%s.ChildrenIdle: %d\n"
+                   "Peruser.%s.ChildrenMax: %u\n"
+                   "Peruser.%s.Connections: %" APR_UINT64_T_FMT "\n"
+                   "Peruser.%s.Requests: %" APR_UINT64_T_FMT "\n"
+                   "Peruser.%s.DroppedTimeout: %" APR_UINT64_T_FMT "\n"
+                   "Peruser.%s.DroppedChannel: %" APR_UINT64_T_FMT "\n"
+                   "Peruser.%s.Misdirected: %" APR_UINT64_T_FMT "\n"
+                   "Peruser.%s.Avail: %u\n"
+                   "Peruser.%s.QueueDepth: %d\n"
+                   "Peruser.%s.OldestWaitMs: %" APR_INT64_T_FMT "\n"
+                   "Peruser.%s.BusyThreads: %d\n"
+                   "Peruser.%s.IdleThreads: %d\n",
+                   k, e->alive, k, e->idle, k, e->s.max_processors,
+                   k, e->s.connections, k, e->s.requests,
+                   k, e->s.dropped_timeout, k, e->s.dropped_channel,
+                   k, e->s.misdirected, k, e->s.avail, k, e->s.queue_depth,
+                   k, (apr_int64_t)e->s.oldest_wait_ms, k, e->busy_threads,
+                   k, e->idle_threads);
+    }
+}
+
+static int wants_stats(const request_rec *r)
+{
+    return r->args && ap_strstr_c(r->args, "peruser_stats") != NULL;
+}
+
+static int ph_status_hook(request_rec *r, int flags)
+{
+    env_row *rows;
+    int n, muxes, idle_muxes;
+
+    if (!ph_segment) {
+        return OK;
+    }
+    rows = collect_envs(r->pool, &n, &muxes, &idle_muxes);
+    if (flags & AP_STATUS_SHORT) {
+        qsort(rows, (size_t)n, sizeof(*rows), by_activity);
+        env_stats_auto(r, rows, n, muxes);
+        return OK;
+    }
+    if (!(flags & AP_STATUS_NOTABLE) && (flags & AP_STATUS_EXTENDED)) {
+        child_table(r, rows, muxes, idle_muxes);
+    }
+    if (wants_stats(r)) {
+        qsort(rows, (size_t)n, sizeof(*rows), by_activity);
+        env_stats_html(r, rows, n);
+    }
+    return OK;
+}
+
+void ph_status_register_hooks(void)
+{
+    APR_OPTIONAL_HOOK(ap, status_hook, ph_status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+}
