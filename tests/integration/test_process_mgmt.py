@@ -1,0 +1,522 @@
+"""Process management of issue 4, observed from outside: processor counts
+(direct children of the parent running as the environment's user, and the
+segment's child records), pids, status codes, wrk's counters, error_log.
+
+MinSpareProcessors / MaxSpareProcessors / IdleTimeout / ExpireTimeout /
+MaxConnectionsPerChild / AsyncRequestWorkerFactor, graceful restart under
+load, config changes by graceful, and -k restart / -k stop ending children.
+"""
+
+import os
+import re
+import resource
+import socket
+import time
+
+import pytest
+
+import phtest
+from phtest import RawConn, http_get, parse_id, vhost, wait_for
+
+BASE = """
+Listen 127.0.0.1:@@PORT@@
+User www-data
+Group www-data
+ThreadsPerChild @@TPC@@
+ThreadLimit 64
+ServerLimit 32
+MinMultiplexers 2
+Timeout 30
+KeepAliveTimeout 30
+MaxKeepAliveRequests 0
+@@GLOBAL@@
+<Processor alice>
+    User alice
+    Group alice
+@@ALICE@@
+</Processor>
+<Processor bob>
+    User bob
+    Group bob
+    MinProcessors 1
+    MinSpareProcessors 0
+</Processor>
+""" + vhost("alice.test", "alice", "alice") + vhost("bob.test", "bob", "bob")
+
+PID_CGI = """\
+#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+echo "ppid=$PPID uid=$(id -u)"
+"""
+
+
+def start(servers, tree, tpc=2, glob="", alice="", ready=("alice.test", "bob.test"),
+          loglevel="info"):
+    port = phtest.free_port()
+    (tree["alice"] / "cgi-bin" / "pid.cgi").write_text(PID_CGI)
+    os.chmod(tree["alice"] / "cgi-bin" / "pid.cgi", 0o755)
+    srv = servers(BASE, values={"PORT": port, "TPC": tpc, "GLOBAL": glob,
+                                "ALICE": alice}, loglevel=loglevel)
+    srv.start(ready_hosts=list(ready), port=port)
+    srv.port = port
+    return srv
+
+
+def processors(srv, uid):
+    """Processor pids of an environment as ps shows them: live direct
+    children of the parent whose effective uid is the environment's (CGIs
+    are children of processors, multiplexers run as www-data)."""
+    out = []
+    for pid in phtest.all_pids():
+        if phtest.proc_ppid(pid) == srv.parent_pid and phtest.pid_alive(pid):
+            ids = phtest.proc_uids(pid)
+            if ids and ids[0][1] == uid:
+                out.append(pid)
+    return sorted(out)
+
+
+def seg_procs(srv, env):
+    """Segment records of env's processors whose pid is alive."""
+    return [c for c in phtest.seg_processors(phtest.segment(srv), env)
+            if phtest.pid_alive(c["pid"])]
+
+
+def idle_count(srv, env):
+    return sum(1 for c in seg_procs(srv, env)
+               if c["busy_threads"] == 0 and c["status_name"] in ("ready", "active"))
+
+
+def hold(srv, n, host="alice.test", path="/cgi-bin/gated.cgi"):
+    """Open n connections each with a request to the gated CGI (unanswered
+    until the gate goes)."""
+    conns = []
+    for _ in range(n):
+        c = RawConn(srv.port, timeout=30)
+        c.send(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+        conns.append(c)
+    return conns
+
+
+def release(gate, conns):
+    """Open the gate; every held request must be answered 200."""
+    if gate.exists():
+        gate.unlink()
+    statuses = []
+    for c in conns:
+        try:
+            statuses.append(c.read_response().status)
+        except (OSError, phtest.ConnectionClosed, ValueError) as exc:
+            statuses.append(repr(exc))
+        c.close()
+    return statuses
+
+
+def busy_threads(srv, env):
+    return sum(c["busy_threads"] for c in seg_procs(srv, env))
+
+
+# --------------------------------------------------------------------------
+
+
+def test_min_spare_processors(servers, tree, env_users, shm_dump):
+    alice = env_users["alice"][0]
+    srv = start(servers, tree, tpc=2, alice="""
+    MinProcessors 1
+    MinSpareProcessors 2
+    MaxProcessors 4
+""")
+    _cgi, gate = phtest.gated_cgi(tree["alice"])
+    # settles at 2 idle processors (MinProcessors 1 + spares up to 2 idle)
+    wait_for(lambda: len(processors(srv, alice)) == 2 and idle_count(srv, "alice") == 2,
+             10, what="alice to settle at 2 idle processors")
+    seen_max = 0
+    t_end = time.monotonic() + 1.5          # ... and stays there (>1 parent check)
+    while time.monotonic() < t_end:
+        seen_max = max(seen_max, len(processors(srv, alice)))
+        time.sleep(0.1)
+    assert seen_max == 2, f"settled count grew to {seen_max}"
+
+    # 2 busy threads (one processor's worth): more are started so 2 stay idle
+    conns = hold(srv, 2)
+    try:
+        wait_for(lambda: busy_threads(srv, "alice") == 2, 10, what="2 busy threads")
+        wait_for(lambda: idle_count(srv, "alice") >= 2, 10,
+                 what="2 idle alice processors again under load")
+        counts = [len(processors(srv, alice))]
+        # 6 busy threads of at most 4 x 2: the environment grows to 4, never more
+        conns += hold(srv, 4)
+        wait_for(lambda: busy_threads(srv, "alice") == 6, 15, what="6 busy threads")
+
+        def at_max():
+            counts.append(len(processors(srv, alice)))
+            return counts[-1] == 4
+        wait_for(at_max, 10, what="alice to reach MaxProcessors 4")
+        t_end = time.monotonic() + 1.5
+        while time.monotonic() < t_end:
+            counts.append(len(processors(srv, alice)))
+            time.sleep(0.1)
+        assert max(counts) <= 4, counts
+        assert len(seg_procs(srv, "alice")) <= 4
+    finally:
+        statuses = release(gate, conns)
+    assert statuses == [200] * 6, statuses
+
+
+def test_max_spare_processors_retire(servers, tree, env_users, shm_dump):
+    alice = env_users["alice"][0]
+    srv = start(servers, tree, tpc=2, alice="""
+    MinProcessors 1
+    MinSpareProcessors 0
+    MaxSpareProcessors 1
+    MaxProcessors 4
+""")
+    _cgi, gate = phtest.gated_cgi(tree["alice"])
+    conns = hold(srv, 6)
+    try:
+        wait_for(lambda: len(processors(srv, alice)) >= 3 and busy_threads(srv, "alice") == 6,
+                 15, what="3+ alice processors for 6 busy threads")
+        peak = len(processors(srv, alice))
+    finally:
+        statuses = release(gate, conns)
+    assert statuses == [200] * 6, statuses
+    counts = []
+
+    def retired():
+        counts.append(len(processors(srv, alice)))
+        return counts[-1] == 1 and idle_count(srv, "alice") <= 1
+    wait_for(retired, 10, what=f"alice to retire down to 1 (from {peak})")
+    t_end = time.monotonic() + 1.5           # never below MinProcessors 1
+    while time.monotonic() < t_end:
+        counts.append(len(processors(srv, alice)))
+        time.sleep(0.1)
+    assert peak >= 3 and min(counts) == 1 and counts[-1] == 1, (peak, counts)
+    assert srv.log_lines("MaxSpareProcessors"), srv.log_text()[-3000:]
+    assert http_get(srv.port, "alice.test", "/cgi-bin/id.cgi").status == 200
+
+
+def test_idle_timeout(servers, tree, env_users, shm_dump):
+    alice = env_users["alice"][0]
+    srv = start(servers, tree, glob="IdleTimeout 2", alice="""
+    MinProcessors 0
+    MinSpareProcessors 0
+""", ready=("bob.test",))
+    for _ in range(2):
+        r = http_get(srv.port, "alice.test", "/cgi-bin/id.cgi")
+        assert r.status == 200 and parse_id(r.body)["uid"] == alice
+        t0 = time.monotonic()
+        pids = processors(srv, alice)
+        assert pids, "no alice processor right after a request"
+        wait_for(lambda: not processors(srv, alice), 8, what="alice's processor to retire")
+        idle = time.monotonic() - t0
+        assert 1.0 <= idle <= 6.0, f"retired after {idle:.1f}s of idleness"
+    # bob (MinProcessors 1) keeps his
+    assert len(processors(srv, env_users["bob"][0])) == 1
+
+
+def test_expire_timeout(servers, tree, env_users, shm_dump):
+    alice = env_users["alice"][0]
+    srv = start(servers, tree, tpc=4, glob="ExpireTimeout 2", alice="""
+    MinProcessors 1
+    MinSpareProcessors 0
+    MaxProcessors 2
+""")
+    _cgi, gate = phtest.gated_cgi(tree["alice"])
+    old = wait_for(lambda: processors(srv, alice), 5)
+    assert len(old) == 1
+    old_pid = old[0]
+    conns = hold(srv, 1)
+    try:
+        wait_for(lambda: busy_threads(srv, "alice") == 1, 5, what="the stuck thread")
+        t0 = time.monotonic()
+        new = wait_for(lambda: [p for p in processors(srv, alice) if p != old_pid], 8,
+                       what="a replacement alice processor")
+        took = time.monotonic() - t0
+        assert took <= 6, took
+        # meanwhile another connection to alice is served
+        r = http_get(srv.port, "alice.test", "/cgi-bin/id.cgi", timeout=10)
+        assert r.status == 200 and parse_id(r.body)["uid"] == alice
+        wait_for(lambda: srv.log_lines("PH00417"), 5, what="PH00417 in error_log")
+    finally:
+        statuses = release(gate, conns)
+    # the expired processor ends once its stuck request is done
+    wait_for(lambda: not phtest.pid_alive(old_pid), 10, what="the expired processor to exit")
+    assert new
+    print("held request after expiry:", statuses)
+    assert http_get(srv.port, "alice.test", "/").status == 200
+
+
+def test_max_connections_per_child(servers, tree, env_users, shm_dump):
+    srv = start(servers, tree, glob="MaxConnectionsPerChild 5", alice="""
+    MinProcessors 1
+    MinSpareProcessors 0
+    MaxProcessors 1
+""")
+    served_by = []
+    for _ in range(16):
+        r = http_get(srv.port, "alice.test", "/cgi-bin/pid.cgi", timeout=10)
+        assert r.status == 200, r
+        served_by.append(int(re.search(rb"ppid=(\d+)", r.body).group(1)))
+    per_pid = {p: served_by.count(p) for p in set(served_by)}
+    # the first probe of start() (wait_ready) counts as one connection too
+    assert len(per_pid) >= 3, served_by
+    assert max(per_pid.values()) <= 5, per_pid
+
+
+def fd_sockets(pid):
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
+@pytest.fixture
+def nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, 8192) if hard != resource.RLIM_INFINITY else 8192
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def open_idle_keepalive(port, host, n, deadline):
+    conns = []
+    for _ in range(n):
+        assert time.monotonic() < deadline, f"only {len(conns)} connections in time"
+        c = RawConn(port, timeout=10)
+        r = c.request(host, "/small.txt")
+        assert r.status == 200, (len(conns), r)
+        conns.append(c)
+    return conns
+
+
+def test_async_factor_2000_idle_keepalive(servers, tree, env_users, shm_dump, nofile):
+    srv = start(servers, tree, tpc=25, glob="AsyncRequestWorkerFactor 80", alice="""
+    MinProcessors 1
+    MaxProcessors 1
+    MinSpareProcessors 0
+""")
+    alice = env_users["alice"][0]
+    conns = []
+    try:
+        conns = open_idle_keepalive(srv.port, "alice.test", 2000, time.monotonic() + 40)
+        assert len(processors(srv, alice)) == 1
+        t0 = time.monotonic()
+        r = http_get(srv.port, "alice.test", "/cgi-bin/id.cgi", timeout=10)
+        took = time.monotonic() - t0
+        assert r.status == 200 and took < 1.0, (r, took)
+        # the kept connections are still usable
+        assert conns[0].request("alice.test", "/small.txt").status == 200
+        assert conns[-1].request("alice.test", "/small.txt").status == 200
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_async_factor_limits_connections(servers, tree, env_users, shm_dump):
+    tpc, factor = 4, 2
+    limit = tpc + factor * tpc           # all workers idle between requests
+    srv = start(servers, tree, tpc=tpc, glob="ProcessorWaitTimeout 2", alice="""
+    MinProcessors 1
+    MaxProcessors 1
+    MinSpareProcessors 0
+""")
+    alice = env_users["alice"][0]
+    pid = wait_for(lambda: processors(srv, alice), 5)[0]
+    # wait for the start-up probe's connection to be gone from the processor
+    base = wait_for(lambda: (lambda n: n if n and all(fd_sockets(pid) == n for _ in range(3))
+                                       else None)(fd_sockets(pid)), 10)
+    kept, refused, waits = [], [], []
+    try:
+        for _ in range(limit + 6):
+            c = RawConn(srv.port, timeout=10)
+            t0 = time.monotonic()
+            r = c.request("alice.test", "/small.txt")
+            if r.status == 200:
+                kept.append(c)
+            else:
+                refused.append(r.status)
+                waits.append(time.monotonic() - t0)
+                c.close()
+            held = fd_sockets(pid) - base
+            assert held <= limit, f"processor holds {held} sockets > {limit}"
+        assert len(processors(srv, alice)) == 1
+        assert limit - 1 <= len(kept) <= limit, (len(kept), refused)
+        assert refused and set(refused) == {503}, refused
+        # the first over the limit waited in the multiplexer for the wait
+        assert 1.5 <= waits[0] <= 4, waits
+        # closing kept connections makes room again
+        for c in kept[:3]:
+            c.close()
+        del kept[:3]
+        r = wait_for(lambda: http_get(srv.port, "alice.test", "/small.txt", timeout=10)
+                     .status == 200, 10, what="room again after closing 3")
+    finally:
+        for c in kept:
+            c.close()
+
+
+# --------------------------------------------------------------------------
+# graceful restart under load, config change by graceful, restart / stop
+
+WRK_RE = {
+    "requests": re.compile(r"(\d+) requests in"),
+    "non2xx": re.compile(r"Non-2xx or 3xx responses: (\d+)"),
+    "sockerr": re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"),
+}
+
+
+def wrk_counts(out):
+    m = WRK_RE["requests"].search(out)
+    assert m, out
+    n2 = WRK_RE["non2xx"].search(out)
+    se = WRK_RE["sockerr"].search(out)
+    errs = dict(zip(("connect", "read", "write", "timeout"),
+                    map(int, se.groups()))) if se else dict(connect=0, read=0, write=0,
+                                                            timeout=0)
+    return {"requests": int(m.group(1)), "non2xx": int(n2.group(1)) if n2 else 0, **errs}
+
+
+def generation(srv):
+    return phtest.segment(srv)["generation"]
+
+
+def env_requests(srv):
+    return sum(e["requests"] for e in phtest.segment(srv)["envs"])
+
+
+def test_graceful_under_load(servers, tree, env_users, shm_dump):
+    srv = start(servers, tree, tpc=8, alice="""
+    MinProcessors 1
+    MinSpareProcessors 0
+""")
+    url = f"http://127.0.0.1:{srv.port}/small.txt"
+    wrks = [phtest.run_tool_async(["wrk", "-t1", "-c16", "-d8s", "-H", f"Host: {h}", url])
+            for h in ("alice.test", "bob.test")]
+    try:
+        gens = [generation(srv)]
+        start_req = env_requests(srv)
+        wait_for(lambda: env_requests(srv) > start_req + 500, 5, what="load flowing")
+        for _ in range(2):
+            res = srv.apache("-k", "graceful")
+            assert res.returncode == 0, res.stderr
+            wait_for(lambda: generation(srv) > gens[-1], 5, what="a new generation")
+            gens.append(generation(srv))
+            before = env_requests(srv)
+            wait_for(lambda: env_requests(srv) > before + 200, 5,
+                     what="load served by the new generation")
+        outs = [phtest.finish_tool(w, 20) for w in wrks]
+    finally:
+        for w in wrks:
+            if w.poll() is None:
+                w.kill()
+                w.communicate()
+    counts = [wrk_counts(o) for o in outs]
+    print("graceful under load, wrk per host (alice, bob):", counts, "generations", gens)
+    assert phtest.pid_alive(srv.parent_pid, srv.parent_start)
+    for c, out in zip(counts, outs):
+        assert c["requests"] > 1000, out
+        assert c["non2xx"] == 0, out
+        assert c["connect"] == 0 and c["write"] == 0 and c["timeout"] == 0, out
+        # wrk counts as a read error a kept-alive connection that the server
+        # closes between two requests (the old generation closes its idle
+        # keep-alive connections on graceful, as httpd does); wrk then
+        # reconnects.  At most once per connection per graceful.
+        assert c["read"] <= 16 * 2, f"read errors beyond idle closes: {out}"
+
+
+CHANGE_BEFORE = BASE.replace("@@GLOBAL@@", "") + """
+<Processor gone>
+    User bob
+    Group bob
+    MinProcessors 1
+    MinSpareProcessors 0
+</Processor>
+""" + vhost("gone.test", "gone", "main")
+
+CHANGE_AFTER = BASE.replace("@@GLOBAL@@", "").replace(
+    "<Processor bob>\n    User bob\n    Group bob",
+    "<Processor bob>\n    User carol\n    Group carol") + """
+<Processor carol>
+    User carol
+    Group carol
+</Processor>
+""" + vhost("gone.test", None, "main") + vhost("carol.test", "carol", "main")
+
+
+def test_config_change_by_graceful_then_restart_and_stop(servers, tree, env_users,
+                                                        shm_dump):
+    carol = phtest.ensure_user("carol")[0]
+    alice, bob = env_users["alice"][0], env_users["bob"][0]
+    port = phtest.free_port()
+    vals = {"PORT": port, "TPC": 4, "ALICE": "    MinProcessors 1\n    MinSpareProcessors 0"}
+    srv = servers(CHANGE_BEFORE, values=vals)
+    srv.start(ready_hosts=["alice.test", "bob.test", "gone.test"], port=port)
+    srv.port = port
+
+    def uid_of(host):
+        r = http_get(port, host, "/cgi-bin/id.cgi", timeout=10)
+        return r.status, (parse_id(r.body).get("uid") if r.status == 200 else None)
+
+    assert uid_of("bob.test") == (200, bob)
+    assert uid_of("gone.test") == (200, bob)
+    # carol.test is unknown: the first vhost (alice) answers it
+    assert uid_of("carol.test") == (200, alice)
+
+    srv.conf_path.write_text(phtest.fill(phtest.COMMON_HEAD + CHANGE_AFTER, {
+        "TMP": srv.tmp, "MODDIR": phtest.MODDIR, "LOGLEVEL": "info", "WWW": tree["main"].parent,
+        "MPM_LOADMODULE": f"LoadModule mpm_peruser_hybrid_module {phtest.MODULE}", **vals}))
+    res = srv.apache("-k", "graceful")
+    assert res.returncode == 0, res.stderr
+    wait_for(lambda: uid_of("carol.test") == (200, carol), 10,
+             what="carol.test served as carol after graceful")
+    wait_for(lambda: uid_of("bob.test") == (200, carol), 10,
+             what="bob's environment running as carol after graceful")
+    wait_for(lambda: uid_of("gone.test")[0] == 503, 10,
+             what="the removed environment's vhost to answer 503")
+    assert uid_of("alice.test") == (200, alice)
+    # the old processors of the removed environment are gone
+    wait_for(lambda: not [p for p, (u, _g) in srv.children().items()
+                          if u[1] == bob and phtest.proc_ppid(p) == srv.parent_pid], 10,
+             what="no processor left running as bob")
+
+    # -k restart ends every child promptly, even one busy in a CGI
+    def direct_children():
+        return {p: phtest.proc_starttime(p) for p in phtest.all_pids()
+                if phtest.proc_ppid(p) == srv.parent_pid and phtest.pid_alive(p)}
+
+    _cgi, gate = phtest.gated_cgi(tree["alice"])
+    held = hold(srv, 1)
+    try:
+        wait_for(lambda: busy_threads(srv, "alice") == 1, 5)
+        old = direct_children()
+        t0 = time.monotonic()
+        assert srv.apache("-k", "restart").returncode == 0
+        wait_for(lambda: not [p for p, st in old.items() if phtest.pid_alive(p, st)], 5,
+                 what="every old child to end after -k restart")
+        took_restart = time.monotonic() - t0
+    finally:
+        gate.unlink(missing_ok=True)   # the orphaned CGI ends at once
+        for c in held:
+            c.close()
+    srv.wait_ready(port, "alice.test", 10)
+    assert phtest.pid_alive(srv.parent_pid, srv.parent_start)
+    # -k stop with clients connected (idle keep-alive and half-sent head)
+    ka = RawConn(port)
+    assert ka.request("bob.test", "/small.txt").status == 200
+    half = RawConn(port)
+    half.send("GET / HTTP/1.1\r\nHost: alice")
+    try:
+        old = direct_children()
+        assert old
+        t0 = time.monotonic()
+        srv.stop("stop", timeout=5)
+        took_stop = time.monotonic() - t0
+        assert not [p for p, st in old.items() if phtest.pid_alive(p, st)]
+    finally:
+        ka.close()
+        half.close()
+    print(f"-k restart ended children in {took_restart:.2f}s, -k stop in {took_stop:.2f}s")
