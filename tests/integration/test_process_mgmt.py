@@ -282,19 +282,28 @@ def nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def open_idle_keepalive(port, host, n, deadline):
+def open_idle_keepalive(port, host, n, deadline, batch=200):
+    """n keep-alive connections, each with one answered request, left open.
+    Opened in batches (connect all, send all, read all) to be quick."""
     conns = []
-    for _ in range(n):
+    while len(conns) < n:
         assert time.monotonic() < deadline, f"only {len(conns)} connections in time"
-        c = RawConn(port, timeout=10)
-        r = c.request(host, "/small.txt")
-        assert r.status == 200, (len(conns), r)
-        conns.append(c)
+        # the last ones one at a time: a connection is admitted only while
+        # the processor holds fewer than ThreadsPerChild + factor x idle
+        # workers, and workers busy with a batch lower that limit
+        size = batch if len(conns) + batch <= n - 200 else 1
+        group = [RawConn(port, timeout=10) for _ in range(size)]
+        for c in group:
+            c.send(f"GET /small.txt HTTP/1.1\r\nHost: {host}\r\n\r\n")
+        for c in group:
+            r = c.read_response()
+            assert r.status == 200, (len(conns), r)
+            conns.append(c)
     return conns
 
 
 def test_async_factor_2000_idle_keepalive(servers, tree, env_users, shm_dump, nofile):
-    srv = start(servers, tree, tpc=25, glob="AsyncRequestWorkerFactor 80", alice="""
+    srv = start(servers, tree, tpc=25, glob="AsyncRequestWorkerFactor 80\nKeepAliveTimeout 120", alice="""
     MinProcessors 1
     MaxProcessors 1
     MinSpareProcessors 0
