@@ -305,7 +305,7 @@ static void retire(int slot, const char *why)
 
     sl->retiring = 1;
     ap_scoreboard_image->parent[slot].quiescing = 1;
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00111)
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf, PHLOGNO(00111)
                  "retiring processor of env %s in slot %d, pid %"
                  APR_PID_T_FMT ": %s",
                  APR_ARRAY_IDX(ph_envs, sl->env_index, ph_env *)->name, slot,
@@ -555,10 +555,12 @@ static void maintain_children(void)
             && demand < (uint32_t)(ph_conf.start_servers - cen[i].alive)) {
             demand = (uint32_t)(ph_conf.start_servers - cen[i].alive);
         }
-        want = processors_wanted(env, cen[i].alive, demand);
+        /* Retire first, then count what is wanted from what is left:
+         * otherwise a processor retired now would be replaced at once. */
         if (demand == 0) {
             retire_surplus(env, &cen[i]);
         }
+        want = processors_wanted(env, cen[i].alive, demand);
         for (; cen[i].alive < want && processors < cap;
              cen[i].alive++, processors++) {
             if (ph_spawn_child(PH_CHILD_PROC, env) < 0) {
