@@ -137,6 +137,7 @@ void ph_proc_publish_room(proc_state *ps, int room);
 /* proc_guard.c */
 void ph_guard_set_env(const ph_env *env);
 void ph_guard_set_slot(int slot);
+void ph_guard_set_stopping_flag(atomic_int *flag);
 int ph_guard_post_read_request(request_rec *r);
 proc_conn *ph_guard_conn_of(conn_rec *c);
 void ph_guard_bind_conn(conn_rec *c, proc_conn *pc);

@@ -233,8 +233,11 @@ static int write_completion(proc_state *ps, proc_conn *pc)
                      apr_time_as_msec(c->base_server->timeout));
         return 1;
     }
-    if (c->keepalive != AP_CONN_KEEPALIVE || c->aborted
-        || atomic_load(&ps->stopping)) {
+    /* Not closed just because this child is stopping: the response just
+     * sent did not say so, and the client may be sending its next
+     * request right now.  That request is answered with "Connection:
+     * close" (proc_guard.c), so the connection ends cleanly. */
+    if (c->keepalive != AP_CONN_KEEPALIVE || c->aborted) {
         pc->pub.state = CONN_STATE_LINGER;
     }
     else if (c->data_in_input_filters) {

@@ -46,6 +46,15 @@ proc_conn *ph_guard_conn_of(conn_rec *c)
 
 static int my_slot = -1;
 
+/* This child's "finish and exit" flag (proc.h), for the keep-alive rule
+ * below; NULL outside processors. */
+static atomic_int *stopping_flag;
+
+void ph_guard_set_stopping_flag(atomic_int *flag)
+{
+    stopping_flag = flag;
+}
+
 void ph_guard_set_slot(int slot)
 {
     my_slot = slot;
@@ -80,6 +89,11 @@ int ph_guard_post_read_request(request_rec *r)
     if (wanted == serving_env) {
         if (pc && pc->magic == PROC_CONN_MAGIC) {
             pc->ka_timeout_ms = apr_time_as_msec(r->server->keep_alive_timeout);
+        }
+        if (stopping_flag && atomic_load(stopping_flag)) {
+            /* A graceful restart or retirement: serve this request, and
+             * tell the client to open its next connection elsewhere. */
+            r->connection->keepalive = AP_CONN_CLOSE;
         }
         count_request(0);
         return DECLINED;

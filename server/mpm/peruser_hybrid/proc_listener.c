@@ -498,13 +498,15 @@ void ph_proc_listener_run(proc_state *ps)
                 if (take_from_channel(ps) == PH_CHANNEL_EOF) {
                     set_channel_watch(ps, &watching, 0);
                     atomic_store(&ps->stopping, 1);
-                    expire(ps, 1);
                 }
             }
             else {
                 conn_ready(ps, (proc_conn *)tag);
             }
         }
-        expire(ps, atomic_load(&ps->stopping));
+        /* Stopping keeps kept-alive connections until their next request
+         * (answered "Connection: close") or their KeepAliveTimeout, so no
+         * request already on its way is cut off. */
+        expire(ps, 0);
     }
 }

@@ -195,6 +195,7 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     }
     ph_guard_set_env(env);
     ph_guard_set_slot(slot);
+    ph_guard_set_stopping_flag(&ps.stopping);
     retire_state = &ps;
     apr_signal(AP_SIG_GRACEFUL, retire_on_signal);
     ap_run_child_init(pchild, ap_server_conf);
