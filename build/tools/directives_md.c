@@ -1,8 +1,10 @@
 /*
- * directives_md.c -- prints the README's directive reference as a
- * Markdown table, straight from server/mpm/peruser_hybrid/config_rows.h,
- * so the documentation cannot drift from what the module parses.
- * Built and run by build/directives.sh.
+ * directives_md.c -- prints the README's directive reference as one
+ * Markdown table, straight from server/mpm/peruser_hybrid/config_rows.h
+ * (numeric rows with their bounds, the module's other directives, and the
+ * httpd core directives the MPM honours), so the documentation cannot
+ * drift from what the module parses.  Built and run by
+ * build/directives.sh.
  */
 #include <stdio.h>
 
@@ -21,13 +23,20 @@ static const char *context_name(unsigned ctx)
 
 int main(void)
 {
-    printf("| Directive | Context | Default | Allowed | Unit | Meaning |\n");
-    printf("|---|---|---|---|---|---|\n");
+    printf("| Directive | Context | Default | Allowed | Meaning |\n");
+    printf("|---|---|---|---|---|\n");
+#define PH_ROW_CUSTOM(name, ctx, syntax, def, kind, handler, help)          \
+    printf("| `%s` | %s | %s | see syntax | %s |\n", syntax, ctx, def, help);
 #define PH_ROW(name, ctx, min, max, def, unit, field, envfield, help)       \
-    printf("| `%s` | %s | %ld | %ld to %ld | %s | %s |\n", #name,          \
-           context_name(ctx), (long)(def), (long)(min), (long)(max), unit, \
+    printf("| `%s n` | %s | %ld | %ld to %ld %s | %s |\n", #name,           \
+           context_name(ctx), (long)(def), (long)(min), (long)(max), unit,  \
            help);
+#define PH_ROW_CORE(name, syntax, help)                                     \
+    printf("| `%s` | server config (httpd core) | httpd's | httpd's | %s |\n", \
+           syntax, help);
 #include "config_rows.h"
+#undef PH_ROW_CUSTOM
 #undef PH_ROW
+#undef PH_ROW_CORE
     return 0;
 }

@@ -41,13 +41,19 @@ def readme_rows():
     m = re.search(r"<!-- directives:begin.*?-->\n(.*?)<!-- directives:end -->", text, re.S)
     assert m, "README.md has no directives:begin/end markers"
     rows = []
+    # | `Name n` | context | default | MIN to MAX unit | meaning |  -- the
+    # numeric rows; the module's other directives and httpd core's have no
+    # numeric range in the "Allowed" column.
     for line in m.group(1).splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 6 or not cells[0].startswith("`"):
+        if len(cells) < 5 or not cells[0].startswith("`"):
             continue
-        name = cells[0].strip("`")
-        lo, hi = re.fullmatch(r"(-?\d+) to (-?\d+)", cells[3]).groups()
-        rows.append((name, cells[1], int(lo), int(hi), int(cells[2])))
+        rng = re.match(r"(-?\d+) to (-?\d+)\b", cells[3])
+        name = re.fullmatch(r"`(\w+) n`", cells[0])
+        if not rng or not name:
+            continue
+        lo, hi = rng.groups()
+        rows.append((name.group(1), cells[1], int(lo), int(hi), int(cells[2])))
     return rows
 
 

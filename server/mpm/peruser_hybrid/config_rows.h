@@ -1,13 +1,109 @@
 /*
- * config_rows.h -- one row per numeric directive (X-macro, like Varnish's
+ * config_rows.h -- one row per directive (X-macro, like Varnish's
  * tbl/params.h).  Included several times with different definitions of
- * PH_ROW to generate the directive table, its index enum and the
- * command_rec entries.  The README's directive reference is generated from
- * the same rows (build/directives.sh).
+ * the row macros to generate the numeric table, its index enum, the
+ * command_rec entries and the README's directive reference
+ * (build/directives.sh), so none of them can drift from the others.
  *
  * PH_ROW(name, contexts, min, max, default, unit, settings field,
- *        per-environment field or -, help)
+ *        per-environment field or PH_NONE, help)
+ *     a whole number, parsed and bounds-checked by the table's setter;
+ * PH_ROW_CUSTOM(name, context text, syntax, default text, kind, handler,
+ *               help)
+ *     any other directive of this module: kind is the AP_INIT_* flavour
+ *     (TAKE1, TAKE12, RAW_ARGS), handler its setter; kind PROCESSOR marks
+ *     a directive that only exists inside <Processor> and is parsed there
+ *     (env_registry.c);
+ * PH_ROW_CORE(name, syntax, help)
+ *     a directive httpd's core parses whose value this MPM honours.
+ * An includer that only wants some kinds leaves the others undefined.
  */
+#ifndef PH_ROW
+#define PH_ROW(...)
+#define PH_ROW_DEFAULTED
+#endif
+#ifndef PH_ROW_CUSTOM
+#define PH_ROW_CUSTOM(...)
+#define PH_ROW_CUSTOM_DEFAULTED
+#endif
+#ifndef PH_ROW_CORE
+#define PH_ROW_CORE(...)
+#define PH_ROW_CORE_DEFAULTED
+#endif
+
+PH_ROW_CUSTOM(Processor, "server config", "<Processor name> ... </Processor>",
+              "none", RAW_ARGS, ph_env_processor_section,
+              "Declares the server environment `name` (letters, digits, "
+              "_ . -); its processors run as its User and Group")
+PH_ROW_CUSTOM(User, "<Processor>", "User name", "required", PROCESSOR,
+              processor_line,
+              "Unix user the environment's processors run as (not root); "
+              "at server level, httpd's User: the multiplexers' account")
+PH_ROW_CUSTOM(Group, "<Processor>", "Group name", "required", PROCESSOR,
+              processor_line,
+              "Unix group the environment's processors run as (not root); "
+              "at server level, httpd's Group")
+PH_ROW_CUSTOM(Chroot, "<Processor>", "Chroot dir", "none", PROCESSOR,
+              processor_line,
+              "Processors chroot to dir after reading the user and group "
+              "databases and before setuid; what they serve is then inside "
+              "dir.  Must exist at startup")
+PH_ROW_CUSTOM(Cgroup, "<Processor>", "Cgroup dir [dir ...]", "none",
+              PROCESSOR, processor_line,
+              "Processors join each cgroup directory (one per v1 "
+              "controller, or one v2 group) before dropping privileges; "
+              "each must contain cgroup.procs at startup")
+PH_ROW_CUSTOM(ServerEnvironment, "server config, <VirtualHost>",
+              "ServerEnvironment name", "the main server's", TAKE1,
+              ph_env_set_server_env,
+              "The environment that serves this virtual host; without one "
+              "(when any <Processor> exists) its requests get 503")
+PH_ROW_CUSTOM(ProcessorWaitTimeout, "server config",
+              "ProcessorWaitTimeout seconds [levels]", "5 10", TAKE12,
+              set_wait_timeout,
+              "How long a connection may wait for a busy environment (0 to "
+              "3600 s) and in how many AVAIL levels that wait shrinks to "
+              "none (1 to 100); then 503 with Retry-After")
+PH_ROW_CUSTOM(AsyncRequestWorkerFactor, "server config",
+              "AsyncRequestWorkerFactor factor", "2", TAKE1,
+              set_worker_factor,
+              "A processor takes connections while it holds fewer than "
+              "ThreadsPerChild + factor x idle workers (0 to 1000, "
+              "fractions allowed)")
+PH_ROW_CUSTOM(ExtendedScoreBoardFile, "server config",
+              "ExtendedScoreBoardFile path", "peruser_hybrid.shm in "
+              "DefaultRuntimeDir", TAKE1, set_segment_file,
+              "The shared-memory segment pstat and mod_status read; "
+              "removed when the server stops")
+PH_ROW_CUSTOM(ExtendedScoreBoardGroup, "server config",
+              "ExtendedScoreBoardGroup group", "none (root only)", TAKE1,
+              set_segment_group,
+              "Group that may read the segment file (mode 0640, owner root)")
+
+PH_ROW_CORE(Listen, "Listen [addr:]port", "Where the multiplexers accept")
+PH_ROW_CORE(ListenBacklog, "ListenBacklog n", "Listen queue length")
+PH_ROW_CORE(SendBufferSize, "SendBufferSize bytes", "TCP send buffer")
+PH_ROW_CORE(User, "User name", "Account of the multiplexers and of the "
+            "implicit environment; must not be root")
+PH_ROW_CORE(Group, "Group name", "Group of the multiplexers and of the "
+            "implicit environment")
+PH_ROW_CORE(PidFile, "PidFile path", "The parent's pid")
+PH_ROW_CORE(ScoreBoardFile, "ScoreBoardFile path", "httpd's own "
+            "scoreboard in a file instead of anonymous memory")
+PH_ROW_CORE(MaxConnectionsPerChild, "MaxConnectionsPerChild n", "A "
+            "processor that took n connections finishes them and is "
+            "replaced (0: never); MaxRequestsPerChild is its old name")
+PH_ROW_CORE(MaxMemFree, "MaxMemFree KBytes", "Free memory each connection "
+            "pool's allocator keeps")
+PH_ROW_CORE(ThreadStackSize, "ThreadStackSize bytes", "Stack of worker "
+            "threads")
+PH_ROW_CORE(CoreDumpDirectory, "CoreDumpDirectory dir", "Where children "
+            "dump core; when set, processors stay dumpable")
+PH_ROW_CORE(EnableExceptionHook, "EnableExceptionHook On|Off", "Runs "
+            "fatal-exception hooks in crashing children")
+PH_ROW_CORE(GracefulShutdownTimeout, "GracefulShutdownTimeout seconds",
+            "How long graceful-stop waits for children")
+
 PH_ROW(ThreadsPerChild, PH_CTX_SERVER, 1, 20000, DEFAULT_THREADS_PER_CHILD,
        "threads", threads_per_child, PH_NONE,
        "Worker threads in each processor child (each child also runs one "
@@ -78,3 +174,16 @@ PH_ROW(ExpireTimeout, PH_CTX_SERVER, 0, 86400, DEFAULT_EXPIRE_TIMEOUT,
        "A processor with a thread busy on one request for this long takes "
        "no more connections, finishes the others and is replaced (0: "
        "never)")
+
+#ifdef PH_ROW_DEFAULTED
+#undef PH_ROW
+#undef PH_ROW_DEFAULTED
+#endif
+#ifdef PH_ROW_CUSTOM_DEFAULTED
+#undef PH_ROW_CUSTOM
+#undef PH_ROW_CUSTOM_DEFAULTED
+#endif
+#ifdef PH_ROW_CORE_DEFAULTED
+#undef PH_ROW_CORE
+#undef PH_ROW_CORE_DEFAULTED
+#endif

@@ -235,30 +235,23 @@ enum {
     PH_ROW_COUNT
 };
 
+/* kinds of PH_ROW_CUSTOM rows that httpd dispatches (PROCESSOR rows are
+ * parsed inside <Processor> by env_registry.c) */
+#define PH_CUSTOM_RAW_ARGS(name, handler, help) \
+    AP_INIT_RAW_ARGS("<" #name, handler, NULL, RSRC_CONF, help),
+#define PH_CUSTOM_TAKE1(name, handler, help) \
+    AP_INIT_TAKE1(#name, handler, NULL, RSRC_CONF, help),
+#define PH_CUSTOM_TAKE12(name, handler, help) \
+    AP_INIT_TAKE12(#name, handler, NULL, RSRC_CONF, help),
+#define PH_CUSTOM_PROCESSOR(name, handler, help)
+
 const command_rec ph_cmds[] = {
     LISTEN_COMMANDS,
     AP_GRACEFUL_SHUTDOWN_TIMEOUT_COMMAND,
-    AP_INIT_RAW_ARGS("<Processor", ph_env_processor_section, NULL, RSRC_CONF,
-                     "A server environment: <Processor name> with User, "
-                     "Group and optional limits, closed by </Processor>"),
-    AP_INIT_TAKE1("ServerEnvironment", ph_env_set_server_env, NULL,
-                  RSRC_CONF, "The <Processor> environment that serves this "
-                  "virtual host"),
-    AP_INIT_TAKE12("ProcessorWaitTimeout", set_wait_timeout, NULL, RSRC_CONF,
-                   "Seconds a connection may wait for a busy environment "
-                   "(0 to 3600), and the number of AVAIL levels over which "
-                   "that wait shrinks to none (1 to 100, default 10)"),
-    AP_INIT_TAKE1("AsyncRequestWorkerFactor", set_worker_factor, NULL,
-                  RSRC_CONF, "Connections a processor takes beyond "
-                  "ThreadsPerChild, per idle worker (0 to 1000, fractions "
-                  "allowed; default 2)"),
-    AP_INIT_TAKE1("ExtendedScoreBoardFile", set_segment_file, NULL,
-                  RSRC_CONF, "Shared-memory segment file read by pstat and "
-                  "mod_status (default: " PH_DEFAULT_SEGMENT_NAME " in "
-                  "DefaultRuntimeDir)"),
-    AP_INIT_TAKE1("ExtendedScoreBoardGroup", set_segment_group, NULL,
-                  RSRC_CONF, "Group that may read the segment file (for "
-                  "pstat); default: root only"),
+#define PH_ROW_CUSTOM(name, ctx, syntax, def, kind, handler, help) \
+    PH_CUSTOM_##kind(name, handler, help)
+#include "config_rows.h"
+#undef PH_ROW_CUSTOM
 #define PH_ROW(name, ctx, min, max, def, unit, field, envfield, help) \
     AP_INIT_TAKE1(#name, set_table_directive,                         \
                   (void *)&ph_directives[PH_ROW_INDEX_##name], RSRC_CONF, \
