@@ -407,9 +407,8 @@ static void update_channel_watch(proc_state *ps, int *watching)
     set_channel_watch(ps, watching, want);
 }
 
-/* Expire parked connections whose deadline has passed; with `all`, also
- * every idle keep-alive connection (we are stopping). */
-static void expire(proc_state *ps, int all)
+/* Expire parked connections whose deadline has passed. */
+static void expire(proc_state *ps)
 {
     long long now = ph_now_ms();
     proc_conn *done = NULL;
@@ -421,13 +420,12 @@ static void expire(proc_state *ps, int all)
         proc_conn *pc = q->head, *next;
         for (; pc; pc = next) {
             next = pc->next;
-            if (pc->deadline_ms <= now
-                || (all && pc->pub.state == CONN_STATE_KEEPALIVE)) {
+            if (pc->deadline_ms <= now) {
                 unpark_locked(ps, pc);
                 pc->work_next = done;
                 done = pc;
             }
-            else if (!all && i != PARK_QUEUES - 1) {
+            else if (i != PARK_QUEUES - 1) {
                 break;      /* the rest of this queue is later */
             }
         }
@@ -507,6 +505,6 @@ void ph_proc_listener_run(proc_state *ps)
         /* Stopping keeps kept-alive connections until their next request
          * (answered "Connection: close") or their KeepAliveTimeout, so no
          * request already on its way is cut off. */
-        expire(ps, 0);
+        expire(ps);
     }
 }
