@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # build/lib/common.sh -- shell functions shared by build/test.sh,
-# build/demo.sh and build/bench.sh.  Sourced, not run:
+# build/demo.sh, build/bench.sh, build/bench_pstat_load.sh and
+# build/coldstart.sh: the machine's setup.  Sourced, not run:
 #
 #   . "$(dirname "$(readlink -f "$0")")/lib/common.sh"
 #
@@ -39,5 +40,15 @@ ensure_env_users() {
         getent group "$u" >/dev/null || groupadd --system "$u"
         id -u "$u" >/dev/null 2>&1 ||
             useradd --system --no-create-home --shell /usr/sbin/nologin --gid "$u" "$u"
+    done
+}
+
+# require_tools SCRIPT HINT TOOL...: exit 1 unless every TOOL is on PATH
+# (HINT, when not empty, is added in parentheses to the complaint).
+require_tools() {
+    local script=$1 hint=$2 tool
+    shift 2
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "$script: $tool missing${hint:+ ($hint)}" >&2; exit 1; }
     done
 }
