@@ -17,47 +17,34 @@
 # limit; the server is stopped by its pid and nothing is left running.
 set -euo pipefail
 
+SCRIPT=build/coldstart.sh
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "$(readlink -f "$0")")/lib/common.sh"
-require_root build/coldstart.sh "apache2 must start as root to switch users"
+# shellcheck source-path=SCRIPTDIR source=lib/httpd.sh
+. "$(dirname "$(readlink -f "$0")")/lib/httpd.sh"
+require_root "$SCRIPT" "apache2 must start as root to switch users"
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$REPO"
 
 NENVS=${COLDSTART_ENVS:-100}
 THREADS=${COLDSTART_THREADS:-25}
 MODULE=$REPO/build/out/mod_mpm_peruser_hybrid.so
-MODDIR=/usr/lib/apache2/modules
-for tool in curl /usr/sbin/apache2; do
-    command -v "$tool" >/dev/null || { echo "build/coldstart.sh: $tool missing" >&2; exit 1; }
-done
+require_tools "$SCRIPT" "" curl /usr/sbin/apache2
 [ -f "$MODULE" ] || make
 
 ensure_env_users
 
-WORK=$(mktemp -d /tmp/ph-coldstart-XXXXXX)
-chmod 755 "$WORK"
-mkdir -p "$WORK/www" "$WORK/run"
-head -c 99 /dev/zero | tr '\0' x > "$WORK/www/100b.txt"
-echo >> "$WORK/www/100b.txt"
-chmod 755 "$WORK/www"
-chmod 644 "$WORK/www/100b.txt"
+make_work_dir ph-coldstart
+mkdir -p "$WORK/run"
 CONF=$WORK/httpd.conf
+STOP_SECONDS=30   # a hundred processors take a while to go
+trap cleanup_servers EXIT
 
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 
 {
+    conf_preamble "$WORK" warn "LoadModule mpm_peruser_hybrid_module $MODULE"
     cat <<EOF
-ServerRoot /etc/apache2
-ServerName localhost
-DefaultRuntimeDir $WORK/run
-PidFile $WORK/httpd.pid
-Mutex file:$WORK/run default
-ErrorLog $WORK/error.log
-LogLevel warn
-LoadModule mpm_peruser_hybrid_module $MODULE
-LoadModule authz_core_module $MODDIR/mod_authz_core.so
-LoadModule mime_module $MODDIR/mod_mime.so
-TypesConfig /etc/mime.types
 Listen 127.0.0.1:$PORT
 User www-data
 Group www-data
@@ -65,12 +52,9 @@ ThreadsPerChild $THREADS
 ServerLimit $((NENVS + 28))
 MinMultiplexers 2
 KeepAlive On
-<Directory />
-    Require all denied
-</Directory>
-<Directory $WORK/www>
-    Require all granted
-</Directory>
+EOF
+    conf_www_access
+    cat <<EOF
 # no ServerEnvironment: the multiplexers answer it 503 (start-up probe)
 <VirtualHost 127.0.0.1:$PORT>
     ServerName probe.test
@@ -93,68 +77,17 @@ EOF
     done
 } > "$CONF"
 
-# pids of every process whose command line names this config
-server_pids() {
-    local d cmd
-    for d in /proc/[0-9]*; do
-        cmd=$( { tr '\0' ' ' < "$d/cmdline"; } 2>/dev/null) || continue
-        [[ $cmd == *"$CONF"* ]] && echo "${d#/proc/}"
-    done
-    return 0
-}
-
 # server processes running as alice (the processors)
 processors() {
     local pid n=0
-    for pid in $(server_pids); do
+    for pid in $(server_pids "$CONF"); do
         [ "$(stat -c %u "/proc/$pid" 2>/dev/null)" = "$(id -u alice)" ] && n=$((n + 1))
     done
     echo "$n"
 }
 
-STARTED=0
-cleanup() {
-    local rc=$? pid i left=""
-    if [ "$STARTED" = 1 ]; then
-        pid=$(cat "$WORK/httpd.pid" 2>/dev/null || true)
-        if [ -n "$pid" ]; then
-            kill -TERM "$pid" 2>/dev/null || true
-        fi
-        for i in $(seq 1 300); do
-            left=$(server_pids)
-            [ -z "$left" ] && break
-            sleep 0.1
-        done
-        if [ -n "$left" ]; then
-            echo "build/coldstart.sh: processes left after SIGTERM: $left (SIGKILLed)" >&2
-            # shellcheck disable=SC2086
-            kill -KILL $left 2>/dev/null || true
-            rc=1
-        fi
-    fi
-    if [ "$rc" -eq 0 ]; then
-        rm -rf "$WORK"
-    else
-        echo "build/coldstart.sh: kept $WORK" >&2
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-
-/usr/sbin/apache2 -f "$CONF" -k start
-STARTED=1
-ready=0
-for _ in $(seq 1 150); do
-    code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' -H 'Host: probe.test' \
-           "http://127.0.0.1:$PORT/100b.txt" 2>/dev/null || true)
-    if [ "$code" = 503 ]; then ready=1; break; fi
-    sleep 0.2
-done
-if [ "$ready" != 1 ]; then
-    echo "build/coldstart.sh: the multiplexers did not answer on port $PORT" >&2
-    tail -n 20 "$WORK/error.log" >&2 || true
-    exit 1
-fi
+# the multiplexers are up when they answer the probe vhost 503
+start_server "$WORK" server "http://127.0.0.1:$PORT/100b.txt" probe.test 503
 before=$(processors)
 
 # request_each: one request to each vhost in turn; prints "code seconds" per line
