@@ -20,9 +20,14 @@
 #   BENCH_SECONDS=8 BENCH_CONNECTIONS=50 BENCH_THREADS=2 BENCH_REPEAT=3
 set -euo pipefail
 
+SCRIPT=build/bench_pstat_load.sh
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "$(readlink -f "$0")")/lib/common.sh"
-require_root build/bench_pstat_load.sh "apache2 must start as root to switch users"
+# shellcheck source-path=SCRIPTDIR source=lib/httpd.sh
+. "$(dirname "$(readlink -f "$0")")/lib/httpd.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/wrk.sh
+. "$(dirname "$(readlink -f "$0")")/lib/wrk.sh"
+require_root "$SCRIPT" "apache2 must start as root to switch users"
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$REPO"
 
@@ -32,47 +37,38 @@ CONNS=${BENCH_CONNECTIONS:-50}
 THREADS=${BENCH_THREADS:-2}
 NADDR=8   # 127.0.3.1..8: a warm-up and 2 x REPEAT runs
 if ! [[ $REPEAT =~ ^[1-3]$ ]]; then
-    echo "build/bench_pstat_load.sh: BENCH_REPEAT must be 1 to 3 (one loopback address per run)" >&2
+    echo "$SCRIPT: BENCH_REPEAT must be 1 to 3 (one loopback address per run)" >&2
     exit 1
 fi
 MODULE=$REPO/build/out/mod_mpm_peruser_hybrid.so
 PSTAT=$REPO/build/out/pstat
-MODDIR=/usr/lib/apache2/modules
-for tool in wrk tmux curl /usr/sbin/apache2; do
-    command -v "$tool" >/dev/null || { echo "build/bench_pstat_load.sh: $tool missing" >&2; exit 1; }
-done
+require_tools "$SCRIPT" "" wrk tmux curl /usr/sbin/apache2
 if [ ! -f "$MODULE" ] || [ ! -x "$PSTAT" ]; then make; fi
 
 ensure_env_users
 
-WORK=$(mktemp -d /tmp/ph-pstat-bench-XXXXXX)
-chmod 755 "$WORK"
-mkdir -p "$WORK/www" "$WORK/run"
-head -c 99 /dev/zero | tr '\0' x > "$WORK/www/100b.txt"
-echo >> "$WORK/www/100b.txt"
-chmod 755 "$WORK/www"
-chmod 644 "$WORK/www/100b.txt"
+make_work_dir ph-pstat-bench
+mkdir -p "$WORK/run"
 CONF=$WORK/httpd.conf
 SHM=$WORK/run/peruser_hybrid.shm
 TMUX_SOCK=ph-pstat-bench-$$
 
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+pstat_stop() {
+    tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    pstat_stop
+    cleanup_servers "$rc"
+}
+trap cleanup EXIT
+
+PORT=$(free_port)
 
 {
-    cat <<EOF
-ServerRoot /etc/apache2
-ServerName localhost
-DefaultRuntimeDir $WORK/run
-PidFile $WORK/httpd.pid
-Mutex file:$WORK/run default
-ErrorLog $WORK/error.log
-LogLevel warn
-LoadModule mpm_peruser_hybrid_module $MODULE
-LoadModule authz_core_module $MODDIR/mod_authz_core.so
-LoadModule mime_module $MODDIR/mod_mime.so
-TypesConfig /etc/mime.types
-EOF
-    for i in $(seq 1 "$NADDR"); do echo "Listen 127.0.3.$i:$PORT"; done
+    conf_preamble "$WORK" warn "LoadModule mpm_peruser_hybrid_module $MODULE"
+    listen_lines 3 "$PORT" "$NADDR"
     cat <<EOF
 User www-data
 Group www-data
@@ -81,12 +77,9 @@ MaxConnectionsPerChild 0
 KeepAlive On
 MaxKeepAliveRequests 0
 MinMultiplexers 2
-<Directory />
-    Require all denied
-</Directory>
-<Directory $WORK/www>
-    Require all granted
-</Directory>
+EOF
+    conf_www_access
+    cat <<EOF
 <Processor alice>
     User alice
     Group alice
@@ -102,66 +95,7 @@ MinMultiplexers 2
 EOF
 } > "$CONF"
 
-# pids of every process whose command line names this config
-server_pids() {
-    local d cmd
-    for d in /proc/[0-9]*; do
-        cmd=$( { tr '\0' ' ' < "$d/cmdline"; } 2>/dev/null) || continue
-        [[ $cmd == *"$CONF"* ]] && echo "${d#/proc/}"
-    done
-    return 0
-}
-
-STARTED=0
-stop_server() {
-    local pid i left
-    pid=$(cat "$WORK/httpd.pid" 2>/dev/null || true)
-    if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; fi
-    for i in $(seq 1 200); do
-        left=$(server_pids)
-        [ -z "$left" ] && return 0
-        sleep 0.1
-    done
-    echo "build/bench_pstat_load.sh: server left processes after SIGTERM: $left (SIGKILLed)" >&2
-    # shellcheck disable=SC2086
-    kill -KILL $left 2>/dev/null || true
-    return 1
-}
-
-pstat_stop() {
-    tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
-}
-
-cleanup() {
-    local rc=$?
-    pstat_stop
-    if [ "$STARTED" = 1 ]; then
-        stop_server || rc=1
-    fi
-    if [ "$rc" -eq 0 ]; then
-        rm -rf "$WORK"
-    else
-        echo "build/bench_pstat_load.sh: kept $WORK" >&2
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-
-/usr/sbin/apache2 -f "$CONF" -k start
-STARTED=1
-ready=0
-for _ in $(seq 1 150); do
-    if curl -fsS -m 2 -o /dev/null -H "Host: alice.test" "http://127.0.3.1:$PORT/100b.txt" 2>/dev/null; then
-        ready=1
-        break
-    fi
-    sleep 0.2
-done
-if [ "$ready" != 1 ]; then
-    echo "build/bench_pstat_load.sh: server did not answer on port $PORT" >&2
-    tail -n 20 "$WORK/error.log" >&2 || true
-    exit 1
-fi
+start_server "$WORK" server "http://127.0.3.1:$PORT/100b.txt" alice.test
 # both processors up before measuring
 for _ in $(seq 1 100); do
     alive=$("$PSTAT" --shm "$SHM" -j -d 0 | /usr/bin/python3 -c \
@@ -169,7 +103,7 @@ for _ in $(seq 1 100); do
     [ "$alive" = 2 ] && break
     sleep 0.1
 done
-[ "$alive" = 2 ] || { echo "build/bench_pstat_load.sh: alice has $alive processors, expected 2" >&2; exit 1; }
+[ "$alive" = 2 ] || { echo "$SCRIPT: alice has $alive processors, expected 2" >&2; exit 1; }
 
 # pid of the pstat running in the tmux pane (the pane's process or its child)
 pstat_pid() {
@@ -203,33 +137,24 @@ pstat_start() {
         fi
         sleep 0.1
     done
-    echo "build/bench_pstat_load.sh: pstat in tmux never showed alice:" >&2
+    echo "$SCRIPT: pstat in tmux never showed alice:" >&2
     tmux -L "$TMUX_SOCK" capture-pane -p -t pstat >&2 || true
     return 1
 }
 
-# run_wrk ADDR SECONDS -> prints "rps errors"
-run_wrk() {
-    local addr=$1 secs=$2 out rps errs
-    out=$(timeout $((secs + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --timeout 10s \
-          -H 'Host: alice.test' "http://$addr:$PORT/100b.txt") || true
-    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-    errs=$(grep -E 'Socket errors|Non-2xx' <<<"$out" | tr -s ' ' | paste -sd';' -) || true
-    echo "${rps:-0} ${errs:-none}"
-}
-
-median() {
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+# bench ADDR SECONDS -> prints "rps errors"
+bench() {
+    run_wrk "http://$1:$PORT/100b.txt" "$2" -H 'Host: alice.test'
 }
 
 HZ=$(getconf CLK_TCK)
 echo "pstat load: wrk -t$THREADS -c$CONNS -d${SECONDS_PER_RUN}s keep-alive, 100-byte file, $(nproc) CPUs;"
 echo "  with = interactive pstat -d 0.1 in tmux on the same segment; median of $REPEAT alternating runs"
-run_wrk 127.0.3.1 2 >/dev/null   # warm-up
+bench 127.0.3.1 2 >/dev/null   # warm-up
 addr=2
 without=() with=() errs="" cpu=()
 run_without() {
-    read -r rps err <<<"$(run_wrk "127.0.3.$addr" "$SECONDS_PER_RUN")"
+    read -r rps err <<<"$(bench "127.0.3.$addr" "$SECONDS_PER_RUN")"
     without+=("$rps")
     [ "$err" = none ] || errs="$errs [without: $err]"
     addr=$((addr + 1))
@@ -238,9 +163,9 @@ run_with() {
     local t0 t1 m0 m1
     pstat_start
     t0=$(cpu_ticks "$PSTAT_PID") m0=$(cpu_ticks "$TMUX_PID")
-    read -r rps err <<<"$(run_wrk "127.0.3.$addr" "$SECONDS_PER_RUN")"
+    read -r rps err <<<"$(bench "127.0.3.$addr" "$SECONDS_PER_RUN")"
     if [ "$(pstat_pid)" != "$PSTAT_PID" ]; then
-        echo "build/bench_pstat_load.sh: pstat (pid $PSTAT_PID) did not survive the run" >&2
+        echo "$SCRIPT: pstat (pid $PSTAT_PID) did not survive the run" >&2
         exit 1
     fi
     t1=$(cpu_ticks "$PSTAT_PID") m1=$(cpu_ticks "$TMUX_PID")
