@@ -12,9 +12,12 @@
 # stops the previous demo server first.
 set -euo pipefail
 
+SCRIPT=build/demo.sh
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "$(readlink -f "$0")")/lib/common.sh"
-require_root build/demo.sh "apache2 must start as root to switch users"
+# shellcheck source-path=SCRIPTDIR source=lib/httpd.sh
+. "$(dirname "$(readlink -f "$0")")/lib/httpd.sh"
+require_root "$SCRIPT" "apache2 must start as root to switch users"
 
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$REPO"
@@ -23,7 +26,6 @@ DEMO=/tmp/peruser-hybrid-demo
 CONF=$DEMO/httpd.conf
 PORT=8080
 MODULE=$REPO/build/out/mod_mpm_peruser_hybrid.so
-MODDIR=/usr/lib/apache2/modules
 
 install_deps apache2 apache2-dev apache2-utils build-essential curl
 
@@ -43,14 +45,14 @@ if [ -f "$DEMO/httpd.pid" ] && [ -f "$CONF" ]; then
             sleep 0.1
         done
         if kill -0 "$old" 2>/dev/null; then
-            echo "build/demo.sh: previous demo server (pid $old) did not stop" >&2
+            echo "$SCRIPT: previous demo server (pid $old) did not stop" >&2
             exit 1
         fi
     fi
 fi
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-    echo "build/demo.sh: something already listens on 127.0.0.1:$PORT; stop it first" >&2
+    echo "$SCRIPT: something already listens on 127.0.0.1:$PORT; stop it first" >&2
     exit 1
 fi
 
@@ -73,24 +75,14 @@ EOF
 done
 chmod 755 "$DEMO" "$DEMO/www"
 
-cat > "$CONF" <<EOF
-# peruser_hybrid demo, written by build/demo.sh
-ServerRoot /etc/apache2
-ServerName localhost
-DefaultRuntimeDir $DEMO/run
-PidFile $DEMO/httpd.pid
-Mutex file:$DEMO/run default
-ErrorLog $DEMO/error.log
-LogLevel info
-
-LoadModule mpm_peruser_hybrid_module $MODULE
-LoadModule authz_core_module $MODDIR/mod_authz_core.so
-LoadModule mime_module $MODDIR/mod_mime.so
+{
+    echo "# peruser_hybrid demo, written by build/demo.sh"
+    conf_preamble "$DEMO" info "LoadModule mpm_peruser_hybrid_module $MODULE"
+    cat <<EOF
 LoadModule dir_module $MODDIR/mod_dir.so
 LoadModule alias_module $MODDIR/mod_alias.so
 LoadModule cgi_module $MODDIR/mod_cgi.so
 LoadModule status_module $MODDIR/mod_status.so
-TypesConfig /etc/mime.types
 DirectoryIndex index.html
 
 Listen 127.0.0.1:$PORT
@@ -134,6 +126,7 @@ MinMultiplexers 2
     ScriptAlias /cgi-bin/ $DEMO/www/bob/cgi-bin/
 </VirtualHost>
 EOF
+} > "$CONF"
 
 echo "== starting apache2 -f $CONF"
 /usr/sbin/apache2 -f "$CONF" -t
@@ -141,16 +134,8 @@ echo "== starting apache2 -f $CONF"
 
 # Wait (poll, bounded to ~30 s) until both environments answer.
 for host in alice.test bob.test; do
-    ok=
-    for _ in $(seq 1 150); do
-        if curl -fsS -m 2 -o /dev/null -H "Host: $host" "http://127.0.0.1:$PORT/cgi-bin/whoami" 2>/dev/null; then
-            ok=1
-            break
-        fi
-        sleep 0.2
-    done
-    if [ -z "$ok" ]; then
-        echo "build/demo.sh: $host did not answer; last lines of $DEMO/error.log:" >&2
+    if ! wait_http "http://127.0.0.1:$PORT/cgi-bin/whoami" "$host"; then
+        echo "$SCRIPT: $host did not answer; last lines of $DEMO/error.log:" >&2
         tail -n 20 "$DEMO/error.log" >&2 || true
         exit 1
     fi
