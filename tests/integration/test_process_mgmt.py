@@ -51,11 +51,11 @@ echo "ppid=$PPID uid=$(id -u)"
 
 
 def start(servers, tree, tpc=2, glob="", alice="", ready=("alice.test", "bob.test"),
-          loglevel="info"):
+          loglevel="info", base=BASE):
     port = phtest.free_port()
     (tree["alice"] / "cgi-bin" / "pid.cgi").write_text(PID_CGI)
     os.chmod(tree["alice"] / "cgi-bin" / "pid.cgi", 0o755)
-    srv = servers(BASE, values={"PORT": port, "TPC": tpc, "GLOBAL": glob,
+    srv = servers(base, values={"PORT": port, "TPC": tpc, "GLOBAL": glob,
                                 "ALICE": alice}, loglevel=loglevel)
     srv.start(ready_hosts=list(ready), port=port)
     srv.port = port
@@ -366,6 +366,232 @@ def test_async_factor_limits_connections(servers, tree, env_users, shm_dump):
     finally:
         for c in kept:
             c.close()
+
+
+# --------------------------------------------------------------------------
+# event's thread-level directives (StartServers, MaxRequestWorkers,
+# MinSpareThreads / MaxSpareThreads), mod_status async states, ExpireTimeout 0
+
+# bob with MinProcessors 0 (BASE keeps one for him)
+BASE_BOB0 = BASE.replace("<Processor bob>\n    User bob\n    Group bob\n    MinProcessors 1",
+                         "<Processor bob>\n    User bob\n    Group bob\n    MinProcessors 0")
+assert BASE_BOB0 != BASE
+
+
+def test_start_servers_only_at_startup(servers, tree, env_users, shm_dump):
+    alice, bob = env_users["alice"][0], env_users["bob"][0]
+    # no ready probe: nothing asks for either environment
+    srv = start(servers, tree, tpc=2, base=BASE_BOB0, ready=(),
+                glob="StartServers 2\nIdleTimeout 2", alice="""
+    MinProcessors 0
+    MinSpareProcessors 0
+""")
+    seen = {"alice": [], "bob": []}
+
+    def both(n):
+        a, b = len(processors(srv, alice)), len(processors(srv, bob))
+        seen["alice"].append(a)
+        seen["bob"].append(b)
+        return a == n and b == n
+    wait_for(lambda: both(2), 5, what="2 processors for alice and for bob after start")
+    t0 = time.monotonic()
+    wait_for(lambda: both(0), 8, what="the StartServers processors to retire (IdleTimeout 2)")
+    took = time.monotonic() - t0
+    # ... and StartServers does not bring them back
+    t_end = time.monotonic() + 1.5
+    while time.monotonic() < t_end:
+        both(-1)
+        time.sleep(0.1)
+    print("StartServers 2 counts (alice, bob):", seen, f"retired after {took:.1f}s")
+    assert max(seen["alice"]) == 2 and max(seen["bob"]) == 2, seen
+    assert seen["alice"][-15:] == [0] * 15 and seen["bob"][-15:] == [0] * 15, seen
+    assert srv.log_lines("IdleTimeout"), srv.log_text()[-3000:]
+    # the environments still work on demand
+    r = http_get(srv.port, "alice.test", "/cgi-bin/id.cgi", timeout=10)
+    assert r.status == 200 and parse_id(r.body)["uid"] == alice
+
+
+def test_max_request_workers_caps_processors(servers, tree, env_users, shm_dump):
+    alice, bob = env_users["alice"][0], env_users["bob"][0]
+    # 16 / 8: at most 2 processors across all environments
+    srv = start(servers, tree, tpc=8, base=BASE_BOB0, ready=("alice.test",),
+                glob="MaxRequestWorkers 16\nProcessorWaitTimeout 20", alice="""
+    MinProcessors 0
+    MaxProcessors 4
+    MinSpareProcessors 0
+""")
+    _cgi, gate = phtest.gated_cgi(tree["alice"])
+    totals = []
+
+    def total():
+        n = len(processors(srv, alice)) + len(processors(srv, bob))
+        totals.append(n)
+        return n
+    # 20 requests > 16 threads: alice asks for a third processor (of her 4)
+    conns = hold(srv, 20)
+    try:
+        wait_for(lambda: total() >= 2 and busy_threads(srv, "alice") == 16, 15,
+                 what="alice's 2 processors all busy")
+        wait_for(lambda: total() and srv.log_lines("PH00112"), 8,
+                 what="PH00112 (MaxRequestWorkers reached) in error_log")
+        t_end = time.monotonic() + 1.5
+        while time.monotonic() < t_end:
+            total()
+            time.sleep(0.1)
+    finally:
+        statuses = release(gate, conns)
+    print("processors of all environments per poll:", totals)
+    assert max(totals) <= 2, totals
+    assert statuses == [200] * 20, statuses
+    assert http_get(srv.port, "alice.test", "/cgi-bin/id.cgi", timeout=10).status == 200
+
+
+def test_min_spare_threads(servers, tree, env_users, shm_dump):
+    alice = env_users["alice"][0]
+    srv = start(servers, tree, tpc=4, glob="MinSpareThreads 6", alice="""
+    MinProcessors 1
+    MinSpareProcessors 0
+    MaxProcessors 4
+""")
+    r = http_get(srv.port, "alice.test", "/cgi-bin/id.cgi", timeout=10)
+    assert r.status == 200
+    counts = []
+
+    def count():
+        counts.append(len(processors(srv, alice)))
+        return counts[-1]
+    # 4 idle threads < 6: a second processor; 8 >= 6: no third
+    wait_for(lambda: count() == 2, 5, what="alice to grow to 2 processors (MinSpareThreads 6)")
+    t_end = time.monotonic() + 1.5
+    while time.monotonic() < t_end:
+        count()
+        time.sleep(0.1)
+    print("alice processors with MinSpareThreads 6, ThreadsPerChild 4:", counts)
+    assert max(counts) == 2 and counts[-1] == 2, counts
+
+
+def test_max_spare_threads_retire(servers, tree, env_users, shm_dump):
+    alice = env_users["alice"][0]
+    # retired while idle threads >= MaxSpareThreads + ThreadsPerChild = 10:
+    # 4 processors (16 idle) -> 3 (12) -> 2 (8 < 10), above MinProcessors 1
+    srv = start(servers, tree, tpc=4, glob="MaxSpareThreads 6", alice="""
+    MinProcessors 1
+    MinSpareProcessors 0
+    MaxProcessors 4
+""")
+    _cgi, gate = phtest.gated_cgi(tree["alice"])
+    # 14 held requests: 3 or 4 processors (a processor admits a few
+    # connections beyond its workers while they are idle)
+    conns = hold(srv, 14)
+    try:
+        last = []
+
+        def loaded():
+            last[:] = [len(processors(srv, alice)), busy_threads(srv, "alice"),
+                       [(c["pid"], c["status_name"], c["busy_threads"])
+                        for c in seg_procs(srv, "alice")]]
+            return last[0] >= 3 and last[1] >= 12
+        try:
+            wait_for(loaded, 8, what="3+ alice processors, 12+ busy threads")
+        except phtest.WaitTimeout as exc:
+            raise AssertionError(f"{exc}: (processors, busy, segment) = {last}") from None
+        peak = len(processors(srv, alice))
+    finally:
+        statuses = release(gate, conns)
+    assert statuses == [200] * 14, statuses
+    counts = [peak]
+
+    def settled():
+        counts.append(len(processors(srv, alice)))
+        return counts[-1] == 2
+    try:
+        wait_for(settled, 8, what="alice to retire down to 2 processors")
+    except phtest.WaitTimeout as exc:
+        raise AssertionError(f"{exc}: counts {counts}\n"
+                             + "\n".join(srv.log_lines("PH00111"))) from None
+    t_end = time.monotonic() + 1.5
+    while time.monotonic() < t_end:
+        counts.append(len(processors(srv, alice)))
+        time.sleep(0.1)
+    print("alice processors after the load, MaxSpareThreads 6:", counts)
+    assert min(counts) == 2 and counts[-1] == 2, counts
+    assert all(a >= b for a, b in zip(counts, counts[1:])), counts
+    assert srv.log_lines("MaxSpareThreads"), srv.log_text()[-3000:]
+
+
+def status_auto(port, host="alice.test"):
+    r = http_get(port, host, "/server-status?auto", timeout=10)
+    assert r.status == 200, r
+    out = {}
+    for line in r.body.decode("utf-8", "replace").splitlines():
+        k, sep, v = line.partition(":")
+        if sep:
+            out[k.strip()] = v.strip()
+    return out
+
+
+def test_status_async_keepalive(servers, tree, env_users, shm_dump):
+    # COMMON_HEAD loads mod_status and has <Location /server-status>
+    # SetHandler server-status for every vhost, alice's included
+    srv = start(servers, tree, tpc=25, glob="ExtendedStatus On", alice="""
+    MinProcessors 1
+    MaxProcessors 1
+    MinSpareProcessors 0
+""")
+    conns = []
+    seen = []
+    try:
+        conns = open_idle_keepalive(srv.port, "alice.test", 30, time.monotonic() + 8)
+
+        def counted():
+            st = status_auto(srv.port)
+            seen.append({k: st.get(k) for k in ("ConnsTotal", "ConnsAsyncKeepAlive")})
+            return (int(st.get("ConnsAsyncKeepAlive", -1)) >= 30
+                    and int(st.get("ConnsTotal", -1)) >= 31)
+        wait_for(counted, 5, what="ConnsAsyncKeepAlive >= 30 and ConnsTotal >= 31")
+    finally:
+        for c in conns:
+            c.close()
+    print("?auto with 30 idle keep-alive connections:", seen[-1])
+
+    def dropped():
+        st = status_auto(srv.port)
+        seen.append({k: st.get(k) for k in ("ConnsTotal", "ConnsAsyncKeepAlive")})
+        return int(st.get("ConnsAsyncKeepAlive", 99)) < 5
+    wait_for(dropped, 5, what="ConnsAsyncKeepAlive to drop below 5 after closing")
+    print("?auto after closing them:", seen[-1])
+
+
+def test_expire_timeout_zero_never(servers, tree, env_users, shm_dump):
+    alice = env_users["alice"][0]
+    srv = start(servers, tree, tpc=4, glob="ExpireTimeout 0", alice="""
+    MinProcessors 1
+    MinSpareProcessors 0
+    MaxProcessors 2
+""")
+    _cgi, gate = phtest.gated_cgi(tree["alice"])
+    old = wait_for(lambda: processors(srv, alice), 5)
+    assert len(old) == 1
+    old_pid = old[0]
+    conns = hold(srv, 1)
+    seen = set()
+    try:
+        wait_for(lambda: busy_threads(srv, "alice") == 1, 5, what="the busy thread")
+        t_end = time.monotonic() + 4          # busy for 4 s: twice the other test's 2
+        while time.monotonic() < t_end:
+            seen.update(processors(srv, alice))
+            time.sleep(0.1)
+        assert busy_threads(srv, "alice") == 1
+    finally:
+        statuses = release(gate, conns)
+    assert statuses == [200], statuses
+    r = http_get(srv.port, "alice.test", "/cgi-bin/pid.cgi", timeout=10)
+    assert r.status == 200
+    served_by = int(re.search(rb"ppid=(\d+)", r.body).group(1))
+    assert seen == {old_pid}, (old_pid, seen)
+    assert processors(srv, alice) == [old_pid] and phtest.pid_alive(old_pid)
+    assert served_by == old_pid, (served_by, old_pid)
+    assert not srv.log_lines("PH00417"), srv.log_lines("PH00417")
 
 
 # --------------------------------------------------------------------------
