@@ -415,7 +415,9 @@ def test_max_request_workers_caps_processors(servers, tree, env_users, shm_dump)
     alice, bob = env_users["alice"][0], env_users["bob"][0]
     # 16 / 8: at most 2 processors across all environments
     srv = start(servers, tree, tpc=8, base=BASE_BOB0, ready=("alice.test",),
-                glob="MaxRequestWorkers 16\nProcessorWaitTimeout 20", alice="""
+                glob="MaxRequestWorkers 16\nProcessorWaitTimeout 20\n"
+                # factor 0: a processor takes no more connections than workers
+                "AsyncRequestWorkerFactor 0", alice="""
     MinProcessors 0
     MaxProcessors 4
     MinSpareProcessors 0
@@ -474,14 +476,14 @@ def test_max_spare_threads_retire(servers, tree, env_users, shm_dump):
     alice = env_users["alice"][0]
     # retired while idle threads >= MaxSpareThreads + ThreadsPerChild = 10:
     # 4 processors (16 idle) -> 3 (12) -> 2 (8 < 10), above MinProcessors 1
-    srv = start(servers, tree, tpc=4, glob="MaxSpareThreads 6", alice="""
+    srv = start(servers, tree, tpc=4, glob="MaxSpareThreads 6\nAsyncRequestWorkerFactor 0", alice="""
     MinProcessors 1
     MinSpareProcessors 0
     MaxProcessors 4
 """)
     _cgi, gate = phtest.gated_cgi(tree["alice"])
-    # 14 held requests: 3 or 4 processors (a processor admits a few
-    # connections beyond its workers while they are idle)
+    # 14 held requests, factor 0 (no connection beyond a processor's
+    # workers): 4 processors
     conns = hold(srv, 14)
     try:
         last = []
@@ -490,14 +492,16 @@ def test_max_spare_threads_retire(servers, tree, env_users, shm_dump):
             last[:] = [len(processors(srv, alice)), busy_threads(srv, "alice"),
                        [(c["pid"], c["status_name"], c["busy_threads"])
                         for c in seg_procs(srv, "alice")]]
-            return last[0] >= 3 and last[1] >= 12
+            return last[0] == 4 and last[1] == 14
+        err = None
         try:
-            wait_for(loaded, 8, what="3+ alice processors, 12+ busy threads")
+            wait_for(loaded, 8, what="4 alice processors, 14 busy threads")
         except phtest.WaitTimeout as exc:
-            raise AssertionError(f"{exc}: (processors, busy, segment) = {last}") from None
+            err = f"{exc}: (processors, busy, segment) = {last}"
         peak = len(processors(srv, alice))
     finally:
         statuses = release(gate, conns)
+    assert err is None, f"{err}; held requests then got {statuses}"
     assert statuses == [200] * 14, statuses
     counts = [peak]
 
