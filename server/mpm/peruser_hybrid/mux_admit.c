@@ -152,6 +152,24 @@ void ph_admit_want_processor(int env_index)
     }
 }
 
+void ph_admit_still_waiting(int env_index)
+{
+    ph_shm_env *rec = ph_segment_env(env_index);
+
+    /* Connections that arrived while a processor was starting raised no
+     * demand of their own; if they are still waiting once it is up, ask
+     * for one more -- one at a time (limit 1), so a long wait never
+     * turns into a burst of forks. */
+    if (!rec || processor_starting(env_index)
+        || atomic_load(&rec->processors) >= rec->max_processors) {
+        return;
+    }
+    if (ph_shm_demand_raise(rec, 1) && ph_heritage_now.wake_wr >= 0) {
+        ssize_t ignored = write(ph_heritage_now.wake_wr, "d", 1);
+        (void)ignored;
+    }
+}
+
 void ph_admit_waiting(int mux_index, int env_index, int delta,
                       long long oldest_since_ms)
 {

@@ -26,6 +26,10 @@ void ph_admit_dropped(int env_index, ph_admit_drop why);
 /* Ask the parent for another processor of env (if below MaxProcessors). */
 void ph_admit_want_processor(int env_index);
 
+/* Connections still wait for env and none of its processors is starting:
+ * keep one request for a processor outstanding. */
+void ph_admit_still_waiting(int env_index);
+
 /* Account connections this multiplexer holds waiting for env: delta
  * added to the counts, and the arrival time of the oldest (0 = none). */
 void ph_admit_waiting(int mux_index, int env_index, int delta,

@@ -512,6 +512,9 @@ static void expire(mux_state *m)
         mux_conn *mc, *next;
         long long due = 0;
 
+        if (l->head && ph_admit_capacity(i) <= 0) {
+            ph_admit_still_waiting(i);
+        }
         if (!l->head || l->next_due_ms > now) {
             continue;
         }

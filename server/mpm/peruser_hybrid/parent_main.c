@@ -378,10 +378,13 @@ static int retire_surplus(const ph_env *env, env_census *cen)
             why = "more idle threads than MaxSpareThreads";
         }
         if (why) {
+            /* read its share before the signal: it starts giving it up
+             * at once */
+            int threads = child_idle_threads(i);
             retire(i, why);
             cen->alive--;
             cen->idle--;
-            cen->idle_threads -= child_idle_threads(i);
+            cen->idle_threads -= threads;
             retired++;
         }
     }
