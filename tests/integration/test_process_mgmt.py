@@ -758,3 +758,49 @@ def test_config_change_by_graceful_then_restart_and_stop(servers, tree, env_user
         ka.close()
         half.close()
     print(f"-k restart ended children in {took_restart:.2f}s, -k stop in {took_stop:.2f}s")
+
+
+def test_multiplexers_scale_with_the_accept_queue(servers, tree, env_users, shm_dump):
+    """MinMultiplexers 1, MaxMultiplexers 2: the only multiplexer is stopped
+    (SIGSTOP), so connections stay in the listen queue; the parent sees the
+    queue (the kernel's count, not anything a child wrote) and starts a
+    second multiplexer, which serves them.  Never more than MaxMultiplexers.
+    Once the stopped one runs again and traffic ends, MultiplexerIdleTimeout
+    retires the extra one."""
+    import pwd
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    www = pwd.getpwnam("www-data").pw_uid
+    srv = start(servers, tree,
+                glob="MinMultiplexers 1\nMaxMultiplexers 2\nMultiplexerIdleTimeout 2",
+                alice="    MinProcessors 1\n    MinSpareProcessors 0\n")
+    muxes = processors(srv, www)
+    assert len(muxes) == 1, muxes
+    counts = []
+    os.kill(muxes[0], signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            t0 = time.monotonic()
+            futs = [pool.submit(http_get, srv.port, "alice.test", "/", 15)
+                    for _ in range(4)]
+
+            def second_started():
+                counts.append(len(processors(srv, www)))
+                return counts[-1] == 2
+            wait_for(second_started, 8, what="a second multiplexer")
+            statuses = [f.result().status for f in futs]
+            took = time.monotonic() - t0
+        for _ in range(5):
+            counts.append(len(processors(srv, www)))
+            time.sleep(0.1)
+    finally:
+        os.kill(muxes[0], signal.SIGCONT)
+    assert statuses == [200] * 4, statuses
+    assert took < 8, f"queued connections served after {took:.1f} s"
+    assert max(counts) <= 2, counts                      # MaxMultiplexers
+    assert srv.log_lines("PH00115"), srv.log_text()[-2000:]
+    wait_for(lambda: len(processors(srv, www)) == 1, 10,
+             what="the extra multiplexer retired by MultiplexerIdleTimeout")
+    assert srv.log_lines("PH00113"), srv.log_text()[-2000:]
+    assert http_get(srv.port, "bob.test", "/").status == 200

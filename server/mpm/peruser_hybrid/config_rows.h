@@ -128,7 +128,8 @@ PH_ROW(MultiplexerIdleTimeout, PH_CTX_SERVER, 0, 86400,
        multiplexer_idle_timeout, PH_NONE,
        "A multiplexer above MinMultiplexers that accepted nothing for this "
        "long is retired (0: never).  More are started, up to "
-       "MaxMultiplexers, while every one is over 75% busy")
+       "MaxMultiplexers, while connections stay queued on the listeners or "
+       "every one is over 75% busy")
 PH_ROW(MinProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
        DEFAULT_MIN_PROCESSORS, "processes", min_processors, min_processors,
        "Processor children kept running per environment; with 0, the "

@@ -20,11 +20,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "httpd.h"
 #include "ap_listen.h"
+#include "apr_portable.h"
 #include "apr_signal.h"
 #include "ap_mpm.h"
 #include "http_log.h"
@@ -62,6 +65,7 @@ typedef struct parent_gen {
     backoff *env_backoff;       /* one per environment */
     int child_fatal;            /* a child reported a server-wide failure */
     int starting;               /* first maintenance of the generation */
+    unsigned backlog_seen;      /* accept queue at the last look */
     int cap_logged;             /* MaxRequestWorkers warning said */
 } parent_gen;
 
@@ -428,18 +432,45 @@ static int cpu_percent(ph_slot *sl)
                  / ((double)(now - then) * sysconf(_SC_CLK_TCK)));
 }
 
+/* Connections waiting to be accepted on all listeners, from the kernel
+ * (for a listening socket TCP_INFO's unacked is its accept queue). */
+static unsigned accept_backlog(void)
+{
+    ap_listen_rec *lr;
+    unsigned total = 0;
+
+    for (lr = ap_listeners; lr; lr = lr->next) {
+        struct tcp_info ti;
+        socklen_t len = sizeof(ti);
+        apr_os_sock_t fd;
+
+        if (!lr->sd || apr_os_sock_get(&fd, lr->sd) != APR_SUCCESS
+            || fd < 0) {
+            continue;
+        }
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0
+            && ti.tcpi_state == TCP_LISTEN) {
+            total += ti.tcpi_unacked;
+        }
+    }
+    return total;
+}
+
 /*
- * Multiplexers between MinMultiplexers and MaxMultiplexers: one more while
- * every one of them is over 75% busy (they never block, so CPU is the
- * only thing they can run out of), and MultiplexerIdleTimeout retires one
- * above the minimum that accepted nothing for that long.  Returns the
- * change in the number alive.
+ * Multiplexers between MinMultiplexers and MaxMultiplexers.  One more is
+ * started while connections stay queued on the listeners from one look to
+ * the next (the multiplexers are not keeping up, whatever the reason: CPU,
+ * or one of them hung), or while every one of them is over 75% busy (they
+ * never block, so CPU is what they run out of).  MultiplexerIdleTimeout
+ * retires one above the minimum that accepted nothing for that long.
+ * Returns the change in the number alive.
  */
 static int scale_multiplexers(int muxes)
 {
     ph_retained *r = ph_retained_state;
     long long idle_ms = ph_conf.multiplexer_idle_timeout * 1000LL;
-    int i, busy = 0, measured = 0, change = 0;
+    int i, busy = 0, measured = 0, change = 0, queued;
+    unsigned backlog;
 
     for (i = 0; i < r->max_slot_used; i++) {
         ph_slot *sl = &r->slots[i];
@@ -457,7 +488,7 @@ static int scale_multiplexers(int muxes)
             && idle_for_ms(i) >= idle_ms) {
             sl->retiring = 1;
             ap_scoreboard_image->parent[i].quiescing = 1;
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
                          PHLOGNO(00113) "retiring multiplexer in slot %d, "
                          "pid %" APR_PID_T_FMT ": MultiplexerIdleTimeout",
                          i, sl->pid);
@@ -465,12 +496,24 @@ static int scale_multiplexers(int muxes)
             change--;
         }
     }
-    if (measured && busy == measured && muxes + change >= 0
+    backlog = accept_backlog();
+    queued = backlog > 0 && gen.backlog_seen > 0;
+    gen.backlog_seen = backlog;
+    if (((measured && busy == measured) || queued)
         && muxes + change < ph_conf.max_multiplexers
         && ph_spawn_child(PH_CHILD_MUX, NULL) >= 0) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
-                     PHLOGNO(00114) "all %d multiplexers over 75%% busy: "
-                     "started one more", measured);
+        if (queued) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                         PHLOGNO(00115) "%u connection(s) still waiting to "
+                         "be accepted: started one more multiplexer",
+                         backlog);
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                         PHLOGNO(00114) "all %d multiplexers over 75%% "
+                         "busy: started one more", measured);
+        }
+        gen.backlog_seen = 0;   /* give the new one a tick to drain it */
         change++;
     }
     return change;
