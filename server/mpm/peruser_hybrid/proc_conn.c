@@ -106,9 +106,11 @@ void ph_proc_conn_destroy(proc_state *ps, proc_conn *pc)
     }
     pc->magic = 0;
     pool_put(ps, p);
-    if (atomic_fetch_sub(&ps->live_conns, 1) == 1
-        && atomic_load(&ps->stopping)) {
-        ph_proc_wake_listener(ps);  /* it may be waiting to exit */
+    if ((atomic_fetch_sub(&ps->live_conns, 1) == 1
+         && atomic_load(&ps->stopping))
+        || atomic_load(&ps->channel_paused)) {
+        /* it may be waiting to exit, or for room to take connections */
+        ph_proc_wake_listener(ps);
     }
 }
 

@@ -195,12 +195,26 @@ static void publish_async_status(proc_state *ps, int room)
     ps_rec->quiescing = (char)atomic_load(&ps->stopping);
 }
 
-/* Publish how many more connections we take, for multiplexers. */
+/*
+ * Publish how many more connections we take, for multiplexers.  Workers
+ * and the listener both publish; a value computed a moment earlier can
+ * overwrite a fresher one.  So whoever turns the room from none to some
+ * while connections wait rings the doorbell: multiplexers never sit on a
+ * stale "full".
+ */
 void ph_proc_publish_room(proc_state *ps, int room)
 {
-    if (ps->child_rec) {
-        atomic_store(&ps->child_rec->room,
-                     atomic_load(&ps->stopping) ? 0 : (room > 0 ? room : 0));
+    int32_t now, before;
+
+    if (!ps->child_rec) {
+        return;
+    }
+    now = atomic_load(&ps->stopping) ? 0 : (room > 0 ? room : 0);
+    before = atomic_exchange(&ps->child_rec->room, now);
+    if (before <= 0 && now > 0 && atomic_load(&ps->env_rec->queue_depth) > 0) {
+        uint64_t one = 1;
+        ssize_t ignored = write(ps->env->doorbell, &one, sizeof(one));
+        (void)ignored;
     }
 }
 
