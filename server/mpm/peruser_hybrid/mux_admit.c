@@ -117,7 +117,10 @@ void ph_admit_dropped(int env_index, ph_admit_drop why)
 }
 
 /* A processor of env that is starting will bring capacity shortly:
- * asking for another now would start one more than needed. */
+ * asking for another now would start one more than needed.  "Starting"
+ * lasts until every worker has counted itself in (idle or busy): a child
+ * says READY just before its threads run, and in between it has no
+ * capacity to show. */
 static int processor_starting(int env_index)
 {
     int32_t rec_index = ph_segment_env_slot(env_index);
@@ -125,8 +128,13 @@ static int processor_starting(int env_index)
 
     for (slot = 0; slot < n; slot++) {
         ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
-        if (c->type == PH_CHILD_TYPE_PROCESSOR && c->env_index == rec_index
-            && c->status == PH_CHILD_STARTING) {
+        if (c->type != PH_CHILD_TYPE_PROCESSOR || c->env_index != rec_index) {
+            continue;
+        }
+        if (c->status == PH_CHILD_STARTING
+            || (c->pid != 0
+                && atomic_load(&c->idle_threads)
+                       + atomic_load(&c->busy_threads) < (int32_t)c->threads)) {
             return 1;
         }
     }
