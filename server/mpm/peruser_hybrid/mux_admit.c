@@ -46,6 +46,7 @@ int ph_admit_capacity(int env_index)
 {
     ph_shm_env *rec = ph_segment_env(env_index);
     int32_t rec_index = ph_segment_env_slot(env_index);
+    uint32_t my_gen = (uint32_t)ph_heritage_now.generation;
     uint32_t slot, n;
     int idle = 0;
 
@@ -55,8 +56,11 @@ int ph_admit_capacity(int env_index)
     n = ph_segment->hdr->child_capacity;
     for (slot = 0; slot < n; slot++) {
         ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
+        /* Only processors of our generation read our channel; older
+         * ones (finishing after a graceful restart) share the record of
+         * their environment's name but not its channel. */
         if (c->pid != 0 && c->type == PH_CHILD_TYPE_PROCESSOR
-            && c->env_index == rec_index) {
+            && c->env_index == rec_index && c->generation == my_gen) {
             /* what it will take: idle threads, but no more than its
              * AsyncRequestWorkerFactor room */
             int i = atomic_load_explicit(&c->idle_threads,
@@ -128,7 +132,8 @@ static int processor_starting(int env_index)
 
     for (slot = 0; slot < n; slot++) {
         ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
-        if (c->type != PH_CHILD_TYPE_PROCESSOR || c->env_index != rec_index) {
+        if (c->type != PH_CHILD_TYPE_PROCESSOR || c->env_index != rec_index
+            || c->generation != (uint32_t)ph_heritage_now.generation) {
             continue;
         }
         if (c->status == PH_CHILD_STARTING
