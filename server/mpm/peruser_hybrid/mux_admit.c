@@ -42,11 +42,20 @@ static int avail_step(const ph_shm_env *rec)
     return (int)((100 + levels - 1) / levels);
 }
 
+/* A processor of environment record rec_index that reads our channel:
+ * only processors of our generation do; older ones (finishing after a
+ * graceful restart) share the record of their environment's name but not
+ * its channel. */
+static int is_our_processor(const ph_shm_child *c, int32_t rec_index)
+{
+    return c->type == PH_CHILD_TYPE_PROCESSOR && c->env_index == rec_index
+           && c->generation == (uint32_t)ph_heritage_now.generation;
+}
+
 int ph_admit_capacity(int env_index)
 {
     ph_shm_env *rec = ph_segment_env(env_index);
     int32_t rec_index = ph_segment_env_slot(env_index);
-    uint32_t my_gen = (uint32_t)ph_heritage_now.generation;
     uint32_t slot, n;
     int idle = 0;
 
@@ -56,11 +65,7 @@ int ph_admit_capacity(int env_index)
     n = ph_segment->hdr->child_capacity;
     for (slot = 0; slot < n; slot++) {
         ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
-        /* Only processors of our generation read our channel; older
-         * ones (finishing after a graceful restart) share the record of
-         * their environment's name but not its channel. */
-        if (c->pid != 0 && c->type == PH_CHILD_TYPE_PROCESSOR
-            && c->env_index == rec_index && c->generation == my_gen) {
+        if (c->pid != 0 && is_our_processor(c, rec_index)) {
             /* what it will take: idle threads, but no more than its
              * AsyncRequestWorkerFactor room */
             int i = atomic_load_explicit(&c->idle_threads,
@@ -132,8 +137,7 @@ static int processor_starting(int env_index)
 
     for (slot = 0; slot < n; slot++) {
         ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
-        if (c->type != PH_CHILD_TYPE_PROCESSOR || c->env_index != rec_index
-            || c->generation != (uint32_t)ph_heritage_now.generation) {
+        if (!is_our_processor(c, rec_index)) {
             continue;
         }
         if (c->status == PH_CHILD_STARTING
@@ -146,41 +150,44 @@ static int processor_starting(int env_index)
     return 0;
 }
 
-void ph_admit_want_processor(int env_index)
+/* Raise env's spawn demand by one, up to `limit`, unless one of its
+ * processors is starting or it has MaxProcessors; then wake the parent,
+ * which polls this pipe and forks at once (a full pipe already means
+ * "wake up"). */
+static void ask_parent_for_processor(int env_index, int connection_limit)
 {
     ph_shm_env *rec = ph_segment_env(env_index);
-    uint32_t alive, max;
+    uint32_t alive, limit;
 
     if (!rec || processor_starting(env_index)) {
         return;
     }
     alive = atomic_load(&rec->processors);
-    max = rec->max_processors;
-    if (alive < max && ph_shm_demand_raise(rec, max - alive)
-        && ph_heritage_now.wake_wr >= 0) {
-        /* The parent polls this pipe: it forks at once, no tick to wait
-         * for.  A full pipe already means "wake up". */
+    if (alive >= rec->max_processors) {
+        return;
+    }
+    limit = connection_limit ? (uint32_t)connection_limit
+                             : rec->max_processors - alive;
+    if (ph_shm_demand_raise(rec, limit) && ph_heritage_now.wake_wr >= 0) {
         ssize_t ignored = write(ph_heritage_now.wake_wr, "d", 1);
         (void)ignored;
     }
 }
 
+void ph_admit_want_processor(int env_index)
+{
+    /* each connection that finds no capacity asks for one more, up to
+     * MaxProcessors */
+    ask_parent_for_processor(env_index, 0);
+}
+
 void ph_admit_still_waiting(int env_index)
 {
-    ph_shm_env *rec = ph_segment_env(env_index);
-
     /* Connections that arrived while a processor was starting raised no
      * demand of their own; if they are still waiting once it is up, ask
      * for one more -- one at a time (limit 1), so a long wait never
      * turns into a burst of forks. */
-    if (!rec || processor_starting(env_index)
-        || atomic_load(&rec->processors) >= rec->max_processors) {
-        return;
-    }
-    if (ph_shm_demand_raise(rec, 1) && ph_heritage_now.wake_wr >= 0) {
-        ssize_t ignored = write(ph_heritage_now.wake_wr, "d", 1);
-        (void)ignored;
-    }
+    ask_parent_for_processor(env_index, 1);
 }
 
 void ph_admit_waiting(int mux_index, int env_index, int delta,

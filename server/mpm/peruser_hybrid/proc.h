@@ -134,6 +134,9 @@ void ph_proc_worker_busy(proc_state *ps);
 int ph_proc_room(proc_state *ps);
 void ph_proc_publish_room(proc_state *ps, int room);
 
+/* Ring the environment's doorbell if connections wait for it. */
+void ph_proc_ring_doorbell(proc_state *ps);
+
 /* proc_guard.c */
 void ph_guard_set_env(const ph_env *env);
 void ph_guard_set_slot(int slot);

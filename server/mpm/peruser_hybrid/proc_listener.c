@@ -211,7 +211,14 @@ void ph_proc_publish_room(proc_state *ps, int room)
     }
     now = atomic_load(&ps->stopping) ? 0 : (room > 0 ? room : 0);
     before = atomic_exchange(&ps->child_rec->room, now);
-    if (before <= 0 && now > 0 && atomic_load(&ps->env_rec->queue_depth) > 0) {
+    if (before <= 0 && now > 0) {
+        ph_proc_ring_doorbell(ps);
+    }
+}
+
+void ph_proc_ring_doorbell(proc_state *ps)
+{
+    if (atomic_load(&ps->env_rec->queue_depth) > 0) {
         uint64_t one = 1;
         ssize_t ignored = write(ps->env->doorbell, &one, sizeof(one));
         (void)ignored;

@@ -47,11 +47,7 @@ void ph_proc_worker_idle(proc_state *ps)
     /* After counting ourselves idle, look for waiters: a multiplexer
      * counts a connection as waiting before it looks at capacity, so one
      * of the two always sees the other (and nobody waits for nothing). */
-    if (atomic_load(&ps->env_rec->queue_depth) > 0) {
-        uint64_t one = 1;
-        ssize_t ignored = write(ps->env->doorbell, &one, sizeof(one));
-        (void)ignored;
-    }
+    ph_proc_ring_doorbell(ps);
 }
 
 void ph_proc_worker_busy(proc_state *ps)
