@@ -107,6 +107,13 @@ static void close_fd(int *fd)
     close_fd_cleanup(fd);
 }
 
+/* Close *fd when pconf goes (a restart or the end), unless done before. */
+static void close_with(apr_pool_t *pconf, int *fd)
+{
+    apr_pool_cleanup_register(pconf, fd, close_fd_cleanup,
+                              apr_pool_cleanup_null);
+}
+
 /* The pipes of this generation; closed with pconf at the latest. */
 static int open_generation_pipes(apr_pool_t *pconf)
 {
@@ -118,20 +125,16 @@ static int open_generation_pipes(apr_pool_t *pconf)
     }
     ph_heritage_now.lifeline_fd = fds[0];
     ph_heritage_now.lifeline_wr = fds[1];
-    apr_pool_cleanup_register(pconf, &ph_heritage_now.lifeline_fd,
-                              close_fd_cleanup, apr_pool_cleanup_null);
-    apr_pool_cleanup_register(pconf, &ph_heritage_now.lifeline_wr,
-                              close_fd_cleanup, apr_pool_cleanup_null);
+    close_with(pconf, &ph_heritage_now.lifeline_fd);
+    close_with(pconf, &ph_heritage_now.lifeline_wr);
 
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
         return errno;
     }
     ph_heritage_now.wake_rd = fds[0];
     ph_heritage_now.wake_wr = fds[1];
-    apr_pool_cleanup_register(pconf, &ph_heritage_now.wake_rd,
-                              close_fd_cleanup, apr_pool_cleanup_null);
-    apr_pool_cleanup_register(pconf, &ph_heritage_now.wake_wr,
-                              close_fd_cleanup, apr_pool_cleanup_null);
+    close_with(pconf, &ph_heritage_now.wake_rd);
+    close_with(pconf, &ph_heritage_now.wake_wr);
 
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
@@ -139,15 +142,12 @@ static int open_generation_pipes(apr_pool_t *pconf)
         if (rv) {
             return rv;
         }
-        apr_pool_cleanup_register(pconf, &env->chan[0], close_fd_cleanup,
-                                  apr_pool_cleanup_null);
-        apr_pool_cleanup_register(pconf, &env->chan[1], close_fd_cleanup,
-                                  apr_pool_cleanup_null);
+        close_with(pconf, &env->chan[0]);
+        close_with(pconf, &env->chan[1]);
         if ((env->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
             return errno;
         }
-        apr_pool_cleanup_register(pconf, &env->doorbell, close_fd_cleanup,
-                                  apr_pool_cleanup_null);
+        close_with(pconf, &env->doorbell);
     }
     return 0;
 }
