@@ -213,9 +213,11 @@ def test_idle_timeout(servers, tree, env_users, shm_dump):
     assert len(processors(srv, env_users["bob"][0])) == 1
 
 
-def test_expire_timeout(servers, tree, env_users, shm_dump):
-    alice = env_users["alice"][0]
-    srv = start(servers, tree, tpc=4, glob="ExpireTimeout 2", alice="""
+def busy_on_one_request(servers, tree, alice, expire):
+    """alice with one processor (4 threads, at most 2 processors) under
+    ExpireTimeout `expire`, one of its threads held busy by the gated CGI.
+    Returns (srv, gate, held connections, the processor's pid)."""
+    srv = start(servers, tree, tpc=4, glob=f"ExpireTimeout {expire}", alice="""
     MinProcessors 1
     MinSpareProcessors 0
     MaxProcessors 2
@@ -223,10 +225,19 @@ def test_expire_timeout(servers, tree, env_users, shm_dump):
     _cgi, gate = phtest.gated_cgi(tree["alice"])
     old = wait_for(lambda: processors(srv, alice), 5)
     assert len(old) == 1
-    old_pid = old[0]
     conns = hold(srv, 1)
     try:
-        wait_for(lambda: busy_threads(srv, "alice") == 1, 5, what="the stuck thread")
+        wait_for(lambda: busy_threads(srv, "alice") == 1, 5, what="the busy thread")
+    except BaseException:
+        release(gate, conns)
+        raise
+    return srv, gate, conns, old[0]
+
+
+def test_expire_timeout(servers, tree, env_users, shm_dump):
+    alice = env_users["alice"][0]
+    srv, gate, conns, old_pid = busy_on_one_request(servers, tree, alice, 2)
+    try:
         t0 = time.monotonic()
         new = wait_for(lambda: [p for p in processors(srv, alice) if p != old_pid], 8,
                        what="a replacement alice processor")
@@ -568,19 +579,9 @@ def test_status_async_keepalive(servers, tree, env_users, shm_dump):
 
 def test_expire_timeout_zero_never(servers, tree, env_users, shm_dump):
     alice = env_users["alice"][0]
-    srv = start(servers, tree, tpc=4, glob="ExpireTimeout 0", alice="""
-    MinProcessors 1
-    MinSpareProcessors 0
-    MaxProcessors 2
-""")
-    _cgi, gate = phtest.gated_cgi(tree["alice"])
-    old = wait_for(lambda: processors(srv, alice), 5)
-    assert len(old) == 1
-    old_pid = old[0]
-    conns = hold(srv, 1)
+    srv, gate, conns, old_pid = busy_on_one_request(servers, tree, alice, 0)
     seen = set()
     try:
-        wait_for(lambda: busy_threads(srv, "alice") == 1, 5, what="the busy thread")
         t_end = time.monotonic() + 4          # busy for 4 s: twice the other test's 2
         while time.monotonic() < t_end:
             seen.update(processors(srv, alice))
