@@ -467,6 +467,16 @@ TWO_PROCESSORS = """\
 """
 
 
+def processor(name, user, **limits):
+    """A <Processor `name`> block running as `user` (and the group of the
+    same name), with its limits as keyword arguments in order, e.g.
+    processor("slow", "alice", MinProcessors=1, MaxProcessors=1)."""
+    lines = [f"<Processor {name}>", f"    User {user}", f"    Group {user}"]
+    lines += [f"    {k} {v}" for k, v in limits.items()]
+    lines.append("</Processor>")
+    return "\n".join(lines) + "\n"
+
+
 def vhost(name, env, root, *extra, port="@@PORT@@"):
     """A <VirtualHost 127.0.0.1:`port`> block for ServerName `name`.
 

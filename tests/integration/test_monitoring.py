@@ -18,7 +18,8 @@ import threading
 import time
 
 import phtest
-from phtest import RawConn, http_get, seg_env, seg_processors, segment, vhost, wait_for
+from phtest import (RawConn, http_get, processor, seg_env, seg_processors, segment,
+                    vhost, wait_for)
 
 PSTAT = phtest.REPO / "build" / "out" / "pstat"
 SERVER_LIMIT = 16
@@ -45,44 +46,21 @@ ExtendedStatus On
 # vhost without environment (503).  MaxProcessors = MinProcessors: a
 # start-up probe that arrives while a processor starts raises demand, which
 # could otherwise leave bob with a second processor.
-TWO_ENVS = HEAD + """
-<Processor alice>
-    User alice
-    Group alice
-    MinProcessors 2
-    MaxProcessors 2
-    MinSpareProcessors 0
-</Processor>
-<Processor bob>
-    User bob
-    Group bob
-    MinProcessors 1
-    MaxProcessors 1
-    MinSpareProcessors 0
-</Processor>
-""" + (vhost("alice.test", "alice", "alice", *STATUS_LOCATION)
+TWO_ENVS = (HEAD
+    + processor("alice", "alice", MinProcessors=2, MaxProcessors=2, MinSpareProcessors=0)
+    + processor("bob", "bob", MinProcessors=1, MaxProcessors=1, MinSpareProcessors=0)
+    + (vhost("alice.test", "alice", "alice", *STATUS_LOCATION)
        + vhost("bob.test", "bob", "bob", *STATUS_LOCATION)
-       + vhost("orphan.test", None, "main"))
+       + vhost("orphan.test", None, "main")))
 
 # slow: one processor of one thread; a connection may wait 1 s for it.
-SATURATION = HEAD + """
+SATURATION = (HEAD + """
 ProcessorWaitTimeout 1
-<Processor slow>
-    User alice
-    Group alice
-    MinProcessors 1
-    MaxProcessors 1
-    MinSpareProcessors 0
-</Processor>
-<Processor bob>
-    User bob
-    Group bob
-    MinProcessors 1
-    MaxProcessors 1
-    MinSpareProcessors 0
-</Processor>
-""" + (vhost("slow.test", "slow", "alice", *STATUS_LOCATION)
-       + vhost("bob.test", "bob", "bob", *STATUS_LOCATION))
+"""
+    + processor("slow", "alice", MinProcessors=1, MaxProcessors=1, MinSpareProcessors=0)
+    + processor("bob", "bob", MinProcessors=1, MaxProcessors=1, MinSpareProcessors=0)
+    + (vhost("slow.test", "slow", "alice", *STATUS_LOCATION)
+       + vhost("bob.test", "bob", "bob", *STATUS_LOCATION)))
 
 SLEEP_CGI = """\
 #!/bin/sh

@@ -21,7 +21,7 @@ import time
 import pytest
 
 import phtest
-from phtest import (RawConn, http_get, parse_id, seg_env, seg_processors, segment,
+from phtest import (RawConn, http_get, parse_id, processor, seg_env, seg_processors, segment,
                     vhost, wait_for)
 
 MONITOR_GROUP = "phmon"
@@ -273,19 +273,10 @@ def wait_older_than(srv, env, seconds, timeout=20):
 
 # alice has exactly one processor (MaxProcessors 1: no second one started
 # on demand to take over while the first is stopped).
-ONE_ALICE_PROCESSOR = HEAD + """
-<Processor alice>
-    User alice
-    Group alice
-    MinProcessors 1
-    MaxProcessors 1
-</Processor>
-<Processor bob>
-    User bob
-    Group bob
-    MinProcessors 1
-</Processor>
-""" + vhost("alice.test", "alice", "alice") + vhost("bob.test", "bob", "bob")
+ONE_ALICE_PROCESSOR = (HEAD
+    + processor("alice", "alice", MinProcessors=1, MaxProcessors=1)
+    + processor("bob", "bob", MinProcessors=1)
+    + vhost("alice.test", "alice", "alice") + vhost("bob.test", "bob", "bob"))
 
 
 def test_kill9_all_processors_queued_connections_served(servers, tree, env_users, shm_dump):
@@ -411,13 +402,9 @@ def test_kill9_all_processors_queued_connections_served(servers, tree, env_users
     assert phtest.pid_alive(srv.parent_pid, srv.parent_start)
 
 
-ON_DEMAND_ONLY = HEAD + """
-<Processor lazy>
-    User bob
-    Group bob
-    MinProcessors 0
-</Processor>
-""" + vhost("lazy.test", "lazy", "bob")
+ON_DEMAND_ONLY = (HEAD
+    + processor("lazy", "bob", MinProcessors=0)
+    + vhost("lazy.test", "lazy", "bob"))
 
 
 def first_lazy_request(srv):
@@ -475,20 +462,12 @@ def test_min0_request_after_young_processor_death_is_served(servers, tree, shm_d
 # admission
 
 
-SATURATION = HEAD + """
+SATURATION = (HEAD + """
 ProcessorWaitTimeout 1
-<Processor slow>
-    User alice
-    Group alice
-    MinProcessors 1
-    MaxProcessors 1
-</Processor>
-<Processor bob>
-    User bob
-    Group bob
-    MinProcessors 1
-</Processor>
-""" + vhost("slow.test", "slow", "alice") + vhost("bob.test", "bob", "bob")
+"""
+    + processor("slow", "alice", MinProcessors=1, MaxProcessors=1)
+    + processor("bob", "bob", MinProcessors=1)
+    + vhost("slow.test", "slow", "alice") + vhost("bob.test", "bob", "bob"))
 
 
 def test_saturated_environment_refuses_excess_after_wait(servers, tree, shm_dump):
@@ -634,18 +613,10 @@ def test_waiting_connection_is_served_when_a_worker_frees(servers, tree, shm_dum
 # spawning on demand
 
 
-ON_DEMAND = HEAD + """
-<Processor alice>
-    User alice
-    Group alice
-    MinProcessors 1
-</Processor>
-<Processor lazy>
-    User bob
-    Group bob
-    MinProcessors 0
-</Processor>
-""" + vhost("alice.test", "alice", "alice") + vhost("lazy.test", "lazy", "bob")
+ON_DEMAND = (HEAD
+    + processor("alice", "alice", MinProcessors=1)
+    + processor("lazy", "bob", MinProcessors=0)
+    + vhost("alice.test", "alice", "alice") + vhost("lazy.test", "lazy", "bob"))
 
 
 def test_first_request_spawns_a_processor(servers, tree, env_users, shm_dump):
