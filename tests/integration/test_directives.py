@@ -7,7 +7,9 @@ from phtest's templates and checks what an admin sees: a non-zero exit and
 a message naming the directive, the value and the allowed range.
 """
 
+import grp
 import re
+import subprocess
 
 import pytest
 
@@ -233,6 +235,19 @@ def test_environment_with_server_account_refused(servers, env_users, user, group
     assert rc != 0, f"apache2 -t accepted alice as {user}:{group}: {out}"
     assert "PH00060" in out and "<Processor alice>" in out and what in out, out
     assert "multiplexers" in out, out
+
+
+def test_environment_user_in_server_group_refused(servers, env_users):
+    # mallory's own group is mallory, but initgroups() would also give its
+    # processors www-data, the multiplexers' group
+    phtest.ensure_user("mallory")
+    if "mallory" not in grp.getgrnam("www-data").gr_mem:
+        subprocess.run(["usermod", "--append", "--groups", "www-data", "mallory"],
+                       check=True)
+    rc, out = run_accounts_t(servers, user="mallory", group="mallory")
+    assert rc != 0, f"apache2 -t accepted a User in the server's Group: {out}"
+    assert "PH00060" in out and "<Processor alice>" in out, out
+    assert "User mallory is a member of the server's Group" in out, out
 
 
 def test_no_processor_runs_as_server_user(servers):
