@@ -71,8 +71,18 @@ static const char *sb_status_name(int slot, int threads)
     };
     int t, best = SERVER_DEAD;
 
+    /* threads comes from the segment and the status from the scoreboard,
+     * both child-writable: httpd's accessor bounds the indexes (NULL past
+     * its own ServerLimit/ThreadLimit), the status is checked before use */
     for (t = 0; t < threads && t < ph_conf.thread_limit; t++) {
-        int st = ap_get_scoreboard_worker_from_indexes(slot, t)->status;
+        const worker_score *ws = ap_get_scoreboard_worker_from_indexes(slot,
+                                                                       t);
+        int st;
+
+        if (!ws) {
+            break;
+        }
+        st = ws->status;
         if (st > best && st < SERVER_NUM_STATUS && st != SERVER_IDLE_KILL) {
             best = st;
         }
