@@ -7,7 +7,9 @@ from phtest's templates and checks what an admin sees: a non-zero exit and
 a message naming the directive, the value and the allowed range.
 """
 
+import grp
 import re
+import subprocess
 
 import pytest
 
@@ -187,3 +189,87 @@ def test_contradiction_refused(servers, what, glob, inenv, names):
 def test_non_contradiction_accepted(servers, what, glob, inenv):
     rc, out = run_t(servers, glob=glob, inenv=inenv)
     assert rc == 0, f"{what} refused: {out}"
+
+
+# Accounts an environment must not share (issue 8, item 4).
+
+ACCOUNTS = """
+Listen 127.0.0.1:@@PORT@@
+User www-data
+Group www-data
+@@GLOBAL@@
+<Processor alice>
+    User @@ALICE_USER@@
+    Group @@ALICE_GROUP@@
+</Processor>
+<Processor bob>
+    User bob
+    Group bob
+</Processor>
+""" + vhost("alice.test", "alice", "alice") + vhost("bob.test", "bob", "bob")
+
+NO_PROCESSOR = """
+Listen 127.0.0.1:@@PORT@@
+User www-data
+Group www-data
+@@GLOBAL@@
+""" + vhost("alice.test", None, "alice")
+
+CGID = f"LoadModule cgid_module {phtest.MODDIR}/mod_cgid.so"
+
+
+def run_accounts_t(servers, user="alice", group="alice", glob="", template=ACCOUNTS):
+    srv = servers(template, values={"PORT": phtest.free_port(), "GLOBAL": glob,
+                                    "ALICE_USER": user, "ALICE_GROUP": group})
+    res = srv.apache("-t", timeout=30)
+    return res.returncode, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("user,group,what", [
+    ("www-data", "alice", "User www-data is the server's User"),
+    ("alice", "www-data", "Group www-data is the server's Group"),
+    ("www-data", "www-data", "User www-data is the server's User"),
+])
+def test_environment_with_server_account_refused(servers, env_users, user, group, what):
+    rc, out = run_accounts_t(servers, user=user, group=group)
+    assert rc != 0, f"apache2 -t accepted alice as {user}:{group}: {out}"
+    assert "PH00060" in out and "<Processor alice>" in out and what in out, out
+    assert "multiplexers" in out, out
+
+
+def test_environment_user_in_server_group_refused(servers, env_users):
+    # mallory's own group is mallory, but initgroups() would also give its
+    # processors www-data, the multiplexers' group
+    phtest.ensure_user("mallory")
+    if "mallory" not in grp.getgrnam("www-data").gr_mem:
+        subprocess.run(["usermod", "--append", "--groups", "www-data", "mallory"],
+                       check=True)
+    rc, out = run_accounts_t(servers, user="mallory", group="mallory")
+    assert rc != 0, f"apache2 -t accepted a User in the server's Group: {out}"
+    assert "PH00060" in out and "<Processor alice>" in out, out
+    assert "User mallory is a member of the server's Group" in out, out
+
+
+def test_no_processor_runs_as_server_user(servers):
+    # one implicit environment, as stock httpd: allowed
+    rc, out = run_accounts_t(servers, template=NO_PROCESSOR)
+    assert rc == 0 and "Syntax OK" in out, out
+
+
+def test_mod_cgid_with_environments_refused(servers, env_users):
+    rc, out = run_accounts_t(servers, glob=CGID)
+    assert rc != 0, f"apache2 -t accepted mod_cgid beside <Processor>: {out}"
+    assert "PH00061" in out, out
+    assert "environment's user" in out and "load mod_cgi instead" in out, out
+
+
+def test_mod_cgid_without_environments_accepted(servers):
+    rc, out = run_accounts_t(servers, glob=CGID, template=NO_PROCESSOR)
+    assert rc == 0 and "Syntax OK" in out, out
+
+
+def test_environments_sharing_a_user_accepted_with_notice(servers, env_users):
+    rc, out = run_accounts_t(servers, user="bob", group="bob")
+    assert rc == 0 and "Syntax OK" in out, out
+    assert re.search(r"PH00066: <Processor alice> and <Processor bob> both run as user bob",
+                     out), out

@@ -142,6 +142,35 @@ def test_once_text(fake):
     assert sum(1 for l in lines if " MULTIPLEXER " in l) == 1
 
 
+# A name a tenant's code could write into its record: a terminal escape
+# (clear screen), a newline and a whole forged ?auto line, an OSC title,
+# BEL, U+009B (a C1 CSI, bytes c2 9b) and DEL.
+HOSTILE = "\x1b[2Jx\nPeruser.bob.Requests: 9\x1b]0;owned\x07\u009b\x7f"
+
+
+def test_hostile_name_escaped(fake):
+    s = fake(names=["alice", HOSTILE])
+    text = subprocess.run([PSTAT, "-1", "--shm", s.path, "-d", "0.2"],
+                          capture_output=True, timeout=20)
+    assert text.returncode == 0, text.stderr
+    raw = [b for b in text.stdout if (b < 0x20 and b != 0x0a) or b >= 0x7f]
+    assert raw == [], f"raw control bytes reached the terminal: {raw}"
+    lines = text.stdout.decode("ascii").splitlines()
+    assert not [l for l in lines if l.startswith("Peruser.")], lines
+    # the name is one cell of one row (cut to its column), escaped
+    assert sum(1 for l in lines if l.startswith("\\x1b[2Jx\\x0aPeruser")) == 1, lines
+
+    js = subprocess.run([PSTAT, "-j", "--shm", s.path, "-d", "0.2"],
+                        capture_output=True, timeout=20)
+    assert js.returncode == 0, js.stderr
+    raw = [b for b in js.stdout if (b < 0x20 and b != 0x0a) or b >= 0x7f]
+    assert raw == [], f"raw control bytes in the JSON: {raw}"
+    doc = json.loads(js.stdout)
+    names = sorted(e["name"] for e in doc["environments"])
+    # each byte of the record comes back as the code point of that value
+    assert names == sorted(["alice", HOSTILE.encode().decode("latin-1")]), names
+
+
 def test_json_values_and_rates(fake):
     s = fake(base=200.0)
     interval = 0.5

@@ -1,4 +1,5 @@
-# tests/unit/unit.mk -- CUnit unit tests of the MPM's pure modules.
+# tests/unit/unit.mk -- CUnit unit tests of the MPM's pure modules (and
+# of shm/shm_escape.c, which the module and pstat share).
 #
 # Included by the top-level Makefile, which defines CC, OBJ, OUT,
 # ALL_CFLAGS and MPM_DIR.
@@ -16,11 +17,13 @@
 UNIT_DIR      := tests/unit
 UNIT_MOD_SRC  := $(addprefix $(MPM_DIR)/,head_parse.c chan_msg.c \
                    config_value.c)
+UNIT_SHM_SRC  := shm/shm_escape.c
 UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c test_head_parse.c \
                    test_chan_msg.c test_config_value.c \
-                   test_config_rows.c)
-UNIT_NAMES    := $(notdir $(UNIT_MOD_SRC:.c=.o) $(UNIT_TEST_SRC:.c=.o))
-UNIT_CPPFLAGS := -I$(MPM_DIR) -I$(UNIT_DIR)
+                   test_config_rows.c test_shm_escape.c)
+UNIT_NAMES    := $(notdir $(UNIT_MOD_SRC:.c=.o) $(UNIT_SHM_SRC:.c=.o) \
+                   $(UNIT_TEST_SRC:.c=.o))
+UNIT_CPPFLAGS := -I$(MPM_DIR) -Ishm -I$(UNIT_DIR)
 UNIT_LIBS     := -lcunit
 
 UNIT_OBJDIR   := $(OBJ)/tests/unit
@@ -65,12 +68,21 @@ $(UNIT_OBJDIR)/%.o: $(UNIT_DIR)/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(UNIT_CPPFLAGS) -MMD -MP -c $< -o $@
 
+$(UNIT_OBJDIR)/%.o: shm/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(UNIT_CPPFLAGS) -MMD -MP -c $< -o $@
+
 $(UNIT_ASAN_OBJDIR)/%.o: $(MPM_DIR)/%.c
 	@mkdir -p $(dir $@)
 	$(UNIT_ASAN_CC) $(ALL_CFLAGS) $(UNIT_ASAN_FLAGS) $(UNIT_CPPFLAGS) \
 	    -MMD -MP -c $< -o $@
 
 $(UNIT_ASAN_OBJDIR)/%.o: $(UNIT_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(UNIT_ASAN_CC) $(ALL_CFLAGS) $(UNIT_ASAN_FLAGS) $(UNIT_CPPFLAGS) \
+	    -MMD -MP -c $< -o $@
+
+$(UNIT_ASAN_OBJDIR)/%.o: shm/%.c
 	@mkdir -p $(dir $@)
 	$(UNIT_ASAN_CC) $(ALL_CFLAGS) $(UNIT_ASAN_FLAGS) $(UNIT_CPPFLAGS) \
 	    -MMD -MP -c $< -o $@

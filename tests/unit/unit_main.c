@@ -18,6 +18,7 @@ static int (*const suites[])(void) = {
     ph_unit_register_chan_msg,
     ph_unit_register_config_value,
     ph_unit_register_config_rows,
+    ph_unit_register_shm_escape,
 };
 
 int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,

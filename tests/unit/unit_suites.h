@@ -30,5 +30,6 @@ int ph_unit_register_head_parse(void);
 int ph_unit_register_chan_msg(void);
 int ph_unit_register_config_value(void);
 int ph_unit_register_config_rows(void);
+int ph_unit_register_shm_escape(void);
 
 #endif /* PH_UNIT_SUITES_H */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ph_escape.h"
 #include "pstat.h"
 
 const pstat_column pstat_env_columns[PSTAT_ECOL_COUNT] = {
@@ -79,7 +80,10 @@ void pstat_env_cells(const pstat_env_row *r,
 {
     const ph_shm_env_snapshot *e = &r->e;
 
-    snprintf(cells[PSTAT_ECOL_NAME], PSTAT_CELL_MAX, "%s", e->name);
+    /* names come from the segment: escaped for the terminal (the text
+     * snapshot and the curses view both print these cells) */
+    ph_escape_term(cells[PSTAT_ECOL_NAME], PSTAT_CELL_MAX, e->name,
+                   sizeof(e->name));
     snprintf(cells[PSTAT_ECOL_CHILDREN], PSTAT_CELL_MAX, "%u/%u/%u",
              r->children_alive, r->children_idle, e->max_processors);
     snprintf(cells[PSTAT_ECOL_BUSY], PSTAT_CELL_MAX, "%" PRId64,
@@ -115,8 +119,8 @@ void pstat_child_cells(const pstat_child_row *r,
              pstat_type_name(c->type));
     snprintf(cells[PSTAT_CCOL_STATUS], PSTAT_CELL_MAX, "%s",
              pstat_status_name(c->status));
-    snprintf(cells[PSTAT_CCOL_ENV], PSTAT_CELL_MAX, "%s",
-             r->env_name[0] ? r->env_name : "-");
+    ph_escape_term(cells[PSTAT_CCOL_ENV], PSTAT_CELL_MAX,
+                   r->env_name[0] ? r->env_name : "-", sizeof(r->env_name));
     snprintf(cells[PSTAT_CCOL_BUSY], PSTAT_CELL_MAX, "%d", c->busy_threads);
     snprintf(cells[PSTAT_CCOL_IDLE], PSTAT_CELL_MAX, "%d", c->idle_threads);
     snprintf(cells[PSTAT_CCOL_REQUESTS], PSTAT_CELL_MAX, "%" PRIu64,
@@ -234,25 +238,20 @@ int pstat_print_text(FILE *out, const pstat_model *m, const char *path)
 }
 
 /* A JSON string from s (at most max bytes, stops at NUL).  A writer may
- * have put any byte in a name: non-printable ones are escaped as \u00XX,
- * so the document is always valid JSON. */
+ * have put any byte in a name: ph_escape_json makes it valid ASCII JSON.
+ * Escaped a chunk at a time, so a long path needs no big buffer. */
 static void json_str(FILE *out, const char *s, size_t max)
 {
-    size_t i;
+    enum { CHUNK = 64 };
+    char buf[PH_ESCAPE_SIZE(CHUNK)];
+    size_t i, n;
 
     fputc('"', out);
-    for (i = 0; i < max && s[i]; i++) {
-        unsigned char ch = (unsigned char)s[i];
-
-        if (ch == '"' || ch == '\\') {
-            fprintf(out, "\\%c", ch);
-        }
-        else if (ch < 0x20 || ch >= 0x7f) {
-            fprintf(out, "\\u%04x", ch);
-        }
-        else {
-            fputc(ch, out);
-        }
+    for (i = 0; i < max && s[i]; i += n) {
+        n = max - i < CHUNK ? max - i : CHUNK;
+        ph_escape_json(buf, sizeof(buf), s + i, n);
+        fputs(buf, out);
+        n = strnlen(s + i, n);
     }
     fputc('"', out);
 }

@@ -145,6 +145,9 @@ static int ph_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                      PHLOGNO(00003) "%s", msg);
         return !OK;
     }
+    if (ph_env_check_accounts(ptemp)) {
+        return !OK;
+    }
     if (ph_env_can_switch_users()
         && (ap_unixd_config.user_id == 0
             || ap_unixd_config.user_id == (uid_t)-1)) {

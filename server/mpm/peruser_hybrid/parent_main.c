@@ -33,7 +33,6 @@
 #include "http_log.h"
 #include "http_main.h"
 #include "mpm_common.h"
-#include "scoreboard.h"
 
 #include "channel.h"
 #include "ph_clock.h"
@@ -308,7 +307,7 @@ static void retire(int slot, const char *why)
     ph_slot *sl = &r->slots[slot];
 
     sl->retiring = 1;
-    ap_scoreboard_image->parent[slot].quiescing = 1;
+    ph_scoreboard_slot_quiescing(slot);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf, PHLOGNO(00111)
                  "retiring processor of env %s in slot %d, pid %"
                  APR_PID_T_FMT ": %s",
@@ -487,7 +486,7 @@ static int scale_multiplexers(int muxes)
         if (idle_ms && muxes + change > ph_conf.min_multiplexers
             && idle_for_ms(i) >= idle_ms) {
             sl->retiring = 1;
-            ap_scoreboard_image->parent[i].quiescing = 1;
+            ph_scoreboard_slot_quiescing(i);
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
                          PHLOGNO(00113) "retiring multiplexer in slot %d, "
                          "pid %" APR_PID_T_FMT ": MultiplexerIdleTimeout",
@@ -697,7 +696,7 @@ static void mark_old_generation_quiescing(void)
 
     for (i = 0; i < r->max_slot_used; i++) {
         if (r->slots[i].pid) {
-            ap_scoreboard_image->parent[i].quiescing = 1;
+            ph_scoreboard_slot_quiescing(i);
         }
     }
 }
@@ -727,7 +726,7 @@ static int graceful_stop(void)
         reap_children();
     }
     /* Timed out, or told to stop now: make sure nothing is left. */
-    ap_reclaim_child_processes(1, note_child_stopped);
+    ph_reclaim_children(note_child_stopped);
     ph_segment_teardown(gen.pconf, &r->segment);
     return DONE;
 }
@@ -808,8 +807,7 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
             r->mpm->mpm_state = AP_MPMQ_STOPPING;
             return !OK;
         }
-        ap_scoreboard_image->global->running_generation =
-            r->mpm->my_generation;
+        ph_scoreboard_set_generation(r->mpm->my_generation);
     }
     if (!r->slots) {
         r->nslots = (int)ph_conf.server_limit;
@@ -853,7 +851,7 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
 
     if (r->mpm->shutdown_pending && r->mpm->is_ungraceful) {
         release_generation();
-        ap_reclaim_child_processes(1, note_child_stopped);
+        ph_reclaim_children(note_child_stopped);
         ph_segment_teardown(pconf, &r->segment);
         if (!gen.child_fatal) {
             ap_remove_pid(pconf, ap_pid_fname);
@@ -868,7 +866,7 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
 
     /* Restart: the next generation is started by the next call. */
     ++r->mpm->my_generation;
-    ap_scoreboard_image->global->running_generation = r->mpm->my_generation;
+    ph_scoreboard_set_generation(r->mpm->my_generation);
     if (!r->mpm->is_ungraceful) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
                      PHLOGNO(00122) AP_SIG_GRACEFUL_STRING " received. "
@@ -881,7 +879,7 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
                      PHLOGNO(00123) "SIGHUP received.  Attempting to "
                      "restart");
         release_generation();
-        ap_reclaim_child_processes(1, note_child_stopped);
+        ph_reclaim_children(note_child_stopped);
     }
     return OK;
 }

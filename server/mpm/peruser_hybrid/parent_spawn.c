@@ -10,7 +10,6 @@
 #include "http_main.h"
 #include "http_log.h"
 #include "mpm_common.h"
-#include "scoreboard.h"
 
 #include "ph_config.h"
 #include "ph_log.h"
@@ -60,17 +59,19 @@ void ph_slot_release(int slot)
     ph_segment_child_reaped(slot, r->slots[slot].pid);
     r->slots[slot].pid = 0;
     r->slots[slot].type = PH_CHILD_NONE;
-    ap_scoreboard_image->parent[slot].pid = 0;
-    ap_scoreboard_image->parent[slot].quiescing = 0;
+    ph_scoreboard_slot_free(slot);
 }
 
+/* Only the slot table says which slots are free: the scoreboard's pids are
+ * child-writable (a tenant that filled them in starved every environment
+ * of processors). */
 static int find_free_slot(void)
 {
     ph_retained *r = ph_retained_state;
     int i;
 
     for (i = 0; i < r->nslots; i++) {
-        if (r->slots[i].pid == 0 && ap_scoreboard_image->parent[i].pid == 0) {
+        if (r->slots[i].pid == 0) {
             return i;
         }
     }
@@ -123,6 +124,7 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
     }
 
     ph_segment_child_prepare(slot, type, env);
+    ph_scoreboard_slot_prepare(slot, r->mpm->my_generation);
     pid = fork();
     if (pid < 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, errno, ap_server_conf,
@@ -143,10 +145,7 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
     if (slot + 1 > r->max_slot_used) {
         r->max_slot_used = slot + 1;
     }
-    ap_scoreboard_image->parent[slot].pid = pid;
-    ap_scoreboard_image->parent[slot].generation = r->mpm->my_generation;
-    ap_scoreboard_image->parent[slot].quiescing = 0;
-    ap_scoreboard_image->parent[slot].not_accepting = 0;
+    ph_scoreboard_slot_started(slot, pid, r->mpm->my_generation);
     ap_run_child_status(ap_server_conf, pid, r->mpm->my_generation, slot,
                         MPM_CHILD_STARTED);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00103)

@@ -78,6 +78,14 @@ void *ph_env_merge_server_conf(apr_pool_t *p, void *base, void *add);
  */
 const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server);
 
+/*
+ * check_config, after ph_env_resolve: refuse environments that share the
+ * server's (multiplexers') User or Group, and mod_cgid beside
+ * environments; note environments that share a User (env_accounts.c).
+ * Logs each problem with its own id; returns nonzero if any was refused.
+ */
+int ph_env_check_accounts(apr_pool_t *p);
+
 /* The environment serving virtual host s, or NULL. */
 ph_env *ph_env_of_server(const server_rec *s);
 

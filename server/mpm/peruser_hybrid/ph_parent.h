@@ -4,7 +4,8 @@
  * The slot table survives graceful restarts (httpd's retained data): a
  * child of an older generation keeps its slot until it exits.  Only the
  * parent reads or writes it.  Scoreboard slot i and ph_slot i describe the
- * same child.
+ * same child, but only this table is believed: httpd's scoreboard is
+ * child-writable and the parent only writes it (parent_scoreboard.c).
  */
 #ifndef PH_PARENT_H
 #define PH_PARENT_H
@@ -55,5 +56,22 @@ void ph_slot_release(int slot);
 
 /* The slot of pid, or -1. */
 int ph_slot_of_pid(pid_t pid);
+
+/* Called for each child reaped by ph_reclaim_children(). */
+typedef void ph_reclaim_fn(int slot, pid_t pid, ap_generation_t gen);
+
+/* Stop and hard restart: SIGTERM every child of the slot table, wait for
+ * them (SIGTERM again, then SIGKILL, then give up after 10 s), calling
+ * stopped() for each one reaped. */
+void ph_reclaim_children(ph_reclaim_fn *stopped);
+
+/* httpd's scoreboard, written and never read by the parent
+ * (parent_scoreboard.c).  prepare: before fork, the slot's entries written
+ * afresh for a new child of generation gen; started: after fork. */
+void ph_scoreboard_slot_prepare(int slot, ap_generation_t gen);
+void ph_scoreboard_slot_started(int slot, pid_t pid, ap_generation_t gen);
+void ph_scoreboard_slot_quiescing(int slot);
+void ph_scoreboard_slot_free(int slot);
+void ph_scoreboard_set_generation(ap_generation_t gen);
 
 #endif /* PH_PARENT_H */

@@ -21,8 +21,20 @@
 
 #include "ph_clock.h"
 #include "ph_config.h"
+#include "ph_escape.h"
 #include "ph_segment.h"
 #include "ph_status.h"
+
+/* Names come from the segment, which tenants' code can write: untrusted,
+ * escaped for the output they go to (ph_escape.h). */
+static const char *html_name(apr_pool_t *p, const char *name, size_t max)
+{
+    char buf[PH_ESCAPE_SIZE(PH_SHM_NAME_MAX)];
+
+    ph_escape_html(buf, sizeof(buf), name,
+                   max < PH_SHM_NAME_MAX ? max : PH_SHM_NAME_MAX);
+    return apr_pstrdup(p, buf);
+}
 
 /* One environment as the status page shows it. */
 typedef struct env_row {
@@ -59,8 +71,18 @@ static const char *sb_status_name(int slot, int threads)
     };
     int t, best = SERVER_DEAD;
 
+    /* threads comes from the segment and the status from the scoreboard,
+     * both child-writable: httpd's accessor bounds the indexes (NULL past
+     * its own ServerLimit/ThreadLimit), the status is checked before use */
     for (t = 0; t < threads && t < ph_conf.thread_limit; t++) {
-        int st = ap_get_scoreboard_worker_from_indexes(slot, t)->status;
+        const worker_score *ws = ap_get_scoreboard_worker_from_indexes(slot,
+                                                                       t);
+        int st;
+
+        if (!ws) {
+            break;
+        }
+        st = ws->status;
         if (st > best && st < SERVER_NUM_STATUS && st != SERVER_IDLE_KILL) {
             best = st;
         }
@@ -130,6 +152,7 @@ static void child_table(request_rec *r, env_row *rows, int muxes,
     for (i = 0; i < slots; i++) {
         ph_shm_child_snapshot c;
         const char *env = "(null)";
+        size_t env_max = sizeof("(null)");
         char pss[64] = "0/0/0";
         unsigned avail = 0;
 
@@ -138,6 +161,7 @@ static void child_table(request_rec *r, env_row *rows, int muxes,
         }
         if (c.type == PH_CHILD_TYPE_MULTIPLEXER) {
             env = "Multiplexer";
+            env_max = sizeof("Multiplexer");
             apr_snprintf(pss, sizeof(pss), "%d/%d/%ld", muxes, idle_muxes,
                          ph_conf.max_multiplexers);
             avail = 100;
@@ -146,6 +170,7 @@ static void child_table(request_rec *r, env_row *rows, int muxes,
                  && (uint32_t)c.env_index < ph_segment->hdr->env_capacity) {
             env_row *e = &rows[c.env_index];
             env = e->s.name;
+            env_max = sizeof(e->s.name);
             apr_snprintf(pss, sizeof(pss), "%d/%d/%u", e->alive, e->idle,
                          e->s.max_processors);
             avail = e->s.avail;
@@ -155,7 +180,7 @@ static void child_table(request_rec *r, env_row *rows, int muxes,
                    i, c.pid, child_status_name(c.pid ? c.status : 0),
                    c.pid ? sb_status_name((int)i, (int)c.threads) : "DEAD",
                    child_type_name(c.pid ? c.type : 0),
-                   ap_escape_html(r->pool, env), pss, avail);
+                   html_name(r->pool, env, env_max), pss, avail);
     }
     ap_rputs("</table>\n", r);
 }
@@ -177,7 +202,8 @@ static void env_stats_html(request_rec *r, env_row *rows, int n)
                    "</td><td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
                    "</td><td>%u%%</td><td>%d</td><td>%" APR_INT64_T_FMT
                    " ms</td><td>%d/%d</td></tr>\n",
-                   ap_escape_html(r->pool, e->s.name), e->alive, e->idle,
+                   html_name(r->pool, e->s.name, sizeof(e->s.name)),
+                   e->alive, e->idle,
                    e->s.max_processors, e->s.connections, e->s.requests,
                    e->s.dropped_timeout, e->s.dropped_channel,
                    e->s.misdirected, e->s.avail, e->s.queue_depth,
@@ -189,8 +215,10 @@ static void env_stats_html(request_rec *r, env_row *rows, int n)
                APR_UINT64_T_FMT "</p>\n", ph_shm_dropped_noenv(ph_segment));
 }
 
-/* Key: value lines.  Names are environment names, which are restricted
- * to [A-Za-z0-9_.-] (config_value.c), so no escaping is needed. */
+/* Key: value lines, one per key.  The configuration restricts environment
+ * names to [A-Za-z0-9_.-] (config_value.c), but the name here is read
+ * from the segment: any other byte is written %XX (ph_escape_key), so a
+ * name can neither end a line nor look like another environment's key. */
 static void env_stats_auto(request_rec *r, env_row *rows, int n, int muxes)
 {
     int i, envs = 0;
@@ -203,7 +231,9 @@ static void env_stats_auto(request_rec *r, env_row *rows, int n, int muxes)
                envs, muxes, ph_shm_dropped_noenv(ph_segment));
     for (i = 0; i < envs; i++) {
         env_row *e = &rows[i];
-        const char *k = e->s.name;
+        char k[PH_ESCAPE_SIZE(PH_SHM_NAME_MAX)];
+
+        ph_escape_key(k, sizeof(k), e->s.name, sizeof(e->s.name));
         ap_rprintf(r, "Peruser.%s.ChildrenAlive: %d\n"
                    "Peruser.%s.ChildrenIdle: %d\n"
                    "Peruser.%s.ChildrenMax: %u\n"
