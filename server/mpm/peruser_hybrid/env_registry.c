@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "httpd.h"
+#include "apr_hash.h"
 #include "apr_strings.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -21,9 +22,12 @@
 
 apr_array_header_t *ph_envs;
 
+static apr_hash_t *bindings;
+
 void ph_env_reset(apr_pool_t *pconf)
 {
     ph_envs = apr_array_make(pconf, 8, sizeof(ph_env *));
+    bindings = NULL;    /* the last generation's, in a cleared pool */
 }
 
 ph_env *ph_env_by_index(int index)
@@ -203,14 +207,39 @@ static ph_server_conf *server_conf(const server_rec *s)
     return ap_get_module_config(s->module_config, &mpm_peruser_hybrid_module);
 }
 
+/*
+ * Who serves which server_rec, keyed by the server_rec's address and
+ * built by ph_env_resolve from the configuration as read.  Every later
+ * question is answered from here, never from s->module_config: a
+ * processor replaces the module_config of other environments' vhosts
+ * (proc_confine.c), and what it puts there says nothing about them.  A
+ * server_rec not in the map (one a module made up) belongs to no
+ * environment.  Read-only after ph_env_resolve, so threads share it.
+ */
+typedef struct vhost_binding {
+    ph_env *env;
+    int vhost_id;
+} vhost_binding;
+
+static const vhost_binding *binding_of(const server_rec *s)
+{
+    return bindings ? apr_hash_get(bindings, &s, sizeof(s)) : NULL;
+}
+
 ph_env *ph_env_of_server(const server_rec *s)
 {
-    return server_conf(s)->env;
+    const vhost_binding *b = binding_of(s);
+    ph_env *env = b ? b->env : NULL;
+
+    ap_assert(!env || env->magic == PH_ENV_MAGIC);
+    return env;
 }
 
 int ph_env_vhost_id(const server_rec *s)
 {
-    return server_conf(s)->vhost_id;
+    const vhost_binding *b = binding_of(s);
+
+    return b ? b->vhost_id : -1;
 }
 
 int ph_env_can_switch_users(void)
@@ -326,8 +355,12 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         }
     }
 
+    bindings = apr_hash_make(p);
     for (s = main_server; s; s = s->next, vhost_id++) {
         ph_server_conf *sc = server_conf(s);
+        vhost_binding *b = apr_pcalloc(p, sizeof(*b));
+        const server_rec **key = apr_palloc(p, sizeof(*key));
+
         sc->vhost_id = vhost_id;
         if (ph_envs->nelts == 1
             && APR_ARRAY_IDX(ph_envs, 0, ph_env *)->implicit) {
@@ -344,6 +377,10 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         else {
             sc->env = NULL;     /* answered with 503 by the multiplexers */
         }
+        b->env = sc->env;
+        b->vhost_id = vhost_id;
+        *key = s;
+        apr_hash_set(bindings, key, sizeof(*key), b);
     }
     return NULL;
 }
