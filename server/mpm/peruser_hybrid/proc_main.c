@@ -189,6 +189,9 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
                      PHLOGNO(00420) "%s: cannot set up", what);
         return APEXIT_CHILDSICK;
     }
+    /* Before any module's child_init sees the configuration, and before
+     * the first connection. */
+    ph_confine_vhosts(env, pchild);
     ph_guard_set_env(env);
     ph_guard_set_slot(slot);
     ph_guard_set_stopping_flag(&ps.stopping);
