@@ -18,6 +18,7 @@
 #include "config_value.h"
 #include "ph_env.h"
 #include "ph_log.h"
+#include "ph_magic.h"
 #include "ph_module.h"
 
 apr_array_header_t *ph_envs;
@@ -77,6 +78,8 @@ static const char *processor_line(cmd_parms *cmd, ph_env *env,
     const char *args = dir->args;
     const char *arg = ap_getword_conf(cmd->temp_pool, &args);
     const ph_directive *d;
+
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
 
     if (!strcasecmp(dir->directive, "Cgroup")) {
         /* one directory per hierarchy (cgroup v1 has one per controller) */
@@ -252,6 +255,8 @@ static const char *resolve_identity(apr_pool_t *p, ph_env *env)
     struct passwd *pw;
     struct group *gr;
 
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
+
     if (!(pw = getpwnam(env->user_name))) {
         return apr_psprintf(p, "<Processor %s> (%s:%u): unknown user '%s'",
                             env->name, env->defn_file, env->defn_line,
@@ -278,6 +283,8 @@ static const char *check_env_places(apr_pool_t *p, ph_env *env)
 {
     struct stat st;
     int i;
+
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
 
     if (env->chroot_dir && (stat(env->chroot_dir, &st) < 0
                             || !S_ISDIR(st.st_mode))) {
@@ -309,6 +316,8 @@ static const char *check_env_limits(apr_pool_t *p, ph_env *env)
                                                          min_spare_processors));
     long max_spare = ph_env_limit(&env->limits, offsetof(ph_env_limits,
                                                          max_spare_processors));
+
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
     if (min > max) {
         return apr_psprintf(p, "<Processor %s>: MinProcessors %ld is above "
                             "MaxProcessors %ld", env->name, min, max);

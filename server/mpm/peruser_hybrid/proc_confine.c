@@ -39,6 +39,7 @@
 
 #include "ph_env.h"
 #include "ph_log.h"
+#include "ph_magic.h"
 #include "proc.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -70,6 +71,8 @@ static int close_foreign_error_logs(apr_pool_t *p, const ph_env *mine)
     apr_hash_t *kept = apr_hash_make(p), *closed = apr_hash_make(p);
     server_rec *s;
     int n = 0;
+
+    PH_CHECK_MAGIC(mine, PH_ENV_MAGIC);
 
     for (s = ap_server_conf; s; s = s->next) {
         if ((s == ap_server_conf || ph_env_of_server(s) == mine)

@@ -19,6 +19,7 @@
 
 #include "ph_clock.h"
 #include "ph_log.h"
+#include "ph_magic.h"
 #include "ph_segment.h"
 #include "ph_module.h"
 #include "proc.h"
@@ -31,11 +32,13 @@ static const ph_env *serving_env;
 
 void ph_guard_set_env(const ph_env *env)
 {
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
     serving_env = env;
 }
 
 void ph_guard_bind_conn(conn_rec *c, proc_conn *pc)
 {
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
     ap_set_module_config(c->conn_config, &mpm_peruser_hybrid_module, pc);
 }
 

@@ -23,6 +23,7 @@
 #include "ph_clock.h"
 #include "ph_config.h"
 #include "ph_log.h"
+#include "ph_magic.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
 #include "proc.h"
@@ -36,6 +37,7 @@ typedef struct worker_arg {
 
 void ph_proc_worker_idle(proc_state *ps)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     if (!ps->child_rec) {
         return;
     }
@@ -52,6 +54,7 @@ void ph_proc_worker_idle(proc_state *ps)
 
 void ph_proc_worker_busy(proc_state *ps)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     if (ps->child_rec) {
         atomic_fetch_sub(&ps->child_rec->idle_threads, 1);
         atomic_fetch_sub(&ps->env_rec->idle_workers, 1);
@@ -62,6 +65,8 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
 {
     worker_arg *wa = data;
     proc_state *ps = wa->ps;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
     ap_update_child_status_from_indexes(ps->slot, wa->index, SERVER_READY,
                                         NULL);
@@ -132,6 +137,7 @@ static void retire_on_signal(int sig)
 static int state_init(proc_state *ps, int slot, ph_env *env,
                       apr_pool_t *pchild)
 {
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
     memset(ps, 0, sizeof(*ps));
     ps->magic = PROC_STATE_MAGIC;
     ps->slot = slot;
@@ -175,6 +181,8 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     apr_status_t rv;
     char *what;
     int i;
+
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
 
     ap_reopen_scoreboard(pchild, NULL, 0);
 
@@ -251,5 +259,7 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00423)
                  "%s in slot %d exiting", what, slot);
+    retire_state = NULL;
+    ps.magic = 0;       /* every thread that used it has been joined */
     return 0;
 }
