@@ -209,10 +209,13 @@ def _fd_targets(pid):
     return out
 
 
-def test_alice_holds_no_descriptor_of_bobs_error_log(bob_default, env_users):
-    """bob's ErrorLog is opened by the parent and inherited by every child:
-    alice's processors close it before serving (bob's keep it)."""
-    path = str(bob_default.tmp / "bob_error.log")
+@pytest.mark.parametrize("log", ["bob_error.log", "bob_access.log"])
+def test_alice_holds_no_descriptor_of_bobs_logs(bob_default, env_users, log):
+    """bob's ErrorLog and CustomLog are opened by the parent and inherited
+    by every child: alice's processors let go of them before serving (bob's
+    keep them), while alice's keep her own access log."""
+    path = str(bob_default.tmp / log)
+    own = str(bob_default.tmp / "alice_access.log")
 
     def processors():
         kids = bob_default.children()
@@ -223,4 +226,5 @@ def test_alice_holds_no_descriptor_of_bobs_error_log(bob_default, env_users):
     alice, bob = phtest.wait_for(processors, 20, what="alice's and bob's processors")
     for pid in alice:
         assert path not in _fd_targets(pid), f"alice's processor {pid} holds {path}"
+        assert own in _fd_targets(pid), f"alice's processor {pid} lost {own}"
     assert any(path in _fd_targets(pid) for pid in bob), "control: bob's processor holds it"

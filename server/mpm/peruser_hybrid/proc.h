@@ -150,4 +150,9 @@ void ph_guard_register_hooks(void);
  * memory; once, before the child's first connection. */
 void ph_confine_vhosts(const ph_env *mine, apr_pool_t *pchild);
 
+/* proc_foreign_logs.c: close (or point at /dev/null) the log files only
+ * other environments' vhosts write to; once, as root, before
+ * ph_confine_vhosts. */
+void ph_close_foreign_logs(const ph_env *mine, apr_pool_t *pchild);
+
 #endif /* PH_PROC_H */

@@ -16,7 +16,8 @@
  * its names and addresses, so that httpd still matches requests to it and
  * the guard (proc_guard.c) answers 421, but its module_config and
  * lookup_defaults are replaced by configuration that belongs to no
- * environment, and its error log by the server's main error log.  Then no
+ * environment, and its error log by the server's main error log (the
+ * files themselves: proc_foreign_logs.c, which runs first).  Then no
  * path through httpd -- error responses before post_read_request,
  * internal redirects, ErrorDocuments, subrequests, logging -- reaches a
  * handler, filter, error document or log file that another environment's
@@ -32,7 +33,6 @@
  * the module_config replaced here.
  */
 #include "httpd.h"
-#include "apr_hash.h"
 #include "http_config.h"
 #include "http_log.h"
 #include "http_main.h"
@@ -64,42 +64,13 @@ static void blank_config(apr_pool_t *p, ap_conf_vector_t **server_conf,
     }
 }
 
-/* Error log files only other environments' vhosts write to: closed, so
- * that not even a native module of ours can write into them. */
-static int close_foreign_error_logs(apr_pool_t *p, const ph_env *mine)
-{
-    apr_hash_t *kept = apr_hash_make(p), *closed = apr_hash_make(p);
-    server_rec *s;
-    int n = 0;
-
-    PH_CHECK_MAGIC(mine, PH_ENV_MAGIC);
-
-    for (s = ap_server_conf; s; s = s->next) {
-        if ((s == ap_server_conf || ph_env_of_server(s) == mine)
-            && s->error_log) {
-            apr_hash_set(kept, &s->error_log, sizeof(s->error_log), s);
-        }
-    }
-    for (s = ap_server_conf->next; s; s = s->next) {
-        if (ph_env_of_server(s) == mine || !s->error_log
-            || apr_hash_get(kept, &s->error_log, sizeof(s->error_log))
-            || apr_hash_get(closed, &s->error_log, sizeof(s->error_log))) {
-            continue;
-        }
-        apr_hash_set(closed, &s->error_log, sizeof(s->error_log), s);
-        apr_file_close(s->error_log);
-        n++;
-    }
-    return n;
-}
-
 void ph_confine_vhosts(const ph_env *mine, apr_pool_t *pchild)
 {
     server_rec *main_server = ap_server_conf;
     const ph_env *main_env = ph_env_of_server(main_server);
     ap_conf_vector_t *server_conf, *dir_conf;
     int main_is_neutral = !main_env || main_env == mine;
-    int n = 0, closed;
+    int n = 0;
     server_rec *s;
 
     ap_assert(mine && mine->magic == PH_ENV_MAGIC);
@@ -110,10 +81,6 @@ void ph_confine_vhosts(const ph_env *mine, apr_pool_t *pchild)
     else {
         blank_config(pchild, &server_conf, &dir_conf);
     }
-    /* Before the error_log pointers are replaced: they say which file is
-     * whose. */
-    closed = close_foreign_error_logs(pchild, mine);
-
     for (s = main_server; s; s = s->next) {
         if (ph_env_of_server(s) == mine
             || (s == main_server && main_is_neutral)) {
@@ -131,8 +98,7 @@ void ph_confine_vhosts(const ph_env *mine, apr_pool_t *pchild)
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00440)
                  "processor of environment %s: %d virtual host(s) of other "
-                 "environments made inert (configuration now %s), %d of "
-                 "their error logs closed", mine->name, n,
-                 main_is_neutral ? "the main server's" : "module defaults",
-                 closed);
+                 "environments made inert (configuration now %s)",
+                 mine->name, n,
+                 main_is_neutral ? "the main server's" : "module defaults");
 }

@@ -187,6 +187,11 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     ap_reopen_scoreboard(pchild, NULL, 0);
 
     what = apr_psprintf(pchild, "processor of environment %s", env->name);
+    /* Other environments' vhosts and logs, out of reach: while still root
+     * (their log directories may be closed to our user), and before any
+     * module's child_init sees the configuration. */
+    ph_close_foreign_logs(env, pchild);
+    ph_confine_vhosts(env, pchild);
     if (ph_cgroups_join(what, env->cgroups)
         || ph_privs_drop(what, env->user_name, env->uid, env->gid,
                          env->chroot_dir)) {
@@ -197,9 +202,6 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
                      PHLOGNO(00420) "%s: cannot set up", what);
         return APEXIT_CHILDSICK;
     }
-    /* Before any module's child_init sees the configuration, and before
-     * the first connection. */
-    ph_confine_vhosts(env, pchild);
     ph_guard_set_env(env);
     ph_guard_set_slot(slot);
     ph_guard_set_stopping_flag(&ps.stopping);
