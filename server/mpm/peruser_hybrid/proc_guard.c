@@ -9,6 +9,11 @@
  * is closed, so the client retries on a fresh connection that the
  * multiplexer routes correctly.  The environment compared against comes
  * from this process's own configuration, never from shared memory.
+ *
+ * A request that fails httpd's checks after its vhost was chosen and
+ * before post_read_request never reaches this hook; proc_confine.c makes
+ * sure there is nothing of another environment for it to reach.  The
+ * later hooks below refuse such a request again at every stage.
  */
 #include "httpd.h"
 #include "http_config.h"
