@@ -73,7 +73,7 @@ void ph_confine_vhosts(const ph_env *mine, apr_pool_t *pchild)
     int n = 0;
     server_rec *s;
 
-    ap_assert(mine && mine->magic == PH_ENV_MAGIC);
+    PH_CHECK_MAGIC(mine, PH_ENV_MAGIC);
     if (main_is_neutral) {
         server_conf = main_server->module_config;
         dir_conf = main_server->lookup_defaults;
