@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "httpd.h"
+#include "apr_hash.h"
 #include "apr_strings.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -17,13 +18,17 @@
 #include "config_value.h"
 #include "ph_env.h"
 #include "ph_log.h"
+#include "ph_magic.h"
 #include "ph_module.h"
 
 apr_array_header_t *ph_envs;
 
+static apr_hash_t *bindings;
+
 void ph_env_reset(apr_pool_t *pconf)
 {
     ph_envs = apr_array_make(pconf, 8, sizeof(ph_env *));
+    bindings = NULL;    /* the last generation's, in a cleared pool */
 }
 
 ph_env *ph_env_by_index(int index)
@@ -73,6 +78,8 @@ static const char *processor_line(cmd_parms *cmd, ph_env *env,
     const char *args = dir->args;
     const char *arg = ap_getword_conf(cmd->temp_pool, &args);
     const ph_directive *d;
+
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
 
     if (!strcasecmp(dir->directive, "Cgroup")) {
         /* one directory per hierarchy (cgroup v1 has one per controller) */
@@ -203,14 +210,39 @@ static ph_server_conf *server_conf(const server_rec *s)
     return ap_get_module_config(s->module_config, &mpm_peruser_hybrid_module);
 }
 
+/*
+ * Who serves which server_rec, keyed by the server_rec's address and
+ * built by ph_env_resolve from the configuration as read.  Every later
+ * question is answered from here, never from s->module_config: a
+ * processor replaces the module_config of other environments' vhosts
+ * (proc_confine.c), and what it puts there says nothing about them.  A
+ * server_rec not in the map (one a module made up) belongs to no
+ * environment.  Read-only after ph_env_resolve, so threads share it.
+ */
+typedef struct vhost_binding {
+    ph_env *env;
+    int vhost_id;
+} vhost_binding;
+
+static const vhost_binding *binding_of(const server_rec *s)
+{
+    return bindings ? apr_hash_get(bindings, &s, sizeof(s)) : NULL;
+}
+
 ph_env *ph_env_of_server(const server_rec *s)
 {
-    return server_conf(s)->env;
+    const vhost_binding *b = binding_of(s);
+    ph_env *env = b ? b->env : NULL;
+
+    ap_assert(!env || env->magic == PH_ENV_MAGIC);
+    return env;
 }
 
 int ph_env_vhost_id(const server_rec *s)
 {
-    return server_conf(s)->vhost_id;
+    const vhost_binding *b = binding_of(s);
+
+    return b ? b->vhost_id : -1;
 }
 
 int ph_env_can_switch_users(void)
@@ -222,6 +254,8 @@ static const char *resolve_identity(apr_pool_t *p, ph_env *env)
 {
     struct passwd *pw;
     struct group *gr;
+
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
 
     if (!(pw = getpwnam(env->user_name))) {
         return apr_psprintf(p, "<Processor %s> (%s:%u): unknown user '%s'",
@@ -249,6 +283,8 @@ static const char *check_env_places(apr_pool_t *p, ph_env *env)
 {
     struct stat st;
     int i;
+
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
 
     if (env->chroot_dir && (stat(env->chroot_dir, &st) < 0
                             || !S_ISDIR(st.st_mode))) {
@@ -280,6 +316,8 @@ static const char *check_env_limits(apr_pool_t *p, ph_env *env)
                                                          min_spare_processors));
     long max_spare = ph_env_limit(&env->limits, offsetof(ph_env_limits,
                                                          max_spare_processors));
+
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
     if (min > max) {
         return apr_psprintf(p, "<Processor %s>: MinProcessors %ld is above "
                             "MaxProcessors %ld", env->name, min, max);
@@ -326,8 +364,12 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         }
     }
 
+    bindings = apr_hash_make(p);
     for (s = main_server; s; s = s->next, vhost_id++) {
         ph_server_conf *sc = server_conf(s);
+        vhost_binding *b = apr_pcalloc(p, sizeof(*b));
+        const server_rec **key = apr_palloc(p, sizeof(*key));
+
         sc->vhost_id = vhost_id;
         if (ph_envs->nelts == 1
             && APR_ARRAY_IDX(ph_envs, 0, ph_env *)->implicit) {
@@ -344,6 +386,10 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         else {
             sc->env = NULL;     /* answered with 503 by the multiplexers */
         }
+        b->env = sc->env;
+        b->vhost_id = vhost_id;
+        *key = s;
+        apr_hash_set(bindings, key, sizeof(*key), b);
     }
     return NULL;
 }

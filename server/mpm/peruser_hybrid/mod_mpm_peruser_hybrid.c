@@ -198,8 +198,6 @@ static int ph_open_logs(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp,
 
 static void ph_register_hooks(apr_pool_t *p)
 {
-    static const char *const before_logio[] = { "mod_logio.c", NULL };
-
     (void)p;
     ap_hook_open_logs(ph_open_logs, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_pre_config(ph_pre_config, NULL, NULL, APR_HOOK_REALLY_FIRST);
@@ -208,10 +206,8 @@ static void ph_register_hooks(apr_pool_t *p)
     ap_hook_mpm(ph_parent_run, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_query(ph_query, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_get_name(ph_get_name, NULL, NULL, APR_HOOK_MIDDLE);
-    /* First of all post_read_request hooks: nothing may act on a request
-     * that this environment must not serve. */
-    ap_hook_post_read_request(ph_guard_post_read_request, NULL, before_logio,
-                              APR_HOOK_REALLY_FIRST);
+    /* Processors: nothing acts on a request of another environment. */
+    ph_guard_register_hooks();
     ph_status_register_hooks();
 }
 

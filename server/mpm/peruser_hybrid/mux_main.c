@@ -49,6 +49,7 @@
 #include "ph_clock.h"
 #include "ph_config.h"
 #include "ph_log.h"
+#include "ph_magic.h"
 #include "ph_segment.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -126,6 +127,7 @@ static void retire_on_signal(int sig)
 
 static void list_append(mux_list *l, mux_conn *mc)
 {
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
     mc->list = l;
     mc->next = NULL;
     mc->prev = l->tail;
@@ -141,6 +143,7 @@ static void list_append(mux_list *l, mux_conn *mc)
 
 static void list_prepend(mux_list *l, mux_conn *mc)
 {
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
     mc->list = l;
     mc->prev = NULL;
     mc->next = l->head;
@@ -157,6 +160,8 @@ static void list_prepend(mux_list *l, mux_conn *mc)
 static void list_remove(mux_conn *mc)
 {
     mux_list *l = mc->list;
+
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     if (!l) {
         return;
@@ -199,6 +204,7 @@ static mux_conn *conn_new(mux_state *m, int fd)
 /* Forget a connection; the caller has closed or handed off its fd. */
 static void conn_free(mux_state *m, mux_conn *mc)
 {
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
     list_remove(mc);
     mc->magic = 0;
     mc->next = m->spare;
@@ -208,6 +214,7 @@ static void conn_free(mux_state *m, mux_conn *mc)
 
 static void conn_close(mux_state *m, mux_conn *mc)
 {
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
     close(mc->tag.fd);      /* also removes it from the epoll set */
     conn_free(m, mc);
 }
@@ -217,6 +224,7 @@ static void conn_close(mux_state *m, mux_conn *mc)
  * destroys the answer before the client reads it). */
 static void conn_reply(mux_state *m, mux_conn *mc, int status)
 {
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
     ph_mux_reply(mc->tag.fd, status, 0);
     list_remove(mc);
     mc->state = MC_LINGER;
@@ -249,6 +257,7 @@ static void pending_changed(mux_state *m, int env_index, int delta)
 
 static void pending_remove(mux_state *m, mux_conn *mc, int env_index)
 {
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
     list_remove(mc);
     pending_changed(m, env_index, -1);
 }
@@ -258,6 +267,8 @@ static void pending_remove(mux_state *m, mux_conn *mc, int env_index)
 static int handoff(mux_state *m, mux_conn *mc, int env_index)
 {
     int rv = ph_admit_send(m->mux_index, env_index, mc->tag.fd, &mc->msg);
+
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     if (rv == 0) {
         epoll_ctl(m->epfd, EPOLL_CTL_DEL, mc->tag.fd, NULL);
@@ -281,6 +292,8 @@ static int handoff(mux_state *m, mux_conn *mc, int env_index)
 static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
 {
     long secs = ph_conf.wait_timeout_s > 0 ? ph_conf.wait_timeout_s : 1;
+
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     ph_admit_dropped(env_index, PH_DROP_TIMEOUT);
     ph_mux_reply(mc->tag.fd, HTTP_SERVICE_UNAVAILABLE, (int)secs);
@@ -316,6 +329,8 @@ static void admit(mux_state *m, mux_conn *mc, int env_index)
     mux_list *l = &m->pending[env_index];
     long long wait_ms, now;
 
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
+
     /* Arrival order: never overtake connections already waiting. */
     if (l->count == 0 && ph_admit_capacity(env_index) > 0
         && handoff(m, mc, env_index)) {
@@ -348,6 +363,8 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
 {
     ph_route rt;
 
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
+
     ph_mux_route(m->scratch, mc->tag.fd, head, &rt);
     apr_pool_clear(m->scratch);
     if (rt.status) {
@@ -370,6 +387,8 @@ static void peek(mux_state *m, mux_conn *mc)
 {
     ph_head head;
     ssize_t n;
+
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     do {
         n = recv(mc->tag.fd, m->peekbuf, PEEK_WINDOW,
@@ -420,6 +439,8 @@ static void linger_read(mux_state *m, mux_conn *mc)
 {
     char buf[4096];
     ssize_t n;
+
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     for (;;) {
         n = recv(mc->tag.fd, buf, sizeof(buf), MSG_DONTWAIT);

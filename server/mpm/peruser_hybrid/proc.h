@@ -144,5 +144,15 @@ void ph_guard_set_stopping_flag(atomic_int *flag);
 int ph_guard_post_read_request(request_rec *r);
 proc_conn *ph_guard_conn_of(conn_rec *c);
 void ph_guard_bind_conn(conn_rec *c, proc_conn *pc);
+void ph_guard_register_hooks(void);
+
+/* proc_confine.c: make other environments' vhosts inert in this child's
+ * memory; once, before the child's first connection. */
+void ph_confine_vhosts(const ph_env *mine, apr_pool_t *pchild);
+
+/* proc_foreign_logs.c: close (or point at /dev/null) the log files only
+ * other environments' vhosts write to; once, as root, before
+ * ph_confine_vhosts. */
+void ph_close_foreign_logs(const ph_env *mine, apr_pool_t *pchild);
 
 #endif /* PH_PROC_H */

@@ -26,6 +26,7 @@
 
 #include "ph_config.h"
 #include "ph_log.h"
+#include "ph_magic.h"
 #include "proc.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -36,6 +37,8 @@ static apr_pool_t *pool_get(proc_state *ps)
 {
     apr_pool_t *p = NULL;
     apr_allocator_t *alloc;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
     pthread_mutex_lock(&ps->pool_lock);
     if (ps->nfree_pools > 0) {
@@ -62,6 +65,7 @@ static apr_pool_t *pool_get(proc_state *ps)
 
 static void pool_put(proc_state *ps, apr_pool_t *p)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     apr_pool_clear(p);
     pthread_mutex_lock(&ps->pool_lock);
     if (ps->nfree_pools < ps->max_free_pools) {
@@ -78,6 +82,8 @@ proc_conn *ph_proc_conn_new(proc_state *ps, int fd, const ph_chan_msg *msg)
 {
     apr_pool_t *p = pool_get(ps);
     proc_conn *pc;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
     if (!p) {
         close(fd);
@@ -97,6 +103,9 @@ proc_conn *ph_proc_conn_new(proc_state *ps, int fd, const ph_chan_msg *msg)
 void ph_proc_conn_destroy(proc_state *ps, proc_conn *pc)
 {
     apr_pool_t *p = pc->pool;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
 
     if (pc->sock) {
         apr_socket_close(pc->sock);
@@ -128,6 +137,9 @@ static int conn_create(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
     apr_os_sock_info_t info;
     conn_rec *c;
     int rc;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
 
     if (getsockname(pc->fd, (struct sockaddr *)&local, &llen) < 0
         || getpeername(pc->fd, (struct sockaddr *)&remote, &rlen) < 0) {
@@ -170,6 +182,7 @@ static int conn_create(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
 
 static uint32_t events_for_sense(const proc_conn *pc, uint32_t dflt)
 {
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
     if (pc->pub.sense == CONN_SENSE_WANT_READ) {
         return EPOLLIN;
     }
@@ -185,6 +198,8 @@ static void process_once(proc_conn *pc)
 {
     conn_rec *c = pc->c;
     int rc;
+
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
 
     pc->pub.state = CONN_STATE_PROCESSING;
     rc = ap_run_process_connection(c);
@@ -217,6 +232,9 @@ static int write_completion(proc_state *ps, proc_conn *pc)
     conn_rec *c = pc->c;
     ap_filter_t *last = c->output_filters;
     apr_status_t rv;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
 
     ap_update_child_status(pc->sbh, SERVER_BUSY_WRITE, NULL);
     while (last->next) {
@@ -258,6 +276,8 @@ static int write_completion(proc_state *ps, proc_conn *pc)
 void ph_proc_conn_run(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
                       int thread_index)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
     if (!pc->c) {
         if (!conn_create(ps, pc, thd, thread_index)) {
             ph_proc_conn_destroy(ps, pc);

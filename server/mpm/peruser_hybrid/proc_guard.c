@@ -9,6 +9,11 @@
  * is closed, so the client retries on a fresh connection that the
  * multiplexer routes correctly.  The environment compared against comes
  * from this process's own configuration, never from shared memory.
+ *
+ * A request that fails httpd's checks after its vhost was chosen and
+ * before post_read_request never reaches this hook; proc_confine.c makes
+ * sure there is nothing of another environment for it to reach.  The
+ * later hooks below refuse such a request again at every stage.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -19,6 +24,7 @@
 
 #include "ph_clock.h"
 #include "ph_log.h"
+#include "ph_magic.h"
 #include "ph_segment.h"
 #include "ph_module.h"
 #include "proc.h"
@@ -31,11 +37,13 @@ static const ph_env *serving_env;
 
 void ph_guard_set_env(const ph_env *env)
 {
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
     serving_env = env;
 }
 
 void ph_guard_bind_conn(conn_rec *c, proc_conn *pc)
 {
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
     ap_set_module_config(c->conn_config, &mpm_peruser_hybrid_module, pc);
 }
 
@@ -76,18 +84,40 @@ static void count_request(int misdirected)
     }
 }
 
+/* Whether this process must not act for r's virtual host.  Answered from
+ * the binding map built from the configuration as read (env_registry.c),
+ * not from r->server's module_config, which proc_confine.c replaced for
+ * exactly those vhosts. */
+static int is_foreign(const request_rec *r)
+{
+    return serving_env && ph_env_of_server(r->server) != serving_env;
+}
+
+static const char *vhost_name(const request_rec *r)
+{
+    return r->server->server_hostname ? r->server->server_hostname
+                                      : "(unnamed)";
+}
+
 int ph_guard_post_read_request(request_rec *r)
 {
     const ph_env *wanted;
     proc_conn *pc;
 
-    if (!serving_env || r->main || r->prev) {
+    if (!serving_env) {
         return DECLINED;
+    }
+    if (r->main || r->prev) {
+        /* A subrequest or an internal redirect (an ErrorDocument, say)
+         * keeps its parent's vhost, which was checked when it was read --
+         * unless the parent is an error answered before that check. */
+        return is_foreign(r) ? HTTP_MISDIRECTED_REQUEST : DECLINED;
     }
     pc = ph_guard_conn_of(r->connection);
     wanted = ph_env_of_server(r->server);
     if (wanted == serving_env) {
-        if (pc && pc->magic == PROC_CONN_MAGIC) {
+        if (pc) {
+            ap_assert(pc->magic == PROC_CONN_MAGIC);
             pc->ka_timeout_ms = apr_time_as_msec(r->server->keep_alive_timeout);
         }
         if (stopping_flag && atomic_load(stopping_flag)) {
@@ -102,9 +132,75 @@ int ph_guard_post_read_request(request_rec *r)
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PHLOGNO(00430)
                   "request for virtual host %s (environment %s) arrived on "
                   "a connection served by environment %s: 421",
-                  r->server->server_hostname ? r->server->server_hostname
-                                             : "(unnamed)",
-                  wanted ? wanted->name : "(none)", serving_env->name);
+                  vhost_name(r), wanted ? wanted->name : "(none)",
+                  serving_env->name);
     r->connection->keepalive = AP_CONN_CLOSE;
     return HTTP_MISDIRECTED_REQUEST;
+}
+
+/*
+ * Defence in depth behind proc_confine.c: whatever path a request of a
+ * foreign vhost takes (main request, subrequest, internal redirect), no
+ * handler runs for it and no filter is inserted for it (fixups come before
+ * insert_filter), no access log records it, and its connection ends after
+ * the answer.
+ */
+static int refuse_foreign(request_rec *r, const char *stage)
+{
+    if (!is_foreign(r)) {
+        return DECLINED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PHLOGNO(00441)
+                  "%s refused for virtual host %s of another environment "
+                  "(this processor serves %s)", stage, vhost_name(r),
+                  serving_env->name);
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return HTTP_MISDIRECTED_REQUEST;
+}
+
+static int guard_quick_handler(request_rec *r, int lookup)
+{
+    (void)lookup;
+    return refuse_foreign(r, "quick handler");
+}
+
+static int guard_fixups(request_rec *r)
+{
+    return refuse_foreign(r, "request processing");
+}
+
+static int guard_handler(request_rec *r)
+{
+    return refuse_foreign(r, "handler");
+}
+
+static int guard_log_transaction(request_rec *r)
+{
+    /* Not OK nor DECLINED: no later log_transaction hook runs. */
+    return is_foreign(r) ? DONE : DECLINED;
+}
+
+static void guard_insert_error_filter(request_rec *r)
+{
+    if (is_foreign(r)) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+}
+
+void ph_guard_register_hooks(void)
+{
+    static const char *const before_logio[] = { "mod_logio.c", NULL };
+
+    /* First of all post_read_request hooks: nothing may act on a request
+     * that this environment must not serve. */
+    ap_hook_post_read_request(ph_guard_post_read_request, NULL, before_logio,
+                              APR_HOOK_REALLY_FIRST);
+    ap_hook_quick_handler(guard_quick_handler, NULL, NULL,
+                          APR_HOOK_REALLY_FIRST);
+    ap_hook_fixups(guard_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_handler(guard_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_log_transaction(guard_log_transaction, NULL, NULL,
+                            APR_HOOK_REALLY_FIRST);
+    ap_hook_insert_error_filter(guard_insert_error_filter, NULL, NULL,
+                                APR_HOOK_REALLY_FIRST);
 }

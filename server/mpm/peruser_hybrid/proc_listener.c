@@ -19,6 +19,7 @@
 #include "ph_clock.h"
 #include "ph_config.h"
 #include "ph_log.h"
+#include "ph_magic.h"
 #include "ph_segment.h"
 #include "proc.h"
 
@@ -31,6 +32,7 @@ static int channel_tag, wake_tag;
 
 void ph_proc_wake_listener(proc_state *ps)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     uint64_t one = 1;
     ssize_t ignored = write(ps->wake_fd, &one, sizeof(one));
     (void)ignored;
@@ -41,6 +43,8 @@ void ph_proc_wake_listener(proc_state *ps)
 static park_queue *queue_for(proc_state *ps, long long timeout_ms)
 {
     int i;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
     for (i = 0; i < ps->nqueues; i++) {
         if (ps->queues[i].timeout_ms == timeout_ms) {
@@ -59,6 +63,8 @@ static park_queue *queue_for(proc_state *ps, long long timeout_ms)
 /* Which mod_status counter a parked connection is in (park_lock held). */
 static int *parked_counter(proc_state *ps, const proc_conn *pc)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
     switch (pc->pub.state) {
     case CONN_STATE_KEEPALIVE:
         return &ps->parked_keepalive;
@@ -72,6 +78,9 @@ static int *parked_counter(proc_state *ps, const proc_conn *pc)
 static void queue_remove(proc_state *ps, proc_conn *pc)
 {
     park_queue *q = pc->queue;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
 
     (*parked_counter(ps, pc))--;
 
@@ -97,6 +106,9 @@ void ph_proc_park(proc_state *ps, proc_conn *pc, uint32_t events,
 {
     struct epoll_event ev;
     park_queue *q;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
 
     memset(&ev, 0, sizeof(ev));
     ev.events = events | EPOLLRDHUP;
@@ -133,12 +145,16 @@ void ph_proc_park(proc_state *ps, proc_conn *pc, uint32_t events,
 /* Take a parked connection back (listener only, park_lock held). */
 static void unpark_locked(proc_state *ps, proc_conn *pc)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
     epoll_ctl(ps->epfd, EPOLL_CTL_DEL, pc->fd, NULL);
     queue_remove(ps, pc);
 }
 
 static void give_to_worker(proc_state *ps, proc_conn *pc)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
     pthread_mutex_lock(&ps->work_lock);
     pc->work_next = NULL;
     if (ps->work_tail) {
@@ -157,6 +173,8 @@ static int spare_workers(proc_state *ps)
 {
     int n;
 
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+
     pthread_mutex_lock(&ps->work_lock);
     n = ps->idle_workers - ps->work_len;
     pthread_mutex_unlock(&ps->work_lock);
@@ -166,6 +184,8 @@ static int spare_workers(proc_state *ps)
 int ph_proc_room(proc_state *ps)
 {
     int idle, limit;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
     pthread_mutex_lock(&ps->work_lock);
     idle = ps->idle_workers - ps->work_len;
@@ -183,6 +203,7 @@ int ph_proc_room(proc_state *ps)
 /* The event MPM's async figures, for mod_status's connection table. */
 static void publish_async_status(proc_state *ps, int room)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     process_score *ps_rec = ap_get_scoreboard_process(ps->slot);
 
     pthread_mutex_lock(&ps->park_lock);
@@ -204,6 +225,7 @@ static void publish_async_status(proc_state *ps, int room)
  */
 void ph_proc_publish_room(proc_state *ps, int room)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     int32_t now, before;
 
     if (!ps->child_rec) {
@@ -218,6 +240,7 @@ void ph_proc_publish_room(proc_state *ps, int room)
 
 void ph_proc_ring_doorbell(proc_state *ps)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     if (atomic_load(&ps->env_rec->queue_depth) > 0) {
         uint64_t one = 1;
         ssize_t ignored = write(ps->env->doorbell, &one, sizeof(one));
@@ -232,6 +255,8 @@ static void check_expired(proc_state *ps)
 {
     long long limit = ph_conf.expire_timeout * 1000LL, now = ph_now_ms();
     int i, stuck = 0;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
     if (!limit || ps->expired) {
         return;
@@ -260,6 +285,9 @@ static void linger_read(proc_state *ps, proc_conn *pc)
     char buf[2048];
     ssize_t n;
 
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
+
     for (;;) {
         n = recv(pc->fd, buf, sizeof(buf), MSG_DONTWAIT);
         if (n > 0) {
@@ -280,6 +308,8 @@ static void linger_read(proc_state *ps, proc_conn *pc)
 
 static void conn_ready(proc_state *ps, proc_conn *pc)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
     pthread_mutex_lock(&ps->park_lock);
     if (!pc->queue) {       /* not parked any more */
         pthread_mutex_unlock(&ps->park_lock);
@@ -303,6 +333,8 @@ static void conn_ready(proc_state *ps, proc_conn *pc)
 static void account_handoff(proc_state *ps, const ph_chan_msg *msg)
 {
     ph_ticket_ref t;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
     if (!ph_segment || !msg->ticket_gen) {
         return;
@@ -329,6 +361,8 @@ static void account_handoff(proc_state *ps, const ph_chan_msg *msg)
 static int take_from_channel(proc_state *ps)
 {
     int n = spare_workers(ps), room = ph_proc_room(ps);
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
     if (n > room) {
         n = room;
@@ -391,6 +425,8 @@ static void set_channel_watch(proc_state *ps, int *watching, int want)
 {
     struct epoll_event ev;
 
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+
     if (*watching == want) {
         return;
     }
@@ -414,6 +450,8 @@ static void update_channel_watch(proc_state *ps, int *watching)
 {
     int want, room = ph_proc_room(ps);
 
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+
     ph_proc_publish_room(ps, room);
     publish_async_status(ps, room);
     if (atomic_load(&ps->stopping)) {
@@ -434,6 +472,8 @@ static void expire(proc_state *ps)
     long long now = ph_now_ms();
     proc_conn *done = NULL;
     int i;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
     pthread_mutex_lock(&ps->park_lock);
     for (i = 0; i < ps->nqueues; i++) {
@@ -472,6 +512,8 @@ static int next_timeout_ms(proc_state *ps)
     long long next = ph_now_ms() + 1000, now = ph_now_ms();
     int i;
 
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+
     pthread_mutex_lock(&ps->park_lock);
     for (i = 0; i < ps->nqueues; i++) {
         if (ps->queues[i].head && ps->queues[i].head->deadline_ms < next) {
@@ -486,6 +528,8 @@ void ph_proc_listener_run(proc_state *ps)
 {
     struct epoll_event events[MAX_EVENTS], ev;
     int watching = 0, i, n;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
     memset(&ev, 0, sizeof(ev));
     ev.events = EPOLLIN;

@@ -23,6 +23,7 @@
 #include "ph_clock.h"
 #include "ph_config.h"
 #include "ph_log.h"
+#include "ph_magic.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
 #include "proc.h"
@@ -36,6 +37,7 @@ typedef struct worker_arg {
 
 void ph_proc_worker_idle(proc_state *ps)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     if (!ps->child_rec) {
         return;
     }
@@ -52,6 +54,7 @@ void ph_proc_worker_idle(proc_state *ps)
 
 void ph_proc_worker_busy(proc_state *ps)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     if (ps->child_rec) {
         atomic_fetch_sub(&ps->child_rec->idle_threads, 1);
         atomic_fetch_sub(&ps->env_rec->idle_workers, 1);
@@ -62,6 +65,8 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
 {
     worker_arg *wa = data;
     proc_state *ps = wa->ps;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
     ap_update_child_status_from_indexes(ps->slot, wa->index, SERVER_READY,
                                         NULL);
@@ -132,6 +137,7 @@ static void retire_on_signal(int sig)
 static int state_init(proc_state *ps, int slot, ph_env *env,
                       apr_pool_t *pchild)
 {
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
     memset(ps, 0, sizeof(*ps));
     ps->magic = PROC_STATE_MAGIC;
     ps->slot = slot;
@@ -176,9 +182,16 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     char *what;
     int i;
 
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
+
     ap_reopen_scoreboard(pchild, NULL, 0);
 
     what = apr_psprintf(pchild, "processor of environment %s", env->name);
+    /* Other environments' vhosts and logs, out of reach: while still root
+     * (their log directories may be closed to our user), and before any
+     * module's child_init sees the configuration. */
+    ph_close_foreign_logs(env, pchild);
+    ph_confine_vhosts(env, pchild);
     if (ph_cgroups_join(what, env->cgroups)
         || ph_privs_drop(what, env->user_name, env->uid, env->gid,
                          env->chroot_dir)) {
@@ -248,5 +261,7 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00423)
                  "%s in slot %d exiting", what, slot);
+    retire_state = NULL;
+    ps.magic = 0;       /* every thread that used it has been joined */
     return 0;
 }

@@ -1,0 +1,104 @@
+/*
+ * proc_confine.c -- a processor child makes the virtual hosts of other
+ * environments inert in its own memory before it serves anything.
+ *
+ * Threat: httpd itself chooses r->server -- from the address's default
+ * vhost when the connection is created, from Host or an absolute URI in
+ * ap_read_request -- and a request that fails httpd's checks right after
+ * that choice (no Host: 400, Expect: bogus: 417, a bad request line) is
+ * answered through that vhost's ErrorDocument, filters and logs before
+ * any hook of ours could look at it.  On a kept-alive connection that
+ * alice's environment serves, that vhost can be bob's.  No hook closes
+ * this gap; so alice's process must not hold bob's configuration at all.
+ *
+ * What is done, in the child's private (forked) memory, before its first
+ * connection: every server_rec of another environment (or of none) keeps
+ * its names and addresses, so that httpd still matches requests to it and
+ * the guard (proc_guard.c) answers 421, but its module_config and
+ * lookup_defaults are replaced by configuration that belongs to no
+ * environment, and its error log by the server's main error log (the
+ * files themselves: proc_foreign_logs.c, which runs first).  Then no
+ * path through httpd -- error responses before post_read_request,
+ * internal redirects, ErrorDocuments, subrequests, logging -- reaches a
+ * handler, filter, error document or log file that another environment's
+ * vhost configures.
+ *
+ * "Belongs to no environment": the main server's configuration when the
+ * main server is ours or nobody's (every vhost inherits it anyway: it is
+ * the server's global configuration); when the main server belongs to
+ * another environment, a configuration built from each module's defaults
+ * (no directive at all), because the main server's directives are then
+ * that environment's.  Who owns which server_rec comes from the binding
+ * map built when the configuration was read (env_registry.c), never from
+ * the module_config replaced here.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_main.h"
+
+#include "ph_env.h"
+#include "ph_log.h"
+#include "ph_magic.h"
+#include "proc.h"
+
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
+/* A configuration with no directive: what each module creates before it
+ * reads any (the main server's, had the configuration file been empty). */
+static void blank_config(apr_pool_t *p, ap_conf_vector_t **server_conf,
+                         ap_conf_vector_t **dir_conf)
+{
+    module *m;
+
+    *server_conf = ap_create_per_dir_config(p);     /* a zeroed vector */
+    *dir_conf = ap_create_per_dir_config(p);
+    for (m = ap_top_module; m; m = m->next) {
+        if (m->create_server_config) {
+            ap_set_module_config(*server_conf, m,
+                                 m->create_server_config(p, ap_server_conf));
+        }
+        if (m->create_dir_config) {
+            ap_set_module_config(*dir_conf, m, m->create_dir_config(p, NULL));
+        }
+    }
+}
+
+void ph_confine_vhosts(const ph_env *mine, apr_pool_t *pchild)
+{
+    server_rec *main_server = ap_server_conf;
+    const ph_env *main_env = ph_env_of_server(main_server);
+    ap_conf_vector_t *server_conf, *dir_conf;
+    int main_is_neutral = !main_env || main_env == mine;
+    int n = 0;
+    server_rec *s;
+
+    PH_CHECK_MAGIC(mine, PH_ENV_MAGIC);
+    if (main_is_neutral) {
+        server_conf = main_server->module_config;
+        dir_conf = main_server->lookup_defaults;
+    }
+    else {
+        blank_config(pchild, &server_conf, &dir_conf);
+    }
+    for (s = main_server; s; s = s->next) {
+        if (ph_env_of_server(s) == mine
+            || (s == main_server && main_is_neutral)) {
+            continue;
+        }
+        s->module_config = server_conf;
+        s->lookup_defaults = dir_conf;
+        if (s != main_server) {
+            /* The main server's error log is the server's own (our stderr
+             * too), whoever the main server belongs to. */
+            s->error_log = main_server->error_log;
+            s->log = main_server->log;
+        }
+        n++;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00440)
+                 "processor of environment %s: %d virtual host(s) of other "
+                 "environments made inert (configuration now %s)",
+                 mine->name, n,
+                 main_is_neutral ? "the main server's" : "module defaults");
+}
