@@ -72,7 +72,7 @@ static const char *sb_status_name(int slot, int threads)
 static env_row *collect_envs(apr_pool_t *p, int *count, int *muxes,
                              int *idle_muxes)
 {
-    uint32_t cap = ph_segment->hdr->env_capacity, slots, i;
+    uint32_t cap = ph_segment->geom.envs, slots, i;
     env_row *rows = apr_pcalloc(p, sizeof(*rows) * cap);
     long long now = ph_now_ms();
 
@@ -82,7 +82,7 @@ static env_row *collect_envs(apr_pool_t *p, int *count, int *muxes,
             rows[i].s.in_use = 0;
         }
     }
-    slots = ph_segment->hdr->child_capacity;
+    slots = ph_segment->geom.children;
     for (i = 0; i < slots; i++) {
         ph_shm_child_snapshot c;
         if (ph_shm_child_snapshot_get(ph_segment, i, &c) != 0 || !c.pid) {
@@ -122,7 +122,7 @@ static int by_activity(const void *a, const void *b)
 static void child_table(request_rec *r, env_row *rows, int muxes,
                         int idle_muxes)
 {
-    uint32_t slots = ph_segment->hdr->child_capacity, i;
+    uint32_t slots = ph_segment->geom.children, i;
 
     ap_rputs("<h2>Peruser status</h2>\n<table border=\"0\"><tr><th>ID</th>"
              "<th>PID</th><th>STATUS</th><th>SB STATUS</th><th>Type</th>"
@@ -143,7 +143,7 @@ static void child_table(request_rec *r, env_row *rows, int muxes,
             avail = 100;
         }
         else if (c.type == PH_CHILD_TYPE_PROCESSOR && c.env_index >= 0
-                 && (uint32_t)c.env_index < ph_segment->hdr->env_capacity) {
+                 && (uint32_t)c.env_index < ph_segment->geom.envs) {
             env_row *e = &rows[c.env_index];
             env = e->s.name;
             apr_snprintf(pss, sizeof(pss), "%d/%d/%u", e->alive, e->idle,
