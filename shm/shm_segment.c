@@ -1,12 +1,16 @@
 /*
- * shm_segment.c -- the segment file: create it (parent), map it read-only
- * and validate it (pstat, tests), notice that it was replaced, and find
- * records in it.
+ * shm_segment.c -- the segment file: create it (parent), restrict a
+ * child's mapping to what it writes, map it read-only and validate it
+ * (pstat, tests), notice that it was replaced, and find records in it.
  *
- * The layout is drawn in ph_shm_layout.h.  Every array starts on a 64-byte
- * boundary so that records of different arrays never share a cache line,
- * and the header records each array's offset, so a reader never has to
- * recompute the layout to find a record.
+ * The layout is drawn in ph_shm_layout.h.  Regions start on pages (the
+ * unit of protection); inside a region every array starts on a 64-byte
+ * boundary so that records of different arrays never share a cache line.
+ * The layout is a function of four capacities and the page size
+ * (ph_shm_geom_compute): the creator computes it from its configuration,
+ * a reader recomputes it from the header and refuses a header whose
+ * offsets differ.  Either way the result is kept in the ph_shm, and no
+ * record is ever found through the mapped header afterwards.
  */
 #include <assert.h>
 #include <errno.h>
