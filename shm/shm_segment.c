@@ -208,6 +208,7 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
 {
     ph_shm_geom o;
     struct stat st, rst;
+    char tmp[4096];
     void *map;
     int fd, ro_fd = -1, rv;
 
@@ -216,16 +217,21 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
     if (ph_shm_geom_compute(g, page_size(), &o) != 0) {
         return EINVAL;
     }
-
-    /* A file left by a server that died is replaced, not reused: its
-     * readers must see a new inode (ph_shm_replaced). */
-    if (unlink(path) != 0 && errno != ENOENT) {
+    /* Built under a temporary name and renamed over path once filled: a
+     * reader finds the old segment or the new one, never a half-made one
+     * (a new one every generation), and always a new inode
+     * (ph_shm_replaced). */
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new.%ld", path,
+                         (long)getpid()) >= sizeof(tmp)) {
+        return ENAMETOOLONG;
+    }
+    if (unlink(tmp) != 0 && errno != ENOENT) {
         return errno;
     }
     /* O_EXCL|O_NOFOLLOW: never write through a file or symlink someone
      * planted between the unlink and here.  O_CLOEXEC: no exec'd program
      * ever inherits a descriptor of the segment (children close them). */
-    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
               SHM_MODE);
     if (fd < 0) {
         return errno;
@@ -248,7 +254,7 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
     }
     /* The read-only descriptor children map their read-only views from:
      * the same file (same inode), opened for reading only. */
-    ro_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    ro_fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (ro_fd < 0) {
         rv = errno;
         goto fail_unlink;
@@ -280,10 +286,17 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
 
     fill_header(map, &o);
     fill_records(shm);
-    /* A reader that opens the file while it is being filled sees magic 0
-     * and says so; one that sees the magic sees everything before it. */
+    /* One that sees the magic sees everything before it. */
     atomic_thread_fence(memory_order_release);
     ((ph_shm_header *)map)->magic = PH_SHM_MAGIC;
+    /* rename() replaces whatever is at path (a symlink included, never
+     * followed). */
+    if (rename(tmp, path) != 0) {
+        rv = errno;
+        ph_shm_unmap(shm);
+        unlink(tmp);
+        return rv;
+    }
     return 0;
 
 fail_unlink:
@@ -291,7 +304,7 @@ fail_unlink:
         close(ro_fd);
     }
     close(fd);
-    unlink(path);
+    unlink(tmp);
     return rv;
 }
 

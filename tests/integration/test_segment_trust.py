@@ -14,7 +14,7 @@ import struct
 import phtest
 from phtest import http_get, seg_env, seg_processors, segment, wait_for
 
-from test_segment import TWO_ENVS, start, wait_settled
+from test_segment import MONITOR_GROUP, TWO_ENVS, phmon, start, wait_settled  # noqa: F401
 
 MAPS_LINE = re.compile(
     r"^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+\s+(.*)$")
@@ -131,3 +131,17 @@ def test_corrupt_region_hurts_only_its_env_and_graceful_heals(servers, tree, shm
     healed = seg_env(segment(srv), "alice")
     assert healed["avail"] == 100 or healed["in_flight"] < 1000, healed
     assert healed["requests"] >= served, (served, healed)
+
+
+def test_environment_in_the_monitoring_group_refused(servers, tree, phmon):
+    """The monitoring group reads the whole segment file: an environment
+    whose Group is ExtendedScoreBoardGroup is refused at start-up."""
+    conf = TWO_ENVS.replace("@@SEGMENT@@", f"ExtendedScoreBoardGroup {MONITOR_GROUP}")
+    conf = conf.replace("<Processor bob>\n    User bob\n    Group bob",
+                        f"<Processor bob>\n    User bob\n    Group {MONITOR_GROUP}")
+    assert f"Group {MONITOR_GROUP}\n    MinProcessors" in conf, conf
+    srv = servers(conf, values={"PORT": phtest.free_port(), "THREADS": 4})
+    res = srv.apache("-t", timeout=30)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert "PH00003" in out and "Processor bob" in out and MONITOR_GROUP in out, out
