@@ -231,6 +231,25 @@ uint64_t ph_ticket_id(const ph_ticket_ref *t);
 void ph_ticket_from_id(uint64_t id, uint64_t gen, uint32_t env,
                        ph_ticket_ref *out);
 
+/* ---- child slots (the parent) ------------------------------------------- */
+
+/* Before the fork: slot's identity in MAIN (a PROCESSOR of env, or a
+ * MULTIPLEXER with env -1), pid 0, and its figures reset to STARTING.
+ * Returns 0, or -1 for an index outside the geometry. */
+int ph_shm_child_prepare(const ph_shm *shm, uint32_t slot, uint32_t type,
+                         int32_t env, uint32_t generation, int64_t started_us);
+
+/* After the fork: its pid. */
+void ph_shm_child_forked(const ph_shm *shm, uint32_t slot, pid_t pid);
+
+/* After reaping pid from slot: sweep its tickets in the regions it could
+ * write (a processor: its env's; a multiplexer: every env's), take its idle
+ * threads (clamped to 0..max_threads) off its own env's idle_workers, reset
+ * its figures and free the slot in MAIN.  Type and env come from MAIN.
+ * Returns the number of tickets freed. */
+unsigned ph_shm_child_reaped(const ph_shm *shm, uint32_t slot, pid_t pid,
+                             int32_t max_threads);
+
 /* ---- coordination counters --------------------------------------------- */
 
 /* AVAIL: add delta (may be negative), clamped to 0..100, by CAS. */

@@ -38,6 +38,7 @@ static const struct {
     { "shm_snapshot", ph_shm_test_register_snapshot },
     { "shm_ticket", ph_shm_test_register_ticket },
     { "shm_restrict", ph_shm_test_register_restrict },
+    { "shm_child", ph_shm_test_register_child },
 };
 
 /* What a suite's child reports. */

@@ -288,51 +288,24 @@ ph_shm_child_stats *ph_segment_child_stats(int slot)
     return ph_shm_child_stats_of(ph_segment, (uint32_t)slot);
 }
 
-static void reset_stats(ph_shm_child_stats *st, uint32_t status)
-{
-    atomic_store(&st->threads, 0);
-    atomic_store(&st->busy_threads, 0);
-    atomic_store(&st->idle_threads, 0);
-    atomic_store(&st->requests, 0);
-    atomic_store(&st->connections, 0);
-    atomic_store(&st->last_used_ms, 0);
-    atomic_store(&st->room, 0);
-    atomic_store_explicit(&st->status, status, memory_order_release);
-}
-
 void ph_segment_child_prepare(int slot, ph_child_type type,
                               const ph_env *env)
 {
-    ph_shm_child *c = ph_segment_child(slot);
-    ph_shm_child_stats *st;
-
-    if (!c) {
-        return;
-    }
-    ph_shm_seq_write_begin(&c->seq);
-    c->type = type == PH_CHILD_MUX ? PH_CHILD_TYPE_MULTIPLEXER
-                                   : PH_CHILD_TYPE_PROCESSOR;
-    c->pid = 0;
-    c->generation = (uint32_t)ph_heritage_now.generation;
-    c->env_index = env ? env->shm_index : -1;
-    c->numa_node = -1;
-    c->started_us = apr_time_now();
-    ph_shm_seq_write_end(&c->seq);
-    if ((st = ph_segment_child_stats(slot)) != NULL) {
-        reset_stats(st, PH_CHILD_STARTING);
+    if (ph_segment && slot >= 0) {
+        ph_shm_child_prepare(ph_segment, (uint32_t)slot,
+                             type == PH_CHILD_MUX ? PH_CHILD_TYPE_MULTIPLEXER
+                                                  : PH_CHILD_TYPE_PROCESSOR,
+                             env ? env->shm_index : -1,
+                             (uint32_t)ph_heritage_now.generation,
+                             apr_time_now());
     }
 }
 
 void ph_segment_child_forked(int slot, pid_t pid)
 {
-    ph_shm_child *c = ph_segment_child(slot);
-
-    if (!c) {
-        return;
+    if (ph_segment && slot >= 0) {
+        ph_shm_child_forked(ph_segment, (uint32_t)slot, pid);
     }
-    ph_shm_seq_write_begin(&c->seq);
-    c->pid = (int32_t)pid;
-    ph_shm_seq_write_end(&c->seq);
 }
 
 int ph_segment_child_restrict(ph_child_type type, const ph_env *env)
@@ -381,53 +354,19 @@ int ph_segment_child_was_ready(int slot)
 
 void ph_segment_child_reaped(int slot, pid_t pid)
 {
-    ph_shm_child *c = ph_segment_child(slot);
-    ph_shm_child_stats *st;
-    unsigned freed = 0;
-    uint32_t type, e;
-    int32_t env;
+    unsigned freed;
 
-    if (!c) {
+    if (!ph_segment || slot < 0) {
         return;
     }
-    /* MAIN is written by this process only: type and env are ours. */
-    type = c->type;
-    env = c->env_index;
-    st = ph_segment_child_stats(slot);
-    if (type == PH_CHILD_TYPE_MULTIPLEXER) {
-        for (e = 0; e < ph_segment->geom.envs; e++) {
-            freed += ph_ticket_sweep_env(ph_segment, e, pid);
-        }
-    }
-    else if (type == PH_CHILD_TYPE_PROCESSOR && env >= 0) {
-        freed = ph_ticket_sweep_env(ph_segment, (uint32_t)env, pid);
-    }
+    freed = ph_shm_child_reaped(ph_segment, (uint32_t)slot, pid,
+                                (int32_t)ph_conf.thread_limit);
     if (freed) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
                      PHLOGNO(00133) "child %" APR_PID_T_FMT " of slot %d "
                      "left %u ticket(s); swept back to FREE", pid, slot,
                      freed);
     }
-    /* What it counted as idle in its environment's figure is not idle any
-     * more (display only: capacity is derived from child figures).  Read
-     * from its own region, clamped, subtracted from its own env only. */
-    if (st && type == PH_CHILD_TYPE_PROCESSOR && env >= 0) {
-        int32_t idle = ph_shm_clamp(atomic_exchange(&st->idle_threads, 0),
-                                    0, (int32_t)ph_conf.thread_limit);
-        ph_shm_env_stats *es = ph_shm_env_stats_at(ph_segment,
-                                                   (uint32_t)env);
-        if (idle > 0 && es) {
-            atomic_fetch_sub(&es->idle_workers, idle);
-        }
-    }
-    if (st) {
-        reset_stats(st, PH_CHILD_STANDBY);
-    }
-    ph_shm_seq_write_begin(&c->seq);
-    c->pid = 0;
-    c->type = PH_CHILD_TYPE_NONE;
-    c->env_index = -1;
-    ph_shm_seq_write_end(&c->seq);
 }
 
 uint32_t ph_segment_take_demand(int env_index)
