@@ -417,8 +417,8 @@ uint32_t ph_shm_avail_adjust(ph_shm_env_stats *env, int delta)
     uint32_t next;
 
     do {
-        /* A value out of range (the segment is writable by every child)
-         * is taken as 100 and repaired by this write. */
+        /* A value out of range (the env's processors can write its
+         * region) is taken as 100 and repaired by this write. */
         v = (int64_t)(old > 100 ? 100 : old) + delta;
         next = v < 0 ? 0 : v > 100 ? 100 : (uint32_t)v;
     } while (!atomic_compare_exchange_weak_explicit(

@@ -157,15 +157,18 @@ static int processor_starting(int env_index)
     for (slot = 0; slot < n; slot++) {
         ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
         ph_shm_child_stats *st;
-        if (!is_our_processor(c, rec_index) || c->pid == 0
+        if (!is_our_processor(c, rec_index)
             || !(st = ph_shm_proc_stats_at(ph_segment, (uint32_t)rec_index,
                                            slot))) {
             continue;
         }
+        /* STARTING from the parent's prepare on, before its fork returns
+         * and the pid is known: that one is coming too. */
         if (atomic_load(&st->status) == PH_CHILD_STARTING
-            || figure(&st->idle_threads) + figure(&st->busy_threads)
-                   < ph_shm_clamp((int32_t)atomic_load(&st->threads), 0,
-                                  (int32_t)ph_conf.thread_limit)) {
+            || (c->pid != 0
+                && figure(&st->idle_threads) + figure(&st->busy_threads)
+                       < ph_shm_clamp((int32_t)atomic_load(&st->threads), 0,
+                                      (int32_t)ph_conf.thread_limit))) {
             return 1;
         }
     }
