@@ -1,9 +1,10 @@
 /*
- * ph_shm.h -- the shared-memory segment library: create, map, read,
- * tickets, seqlocks.  No httpd headers.  The layout and who writes what
- * are drawn in ph_shm_layout.h.
+ * ph_shm.h -- the shared-memory segment library: create, restrict, map,
+ * read, tickets, seqlocks.  No httpd headers.  The layout, who writes what
+ * and who maps what writable are drawn in ph_shm_layout.h.
  *
- * Used by the MPM (parent: create, sweep; multiplexers: tickets, counters;
+ * Used by the MPM (parent: create, child slots, sweep; every child:
+ * restrict, first thing after fork; multiplexers: tickets, counters;
  * processors: claim, counters), by pstat (read-only, through the snapshot
  * functions only) and by the tests.
  */
