@@ -1,9 +1,10 @@
 /*
- * ph_shm.h -- the shared-memory segment library: create, map, read,
- * tickets, seqlocks.  No httpd headers.  The layout and who writes what
- * are drawn in ph_shm_layout.h.
+ * ph_shm.h -- the shared-memory segment library: create, restrict, map,
+ * read, tickets, seqlocks.  No httpd headers.  The layout, who writes what
+ * and who maps what writable are drawn in ph_shm_layout.h.
  *
- * Used by the MPM (parent: create, sweep; multiplexers: tickets, counters;
+ * Used by the MPM (parent: create, child slots, sweep; every child:
+ * restrict, first thing after fork; multiplexers: tickets, counters;
  * processors: claim, counters), by pstat (read-only, through the snapshot
  * functions only) and by the tests.
  */
@@ -18,22 +19,50 @@
 
 #define PH_SHM_MAP_MAGIC 0x50484d50u    /* "PHMP" */
 
-/* A mapping of the segment in this process. */
-typedef struct ph_shm {
-    unsigned magic;                 /* PH_SHM_MAP_MAGIC while mapped */
-    ph_shm_header *hdr;             /* start of the mapping */
-    size_t size;
-    int writable;
-    dev_t dev;                      /* identity of the file mapped, to */
-    ino_t ino;                      /* notice a restart (new file) */
-} ph_shm;
-
 typedef struct ph_shm_geometry {
     uint32_t env_capacity;          /* environment records */
     uint32_t child_capacity;        /* child records (ServerLimit) */
     uint32_t mux_capacity;          /* multiplexer partitions */
     uint32_t tickets_per_partition;
 } ph_shm_geometry;
+
+/*
+ * The layout of a segment, computed once (ph_shm_create from the
+ * configuration, ph_shm_open_readonly from a checked header) and kept in
+ * process memory: nothing finds a record through the mapped header.
+ * Offsets are from the start of the mapping; r_* are inside an env region.
+ */
+typedef struct ph_shm_geom {
+    uint32_t envs, children, muxes, tickets;    /* tickets per partition */
+    uint32_t page;
+    uint64_t env_off, child_off, main_size;     /* MAIN */
+    uint64_t mux_off, mux_children_off, mux_size;
+    uint64_t region_off, region_stride;         /* ENV REGIONS */
+    uint64_t r_children_off, r_partition_off, r_ticket_off, r_size;
+    uint64_t total;
+} ph_shm_geom;
+
+/* What a process may write (ph_shm_restrict). */
+typedef enum ph_shm_role {
+    PH_SHM_ROLE_PARENT = 0,         /* everything (ph_shm_create) */
+    PH_SHM_ROLE_MULTIPLEXER,        /* MUX and all ENV REGIONS */
+    PH_SHM_ROLE_PROCESSOR,          /* its own ENV REGION */
+    PH_SHM_ROLE_READER              /* nothing (ph_shm_open_readonly) */
+} ph_shm_role;
+
+/* A mapping of the segment in this process. */
+typedef struct ph_shm {
+    unsigned magic;                 /* PH_SHM_MAP_MAGIC while mapped */
+    ph_shm_header *hdr;             /* start of the mapping: display
+                                     * fields only, never the layout */
+    size_t size;
+    ph_shm_geom geom;               /* private copy (see above) */
+    ph_shm_role role;
+    uint32_t own_env;               /* PROCESSOR: the writable region */
+    int rw_fd, ro_fd;               /* PARENT only (O_CLOEXEC), else -1 */
+    dev_t dev;                      /* identity of the file mapped, to */
+    ino_t ino;                      /* notice a restart (new file) */
+} ph_shm;
 
 /* ---- segment ------------------------------------------------------- */
 
@@ -42,8 +71,9 @@ typedef struct ph_shm_geometry {
  * map it read-write and fill the header.  The file is owned by the caller
  * (root) and group monitor_gid (pass (gid_t)-1 to keep the caller's), mode
  * 0640: root writes it through the mapping, the monitoring group may read
- * it.  No descriptor stays open (nothing for exec'd programs to inherit).
- * Returns 0 or an errno value.
+ * it.  Two descriptors stay open in the creator (O_CLOEXEC), one O_RDWR
+ * and one O_RDONLY, for ph_shm_restrict in its forked children; unmap
+ * closes them.  Returns 0 or an errno value.
  */
 int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
                   gid_t monitor_gid);
@@ -52,12 +82,26 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
 uint64_t ph_shm_size_for(const ph_shm_geometry *g);
 
 /*
+ * In a child forked from the creator, before it runs anything else: keep
+ * writable only what `role` writes (a PROCESSOR: ENV REGION `env`), and
+ * replace every other part of the mapping by a read-only mapping of the
+ * O_RDONLY descriptor; then close both descriptors.  Returns 0, or an
+ * errno value (the mapping is then unusable: the caller must exit).
+ */
+int ph_shm_restrict(ph_shm *shm, ph_shm_role role, uint32_t env);
+
+/* Close the creator's descriptors without changing the mapping (a child
+ * that keeps the parent's rights, e.g. in tests). */
+void ph_shm_close_fds(ph_shm *shm);
+
+/*
  * Map an existing segment read-only and validate it: magic, a layout
- * major this code knows, record sizes, offsets and counts consistent with
- * the file's size.  Returns 0, or an errno value with a sentence in err
- * (e.g. "no server running: /run/apache2/peruser.shm does not exist",
- * "permission denied: ... (is your user in the monitoring group?)",
- * "layout 2.0 is newer than this pstat understands (1.x)").
+ * major this code knows, record sizes; the geometry is recomputed from
+ * the capacities and page size and every offset compared, and the total
+ * checked against the file's size.  Returns 0, or an errno value with a
+ * sentence in err (e.g. "no server running: /run/apache2/peruser.shm does
+ * not exist", "permission denied: ... (is your user in the monitoring
+ * group?)", "layout 3.0 is newer than this pstat understands (2.x)").
  */
 int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
                          size_t errlen);
@@ -68,14 +112,29 @@ int ph_shm_replaced(const ph_shm *shm, const char *path);
 
 void ph_shm_unmap(ph_shm *shm);
 
-/* ---- records --------------------------------------------------------- */
+/* ---- records ---------------------------------------------------------
+ * Every index is checked against the private geometry: NULL if out of
+ * range.  A non-const pointer does not mean the page is writable in this
+ * process (see ph_shm_restrict). */
 
 ph_shm_env *ph_shm_env_at(const ph_shm *shm, uint32_t env);
+ph_shm_env_stats *ph_shm_env_stats_at(const ph_shm *shm, uint32_t env);
 ph_shm_child *ph_shm_child_at(const ph_shm *shm, uint32_t slot);
+/* Figures of slot in env's region (a processor of env) ... */
+ph_shm_child_stats *ph_shm_proc_stats_at(const ph_shm *shm, uint32_t env,
+                                         uint32_t slot);
+/* ... or in the MUX region (a multiplexer). */
+ph_shm_child_stats *ph_shm_mux_stats_at(const ph_shm *shm, uint32_t slot);
+ph_shm_mux_area *ph_shm_mux_area_at(const ph_shm *shm);
 ph_shm_partition *ph_shm_partition_at(const ph_shm *shm, uint32_t mux,
                                       uint32_t env);
 ph_shm_ticket *ph_shm_ticket_at(const ph_shm *shm, uint32_t mux,
                                 uint32_t env, uint32_t index);
+
+/* The figures of the child MAIN says is in slot (its type and env taken
+ * from MAIN, which only the parent writes), or NULL for a free slot or an
+ * identity that names nothing. */
+ph_shm_child_stats *ph_shm_child_stats_of(const ph_shm *shm, uint32_t slot);
 
 /* ---- seqlock --------------------------------------------------------- */
 
@@ -123,6 +182,12 @@ int ph_shm_child_snapshot_get(const ph_shm *shm, uint32_t slot,
 /* Server-wide: 503s for virtual hosts without an environment. */
 uint64_t ph_shm_dropped_noenv(const ph_shm *shm);
 
+/* Clamp a figure read from a region a child can write to lo..hi. */
+static inline int32_t ph_shm_clamp(int32_t v, int32_t lo, int32_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
 /* ---- tickets ----------------------------------------------------------- */
 
 typedef struct ph_ticket_ref {
@@ -154,28 +219,49 @@ int ph_ticket_claim(const ph_shm *shm, const ph_ticket_ref *t, pid_t pid);
 /* CLAIMED|g -> FREE|g+1.  Returns 0 or -1 (stale). */
 int ph_ticket_release(const ph_shm *shm, const ph_ticket_ref *t);
 
-/* Parent, after reaping pid: FILLING/READY tickets it allocated, READY
- * tickets whose claim it had begun and CLAIMED tickets it claimed ->
- * FREE|g+1 (in_flight repaired); a partition
- * it owned is reset (pending and oldest wait cleared, the env's
- * queue_depth repaired).  Returns the number of tickets freed. */
-unsigned ph_ticket_sweep_pid(const ph_shm *shm, pid_t pid);
+/* Parent, after reaping pid, in ENV REGION env only (a dead processor
+ * could write its own region only; for a dead multiplexer call it for
+ * every env): FILLING/READY tickets it allocated, READY tickets whose
+ * claim it had begun and CLAIMED tickets it claimed -> FREE|g+1
+ * (in_flight repaired); a partition it owned is reset (pending and oldest
+ * wait cleared, the env's queue_depth repaired).  Returns the number of tickets freed. */
+unsigned ph_ticket_sweep_env(const ph_shm *shm, uint32_t env, pid_t pid);
 
 /* Channel message encoding of a ticket (mux and index in one word). */
 uint64_t ph_ticket_id(const ph_ticket_ref *t);
 void ph_ticket_from_id(uint64_t id, uint64_t gen, uint32_t env,
                        ph_ticket_ref *out);
 
+/* ---- child slots (the parent) ------------------------------------------- */
+
+/* Before the fork: slot's identity in MAIN (a PROCESSOR of env, or a
+ * MULTIPLEXER with env -1), pid 0, and its figures reset to STARTING.
+ * Returns 0, or -1 for an index outside the geometry. */
+int ph_shm_child_prepare(const ph_shm *shm, uint32_t slot, uint32_t type,
+                         int32_t env, uint32_t generation, int64_t started_us);
+
+/* After the fork: its pid. */
+void ph_shm_child_forked(const ph_shm *shm, uint32_t slot, pid_t pid);
+
+/* After reaping pid from slot: sweep its tickets in the regions it could
+ * write (a processor: its env's; a multiplexer: every env's), take its idle
+ * threads (clamped to 0..max_threads) off its own env's idle_workers, reset
+ * its figures and free the slot in MAIN.  Type and env come from MAIN.
+ * Returns the number of tickets freed. */
+unsigned ph_shm_child_reaped(const ph_shm *shm, uint32_t slot, pid_t pid,
+                             int32_t max_threads);
+
 /* ---- coordination counters --------------------------------------------- */
 
 /* AVAIL: add delta (may be negative), clamped to 0..100, by CAS. */
-uint32_t ph_shm_avail_adjust(ph_shm_env *env, int delta);
+uint32_t ph_shm_avail_adjust(ph_shm_env_stats *env, int delta);
 
 /* Raise spawn demand by one unless it already reaches `limit` (CAS).
  * Returns 1 if raised. */
-int ph_shm_demand_raise(ph_shm_env *env, uint32_t limit);
+int ph_shm_demand_raise(ph_shm_env_stats *env, uint32_t limit);
 
-/* Take all pending demand (parent): returns it and resets it to 0. */
-uint32_t ph_shm_demand_take(ph_shm_env *env);
+/* Take all pending demand (parent): returns it, clamped to `limit`, and
+ * resets it to 0. */
+uint32_t ph_shm_demand_take(ph_shm_env_stats *env, uint32_t limit);
 
 #endif /* PH_SHM_H */

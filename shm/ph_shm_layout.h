@@ -1,41 +1,72 @@
 /*
  * ph_shm_layout.h -- the layout of the shared-memory segment.
  *
- * One file on tmpfs, created and sized by the parent before it forks,
- * mapped MAP_SHARED by every child (which keep it after dropping
- * privileges) and read-only by pstat.  No httpd headers: this library is
- * used by the MPM, pstat and the tests alike.
+ * One file on tmpfs, created and sized by the parent before it forks, a
+ * new one for every generation (a graceful restart heals whatever the last
+ * generation's children wrote).  Its bytes are cut into REGIONS BY WRITER,
+ * each starting on a page boundary so that the kernel's page protection is
+ * the boundary between writers:
  *
- *   +-------------------+ 0
- *   | ph_shm_header     |
- *   +-------------------+ header.env_offset
- *   | ph_shm_env [E]    |  E = header.env_capacity
- *   +-------------------+ header.child_offset
- *   | ph_shm_child [C]  |  C = header.child_capacity (ServerLimit)
- *   +-------------------+ header.partition_offset
- *   | ph_shm_partition  |  M x E partitions, M = header.mux_capacity;
- *   |   [M][E]          |  partition (m, e) at index m * E + e
- *   +-------------------+ header.ticket_offset
- *   | ph_shm_ticket     |  T tickets per partition, T =
- *   |   [M][E][T]       |  header.tickets_per_partition
- *   +-------------------+ header.total_size
+ *   +--------------------------+ 0
+ *   | MAIN (writer: parent)    |  ph_shm_header
+ *   |                          |  ph_shm_env   [E]   identities, limits
+ *   |                          |  ph_shm_child [C]   slot -> type, pid,
+ *   |                          |                     generation, env
+ *   +--------------------------+ mux_offset (page aligned)
+ *   | MUX (parent, muxes)      |  ph_shm_mux_area    dropped_noenv
+ *   |                          |  ph_shm_child_stats [C]  muxes' figures
+ *   +--------------------------+ region_offset (page aligned)
+ *   | ENV REGION 0             |  ph_shm_env_stats         counters
+ *   | (parent, muxes, env 0's  |  ph_shm_child_stats [C]   its processors'
+ *   |  processors)             |                           figures, by slot
+ *   |                          |  ph_shm_partition [M]     (mux m, env 0)
+ *   |                          |  ph_shm_ticket [M][T]
+ *   +--------------------------+ region_offset + region_stride
+ *   | ENV REGION 1 ... E-1     |
+ *   +--------------------------+ total_size
  *
- * WHO WRITES WHAT
- *   header       the parent (at creation; generation and env_count on
- *                restart); dropped_noenv: multiplexers.  Readers: all.
- *   env identity the parent, under the record's seqlock (seq), at the
- *                start of each generation.
- *   env counters atomics with many writers: multiplexers (connections,
- *                dropped_*, queue_depth, avail, in_flight, demand) and
- *                the environment's processors (requests, misdirected,
- *                idle_workers, in_flight).  The parent repairs
- *                idle_workers and in_flight when it reaps a child.
- *   child        the parent while the slot is free or its child has been
- *                reaped; the child itself (its main thread, under seq)
- *                while it lives.  Counters busy/idle/requests are atomics
- *                updated by the child's threads.
- *   partition    its multiplexer (pending, oldest_wait_since_ms, avail
- *                bookkeeping); the parent when sweeping a dead one.
+ * WHO MAPS WHAT WRITABLE (ph_shm_restrict, right after fork, while still
+ * root; the read-only views are MAP_SHARED mappings of an O_RDONLY
+ * descriptor, so mprotect(PROT_WRITE) fails with EACCES and a write
+ * through /proc/self/mem fails too: such a mapping has no VM_MAYWRITE)
+ *   parent          everything
+ *   multiplexer     MUX and every ENV REGION; MAIN read-only
+ *   processor of X  ENV REGION X; everything else read-only
+ *   pstat, tests    everything read-only (ph_shm_open_readonly)
+ * No descriptor of the file stays open in any child.
+ *
+ * TRUST
+ *   - Geometry (capacities, offsets, sizes) is computed once: by the
+ *     parent from its configuration, by a reader from the header's four
+ *     capacities and page size, checked field by field against the header
+ *     and against the file's size.  It is kept in the process's ph_shm
+ *     (children inherit the parent's copy through fork) and no address is
+ *     ever computed from the mapped header again.
+ *   - MAIN is written by the parent only, so identities (uid, gid, limits,
+ *     which slot is which env's processor) are as trustworthy as the
+ *     parent.  The parent itself keeps them privately (ph_env) and never
+ *     reads them back.
+ *   - Everything in an ENV REGION X may have been written by a hostile
+ *     processor of X.  The figures of slot s in region X count only if
+ *     MAIN says slot s is a processor of X.  Readers bound every index and
+ *     clamp every figure; the parent reads region X only for X's own
+ *     children, clamps to X's private limits and acts only on X.
+ *
+ * WHO WRITES WHAT, FIELD BY FIELD
+ *   header       the parent (at creation; generation and env_count).
+ *   env          the parent, under the record's seqlock (seq), before the
+ *                generation's children start; processors (alive): parent.
+ *   child        the parent: at fork (identity, pid) and after the reap.
+ *   env_stats    atomics: multiplexers (connections, dropped_*,
+ *                queue_depth, avail, in_flight, demand) and X's processors
+ *                (requests, misdirected, idle_workers, in_flight).  The
+ *                parent repairs idle_workers and in_flight after a reap.
+ *   child_stats  the child of that slot while it lives (status, threads:
+ *                its main thread; counters: its threads); the parent
+ *                before the fork and after the reap.
+ *   mux_area     multiplexers (dropped_noenv).
+ *   partition    its multiplexer (pending, oldest_wait_since_ms, hint);
+ *                the parent when sweeping a dead one.
  *   ticket       see the life cycle below.
  *
  * TICKET LIFE CYCLE (state and generation in one 64-bit word, changed only
@@ -59,21 +90,21 @@
  *     slot would never be swept when its real claimer died).  The
  *     parent's sweep of a dead pid frees FILLING/READY slots it allocated,
  *     READY slots whose claim_pid it held (it died between the two CASes,
- *     having received the message) and CLAIMED slots it claimed.
+ *     having received the message) and CLAIMED slots it claimed -- in the
+ *     regions the dead child could write only.
  *   - Generations start at PH_TICKET_GEN_FIRST (1): generation 0 never
  *     names a ticket, so a channel message can use it for "none".
  *   - A claim CAS fails for a stale generation (the slot was swept or
  *     reused): the claimer still serves the connection it received from
  *     the kernel, but does not account it twice.
  *
- * AUTHORITY: nothing here decides who is served as whom.  Any environment
- * can write this segment; everything read from it is advisory, validated
- * and bounded by its reader.
+ * AUTHORITY: nothing here decides who is served as whom.
  *
  * MEMORY ORDER: state words use acq_rel CAS; a reader that sees READY|g
  * sees the fields written before publish (release).  Seqlocks: writer
  * increments seq to odd (release fence after), writes, increments to even
- * (release); reader retries while seq is odd or changed.
+ * (release); reader retries while seq is odd or changed.  A child's
+ * status is stored with release after its threads figure.
  */
 #ifndef PH_SHM_LAYOUT_H
 #define PH_SHM_LAYOUT_H
@@ -83,9 +114,9 @@
 #include <stdint.h>
 
 #define PH_SHM_MAGIC         0x5048534du     /* "PHSM" */
-#define PH_SHM_LAYOUT_MAJOR  1u              /* incompatible changes */
-#define PH_SHM_LAYOUT_MINOR  1u              /* compatible additions:
-                                              * 1: child.room */
+#define PH_SHM_LAYOUT_MAJOR  2u              /* incompatible changes:
+                                              * 2: regions by writer */
+#define PH_SHM_LAYOUT_MINOR  0u              /* compatible additions */
 #define PH_SHM_NAME_MAX      64              /* environment name, NUL incl. */
 
 /* ticket states (low 8 bits of the word) */
@@ -117,29 +148,33 @@ typedef struct ph_shm_header {
     uint16_t layout_minor;
     uint32_t header_size;           /* sizeof(ph_shm_header) */
     uint32_t env_record_size;       /* sizeof(ph_shm_env) */
+    uint32_t env_stats_size;        /* sizeof(ph_shm_env_stats) */
     uint32_t child_record_size;     /* sizeof(ph_shm_child) */
+    uint32_t child_stats_size;      /* sizeof(ph_shm_child_stats) */
+    uint32_t mux_area_size;         /* sizeof(ph_shm_mux_area) */
     uint32_t partition_size;        /* sizeof(ph_shm_partition) */
     uint32_t ticket_size;           /* sizeof(ph_shm_ticket) */
     uint32_t env_capacity;
     uint32_t child_capacity;
     uint32_t mux_capacity;
     uint32_t tickets_per_partition;
+    uint32_t page_size;             /* regions start on multiples of it */
     uint32_t _reserved0;
-    uint64_t env_offset;
-    uint64_t child_offset;
-    uint64_t partition_offset;
-    uint64_t ticket_offset;
+    /* Derived from the above (a reader recomputes and compares them). */
+    uint64_t env_offset;            /* MAIN: ph_shm_env[E] */
+    uint64_t child_offset;          /* MAIN: ph_shm_child[C] */
+    uint64_t mux_offset;            /* MUX region */
+    uint64_t region_offset;         /* ENV REGION 0 */
+    uint64_t region_stride;         /* bytes from one env region to next */
     uint64_t total_size;
     int64_t creator_pid;
     int64_t birth_time_us;          /* wall clock, for display */
     _Atomic uint64_t generation;    /* httpd generation (restarts) */
-    _Atomic uint32_t env_count;     /* records in use this generation */
+    _Atomic uint32_t env_count;     /* environments this generation */
     uint32_t _reserved1;
-    /* 503s for virtual hosts that have no environment (server-wide: such
-     * a request belongs to no environment record).  Writers: muxes. */
-    _Atomic uint64_t dropped_noenv;
 } ph_shm_header;
 
+/* MAIN: an environment's identity.  Writer: the parent. */
 typedef struct ph_shm_env {
     _Atomic uint32_t seq;           /* seqlock over the identity fields */
     uint32_t in_use;                /* 1 = an environment this generation */
@@ -151,45 +186,61 @@ typedef struct ph_shm_env {
     uint32_t threads_per_child;
     uint32_t wait_timeout_ms;       /* ProcessorWaitTimeout */
     uint32_t wait_levels;
-    uint32_t _reserved0;
-    /* counters: atomics, many writers (see top of file) */
+    _Atomic uint32_t processors;    /* alive */
+    uint64_t _reserved0[2];
+} ph_shm_env;
+
+/* ENV REGION: an environment's counters (atomics, many writers). */
+typedef struct ph_shm_env_stats {
     _Atomic uint64_t connections;       /* handed to the environment */
     _Atomic uint64_t requests;          /* served by its processors */
     _Atomic uint64_t dropped_timeout;   /* 503: no capacity in time */
     _Atomic uint64_t dropped_channel;   /* 503: channel error */
-    uint64_t _reserved2;                /* was: see header.dropped_noenv */
     _Atomic uint64_t misdirected;       /* 421 answered */
     _Atomic int32_t queue_depth;        /* waiting in multiplexers */
     _Atomic int32_t idle_workers;       /* idle threads of its processors */
     _Atomic int32_t in_flight;          /* READY tickets, not yet claimed */
     _Atomic uint32_t avail;             /* AVAIL, 0..100 */
     _Atomic uint32_t demand;            /* processors wanted (spawn) */
-    _Atomic uint32_t processors;        /* alive (parent writes) */
-    uint64_t _reserved1[4];
-} ph_shm_env;
+    uint32_t _reserved0;
+    uint64_t _reserved1[2];
+} ph_shm_env_stats;
 
+/* MAIN: what a slot holds.  Writer: the parent. */
 typedef struct ph_shm_child {
-    _Atomic uint32_t seq;           /* seqlock over identity and status */
+    _Atomic uint32_t seq;           /* seqlock over the fields */
     uint32_t type;                  /* PH_CHILD_TYPE_* */
     int32_t pid;                    /* 0 = free */
     uint32_t generation;
     int32_t env_index;              /* PROCESSOR: its environment; -1 */
-    uint32_t status;                /* PH_CHILD_* */
     int32_t numa_node;              /* -1 = not pinned */
-    uint32_t threads;               /* worker threads */
+    int64_t started_us;             /* wall clock */
+    uint64_t _reserved0;
+} ph_shm_child;
+
+/* MUX or ENV REGION: the figures of the child in a slot.  Writers: that
+ * child, and the parent before its fork and after its reap. */
+typedef struct ph_shm_child_stats {
+    _Atomic uint32_t status;        /* PH_CHILD_* */
+    _Atomic uint32_t threads;       /* worker threads */
     _Atomic int32_t busy_threads;
     _Atomic int32_t idle_threads;
     _Atomic uint64_t requests;      /* served by this child */
     _Atomic uint64_t connections;   /* taken by this child */
     _Atomic int64_t last_used_ms;   /* monotonic ms of last request */
-    int64_t started_us;             /* wall clock */
     /* Connections it will still take (AsyncRequestWorkerFactor limit
-     * minus those it holds); written by its listener thread.  Since
-     * layout 1.1; 0 in 1.0 segments. */
+     * minus those it holds); written by its listener thread. */
     _Atomic int32_t room;
     uint32_t _reserved0;
-    uint64_t _reserved1;
-} ph_shm_child;
+} ph_shm_child_stats;
+
+/* MUX: server-wide figures of the multiplexers. */
+typedef struct ph_shm_mux_area {
+    /* 503s for virtual hosts that have no environment (such a request
+     * belongs to no environment region). */
+    _Atomic uint64_t dropped_noenv;
+    uint64_t _reserved0[7];
+} ph_shm_mux_area;
 
 typedef struct ph_shm_partition {
     _Atomic int32_t pending;        /* connections its mux holds waiting */
@@ -208,13 +259,14 @@ typedef struct ph_shm_ticket {
 } ph_shm_ticket;
 
 /* A layout change without a version bump must not compile. */
-_Static_assert(sizeof(ph_shm_header) == 128, "bump PH_SHM_LAYOUT_MAJOR");
-_Static_assert(offsetof(ph_shm_header, generation) == 104,
+_Static_assert(sizeof(ph_shm_header) == 144, "bump PH_SHM_LAYOUT_MAJOR");
+_Static_assert(offsetof(ph_shm_header, generation) == 128,
                "bump PH_SHM_LAYOUT_MAJOR");
-_Static_assert(sizeof(ph_shm_env) == 208, "bump PH_SHM_LAYOUT_MAJOR");
-_Static_assert(offsetof(ph_shm_env, connections) == 104,
-               "bump PH_SHM_LAYOUT_MAJOR");
-_Static_assert(sizeof(ph_shm_child) == 88, "bump PH_SHM_LAYOUT_MAJOR");
+_Static_assert(sizeof(ph_shm_env) == 120, "bump PH_SHM_LAYOUT_MAJOR");
+_Static_assert(sizeof(ph_shm_env_stats) == 80, "bump PH_SHM_LAYOUT_MAJOR");
+_Static_assert(sizeof(ph_shm_child) == 40, "bump PH_SHM_LAYOUT_MAJOR");
+_Static_assert(sizeof(ph_shm_child_stats) == 48, "bump PH_SHM_LAYOUT_MAJOR");
+_Static_assert(sizeof(ph_shm_mux_area) == 64, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_partition) == 40, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_ticket) == 24, "bump PH_SHM_LAYOUT_MAJOR");
 

@@ -1,12 +1,12 @@
 /*
  * shm_internal.h -- what the files of shm/ share and nobody else uses.
  *
- * The segment can be written by every child, so no function that walks it
- * trusts the header's counts and offsets as they stand: it copies them
- * once into a ph_shm_geom, checks that copy against the size of its own
- * mapping (which no other process can change) and then uses only the
- * copy.  A header scribbled on by a compromised environment therefore
- * makes a call fail, never read or write outside the mapping.
+ * Every record is found through the process's private geometry
+ * (ph_shm.geom), never through the mapped header: the geometry was
+ * computed by the creator from its configuration or, by a reader, from a
+ * header checked field by field (shm_segment.c), and the mapping is at
+ * least geom.total bytes long.  The unchecked helpers below take indices
+ * the caller has already checked against that geometry.
  */
 #ifndef PH_SHM_INTERNAL_H
 #define PH_SHM_INTERNAL_H
@@ -16,54 +16,44 @@
 
 #include "ph_shm.h"
 
-/* A private copy of the header fields that describe the layout. */
-typedef struct ph_shm_geom {
-    uint32_t magic;
-    uint16_t major, minor;
-    uint32_t header_size, env_size, child_size, partition_size;
-    uint32_t ticket_size;
-    uint32_t envs, children, muxes, tickets;    /* tickets per partition */
-    uint64_t env_off, child_off, partition_off, ticket_off, total;
-} ph_shm_geom;
+/* Compute the layout of capacities g with regions aligned to page bytes.
+ * Returns 0, or -1 for a zero count, a bad page size or an overflow. */
+int ph_shm_geom_compute(const ph_shm_geometry *g, uint32_t page,
+                        ph_shm_geom *out);
 
-/*
- * Copy the header of shm into g and check it against shm->size.  Returns
- * 0, or -1 if the header does not describe a layout this code can use
- * inside this mapping.
- */
-int ph_shm_geom_read(const ph_shm *shm, ph_shm_geom *g);
-
-/* Addresses of records, from a checked geometry (indices unchecked). */
-static inline ph_shm_env *ph_shm_geom_env(const ph_shm *shm,
-                                          const ph_shm_geom *g,
-                                          uint32_t env)
+static inline char *ph_shm_base(const ph_shm *shm)
 {
-    return (ph_shm_env *)((char *)shm->hdr + g->env_off) + env;
+    return (char *)shm->hdr;
 }
 
-static inline ph_shm_child *ph_shm_geom_child(const ph_shm *shm,
-                                              const ph_shm_geom *g,
-                                              uint32_t slot)
+static inline char *ph_shm_region(const ph_shm *shm, uint32_t env)
 {
-    return (ph_shm_child *)((char *)shm->hdr + g->child_off) + slot;
+    return ph_shm_base(shm) + shm->geom.region_off
+           + (uint64_t)env * shm->geom.region_stride;
+}
+
+static inline ph_shm_env_stats *ph_shm_geom_env_stats(const ph_shm *shm,
+                                                      uint32_t env)
+{
+    return (ph_shm_env_stats *)ph_shm_region(shm, env);
 }
 
 static inline ph_shm_partition *ph_shm_geom_partition(const ph_shm *shm,
-                                                      const ph_shm_geom *g,
                                                       uint32_t mux,
                                                       uint32_t env)
 {
-    return (ph_shm_partition *)((char *)shm->hdr + g->partition_off)
-           + ((size_t)mux * g->envs + env);
+    return (ph_shm_partition *)(ph_shm_region(shm, env)
+                                + shm->geom.r_partition_off)
+           + mux;
 }
 
 static inline ph_shm_ticket *ph_shm_geom_ticket(const ph_shm *shm,
-                                                const ph_shm_geom *g,
                                                 uint32_t mux, uint32_t env,
                                                 uint32_t index)
 {
-    return (ph_shm_ticket *)((char *)shm->hdr + g->ticket_off)
-           + (((size_t)mux * g->envs + env) * g->tickets + index);
+    return (ph_shm_ticket *)(ph_shm_region(shm, env)
+                             + shm->geom.r_ticket_off)
+           + ((size_t)mux * shm->geom.tickets + index);
 }
 
 #endif /* PH_SHM_INTERNAL_H */

@@ -1,12 +1,16 @@
 /*
- * shm_segment.c -- the segment file: create it (parent), map it read-only
- * and validate it (pstat, tests), notice that it was replaced, and find
- * records in it.
+ * shm_segment.c -- the segment file: create it (parent), restrict a
+ * child's mapping to what it writes, map it read-only and validate it
+ * (pstat, tests), notice that it was replaced, and find records in it.
  *
- * The layout is drawn in ph_shm_layout.h.  Every array starts on a 64-byte
- * boundary so that records of different arrays never share a cache line,
- * and the header records each array's offset, so a reader never has to
- * recompute the layout to find a record.
+ * The layout is drawn in ph_shm_layout.h.  Regions start on pages (the
+ * unit of protection); inside a region every array starts on a 64-byte
+ * boundary so that records of different arrays never share a cache line.
+ * The layout is a function of four capacities and the page size
+ * (ph_shm_geom_compute): the creator computes it from its configuration,
+ * a reader recomputes it from the header and refuses a header whose
+ * offsets differ.  Either way the result is kept in the ph_shm, and no
+ * record is ever found through the mapped header afterwards.
  */
 #include <assert.h>
 #include <errno.h>
@@ -26,17 +30,15 @@
 #define SHM_ALIGN   64u
 #define SHM_MODE    0640
 
-/* Offsets of the four arrays and the total size for a geometry. */
-typedef struct shm_offsets {
-    uint64_t env, child, partition, ticket, total;
-} shm_offsets;
+#define PAGE_MIN    4096u
+#define PAGE_MAX    65536u
 
-static int align_up(uint64_t v, uint64_t *out)
+static int align_up(uint64_t v, uint64_t align, uint64_t *out)
 {
-    if (v > UINT64_MAX - (SHM_ALIGN - 1)) {
+    if (v > UINT64_MAX - (align - 1)) {
         return -1;
     }
-    *out = (v + SHM_ALIGN - 1) & ~(uint64_t)(SHM_ALIGN - 1);
+    *out = (v + align - 1) & ~(align - 1);
     return 0;
 }
 
@@ -54,33 +56,59 @@ static int array_end(uint64_t start, uint64_t n, uint64_t size,
 }
 
 /*
- * The layout of a geometry: each array aligned to 64 bytes after the
- * previous one.  Returns -1 for a zero count or a size that overflows.
+ * The layout of capacities g (drawn in ph_shm_layout.h): arrays aligned
+ * to 64 bytes inside a region (records of different arrays never share a
+ * cache line), regions aligned to pages (the unit of protection).
  */
-static int compute_offsets(const ph_shm_geometry *g, shm_offsets *o)
+int ph_shm_geom_compute(const ph_shm_geometry *g, uint32_t page,
+                        ph_shm_geom *o)
 {
-    uint64_t partitions, tickets, end;
+    uint64_t end, tickets, regions;
 
+    memset(o, 0, sizeof(*o));
     if (g->env_capacity == 0 || g->child_capacity == 0
-        || g->mux_capacity == 0 || g->tickets_per_partition == 0) {
+        || g->mux_capacity == 0 || g->tickets_per_partition == 0
+        || page < PAGE_MIN || page > PAGE_MAX || (page & (page - 1)) != 0) {
         return -1;
     }
-    partitions = (uint64_t)g->mux_capacity * g->env_capacity;
-    if (__builtin_mul_overflow(partitions, g->tickets_per_partition,
-                               &tickets)) {
+    o->envs = g->env_capacity;
+    o->children = g->child_capacity;
+    o->muxes = g->mux_capacity;
+    o->tickets = g->tickets_per_partition;
+    o->page = page;
+    /* MAIN */
+    if (align_up(sizeof(ph_shm_header), SHM_ALIGN, &o->env_off)
+        || array_end(o->env_off, o->envs, sizeof(ph_shm_env), &end)
+        || align_up(end, SHM_ALIGN, &o->child_off)
+        || array_end(o->child_off, o->children, sizeof(ph_shm_child), &end)
+        || align_up(end, page, &o->main_size)) {
         return -1;
     }
-    if (align_up(sizeof(ph_shm_header), &o->env)
-        || array_end(o->env, g->env_capacity, sizeof(ph_shm_env), &end)
-        || align_up(end, &o->child)
-        || array_end(o->child, g->child_capacity, sizeof(ph_shm_child),
+    /* MUX */
+    o->mux_off = o->main_size;
+    if (align_up(sizeof(ph_shm_mux_area), SHM_ALIGN, &o->mux_children_off)
+        || array_end(o->mux_children_off, o->children,
+                     sizeof(ph_shm_child_stats), &end)
+        || align_up(end, page, &o->mux_size)
+        || __builtin_add_overflow(o->mux_off, o->mux_size, &o->region_off)) {
+        return -1;
+    }
+    /* one ENV REGION */
+    if (__builtin_mul_overflow((uint64_t)o->muxes, o->tickets, &tickets)
+        || align_up(sizeof(ph_shm_env_stats), SHM_ALIGN, &o->r_children_off)
+        || array_end(o->r_children_off, o->children,
+                     sizeof(ph_shm_child_stats), &end)
+        || align_up(end, SHM_ALIGN, &o->r_partition_off)
+        || array_end(o->r_partition_off, o->muxes, sizeof(ph_shm_partition),
                      &end)
-        || align_up(end, &o->partition)
-        || array_end(o->partition, partitions, sizeof(ph_shm_partition),
-                     &end)
-        || align_up(end, &o->ticket)
-        || array_end(o->ticket, tickets, sizeof(ph_shm_ticket), &end)
-        || align_up(end, &o->total)) {
+        || align_up(end, SHM_ALIGN, &o->r_ticket_off)
+        || array_end(o->r_ticket_off, tickets, sizeof(ph_shm_ticket),
+                     &o->r_size)
+        || align_up(o->r_size, page, &o->region_stride)) {
+        return -1;
+    }
+    if (__builtin_mul_overflow((uint64_t)o->envs, o->region_stride, &regions)
+        || __builtin_add_overflow(o->region_off, regions, &o->total)) {
         return -1;
     }
     /* The whole segment is mapped at once: it must fit a size_t and an
@@ -91,11 +119,18 @@ static int compute_offsets(const ph_shm_geometry *g, shm_offsets *o)
     return 0;
 }
 
+static uint32_t page_size(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+
+    return p > 0 ? (uint32_t)p : PAGE_MIN;
+}
+
 uint64_t ph_shm_size_for(const ph_shm_geometry *g)
 {
-    shm_offsets o;
+    ph_shm_geom o;
 
-    return compute_offsets(g, &o) == 0 ? o.total : 0;
+    return ph_shm_geom_compute(g, page_size(), &o) == 0 ? o.total : 0;
 }
 
 static int64_t wall_clock_us(void)
@@ -107,24 +142,28 @@ static int64_t wall_clock_us(void)
 }
 
 /* Everything but the magic, which is written last (see ph_shm_create). */
-static void fill_header(ph_shm_header *h, const ph_shm_geometry *g,
-                        const shm_offsets *o)
+static void fill_header(ph_shm_header *h, const ph_shm_geom *o)
 {
     h->layout_major = PH_SHM_LAYOUT_MAJOR;
     h->layout_minor = PH_SHM_LAYOUT_MINOR;
     h->header_size = sizeof(ph_shm_header);
     h->env_record_size = sizeof(ph_shm_env);
+    h->env_stats_size = sizeof(ph_shm_env_stats);
     h->child_record_size = sizeof(ph_shm_child);
+    h->child_stats_size = sizeof(ph_shm_child_stats);
+    h->mux_area_size = sizeof(ph_shm_mux_area);
     h->partition_size = sizeof(ph_shm_partition);
     h->ticket_size = sizeof(ph_shm_ticket);
-    h->env_capacity = g->env_capacity;
-    h->child_capacity = g->child_capacity;
-    h->mux_capacity = g->mux_capacity;
-    h->tickets_per_partition = g->tickets_per_partition;
-    h->env_offset = o->env;
-    h->child_offset = o->child;
-    h->partition_offset = o->partition;
-    h->ticket_offset = o->ticket;
+    h->env_capacity = o->envs;
+    h->child_capacity = o->children;
+    h->mux_capacity = o->muxes;
+    h->tickets_per_partition = o->tickets;
+    h->page_size = o->page;
+    h->env_offset = o->env_off;
+    h->child_offset = o->child_off;
+    h->mux_offset = o->mux_off;
+    h->region_offset = o->region_off;
+    h->region_stride = o->region_stride;
     h->total_size = o->total;
     h->creator_pid = (int64_t)getpid();
     h->birth_time_us = wall_clock_us();
@@ -134,59 +173,65 @@ static void fill_header(ph_shm_header *h, const ph_shm_geometry *g,
 
 /*
  * The file is new and therefore zero-filled: every partition empty, every
- * counter 0.  Only the fields whose "nothing" is not zero are written
- * here.  Tickets start at FREE|1: generation 0 never names a ticket, so a
- * channel message can use it for "no ticket".
+ * counter 0, every child STANDBY.  Only the fields whose "nothing" is not
+ * zero are written here.  Tickets start at FREE|1: generation 0 never
+ * names a ticket, so a channel message can use it for "no ticket".
  */
-static void fill_records(ph_shm_header *h, const ph_shm_geometry *g,
-                         const shm_offsets *o)
+static void fill_records(const ph_shm *shm)
 {
-    ph_shm_env *env = (ph_shm_env *)((char *)h + o->env);
-    ph_shm_child *child = (ph_shm_child *)((char *)h + o->child);
-    ph_shm_ticket *tk = (ph_shm_ticket *)((char *)h + o->ticket);
-    uint64_t i, tickets = (uint64_t)g->mux_capacity * g->env_capacity
-                          * g->tickets_per_partition;
+    const ph_shm_geom *o = &shm->geom;
+    ph_shm_child *child;
+    uint32_t e, i, m, t;
 
-    for (i = 0; i < g->env_capacity; i++) {
-        atomic_store_explicit(&env[i].avail, 100, memory_order_relaxed);
+    for (i = 0; i < o->children; i++) {
+        child = ph_shm_child_at(shm, i);
+        child->type = PH_CHILD_TYPE_NONE;
+        child->env_index = -1;
+        child->numa_node = -1;
     }
-    for (i = 0; i < g->child_capacity; i++) {
-        child[i].type = PH_CHILD_TYPE_NONE;
-        child[i].pid = 0;
-        child[i].status = PH_CHILD_STANDBY;
-        child[i].env_index = -1;
-        child[i].numa_node = -1;
-    }
-    for (i = 0; i < tickets; i++) {
-        atomic_store_explicit(&tk[i].word,
-                              PH_TICKET_WORD(PH_TICKET_GEN_FIRST,
-                                             PH_TICKET_FREE),
+    for (e = 0; e < o->envs; e++) {
+        atomic_store_explicit(&ph_shm_geom_env_stats(shm, e)->avail, 100,
                               memory_order_relaxed);
+        for (m = 0; m < o->muxes; m++) {
+            for (t = 0; t < o->tickets; t++) {
+                atomic_store_explicit(
+                    &ph_shm_geom_ticket(shm, m, e, t)->word,
+                    PH_TICKET_WORD(PH_TICKET_GEN_FIRST, PH_TICKET_FREE),
+                    memory_order_relaxed);
+            }
+        }
     }
 }
 
 int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
                   gid_t monitor_gid)
 {
-    shm_offsets o;
-    struct stat st;
+    ph_shm_geom o;
+    struct stat st, rst;
+    char tmp[4096];
     void *map;
-    int fd, rv;
+    int fd, ro_fd = -1, rv;
 
     memset(shm, 0, sizeof(*shm));
-    if (compute_offsets(g, &o) != 0) {
+    shm->rw_fd = shm->ro_fd = -1;
+    if (ph_shm_geom_compute(g, page_size(), &o) != 0) {
         return EINVAL;
     }
-
-    /* A file left by a server that died is replaced, not reused: its
-     * readers must see a new inode (ph_shm_replaced). */
-    if (unlink(path) != 0 && errno != ENOENT) {
+    /* Built under a temporary name and renamed over path once filled: a
+     * reader finds the old segment or the new one, never a half-made one
+     * (a new one every generation), and always a new inode
+     * (ph_shm_replaced). */
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new.%ld", path,
+                         (long)getpid()) >= sizeof(tmp)) {
+        return ENAMETOOLONG;
+    }
+    if (unlink(tmp) != 0 && errno != ENOENT) {
         return errno;
     }
     /* O_EXCL|O_NOFOLLOW: never write through a file or symlink someone
-     * planted between the unlink and here.  O_CLOEXEC and the close below:
-     * no CGI ever inherits a descriptor of the segment. */
-    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+     * planted between the unlink and here.  O_CLOEXEC: no exec'd program
+     * ever inherits a descriptor of the segment (children close them). */
+    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
               SHM_MODE);
     if (fd < 0) {
         return errno;
@@ -207,8 +252,19 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
     if (rv != 0) {
         goto fail_unlink;
     }
-    if (fstat(fd, &st) != 0) {
+    /* The read-only descriptor children map their read-only views from:
+     * the same file (same inode), opened for reading only. */
+    ro_fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (ro_fd < 0) {
         rv = errno;
+        goto fail_unlink;
+    }
+    if (fstat(fd, &st) != 0 || fstat(ro_fd, &rst) != 0) {
+        rv = errno;
+        goto fail_unlink;
+    }
+    if (st.st_dev != rst.st_dev || st.st_ino != rst.st_ino) {
+        rv = EEXIST;            /* replaced under us */
         goto fail_unlink;
     }
     map = mmap(NULL, (size_t)o.total, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -217,26 +273,104 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
         rv = errno;
         goto fail_unlink;
     }
-    close(fd);
-
-    fill_header(map, g, &o);
-    fill_records(map, g, &o);
-    /* A reader that opens the file while it is being filled sees magic 0
-     * and says so; one that sees the magic sees everything before it. */
-    atomic_thread_fence(memory_order_release);
-    ((ph_shm_header *)map)->magic = PH_SHM_MAGIC;
 
     shm->hdr = map;
     shm->size = (size_t)o.total;
-    shm->writable = 1;
+    shm->geom = o;
+    shm->role = PH_SHM_ROLE_PARENT;
+    shm->rw_fd = fd;
+    shm->ro_fd = ro_fd;
     shm->dev = st.st_dev;
     shm->ino = st.st_ino;
     shm->magic = PH_SHM_MAP_MAGIC;
+
+    fill_header(map, &o);
+    fill_records(shm);
+    /* One that sees the magic sees everything before it. */
+    atomic_thread_fence(memory_order_release);
+    ((ph_shm_header *)map)->magic = PH_SHM_MAGIC;
+    /* rename() replaces whatever is at path (a symlink included, never
+     * followed). */
+    if (rename(tmp, path) != 0) {
+        rv = errno;
+        ph_shm_unmap(shm);
+        unlink(tmp);
+        return rv;
+    }
     return 0;
 
 fail_unlink:
+    if (ro_fd >= 0) {
+        close(ro_fd);
+    }
     close(fd);
-    unlink(path);
+    unlink(tmp);
+    return rv;
+}
+
+void ph_shm_close_fds(ph_shm *shm)
+{
+    assert(shm->magic == PH_SHM_MAP_MAGIC);
+    if (shm->rw_fd >= 0) {
+        close(shm->rw_fd);
+    }
+    if (shm->ro_fd >= 0) {
+        close(shm->ro_fd);
+    }
+    shm->rw_fd = shm->ro_fd = -1;
+}
+
+/* Replace [off, off + len) of the mapping by a read-only view. */
+static int map_readonly(ph_shm *shm, uint64_t off, uint64_t len)
+{
+    void *at = ph_shm_base(shm) + off;
+
+    if (len == 0) {
+        return 0;
+    }
+    if (mmap(at, (size_t)len, PROT_READ, MAP_SHARED | MAP_FIXED, shm->ro_fd,
+             (off_t)off) != at) {
+        return errno ? errno : EINVAL;
+    }
+    return 0;
+}
+
+int ph_shm_restrict(ph_shm *shm, ph_shm_role role, uint32_t env)
+{
+    const ph_shm_geom *o = &shm->geom;
+    uint64_t mine;
+    int rv;
+
+    assert(shm->magic == PH_SHM_MAP_MAGIC);
+    if (shm->ro_fd < 0 || shm->role != PH_SHM_ROLE_PARENT) {
+        return EBADF;           /* not a creator's mapping */
+    }
+    switch (role) {
+    case PH_SHM_ROLE_MULTIPLEXER:
+        rv = map_readonly(shm, 0, o->mux_off);
+        break;
+    case PH_SHM_ROLE_PROCESSOR:
+        if (env >= o->envs) {
+            rv = EINVAL;
+            break;
+        }
+        mine = o->region_off + (uint64_t)env * o->region_stride;
+        rv = map_readonly(shm, 0, mine);
+        if (rv == 0) {
+            rv = map_readonly(shm, mine + o->region_stride,
+                              o->total - (mine + o->region_stride));
+        }
+        shm->own_env = env;
+        break;
+    case PH_SHM_ROLE_READER:
+        rv = map_readonly(shm, 0, o->total);
+        break;
+    default:
+        rv = 0;
+        break;
+    }
+    ph_shm_close_fds(shm);
+    shm->role = role;
     return rv;
 }
 
@@ -256,81 +390,62 @@ static int say(char *err, size_t errlen, int rv, const char *fmt, ...)
     return rv;
 }
 
-static void geom_copy(const ph_shm_header *h, ph_shm_geom *g)
-{
-    g->magic = h->magic;
-    g->major = h->layout_major;
-    g->minor = h->layout_minor;
-    g->header_size = h->header_size;
-    g->env_size = h->env_record_size;
-    g->child_size = h->child_record_size;
-    g->partition_size = h->partition_size;
-    g->ticket_size = h->ticket_size;
-    g->envs = h->env_capacity;
-    g->children = h->child_capacity;
-    g->muxes = h->mux_capacity;
-    g->tickets = h->tickets_per_partition;
-    g->env_off = h->env_offset;
-    g->child_off = h->child_offset;
-    g->partition_off = h->partition_offset;
-    g->ticket_off = h->ticket_offset;
-    g->total = h->total_size;
-}
-
 /*
- * One array of the layout: aligned for its atomics, after the previous
- * array (*prev_end), inside the mapping.  Advances *prev_end.
+ * Check the header of a mapping of mapsize bytes and compute the geometry
+ * it describes into g.  Nothing of the header is used but its capacities
+ * and page size: the layout is recomputed from them and every offset the
+ * header states must be what was computed.  Returns 0 or an errno value,
+ * with a sentence in err naming path.
  */
-static int array_ok(uint64_t off, uint64_t n, uint64_t size,
-                    uint64_t mapsize, uint64_t *prev_end)
+static int header_check(const ph_shm_header *h, uint32_t magic,
+                        uint64_t mapsize, const char *path, char *err,
+                        size_t errlen, ph_shm_geom *g)
 {
-    uint64_t end;
+    ph_shm_geometry cap;
 
-    if (off % 8 != 0 || off < *prev_end || array_end(off, n, size, &end)
-        || end > mapsize) {
-        return 0;
-    }
-    *prev_end = end;
-    return 1;
-}
-
-/*
- * Check a geometry against a mapping of mapsize bytes.  Returns 0 or an
- * errno value, with a sentence in err naming path.
- */
-static int geom_check(const ph_shm_geom *g, uint64_t mapsize,
-                      const char *path, char *err, size_t errlen)
-{
-    uint64_t partitions, tickets, end = g->header_size;
-
-    if (g->magic == 0) {
+    if (magic == 0) {
         return say(err, errlen, EAGAIN, "%s is not initialised yet "
                    "(is a server starting?)", path);
     }
-    if (g->magic != PH_SHM_MAGIC) {
+    if (magic != PH_SHM_MAGIC) {
         return say(err, errlen, EINVAL, "%s is not a peruser_hybrid "
-                   "segment (magic 0x%08x)", path, (unsigned)g->magic);
+                   "segment (magic 0x%08x)", path, (unsigned)magic);
     }
-    if (g->major != PH_SHM_LAYOUT_MAJOR) {
+    if (h->layout_major != PH_SHM_LAYOUT_MAJOR) {
         return say(err, errlen, EPROTONOSUPPORT,
                    "layout %u.%u of %s is %s than this program "
-                   "understands (%u.x)", g->major, g->minor, path,
-                   g->major > PH_SHM_LAYOUT_MAJOR ? "newer" : "older",
-                   PH_SHM_LAYOUT_MAJOR);
+                   "understands (%u.x)", h->layout_major, h->layout_minor,
+                   path, h->layout_major > PH_SHM_LAYOUT_MAJOR ? "newer"
+                   : "older", PH_SHM_LAYOUT_MAJOR);
     }
-    if (g->header_size != sizeof(ph_shm_header)
-        || g->env_size != sizeof(ph_shm_env)
-        || g->child_size != sizeof(ph_shm_child)
-        || g->partition_size != sizeof(ph_shm_partition)
-        || g->ticket_size != sizeof(ph_shm_ticket)) {
+    if (h->header_size != sizeof(ph_shm_header)
+        || h->env_record_size != sizeof(ph_shm_env)
+        || h->env_stats_size != sizeof(ph_shm_env_stats)
+        || h->child_record_size != sizeof(ph_shm_child)
+        || h->child_stats_size != sizeof(ph_shm_child_stats)
+        || h->mux_area_size != sizeof(ph_shm_mux_area)
+        || h->partition_size != sizeof(ph_shm_partition)
+        || h->ticket_size != sizeof(ph_shm_ticket)) {
         return say(err, errlen, EPROTONOSUPPORT,
-                   "record sizes of %s (header %u, env %u, child %u, "
-                   "partition %u, ticket %u) do not match this program's "
-                   "(%zu, %zu, %zu, %zu, %zu)", path, g->header_size,
-                   g->env_size, g->child_size, g->partition_size,
-                   g->ticket_size, sizeof(ph_shm_header),
-                   sizeof(ph_shm_env), sizeof(ph_shm_child),
-                   sizeof(ph_shm_partition), sizeof(ph_shm_ticket));
+                   "record sizes of %s do not match this program's", path);
+    }
+    cap.env_capacity = h->env_capacity;
+    cap.child_capacity = h->child_capacity;
+    cap.mux_capacity = h->mux_capacity;
+    cap.tickets_per_partition = h->tickets_per_partition;
+    if (ph_shm_geom_compute(&cap, h->page_size, g) != 0) {
+        return say(err, errlen, EINVAL, "%s is inconsistent: capacities "
+                   "(environments %u, children %u, multiplexers %u, "
+                   "tickets %u, page %u) describe no layout", path,
+                   cap.env_capacity, cap.child_capacity, cap.mux_capacity,
+                   cap.tickets_per_partition, h->page_size);
+    }
+    if (h->env_offset != g->env_off || h->child_offset != g->child_off
+        || h->mux_offset != g->mux_off || h->region_offset != g->region_off
+        || h->region_stride != g->region_stride
+        || h->total_size != g->total) {
+        return say(err, errlen, EINVAL, "%s is inconsistent: its offsets "
+                   "do not match its capacities", path);
     }
     if (g->total > mapsize) {
         return say(err, errlen, EINVAL, "%s is truncated: its header "
@@ -338,34 +453,7 @@ static int geom_check(const ph_shm_geom *g, uint64_t mapsize,
                    (unsigned long long)g->total,
                    (unsigned long long)mapsize);
     }
-    if (g->envs == 0 || g->children == 0 || g->muxes == 0
-        || g->tickets == 0) {
-        return say(err, errlen, EINVAL, "%s is inconsistent: a zero count "
-                   "(environments %u, children %u, multiplexers %u, "
-                   "tickets %u)", path, g->envs, g->children, g->muxes,
-                   g->tickets);
-    }
-    partitions = (uint64_t)g->muxes * g->envs;
-    if (__builtin_mul_overflow(partitions, g->tickets, &tickets)
-        || !array_ok(g->env_off, g->envs, g->env_size, g->total, &end)
-        || !array_ok(g->child_off, g->children, g->child_size, g->total,
-                     &end)
-        || !array_ok(g->partition_off, partitions, g->partition_size,
-                     g->total, &end)
-        || !array_ok(g->ticket_off, tickets, g->ticket_size, g->total,
-                     &end)) {
-        return say(err, errlen, EINVAL, "%s is inconsistent: its counts "
-                   "and offsets do not fit its %llu bytes", path,
-                   (unsigned long long)g->total);
-    }
     return 0;
-}
-
-int ph_shm_geom_read(const ph_shm *shm, ph_shm_geom *g)
-{
-    assert(shm->magic == PH_SHM_MAP_MAGIC);
-    geom_copy(shm->hdr, g);
-    return geom_check(g, shm->size, "segment", NULL, 0) == 0 ? 0 : -1;
 }
 
 int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
@@ -373,10 +461,12 @@ int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
 {
     struct stat st;
     ph_shm_geom g;
+    uint32_t magic;
     void *map;
     int fd, rv;
 
     memset(shm, 0, sizeof(*shm));
+    shm->rw_fd = shm->ro_fd = -1;
     if (err != NULL && errlen > 0) {
         err[0] = '\0';
     }
@@ -419,17 +509,18 @@ int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
 
     /* The magic first: seeing it (written last by ph_shm_create, after a
      * release fence) means seeing the rest of the header. */
-    g.magic = ((const ph_shm_header *)map)->magic;
+    magic = ((const ph_shm_header *)map)->magic;
     atomic_thread_fence(memory_order_acquire);
-    geom_copy(map, &g);
-    rv = geom_check(&g, (uint64_t)st.st_size, path, err, errlen);
+    rv = header_check(map, magic, (uint64_t)st.st_size, path, err, errlen,
+                      &g);
     if (rv != 0) {
         munmap(map, (size_t)st.st_size);
         return rv;
     }
     shm->hdr = map;
     shm->size = (size_t)st.st_size;
-    shm->writable = 0;
+    shm->geom = g;
+    shm->role = PH_SHM_ROLE_READER;
     shm->dev = st.st_dev;
     shm->ino = st.st_ino;
     shm->magic = PH_SHM_MAP_MAGIC;
@@ -455,51 +546,108 @@ void ph_shm_unmap(ph_shm *shm)
     if (shm->magic != PH_SHM_MAP_MAGIC) {
         return;
     }
+    ph_shm_close_fds(shm);
     munmap(shm->hdr, shm->size);
     /* Zeroed: a later use of this mapping fails its magic check. */
     memset(shm, 0, sizeof(*shm));
+    shm->rw_fd = shm->ro_fd = -1;
 }
 
 /*
- * Record accessors.  The indices are the caller's to keep in range (its
- * own configuration, or values it validated); debug builds check them.
- * They take the offsets from the header the caller opened and validated.
+ * Record accessors: every index against the private geometry, NULL when
+ * out of range (an index may come from a message or a record a child
+ * wrote).
  */
 ph_shm_env *ph_shm_env_at(const ph_shm *shm, uint32_t env)
 {
     assert(shm->magic == PH_SHM_MAP_MAGIC);
-    assert(env < shm->hdr->env_capacity);
-    return (ph_shm_env *)((char *)shm->hdr + shm->hdr->env_offset) + env;
+    if (env >= shm->geom.envs) {
+        return NULL;
+    }
+    return (ph_shm_env *)(ph_shm_base(shm) + shm->geom.env_off) + env;
+}
+
+ph_shm_env_stats *ph_shm_env_stats_at(const ph_shm *shm, uint32_t env)
+{
+    assert(shm->magic == PH_SHM_MAP_MAGIC);
+    return env < shm->geom.envs ? ph_shm_geom_env_stats(shm, env) : NULL;
 }
 
 ph_shm_child *ph_shm_child_at(const ph_shm *shm, uint32_t slot)
 {
     assert(shm->magic == PH_SHM_MAP_MAGIC);
-    assert(slot < shm->hdr->child_capacity);
-    return (ph_shm_child *)((char *)shm->hdr + shm->hdr->child_offset)
+    if (slot >= shm->geom.children) {
+        return NULL;
+    }
+    return (ph_shm_child *)(ph_shm_base(shm) + shm->geom.child_off) + slot;
+}
+
+ph_shm_child_stats *ph_shm_proc_stats_at(const ph_shm *shm, uint32_t env,
+                                         uint32_t slot)
+{
+    assert(shm->magic == PH_SHM_MAP_MAGIC);
+    if (env >= shm->geom.envs || slot >= shm->geom.children) {
+        return NULL;
+    }
+    return (ph_shm_child_stats *)(ph_shm_region(shm, env)
+                                  + shm->geom.r_children_off)
            + slot;
+}
+
+ph_shm_child_stats *ph_shm_mux_stats_at(const ph_shm *shm, uint32_t slot)
+{
+    assert(shm->magic == PH_SHM_MAP_MAGIC);
+    if (slot >= shm->geom.children) {
+        return NULL;
+    }
+    return (ph_shm_child_stats *)(ph_shm_base(shm) + shm->geom.mux_off
+                                  + shm->geom.mux_children_off)
+           + slot;
+}
+
+ph_shm_mux_area *ph_shm_mux_area_at(const ph_shm *shm)
+{
+    assert(shm->magic == PH_SHM_MAP_MAGIC);
+    return (ph_shm_mux_area *)(ph_shm_base(shm) + shm->geom.mux_off);
 }
 
 ph_shm_partition *ph_shm_partition_at(const ph_shm *shm, uint32_t mux,
                                       uint32_t env)
 {
-    const ph_shm_header *h = shm->hdr;
-
     assert(shm->magic == PH_SHM_MAP_MAGIC);
-    assert(mux < h->mux_capacity && env < h->env_capacity);
-    return (ph_shm_partition *)((char *)shm->hdr + h->partition_offset)
-           + ((size_t)mux * h->env_capacity + env);
+    if (mux >= shm->geom.muxes || env >= shm->geom.envs) {
+        return NULL;
+    }
+    return ph_shm_geom_partition(shm, mux, env);
 }
 
 ph_shm_ticket *ph_shm_ticket_at(const ph_shm *shm, uint32_t mux,
                                 uint32_t env, uint32_t index)
 {
-    const ph_shm_header *h = shm->hdr;
-
     assert(shm->magic == PH_SHM_MAP_MAGIC);
-    assert(mux < h->mux_capacity && env < h->env_capacity
-           && index < h->tickets_per_partition);
-    return (ph_shm_ticket *)((char *)shm->hdr + h->ticket_offset)
-           + (((size_t)mux * h->env_capacity + env)
-              * h->tickets_per_partition + index);
+    if (mux >= shm->geom.muxes || env >= shm->geom.envs
+        || index >= shm->geom.tickets) {
+        return NULL;
+    }
+    return ph_shm_geom_ticket(shm, mux, env, index);
+}
+
+ph_shm_child_stats *ph_shm_child_stats_of(const ph_shm *shm, uint32_t slot)
+{
+    const ph_shm_child *c = ph_shm_child_at(shm, slot);
+    uint32_t type;
+    int32_t env;
+
+    if (c == NULL) {
+        return NULL;
+    }
+    type = c->type;
+    env = c->env_index;
+    if (type == PH_CHILD_TYPE_MULTIPLEXER) {
+        return ph_shm_mux_stats_at(shm, slot);
+    }
+    if (type == PH_CHILD_TYPE_PROCESSOR && env >= 0) {
+        return ph_shm_proc_stats_at(shm, (uint32_t)env, slot);
+    }
+    return NULL;
 }

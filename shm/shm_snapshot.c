@@ -12,8 +12,10 @@
  * A reader must not hang on a record whose writer died mid-update (the
  * counter stays odd until the parent repairs it), hence the bounded number
  * of tries.  Nothing read here is trusted: the name is NUL-terminated
- * whatever the segment holds, and the header is checked against the
- * mapping before any record is located.
+ * whatever the segment holds, and every record is located through the
+ * private geometry.  A child's figures come from the region of the env
+ * MAIN (parent-written) says it belongs to, so a processor of X cannot
+ * make figures appear for a child of Y.
  */
 #include <sched.h>
 #include <string.h>
@@ -50,11 +52,14 @@ static void copy_env_identity(const ph_shm_env *e, ph_shm_env_snapshot *out)
     out->threads_per_child = e->threads_per_child;
     out->wait_timeout_ms = e->wait_timeout_ms;
     out->wait_levels = e->wait_levels;
+    out->processors = atomic_load_explicit(&e->processors,
+                                           memory_order_relaxed);
 }
 
 #define LOAD(field) atomic_load_explicit(&(field), memory_order_relaxed)
 
-static void copy_env_counters(const ph_shm_env *e, ph_shm_env_snapshot *out)
+static void copy_env_counters(const ph_shm_env_stats *e,
+                              ph_shm_env_snapshot *out)
 {
     out->connections = LOAD(e->connections);
     out->requests = LOAD(e->requests);
@@ -66,7 +71,6 @@ static void copy_env_counters(const ph_shm_env *e, ph_shm_env_snapshot *out)
     out->in_flight = LOAD(e->in_flight);
     out->avail = LOAD(e->avail);
     out->demand = LOAD(e->demand);
-    out->processors = LOAD(e->processors);
 }
 
 /*
@@ -75,14 +79,13 @@ static void copy_env_counters(const ph_shm_env *e, ph_shm_env_snapshot *out)
  * that environment (0 = nobody waits), so the oldest overall is the
  * smallest non-zero start.
  */
-static int64_t oldest_wait(const ph_shm *shm, const ph_shm_geom *g,
-                           uint32_t env, int64_t now_ms)
+static int64_t oldest_wait(const ph_shm *shm, uint32_t env, int64_t now_ms)
 {
     int64_t oldest = 0, since;
     uint32_t m;
 
-    for (m = 0; m < g->muxes; m++) {
-        since = LOAD(ph_shm_geom_partition(shm, g, m, env)
+    for (m = 0; m < shm->geom.muxes; m++) {
+        since = LOAD(ph_shm_geom_partition(shm, m, env)
                          ->oldest_wait_since_ms);
         if (since > 0 && (oldest == 0 || since < oldest)) {
             oldest = since;
@@ -98,15 +101,13 @@ int ph_shm_env_snapshot_get(const ph_shm *shm, uint32_t env, int64_t now_ms,
                             ph_shm_env_snapshot *out)
 {
     const ph_shm_env *e;
-    ph_shm_geom g;
     unsigned tries;
     uint32_t start;
 
     memset(out, 0, sizeof(*out));
-    if (ph_shm_geom_read(shm, &g) != 0 || env >= g.envs) {
+    if ((e = ph_shm_env_at(shm, env)) == NULL) {
         return -1;
     }
-    e = ph_shm_geom_env(shm, &g, env);
     for (tries = 0;; tries++) {
         if (tries == SNAPSHOT_TRIES) {
             return -1;
@@ -124,8 +125,8 @@ int ph_shm_env_snapshot_get(const ph_shm *shm, uint32_t env, int64_t now_ms,
     }
     out->name[sizeof(out->name) - 1] = '\0';
     out->index = env;
-    copy_env_counters(e, out);
-    out->oldest_wait_ms = oldest_wait(shm, &g, env, now_ms);
+    copy_env_counters(ph_shm_geom_env_stats(shm, env), out);
+    out->oldest_wait_ms = oldest_wait(shm, env, now_ms);
     return 0;
 }
 
@@ -133,9 +134,7 @@ static void copy_child_identity(const ph_shm_child *c,
                                 ph_shm_child_snapshot *out)
 {
     out->type = c->type;
-    out->status = c->status;
     out->generation = c->generation;
-    out->threads = c->threads;
     out->pid = c->pid;
     out->env_index = c->env_index;
     out->numa_node = c->numa_node;
@@ -146,15 +145,14 @@ int ph_shm_child_snapshot_get(const ph_shm *shm, uint32_t slot,
                               ph_shm_child_snapshot *out)
 {
     const ph_shm_child *c;
-    ph_shm_geom g;
+    const ph_shm_child_stats *st = NULL;
     unsigned tries;
     uint32_t start;
 
     memset(out, 0, sizeof(*out));
-    if (ph_shm_geom_read(shm, &g) != 0 || slot >= g.children) {
+    if ((c = ph_shm_child_at(shm, slot)) == NULL) {
         return -1;
     }
-    c = ph_shm_geom_child(shm, &g, slot);
     for (tries = 0;; tries++) {
         if (tries == SNAPSHOT_TRIES) {
             return -1;
@@ -171,11 +169,29 @@ int ph_shm_child_snapshot_get(const ph_shm *shm, uint32_t slot,
         pause_for_writer(tries);
     }
     out->slot = slot;
-    out->busy_threads = LOAD(c->busy_threads);
-    out->idle_threads = LOAD(c->idle_threads);
-    out->requests = LOAD(c->requests);
-    out->connections = LOAD(c->connections);
-    out->last_used_ms = LOAD(c->last_used_ms);
+    /* The figures from the region of the writer MAIN names (copied above,
+     * so checked once): a processor's own env region, or the MUX region. */
+    if (out->pid != 0 && out->type == PH_CHILD_TYPE_MULTIPLEXER) {
+        st = ph_shm_mux_stats_at(shm, slot);
+    }
+    else if (out->pid != 0 && out->type == PH_CHILD_TYPE_PROCESSOR
+             && out->env_index >= 0) {
+        st = ph_shm_proc_stats_at(shm, (uint32_t)out->env_index, slot);
+    }
+    if (st == NULL) {
+        out->status = PH_CHILD_STANDBY;
+        return 0;
+    }
+    out->status = atomic_load_explicit(&st->status, memory_order_acquire);
+    out->threads = LOAD(st->threads);
+    out->busy_threads = LOAD(st->busy_threads);
+    out->idle_threads = LOAD(st->idle_threads);
+    out->requests = LOAD(st->requests);
+    out->connections = LOAD(st->connections);
+    out->last_used_ms = LOAD(st->last_used_ms);
+    if (out->status > PH_CHILD_READY) {
+        out->status = PH_CHILD_STANDBY;     /* nonsense from the region */
+    }
     /* A child's many threads cannot all write its status under one
      * seqlock, so ACTIVE is derived here: a ready child with a thread
      * busy on a request is active. */
@@ -187,10 +203,5 @@ int ph_shm_child_snapshot_get(const ph_shm *shm, uint32_t slot,
 
 uint64_t ph_shm_dropped_noenv(const ph_shm *shm)
 {
-    ph_shm_geom g;
-
-    if (ph_shm_geom_read(shm, &g) != 0) {
-        return 0;
-    }
-    return LOAD(shm->hdr->dropped_noenv);
+    return LOAD(ph_shm_mux_area_at(shm)->dropped_noenv);
 }

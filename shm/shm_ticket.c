@@ -19,10 +19,12 @@
  * sweep, so that it never dips below zero).  A process killed between the
  * two leaves it off by one; like every figure here it is advisory.
  *
- * Nothing in a reference is trusted: it comes from a channel message a
- * compromised multiplexer could forge, so its indices are checked against
- * the header, and what they address against the mapping, before any
- * ticket is touched (see locate).
+ * Nothing in a reference is trusted: it comes from a channel message, so
+ * its indices are checked against the private geometry before any ticket
+ * is touched (see locate).  Nothing read from a partition or a ticket
+ * picks an address: they live in one env's region, which that env's
+ * processors can write, so the worst they can do is confuse their own
+ * env's accounting.
  */
 #include <assert.h>
 #include <sched.h>
@@ -39,6 +41,10 @@
  * take_claim_lock) before it gives the ticket up as stale. */
 #define LOCK_SPINS   64
 #define LOCK_TRIES   1000
+
+/* The most a dead multiplexer's partition can repair its env's
+ * queue_depth by (more than any multiplexer holds waiting). */
+#define PH_SWEEP_PENDING_MAX 1000000
 
 static int word_cas(ph_shm_ticket *tk, uint64_t *expect, uint64_t desired)
 {
@@ -62,61 +68,27 @@ static void relax(unsigned tries)
 /* Where one partition lives: located for one call. */
 typedef struct where {
     ph_shm_partition *part;
-    ph_shm_env *env;
+    ph_shm_env_stats *env;
     ph_shm_ticket *tickets;         /* the partition's first ticket */
     uint32_t count;                 /* tickets in the partition */
 } where;
 
-/* 1 if len bytes at off are inside a mapping of size bytes, aligned for
- * their atomics. */
-static int inside(uint64_t off, uint64_t len, uint64_t size)
-{
-    return off % 8 == 0 && off <= size && len <= size - off;
-}
-
 /*
- * Locate partition (mux, env) for a ticket operation.  The hot paths do
- * not validate the whole header on every call (ph_shm_geom_read is for the
- * walks: sweep, snapshots); they read the counts and offsets they need
- * once and check exactly what they touch: the indices against the counts,
- * and the partition record, the environment record and the partition's
- * whole ticket array against this process's own mapping size.  A header
- * scribbled on by a child can make a call fail, never reach outside the
- * mapping.  Returns 0, or -1 if (mux, env) names nothing.
+ * Locate partition (mux, env) for a ticket operation, with the indices
+ * checked against the private geometry (the mapping is at least
+ * geom.total bytes: nothing located here is outside it).  Returns 0, or
+ * -1 if (mux, env) names nothing.
  */
 static int locate(const ph_shm *shm, uint32_t mux, uint32_t env, where *w)
 {
-    const ph_shm_header *h = shm->hdr;
-    uint32_t envs = h->env_capacity, muxes = h->mux_capacity;
-    uint32_t count = h->tickets_per_partition;
-    uint64_t part_off = h->partition_offset, env_off = h->env_offset;
-    uint64_t ticket_off = h->ticket_offset, size = shm->size, p, off;
-
     assert(shm->magic == PH_SHM_MAP_MAGIC);
-    if (mux >= muxes || env >= envs || count == 0) {
+    if (mux >= shm->geom.muxes || env >= shm->geom.envs) {
         return -1;
     }
-    p = (uint64_t)mux * envs + env;
-    if (__builtin_mul_overflow(p, (uint64_t)count * sizeof(ph_shm_ticket),
-                               &off)
-        || __builtin_add_overflow(off, ticket_off, &off)
-        || !inside(off, (uint64_t)count * sizeof(ph_shm_ticket), size)) {
-        return -1;
-    }
-    w->tickets = (ph_shm_ticket *)((char *)h + off);
-    w->count = count;
-    if (__builtin_mul_overflow(p, sizeof(ph_shm_partition), &off)
-        || __builtin_add_overflow(off, part_off, &off)
-        || !inside(off, sizeof(ph_shm_partition), size)) {
-        return -1;
-    }
-    w->part = (ph_shm_partition *)((char *)h + off);
-    if (__builtin_add_overflow(env_off, (uint64_t)env * sizeof(ph_shm_env),
-                               &off)
-        || !inside(off, sizeof(ph_shm_env), size)) {
-        return -1;
-    }
-    w->env = (ph_shm_env *)((char *)h + off);
+    w->tickets = ph_shm_geom_ticket(shm, mux, env, 0);
+    w->count = shm->geom.tickets;
+    w->part = ph_shm_geom_partition(shm, mux, env);
+    w->env = ph_shm_geom_env_stats(shm, env);
     return 0;
 }
 
@@ -191,7 +163,7 @@ int ph_ticket_publish(const ph_shm *shm, const ph_ticket_ref *t,
                       int64_t now_ms)
 {
     ph_shm_ticket *tk;
-    ph_shm_env *env;
+    ph_shm_env_stats *env;
     uint64_t w = PH_TICKET_WORD(t->gen, PH_TICKET_FILLING);
     where at;
 
@@ -354,7 +326,8 @@ static int swept_by(const ph_shm_ticket *tk, uint64_t w, int32_t pid)
 }
 
 /* Sweep one ticket; 1 if it was freed. */
-static int sweep_ticket(ph_shm_ticket *tk, ph_shm_env *env, int32_t pid)
+static int sweep_ticket(ph_shm_ticket *tk, ph_shm_env_stats *env,
+                        int32_t pid)
 {
     uint64_t w = atomic_load_explicit(&tk->word, memory_order_acquire);
 
@@ -375,7 +348,7 @@ static int sweep_ticket(ph_shm_ticket *tk, ph_shm_env *env, int32_t pid)
 }
 
 /* A partition the dead multiplexer owned: what it held waiting is gone. */
-static void sweep_partition(ph_shm_partition *part, ph_shm_env *env,
+static void sweep_partition(ph_shm_partition *part, ph_shm_env_stats *env,
                             int32_t pid)
 {
     uint32_t owner = (uint32_t)pid;
@@ -386,6 +359,10 @@ static void sweep_partition(ph_shm_partition *part, ph_shm_env *env,
     }
     pending = atomic_exchange_explicit(&part->pending, 0,
                                        memory_order_relaxed);
+    /* Written by the env's processors too: whatever it holds, the repair
+     * moves only this env's gauge, and by no more than a ticket count. */
+    pending = ph_shm_clamp(pending, -PH_SWEEP_PENDING_MAX,
+                           PH_SWEEP_PENDING_MAX);
     if (pending != 0) {
         atomic_fetch_sub_explicit(&env->queue_depth, pending,
                                   memory_order_relaxed);
@@ -397,26 +374,24 @@ static void sweep_partition(ph_shm_partition *part, ph_shm_env *env,
                                             memory_order_relaxed);
 }
 
-unsigned ph_ticket_sweep_pid(const ph_shm *shm, pid_t pid)
+unsigned ph_ticket_sweep_env(const ph_shm *shm, uint32_t env, pid_t pid)
 {
-    ph_shm_geom g;
-    ph_shm_env *env;
+    where at;
     unsigned freed = 0;
-    uint32_t m, e, i;
+    uint32_t m, i;
 
-    if (pid <= 0 || ph_shm_geom_read(shm, &g) != 0) {
+    if (pid <= 0 || env >= shm->geom.envs) {
         return 0;
     }
-    for (m = 0; m < g.muxes; m++) {
-        for (e = 0; e < g.envs; e++) {
-            env = ph_shm_geom_env(shm, &g, e);
-            for (i = 0; i < g.tickets; i++) {
-                freed += (unsigned)sweep_ticket(
-                    ph_shm_geom_ticket(shm, &g, m, e, i), env, (int32_t)pid);
-            }
-            sweep_partition(ph_shm_geom_partition(shm, &g, m, e), env,
-                            (int32_t)pid);
+    for (m = 0; m < shm->geom.muxes; m++) {
+        if (locate(shm, m, env, &at) != 0) {
+            continue;
         }
+        for (i = 0; i < at.count; i++) {
+            freed += (unsigned)sweep_ticket(&at.tickets[i], at.env,
+                                            (int32_t)pid);
+        }
+        sweep_partition(at.part, at.env, (int32_t)pid);
     }
     return freed;
 }
@@ -435,15 +410,15 @@ void ph_ticket_from_id(uint64_t id, uint64_t gen, uint32_t env,
     out->gen = gen;
 }
 
-uint32_t ph_shm_avail_adjust(ph_shm_env *env, int delta)
+uint32_t ph_shm_avail_adjust(ph_shm_env_stats *env, int delta)
 {
     uint32_t old = atomic_load_explicit(&env->avail, memory_order_relaxed);
     int64_t v;
     uint32_t next;
 
     do {
-        /* A value out of range (the segment is writable by every child)
-         * is taken as 100 and repaired by this write. */
+        /* A value out of range (the env's processors can write its
+         * region) is taken as 100 and repaired by this write. */
         v = (int64_t)(old > 100 ? 100 : old) + delta;
         next = v < 0 ? 0 : v > 100 ? 100 : (uint32_t)v;
     } while (!atomic_compare_exchange_weak_explicit(
@@ -451,7 +426,7 @@ uint32_t ph_shm_avail_adjust(ph_shm_env *env, int delta)
     return next;
 }
 
-int ph_shm_demand_raise(ph_shm_env *env, uint32_t limit)
+int ph_shm_demand_raise(ph_shm_env_stats *env, uint32_t limit)
 {
     uint32_t cur = atomic_load_explicit(&env->demand, memory_order_relaxed);
 
@@ -465,7 +440,12 @@ int ph_shm_demand_raise(ph_shm_env *env, uint32_t limit)
     return 1;
 }
 
-uint32_t ph_shm_demand_take(ph_shm_env *env)
+uint32_t ph_shm_demand_take(ph_shm_env_stats *env, uint32_t limit)
 {
-    return atomic_exchange_explicit(&env->demand, 0, memory_order_acquire);
+    uint32_t d = atomic_exchange_explicit(&env->demand, 0,
+                                          memory_order_acquire);
+
+    /* raised by multiplexers, but in a region the env's processors can
+     * write: never more than the caller's own limit */
+    return d > limit ? limit : d;
 }

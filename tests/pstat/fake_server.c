@@ -78,6 +78,7 @@ static int64_t mono_us(void)
 static void fill_env(fake *f, uint32_t i)
 {
     ph_shm_env *e = ph_shm_env_at(&f->shm, i);
+    ph_shm_env_stats *es = ph_shm_env_stats_at(&f->shm, i);
 
     ph_shm_seq_write_begin(&e->seq);
     e->in_use = 1;
@@ -94,16 +95,17 @@ static void fill_env(fake *f, uint32_t i)
     e->wait_timeout_ms = 5000;
     e->wait_levels = 3;
     ph_shm_seq_write_end(&e->seq);
-    atomic_store(&e->dropped_timeout, i);
-    atomic_store(&e->dropped_channel, 2 * i);
-    atomic_store(&e->queue_depth, (int32_t)(i % 5));
-    atomic_store(&e->avail, 100 - 10 * (i % 10));
+    atomic_store(&es->dropped_timeout, i);
+    atomic_store(&es->dropped_channel, 2 * i);
+    atomic_store(&es->queue_depth, (int32_t)(i % 5));
+    atomic_store(&es->avail, 100 - 10 * (i % 10));
 }
 
 static void fill_child(fake *f, uint32_t slot, uint32_t type, int32_t env,
                        uint32_t j, int64_t now_ms)
 {
     ph_shm_child *c = ph_shm_child_at(&f->shm, slot);
+    ph_shm_child_stats *st;
 
     ph_shm_seq_write_begin(&c->seq);
     c->type = type;
@@ -111,16 +113,18 @@ static void fill_child(fake *f, uint32_t slot, uint32_t type, int32_t env,
                                                : (int32_t)(100000 + slot);
     c->generation = (uint32_t)f->generation;
     c->env_index = env;
-    c->status = PH_CHILD_READY;
     c->numa_node = -1;
-    c->threads = type == PH_CHILD_TYPE_PROCESSOR ? THREADS : 0;
     c->started_us = 0;
     ph_shm_seq_write_end(&c->seq);
+    /* the figures, in the region of the child's writer */
+    st = ph_shm_child_stats_of(&f->shm, slot);
+    atomic_store(&st->threads, type == PH_CHILD_TYPE_PROCESSOR ? THREADS : 0);
+    atomic_store(&st->status, PH_CHILD_READY);
     if (type == PH_CHILD_TYPE_PROCESSOR) {
-        atomic_store(&c->busy_threads, (int32_t)j);
-        atomic_store(&c->idle_threads, (int32_t)(THREADS - j));
-        atomic_store(&c->requests, 100u * j);
-        atomic_store(&c->last_used_ms, now_ms - 10000 * (int64_t)j);
+        atomic_store(&st->busy_threads, (int32_t)j);
+        atomic_store(&st->idle_threads, (int32_t)(THREADS - j));
+        atomic_store(&st->requests, 100u * j);
+        atomic_store(&st->last_used_ms, now_ms - 10000 * (int64_t)j);
     }
 }
 
@@ -141,7 +145,7 @@ static int create(fake *f)
     now_ms = f->start_us / 1000;
     atomic_store(&f->shm.hdr->generation, f->generation);
     atomic_store(&f->shm.hdr->env_count, f->envs);
-    atomic_store(&f->shm.hdr->dropped_noenv, 7);
+    atomic_store(&ph_shm_mux_area_at(&f->shm)->dropped_noenv, 7);
     fill_child(f, slot++, PH_CHILD_TYPE_MULTIPLEXER, -1, 0, now_ms);
     for (i = 0; i < f->envs; i++) {
         fill_env(f, i);
@@ -169,7 +173,7 @@ static void tick(fake *f)
     uint32_t i;
 
     for (i = 0; i < f->envs; i++) {
-        ph_shm_env *e = ph_shm_env_at(&f->shm, i);
+        ph_shm_env_stats *e = ph_shm_env_stats_at(&f->shm, i);
         uint64_t req = (uint64_t)floor(f->base * (i + 1) * t);
         ph_shm_partition *p = ph_shm_partition_at(&f->shm, 0, i);
 
@@ -179,8 +183,8 @@ static void tick(fake *f)
         atomic_store(&p->oldest_wait_since_ms,
                      i ? now_us / 1000 - 1500 * (int64_t)i : 0);
         if (f->first_slot[i] >= 0) {
-            ph_shm_child *c = ph_shm_child_at(&f->shm,
-                                              (uint32_t)f->first_slot[i]);
+            ph_shm_child_stats *c = ph_shm_child_stats_of(
+                &f->shm, (uint32_t)f->first_slot[i]);
             atomic_store(&c->requests, req);
             atomic_store(&c->last_used_ms, now_us / 1000);
         }

@@ -391,7 +391,7 @@ static void test_source_follows_restart(void)
     e->in_use = 1;
     snprintf(e->name, sizeof(e->name), "alice");
     ph_shm_seq_write_end(&e->seq);
-    atomic_store(&e->requests, 5);
+    atomic_store(&ph_shm_env_stats_at(&writer, 1)->requests, 5);
     ph_shm_child_at(&writer, 2)->pid = 1234;
 
     CU_ASSERT_EQUAL(pstat_source_follow(&src), PSTAT_SOURCE_OPENED);

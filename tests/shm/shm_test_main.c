@@ -37,6 +37,8 @@ static const struct {
     { "shm_seqlock", ph_shm_test_register_seqlock },
     { "shm_snapshot", ph_shm_test_register_snapshot },
     { "shm_ticket", ph_shm_test_register_ticket },
+    { "shm_restrict", ph_shm_test_register_restrict },
+    { "shm_child", ph_shm_test_register_child },
 };
 
 /* What a suite's child reports. */

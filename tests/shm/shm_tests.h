@@ -30,6 +30,8 @@ int ph_shm_test_register_segment(void);
 int ph_shm_test_register_seqlock(void);
 int ph_shm_test_register_snapshot(void);
 int ph_shm_test_register_ticket(void);
+int ph_shm_test_register_restrict(void);
+int ph_shm_test_register_child(void);
 
 /* ---- fixture ------------------------------------------------------------ */
 

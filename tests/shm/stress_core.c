@@ -166,7 +166,7 @@ static void wait_begin(producer *p, uint32_t e)
     }
     p->waiting[e] = 1;
     atomic_fetch_add(&part->pending, 1);
-    atomic_fetch_add(&ph_shm_env_at(&p->w->shm, e)->queue_depth, 1);
+    atomic_fetch_add(&ph_shm_env_stats_at(&p->w->shm, e)->queue_depth, 1);
     atomic_store(&part->oldest_wait_since_ms, st_now_ms());
 }
 
@@ -179,7 +179,7 @@ static void wait_end(producer *p, uint32_t e)
     }
     p->waiting[e] = 0;
     atomic_store(&part->oldest_wait_since_ms, 0);
-    atomic_fetch_sub(&ph_shm_env_at(&p->w->shm, e)->queue_depth, 1);
+    atomic_fetch_sub(&ph_shm_env_stats_at(&p->w->shm, e)->queue_depth, 1);
     atomic_fetch_sub(&part->pending, 1);
 }
 
@@ -502,7 +502,7 @@ int st_verify(st_world *w, const st_expect *x, FILE *out)
           "%llu serials claimed, %llu claims counted",
           (unsigned long long)bits, (unsigned long long)t.claimed);
     for (e = 0; e < ST_ENVS; e++) {
-        ph_shm_env *env = ph_shm_env_at(&w->shm, e);
+        ph_shm_env_stats *env = ph_shm_env_stats_at(&w->shm, e);
 
         /* in_flight and queue_depth are updated beside the CAS, so a kill
          * between the two can leave each off by one */

@@ -140,6 +140,7 @@ static int reaped(run_state *rs, pid_t pid, int status)
 {
     int slot = slot_of_pid(rs, pid);
     worker *wk;
+    uint32_t e;
 
     if (slot < 0) {
         return -1;
@@ -148,7 +149,11 @@ static int reaped(run_state *rs, pid_t pid, int status)
     wk->pid = 0;
     timeout_pids[slot] = 0;
     st_forget_holder(&rs->w, (int32_t)pid);
-    rs->swept += ph_ticket_sweep_pid(&rs->w.shm, pid);
+    /* as the parent does for a dead multiplexer: every env region (a
+     * worker here may have played both roles) */
+    for (e = 0; e < rs->w.shm.geom.envs; e++) {
+        rs->swept += ph_ticket_sweep_env(&rs->w.shm, e, pid);
+    }
     rs->sweeps++;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         wk->finished = 1;

@@ -83,32 +83,40 @@ static void test_create_fills_header(void)
     h = fx.shm.hdr;
     gettimeofday(&now, NULL);
     CU_ASSERT_EQUAL(fx.shm.magic, PH_SHM_MAP_MAGIC);
-    CU_ASSERT_EQUAL(fx.shm.writable, 1);
+    CU_ASSERT_EQUAL(fx.shm.role, PH_SHM_ROLE_PARENT);
     CU_ASSERT_EQUAL(h->magic, PH_SHM_MAGIC);
     CU_ASSERT_EQUAL(h->layout_major, PH_SHM_LAYOUT_MAJOR);
     CU_ASSERT_EQUAL(h->layout_minor, PH_SHM_LAYOUT_MINOR);
     CU_ASSERT_EQUAL(h->header_size, sizeof(ph_shm_header));
     CU_ASSERT_EQUAL(h->env_record_size, sizeof(ph_shm_env));
+    CU_ASSERT_EQUAL(h->env_stats_size, sizeof(ph_shm_env_stats));
     CU_ASSERT_EQUAL(h->child_record_size, sizeof(ph_shm_child));
+    CU_ASSERT_EQUAL(h->child_stats_size, sizeof(ph_shm_child_stats));
+    CU_ASSERT_EQUAL(h->mux_area_size, sizeof(ph_shm_mux_area));
     CU_ASSERT_EQUAL(h->partition_size, sizeof(ph_shm_partition));
     CU_ASSERT_EQUAL(h->ticket_size, sizeof(ph_shm_ticket));
     CU_ASSERT_EQUAL(h->env_capacity, 3u);
     CU_ASSERT_EQUAL(h->child_capacity, 5u);
     CU_ASSERT_EQUAL(h->mux_capacity, 2u);
     CU_ASSERT_EQUAL(h->tickets_per_partition, 7u);
-    /* every array on its own 64-byte boundary, in order, no overlap */
+    /* MAIN's arrays on 64-byte boundaries, in order; every region on a
+     * page boundary (the unit of protection), in order, no overlap */
+    CU_ASSERT_EQUAL(h->page_size, (uint32_t)sysconf(_SC_PAGESIZE));
     CU_ASSERT_EQUAL(h->env_offset % 64, 0u);
     CU_ASSERT_EQUAL(h->child_offset % 64, 0u);
-    CU_ASSERT_EQUAL(h->partition_offset % 64, 0u);
-    CU_ASSERT_EQUAL(h->ticket_offset % 64, 0u);
     CU_ASSERT(h->env_offset >= sizeof(ph_shm_header));
     CU_ASSERT(h->child_offset >= h->env_offset + 3 * sizeof(ph_shm_env));
-    CU_ASSERT(h->partition_offset
-              >= h->child_offset + 5 * sizeof(ph_shm_child));
-    CU_ASSERT(h->ticket_offset
-              >= h->partition_offset + 2 * 3 * sizeof(ph_shm_partition));
-    CU_ASSERT(h->total_size
-              >= h->ticket_offset + 2 * 3 * 7 * sizeof(ph_shm_ticket));
+    CU_ASSERT_EQUAL(h->mux_offset % h->page_size, 0u);
+    CU_ASSERT_EQUAL(h->region_offset % h->page_size, 0u);
+    CU_ASSERT_EQUAL(h->region_stride % h->page_size, 0u);
+    CU_ASSERT(h->mux_offset >= h->child_offset + 5 * sizeof(ph_shm_child));
+    CU_ASSERT(h->region_offset >= h->mux_offset + sizeof(ph_shm_mux_area)
+                                  + 5 * sizeof(ph_shm_child_stats));
+    CU_ASSERT(h->region_stride >= sizeof(ph_shm_env_stats)
+                                  + 5 * sizeof(ph_shm_child_stats)
+                                  + 2 * sizeof(ph_shm_partition)
+                                  + 2 * 7 * sizeof(ph_shm_ticket));
+    CU_ASSERT_EQUAL(h->total_size, h->region_offset + 3 * h->region_stride);
     CU_ASSERT_EQUAL(h->total_size, ph_shm_size_for(&g));
     CU_ASSERT_EQUAL(fx.shm.size, h->total_size);
     CU_ASSERT_EQUAL(h->creator_pid, (int64_t)getpid());
@@ -117,7 +125,7 @@ static void test_create_fills_header(void)
     CU_ASSERT(h->birth_time_us > ((int64_t)now.tv_sec - 10) * 1000000);
     CU_ASSERT_EQUAL(atomic_load(&h->generation), 0u);
     CU_ASSERT_EQUAL(atomic_load(&h->env_count), 0u);
-    CU_ASSERT_EQUAL(atomic_load(&h->dropped_noenv), 0u);
+    CU_ASSERT_EQUAL(ph_shm_dropped_noenv(&fx.shm), 0u);
     ph_shm_fx_close(&fx);
 }
 
@@ -129,10 +137,11 @@ static void test_create_initial_records(void)
     ph_shm_fx_open(&fx, 3, 5, 2, 7);
     for (i = 0; i < 3; i++) {
         ph_shm_env *env = ph_shm_env_at(&fx.shm, i);
+        ph_shm_env_stats *es = ph_shm_env_stats_at(&fx.shm, i);
 
-        CU_ASSERT_EQUAL(atomic_load(&env->avail), 100u);
+        CU_ASSERT_EQUAL(atomic_load(&es->avail), 100u);
         CU_ASSERT_EQUAL(env->in_use, 0u);
-        CU_ASSERT_EQUAL(atomic_load(&env->in_flight), 0);
+        CU_ASSERT_EQUAL(atomic_load(&es->in_flight), 0);
         CU_ASSERT_EQUAL(atomic_load(&env->seq) % 2, 0u);
     }
     for (i = 0; i < 5; i++) {
@@ -140,7 +149,7 @@ static void test_create_initial_records(void)
 
         CU_ASSERT_EQUAL(c->pid, 0);
         CU_ASSERT_EQUAL(c->type, PH_CHILD_TYPE_NONE);
-        CU_ASSERT_EQUAL(c->status, PH_CHILD_STANDBY);
+        CU_ASSERT_PTR_NULL(ph_shm_child_stats_of(&fx.shm, i));
         CU_ASSERT_EQUAL(c->env_index, -1);
         CU_ASSERT_EQUAL(c->numa_node, -1);
     }
@@ -241,6 +250,13 @@ static void test_no_descriptor_left(void)
     ph_shm ro;
 
     ph_shm_fx_open(&fx, 1, 1, 1, 1);
+    /* the creator keeps its two descriptors, close-on-exec, for
+     * ph_shm_restrict in its children; nothing else keeps one */
+    CU_ASSERT(fd_open_on(fx.path));
+    CU_ASSERT(fcntl(fx.shm.rw_fd, F_GETFD) & FD_CLOEXEC);
+    CU_ASSERT(fcntl(fx.shm.ro_fd, F_GETFD) & FD_CLOEXEC);
+    CU_ASSERT_EQUAL(fcntl(fx.shm.ro_fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+    ph_shm_close_fds(&fx.shm);
     CU_ASSERT_FALSE(fd_open_on(fx.path));
     CU_ASSERT_FATAL(ph_shm_open_readonly(&ro, fx.path, err, sizeof(err))
                     == 0);
@@ -295,16 +311,19 @@ static void test_open_readonly_reads_and_cannot_write(void)
     int status;
 
     ph_shm_fx_open(&fx, 2, 3, 1, 4);
-    atomic_store(&ph_shm_env_at(&fx.shm, 1)->requests, 77);
+    atomic_store(&ph_shm_env_stats_at(&fx.shm, 1)->requests, 77);
     CU_ASSERT_FATAL(ph_shm_open_readonly(&ro, fx.path, err, sizeof(err))
                     == 0);
-    CU_ASSERT_EQUAL(ro.writable, 0);
+    CU_ASSERT_EQUAL(ro.role, PH_SHM_ROLE_READER);
     CU_ASSERT_EQUAL(ro.size, fx.shm.size);
-    CU_ASSERT_EQUAL(ro.hdr->child_capacity, 3u);
-    CU_ASSERT_EQUAL(atomic_load(&ph_shm_env_at(&ro, 1)->requests), 77u);
+    CU_ASSERT_EQUAL(ro.geom.children, 3u);
+    CU_ASSERT_EQUAL(memcmp(&ro.geom, &fx.shm.geom, sizeof(ro.geom)), 0);
+    CU_ASSERT_EQUAL(atomic_load(&ph_shm_env_stats_at(&ro, 1)->requests),
+                    77u);
     /* the writer's changes show through the reader's mapping */
-    atomic_store(&ph_shm_env_at(&fx.shm, 1)->requests, 78);
-    CU_ASSERT_EQUAL(atomic_load(&ph_shm_env_at(&ro, 1)->requests), 78u);
+    atomic_store(&ph_shm_env_stats_at(&fx.shm, 1)->requests, 78);
+    CU_ASSERT_EQUAL(atomic_load(&ph_shm_env_stats_at(&ro, 1)->requests),
+                    78u);
     CU_ASSERT_EQUAL(ph_shm_replaced(&ro, fx.path), 0);
 
     /* a write through the read-only mapping faults */
@@ -312,7 +331,7 @@ static void test_open_readonly_reads_and_cannot_write(void)
     pid = fork();
     CU_ASSERT_FATAL(pid >= 0);
     if (pid == 0) {
-        atomic_store(&ph_shm_env_at(&ro, 1)->requests, 1);
+        atomic_store(&ph_shm_env_stats_at(&ro, 1)->requests, 1);
         _exit(0);
     }
     CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
@@ -408,19 +427,19 @@ static void test_open_bad_magic(void)
 static void test_open_unknown_major(void)
 {
     ph_shm_fx fx;
-    uint16_t v = 2;
+    uint16_t v = 3;
 
     ph_shm_fx_open(&fx, 1, 1, 1, 1);
     poke(fx.path, offsetof(ph_shm_header, layout_major), &v, sizeof(v));
     {
         /* the minor stays whatever this build writes */
         char want[32];
-        snprintf(want, sizeof(want), "layout 2.%u", PH_SHM_LAYOUT_MINOR);
+        snprintf(want, sizeof(want), "layout 3.%u", PH_SHM_LAYOUT_MINOR);
         expect_refused(fx.path, EPROTONOSUPPORT, want);
     }
     expect_refused(fx.path, EPROTONOSUPPORT, "newer than this program "
-                   "understands (1.x)");
-    v = 0;
+                   "understands (2.x)");
+    v = 1;      /* a 1.x segment: one region, writable by every child */
     poke(fx.path, offsetof(ph_shm_header, layout_major), &v, sizeof(v));
     expect_refused(fx.path, EPROTONOSUPPORT, "older");
     ph_shm_fx_close(&fx);
@@ -431,7 +450,10 @@ static void test_open_record_size_mismatch(void)
     static const size_t fields[] = {
         offsetof(ph_shm_header, header_size),
         offsetof(ph_shm_header, env_record_size),
+        offsetof(ph_shm_header, env_stats_size),
         offsetof(ph_shm_header, child_record_size),
+        offsetof(ph_shm_header, child_stats_size),
+        offsetof(ph_shm_header, mux_area_size),
         offsetof(ph_shm_header, partition_size),
         offsetof(ph_shm_header, ticket_size),
     };
@@ -465,10 +487,10 @@ static void test_open_counts_and_offsets_beyond_file(void)
     ph_shm_fx fx;
     uint64_t total;
 
-    /* an array pushed past the end of the file */
+    /* a region pushed past the end of the file */
     ph_shm_fx_open(&fx, 2, 2, 2, 2);
     total = fx.shm.hdr->total_size;
-    poke_u64(fx.path, offsetof(ph_shm_header, ticket_offset), total);
+    poke_u64(fx.path, offsetof(ph_shm_header, region_offset), total);
     expect_refused(fx.path, EINVAL, "inconsistent");
     ph_shm_fx_close(&fx);
 
@@ -478,12 +500,16 @@ static void test_open_counts_and_offsets_beyond_file(void)
              UINT32_MAX);
     expect_refused(fx.path, EINVAL, "inconsistent");
     ph_shm_fx_close(&fx);
+    ph_shm_fx_open(&fx, 2, 2, 2, 2);
+    poke_u32(fx.path, offsetof(ph_shm_header, env_capacity), 3);
+    expect_refused(fx.path, EINVAL, "inconsistent");
+    ph_shm_fx_close(&fx);
 
     /* a claimed size beyond the file */
     ph_shm_fx_open(&fx, 2, 2, 2, 2);
     poke_u64(fx.path, offsetof(ph_shm_header, total_size),
              fx.shm.size + 4096);
-    expect_refused(fx.path, EINVAL, "truncated");
+    expect_refused(fx.path, EINVAL, "inconsistent");
     ph_shm_fx_close(&fx);
 
     /* overlapping arrays */
@@ -493,17 +519,23 @@ static void test_open_counts_and_offsets_beyond_file(void)
     expect_refused(fx.path, EINVAL, "inconsistent");
     ph_shm_fx_close(&fx);
 
-    /* misaligned array (its atomics would be unaligned) */
+    /* a region off its page */
     ph_shm_fx_open(&fx, 2, 2, 2, 2);
-    poke_u64(fx.path, offsetof(ph_shm_header, ticket_offset),
-             fx.shm.hdr->ticket_offset + 4);
+    poke_u64(fx.path, offsetof(ph_shm_header, region_stride),
+             fx.shm.hdr->region_stride + 8);
+    expect_refused(fx.path, EINVAL, "inconsistent");
+    ph_shm_fx_close(&fx);
+
+    /* a page size that is no page size */
+    ph_shm_fx_open(&fx, 2, 2, 2, 2);
+    poke_u32(fx.path, offsetof(ph_shm_header, page_size), 4097);
     expect_refused(fx.path, EINVAL, "inconsistent");
     ph_shm_fx_close(&fx);
 
     /* a zero count */
     ph_shm_fx_open(&fx, 2, 2, 2, 2);
     poke_u32(fx.path, offsetof(ph_shm_header, mux_capacity), 0);
-    expect_refused(fx.path, EINVAL, "zero count");
+    expect_refused(fx.path, EINVAL, "inconsistent");
     ph_shm_fx_close(&fx);
 }
 
@@ -537,26 +569,61 @@ static void test_accessors(void)
 {
     ph_shm_fx fx;
     const ph_shm_header *h;
-    char *base;
+    char *base, *region;
 
     ph_shm_fx_open(&fx, 3, 4, 2, 5);
     h = fx.shm.hdr;
     base = (char *)fx.shm.hdr;
+    region = base + h->region_offset + 2 * h->region_stride;
     CU_ASSERT_PTR_EQUAL(ph_shm_env_at(&fx.shm, 2),
                         base + h->env_offset + 2 * sizeof(ph_shm_env));
     CU_ASSERT_PTR_EQUAL(ph_shm_child_at(&fx.shm, 3),
                         base + h->child_offset + 3 * sizeof(ph_shm_child));
-    /* partition (m, e) at m * E + e */
-    CU_ASSERT_PTR_EQUAL(ph_shm_partition_at(&fx.shm, 1, 2),
-                        base + h->partition_offset
-                            + (1 * 3 + 2) * sizeof(ph_shm_partition));
-    /* ticket (m, e, i) at (m * E + e) * T + i */
+    CU_ASSERT_PTR_EQUAL(ph_shm_env_stats_at(&fx.shm, 2), region);
+    CU_ASSERT_PTR_EQUAL(ph_shm_mux_area_at(&fx.shm), base + h->mux_offset);
+    /* everything of env 2 inside env 2's region */
+    CU_ASSERT((char *)ph_shm_proc_stats_at(&fx.shm, 2, 3) >= region);
+    CU_ASSERT((char *)(ph_shm_proc_stats_at(&fx.shm, 2, 3) + 1)
+              <= region + h->region_stride);
+    CU_ASSERT((char *)ph_shm_partition_at(&fx.shm, 1, 2) >= region);
+    CU_ASSERT((char *)(ph_shm_ticket_at(&fx.shm, 1, 2, 4) + 1)
+              <= region + h->region_stride);
     CU_ASSERT_PTR_EQUAL(ph_shm_ticket_at(&fx.shm, 1, 2, 4),
-                        base + h->ticket_offset
-                            + ((1 * 3 + 2) * 5 + 4) * sizeof(ph_shm_ticket));
+                        ph_shm_ticket_at(&fx.shm, 0, 2, 0) + 5 + 4);
+    /* multiplexers' figures in the MUX region */
+    CU_ASSERT((char *)ph_shm_mux_stats_at(&fx.shm, 3) > base + h->mux_offset);
+    CU_ASSERT((char *)(ph_shm_mux_stats_at(&fx.shm, 3) + 1)
+              <= base + h->region_offset);
     /* the last ticket ends inside the mapping */
     CU_ASSERT((char *)(ph_shm_ticket_at(&fx.shm, 1, 2, 4) + 1)
               <= base + fx.shm.size);
+    ph_shm_fx_close(&fx);
+}
+
+/* Every index is checked against the private geometry, whatever the
+ * header says. */
+static void test_accessors_refuse_out_of_range(void)
+{
+    ph_shm_fx fx;
+
+    ph_shm_fx_open(&fx, 3, 4, 2, 5);
+    fx.shm.hdr->env_capacity = 1000;    /* scribbled: not read */
+    fx.shm.hdr->child_capacity = 1000;
+    CU_ASSERT_PTR_NULL(ph_shm_env_at(&fx.shm, 3));
+    CU_ASSERT_PTR_NULL(ph_shm_env_stats_at(&fx.shm, 3));
+    CU_ASSERT_PTR_NULL(ph_shm_env_stats_at(&fx.shm, UINT32_MAX));
+    CU_ASSERT_PTR_NULL(ph_shm_child_at(&fx.shm, 4));
+    CU_ASSERT_PTR_NULL(ph_shm_proc_stats_at(&fx.shm, 3, 0));
+    CU_ASSERT_PTR_NULL(ph_shm_proc_stats_at(&fx.shm, 0, 4));
+    CU_ASSERT_PTR_NULL(ph_shm_mux_stats_at(&fx.shm, 4));
+    CU_ASSERT_PTR_NULL(ph_shm_partition_at(&fx.shm, 2, 0));
+    CU_ASSERT_PTR_NULL(ph_shm_partition_at(&fx.shm, 0, 3));
+    CU_ASSERT_PTR_NULL(ph_shm_ticket_at(&fx.shm, 0, 0, 5));
+    CU_ASSERT_PTR_NULL(ph_shm_ticket_at(&fx.shm, 2, 0, 0));
+    CU_ASSERT_PTR_NULL(ph_shm_child_stats_of(&fx.shm, 0));  /* free */
+    CU_ASSERT_PTR_NULL(ph_shm_child_stats_of(&fx.shm, 4));
+    CU_ASSERT_PTR_NOT_NULL(ph_shm_env_at(&fx.shm, 2));
+    CU_ASSERT_PTR_NOT_NULL(ph_shm_ticket_at(&fx.shm, 1, 2, 4));
     ph_shm_fx_close(&fx);
 }
 
@@ -565,7 +632,7 @@ static void test_unmap_and_dropped_noenv(void)
     ph_shm_fx fx;
 
     ph_shm_fx_open(&fx, 1, 1, 1, 1);
-    atomic_store(&fx.shm.hdr->dropped_noenv, 12);
+    atomic_store(&ph_shm_mux_area_at(&fx.shm)->dropped_noenv, 12);
     CU_ASSERT_EQUAL(ph_shm_dropped_noenv(&fx.shm), 12u);
     ph_shm_unmap(&fx.shm);
     CU_ASSERT_EQUAL(fx.shm.magic, 0u);
@@ -581,7 +648,7 @@ int ph_shm_test_register_segment(void)
         { "create: initial records", test_create_initial_records },
         { "size_for and create refuse bad geometry", test_size_for_refuses },
         { "create: mode 0640, monitoring group", test_create_mode_and_group },
-        { "no descriptor stays open", test_no_descriptor_left },
+        { "only the creator keeps descriptors", test_no_descriptor_left },
         { "create replaces the old file, ignores a symlink",
           test_create_replaces_and_ignores_symlink },
         { "open read-only: reads, cannot write",
@@ -597,6 +664,8 @@ int ph_shm_test_register_segment(void)
           test_open_counts_and_offsets_beyond_file },
         { "replaced: stopped, restarted", test_replaced },
         { "record accessors", test_accessors },
+        { "accessors refuse out-of-range indexes",
+          test_accessors_refuse_out_of_range },
         { "unmap, dropped_noenv", test_unmap_and_dropped_noenv },
     };
 

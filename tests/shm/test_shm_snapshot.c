@@ -33,21 +33,23 @@ static void test_env_snapshot_copies(void)
 {
     ph_shm_env_snapshot s;
     ph_shm_env *e;
+    ph_shm_env_stats *es;
     ph_shm_fx fx;
 
     ph_shm_fx_open(&fx, 3, 2, 2, 2);
     e = ph_shm_env_at(&fx.shm, 1);
+    es = ph_shm_env_stats_at(&fx.shm, 1);
     write_env_identity(e, "alice", 1001);
-    atomic_store(&e->connections, 10);
-    atomic_store(&e->requests, 20);
-    atomic_store(&e->dropped_timeout, 3);
-    atomic_store(&e->dropped_channel, 4);
-    atomic_store(&e->misdirected, 5);
-    atomic_store(&e->queue_depth, 6);
-    atomic_store(&e->idle_workers, 7);
-    atomic_store(&e->in_flight, 2);
-    atomic_store(&e->avail, 90);
-    atomic_store(&e->demand, 1);
+    atomic_store(&es->connections, 10);
+    atomic_store(&es->requests, 20);
+    atomic_store(&es->dropped_timeout, 3);
+    atomic_store(&es->dropped_channel, 4);
+    atomic_store(&es->misdirected, 5);
+    atomic_store(&es->queue_depth, 6);
+    atomic_store(&es->idle_workers, 7);
+    atomic_store(&es->in_flight, 2);
+    atomic_store(&es->avail, 90);
+    atomic_store(&es->demand, 1);
     atomic_store(&e->processors, 4);
 
     CU_ASSERT_FATAL(ph_shm_env_snapshot_get(&fx.shm, 1, 1000, &s) == 0);
@@ -165,9 +167,11 @@ static void test_out_of_range_refused(void)
     CU_ASSERT_EQUAL(ph_shm_env_snapshot_get(&fx.shm, 2, 0, &s), -1);
     CU_ASSERT_EQUAL(ph_shm_child_snapshot_get(&fx.shm, 3, &cs), -1);
     CU_ASSERT_EQUAL(ph_shm_child_snapshot_get(&fx.shm, UINT32_MAX, &cs), -1);
-    /* a header scribbled on by a child: refused, not followed */
+    /* a header scribbled on: not read (the private geometry decides) */
     fx.shm.hdr->env_offset = fx.shm.size;
-    CU_ASSERT_EQUAL(ph_shm_env_snapshot_get(&fx.shm, 0, 0, &s), -1);
+    fx.shm.hdr->env_capacity = 1u << 30;
+    CU_ASSERT_EQUAL(ph_shm_env_snapshot_get(&fx.shm, 0, 0, &s), 0);
+    CU_ASSERT_EQUAL(ph_shm_env_snapshot_get(&fx.shm, 2, 0, &s), -1);
     ph_shm_fx_close(&fx);
 }
 
@@ -178,34 +182,51 @@ static void write_child(ph_shm_child *c, int32_t k)
     c->pid = k;
     c->generation = (uint32_t)k;
     c->env_index = k;
-    c->status = (uint32_t)k % 4;
     c->numa_node = k;
-    c->threads = (uint32_t)k;
     c->started_us = (int64_t)k * 1000;
     ph_shm_seq_write_end(&c->seq);
+}
+
+/* A processor of env 0 in slot 2, as the parent records it. */
+static ph_shm_child_stats *processor_in(ph_shm_fx *fx, uint32_t slot,
+                                        int32_t env, int32_t pid)
+{
+    ph_shm_child *c = ph_shm_child_at(&fx->shm, slot);
+
+    ph_shm_seq_write_begin(&c->seq);
+    c->type = PH_CHILD_TYPE_PROCESSOR;
+    c->pid = pid;
+    c->generation = 41;
+    c->env_index = env;
+    c->numa_node = 41;
+    c->started_us = 41000;
+    ph_shm_seq_write_end(&c->seq);
+    return ph_shm_proc_stats_at(&fx->shm, (uint32_t)env, slot);
 }
 
 static void test_child_snapshot_copies(void)
 {
     ph_shm_child_snapshot s;
-    ph_shm_child *c;
+    ph_shm_child_stats *st;
     ph_shm_fx fx;
 
     ph_shm_fx_open(&fx, 1, 3, 1, 1);
-    c = ph_shm_child_at(&fx.shm, 2);
-    write_child(c, 41);
-    atomic_store(&c->busy_threads, 3);
-    atomic_store(&c->idle_threads, 22);
-    atomic_store(&c->requests, 1234);
-    atomic_store(&c->connections, 99);
-    atomic_store(&c->last_used_ms, 777);
+    st = processor_in(&fx, 2, 0, 41);
+    CU_ASSERT_FATAL(st != NULL);
+    atomic_store(&st->status, PH_CHILD_STARTING);
+    atomic_store(&st->threads, 41);
+    atomic_store(&st->busy_threads, 3);
+    atomic_store(&st->idle_threads, 22);
+    atomic_store(&st->requests, 1234);
+    atomic_store(&st->connections, 99);
+    atomic_store(&st->last_used_ms, 777);
     CU_ASSERT_FATAL(ph_shm_child_snapshot_get(&fx.shm, 2, &s) == 0);
     CU_ASSERT_EQUAL(s.slot, 2u);
     CU_ASSERT_EQUAL(s.type, PH_CHILD_TYPE_PROCESSOR);
     CU_ASSERT_EQUAL(s.pid, 41);
     CU_ASSERT_EQUAL(s.generation, 41u);
-    CU_ASSERT_EQUAL(s.env_index, 41);
-    CU_ASSERT_EQUAL(s.status, 1u);
+    CU_ASSERT_EQUAL(s.env_index, 0);
+    CU_ASSERT_EQUAL(s.status, PH_CHILD_STARTING);
     CU_ASSERT_EQUAL(s.numa_node, 41);
     CU_ASSERT_EQUAL(s.threads, 41u);
     CU_ASSERT_EQUAL(s.started_us, 41000);
@@ -223,30 +244,57 @@ static void test_child_snapshot_copies(void)
     ph_shm_fx_close(&fx);
 }
 
+/* Slot 1 is env 1's processor: what env 0's region says about slot 1 (a
+ * processor of env 0 writing figures for a slot it does not own) is not
+ * read; nonsense in its own region is bounded. */
+static void test_child_figures_only_from_its_env(void)
+{
+    ph_shm_child_snapshot s;
+    ph_shm_child_stats *mine, *forged;
+    ph_shm_fx fx;
+
+    ph_shm_fx_open(&fx, 2, 3, 1, 1);
+    mine = processor_in(&fx, 1, 1, 77);
+    forged = ph_shm_proc_stats_at(&fx.shm, 0, 1);
+    atomic_store(&mine->status, PH_CHILD_READY);
+    atomic_store(&mine->requests, 5);
+    atomic_store(&forged->status, PH_CHILD_READY);
+    atomic_store(&forged->requests, 999999);
+    atomic_store(&forged->busy_threads, 64);
+    CU_ASSERT_FATAL(ph_shm_child_snapshot_get(&fx.shm, 1, &s) == 0);
+    CU_ASSERT_EQUAL(s.requests, 5u);
+    CU_ASSERT_EQUAL(s.status, PH_CHILD_READY);
+    atomic_store(&mine->status, 12345);
+    CU_ASSERT_FATAL(ph_shm_child_snapshot_get(&fx.shm, 1, &s) == 0);
+    CU_ASSERT_EQUAL(s.status, PH_CHILD_STANDBY);
+    /* an env index beyond the geometry names no figures */
+    processor_in(&fx, 2, 7, 78);
+    CU_ASSERT_FATAL(ph_shm_child_snapshot_get(&fx.shm, 2, &s) == 0);
+    CU_ASSERT_EQUAL(s.pid, 78);
+    CU_ASSERT_EQUAL(s.status, PH_CHILD_STANDBY);
+    CU_ASSERT_PTR_NULL(ph_shm_child_stats_of(&fx.shm, 2));
+    ph_shm_fx_close(&fx);
+}
+
 /* ACTIVE is reported, never stored: a READY child with a busy thread. */
 static void test_child_active_is_derived(void)
 {
     ph_shm_child_snapshot s;
-    ph_shm_child *c;
+    ph_shm_child_stats *st;
     ph_shm_fx fx;
 
     ph_shm_fx_open(&fx, 1, 3, 1, 1);
-    c = ph_shm_child_at(&fx.shm, 1);
-    write_child(c, 50);
-    ph_shm_seq_write_begin(&c->seq);
-    c->status = PH_CHILD_READY;
-    ph_shm_seq_write_end(&c->seq);
-    atomic_store(&c->busy_threads, 0);
+    st = processor_in(&fx, 1, 0, 50);
+    atomic_store(&st->status, PH_CHILD_READY);
+    atomic_store(&st->busy_threads, 0);
     CU_ASSERT_FATAL(ph_shm_child_snapshot_get(&fx.shm, 1, &s) == 0);
     CU_ASSERT_EQUAL(s.status, PH_CHILD_READY);
-    atomic_store(&c->busy_threads, 1);
+    atomic_store(&st->busy_threads, 1);
     CU_ASSERT_FATAL(ph_shm_child_snapshot_get(&fx.shm, 1, &s) == 0);
     CU_ASSERT_EQUAL(s.status, PH_CHILD_ACTIVE);
-    CU_ASSERT_EQUAL(c->status, PH_CHILD_READY);     /* not written back */
+    CU_ASSERT_EQUAL(atomic_load(&st->status), PH_CHILD_READY);
     /* a STARTING child is not active, whatever its counters say */
-    ph_shm_seq_write_begin(&c->seq);
-    c->status = PH_CHILD_STARTING;
-    ph_shm_seq_write_end(&c->seq);
+    atomic_store(&st->status, PH_CHILD_STARTING);
     CU_ASSERT_FATAL(ph_shm_child_snapshot_get(&fx.shm, 1, &s) == 0);
     CU_ASSERT_EQUAL(s.status, PH_CHILD_STARTING);
     ph_shm_fx_close(&fx);
@@ -292,8 +340,6 @@ static void test_child_snapshot_under_a_racing_writer(void)
         reads++;
         torn += s.generation != (uint32_t)s.pid
                 || s.env_index != s.pid || s.numa_node != s.pid
-                || s.threads != (uint32_t)s.pid
-                || s.status != (uint32_t)s.pid % 4
                 || s.started_us != (int64_t)s.pid * 1000;
     }
     atomic_store(stop, 1);
@@ -318,6 +364,8 @@ int ph_shm_test_register_snapshot(void)
         { "out-of-range records refused", test_out_of_range_refused },
         { "child snapshot copies", test_child_snapshot_copies },
         { "child ACTIVE is derived", test_child_active_is_derived },
+        { "child figures only from the env MAIN names",
+          test_child_figures_only_from_its_env },
         { "child snapshot under a racing writer process",
           test_child_snapshot_under_a_racing_writer },
     };

@@ -30,7 +30,19 @@ static uint64_t word_of(const ph_ticket_ref *t)
 
 static int32_t in_flight(uint32_t env)
 {
-    return atomic_load(&ph_shm_env_at(&fx.shm, env)->in_flight);
+    return atomic_load(&ph_shm_env_stats_at(&fx.shm, env)->in_flight);
+}
+
+/* The parent's sweep of a dead multiplexer: every env region. */
+static unsigned sweep_all(pid_t pid)
+{
+    unsigned freed = 0;
+    uint32_t e;
+
+    for (e = 0; e < fx.shm.geom.envs; e++) {
+        freed += ph_ticket_sweep_env(&fx.shm, e, pid);
+    }
+    return freed;
 }
 
 /* alloc + publish on (mux, env), asserting both succeed */
@@ -285,7 +297,7 @@ static void test_claim_after_sweep_of_its_multiplexer(void)
     CU_ASSERT_FATAL(ph_ticket_alloc(&fx.shm, 0, 0, MUX_PID, &filling) == 0);
     CU_ASSERT_EQUAL(in_flight(0), 1);
     /* the multiplexer dies; the parent sweeps it */
-    CU_ASSERT_EQUAL(ph_ticket_sweep_pid(&fx.shm, MUX_PID), 2u);
+    CU_ASSERT_EQUAL(sweep_all(MUX_PID), 2u);
     CU_ASSERT_EQUAL(word_of(&ready),
                     PH_TICKET_WORD(ready.gen + 1, PH_TICKET_FREE));
     CU_ASSERT_EQUAL(word_of(&filling),
@@ -320,7 +332,7 @@ static void test_release_after_sweep_of_its_processor(void)
     CU_ASSERT_FATAL(ph_ticket_claim(&fx.shm, &t, PROC_PID) == 0);
     CU_ASSERT_FATAL(ph_ticket_claim(&fx.shm, &mine, OTHER_PID) == 0);
     /* the processor dies holding its claim: only its ticket is freed */
-    CU_ASSERT_EQUAL(ph_ticket_sweep_pid(&fx.shm, PROC_PID), 1u);
+    CU_ASSERT_EQUAL(sweep_all(PROC_PID), 1u);
     CU_ASSERT_EQUAL(word_of(&t), PH_TICKET_WORD(t.gen + 1, PH_TICKET_FREE));
     CU_ASSERT_EQUAL(word_of(&mine),
                     PH_TICKET_WORD(mine.gen, PH_TICKET_CLAIMED));
@@ -344,14 +356,14 @@ static void test_sweep_spares_others(void)
     /* another multiplexer's ticket: not swept */
     CU_ASSERT_FATAL(ph_ticket_alloc(&fx.shm, 1, 0, OTHER_PID, &theirs)
                     == 0);
-    CU_ASSERT_EQUAL(ph_ticket_sweep_pid(&fx.shm, MUX_PID), 0u);
+    CU_ASSERT_EQUAL(sweep_all(MUX_PID), 0u);
     CU_ASSERT_EQUAL(word_of(&claimed_by_other),
                     PH_TICKET_WORD(claimed_by_other.gen, PH_TICKET_CLAIMED));
     CU_ASSERT_EQUAL(word_of(&theirs),
                     PH_TICKET_WORD(theirs.gen, PH_TICKET_FILLING));
     /* no pid: FREE tickets carry alloc_pid 0, nothing may match it */
-    CU_ASSERT_EQUAL(ph_ticket_sweep_pid(&fx.shm, 0), 0u);
-    CU_ASSERT_EQUAL(ph_ticket_sweep_pid(&fx.shm, -1), 0u);
+    CU_ASSERT_EQUAL(sweep_all(0), 0u);
+    CU_ASSERT_EQUAL(sweep_all(-1), 0u);
 
     /* a processor killed between taking the claim lock and its CAS had
      * received the message: nobody else will claim it, so it is swept */
@@ -359,7 +371,7 @@ static void test_sweep_spares_others(void)
     tk = ph_shm_ticket_at(&fx.shm, 1, 1, locked.index);
     atomic_store(&tk->claim_pid, PROC_PID);
     CU_ASSERT_EQUAL(in_flight(1), 1);
-    CU_ASSERT_EQUAL(ph_ticket_sweep_pid(&fx.shm, PROC_PID), 2u);
+    CU_ASSERT_EQUAL(sweep_all(PROC_PID), 2u);
     CU_ASSERT_EQUAL(word_of(&locked),
                     PH_TICKET_WORD(locked.gen + 1, PH_TICKET_FREE));
     CU_ASSERT_EQUAL(in_flight(1), 0);
@@ -369,10 +381,10 @@ static void test_sweep_spares_others(void)
 static void test_sweep_resets_partition(void)
 {
     ph_shm_partition *dead, *live;
-    ph_shm_env *env;
+    ph_shm_env_stats *env;
 
     open_fx();
-    env = ph_shm_env_at(&fx.shm, 1);
+    env = ph_shm_env_stats_at(&fx.shm, 1);
     dead = ph_shm_partition_at(&fx.shm, 0, 1);
     live = ph_shm_partition_at(&fx.shm, 1, 1);
     atomic_store(&dead->mux_pid, MUX_PID);
@@ -383,7 +395,7 @@ static void test_sweep_resets_partition(void)
     atomic_store(&live->oldest_wait_since_ms, 999);
     atomic_store(&env->queue_depth, 5);
 
-    ph_ticket_sweep_pid(&fx.shm, MUX_PID);
+    sweep_all(MUX_PID);
     CU_ASSERT_EQUAL(atomic_load(&dead->pending), 0);
     CU_ASSERT_EQUAL(atomic_load(&dead->oldest_wait_since_ms), 0);
     CU_ASSERT_EQUAL(atomic_load(&dead->mux_pid), 0u);
@@ -425,19 +437,74 @@ static void test_claim_lock_held_elsewhere(void)
     ph_shm_fx_close(&fx);
 }
 
-static void test_corrupt_header_refused(void)
+static void test_corrupt_header_ignored(void)
 {
     ph_ticket_ref t;
 
     open_fx();
     t = ready_ticket(0, 0);
-    /* a child scribbles a count that reaches past the mapping */
+    /* a count that reaches past the mapping, in the header: nothing reads
+     * the layout from there any more (the private geometry decides) */
     fx.shm.hdr->tickets_per_partition = 1u << 30;
-    CU_ASSERT_EQUAL(ph_ticket_alloc(&fx.shm, 0, 0, MUX_PID, &t), -1);
-    CU_ASSERT_EQUAL(ph_ticket_claim(&fx.shm, &t, PROC_PID), -1);
-    CU_ASSERT_EQUAL(ph_ticket_sweep_pid(&fx.shm, MUX_PID), 0u);
-    fx.shm.hdr->tickets_per_partition = 4;
+    fx.shm.hdr->region_offset = 1ull << 40;
     CU_ASSERT_EQUAL(ph_ticket_claim(&fx.shm, &t, PROC_PID), 0);
+    CU_ASSERT_EQUAL(ph_ticket_release(&fx.shm, &t), 0);
+    CU_ASSERT_EQUAL(ph_ticket_alloc(&fx.shm, 0, 0, MUX_PID, &t), 0);
+    CU_ASSERT(t.index < 4u);
+    CU_ASSERT_EQUAL(sweep_all(MUX_PID), 1u);
+    ph_shm_fx_close(&fx);
+}
+
+static void test_sweep_stays_in_its_env(void)
+{
+    ph_ticket_ref a, b;
+
+    open_fx();
+    /* the same pid holds a claimed ticket in env 0 and in env 1: the
+     * sweep of env 0 (a dead processor of env 0) frees env 0's only */
+    a = ready_ticket(0, 0);
+    b = ready_ticket(1, 1);
+    CU_ASSERT_EQUAL(ph_ticket_claim(&fx.shm, &a, PROC_PID), 0);
+    CU_ASSERT_EQUAL(ph_ticket_claim(&fx.shm, &b, PROC_PID), 0);
+    CU_ASSERT_EQUAL(ph_ticket_sweep_env(&fx.shm, 0, PROC_PID), 1u);
+    CU_ASSERT_EQUAL(PH_TICKET_STATE(word_of(&a)), PH_TICKET_FREE);
+    CU_ASSERT_EQUAL(PH_TICKET_STATE(word_of(&b)), PH_TICKET_CLAIMED);
+    /* out-of-range env: nothing */
+    CU_ASSERT_EQUAL(ph_ticket_sweep_env(&fx.shm, 2, PROC_PID), 0u);
+    CU_ASSERT_EQUAL(ph_ticket_sweep_env(&fx.shm, UINT32_MAX, PROC_PID), 0u);
+    ph_shm_fx_close(&fx);
+}
+
+static void test_sweep_clamps_garbage_pending(void)
+{
+    ph_shm_partition *part;
+    ph_shm_env_stats *e0, *e1;
+
+    open_fx();
+    e0 = ph_shm_env_stats_at(&fx.shm, 0);
+    e1 = ph_shm_env_stats_at(&fx.shm, 1);
+    part = ph_shm_partition_at(&fx.shm, 0, 1);
+    /* env 1's processors scribbled on their partition */
+    atomic_store(&part->mux_pid, MUX_PID);
+    atomic_store(&part->pending, INT32_MIN);
+    atomic_store(&e0->queue_depth, 7);
+    atomic_store(&e1->queue_depth, 0);
+    sweep_all(MUX_PID);
+    CU_ASSERT_EQUAL(atomic_load(&e0->queue_depth), 7);     /* untouched */
+    CU_ASSERT(atomic_load(&e1->queue_depth) <= 1000000);   /* bounded */
+    CU_ASSERT_EQUAL(atomic_load(&part->pending), 0);
+    ph_shm_fx_close(&fx);
+}
+
+static void test_demand_take_clamped(void)
+{
+    ph_shm_env_stats *env;
+
+    open_fx();
+    env = ph_shm_env_stats_at(&fx.shm, 0);
+    atomic_store(&env->demand, 4000000000u);     /* garbage */
+    CU_ASSERT_EQUAL(ph_shm_demand_take(env, 5), 5u);
+    CU_ASSERT_EQUAL(ph_shm_demand_take(env, 5), 0u);
     ph_shm_fx_close(&fx);
 }
 
@@ -461,10 +528,10 @@ static void test_ticket_id(void)
 
 static void test_avail_clamp(void)
 {
-    ph_shm_env *env;
+    ph_shm_env_stats *env;
 
     open_fx();
-    env = ph_shm_env_at(&fx.shm, 0);
+    env = ph_shm_env_stats_at(&fx.shm, 0);
     CU_ASSERT_EQUAL(atomic_load(&env->avail), 100u);
     CU_ASSERT_EQUAL(ph_shm_avail_adjust(env, 10), 100u);
     CU_ASSERT_EQUAL(ph_shm_avail_adjust(env, -30), 70u);
@@ -483,24 +550,24 @@ static void test_avail_clamp(void)
 
 static void test_demand(void)
 {
-    ph_shm_env *env;
+    ph_shm_env_stats *env;
 
     open_fx();
-    env = ph_shm_env_at(&fx.shm, 1);
+    env = ph_shm_env_stats_at(&fx.shm, 1);
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 3), 1);
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 3), 1);
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 3), 1);
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 3), 0);        /* at limit */
     CU_ASSERT_EQUAL(atomic_load(&env->demand), 3u);
-    CU_ASSERT_EQUAL(ph_shm_demand_take(env), 3u);
-    CU_ASSERT_EQUAL(ph_shm_demand_take(env), 0u);
+    CU_ASSERT_EQUAL(ph_shm_demand_take(env, 100), 3u);
+    CU_ASSERT_EQUAL(ph_shm_demand_take(env, 100), 0u);
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 0), 0);        /* no room */
     CU_ASSERT_EQUAL(atomic_load(&env->demand), 0u);
     /* a lower limit than what is pending: no raise */
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 5), 1);
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 5), 1);
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 1), 0);
-    CU_ASSERT_EQUAL(ph_shm_demand_take(env), 2u);
+    CU_ASSERT_EQUAL(ph_shm_demand_take(env, 100), 2u);
     ph_shm_fx_close(&fx);
 }
 
@@ -527,7 +594,12 @@ int ph_shm_test_register_ticket(void)
         { "sweep resets the dead multiplexer's partition",
           test_sweep_resets_partition },
         { "claim lock held elsewhere", test_claim_lock_held_elsewhere },
-        { "corrupt header refused", test_corrupt_header_refused },
+        { "corrupt header ignored (private geometry)",
+          test_corrupt_header_ignored },
+        { "sweep stays in the env it is given", test_sweep_stays_in_its_env },
+        { "sweep clamps a garbage pending count",
+          test_sweep_clamps_garbage_pending },
+        { "demand taken is clamped to the limit", test_demand_take_clamped },
         { "ticket id round trip", test_ticket_id },
         { "AVAIL clamps to 0..100", test_avail_clamp },
         { "spawn demand raise and take", test_demand },

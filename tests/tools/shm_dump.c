@@ -173,12 +173,11 @@ int main(int argc, char **argv)
         die(err[0] ? err : "cannot open the segment");
     }
     h = shm.hdr;
-    /* The counts were validated against the mapping by open; copy them
-     * once, so a writer changing them later cannot make us walk further. */
-    envs = h->env_capacity;
-    children = h->child_capacity;
-    muxes = h->mux_capacity;
-    per = h->tickets_per_partition;
+    /* The geometry open checked and keeps privately. */
+    envs = shm.geom.envs;
+    children = shm.geom.children;
+    muxes = shm.geom.muxes;
+    per = shm.geom.tickets;
     now = now_ms();
 
     printf("{\n  \"path\": ");
@@ -193,6 +192,16 @@ int main(int argc, char **argv)
     printf(",\n  \"env_capacity\": %u, \"child_capacity\": %u"
            ", \"mux_capacity\": %u, \"tickets_per_partition\": %u",
            envs, children, muxes, per);
+    /* the regions by writer (ph_shm_layout.h): MAIN is [0, mux_offset),
+     * MUX [mux_offset, region_offset), env region i at region_offset +
+     * i * region_stride */
+    printf(",\n  \"page_size\": %u, \"mux_offset\": %llu"
+           ", \"region_offset\": %llu, \"region_stride\": %llu"
+           ", \"total_size\": %llu", shm.geom.page,
+           (unsigned long long)shm.geom.mux_off,
+           (unsigned long long)shm.geom.region_off,
+           (unsigned long long)shm.geom.region_stride,
+           (unsigned long long)shm.geom.total);
     printf(",\n  \"dropped_noenv\": %llu",
            (unsigned long long)ph_shm_dropped_noenv(&shm));
 

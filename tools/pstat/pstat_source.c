@@ -102,11 +102,11 @@ int pstat_source_sample(pstat_source *src, pstat_sample *s)
     uint32_t envs, children, i;
     int64_t now_ms;
 
-    /* The capacities were checked against our mapping by open; copied
-     * once, so that a writer scribbling on the header cannot make us walk
-     * further (the snapshot functions check every index again anyway). */
-    envs = h->env_capacity;
-    children = h->child_capacity;
+    /* The geometry was checked against the file by open and is kept in
+     * our own memory: nothing the server's children write (they cannot
+     * write the header anyway) changes how far we walk. */
+    envs = src->shm.geom.envs;
+    children = src->shm.geom.children;
     if (pstat_sample_reserve(s, envs, children) != 0) {
         return ENOMEM;
     }
@@ -122,7 +122,7 @@ int pstat_source_sample(pstat_source *src, pstat_sample *s)
     s->layout_minor = h->layout_minor;
     s->env_capacity = envs;
     s->child_capacity = children;
-    s->mux_capacity = h->mux_capacity;
+    s->mux_capacity = src->shm.geom.muxes;
     s->dropped_noenv = ph_shm_dropped_noenv(&src->shm);
     s->busy_records = 0;
 

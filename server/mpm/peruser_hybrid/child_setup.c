@@ -21,6 +21,7 @@
 #include "ph_child.h"
 #include "ph_env.h"
 #include "ph_parent.h"
+#include "ph_segment.h"
 
 void ph_child_close_listeners(void)
 {
@@ -85,6 +86,12 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
     apr_pool_t *pchild;
     int code;
 
+    /* First of all, while still root and before any module's code runs
+     * here: give up write access to the parts of the segment this child
+     * does not write (see ph_shm_layout.h). */
+    if (ph_segment_child_restrict(type, env) != 0) {
+        exit(APEXIT_CHILDINIT);
+    }
     ph_retained_state->mpm->mpm_state = AP_MPMQ_STARTING;
     ap_fatal_signal_child_setup(ap_server_conf);
 

@@ -44,17 +44,25 @@ static int avail_step(const ph_shm_env *rec)
 
 /* A processor of environment record rec_index that reads our channel:
  * only processors of our generation do; older ones (finishing after a
- * graceful restart) share the record of their environment's name but not
- * its channel. */
+ * graceful restart) are listed under the env of their name but read
+ * another channel.  The identity is MAIN's (parent-written). */
 static int is_our_processor(const ph_shm_child *c, int32_t rec_index)
 {
     return c->type == PH_CHILD_TYPE_PROCESSOR && c->env_index == rec_index
            && c->generation == (uint32_t)ph_heritage_now.generation;
 }
 
+/* Figures of slot from env region rec_index: written by that env's
+ * processors, so every one is clamped before use. */
+static int32_t figure(_Atomic int32_t *f)
+{
+    return ph_shm_clamp(atomic_load_explicit(f, memory_order_relaxed), 0,
+                        (int32_t)ph_conf.thread_limit);
+}
+
 int ph_admit_capacity(int env_index)
 {
-    ph_shm_env *rec = ph_segment_env(env_index);
+    ph_shm_env_stats *rec = ph_segment_env_stats(env_index);
     int32_t rec_index = ph_segment_env_slot(env_index);
     uint32_t slot, n;
     int idle = 0;
@@ -62,33 +70,38 @@ int ph_admit_capacity(int env_index)
     if (!rec) {
         return 0;
     }
-    n = ph_segment->hdr->child_capacity;
+    n = ph_segment->geom.children;
     for (slot = 0; slot < n; slot++) {
         ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
-        if (c->pid != 0 && is_our_processor(c, rec_index)) {
+        ph_shm_child_stats *st;
+        if (c->pid != 0 && is_our_processor(c, rec_index)
+            && (st = ph_shm_proc_stats_at(ph_segment, (uint32_t)rec_index,
+                                          slot)) != NULL) {
             /* what it will take: idle threads, but no more than its
              * AsyncRequestWorkerFactor room */
-            int i = atomic_load_explicit(&c->idle_threads,
-                                         memory_order_relaxed);
-            int room = atomic_load_explicit(&c->room, memory_order_relaxed);
-            if (i > room) {
-                i = room;
-            }
-            idle += i > 0 ? i : 0;
+            int i = figure(&st->idle_threads);
+            int room = figure(&st->room);
+            idle += i > room ? room : i;
         }
     }
-    return idle - atomic_load(&rec->in_flight);
+    return idle - ph_shm_clamp(atomic_load(&rec->in_flight), 0,
+                               PH_TICKETS_PER_PARTITION
+                               * (int32_t)ph_segment->geom.muxes);
 }
 
 long long ph_admit_wait_ms(int env_index)
 {
     ph_shm_env *rec = ph_segment_env(env_index);
+    ph_shm_env_stats *stats = ph_segment_env_stats(env_index);
     unsigned avail, levels, level;
 
-    if (!rec || !rec->wait_timeout_ms) {
+    if (!rec || !stats || !rec->wait_timeout_ms) {
         return 0;
     }
-    avail = atomic_load(&rec->avail);
+    avail = atomic_load(&stats->avail);
+    if (avail > 100) {
+        avail = 100;
+    }
     levels = rec->wait_levels ? rec->wait_levels : 1;
     level = (avail * levels + 99) / 100;        /* ceil(avail / step) */
     if (level > levels) {
@@ -100,28 +113,31 @@ long long ph_admit_wait_ms(int env_index)
 void ph_admit_found_capacity(int env_index, int waited)
 {
     ph_shm_env *rec = ph_segment_env(env_index);
+    ph_shm_env_stats *stats = ph_segment_env_stats(env_index);
 
-    if (rec && !waited) {
-        ph_shm_avail_adjust(rec, avail_step(rec));
+    if (rec && stats && !waited) {
+        ph_shm_avail_adjust(stats, avail_step(rec));
     }
 }
 
 void ph_admit_dropped(int env_index, ph_admit_drop why)
 {
     ph_shm_env *rec = ph_segment_env(env_index);
+    ph_shm_env_stats *stats = ph_segment_env_stats(env_index);
 
-    if (!rec) {
+    if (!rec || !stats) {
         if (ph_segment && why == PH_DROP_NO_ENV) {
-            atomic_fetch_add(&ph_segment->hdr->dropped_noenv, 1);
+            atomic_fetch_add(&ph_shm_mux_area_at(ph_segment)->dropped_noenv,
+                             1);
         }
         return;
     }
     if (why == PH_DROP_TIMEOUT) {
-        atomic_fetch_add(&rec->dropped_timeout, 1);
-        ph_shm_avail_adjust(rec, -avail_step(rec));
+        atomic_fetch_add(&stats->dropped_timeout, 1);
+        ph_shm_avail_adjust(stats, -avail_step(rec));
     }
     else {
-        atomic_fetch_add(&rec->dropped_channel, 1);
+        atomic_fetch_add(&stats->dropped_channel, 1);
     }
 }
 
@@ -133,17 +149,26 @@ void ph_admit_dropped(int env_index, ph_admit_drop why)
 static int processor_starting(int env_index)
 {
     int32_t rec_index = ph_segment_env_slot(env_index);
-    uint32_t slot, n = ph_segment->hdr->child_capacity;
+    uint32_t slot, n = ph_segment->geom.children;
 
+    if (rec_index < 0) {
+        return 0;
+    }
     for (slot = 0; slot < n; slot++) {
         ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
-        if (!is_our_processor(c, rec_index)) {
+        ph_shm_child_stats *st;
+        if (!is_our_processor(c, rec_index)
+            || !(st = ph_shm_proc_stats_at(ph_segment, (uint32_t)rec_index,
+                                           slot))) {
             continue;
         }
-        if (c->status == PH_CHILD_STARTING
+        /* STARTING from the parent's prepare on, before its fork returns
+         * and the pid is known: that one is coming too. */
+        if (atomic_load(&st->status) == PH_CHILD_STARTING
             || (c->pid != 0
-                && atomic_load(&c->idle_threads)
-                       + atomic_load(&c->busy_threads) < (int32_t)c->threads)) {
+                && figure(&st->idle_threads) + figure(&st->busy_threads)
+                       < ph_shm_clamp((int32_t)atomic_load(&st->threads), 0,
+                                      (int32_t)ph_conf.thread_limit))) {
             return 1;
         }
     }
@@ -157,9 +182,10 @@ static int processor_starting(int env_index)
 static void ask_parent_for_processor(int env_index, int connection_limit)
 {
     ph_shm_env *rec = ph_segment_env(env_index);
+    ph_shm_env_stats *stats = ph_segment_env_stats(env_index);
     uint32_t alive, limit;
 
-    if (!rec || processor_starting(env_index)) {
+    if (!rec || !stats || processor_starting(env_index)) {
         return;
     }
     alive = atomic_load(&rec->processors);
@@ -168,7 +194,7 @@ static void ask_parent_for_processor(int env_index, int connection_limit)
     }
     limit = connection_limit ? (uint32_t)connection_limit
                              : rec->max_processors - alive;
-    if (ph_shm_demand_raise(rec, limit) && ph_heritage_now.wake_wr >= 0) {
+    if (ph_shm_demand_raise(stats, limit) && ph_heritage_now.wake_wr >= 0) {
         ssize_t ignored = write(ph_heritage_now.wake_wr, "d", 1);
         (void)ignored;
     }
@@ -193,14 +219,15 @@ void ph_admit_still_waiting(int env_index)
 void ph_admit_waiting(int mux_index, int env_index, int delta,
                       long long oldest_since_ms)
 {
-    ph_shm_env *rec = ph_segment_env(env_index);
+    ph_shm_env_stats *rec = ph_segment_env_stats(env_index);
     ph_shm_partition *part;
 
-    if (!rec || mux_index < 0) {
+    if (!rec || mux_index < 0
+        || !(part = ph_shm_partition_at(ph_segment, (uint32_t)mux_index,
+                                        (uint32_t)ph_segment_env_slot(
+                                            env_index)))) {
         return;
     }
-    part = ph_shm_partition_at(ph_segment, (uint32_t)mux_index,
-                               (uint32_t)ph_segment_env_slot(env_index));
     if (delta) {
         atomic_fetch_add(&part->pending, delta);
         atomic_fetch_add(&rec->queue_depth, delta);
@@ -211,7 +238,7 @@ void ph_admit_waiting(int mux_index, int env_index, int delta,
 int ph_admit_send(int mux_index, int env_index, int fd, ph_chan_msg *msg)
 {
     ph_env *env = ph_env_by_index(env_index);
-    ph_shm_env *rec = ph_segment_env(env_index);
+    ph_shm_env_stats *rec = ph_segment_env_stats(env_index);
     ph_ticket_ref t;
     int rv;
 
@@ -245,15 +272,19 @@ void ph_admit_reclaim_lost(int mux_index)
     if (!ph_segment || mux_index < 0) {
         return;
     }
-    envs = ph_segment->hdr->env_capacity;
-    per = ph_segment->hdr->tickets_per_partition;
+    envs = ph_segment->geom.envs;
+    per = ph_segment->geom.tickets;
     for (env = 0; env < envs; env++) {
         for (i = 0; i < per; i++) {
             ph_shm_ticket *tk = ph_shm_ticket_at(ph_segment,
                                                  (uint32_t)mux_index, env, i);
-            uint64_t w = atomic_load(&tk->word);
+            uint64_t w;
             ph_ticket_ref t;
 
+            if (!tk) {
+                break;      /* mux_index beyond the geometry */
+            }
+            w = atomic_load(&tk->word);
             if (PH_TICKET_STATE(w) != PH_TICKET_READY
                 || atomic_load(&tk->ready_at_ms) > cutoff) {
                 continue;

@@ -113,7 +113,7 @@ typedef struct mux_state {
     int nconns;
     mux_conn *spare;            /* free list */
     long long next_reclaim_ms;
-    ph_shm_child *child_rec;    /* ours in the segment */
+    ph_shm_child_stats *child_rec;  /* our figures (MUX region) */
 } mux_state;
 
 /* Set by AP_SIG_GRACEFUL (the parent retiring this multiplexer). */
@@ -632,7 +632,7 @@ static int setup(mux_state *m, int slot, int mux_index,
     memset(m, 0, sizeof(*m));
     m->slot = slot;
     m->mux_index = mux_index;
-    m->child_rec = ph_segment_child(slot);
+    m->child_rec = ph_segment_child_stats(slot);
     m->pool = pchild;
     apr_pool_create(&m->scratch, pchild);
     m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
@@ -667,7 +667,9 @@ static int setup(mux_state *m, int slot, int mux_index,
             return errno;
         }
         /* Our partitions: the parent's sweep finds them by this pid. */
-        atomic_store(&part->mux_pid, (uint32_t)getpid());
+        if (part) {
+            atomic_store(&part->mux_pid, (uint32_t)getpid());
+        }
     }
     for (lr = ap_listeners; lr; lr = lr->next) {
         m->nlisteners++;

@@ -316,19 +316,26 @@ static void retire(int slot, const char *why)
     ap_mpm_safe_kill(sl->pid, AP_SIG_GRACEFUL);
 }
 
+/*
+ * The figures below come from the region of the slot's own environment
+ * (ph_segment_child_stats: the slot's identity is in MAIN, which only
+ * this process writes), which that environment's processors can write:
+ * each is clamped, and each decides only about that environment's own
+ * processors (spare counts, retirement).
+ */
 static int child_idle_threads(int slot)
 {
-    ph_shm_child *c = ph_segment_child(slot);
-    int n = c ? atomic_load(&c->idle_threads) : 0;
+    ph_shm_child_stats *c = ph_segment_child_stats(slot);
 
-    return n < 0 ? 0 : (n > ph_conf.threads_per_child
-                            ? (int)ph_conf.threads_per_child : n);
+    return c ? ph_shm_clamp(atomic_load(&c->idle_threads), 0,
+                            (int32_t)ph_conf.threads_per_child)
+             : 0;
 }
 
 static int child_is_idle(int slot)
 {
-    ph_shm_child *c = ph_segment_child(slot);
-    return c && c->status != PH_CHILD_STARTING
+    ph_shm_child_stats *c = ph_segment_child_stats(slot);
+    return c && atomic_load(&c->status) != PH_CHILD_STARTING
            && atomic_load(&c->busy_threads) <= 0;
 }
 
@@ -336,7 +343,7 @@ static int child_is_idle(int slot)
 static long long idle_for_ms(int slot)
 {
     ph_retained *r = ph_retained_state;
-    ph_shm_child *c = ph_segment_child(slot);
+    ph_shm_child_stats *c = ph_segment_child_stats(slot);
     long long last = c ? atomic_load(&c->last_used_ms) : 0;
 
     if (last <= 0 || last > ph_now_ms()) {

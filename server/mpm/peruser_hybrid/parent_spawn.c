@@ -135,6 +135,7 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
         ph_child_main(slot, type, env, mux_index);     /* no return */
     }
 
+    ph_segment_child_forked(slot, pid);
     r->slots[slot].pid = pid;
     r->slots[slot].type = type;
     r->slots[slot].env_index = env ? env->index : -1;

@@ -42,9 +42,9 @@ typedef struct ph_env {
      * idle while connections wait for it; multiplexers watch it.  -1 when
      * not open in this process. */
     int doorbell;
-    /* Its record in the shared-memory segment, bound by name so that an
-     * environment keeps its figures across graceful restarts (and a new
-     * one never inherits another's).  -1 until the segment is set up. */
+    /* Its record and region in the shared-memory segment: the segment is
+     * new every generation, so this is its index; its figures are carried
+     * forward from the last generation by name.  -1 until set up. */
     int shm_index;
 } ph_env;
 

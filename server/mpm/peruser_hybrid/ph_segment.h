@@ -1,14 +1,20 @@
 /*
  * ph_segment.h -- the MPM's use of the shared-memory segment (shm/).
  *
- * The parent creates the segment before the first fork and keeps it across
- * graceful restarts while its geometry still fits (so counters continue);
- * otherwise it creates a new file, and pstat follows.  Children inherit
- * the mapping through fork() and keep it after dropping privileges; no
- * descriptor for it stays open, so exec'd programs never inherit it.
+ * The parent creates a new segment file for every generation (carrying
+ * the cumulative counters forward by environment name), so a graceful
+ * restart heals whatever the last generation's children wrote into their
+ * regions.  Children inherit the parent's read-write mapping through
+ * fork() and, first thing, restrict it to what they write
+ * (ph_segment_child_restrict): a processor its environment's region, a
+ * multiplexer the MUX and env regions; everything else becomes a
+ * read-only view of a read-only descriptor.  No descriptor for the file
+ * stays open in any child, so exec'd programs never inherit it.
  *
  * Authority: nothing read from the segment decides who is served as whom
- * (see ph_shm_layout.h).  The parent validates what it reads back.
+ * (see ph_shm_layout.h).  The parent keeps uids, gids and limits in its
+ * own memory (ph_env) and reads back only figures of a region, clamped,
+ * for the environment that wrote them.
  */
 #ifndef PH_SEGMENT_H
 #define PH_SEGMENT_H
@@ -36,34 +42,47 @@ int ph_segment_setup(apr_pool_t *pconf, ph_shm *retained_map);
  * that pstat says no server is running. */
 void ph_segment_teardown(apr_pool_t *pconf, ph_shm *retained_map);
 
-/* Parent, before fork: the slot's identity for the coming child. */
+/* Parent, before fork: the slot's identity for the coming child, and its
+ * figures reset; after fork: its pid. */
 void ph_segment_child_prepare(int slot, ph_child_type type,
                               const ph_env *env);
+void ph_segment_child_forked(int slot, pid_t pid);
+
+/* Child, right after fork (still root, before anything else runs): keep
+ * writable only what this child writes.  0, or an errno value (logged;
+ * the child must exit). */
+int ph_segment_child_restrict(ph_child_type type, const ph_env *env);
 
 /* Parent, before releasing a reaped child's slot: did the child get as
- * far as being ready?  (Advisory: it only decides respawn back-off.) */
+ * far as being ready?  (Advisory: it only decides respawn back-off, for
+ * the child's own environment.) */
 int ph_segment_child_was_ready(int slot);
 
-/* Parent, after reaping pid from slot: sweep its tickets, clear the record
- * and repair what it contributed to its environment's figures. */
+/* Parent, after reaping pid from slot: sweep its tickets in the regions
+ * it could write, clear its record and repair what it contributed to its
+ * environment's figures (clamped, that environment only). */
 void ph_segment_child_reaped(int slot, pid_t pid);
 
-/* Child, once running: record its pid and that it is ready. */
+/* Child, once running: record that it is ready with `threads` workers. */
 void ph_segment_child_ready(int slot, unsigned threads);
 
-/* Parent: take the spawn demand multiplexers raised for env. */
+/* Parent: take the spawn demand multiplexers raised for env (clamped to
+ * its MaxProcessors). */
 uint32_t ph_segment_take_demand(int env_index);
 
 /* Parent: publish how many processors env has alive. */
 void ph_segment_set_processors(int env_index, int alive);
 
-/* The segment record of environment env_index (an index in ph_envs), or
- * NULL; and that record's index in the segment, or -1.  Records are bound
- * by name (see segment.c), so the two indexes differ in general. */
+/* The segment identity (MAIN, parent-written) and the counters (its ENV
+ * REGION) of environment env_index (an index in ph_envs), or NULL; and
+ * its index in the segment, or -1. */
 ph_shm_env *ph_segment_env(int env_index);
+ph_shm_env_stats *ph_segment_env_stats(int env_index);
 int ph_segment_env_slot(int env_index);
 
-/* The child record of slot, or NULL. */
+/* The child identity (MAIN) of slot, and the figures of the child MAIN
+ * says is there (in its own region), or NULL. */
 ph_shm_child *ph_segment_child(int slot);
+ph_shm_child_stats *ph_segment_child_stats(int slot);
 
 #endif /* PH_SEGMENT_H */

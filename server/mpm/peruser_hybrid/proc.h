@@ -75,8 +75,8 @@ typedef struct proc_state {
     int wake_fd;                /* eventfd: wakes the listener */
     int nworkers;
     /* In the segment (advisory figures, see ph_shm_layout.h): */
-    ph_shm_child *child_rec;    /* ours; NULL if no segment */
-    ph_shm_env *env_rec;        /* our environment's */
+    ph_shm_child_stats *child_rec;  /* ours; NULL if no segment */
+    ph_shm_env_stats *env_rec;      /* our environment's counters */
 
     pthread_mutex_t work_lock;
     pthread_cond_t work_cv;

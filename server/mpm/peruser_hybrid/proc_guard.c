@@ -71,8 +71,8 @@ void ph_guard_set_slot(int slot)
 /* Figures for pstat and mod_status (advisory, see ph_shm_layout.h). */
 static void count_request(int misdirected)
 {
-    ph_shm_env *env = ph_segment_env(serving_env->index);
-    ph_shm_child *child = ph_segment_child(my_slot);
+    ph_shm_env_stats *env = ph_segment_env_stats(serving_env->index);
+    ph_shm_child_stats *child = ph_segment_child_stats(my_slot);
 
     if (env) {
         atomic_fetch_add(misdirected ? &env->misdirected : &env->requests,

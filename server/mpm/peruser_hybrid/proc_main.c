@@ -143,8 +143,8 @@ static int state_init(proc_state *ps, int slot, ph_env *env,
     ps->slot = slot;
     ps->env = env;
     ps->chan_fd = env->chan[1];
-    ps->child_rec = ph_segment_child(slot);
-    ps->env_rec = ph_segment_env(env->index);
+    ps->child_rec = ph_segment_child_stats(slot);
+    ps->env_rec = ph_segment_env_stats(env->index);
     if (!ps->env_rec) {
         ps->child_rec = NULL;
     }

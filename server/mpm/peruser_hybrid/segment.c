@@ -17,6 +17,7 @@
 #include "ph_clock.h"
 #include "ph_config.h"
 #include "ph_log.h"
+#include "ph_parent.h"
 #include "ph_segment.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -28,6 +29,7 @@ static gid_t monitor_gid = (gid_t)-1;
 const char *ph_segment_check_config(apr_pool_t *p)
 {
     struct group *gr;
+    int i;
 
     monitor_gid = (gid_t)-1;
     if (!ph_conf.monitor_group) {
@@ -38,6 +40,18 @@ const char *ph_segment_check_config(apr_pool_t *p)
                             ph_conf.monitor_group);
     }
     monitor_gid = gr->gr_gid;
+    /* The monitoring group reads the whole segment by path: an
+     * environment running as that group could read every other
+     * environment's figures from outside its mapping. */
+    for (i = 0; i < ph_envs->nelts; i++) {
+        const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        if (env->gid == monitor_gid) {
+            return apr_psprintf(p, "Processor %s: its Group is the "
+                                "ExtendedScoreBoardGroup '%s'; environments "
+                                "must not run as the monitoring group",
+                                env->name, ph_conf.monitor_group);
+        }
+    }
     return NULL;
 }
 
@@ -48,45 +62,16 @@ static const char *segment_path(apr_pool_t *p)
                : ap_runtime_dir_relative(p, PH_DEFAULT_SEGMENT_NAME);
 }
 
-/* Environments need room for graceful restarts that add some. */
+/* One record per environment of this generation: the segment is new
+ * for every generation. */
 static uint32_t env_capacity_for(int nenvs)
 {
-    uint32_t want = (uint32_t)nenvs * 2;
-    return want < 64 ? 64 : want;
+    return nenvs > 0 ? (uint32_t)nenvs : 1;
 }
 
-static int geometry_fits(const ph_shm *map, int nenvs)
-{
-    const ph_shm_header *h = map->hdr;
-
-    return map->magic == PH_SHM_MAP_MAGIC
-           && h->env_capacity >= (uint32_t)nenvs
-           && h->child_capacity == (uint32_t)ph_conf.server_limit
-           && h->mux_capacity == (uint32_t)ph_conf.max_multiplexers;
-}
-
-/* A record taken by a different environment starts from zero. */
-static void reset_env_figures(ph_shm_env *rec)
-{
-    atomic_store(&rec->connections, 0);
-    atomic_store(&rec->requests, 0);
-    atomic_store(&rec->dropped_timeout, 0);
-    atomic_store(&rec->dropped_channel, 0);
-    atomic_store(&rec->misdirected, 0);
-    atomic_store(&rec->queue_depth, 0);
-    atomic_store(&rec->idle_workers, 0);
-    atomic_store(&rec->in_flight, 0);
-    atomic_store(&rec->avail, 100);
-    atomic_store(&rec->demand, 0);
-    atomic_store(&rec->processors, 0);
-}
-
-static void publish_env(ph_shm_env *rec, const ph_env *env, int fresh)
+static void publish_env(ph_shm_env *rec, const ph_env *env)
 {
     ph_shm_seq_write_begin(&rec->seq);
-    if (fresh) {
-        reset_env_figures(rec);
-    }
     rec->in_use = 1;
     memset(rec->name, 0, sizeof(rec->name));
     apr_cpystrn(rec->name, env->name, sizeof(rec->name));
@@ -99,69 +84,114 @@ static void publish_env(ph_shm_env *rec, const ph_env *env, int fresh)
     rec->threads_per_child = (uint32_t)ph_conf.threads_per_child;
     rec->wait_timeout_ms = (uint32_t)(ph_conf.wait_timeout_s * 1000);
     rec->wait_levels = (uint32_t)ph_conf.wait_levels;
+    atomic_store(&rec->processors, 0);
     ph_shm_seq_write_end(&rec->seq);
 }
 
-static void retire_env(ph_shm_env *rec)
+/* The environment of this generation named like record r of the old
+ * segment (whose MAIN only the parent writes), or -1. */
+static int env_named_like(const ph_shm *old, uint32_t r)
 {
-    ph_shm_seq_write_begin(&rec->seq);
-    rec->in_use = 0;
-    ph_shm_seq_write_end(&rec->seq);
+    const ph_shm_env *rec = ph_shm_env_at(old, r);
+    char name[PH_SHM_NAME_MAX];
+    int i;
+
+    if (!rec || !rec->in_use) {
+        return -1;
+    }
+    memcpy(name, rec->name, sizeof(name));
+    name[sizeof(name) - 1] = '\0';
+    for (i = 0; i < ph_envs->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(ph_envs, i, ph_env *)->name, name)) {
+            return i;
+        }
+    }
+    return -1;
 }
 
 /*
- * Bind every environment of this generation to a record: the record that
- * already carries its name, else one no environment uses (reset).  Records
- * of environments that are gone are retired.  Old-generation children
- * keep writing to the records of their environments' names, which is
- * where those figures belong.
+ * The cumulative counters of every environment that goes on, from the old
+ * segment into the new one (figures only: they are display, and they move
+ * only from X's old region to X's new one).  Gauges, AVAIL, demand and
+ * tickets start afresh: that is the healing.
  */
-static void bind_env_records(ph_shm *map)
+static void carry_counters(const ph_shm *old, const ph_shm *map)
 {
-    uint32_t cap = map->hdr->env_capacity, r;
-    unsigned char *taken = calloc(cap, 1);
-    int i;
+    uint32_t r;
 
-    for (i = 0; i < ph_envs->nelts; i++) {
-        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        env->shm_index = -1;
-        for (r = 0; r < cap; r++) {
-            ph_shm_env *rec = ph_shm_env_at(map, r);
-            if (!taken[r] && rec->in_use
-                && !strncmp(rec->name, env->name, sizeof(rec->name))) {
-                env->shm_index = (int)r;
-                taken[r] = 1;
-                publish_env(rec, env, 0);
-                break;
-            }
-        }
-    }
-    for (r = 0; r < cap; r++) {
-        ph_shm_env *rec = ph_shm_env_at(map, r);
-        if (!taken[r] && rec->in_use) {
-            retire_env(rec);
-        }
-    }
-    for (i = 0, r = 0; i < ph_envs->nelts; i++) {
-        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        if (env->shm_index >= 0) {
+    for (r = 0; r < old->geom.envs; r++) {
+        int i = env_named_like(old, r);
+        ph_shm_env_stats *from = ph_shm_env_stats_at(old, r), *to;
+
+        if (i < 0 || !from || !(to = ph_shm_env_stats_at(map, (uint32_t)i))) {
             continue;
         }
-        while (r < cap && taken[r]) {
-            r++;
-        }
-        /* env_capacity_for() leaves room for every environment. */
-        env->shm_index = (int)r;
-        taken[r] = 1;
-        publish_env(ph_shm_env_at(map, r), env, 1);
+        atomic_store(&to->connections, atomic_load(&from->connections));
+        atomic_store(&to->requests, atomic_load(&from->requests));
+        atomic_store(&to->dropped_timeout,
+                     atomic_load(&from->dropped_timeout));
+        atomic_store(&to->dropped_channel,
+                     atomic_load(&from->dropped_channel));
+        atomic_store(&to->misdirected, atomic_load(&from->misdirected));
     }
-    free(taken);
+    atomic_store(&ph_shm_mux_area_at(map)->dropped_noenv,
+                 atomic_load(&ph_shm_mux_area_at(old)->dropped_noenv));
+}
+
+/*
+ * Children of older generations still alive keep the old segment (they
+ * write there until they exit); the new one lists them, under the
+ * environment of the same name, so that monitors still see them.  Their
+ * figures are copied clamped and without the gauges (idle/busy), which
+ * they do not feed in the new segment.
+ */
+static void carry_children(const ph_shm *old, const ph_shm *map)
+{
+    ph_retained *r = ph_retained_state;
+    int slot;
+
+    for (slot = 0; slot < r->max_slot_used; slot++) {
+        ph_shm_child *from, *to;
+        ph_shm_child_stats *fs, *ts;
+
+        if (r->slots[slot].pid == 0
+            || !(from = ph_shm_child_at(old, (uint32_t)slot))
+            || !(to = ph_shm_child_at(map, (uint32_t)slot))) {
+            continue;
+        }
+        fs = ph_shm_child_stats_of(old, (uint32_t)slot);
+        ph_shm_seq_write_begin(&to->seq);
+        to->type = from->type;
+        to->pid = (int32_t)r->slots[slot].pid;
+        to->generation = from->generation;
+        to->env_index = from->type == PH_CHILD_TYPE_PROCESSOR
+                            && from->env_index >= 0
+                        ? env_named_like(old, (uint32_t)from->env_index)
+                        : -1;
+        to->numa_node = from->numa_node;
+        to->started_us = from->started_us;
+        ph_shm_seq_write_end(&to->seq);
+        ts = ph_shm_child_stats_of(map, (uint32_t)slot);
+        if (fs && ts) {
+            uint32_t st = atomic_load(&fs->status);
+            atomic_store(&ts->threads, (uint32_t)ph_shm_clamp(
+                (int32_t)atomic_load(&fs->threads), 0,
+                (int32_t)ph_conf.thread_limit));
+            atomic_store(&ts->requests, atomic_load(&fs->requests));
+            atomic_store(&ts->connections, atomic_load(&fs->connections));
+            atomic_store(&ts->last_used_ms, atomic_load(&fs->last_used_ms));
+            atomic_store(&ts->status, st <= PH_CHILD_READY ? st
+                                                           : PH_CHILD_STANDBY);
+        }
+    }
 }
 
 int ph_segment_setup(apr_pool_t *pconf, ph_shm *map)
 {
     const char *path = segment_path(pconf);
-    int nenvs = ph_envs->nelts, rv;
+    int nenvs = ph_envs->nelts, rv, i;
+    ph_shm_geometry g;
+    ph_shm fresh;
 
     if (!path) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, ap_server_conf,
@@ -169,35 +199,36 @@ int ph_segment_setup(apr_pool_t *pconf, ph_shm *map)
                      "segment");
         return EINVAL;
     }
-    if (!geometry_fits(map, nenvs) || ph_shm_replaced(map, path)) {
-        ph_shm_geometry g;
-        ph_shm fresh;
-
-        g.env_capacity = env_capacity_for(nenvs);
-        g.child_capacity = (uint32_t)ph_conf.server_limit;
-        g.mux_capacity = (uint32_t)ph_conf.max_multiplexers;
-        g.tickets_per_partition = PH_TICKETS_PER_PARTITION;
-        if ((rv = ph_shm_create(&fresh, path, &g, monitor_gid)) != 0) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, ap_server_conf,
-                         PHLOGNO(00131) "cannot create the shared-memory "
-                         "segment %s (%" APR_UINT64_T_FMT " bytes)", path,
-                         ph_shm_size_for(&g));
-            return rv;
-        }
+    g.env_capacity = env_capacity_for(nenvs);
+    g.child_capacity = (uint32_t)ph_conf.server_limit;
+    g.mux_capacity = (uint32_t)ph_conf.max_multiplexers;
+    g.tickets_per_partition = PH_TICKETS_PER_PARTITION;
+    if ((rv = ph_shm_create(&fresh, path, &g, monitor_gid)) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, ap_server_conf,
+                     PHLOGNO(00131) "cannot create the shared-memory "
+                     "segment %s (%" APR_UINT64_T_FMT " bytes)", path,
+                     ph_shm_size_for(&g));
+        return rv;
+    }
+    for (i = 0; i < nenvs; i++) {
+        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        env->shm_index = i;
+        publish_env(ph_shm_env_at(&fresh, (uint32_t)i), env);
+    }
+    if (map->magic == PH_SHM_MAP_MAGIC) {
+        carry_counters(map, &fresh);
+        carry_children(map, &fresh);
         /* Children of an older generation keep the old mapping; this
          * process only needs the new one. */
-        if (map->magic == PH_SHM_MAP_MAGIC) {
-            ph_shm_unmap(map);
-        }
-        *map = fresh;
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
-                     PHLOGNO(00132) "shared-memory segment %s: %u "
-                     "environments, %u children, %u multiplexers, %"
-                     APR_SIZE_T_FMT " bytes", path, g.env_capacity, g.child_capacity,
-                     g.mux_capacity, map->size);
+        ph_shm_unmap(map);
     }
+    *map = fresh;
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                 PHLOGNO(00132) "shared-memory segment %s: %u "
+                 "environments, %u children, %u multiplexers, %"
+                 APR_SIZE_T_FMT " bytes", path, g.env_capacity,
+                 g.child_capacity, g.mux_capacity, map->size);
     ph_segment = map;
-    bind_env_records(map);
     atomic_store(&map->hdr->env_count, (uint32_t)nenvs);
     atomic_store(&map->hdr->generation,
                  (uint64_t)ph_heritage_now.generation);
@@ -223,7 +254,7 @@ int ph_segment_env_slot(int env_index)
     ph_env *env = ph_env_by_index(env_index);
 
     if (!ph_segment || !env || env->shm_index < 0
-        || (uint32_t)env->shm_index >= ph_segment->hdr->env_capacity) {
+        || (uint32_t)env->shm_index >= ph_segment->geom.envs) {
         return -1;
     }
     return env->shm_index;
@@ -235,102 +266,120 @@ ph_shm_env *ph_segment_env(int env_index)
     return r < 0 ? NULL : ph_shm_env_at(ph_segment, (uint32_t)r);
 }
 
+ph_shm_env_stats *ph_segment_env_stats(int env_index)
+{
+    int r = ph_segment_env_slot(env_index);
+    return r < 0 ? NULL : ph_shm_env_stats_at(ph_segment, (uint32_t)r);
+}
+
 ph_shm_child *ph_segment_child(int slot)
 {
-    if (!ph_segment || slot < 0
-        || (uint32_t)slot >= ph_segment->hdr->child_capacity) {
+    if (!ph_segment || slot < 0) {
         return NULL;
     }
     return ph_shm_child_at(ph_segment, (uint32_t)slot);
 }
 
+ph_shm_child_stats *ph_segment_child_stats(int slot)
+{
+    if (!ph_segment || slot < 0) {
+        return NULL;
+    }
+    return ph_shm_child_stats_of(ph_segment, (uint32_t)slot);
+}
+
 void ph_segment_child_prepare(int slot, ph_child_type type,
                               const ph_env *env)
 {
-    ph_shm_child *c = ph_segment_child(slot);
-
-    if (!c) {
-        return;
+    if (ph_segment && slot >= 0) {
+        ph_shm_child_prepare(ph_segment, (uint32_t)slot,
+                             type == PH_CHILD_MUX ? PH_CHILD_TYPE_MULTIPLEXER
+                                                  : PH_CHILD_TYPE_PROCESSOR,
+                             env ? env->shm_index : -1,
+                             (uint32_t)ph_heritage_now.generation,
+                             apr_time_now());
     }
-    ph_shm_seq_write_begin(&c->seq);
-    c->type = type == PH_CHILD_MUX ? PH_CHILD_TYPE_MULTIPLEXER
-                                   : PH_CHILD_TYPE_PROCESSOR;
-    c->pid = 0;
-    c->generation = (uint32_t)ph_heritage_now.generation;
-    c->env_index = env ? env->shm_index : -1;
-    c->status = PH_CHILD_STARTING;
-    c->numa_node = -1;
-    c->threads = 0;
-    atomic_store(&c->busy_threads, 0);
-    atomic_store(&c->idle_threads, 0);
-    atomic_store(&c->requests, 0);
-    atomic_store(&c->connections, 0);
-    atomic_store(&c->last_used_ms, 0);
-    atomic_store(&c->room, 0);
-    c->started_us = apr_time_now();
-    ph_shm_seq_write_end(&c->seq);
+}
+
+void ph_segment_child_forked(int slot, pid_t pid)
+{
+    if (ph_segment && slot >= 0) {
+        ph_shm_child_forked(ph_segment, (uint32_t)slot, pid);
+    }
+}
+
+int ph_segment_child_restrict(ph_child_type type, const ph_env *env)
+{
+    ph_shm *map = &ph_retained_state->segment;
+    int rv;
+
+    if (map->magic != PH_SHM_MAP_MAGIC) {
+        return 0;
+    }
+    if (type == PH_CHILD_MUX) {
+        rv = ph_shm_restrict(map, PH_SHM_ROLE_MULTIPLEXER, 0);
+    }
+    else if (env && env->shm_index >= 0) {
+        rv = ph_shm_restrict(map, PH_SHM_ROLE_PROCESSOR,
+                             (uint32_t)env->shm_index);
+    }
+    else {
+        rv = ph_shm_restrict(map, PH_SHM_ROLE_READER, 0);
+    }
+    if (rv != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, ap_server_conf,
+                     PHLOGNO(00140) "cannot restrict this child's mapping "
+                     "of the shared-memory segment");
+    }
+    return rv;
 }
 
 void ph_segment_child_ready(int slot, unsigned threads)
 {
-    ph_shm_child *c = ph_segment_child(slot);
+    ph_shm_child_stats *st = ph_segment_child_stats(slot);
 
-    if (!c) {
+    if (!st) {
         return;
     }
-    ph_shm_seq_write_begin(&c->seq);
-    c->pid = (int32_t)getpid();
-    c->threads = threads;
-    c->status = PH_CHILD_READY;
-    ph_shm_seq_write_end(&c->seq);
+    atomic_store(&st->threads, threads);
+    atomic_store_explicit(&st->status, PH_CHILD_READY, memory_order_release);
 }
 
 int ph_segment_child_was_ready(int slot)
 {
-    ph_shm_child *c = ph_segment_child(slot);
-    return c && c->status != PH_CHILD_STARTING && c->pid != 0;
+    ph_shm_child_stats *st = ph_segment_child_stats(slot);
+
+    return st && atomic_load(&st->status) == PH_CHILD_READY;
 }
 
 void ph_segment_child_reaped(int slot, pid_t pid)
 {
-    ph_shm_child *c = ph_segment_child(slot);
     unsigned freed;
 
-    if (!c) {
+    if (!ph_segment || slot < 0) {
         return;
     }
-    freed = ph_ticket_sweep_pid(ph_segment, pid);
+    freed = ph_shm_child_reaped(ph_segment, (uint32_t)slot, pid,
+                                (int32_t)ph_conf.thread_limit);
     if (freed) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
                      PHLOGNO(00133) "child %" APR_PID_T_FMT " of slot %d "
                      "left %u ticket(s); swept back to FREE", pid, slot,
                      freed);
     }
-    /* What it counted as idle in its environment's figure is not idle any
-     * more (display only: capacity is derived from child records). */
-    if (c->type == PH_CHILD_TYPE_PROCESSOR && c->env_index >= 0
-        && (uint32_t)c->env_index < ph_segment->hdr->env_capacity) {
-        int32_t idle = atomic_load(&c->idle_threads);
-        if (idle > 0 && idle <= (int32_t)ph_conf.thread_limit) {
-            atomic_fetch_sub(&ph_shm_env_at(ph_segment,
-                                            (uint32_t)c->env_index)
-                                 ->idle_workers, idle);
-        }
-    }
-    ph_shm_seq_write_begin(&c->seq);
-    c->pid = 0;
-    c->type = PH_CHILD_TYPE_NONE;
-    c->status = PH_CHILD_STANDBY;
-    c->env_index = -1;
-    atomic_store(&c->busy_threads, 0);
-    atomic_store(&c->idle_threads, 0);
-    ph_shm_seq_write_end(&c->seq);
 }
 
 uint32_t ph_segment_take_demand(int env_index)
 {
-    ph_shm_env *rec = ph_segment_env(env_index);
-    return rec ? ph_shm_demand_take(rec) : 0;
+    ph_shm_env_stats *rec = ph_segment_env_stats(env_index);
+    ph_env *env = ph_env_by_index(env_index);
+    long max;
+
+    if (!rec || !env) {
+        return 0;
+    }
+    max = ph_env_limit(&env->limits, offsetof(ph_env_limits, max_processors));
+    return ph_shm_demand_take(rec, max > 0 ? (uint32_t)max : 0);
 }
 
 void ph_segment_set_processors(int env_index, int alive)

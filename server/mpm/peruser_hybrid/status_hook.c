@@ -94,7 +94,7 @@ static const char *sb_status_name(int slot, int threads)
 static env_row *collect_envs(apr_pool_t *p, int *count, int *muxes,
                              int *idle_muxes)
 {
-    uint32_t cap = ph_segment->hdr->env_capacity, slots, i;
+    uint32_t cap = ph_segment->geom.envs, slots, i;
     env_row *rows = apr_pcalloc(p, sizeof(*rows) * cap);
     long long now = ph_now_ms();
 
@@ -104,7 +104,7 @@ static env_row *collect_envs(apr_pool_t *p, int *count, int *muxes,
             rows[i].s.in_use = 0;
         }
     }
-    slots = ph_segment->hdr->child_capacity;
+    slots = ph_segment->geom.children;
     for (i = 0; i < slots; i++) {
         ph_shm_child_snapshot c;
         if (ph_shm_child_snapshot_get(ph_segment, i, &c) != 0 || !c.pid) {
@@ -144,7 +144,7 @@ static int by_activity(const void *a, const void *b)
 static void child_table(request_rec *r, env_row *rows, int muxes,
                         int idle_muxes)
 {
-    uint32_t slots = ph_segment->hdr->child_capacity, i;
+    uint32_t slots = ph_segment->geom.children, i;
 
     ap_rputs("<h2>Peruser status</h2>\n<table border=\"0\"><tr><th>ID</th>"
              "<th>PID</th><th>STATUS</th><th>SB STATUS</th><th>Type</th>"
@@ -167,7 +167,7 @@ static void child_table(request_rec *r, env_row *rows, int muxes,
             avail = 100;
         }
         else if (c.type == PH_CHILD_TYPE_PROCESSOR && c.env_index >= 0
-                 && (uint32_t)c.env_index < ph_segment->hdr->env_capacity) {
+                 && (uint32_t)c.env_index < ph_segment->geom.envs) {
             env_row *e = &rows[c.env_index];
             env = e->s.name;
             env_max = sizeof(e->s.name);

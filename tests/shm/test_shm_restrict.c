@@ -1,0 +1,261 @@
+/*
+ * test_shm_restrict.c -- ph_shm_restrict: each role keeps writable only
+ * the regions it writes (ph_shm_layout.h), and what it may not write is a
+ * read-only view of a read-only descriptor, so that neither a plain
+ * store, nor mprotect(PROT_WRITE), nor a write through /proc/self/mem
+ * reaches it.
+ *
+ * Every probe runs in a forked child (a fault is the expected outcome);
+ * the parent of the test plays the server's parent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shm_tests.h"
+
+#define ENVS 3
+
+typedef enum probe {
+    PROBE_STORE,        /* a plain store: 0 = done, SIGSEGV = refused */
+    PROBE_MPROTECT,     /* mprotect(PROT_WRITE): exit 0, or the errno */
+    PROBE_PROCMEM       /* pwrite to /proc/self/mem: exit 0, or errno */
+} probe;
+
+static ph_shm_fx fx;
+
+static void open_fx(void)
+{
+    ph_shm_fx_open(&fx, ENVS, 4, 2, 4);
+}
+
+/* The page that holds p. */
+static void *page_of(void *p)
+{
+    return (void *)((uintptr_t)p & ~(uintptr_t)(fx.shm.geom.page - 1));
+}
+
+/* In a child restricted to role (env): try to write the 8 bytes at *p
+ * (an address of the segment) by `how`.  Returns the child's wait status. */
+static int try_write(ph_shm_role role, uint32_t env, _Atomic uint64_t *p,
+                     probe how)
+{
+    int status, fd;
+    pid_t pid;
+    uint64_t v = 0x5a5a5a5a5a5a5a5aull;
+
+    fflush(NULL);
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        if (ph_shm_restrict(&fx.shm, role, env) != 0) {
+            _exit(100);
+        }
+        switch (how) {
+        case PROBE_STORE:
+            atomic_store(p, v);
+            _exit(0);
+        case PROBE_MPROTECT:
+            _exit(mprotect(page_of((void *)p), fx.shm.geom.page,
+                           PROT_READ | PROT_WRITE) == 0 ? 0 : errno);
+        case PROBE_PROCMEM:
+            fd = open("/proc/self/mem", O_RDWR);
+            if (fd < 0) {
+                _exit(101);
+            }
+            _exit(pwrite(fd, &v, sizeof(v), (off_t)(uintptr_t)p)
+                  == (ssize_t)sizeof(v) ? 0 : errno);
+        }
+        _exit(102);
+    }
+    CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+    return status;
+}
+
+static int refused_store(int status)
+{
+    return WIFSIGNALED(status) && (WTERMSIG(status) == SIGSEGV
+                                   || WTERMSIG(status) == SIGBUS);
+}
+
+static int exited(int status, int code)
+{
+    return WIFEXITED(status) && WEXITSTATUS(status) == code;
+}
+
+/* An 8-byte field of each region, for the probes. */
+static _Atomic uint64_t *main_field(void)
+{
+    return (_Atomic uint64_t *)&fx.shm.hdr->generation;
+}
+
+static _Atomic uint64_t *env_field(uint32_t env)
+{
+    return &ph_shm_env_stats_at(&fx.shm, env)->requests;
+}
+
+static _Atomic uint64_t *mux_field(void)
+{
+    return &ph_shm_mux_area_at(&fx.shm)->dropped_noenv;
+}
+
+static void test_processor_writes_only_its_region(void)
+{
+    open_fx();
+    /* its own env region: writable */
+    CU_ASSERT(exited(try_write(PH_SHM_ROLE_PROCESSOR, 1, env_field(1),
+                               PROBE_STORE), 0));
+    CU_ASSERT_EQUAL(atomic_load(env_field(1)), 0x5a5a5a5a5a5a5a5aull);
+    CU_ASSERT(exited(try_write(PH_SHM_ROLE_PROCESSOR, 1,
+                               (_Atomic uint64_t *)&ph_shm_ticket_at(
+                                   &fx.shm, 1, 1, 3)->word,
+                               PROBE_STORE), 0));
+    /* MAIN, the MUX region, the other envs' regions: a store faults */
+    CU_ASSERT(refused_store(try_write(PH_SHM_ROLE_PROCESSOR, 1,
+                                      main_field(), PROBE_STORE)));
+    CU_ASSERT(refused_store(try_write(
+        PH_SHM_ROLE_PROCESSOR, 1,
+        (_Atomic uint64_t *)&ph_shm_child_at(&fx.shm, 2)->started_us,
+        PROBE_STORE)));
+    CU_ASSERT(refused_store(try_write(PH_SHM_ROLE_PROCESSOR, 1, mux_field(),
+                                      PROBE_STORE)));
+    CU_ASSERT(refused_store(try_write(PH_SHM_ROLE_PROCESSOR, 1, env_field(0),
+                                      PROBE_STORE)));
+    CU_ASSERT(refused_store(try_write(PH_SHM_ROLE_PROCESSOR, 1, env_field(2),
+                                      PROBE_STORE)));
+    CU_ASSERT(refused_store(try_write(
+        PH_SHM_ROLE_PROCESSOR, 1,
+        (_Atomic uint64_t *)&ph_shm_ticket_at(&fx.shm, 0, 2, 3)->word,
+        PROBE_STORE)));
+    CU_ASSERT_EQUAL(atomic_load(env_field(0)), 0u);
+    CU_ASSERT_EQUAL(atomic_load(env_field(2)), 0u);
+    CU_ASSERT_EQUAL(atomic_load(main_field()), 0u);
+    ph_shm_fx_close(&fx);
+}
+
+/* A read-only view from a read-only descriptor cannot be made writable
+ * again: the mapping has no VM_MAYWRITE. */
+static void test_readonly_views_stay_readonly(void)
+{
+    int st;
+
+    open_fx();
+    st = try_write(PH_SHM_ROLE_PROCESSOR, 0, main_field(), PROBE_MPROTECT);
+    CU_ASSERT(exited(st, EACCES));
+    st = try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(2), PROBE_MPROTECT);
+    CU_ASSERT(exited(st, EACCES));
+    st = try_write(PH_SHM_ROLE_MULTIPLEXER, 0, main_field(), PROBE_MPROTECT);
+    CU_ASSERT(exited(st, EACCES));
+    /* /proc/self/mem (a debugger's way past page protection) too */
+    st = try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(1), PROBE_PROCMEM);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) != 0
+              && WEXITSTATUS(st) < 100);
+    st = try_write(PH_SHM_ROLE_PROCESSOR, 0, main_field(), PROBE_PROCMEM);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) != 0
+              && WEXITSTATUS(st) < 100);
+    CU_ASSERT_EQUAL(atomic_load(env_field(1)), 0u);
+    CU_ASSERT_EQUAL(atomic_load(main_field()), 0u);
+    /* its own region: mprotect is allowed (it is writable anyway) */
+    st = try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(0), PROBE_MPROTECT);
+    CU_ASSERT(exited(st, 0));
+    ph_shm_fx_close(&fx);
+}
+
+static void test_multiplexer_writes_mux_and_envs(void)
+{
+    uint32_t e;
+
+    open_fx();
+    CU_ASSERT(refused_store(try_write(PH_SHM_ROLE_MULTIPLEXER, 0,
+                                      main_field(), PROBE_STORE)));
+    CU_ASSERT(exited(try_write(PH_SHM_ROLE_MULTIPLEXER, 0, mux_field(),
+                               PROBE_STORE), 0));
+    for (e = 0; e < ENVS; e++) {
+        CU_ASSERT(exited(try_write(PH_SHM_ROLE_MULTIPLEXER, 0, env_field(e),
+                                   PROBE_STORE), 0));
+    }
+    CU_ASSERT_EQUAL(atomic_load(main_field()), 0u);
+    ph_shm_fx_close(&fx);
+}
+
+static void test_reader_writes_nothing(void)
+{
+    open_fx();
+    CU_ASSERT(refused_store(try_write(PH_SHM_ROLE_READER, 0, mux_field(),
+                                      PROBE_STORE)));
+    CU_ASSERT(refused_store(try_write(PH_SHM_ROLE_READER, 0, env_field(2),
+                                      PROBE_STORE)));
+    ph_shm_fx_close(&fx);
+}
+
+/* After restrict, no descriptor of the segment is open (a CGI exec'd
+ * later inherits nothing), and what stays readable still reads. */
+static void test_restrict_closes_descriptors(void)
+{
+    int status;
+    pid_t pid;
+
+    open_fx();
+    atomic_store(env_field(2), 42);
+    fflush(NULL);
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        int rw = fx.shm.rw_fd, ro = fx.shm.ro_fd;
+
+        if (ph_shm_restrict(&fx.shm, PH_SHM_ROLE_PROCESSOR, 0) != 0
+            || fx.shm.rw_fd != -1 || fx.shm.ro_fd != -1
+            || fcntl(rw, F_GETFD) != -1 || fcntl(ro, F_GETFD) != -1
+            || atomic_load(env_field(2)) != 42
+            || fx.shm.hdr->magic != PH_SHM_MAGIC) {
+            _exit(1);
+        }
+        /* a second restrict has nothing to restrict from */
+        _exit(ph_shm_restrict(&fx.shm, PH_SHM_ROLE_PROCESSOR, 0) == EBADF
+                  ? 0 : 2);
+    }
+    CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+    CU_ASSERT(exited(status, 0));
+    ph_shm_fx_close(&fx);
+}
+
+static void test_restrict_refuses(void)
+{
+    char err[256];
+    ph_shm ro;
+
+    open_fx();
+    /* an env beyond the geometry */
+    CU_ASSERT(exited(try_write(PH_SHM_ROLE_PROCESSOR, ENVS, env_field(0),
+                               PROBE_STORE), 100));
+    /* a reader's mapping has no descriptors to restrict from */
+    CU_ASSERT_FATAL(ph_shm_open_readonly(&ro, fx.path, err, sizeof(err))
+                    == 0);
+    CU_ASSERT_EQUAL(ph_shm_restrict(&ro, PH_SHM_ROLE_PROCESSOR, 0), EBADF);
+    ph_shm_unmap(&ro);
+    ph_shm_fx_close(&fx);
+}
+
+int ph_shm_test_register_restrict(void)
+{
+    static const ph_shm_test tests[] = {
+        { "processor writes only its env region",
+          test_processor_writes_only_its_region },
+        { "read-only views: mprotect EACCES, /proc/self/mem refused",
+          test_readonly_views_stay_readonly },
+        { "multiplexer writes MUX and env regions, not MAIN",
+          test_multiplexer_writes_mux_and_envs },
+        { "reader writes nothing", test_reader_writes_nothing },
+        { "restrict closes the descriptors", test_restrict_closes_descriptors },
+        { "restrict refuses a bad env, a reader's mapping",
+          test_restrict_refuses },
+    };
+
+    return ph_shm_test_add_suite("shm_restrict", tests,
+                                 sizeof(tests) / sizeof(tests[0]));
+}
