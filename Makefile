@@ -50,6 +50,7 @@ $(MODULE): $(MPM_OBJ)
 -include tests/shm/shm.mk
 -include tests/tools/tools.mk
 -include tools/pstat/pstat.mk
+-include tests/hostile/hostile.mk
 
 integration: $(MODULE)
 	/usr/bin/python3 -m pytest -v tests/integration
