@@ -11,6 +11,8 @@
 #   make coldstart  build/coldstart.sh: spawn-on-demand latency
 #   make shm-bench  ticket handoff vs a mutex queue (tests/shm)
 #   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
+#   make asan       build/out-asan/mod_mpm_peruser_hybrid.so under ASan + UBSan
+#                   (the integration tests run it with PH_SANITIZER=asan)
 #   make install    the module into apxs LIBEXECDIR (/usr/lib/apache2/modules)
 #   make clean
 
@@ -34,7 +36,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench coldstart intree install clean
+.PHONY: all unit check integration bench coldstart intree install clean asan
 all: $(MODULE) $(OUT)/pstat
 
 $(OBJ)/%.o: %.c
@@ -46,6 +48,32 @@ $(MODULE): $(MPM_OBJ)
 	$(CC) -shared -o $@ $(MPM_OBJ) -lpthread
 
 -include $(MPM_OBJ:.o=.d)
+
+# The module (only it: apache2 is Debian's, uninstrumented) under
+# AddressSanitizer and UBSan.  Built with the same compiler as the module,
+# whose runtime (libasan.so) apache2 must load first: phtest.py starts
+# apache2 with LD_PRELOAD=$$(CC -print-file-name=libasan.so) when
+# PH_SANITIZER=asan.  No _FORTIFY_SOURCE: its checked libc wrappers
+# bypass ASan's interceptors.
+ASAN_OUT    := build/out-asan
+ASAN_OBJDIR := build/obj-asan
+ASAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -U_FORTIFY_SOURCE
+ASAN_OBJ    := $(patsubst %.c,$(ASAN_OBJDIR)/%.o,$(MPM_SRC) $(SHM_SRC))
+ASAN_MODULE := $(ASAN_OUT)/mod_mpm_peruser_hybrid.so
+
+asan: $(ASAN_MODULE)
+
+$(ASAN_OBJDIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(HTTPD_CPPFLAGS) -I$(MPM_DIR) -Ishm \
+	    -MMD -MP -c $< -o $@
+
+$(ASAN_MODULE): $(ASAN_OBJ)
+	@mkdir -p $(ASAN_OUT)
+	$(CC) -shared $(ASAN_FLAGS) -o $@ $(ASAN_OBJ) -lpthread
+
+-include $(ASAN_OBJ:.o=.d)
 -include tests/unit/unit.mk
 -include tests/shm/shm.mk
 -include tests/tools/tools.mk
@@ -79,4 +107,4 @@ intree:
 	bash build/intree-build.sh $(HTTPD_SRC)
 
 clean:
-	rm -rf build/out build/obj
+	rm -rf build/out build/obj build/out-asan build/obj-asan

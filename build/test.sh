@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The one test command: installs what the build and the tests need (Debian
 # bookworm, apt), builds the module, runs the CUnit unit tests and the
-# integration tests against the real /usr/sbin/apache2.
+# integration tests against the real /usr/sbin/apache2, then a subset of
+# them again with the module built under AddressSanitizer and UBSan.
 #
 #   bash build/test.sh            (as root; from any directory)
 #
-# Extra arguments are passed to pytest, e.g. `bash build/test.sh -k 421`.
+# Extra arguments are passed to the main pytest run, e.g.
+# `bash build/test.sh -k 421`.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -35,4 +37,11 @@ bash build/directives.sh --check
 echo "== in-tree build: httpd 2.4 configured --with-mpm=peruser_hybrid"
 bash build/intree-build.sh
 echo "== integration tests"
-exec /usr/bin/python3 -m pytest -p no:cacheprovider -v tests/integration "$@"
+/usr/bin/python3 -m pytest -p no:cacheprovider -v tests/integration "$@"
+echo "== the module under ASan + UBSan (make asan): routing, keep-alive, restart and hostile tests"
+make asan
+PH_SANITIZER=asan /usr/bin/python3 -m pytest -p no:cacheprovider -v \
+    tests/integration/test_envs.py tests/integration/test_hostile.py \
+    tests/integration/test_lifecycle.py::test_graceful_stop_finishes_request_in_flight \
+    tests/integration/test_lifecycle.py::test_graceful_restarts_replace_children_and_leak_nothing \
+    tests/integration/test_lifecycle.py::test_hard_restart_keeps_serving

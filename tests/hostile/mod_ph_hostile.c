@@ -547,7 +547,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
                 - offsetof(ph_shm_env, processors);
             say(rep, "aim.victim=%s", victim->name);
             say(rep, "aim.gid_addr=0x%lx", (unsigned long)&victim->gid);
-            say(rep, "aim.env_offset=0x%llx", (unsigned long long)off);
+            say(rep, "aim.env_offset=0x%" APR_UINT64_T_HEX_FMT, off);
             POKE(h->env_offset, off);
         }
     }
@@ -773,7 +773,7 @@ static int hostile_handler(request_rec *r)
     say(&rep, "uid=%ld", (long)geteuid());
     say(&rep, "mode=%s", mode);
     if (random) {
-        say(&rep, "seed=%llu", (unsigned long long)rng_state);
+        say(&rep, "seed=%" APR_UINT64_T_FMT, rng_state);
     }
     guard_begin(&guard);
     if ((strcmp(mode, "segment") == 0 || strcmp(mode, "layout") == 0
