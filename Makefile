@@ -12,7 +12,8 @@
 #   make shm-bench  ticket handoff vs a mutex queue (tests/shm)
 #   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
 #   make asan       build/out-asan/mod_mpm_peruser_hybrid.so under ASan + UBSan
-#                   (the integration tests run it with PH_SANITIZER=asan)
+#   make tsan       build/out-tsan/mod_mpm_peruser_hybrid.so under TSan
+#                   (the integration tests run them with PH_SANITIZER=asan|tsan)
 #   make install    the module into apxs LIBEXECDIR (/usr/lib/apache2/modules)
 #   make clean
 
@@ -36,7 +37,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench coldstart intree install clean asan
+.PHONY: all unit check integration bench coldstart intree install clean asan tsan
 all: $(MODULE) $(OUT)/pstat
 
 $(OBJ)/%.o: %.c
@@ -49,31 +50,33 @@ $(MODULE): $(MPM_OBJ)
 
 -include $(MPM_OBJ:.o=.d)
 
-# The module (only it: apache2 is Debian's, uninstrumented) under
-# AddressSanitizer and UBSan.  Built with the same compiler as the module,
-# whose runtime (libasan.so) apache2 must load first: phtest.py starts
-# apache2 with LD_PRELOAD=$$(CC -print-file-name=libasan.so) when
-# PH_SANITIZER=asan.  No _FORTIFY_SOURCE: its checked libc wrappers
-# bypass ASan's interceptors.
-ASAN_OUT    := build/out-asan
-ASAN_OBJDIR := build/obj-asan
-ASAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
-               -U_FORTIFY_SOURCE
-ASAN_OBJ    := $(patsubst %.c,$(ASAN_OBJDIR)/%.o,$(MPM_SRC) $(SHM_SRC))
-ASAN_MODULE := $(ASAN_OUT)/mod_mpm_peruser_hybrid.so
+# The module (only it: apache2 is Debian's, uninstrumented) under a
+# sanitizer: `make asan` (AddressSanitizer + UBSan) or `make tsan`
+# (ThreadSanitizer), into build/out-<name>/.  Built with the module's
+# compiler, whose runtime (libasan.so, libtsan.so) apache2 must load first:
+# phtest.py starts apache2 with it in LD_PRELOAD when PH_SANITIZER=<name>.
+# No _FORTIFY_SOURCE: its checked libc wrappers bypass the interceptors.
+SAN_COMMON := -O1 -g -fno-omit-frame-pointer -U_FORTIFY_SOURCE
+SAN_FLAGS_asan := $(SAN_COMMON) -fsanitize=address,undefined
+SAN_FLAGS_tsan := $(SAN_COMMON) -fsanitize=thread
 
-asan: $(ASAN_MODULE)
+define SAN_MODULE
+$(1): build/out-$(1)/mod_mpm_peruser_hybrid.so
 
-$(ASAN_OBJDIR)/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(HTTPD_CPPFLAGS) -I$(MPM_DIR) -Ishm \
-	    -MMD -MP -c $< -o $@
+build/obj-$(1)/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS_$(1)) $$(HTTPD_CPPFLAGS) \
+	    -I$$(MPM_DIR) -Ishm -MMD -MP -c $$< -o $$@
 
-$(ASAN_MODULE): $(ASAN_OBJ)
-	@mkdir -p $(ASAN_OUT)
-	$(CC) -shared $(ASAN_FLAGS) -o $@ $(ASAN_OBJ) -lpthread
+build/out-$(1)/mod_mpm_peruser_hybrid.so: \
+        $$(patsubst %.c,build/obj-$(1)/%.o,$$(MPM_SRC) $$(SHM_SRC))
+	@mkdir -p $$(dir $$@)
+	$$(CC) -shared $$(SAN_FLAGS_$(1)) -o $$@ $$^ -lpthread
 
--include $(ASAN_OBJ:.o=.d)
+-include $$(patsubst %.c,build/obj-$(1)/%.d,$$(MPM_SRC) $$(SHM_SRC))
+endef
+$(eval $(call SAN_MODULE,asan))
+$(eval $(call SAN_MODULE,tsan))
 -include tests/unit/unit.mk
 -include tests/shm/shm.mk
 -include tests/tools/tools.mk
@@ -107,4 +110,5 @@ intree:
 	bash build/intree-build.sh $(HTTPD_SRC)
 
 clean:
-	rm -rf build/out build/obj build/out-asan build/obj-asan
+	rm -rf build/out build/obj build/out-asan build/obj-asan build/out-tsan \
+	    build/obj-tsan

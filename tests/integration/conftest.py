@@ -42,7 +42,7 @@ def _preconditions():
     if not os.access(phtest.APACHE, os.X_OK):
         problems.append(f"{phtest.APACHE} is missing (apt-get install apache2)")
     if not phtest.MODULE.exists():
-        problems.append(f"{phtest.MODULE} is missing: run `make{' asan' if phtest.SANITIZER else ''}` at the repo root first")
+        problems.append(f"{phtest.MODULE} is missing: run `make{' ' + phtest.SANITIZER if phtest.SANITIZER else ''}` at the repo root first")
     return problems
 
 

@@ -22,15 +22,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "build" / "out" / "mod_mpm_peruser_hybrid.so"
-# PH_SANITIZER=asan: every server loads the module `make asan` builds
-# (AddressSanitizer + UBSan) with the sanitizer runtime preloaded into
-# apache2; reports go to <server tmp>/sanitizer/ (Server.sanitizer_reports,
-# which conftest checks when it stops a server).
+# PH_SANITIZER=asan|tsan: every server loads the module `make asan`
+# (AddressSanitizer + UBSan) or `make tsan` (ThreadSanitizer) builds, with
+# the sanitizer's runtime preloaded into apache2; reports go to <server
+# tmp>/sanitizer/ (Server.sanitizer_reports, which conftest checks when it
+# stops a server).
 SANITIZER = os.environ.get("PH_SANITIZER", "")
-if SANITIZER == "asan":
-    MODULE = REPO / "build" / "out-asan" / "mod_mpm_peruser_hybrid.so"
+if SANITIZER in ("asan", "tsan"):
+    MODULE = REPO / "build" / f"out-{SANITIZER}" / "mod_mpm_peruser_hybrid.so"
 elif SANITIZER:
-    raise ValueError(f"PH_SANITIZER={SANITIZER!r}: only 'asan' is known")
+    raise ValueError(f"PH_SANITIZER={SANITIZER!r}: 'asan' or 'tsan'")
 APACHE = "/usr/sbin/apache2"
 MODDIR = Path("/usr/lib/apache2/modules")
 EVENT_MODULE = MODDIR / "mod_mpm_event.so"
@@ -567,23 +568,25 @@ def sanitizer_env(report_dir):
     """Environment for apache2 under PH_SANITIZER (empty without): the
     runtime preloaded (Debian's apache2 is not instrumented), reports as
     files in report_dir, which every child (any user) can write."""
-    if SANITIZER != "asan":
+    if not SANITIZER:
         return {}
     report_dir.mkdir(exist_ok=True)
     os.chmod(report_dir, 0o1777)
-    runtime = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
-                             text=True, check=True).stdout.strip()
-    return {
-        "LD_PRELOAD": os.path.realpath(runtime),
+    runtime = subprocess.run(["gcc", f"-print-file-name=lib{SANITIZER}.so"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    env = {"LD_PRELOAD": os.path.realpath(runtime)}
+    if SANITIZER == "asan":
         # detect_leaks: httpd frees its pools at exit only in part, by design
-        "ASAN_OPTIONS": f"detect_leaks=0:log_path={report_dir}/asan:"
-                        "halt_on_error=1:allow_user_segv_handler=1:symbolize=0:"
-                        # threads leaving via apr_thread_exit() (pthread_exit) keep
-                        # their instrumented frames poisoned; ASan then trips on
-                        # its own sigaltstack() write at thread exit
-                        "use_sigaltstack=0",
-        "UBSAN_OPTIONS": f"print_stacktrace=1:log_path={report_dir}/ubsan",
-    }
+        env["ASAN_OPTIONS"] = (f"detect_leaks=0:log_path={report_dir}/asan:"
+                               "halt_on_error=1:allow_user_segv_handler=1:symbolize=0:"
+                               # threads leaving via apr_thread_exit() (pthread_exit)
+                               # keep their instrumented frames poisoned; ASan then
+                               # trips on its own sigaltstack() write at thread exit
+                               "use_sigaltstack=0")
+        env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={report_dir}/ubsan"
+    else:
+        env["TSAN_OPTIONS"] = f"log_path={report_dir}/tsan:halt_on_error=0"
+    return env
 
 
 class Server:
@@ -634,7 +637,9 @@ class Server:
     # log) rather than in the log_path file: ASan and UBSan do not always
     # honour log_path in httpd's children.
     _SANITIZER_LINE = re.compile(r"^==(\d+)==ERROR: |^\S+:\d+:\d+: runtime error: |"
-                                 r"^SUMMARY: (Address|UndefinedBehavior)Sanitizer", re.M)
+                                 r"^WARNING: ThreadSanitizer: .*\(pid=(\d+)\)|"
+                                 r"^FATAL: ThreadSanitizer|"
+                                 r"^SUMMARY: (Address|UndefinedBehavior|Thread)Sanitizer", re.M)
 
     def sanitizer_reports(self):
         """{where: text} of the sanitizer reports its processes wrote (files
@@ -651,7 +656,8 @@ class Server:
                 out[f.name] = f.read_text(errors="replace")
         log = self.log_text()
         for m in self._SANITIZER_LINE.finditer(log):
-            if m.group(1) and int(m.group(1)) in self.sanitizer_ignore_pids:
+            pid = m.group(1) or m.group(2)
+            if pid and int(pid) in self.sanitizer_ignore_pids:
                 continue
             out.setdefault("error.log", log[m.start():m.start() + 6000])
         return out
@@ -673,7 +679,7 @@ class Server:
         if SANITIZER:
             # A run that is not instrumented must not pass as one.
             maps = (_read(f"/proc/{self.parent_pid}/maps") or b"").decode("latin-1")
-            if "libasan" not in maps:
+            if f"lib{SANITIZER}" not in maps:
                 raise AssertionError(f"PH_SANITIZER={SANITIZER}: apache2 parent "
                                      f"{self.parent_pid} has no sanitizer runtime mapped")
         for host in ready_hosts or ():
