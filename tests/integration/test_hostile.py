@@ -245,6 +245,13 @@ def test_attack_from_alice_leaves_bob_parent_and_muxes_intact(
     except (OSError, phtest.ConnectionClosed) as exc:
         print(f"attack {attack}: no answer ({exc!r})")
         report = {}
+    # An attack that could not be made must not pass as one that failed
+    # (no answer at all is fine: the attacker may have died of it).
+    errors = {k: v for k, v in report.items() if k.endswith("error")}
+    assert not errors, f"the hostile module could not attack: {errors}"
+    if report and attack != "scoreboard":
+        assert int(report.get("mappings", 0)) > 0, \
+            f"no mapping of the segment matched PhHostileSegmentPrefix: {report}"
     if attack == "segment-own":
         # The control: it must have run to the end.
         assert report.get("done") == "1", report
