@@ -20,11 +20,11 @@
  * GET /attack?mode=M[&scope=own|all][&fill=pattern|random][&own=NAME]
  *
  *   mode=segment   every mapping in /proc/self/maps whose path starts with
- *                  the prefix (scope=all), or only those whose name after
- *                  the prefix contains NAME (scope=own, the control; with
- *                  today's one-file segment no mapping is NAME's own, and
- *                  the control scribbles NAME's own records through the
- *                  layout instead).  For each: mprotect(READ|WRITE), open
+ *                  the prefix (scope=all), or only its own (scope=own, the
+ *                  control): those whose name after the prefix contains
+ *                  NAME; else, of one file mapped writable only in part,
+ *                  the writable part; else (one file writable throughout,
+ *                  layout 1.x) NAME's own records through the layout.  For each: mprotect(READ|WRITE), open
  *                  O_RDWR, garbage over every byte it can write (a page
  *                  that faults is reported, not fatal), then the same
  *                  through pwrite(/proc/self/mem).  No knowledge of the
@@ -359,9 +359,26 @@ static void attack_segment(report *rep, const char *prefix,
         hit++;
     }
     if (strcmp(scope, "own") == 0 && hit == 0 && n > 0) {
-        /* One file shared by all: its own records, through the layout. */
-        say(rep, "own_fallback=layout");
-        attack_layout(rep, &maps[0], own, "own");
+        int writable = 0;
+        for (i = 0; i < n; i++) {
+            writable += maps[i].perms[1] == 'w';
+        }
+        if (writable > 0 && writable < n) {
+            /* One file, mapped writable only in part: that part is what
+             * the server gave this process to write, its own. */
+            say(rep, "own_by=writable mappings");
+            for (i = 0; i < n; i++) {
+                if (maps[i].perms[1] == 'w') {
+                    scribble_mapping(rep, i, &maps[i], random);
+                    hit++;
+                }
+            }
+        }
+        else {
+            /* One file writable by all: its own records, by the layout. */
+            say(rep, "own_by=layout");
+            attack_layout(rep, &maps[0], own, "own");
+        }
     }
     say(rep, "mappings_attacked=%d", hit);
 }
