@@ -326,8 +326,8 @@ def test_attack_from_alice_leaves_bob_parent_and_muxes_intact(
 
 def test_alice_cannot_signal_server_or_bob(servers, tree, env_users, hostile_module):
     """Report-only modes: from alice's processor, kill(pid, 0) reaches no
-    process of the server but alice's own; the descriptors it holds are
-    printed (listeners, channels, logs) for the record."""
+    process of the server but alice's own, and it holds no listening
+    socket; the descriptors it holds are printed for the record."""
     srv = start(servers, hostile_module)
     census = Census(srv)
     alice_uid = env_users["alice"][0]
@@ -336,6 +336,10 @@ def test_alice_cannot_signal_server_or_bob(servers, tree, env_users, hostile_mod
     r = http_get(srv.port, "alice.test", "/attack?mode=fds")
     assert r.status == 200, r
     print(r.body.decode("latin-1"))
+    fds = {k: v for k, v in parse_report(r.body).items() if re.fullmatch(r"fd\.\d+", k)}
+    assert fds, f"the module listed no descriptor: {r.body!r}"
+    listeners = {k: v for k, v in fds.items() if v.startswith("listener ")}
+    assert not listeners, f"alice's processor holds listening sockets: {listeners}"
 
     r = http_get(srv.port, "alice.test", "/attack?mode=signals")
     assert r.status == 200, r
