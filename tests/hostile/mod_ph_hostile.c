@@ -114,7 +114,12 @@ static const char *err_name(int err)
 
 /* ---- probing writes: a fault is a result, not a crash ---------------- */
 
-static __thread sigjmp_buf *probe_jump;
+/* Where on_fault returns to; set only around one probing access.  The
+ * compiler must neither drop nor move those stores: the access they guard
+ * looks to it like any store (hence volatile, and the barriers below). */
+static __thread sigjmp_buf *volatile probe_jump;
+
+#define COMPILER_BARRIER() __asm__ __volatile__("" ::: "memory")
 
 static void on_fault(int sig)
 {
@@ -176,11 +181,13 @@ static int probe_write(unsigned char *p, size_t len, int random)
 
     if (sigsetjmp(jb, 1) == 0) {
         probe_jump = &jb;
+        COMPILER_BARRIER();
         fill_buffer(p, len, random);
     }
     else {
         faulted = 1;
     }
+    COMPILER_BARRIER();
     probe_jump = NULL;
     return faulted;
 }
@@ -193,9 +200,11 @@ static int probe_read(const unsigned char *p)
 
     if (sigsetjmp(jb, 1) == 0) {
         probe_jump = &jb;
+        COMPILER_BARRIER();
         (void)*(const volatile unsigned char *)p;
         ok = 1;
     }
+    COMPILER_BARRIER();
     probe_jump = NULL;
     return ok;
 }
@@ -213,12 +222,14 @@ static __attribute__((unused)) void poke_bytes(poke_tally *tally,
 
     if (sigsetjmp(jb, 1) == 0) {
         probe_jump = &jb;
+        COMPILER_BARRIER();
         memcpy(addr, val, n);
         tally->writes++;
     }
     else {
         tally->faults++;
     }
+    COMPILER_BARRIER();
     probe_jump = NULL;
 }
 
@@ -266,6 +277,20 @@ static int find_mappings(apr_pool_t *p, const char *prefix, mapping *out,
     }
     fclose(f);
     return n;
+}
+
+/* Mapping i extended over the mappings of the same file that follow it
+ * without a gap (a segment mapped in parts with different protections). */
+static mapping file_extent(const mapping *maps, int n, int i)
+{
+    mapping out = maps[i];
+    int j;
+
+    for (j = i + 1; j < n && maps[j].start == out.end
+                    && strcmp(maps[j].path, out.path) == 0; j++) {
+        out.end = maps[j].end;
+    }
+    return out;
 }
 
 /* The file behind a mapping's path (" (deleted)" removed). */
@@ -376,8 +401,9 @@ static void attack_segment(report *rep, const char *prefix,
         }
         else {
             /* One file writable by all: its own records, by the layout. */
+            mapping whole = file_extent(maps, n, 0);
             say(rep, "own_by=layout");
-            attack_layout(rep, &maps[0], own, "own");
+            attack_layout(rep, &whole, own, "own");
         }
     }
     say(rep, "mappings_attacked=%d", hit);
@@ -426,14 +452,180 @@ static void report_whereis(report *rep)
 /*
  * ---- mode=layout, mode=aim and the own control: today's layout --------
  *
- * Everything that knows ph_shm_layout.h is in this function, so that a
- * layout change means adapting one place.  variant:
+ * Everything that knows ph_shm_layout.h is in this function (one per
+ * layout major), so that a layout change means adapting one place.
+ * variant:
  *   "own"     its own environment's counters and its own child record
  *   "layout"  others' counters and tickets, own child record, geometry
  *   "aim"     env_offset aimed at the parent's copy of another
  *             environment's gid (processors lands there) and uid (demand)
  */
-#if PH_SHM_LAYOUT_MAJOR != 1
+#if PH_SHM_LAYOUT_MAJOR == 2
+/* Layout 2.x: MAIN (header, env identities, child records; the parent
+ * writes), MUX, then one page-aligned region per environment (its
+ * counters, its children's figures, its partitions and tickets). */
+#define ALIGN64(v) (((v) + 63u) & ~(uint64_t)63u)
+
+static void attack_layout(report *rep, const mapping *m, const char *own,
+                          const char *variant)
+{
+    unsigned char *base = (unsigned char *)m->start;
+    size_t maplen = m->end - m->start;
+    ph_shm_header *h = (ph_shm_header *)base;
+    ph_shm_header g;            /* private copy of the geometry */
+    uint64_t r_children, r_partitions, r_tickets;
+    uint32_t e, c, mux, t;
+    int own_env = -1, other_env = -1, own_slot = -1;
+    poke_tally tally = { 0, 0 };
+
+#define POKE(lvalue, value)                                             \
+    do {                                                                \
+        __typeof__(lvalue) v_ = (value);                                \
+        poke_bytes(&tally, (void *)&(lvalue), (const void *)&v_,        \
+                   sizeof(v_));                                         \
+    } while (0)
+#define ENV(e) ((ph_shm_env *)(base + g.env_offset) + (e))
+#define CHILD(c) ((ph_shm_child *)(base + g.child_offset) + (c))
+#define REGION(e) (base + g.region_offset + (uint64_t)(e) * g.region_stride)
+#define STATS(e) ((ph_shm_env_stats *)REGION(e))
+#define CSTATS(e, c) ((ph_shm_child_stats *)(REGION(e) + r_children) + (c))
+#define PART(e, m) ((ph_shm_partition *)(REGION(e) + r_partitions) + (m))
+#define TICKETS(e, m) ((ph_shm_ticket *)(REGION(e) + r_tickets) \
+                       + (uint64_t)(m) * g.tickets_per_partition)
+
+    if (maplen < sizeof(*h) || !probe_read(base)) {
+        say(rep, "layout.error=segment not readable");
+        return;
+    }
+    g = *h;
+    r_children = ALIGN64(sizeof(ph_shm_env_stats));
+    r_partitions = ALIGN64(r_children
+                           + (uint64_t)g.child_capacity * sizeof(ph_shm_child_stats));
+    r_tickets = ALIGN64(r_partitions
+                        + (uint64_t)g.mux_capacity * sizeof(ph_shm_partition));
+    if (g.magic != PH_SHM_MAGIC || g.layout_major != 2
+        || g.env_record_size != sizeof(ph_shm_env)
+        || g.env_stats_size != sizeof(ph_shm_env_stats)
+        || g.child_record_size != sizeof(ph_shm_child)
+        || g.child_stats_size != sizeof(ph_shm_child_stats)
+        || g.ticket_size != sizeof(ph_shm_ticket)
+        || g.total_size > maplen
+        || g.env_offset + (uint64_t)g.env_capacity * sizeof(ph_shm_env) > maplen
+        || g.child_offset + (uint64_t)g.child_capacity * sizeof(ph_shm_child) > maplen
+        || r_tickets + (uint64_t)g.mux_capacity * g.tickets_per_partition
+               * sizeof(ph_shm_ticket) > g.region_stride
+        || g.region_offset + (uint64_t)g.env_capacity * g.region_stride > maplen) {
+        say(rep, "layout.error=not a layout 2.x segment this module knows "
+            "(magic 0x%x, layout %u)", g.magic, (unsigned)g.layout_major);
+        return;
+    }
+    for (e = 0; e < g.env_capacity; e++) {
+        if (!ENV(e)->in_use) {
+            continue;
+        }
+        if (own && strncmp(ENV(e)->name, own, PH_SHM_NAME_MAX) == 0) {
+            own_env = (int)e;
+        }
+        else if (other_env < 0) {
+            other_env = (int)e;
+        }
+    }
+    for (c = 0; c < g.child_capacity; c++) {
+        if (CHILD(c)->pid == (int32_t)getpid()) {
+            own_slot = (int)c;
+        }
+    }
+    say(rep, "layout.own_env=%d", own_env);
+    say(rep, "layout.other_env=%d", other_env);
+    say(rep, "layout.own_child=%d", own_slot);
+
+    if (strcmp(variant, "own") == 0) {
+        if (own_env >= 0) {
+            POKE(STATS(own_env)->in_flight, INT32_MAX);
+            POKE(STATS(own_env)->avail, 0);
+            POKE(STATS(own_env)->idle_workers, INT32_MIN);
+            POKE(STATS(own_env)->queue_depth, INT32_MAX);
+            if (own_slot >= 0) {
+                POKE(CSTATS(own_env, own_slot)->idle_threads, 1 << 20);
+                POKE(CSTATS(own_env, own_slot)->busy_threads, -7);
+                POKE(CSTATS(own_env, own_slot)->room, INT32_MIN);
+            }
+        }
+    }
+    else if (strcmp(variant, "layout") == 0) {
+        for (e = 0; e < g.env_capacity; e++) {
+            if ((int)e == own_env || !ENV(e)->in_use) {
+                continue;
+            }
+            POKE(STATS(e)->in_flight, INT32_MAX);
+            POKE(STATS(e)->avail, 0);
+            POKE(STATS(e)->queue_depth, INT32_MAX);
+            POKE(STATS(e)->idle_workers, INT32_MIN);
+            POKE(STATS(e)->demand, UINT32_MAX);
+            POKE(ENV(e)->uid, 0);
+            POKE(ENV(e)->gid, 0);
+            if (own_slot >= 0) {
+                /* its own figures, in the other's region */
+                POKE(CSTATS(e, own_slot)->idle_threads, 16);
+            }
+            for (mux = 0; mux < g.mux_capacity; mux++) {
+                POKE(PART(e, mux)->oldest_wait_since_ms, 1);
+                for (t = 0; t < g.tickets_per_partition; t++) {
+                    uint64_t w = atomic_load(&TICKETS(e, mux)[t].word);
+                    POKE(TICKETS(e, mux)[t].claim_pid, 1);
+                    POKE(TICKETS(e, mux)[t].word,
+                         PH_TICKET_WORD(PH_TICKET_GEN(w), PH_TICKET_CLAIMED));
+                }
+            }
+        }
+        if (own_slot >= 0) {
+            POKE(CHILD(own_slot)->env_index, other_env);
+            if (own_env >= 0) {
+                POKE(CSTATS(own_env, own_slot)->idle_threads, 16);
+                POKE(CSTATS(own_env, own_slot)->busy_threads, INT32_MIN);
+            }
+        }
+        POKE(h->env_capacity, 0x7fffffffu);
+        POKE(h->child_capacity, 0x7fffffffu);
+        POKE(h->mux_capacity, 0x7fffffffu);
+        POKE(h->tickets_per_partition, 0x7fffffffu);
+        POKE(h->env_offset, 0x4141414141414141ull);
+        POKE(h->child_offset, 0x4242424242424242ull);
+        POKE(h->region_offset, 0x4343434343434343ull);
+        POKE(h->region_stride, 0x4444444444444444ull);
+        POKE(h->total_size, ~0ull);
+    }
+    else if (strcmp(variant, "aim") == 0) {
+        ph_env *victim = other_env >= 0
+            ? env_named(apr_pstrndup(rep->r->pool, ENV(other_env)->name,
+                                     PH_SHM_NAME_MAX))
+            : NULL;
+        if (!victim) {
+            say(rep, "aim.error=no other environment in the MPM's table");
+        }
+        else {
+            uint64_t off = (uint64_t)((uintptr_t)&victim->gid
+                                      - (uintptr_t)base)
+                - (uint64_t)other_env * sizeof(ph_shm_env)
+                - offsetof(ph_shm_env, processors);
+            say(rep, "aim.victim=%s", victim->name);
+            say(rep, "aim.gid_addr=0x%lx", (unsigned long)&victim->gid);
+            say(rep, "aim.env_offset=0x%" APR_UINT64_T_HEX_FMT, off);
+            POKE(h->env_offset, off);
+        }
+    }
+#undef POKE
+#undef ENV
+#undef CHILD
+#undef REGION
+#undef STATS
+#undef CSTATS
+#undef PART
+#undef TICKETS
+    say(rep, "layout.writes=%lu", tally.writes);
+    say(rep, "layout.faults=%lu", tally.faults);
+}
+#elif PH_SHM_LAYOUT_MAJOR != 1
 static void attack_layout(report *rep, const mapping *m, const char *own,
                           const char *variant)
 {
@@ -441,8 +633,8 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
     (void)own;
     (void)variant;
     /* The tests fail on this line: adapt this function to the layout. */
-    say(rep, "layout.error=attack_layout() knows layout 1.x, the segment "
-        "is %u.x: adapt it", PH_SHM_LAYOUT_MAJOR);
+    say(rep, "layout.error=attack_layout() knows layouts 1.x and 2.x, the "
+        "segment is %u.x: adapt it", PH_SHM_LAYOUT_MAJOR);
 }
 #else
 static void attack_layout(report *rep, const mapping *m, const char *own,
@@ -598,8 +790,9 @@ static void attack_layout_mode(report *rep, const char *prefix,
         if (maps[i].end - maps[i].start >= sizeof(ph_shm_header)
             && probe_read((unsigned char *)maps[i].start)
             && ((ph_shm_header *)maps[i].start)->magic == PH_SHM_MAGIC) {
+            mapping whole = file_extent(maps, n, i);
             say(rep, "layout.map=%s", maps[i].path);
-            attack_layout(rep, &maps[i], own, variant);
+            attack_layout(rep, &whole, own, variant);
             return;
         }
     }
