@@ -259,9 +259,14 @@ def test_attack_from_alice_leaves_bob_parent_and_muxes_intact(
     # a crash of alice's own processes under a sanitizer is the attack's
     srv.sanitizer_ignore_pids |= alice_pids
 
+    def canary():
+        got = read_parent_ids(srv, where)
+        assert got == expected, f"the parent's uid/gid copies are now {got}, not {expected}"
+
     c = Checks()
     # bob answers as bob from the processors he had ...
     c.check("bob after the attack", assert_answers_as, srv, "bob", env_users, BOB_REQUESTS)
+    c.check("parent memory, soon after the attack", canary)
     # ... from one more, which needs a free slot and a spawn ...
     old_bob = {p for p, u in census.seen.items() if u == bob_uid}
     c.check("bob under load", bob_under_load, srv, census, tree, env_users, old_bob)
@@ -279,10 +284,7 @@ def test_attack_from_alice_leaves_bob_parent_and_muxes_intact(
             lambda: [p for p in processors_of(census, bob_uid) if p not in old], 30)
     c.check("children's accounts", assert_children_accounts, census, env_users, www)
 
-    # The parent's memory: unchanged.
-    def canary():
-        got = read_parent_ids(srv, where)
-        assert got == expected, f"the parent's uid/gid copies are now {got}, not {expected}"
+    # The parent's memory: still unchanged, after all it did since.
     c.check("parent memory", canary)
 
     # Nothing but alice's own processes crashed; parent and muxes live on.
