@@ -11,6 +11,9 @@
 #   make coldstart  build/coldstart.sh: spawn-on-demand latency
 #   make shm-bench  ticket handoff vs a mutex queue (tests/shm)
 #   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
+#   make asan       build/out-asan/mod_mpm_peruser_hybrid.so under ASan + UBSan
+#   make tsan       build/out-tsan/mod_mpm_peruser_hybrid.so under TSan
+#                   (the integration tests run them with PH_SANITIZER=asan|tsan)
 #   make install    the module into apxs LIBEXECDIR (/usr/lib/apache2/modules)
 #   make clean
 
@@ -34,7 +37,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench coldstart intree install clean
+.PHONY: all unit check integration bench coldstart intree install clean asan tsan
 all: $(MODULE) $(OUT)/pstat
 
 $(OBJ)/%.o: %.c
@@ -46,10 +49,39 @@ $(MODULE): $(MPM_OBJ)
 	$(CC) -shared -o $@ $(MPM_OBJ) -lpthread
 
 -include $(MPM_OBJ:.o=.d)
+
+# The module (only it: apache2 is Debian's, uninstrumented) under a
+# sanitizer: `make asan` (AddressSanitizer + UBSan) or `make tsan`
+# (ThreadSanitizer), into build/out-<name>/.  Built with the module's
+# compiler, whose runtime (libasan.so, libtsan.so) apache2 must load first:
+# phtest.py starts apache2 with it in LD_PRELOAD when PH_SANITIZER=<name>.
+# No _FORTIFY_SOURCE: its checked libc wrappers bypass the interceptors.
+SAN_COMMON := -O1 -g -fno-omit-frame-pointer -U_FORTIFY_SOURCE
+SAN_FLAGS_asan := $(SAN_COMMON) -fsanitize=address,undefined
+SAN_FLAGS_tsan := $(SAN_COMMON) -fsanitize=thread
+
+define SAN_MODULE
+$(1): build/out-$(1)/mod_mpm_peruser_hybrid.so
+
+build/obj-$(1)/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS_$(1)) $$(HTTPD_CPPFLAGS) \
+	    -I$$(MPM_DIR) -Ishm -MMD -MP -c $$< -o $$@
+
+build/out-$(1)/mod_mpm_peruser_hybrid.so: \
+        $$(patsubst %.c,build/obj-$(1)/%.o,$$(MPM_SRC) $$(SHM_SRC))
+	@mkdir -p $$(dir $$@)
+	$$(CC) -shared $$(SAN_FLAGS_$(1)) -o $$@ $$^ -lpthread
+
+-include $$(patsubst %.c,build/obj-$(1)/%.d,$$(MPM_SRC) $$(SHM_SRC))
+endef
+$(eval $(call SAN_MODULE,asan))
+$(eval $(call SAN_MODULE,tsan))
 -include tests/unit/unit.mk
 -include tests/shm/shm.mk
 -include tests/tools/tools.mk
 -include tools/pstat/pstat.mk
+-include tests/hostile/hostile.mk
 
 integration: $(MODULE)
 	/usr/bin/python3 -m pytest -v tests/integration
@@ -78,4 +110,5 @@ intree:
 	bash build/intree-build.sh $(HTTPD_SRC)
 
 clean:
-	rm -rf build/out build/obj
+	rm -rf build/out build/obj build/out-asan build/obj-asan build/out-tsan \
+	    build/obj-tsan

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The one test command: installs what the build and the tests need (Debian
 # bookworm, apt), builds the module, runs the CUnit unit tests and the
-# integration tests against the real /usr/sbin/apache2.
+# integration tests against the real /usr/sbin/apache2, then subsets of
+# them again with the module built under AddressSanitizer + UBSan and
+# under ThreadSanitizer.
 #
 #   bash build/test.sh            (as root; from any directory)
 #
-# Extra arguments are passed to pytest, e.g. `bash build/test.sh -k 421`.
+# Extra arguments are passed to the main pytest run, e.g.
+# `bash build/test.sh -k 421`.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -35,4 +38,21 @@ bash build/directives.sh --check
 echo "== in-tree build: httpd 2.4 configured --with-mpm=peruser_hybrid"
 bash build/intree-build.sh
 echo "== integration tests"
-exec /usr/bin/python3 -m pytest -p no:cacheprovider -v tests/integration "$@"
+/usr/bin/python3 -m pytest -p no:cacheprovider -v tests/integration "$@"
+echo "== the module under ASan + UBSan (make asan): routing, keep-alive, restart and hostile tests"
+make asan
+PH_SANITIZER=asan /usr/bin/python3 -m pytest -p no:cacheprovider -v \
+    tests/integration/test_envs.py tests/integration/test_hostile.py \
+    tests/integration/test_lifecycle.py::test_graceful_stop_finishes_request_in_flight \
+    tests/integration/test_lifecycle.py::test_graceful_restarts_replace_children_and_leak_nothing \
+    tests/integration/test_lifecycle.py::test_hard_restart_keeps_serving
+echo "== the module under ThreadSanitizer (make tsan): routing, keep-alive and restart tests"
+# Not the load tests (ab/wrk with 200 clients, saturation): under TSan's
+# slowdown they hit ProcessorWaitTimeout and measure the sanitizer.
+make tsan
+PH_SANITIZER=tsan /usr/bin/python3 -m pytest -p no:cacheprovider -v \
+    tests/integration/test_envs.py \
+    tests/integration/test_lifecycle.py::test_graceful_stop_finishes_request_in_flight \
+    tests/integration/test_lifecycle.py::test_graceful_restarts_replace_children_and_leak_nothing \
+    tests/integration/test_lifecycle.py::test_hard_restart_keeps_serving \
+    -k "not concurrent_clients and not saturated"

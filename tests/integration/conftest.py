@@ -42,7 +42,7 @@ def _preconditions():
     if not os.access(phtest.APACHE, os.X_OK):
         problems.append(f"{phtest.APACHE} is missing (apt-get install apache2)")
     if not phtest.MODULE.exists():
-        problems.append(f"{phtest.MODULE} is missing: run `make` at the repo root first")
+        problems.append(f"{phtest.MODULE} is missing: run `make{' ' + phtest.SANITIZER if phtest.SANITIZER else ''}` at the repo root first")
     return problems
 
 
@@ -142,6 +142,10 @@ def _stop_all(made):
                 srv.stop()
         except AssertionError as exc:
             errors.append(f"{srv.conf_path}: {exc}")
+        # PH_SANITIZER: a report from any of its processes fails the test
+        for name, text in srv.sanitizer_reports().items():
+            errors.append(f"{srv.conf_path}: sanitizer report {srv.sanitizer_dir / name}:\n"
+                          f"{text[:6000]}")
     return errors
 
 
@@ -152,7 +156,8 @@ def servers(request, tmp, env_users):
     errors = _stop_all(made)
     if errors:
         request.node.ph_keep = True
-        pytest.fail("server teardown left processes behind:\n" + "\n".join(errors))
+        pytest.fail("server teardown left processes behind or sanitizer reports:\n"
+                    + "\n".join(errors))
 
 
 @pytest.fixture(scope="module")
@@ -170,4 +175,5 @@ def module_servers(request, module_tmp, env_users):
     errors = _stop_all(made)
     if errors:
         FAILED_MODULES.add(request.module.__name__)
-        pytest.fail("server teardown left processes behind:\n" + "\n".join(errors))
+        pytest.fail("server teardown left processes behind or sanitizer reports:\n"
+                    + "\n".join(errors))

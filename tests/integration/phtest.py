@@ -22,6 +22,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "build" / "out" / "mod_mpm_peruser_hybrid.so"
+# PH_SANITIZER=asan|tsan: every server loads the module `make asan`
+# (AddressSanitizer + UBSan) or `make tsan` (ThreadSanitizer) builds, with
+# the sanitizer's runtime preloaded into apache2; reports go to <server
+# tmp>/sanitizer/ (Server.sanitizer_reports, which conftest checks when it
+# stops a server).
+SANITIZER = os.environ.get("PH_SANITIZER", "")
+if SANITIZER in ("asan", "tsan"):
+    MODULE = REPO / "build" / f"out-{SANITIZER}" / "mod_mpm_peruser_hybrid.so"
+elif SANITIZER:
+    raise ValueError(f"PH_SANITIZER={SANITIZER!r}: 'asan' or 'tsan'")
 APACHE = "/usr/sbin/apache2"
 MODDIR = Path("/usr/lib/apache2/modules")
 EVENT_MODULE = MODDIR / "mod_mpm_event.so"
@@ -554,10 +564,36 @@ def parse_id(body):
     return out
 
 
+def sanitizer_env(report_dir):
+    """Environment for apache2 under PH_SANITIZER (empty without): the
+    runtime preloaded (Debian's apache2 is not instrumented), reports as
+    files in report_dir, which every child (any user) can write."""
+    if not SANITIZER:
+        return {}
+    report_dir.mkdir(exist_ok=True)
+    os.chmod(report_dir, 0o1777)
+    runtime = subprocess.run(["gcc", f"-print-file-name=lib{SANITIZER}.so"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    env = {"LD_PRELOAD": os.path.realpath(runtime)}
+    if SANITIZER == "asan":
+        # detect_leaks: httpd frees its pools at exit only in part, by design
+        env["ASAN_OPTIONS"] = (f"detect_leaks=0:log_path={report_dir}/asan:"
+                               "halt_on_error=1:allow_user_segv_handler=1:symbolize=0:"
+                               # threads leaving via apr_thread_exit() (pthread_exit)
+                               # keep their instrumented frames poisoned; ASan then
+                               # trips on its own sigaltstack() write at thread exit
+                               "use_sigaltstack=0")
+        env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={report_dir}/ubsan"
+    else:
+        env["TSAN_OPTIONS"] = f"log_path={report_dir}/tsan:halt_on_error=0"
+    return env
+
+
 class Server:
     """One apache2 instance with its own temp dir and config."""
 
-    def __init__(self, tmp, template, mpm="ph", values=None, loglevel="info", name="httpd"):
+    def __init__(self, tmp, template, mpm="ph", values=None, loglevel="info", name="httpd",
+                 module=None, env=None):
         self.tmp = Path(tmp)
         self.mpm = mpm
         self.name = name
@@ -571,9 +607,13 @@ class Server:
         self.known = {}  # pid -> starttime, every server process seen
         self.start_result = None
         self.stopped = False
+        # apache2's environment: ours, the sanitizer's, then `env`
+        self.sanitizer_dir = self.tmp / "sanitizer"
+        self.sanitizer_ignore_pids = set()  # crashes a test provoked on purpose
+        self.env = {**os.environ, **sanitizer_env(self.sanitizer_dir), **(env or {})}
 
         if mpm == "ph":
-            load = f"LoadModule mpm_peruser_hybrid_module {MODULE}"
+            load = f"LoadModule mpm_peruser_hybrid_module {module or MODULE}"
         elif mpm == "event":
             load = f"LoadModule mpm_event_module {EVENT_MODULE}"
         else:
@@ -591,7 +631,38 @@ class Server:
 
     def apache(self, *args, timeout=60):
         return subprocess.run([APACHE, "-f", str(self.conf_path), *args],
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, env=self.env)
+
+    # A sanitizer report's first line, when it lands on stderr (the error
+    # log) rather than in the log_path file: gcc's UBSan beside ASan always
+    # writes there, and without a pid, so sanitizer_ignore_pids cannot
+    # excuse it (undefined behaviour on a value read from shared memory is
+    # a defect whoever wrote the value).
+    _SANITIZER_LINE = re.compile(r"^==(\d+)==ERROR: |^\S+:\d+:\d+: runtime error: |"
+                                 r"^WARNING: ThreadSanitizer: .*\(pid=(\d+)\)|"
+                                 r"^FATAL: ThreadSanitizer|"
+                                 r"^SUMMARY: (Address|UndefinedBehavior|Thread)Sanitizer", re.M)
+
+    def sanitizer_reports(self):
+        """{where: text} of the sanitizer reports its processes wrote (files
+        in sanitizer_dir, lines in the error log), but for pids in
+        sanitizer_ignore_pids."""
+        out = {}
+        if not SANITIZER:
+            return out
+        if self.sanitizer_dir.is_dir():
+            for f in sorted(self.sanitizer_dir.iterdir()):
+                pid = f.suffix.lstrip(".")
+                if pid.isdigit() and int(pid) in self.sanitizer_ignore_pids:
+                    continue
+                out[f.name] = f.read_text(errors="replace")
+        log = self.log_text()
+        for m in self._SANITIZER_LINE.finditer(log):
+            pid = m.group(1) or m.group(2)
+            if pid and int(pid) in self.sanitizer_ignore_pids:
+                continue
+            out.setdefault("error.log", log[m.start():m.start() + 6000])
+        return out
 
     def start(self, ready_hosts=None, port=None, timeout=START_TIMEOUT):
         """`apache2 -k start`, then poll until every host in ready_hosts answers.
@@ -607,6 +678,12 @@ class Server:
         self.parent_pid = wait_for(self._read_pidfile, timeout, what=f"pid file {self.pidfile}")
         self.parent_start = proc_starttime(self.parent_pid)
         self.known[self.parent_pid] = self.parent_start
+        if SANITIZER:
+            # A run that is not instrumented must not pass as one.
+            maps = (_read(f"/proc/{self.parent_pid}/maps") or b"").decode("latin-1")
+            if f"lib{SANITIZER}" not in maps:
+                raise AssertionError(f"PH_SANITIZER={SANITIZER}: apache2 parent "
+                                     f"{self.parent_pid} has no sanitizer runtime mapped")
         for host in ready_hosts or ():
             self.wait_ready(port, host, timeout)
         self.record_processes()
