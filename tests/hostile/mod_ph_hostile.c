@@ -24,7 +24,8 @@
  *                  control): those whose name after the prefix contains
  *                  NAME; else, of one file mapped writable only in part,
  *                  the writable part; else (one file writable throughout,
- *                  layout 1.x) NAME's own records through the layout.  For each: mprotect(READ|WRITE), open
+ *                  a segment not restricted by writer) NAME's own records
+ *                  through the layout.  For each: mprotect(READ|WRITE), open
  *                  O_RDWR, garbage over every byte it can write (a page
  *                  that faults is reported, not fatal), then the same
  *                  through pwrite(/proc/self/mem).  No knowledge of the
@@ -452,8 +453,10 @@ static void report_whereis(report *rep)
 /*
  * ---- mode=layout, mode=aim and the own control: today's layout --------
  *
- * Everything that knows ph_shm_layout.h is in this function (one per
- * layout major), so that a layout change means adapting one place.
+ * Everything that knows ph_shm_layout.h is in this function, so that a
+ * layout change means adapting one place.  (The layout 1.x version, one
+ * file every child mapped writable, is in the history of this file: it
+ * showed each attack working before issue 8.)
  * variant:
  *   "own"     its own environment's counters and its own child record
  *   "layout"  others' counters and tickets, own child record, geometry
@@ -625,7 +628,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
     say(rep, "layout.writes=%lu", tally.writes);
     say(rep, "layout.faults=%lu", tally.faults);
 }
-#elif PH_SHM_LAYOUT_MAJOR != 1
+#else
 static void attack_layout(report *rep, const mapping *m, const char *own,
                           const char *variant)
 {
@@ -633,149 +636,8 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
     (void)own;
     (void)variant;
     /* The tests fail on this line: adapt this function to the layout. */
-    say(rep, "layout.error=attack_layout() knows layouts 1.x and 2.x, the "
+    say(rep, "layout.error=attack_layout() knows layout 2.x, the "
         "segment is %u.x: adapt it", PH_SHM_LAYOUT_MAJOR);
-}
-#else
-static void attack_layout(report *rep, const mapping *m, const char *own,
-                          const char *variant)
-{
-    unsigned char *base = (unsigned char *)m->start;
-    size_t maplen = m->end - m->start;
-    ph_shm_header *h = (ph_shm_header *)base;
-    ph_shm_header g;            /* private copy of the geometry */
-    uint32_t e, c, mux, t;
-    int own_env = -1, other_env = -1;
-    ph_shm_child *own_child = NULL;
-    poke_tally tally = { 0, 0 };
-
-#define POKE(lvalue, value)                                             \
-    do {                                                                \
-        __typeof__(lvalue) v_ = (value);                                \
-        poke_bytes(&tally, (void *)&(lvalue), (const void *)&v_,        \
-                   sizeof(v_));                                         \
-    } while (0)
-
-    if (maplen < sizeof(*h) || !probe_read(base)) {
-        say(rep, "layout.error=segment not readable");
-        return;
-    }
-    g = *h;
-    if (g.magic != PH_SHM_MAGIC || g.env_record_size != sizeof(ph_shm_env)
-        || g.child_record_size != sizeof(ph_shm_child)
-        || g.ticket_size != sizeof(ph_shm_ticket)
-        || g.total_size > maplen
-        || g.env_offset + (uint64_t)g.env_capacity * sizeof(ph_shm_env) > maplen
-        || g.child_offset + (uint64_t)g.child_capacity * sizeof(ph_shm_child) > maplen
-        || g.ticket_offset + (uint64_t)g.mux_capacity * g.env_capacity
-               * g.tickets_per_partition * sizeof(ph_shm_ticket) > maplen) {
-        say(rep, "layout.error=not a layout %u.x segment this module knows "
-            "(magic 0x%x)", PH_SHM_LAYOUT_MAJOR, g.magic);
-        return;
-    }
-    for (e = 0; e < g.env_capacity; e++) {
-        ph_shm_env *r = (ph_shm_env *)(base + g.env_offset) + e;
-        if (!r->in_use) {
-            continue;
-        }
-        if (own && strncmp(r->name, own, PH_SHM_NAME_MAX) == 0) {
-            own_env = (int)e;
-        }
-        else if (other_env < 0) {
-            other_env = (int)e;
-        }
-    }
-    for (c = 0; c < g.child_capacity; c++) {
-        ph_shm_child *r = (ph_shm_child *)(base + g.child_offset) + c;
-        if (r->pid == (int32_t)getpid()) {
-            own_child = r;
-        }
-    }
-    say(rep, "layout.own_env=%d", own_env);
-    say(rep, "layout.other_env=%d", other_env);
-    say(rep, "layout.own_child=%d", own_child
-        ? (int)(own_child - (ph_shm_child *)(base + g.child_offset)) : -1);
-
-    if (strcmp(variant, "own") == 0) {
-        if (own_env >= 0) {
-            ph_shm_env *r = (ph_shm_env *)(base + g.env_offset) + own_env;
-            POKE(r->in_flight, INT32_MAX);
-            POKE(r->avail, 0);
-            POKE(r->idle_workers, INT32_MIN);
-            POKE(r->queue_depth, INT32_MAX);
-        }
-        if (own_child) {
-            POKE(own_child->idle_threads, 1 << 20);
-            POKE(own_child->busy_threads, -7);
-            POKE(own_child->room, INT32_MIN);
-        }
-    }
-    else if (strcmp(variant, "layout") == 0) {
-        uint32_t tickets = g.tickets_per_partition;
-        for (e = 0; e < g.env_capacity; e++) {
-            ph_shm_env *r = (ph_shm_env *)(base + g.env_offset) + e;
-            if ((int)e == own_env || !r->in_use) {
-                continue;
-            }
-            POKE(r->in_flight, INT32_MAX);
-            POKE(r->avail, 0);
-            POKE(r->queue_depth, INT32_MAX);
-            POKE(r->idle_workers, INT32_MIN);
-            POKE(r->demand, UINT32_MAX);
-            for (mux = 0; mux < g.mux_capacity; mux++) {
-                ph_shm_partition *pt = (ph_shm_partition *)
-                    (base + g.partition_offset) + mux * g.env_capacity + e;
-                ph_shm_ticket *tk = (ph_shm_ticket *)(base + g.ticket_offset)
-                    + ((uint64_t)mux * g.env_capacity + e) * tickets;
-                POKE(pt->oldest_wait_since_ms, 1);
-                for (t = 0; t < tickets; t++) {
-                    uint64_t w = atomic_load(&tk[t].word);
-                    POKE(tk[t].claim_pid, 1);
-                    POKE(tk[t].word, PH_TICKET_WORD(PH_TICKET_GEN(w),
-                                                    PH_TICKET_CLAIMED));
-                }
-            }
-        }
-        if (own_child) {
-            POKE(own_child->env_index, other_env);
-            POKE(own_child->idle_threads, 16);
-            POKE(own_child->busy_threads, INT32_MIN);
-        }
-        POKE(h->env_capacity, 0x7fffffffu);
-        POKE(h->child_capacity, 0x7fffffffu);
-        POKE(h->mux_capacity, 0x7fffffffu);
-        POKE(h->tickets_per_partition, 0x7fffffffu);
-        POKE(h->env_offset, 0x4141414141414141ull);
-        POKE(h->child_offset, 0x4242424242424242ull);
-        POKE(h->partition_offset, 0x4343434343434343ull);
-        POKE(h->ticket_offset, 0x4444444444444444ull);
-        POKE(h->total_size, ~0ull);
-    }
-    else if (strcmp(variant, "aim") == 0) {
-        ph_shm_env *r = other_env >= 0
-            ? (ph_shm_env *)(base + g.env_offset) + other_env : NULL;
-        ph_env *victim = r ? env_named(apr_pstrndup(rep->r->pool, r->name,
-                                                    PH_SHM_NAME_MAX))
-                           : NULL;
-        if (!victim) {
-            say(rep, "aim.error=no other environment in the MPM's table");
-        }
-        else {
-            /* The parent stores `processors` into record other_env at
-             * base + env_offset + other_env * size; make that the gid. */
-            uint64_t off = (uint64_t)((uintptr_t)&victim->gid
-                                      - (uintptr_t)base)
-                - (uint64_t)other_env * sizeof(ph_shm_env)
-                - offsetof(ph_shm_env, processors);
-            say(rep, "aim.victim=%s", victim->name);
-            say(rep, "aim.gid_addr=0x%lx", (unsigned long)&victim->gid);
-            say(rep, "aim.env_offset=0x%" APR_UINT64_T_HEX_FMT, off);
-            POKE(h->env_offset, off);
-        }
-    }
-#undef POKE
-    say(rep, "layout.writes=%lu", tally.writes);
-    say(rep, "layout.faults=%lu", tally.faults);
 }
 #endif /* PH_SHM_LAYOUT_MAJOR */
 
