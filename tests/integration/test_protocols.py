@@ -169,3 +169,19 @@ def test_echo_without_environment_is_closed(servers, tree, env_users):
             pass
     assert data == b"", data
     assert http_get(srv.port, "main.test", "/").status == 200
+
+
+def test_http_on_address_routed_by_address(servers, tree, env_users):
+    """HTTP that arrives on a non-HTTP address goes to the environment of
+    the address's default vhost (bob's) whatever its Host says: bob's
+    vhost is served, alice's vhost on that address gets 421 from bob's
+    processor, never bob's content nor alice's served by bob."""
+    template = ENVS + vhost("bob-e.test", "bob", "bob", port="@@EPORT@@") + \
+        vhost("alice-e.test", "alice", "alice", port="@@EPORT@@")
+    srv = start(servers, template, "listen-proto", ready=("main.test",))
+    r = http_get(srv.eport, "bob-e.test", "/cgi-bin/id.cgi")
+    assert r.status == 200, r
+    assert parse_id(r.body).get("uid") == env_users["bob"][0], r.body
+    r = http_get(srv.eport, "alice-e.test", "/cgi-bin/id.cgi")
+    assert r.status == 421, r
+    assert srv.log_lines(r"PH00320: Listen 127\.0\.0\.1:%d has protocol echo" % srv.eport)
