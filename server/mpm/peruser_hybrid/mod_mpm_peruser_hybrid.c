@@ -22,6 +22,7 @@
 #include "ph_env.h"
 #include "ph_log.h"
 #include "ph_module.h"
+#include "ph_proto.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
 #include "ph_status.h"
@@ -174,6 +175,8 @@ static int ph_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         ph_conf.server_limit = r->nslots;
     }
     (void)ptemp;
+    /* After open_logs: ap_setup_listeners gave every vhost a protocol. */
+    ph_proto_resolve(pconf, s);
     return OK;
 }
 

@@ -33,6 +33,14 @@ typedef struct ph_route {
  */
 void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out);
 
+/*
+ * When the connection on fd is for a non-HTTP address (ph_proto.h): fill
+ * out (routed to the environment of the address's default vhost, or
+ * status 503 when it has none, 400 when the peer is gone) and return 1.
+ * Returns 0 for an HTTP connection, whose head is to be peeked at.
+ */
+int ph_mux_route_by_address(apr_pool_t *p, int fd, ph_route *out);
+
 /* The limits the head parser applies (those of the main server). */
 void ph_mux_head_limits(ph_head_limits *lim);
 

@@ -11,6 +11,12 @@
  *               +--(bad head / no env / timeout)--> reply --> LINGER --> closed
  *               +--(client closed)--> closed
  *
+ * A connection on a non-HTTP address (ph_proto.h: `Listen 8530 echo`, a
+ * vhost with `Protocol echo` or a protocol module turned on) skips PEEK:
+ * it goes straight to admission, routed by address, and every refusal
+ * (no environment, a failed handoff, the allowed wait over) is a close,
+ * never an HTTP answer.
+ *
  * PEEK and LINGER connections share one timeout per list, so those lists
  * stay in deadline order by appending and the loop only looks at their
  * heads.  PENDING connections each have the wait AVAIL allowed when they
@@ -89,6 +95,7 @@ typedef struct mux_conn {
     struct mux_conn *prev, *next;
     mux_list *list;
     ph_chan_msg msg;            /* when PENDING */
+    int by_address;             /* non-HTTP address: never answered in HTTP */
 } mux_conn;
 
 typedef struct mux_state {
@@ -225,6 +232,10 @@ static void conn_close(mux_state *m, mux_conn *mc)
 static void conn_reply(mux_state *m, mux_conn *mc, int status)
 {
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
+    if (mc->by_address) {
+        conn_close(m, mc);      /* not HTTP: a close is the refusal */
+        return;
+    }
     ph_mux_reply(mc->tag.fd, status, 0);
     list_remove(mc);
     mc->state = MC_LINGER;
@@ -296,6 +307,10 @@ static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     ph_admit_dropped(env_index, PH_DROP_TIMEOUT);
+    if (mc->by_address) {
+        conn_close(m, mc);
+        return;
+    }
     ph_mux_reply(mc->tag.fd, HTTP_SERVICE_UNAVAILABLE, (int)secs);
     list_remove(mc);
     mc->state = MC_LINGER;
@@ -381,6 +396,39 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
     mc->msg.ticket = 0;
     mc->msg.ticket_gen = 0;
     admit(m, mc, rt.env_index);
+}
+
+/* A connection on a non-HTTP address (ph_proto.h) is routed at once by
+ * its address; returns 0 for an HTTP one, which is peeked at. */
+static int route_by_address(mux_state *m, mux_conn *mc)
+{
+    ph_route rt;
+    int routed;
+
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
+
+    routed = ph_mux_route_by_address(m->scratch, mc->tag.fd, &rt);
+    apr_pool_clear(m->scratch);
+    if (!routed) {
+        return 0;
+    }
+    mc->by_address = 1;
+    if (rt.status) {
+        /* No environment (or the peer is gone): close, as 503 would. */
+        if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
+            ph_admit_dropped(-1, PH_DROP_NO_ENV);
+        }
+        conn_close(m, mc);
+        return 1;
+    }
+    mc->msg.env_index = (uint32_t)rt.env_index;
+    mc->msg.vhost_id = (uint32_t)rt.vhost_id;
+    mc->msg.mux_slot = (uint32_t)m->slot;
+    mc->msg.flags = 0;
+    mc->msg.ticket = 0;
+    mc->msg.ticket_gen = 0;
+    admit(m, mc, rt.env_index);
+    return 1;
 }
 
 static void peek(mux_state *m, mux_conn *mc)
@@ -494,7 +542,9 @@ static void accept_some(mux_state *m, ev_tag *lt)
             continue;
         }
         /* The request often arrives with the connection: look at once. */
-        peek(m, mc);
+        if (!route_by_address(m, mc)) {
+            peek(m, mc);
+        }
     }
 }
 

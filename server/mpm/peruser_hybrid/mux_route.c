@@ -27,6 +27,7 @@
 
 #include "mux.h"
 #include "ph_env.h"
+#include "ph_proto.h"
 
 void ph_mux_head_limits(ph_head_limits *lim)
 {
@@ -176,4 +177,34 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out)
         return;
     }
     out->env_index = env->index;
+}
+
+/* A connection whose address is not HTTP (ph_proto.h): its environment is
+ * the one that owns the address's default vhost, as httpd gives it to the
+ * connection; no request head is looked for. */
+int ph_mux_route_by_address(apr_pool_t *p, int fd, ph_route *out)
+{
+    conn_rec *c;
+    ph_env *env;
+
+    memset(out, 0, sizeof(*out));
+    out->env_index = -1;
+    if (!ph_proto_any_by_address()) {
+        return 0;
+    }
+    if (!(c = scratch_conn(p, fd))) {
+        out->status = HTTP_BAD_REQUEST;     /* peer already gone */
+        return 1;
+    }
+    if (!ph_proto_conn_by_address(c)) {
+        return 0;
+    }
+    out->server = c->base_server;
+    out->vhost_id = ph_env_vhost_id(c->base_server);
+    if (!(env = ph_env_of_server(c->base_server))) {
+        out->status = HTTP_SERVICE_UNAVAILABLE;
+        return 1;
+    }
+    out->env_index = env->index;
+    return 1;
 }

@@ -27,6 +27,7 @@
 #include "ph_magic.h"
 #include "ph_segment.h"
 #include "ph_module.h"
+#include "ph_proto.h"
 #include "proc.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -187,6 +188,33 @@ static void guard_insert_error_filter(request_rec *r)
     }
 }
 
+/*
+ * A connection on a non-HTTP address runs a protocol module (mod_echo...)
+ * on c->base_server, the address's default vhost, before any request
+ * exists -- so the 421 check above never sees it.  The multiplexer sent
+ * it here because that vhost is ours; if it is not (a routing mistake),
+ * close before any module acts on it.  HTTP connections are left to the
+ * request checks: their vhost comes from Host, not from the address.
+ */
+static int guard_process_connection(conn_rec *c)
+{
+    const ph_env *owner;
+
+    if (!serving_env
+        || (owner = ph_env_of_server(c->base_server)) == serving_env
+        || !ph_proto_conn_by_address(c)) {
+        return DECLINED;
+    }
+    ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, PHLOGNO(00322)
+                  "non-HTTP connection for virtual host %s (environment %s) "
+                  "arrived at environment %s: closed",
+                  c->base_server->server_hostname
+                      ? c->base_server->server_hostname : "(unnamed)",
+                  owner ? owner->name : "(none)", serving_env->name);
+    c->aborted = 1;
+    return DONE;
+}
+
 void ph_guard_register_hooks(void)
 {
     static const char *const before_logio[] = { "mod_logio.c", NULL };
@@ -203,4 +231,6 @@ void ph_guard_register_hooks(void)
                             APR_HOOK_REALLY_FIRST);
     ap_hook_insert_error_filter(guard_insert_error_filter, NULL, NULL,
                                 APR_HOOK_REALLY_FIRST);
+    ap_hook_process_connection(guard_process_connection, NULL, NULL,
+                               APR_HOOK_REALLY_FIRST);
 }

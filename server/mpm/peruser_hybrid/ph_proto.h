@@ -1,0 +1,34 @@
+/*
+ * ph_proto.h -- which connections are not HTTP, so that the multiplexer
+ * routes them by address alone instead of peeking at a request head.
+ *
+ * Decided once per generation by the parent from the configuration as
+ * read (config_proto.c), before any child is forked; multiplexers and
+ * processors read their inherited copy and never change it.  Nothing a
+ * processor writes (shared memory, a channel) feeds into it.
+ */
+#ifndef PH_PROTO_H
+#define PH_PROTO_H
+
+#include "httpd.h"
+
+/*
+ * post_config (after ap_setup_listeners gave every vhost a protocol):
+ * mark the Listen addresses and the virtual hosts that serve a protocol
+ * other than HTTP, and log (debug) each one with the reason.
+ */
+void ph_proto_resolve(apr_pool_t *p, server_rec *main_server);
+
+/* Nonzero when some Listen or some virtual host is not HTTP: only then
+ * does a multiplexer look up a connection's address before peeking. */
+int ph_proto_any_by_address(void);
+
+/*
+ * Whether connection c, whose base_server was already chosen by
+ * ap_update_vhost_given_ip(), is routed by address: the Listen that
+ * accepted it (matched by its local address) names a protocol other than
+ * http/https, or its default vhost (c->base_server) serves one.
+ */
+int ph_proto_conn_by_address(const conn_rec *c);
+
+#endif /* PH_PROTO_H */
