@@ -59,7 +59,9 @@ typedef struct ph_shm {
     ph_shm_geom geom;               /* private copy (see above) */
     ph_shm_role role;
     uint32_t own_env;               /* PROCESSOR: the writable region */
-    int rw_fd, ro_fd;               /* PARENT only (O_CLOEXEC), else -1 */
+    char *path;                     /* PARENT only (malloc'd), else NULL:
+                                     * ph_shm_restrict re-opens the files
+                                     * read-only by it */
     dev_t dev;                      /* identity of the file mapped, to */
     ino_t ino;                      /* notice a restart (new file) */
 } ph_shm;
@@ -67,41 +69,53 @@ typedef struct ph_shm {
 /* ---- segment ------------------------------------------------------- */
 
 /*
- * Create the segment file at path (replacing any old one), size it for g,
- * map it read-write and fill the header.  The file is owned by the caller
- * (root) and group monitor_gid (pass (gid_t)-1 to keep the caller's), mode
- * 0640: root writes it through the mapping, the monitoring group may read
- * it.  Two descriptors stay open in the creator (O_CLOEXEC), one O_RDWR
- * and one O_RDONLY, for ph_shm_restrict in its forked children; unmap
- * closes them.  Returns 0 or an errno value.
+ * Create the segment at path (replacing any old one), size it for g, map
+ * it read-write and fill the header.  It is one file per writer: path
+ * holds MAIN and MUX; ENV REGION e is the file "<path>.i<ino>.e<e>" (ino:
+ * the inode of the file at path), one region long (ph_shm_layout.h says
+ * why).  The files are owned by the caller (root) and group monitor_gid
+ * (pass (gid_t)-1 to keep the caller's), mode 0640: root writes them
+ * through the mapping, the monitoring group may read them.  No descriptor
+ * stays open; the creator keeps path, for ph_shm_restrict in its forked
+ * children to re-open the files read-only.  Returns 0 or an errno value.
  */
 int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
                   gid_t monitor_gid);
+
+/* The creator: unlink the env region files of the segment it created
+ * (before unmapping it: a restart's old segment, or at stop); nothing for
+ * any other mapping.  Who still maps them keeps them until it unmaps or
+ * exits. */
+void ph_shm_unlink_env_files(const ph_shm *shm);
 
 /* Bytes a segment of geometry g takes (for messages and tests). */
 uint64_t ph_shm_size_for(const ph_shm_geometry *g);
 
 /*
- * In a child forked from the creator, before it runs anything else: keep
- * writable only what `role` writes (a PROCESSOR: ENV REGION `env`), and
- * replace every other part of the mapping by a read-only mapping of the
- * O_RDONLY descriptor; then close both descriptors.  Returns 0, or an
- * errno value (the mapping is then unusable: the caller must exit).
+ * In a child forked from the creator, before it runs anything else and
+ * while still root: keep writable only what `role` writes (a PROCESSOR:
+ * ENV REGION `env`), and replace every other part of the mapping by a
+ * read-only mapping of its file, re-opened O_RDONLY by path (the main
+ * file must still be the same inode) and closed once mapped.  Returns 0,
+ * or an errno value (the mapping is then unusable: the caller must exit).
  */
 int ph_shm_restrict(ph_shm *shm, ph_shm_role role, uint32_t env);
 
-/* Close the creator's descriptors without changing the mapping (a child
- * that keeps the parent's rights, e.g. in tests). */
+/* Give up the creator's means to restrict (its copy of the path) without
+ * changing the mapping (a child that keeps the parent's rights, e.g. in
+ * tests). */
 void ph_shm_close_fds(ph_shm *shm);
 
 /*
  * Map an existing segment read-only and validate it: magic, a layout
  * major this code knows, record sizes; the geometry is recomputed from
- * the capacities and page size and every offset compared, and the total
- * checked against the file's size.  Returns 0, or an errno value with a
+ * the capacities and page size and every offset compared, the main
+ * file's size checked against it; then every env region's file is mapped
+ * read-only at its offset, each of exactly one region's size (EAGAIN if
+ * they were replaced meanwhile: a restart).  Returns 0, or an errno value with a
  * sentence in err (e.g. "no server running: /run/apache2/peruser.shm does
  * not exist", "permission denied: ... (is your user in the monitoring
- * group?)", "layout 3.0 is newer than this pstat understands (2.x)").
+ * group?)", "layout 4.0 is newer than this pstat understands (3.x)").
  */
 int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
                          size_t errlen);

@@ -1,13 +1,14 @@
 /*
  * ph_shm_layout.h -- the layout of the shared-memory segment.
  *
- * One file on tmpfs, created and sized by the parent before it forks, a
- * new one for every generation (a graceful restart heals whatever the last
- * generation's children wrote).  Its bytes are cut into REGIONS BY WRITER,
- * each starting on a page boundary so that the kernel's page protection is
- * the boundary between writers:
+ * Files on tmpfs, created and sized by the parent before it forks, new
+ * ones for every generation (a graceful restart heals whatever the last
+ * generation's children wrote).  The address range is cut into REGIONS BY
+ * WRITER, each starting on a page boundary so that the kernel's page
+ * protection is the boundary between writers, and EACH WRITABLE UNIT IS
+ * ITS OWN FILE AND ENDS AT ITS FILE'S END (below):
  *
- *   +--------------------------+ 0
+ *   +--------------------------+ 0            file <path>
  *   | MAIN (writer: parent)    |  ph_shm_header
  *   |                          |  ph_shm_env   [E]   identities, limits
  *   |                          |  ph_shm_child [C]   slot -> type, pid,
@@ -15,31 +16,48 @@
  *   +--------------------------+ mux_offset (page aligned)
  *   | MUX (parent, muxes)      |  ph_shm_mux_area    dropped_noenv
  *   |                          |  ph_shm_child_stats [C]  muxes' figures
- *   +--------------------------+ region_offset (page aligned)
+ *   +--------------------------+ region_offset = end of <path>
  *   | ENV REGION 0             |  ph_shm_env_stats         counters
  *   | (parent, muxes, env 0's  |  ph_shm_child_stats [C]   its processors'
  *   |  processors)             |                           figures, by slot
- *   |                          |  ph_shm_partition [M]     (mux m, env 0)
+ *   |  file <path>.i<ino>.e0   |  ph_shm_partition [M]     (mux m, env 0)
  *   |                          |  ph_shm_ticket [M][T]
  *   +--------------------------+ region_offset + region_stride
- *   | ENV REGION 1 ... E-1     |
+ *   | ENV REGION 1 ... E-1     |  files <path>.i<ino>.e1 ... .e<E-1>
  *   +--------------------------+ total_size
  *
+ * <ino> is the inode of the file at <path> (unique while it exists; a
+ * reader takes it from its fstat).  Every process reserves total_size
+ * bytes of address space and maps each file MAP_FIXED at its offset, so
+ * that base + offset finds every record, as if it were one file.
+ *
+ * WHY ONE FILE PER WRITABLE UNIT: a writable MAP_SHARED mapping can be
+ * grown with mremap (MREMAP_MAYMOVE, or a larger copy with old_size 0)
+ * into a new read-write mapping of whatever follows it IN ITS FILE, and
+ * mprotect does not stand in the way (the mapping came from an O_RDWR
+ * description).  In one file, a processor of X would reach env X+1's
+ * region that way.  Each unit ending at its file's end, growth reaches
+ * only past the end (SIGBUS).  MUX is last in the main file for the same
+ * reason: a multiplexer growing it reaches nothing, and MAIN stays
+ * read-only for it.
+ *
  * WHO MAPS WHAT WRITABLE (ph_shm_restrict, right after fork, while still
- * root; the read-only views are MAP_SHARED mappings of an O_RDONLY
- * descriptor, so mprotect(PROT_WRITE) fails with EACCES and a write
- * through /proc/self/mem fails too: such a mapping has no VM_MAYWRITE)
+ * root; the read-only views are MAP_SHARED mappings of descriptors opened
+ * O_RDONLY by path and closed once mapped, so mprotect(PROT_WRITE) fails
+ * with EACCES and a write through /proc/self/mem fails too: such a
+ * mapping has no VM_MAYWRITE)
  *   parent          everything
  *   multiplexer     MUX and every ENV REGION; MAIN read-only
  *   processor of X  ENV REGION X; everything else read-only
  *   pstat, tests    everything read-only (ph_shm_open_readonly)
- * No descriptor of the file stays open in any child.
- *
+ * No descriptor of any of the files stays open in any process (the
+ * parent re-opens nothing: its children re-open by path).
+
  * TRUST
  *   - Geometry (capacities, offsets, sizes) is computed once: by the
  *     parent from its configuration, by a reader from the header's four
  *     capacities and page size, checked field by field against the header
- *     and against the file's size.  It is kept in the process's ph_shm
+ *     and against the files' sizes.  It is kept in the process's ph_shm
  *     (children inherit the parent's copy through fork) and no address is
  *     ever computed from the mapped header again.
  *   - MAIN is written by the parent only, so identities (uid, gid, limits,
@@ -114,8 +132,10 @@
 #include <stdint.h>
 
 #define PH_SHM_MAGIC         0x5048534du     /* "PHSM" */
-#define PH_SHM_LAYOUT_MAJOR  2u              /* incompatible changes:
-                                              * 2: regions by writer */
+#define PH_SHM_LAYOUT_MAJOR  3u              /* incompatible changes:
+                                              * 2: regions by writer
+                                              * 3: one file per writer
+                                              *    (records as in 2) */
 #define PH_SHM_LAYOUT_MINOR  0u              /* compatible additions */
 #define PH_SHM_NAME_MAX      64              /* environment name, NUL incl. */
 

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -203,21 +204,117 @@ static void fill_records(const ph_shm *shm)
     }
 }
 
+/*
+ * The file of ENV REGION e of the segment whose main file (MAIN + MUX) is
+ * inode ino at path: "<path>.i<ino>.e<e>".  Named after the main file's
+ * inode, which is unique while that file exists and is what a reader
+ * already follows, so that two segments built at the same path (a
+ * restart, a test) never share an environment's file.
+ */
+static int env_file_name(char *buf, size_t len, const char *path, ino_t ino,
+                         uint32_t e)
+{
+    int n = snprintf(buf, len, "%s.i%llu.e%u", path, (unsigned long long)ino,
+                     e);
+
+    return n < 0 || (size_t)n >= len ? ENAMETOOLONG : 0;
+}
+
+/*
+ * Create a new file of size bytes at name, replacing whatever was there,
+ * owned by group gid ((gid_t)-1: the caller's), mode SHM_MODE, its pages
+ * reserved.  Returns 0 with the O_RDWR descriptor in *out, or an errno
+ * value (and nothing at name).
+ */
+static int make_file(const char *name, uint64_t size, gid_t gid, int *out)
+{
+    int fd, rv;
+
+    if (unlink(name) != 0 && errno != ENOENT) {
+        return errno;
+    }
+    /* O_EXCL|O_NOFOLLOW: never write through a file or symlink someone
+     * planted between the unlink and here.  O_CLOEXEC: no exec'd program
+     * ever inherits it (and it is closed once mapped anyway). */
+    fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+              SHM_MODE);
+    if (fd < 0) {
+        return errno;
+    }
+    if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) {
+        rv = errno;
+        goto fail;
+    }
+    /* open() applied the umask; the mode is part of the contract (root
+     * writes, the monitoring group reads, nobody else), so set it. */
+    if (fchmod(fd, SHM_MODE) != 0 || ftruncate(fd, (off_t)size) != 0) {
+        rv = errno;
+        goto fail;
+    }
+    /* Reserve the pages now: a full tmpfs must fail here, not raise
+     * SIGBUS in a child that touches a ticket later. */
+    if ((rv = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+        goto fail;
+    }
+    *out = fd;
+    return 0;
+
+fail:
+    close(fd);
+    unlink(name);
+    return rv;
+}
+
+/* Map the first len bytes of fd over [at, at + len) of a reservation of
+ * this process, with prot. */
+static int map_fixed(void *at, uint64_t len, int prot, int fd)
+{
+    if (mmap(at, (size_t)len, prot, MAP_SHARED | MAP_FIXED, fd, 0) != at) {
+        return errno ? errno : EINVAL;
+    }
+    return 0;
+}
+
+/* Reserve total bytes of address space, mapped to nothing usable, for
+ * the files to be mapped into at their offsets. */
+static void *reserve(uint64_t total)
+{
+    void *at = mmap(NULL, (size_t)total, PROT_NONE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    return at == MAP_FAILED ? NULL : at;
+}
+
+/* Unlink the files of env regions [0, n) of the segment (path, ino). */
+static void unlink_env_files(const char *path, ino_t ino, uint32_t n)
+{
+    char name[4096];
+    uint32_t e;
+
+    for (e = 0; e < n; e++) {
+        if (env_file_name(name, sizeof(name), path, ino, e) == 0) {
+            unlink(name);
+        }
+    }
+}
+
 int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
                   gid_t monitor_gid)
 {
     ph_shm_geom o;
-    struct stat st, rst;
-    char tmp[4096];
-    void *map;
-    int fd, ro_fd = -1, rv;
+    struct stat st;
+    char tmp[4096], name[4096];
+    char *base = NULL, *copy = NULL;
+    uint32_t e, made = 0;
+    int fd, rv;
 
     memset(shm, 0, sizeof(*shm));
-    shm->rw_fd = shm->ro_fd = -1;
+    memset(&st, 0, sizeof(st));
     if (ph_shm_geom_compute(g, page_size(), &o) != 0) {
         return EINVAL;
     }
-    /* Built under a temporary name and renamed over path once filled: a
+    /* The main file (MAIN + MUX) is built under a temporary name and
+     * renamed over path once filled, after every env file exists: a
      * reader finds the old segment or the new one, never a half-made one
      * (a new one every generation), and always a new inode
      * (ph_shm_replaced). */
@@ -225,148 +322,195 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
                          (long)getpid()) >= sizeof(tmp)) {
         return ENAMETOOLONG;
     }
-    if (unlink(tmp) != 0 && errno != ENOENT) {
-        return errno;
+    if ((rv = make_file(tmp, o.region_off, monitor_gid, &fd)) != 0) {
+        return rv;
     }
-    /* O_EXCL|O_NOFOLLOW: never write through a file or symlink someone
-     * planted between the unlink and here.  O_CLOEXEC: no exec'd program
-     * ever inherits a descriptor of the segment (children close them). */
-    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-              SHM_MODE);
-    if (fd < 0) {
-        return errno;
-    }
-    if (monitor_gid != (gid_t)-1 && fchown(fd, (uid_t)-1, monitor_gid) != 0) {
+    if (fstat(fd, &st) != 0) {
         rv = errno;
-        goto fail_unlink;
+        close(fd);
+        goto fail;
     }
-    /* open() applied the umask; the mode is part of the contract (root
-     * writes, the monitoring group reads, nobody else), so set it. */
-    if (fchmod(fd, SHM_MODE) != 0 || ftruncate(fd, (off_t)o.total) != 0) {
-        rv = errno;
-        goto fail_unlink;
+    /* One reservation of the whole size, each file mapped at its offset
+     * in it: every address is still base + offset (ph_shm_layout.h). */
+    if ((base = reserve(o.total)) == NULL) {
+        rv = errno ? errno : ENOMEM;
+        close(fd);
+        goto fail;
     }
-    /* Reserve the pages now: a full tmpfs must fail here, not raise
-     * SIGBUS in a child that touches a ticket later. */
-    rv = posix_fallocate(fd, 0, (off_t)o.total);
+    rv = map_fixed(base, o.region_off, PROT_READ | PROT_WRITE, fd);
+    close(fd);
     if (rv != 0) {
-        goto fail_unlink;
+        goto fail;
     }
-    /* The read-only descriptor children map their read-only views from:
-     * the same file (same inode), opened for reading only. */
-    ro_fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (ro_fd < 0) {
-        rv = errno;
-        goto fail_unlink;
+    /* One file per ENV REGION, each exactly one region long: growing a
+     * writable mapping of one (mremap) reaches only past its end. */
+    for (e = 0; e < o.envs; e++) {
+        if ((rv = env_file_name(name, sizeof(name), path, st.st_ino, e)) != 0
+            || (rv = make_file(name, o.region_stride, monitor_gid, &fd))
+                   != 0) {
+            goto fail;
+        }
+        made = e + 1;
+        rv = map_fixed(base + o.region_off + (uint64_t)e * o.region_stride,
+                       o.region_stride, PROT_READ | PROT_WRITE, fd);
+        close(fd);
+        if (rv != 0) {
+            goto fail;
+        }
     }
-    if (fstat(fd, &st) != 0 || fstat(ro_fd, &rst) != 0) {
-        rv = errno;
-        goto fail_unlink;
-    }
-    if (st.st_dev != rst.st_dev || st.st_ino != rst.st_ino) {
-        rv = EEXIST;            /* replaced under us */
-        goto fail_unlink;
-    }
-    map = mmap(NULL, (size_t)o.total, PROT_READ | PROT_WRITE, MAP_SHARED,
-               fd, 0);
-    if (map == MAP_FAILED) {
-        rv = errno;
-        goto fail_unlink;
+    if ((copy = strdup(path)) == NULL) {
+        rv = ENOMEM;
+        goto fail;
     }
 
-    shm->hdr = map;
+    shm->hdr = (ph_shm_header *)base;
     shm->size = (size_t)o.total;
     shm->geom = o;
     shm->role = PH_SHM_ROLE_PARENT;
-    shm->rw_fd = fd;
-    shm->ro_fd = ro_fd;
+    shm->path = copy;
     shm->dev = st.st_dev;
     shm->ino = st.st_ino;
     shm->magic = PH_SHM_MAP_MAGIC;
 
-    fill_header(map, &o);
+    fill_header(shm->hdr, &o);
     fill_records(shm);
     /* One that sees the magic sees everything before it. */
     atomic_thread_fence(memory_order_release);
-    ((ph_shm_header *)map)->magic = PH_SHM_MAGIC;
+    shm->hdr->magic = PH_SHM_MAGIC;
     /* rename() replaces whatever is at path (a symlink included, never
      * followed). */
     if (rename(tmp, path) != 0) {
         rv = errno;
         ph_shm_unmap(shm);
-        unlink(tmp);
-        return rv;
+        base = NULL;
+        goto fail;
     }
     return 0;
 
-fail_unlink:
-    if (ro_fd >= 0) {
-        close(ro_fd);
+fail:
+    if (base != NULL) {
+        munmap(base, (size_t)o.total);
     }
-    close(fd);
+    unlink_env_files(path, st.st_ino, made);
     unlink(tmp);
     return rv;
+}
+
+void ph_shm_unlink_env_files(const ph_shm *shm)
+{
+    assert(shm->magic == PH_SHM_MAP_MAGIC);
+    if (shm->path != NULL) {
+        unlink_env_files(shm->path, shm->ino, shm->geom.envs);
+    }
 }
 
 void ph_shm_close_fds(ph_shm *shm)
 {
     assert(shm->magic == PH_SHM_MAP_MAGIC);
-    if (shm->rw_fd >= 0) {
-        close(shm->rw_fd);
-    }
-    if (shm->ro_fd >= 0) {
-        close(shm->ro_fd);
-    }
-    shm->rw_fd = shm->ro_fd = -1;
+    free(shm->path);
+    shm->path = NULL;
 }
 
-/* Replace [off, off + len) of the mapping by a read-only view. */
-static int map_readonly(ph_shm *shm, uint64_t off, uint64_t len)
+/*
+ * Open name read-only and check that it is a regular file of exactly
+ * size bytes on device dev (and inode *ino if ino is not NULL): 0 and the
+ * descriptor in *out, or an errno value (ESTALE: another file; EINVAL:
+ * not a regular file of that size).
+ */
+static int open_part(const char *name, uint64_t size, dev_t dev,
+                     const ino_t *ino, int *out)
 {
-    void *at = ph_shm_base(shm) + off;
+    struct stat st;
+    int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rv;
 
-    if (len == 0) {
-        return 0;
+    if (fd < 0) {
+        return errno;
     }
-    if (mmap(at, (size_t)len, PROT_READ, MAP_SHARED | MAP_FIXED, shm->ro_fd,
-             (off_t)off) != at) {
-        return errno ? errno : EINVAL;
+    if (fstat(fd, &st) != 0) {
+        rv = errno;
+        close(fd);
+        return rv;
     }
+    rv = st.st_dev != dev || (ino != NULL && st.st_ino != *ino) ? ESTALE
+         : !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size ? EINVAL
+         : 0;
+    if (rv != 0) {
+        close(fd);
+        return rv;
+    }
+    *out = fd;
     return 0;
+}
+
+/* Replace [0, len) of the mapping by a read-only view of the main file,
+ * re-opened read-only by path (it must still be the same inode). */
+static int view_main(ph_shm *shm, const char *path, uint64_t len)
+{
+    int fd, rv;
+
+    if ((rv = open_part(path, shm->geom.region_off, shm->dev, &shm->ino,
+                        &fd)) != 0) {
+        return rv;
+    }
+    rv = map_fixed(ph_shm_base(shm), len, PROT_READ, fd);
+    close(fd);
+    return rv;
+}
+
+/* Replace ENV REGION e of the mapping by a read-only view of its file. */
+static int view_env(ph_shm *shm, const char *path, uint32_t e)
+{
+    char name[4096];
+    int fd, rv;
+
+    if ((rv = env_file_name(name, sizeof(name), path, shm->ino, e)) != 0
+        || (rv = open_part(name, shm->geom.region_stride, shm->dev, NULL,
+                           &fd)) != 0) {
+        return rv;
+    }
+    rv = map_fixed(ph_shm_region(shm, e), shm->geom.region_stride, PROT_READ,
+                   fd);
+    close(fd);
+    return rv;
 }
 
 int ph_shm_restrict(ph_shm *shm, ph_shm_role role, uint32_t env)
 {
     const ph_shm_geom *o = &shm->geom;
-    uint64_t mine;
-    int rv;
+    const char *path = shm->path;
+    uint32_t e;
+    int rv = 0;
 
     assert(shm->magic == PH_SHM_MAP_MAGIC);
-    if (shm->ro_fd < 0 || shm->role != PH_SHM_ROLE_PARENT) {
+    if (path == NULL || shm->role != PH_SHM_ROLE_PARENT) {
         return EBADF;           /* not a creator's mapping */
     }
+    /* The read-only views are MAP_SHARED mappings of descriptors opened
+     * O_RDONLY (by path, while still root), each closed once mapped. */
     switch (role) {
     case PH_SHM_ROLE_MULTIPLEXER:
-        rv = map_readonly(shm, 0, o->mux_off);
+        rv = view_main(shm, path, o->mux_off);
         break;
     case PH_SHM_ROLE_PROCESSOR:
         if (env >= o->envs) {
             rv = EINVAL;
             break;
         }
-        mine = o->region_off + (uint64_t)env * o->region_stride;
-        rv = map_readonly(shm, 0, mine);
-        if (rv == 0) {
-            rv = map_readonly(shm, mine + o->region_stride,
-                              o->total - (mine + o->region_stride));
+        rv = view_main(shm, path, o->region_off);
+        for (e = 0; rv == 0 && e < o->envs; e++) {
+            if (e != env) {
+                rv = view_env(shm, path, e);
+            }
         }
         shm->own_env = env;
         break;
     case PH_SHM_ROLE_READER:
-        rv = map_readonly(shm, 0, o->total);
+        rv = view_main(shm, path, o->region_off);
+        for (e = 0; rv == 0 && e < o->envs; e++) {
+            rv = view_env(shm, path, e);
+        }
         break;
     default:
-        rv = 0;
         break;
     }
     ph_shm_close_fds(shm);
@@ -391,7 +535,7 @@ static int say(char *err, size_t errlen, int rv, const char *fmt, ...)
 }
 
 /*
- * Check the header of a mapping of mapsize bytes and compute the geometry
+ * Check the header of a main file of mapsize bytes and compute the geometry
  * it describes into g.  Nothing of the header is used but its capacities
  * and page size: the layout is recomputed from them and every offset the
  * header states must be what was computed.  Returns 0 or an errno value,
@@ -447,10 +591,12 @@ static int header_check(const ph_shm_header *h, uint32_t magic,
         return say(err, errlen, EINVAL, "%s is inconsistent: its offsets "
                    "do not match its capacities", path);
     }
-    if (g->total > mapsize) {
-        return say(err, errlen, EINVAL, "%s is truncated: its header "
+    /* The main file holds MAIN and MUX, exactly. */
+    if (g->region_off != mapsize) {
+        return say(err, errlen, EINVAL, "%s is %s: its header "
                    "says %llu bytes, the file has %llu", path,
-                   (unsigned long long)g->total,
+                   g->region_off > mapsize ? "truncated" : "too long",
+                   (unsigned long long)g->region_off,
                    (unsigned long long)mapsize);
     }
     return 0;
@@ -461,12 +607,12 @@ int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
 {
     struct stat st;
     ph_shm_geom g;
-    uint32_t magic;
+    uint32_t magic, e;
+    char *base;
     void *map;
     int fd, rv;
 
     memset(shm, 0, sizeof(*shm));
-    shm->rw_fd = shm->ro_fd = -1;
     if (err != NULL && errlen > 0) {
         err[0] = '\0';
     }
@@ -499,31 +645,62 @@ int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
                  "than a header", path, (long long)st.st_size);
         goto close_fd;
     }
+    /* The main file alone first, to read its header. */
     map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
         rv = say(err, errlen, errno, "cannot map %s: %s", path,
                  strerror(errno));
         goto close_fd;
     }
-    close(fd);
-
     /* The magic first: seeing it (written last by ph_shm_create, after a
      * release fence) means seeing the rest of the header. */
     magic = ((const ph_shm_header *)map)->magic;
     atomic_thread_fence(memory_order_acquire);
     rv = header_check(map, magic, (uint64_t)st.st_size, path, err, errlen,
                       &g);
+    munmap(map, (size_t)st.st_size);
     if (rv != 0) {
-        munmap(map, (size_t)st.st_size);
-        return rv;
+        goto close_fd;
     }
-    shm->hdr = map;
-    shm->size = (size_t)st.st_size;
+    /* Then every file into one reservation, at its offset. */
+    if ((base = reserve(g.total)) == NULL) {
+        rv = say(err, errlen, errno ? errno : ENOMEM, "cannot map %s: %s",
+                 path, strerror(errno ? errno : ENOMEM));
+        goto close_fd;
+    }
+    rv = map_fixed(base, g.region_off, PROT_READ, fd);
+    close(fd);
+    shm->hdr = (ph_shm_header *)base;
+    shm->size = (size_t)g.total;
     shm->geom = g;
     shm->role = PH_SHM_ROLE_READER;
     shm->dev = st.st_dev;
     shm->ino = st.st_ino;
     shm->magic = PH_SHM_MAP_MAGIC;
+    if (rv != 0) {
+        ph_shm_unmap(shm);
+        return say(err, errlen, rv, "cannot map %s: %s", path,
+                   strerror(rv));
+    }
+    for (e = 0; e < g.envs; e++) {
+        if ((rv = view_env(shm, path, e)) != 0) {
+            ph_shm_unmap(shm);
+            if (rv == ENOENT || rv == ESTALE) {
+                /* replaced between the two opens: a restart */
+                return say(err, errlen, EAGAIN, "%s was replaced while "
+                           "being opened (is the server restarting?)",
+                           path);
+            }
+            if (rv == EINVAL) {
+                return say(err, errlen, rv, "%s is inconsistent: the file "
+                           "of environment region %u is not one region "
+                           "(%llu bytes) long", path, e,
+                           (unsigned long long)g.region_stride);
+            }
+            return say(err, errlen, rv, "cannot map environment region %u "
+                       "of %s: %s", e, path, strerror(rv));
+        }
+    }
     return 0;
 
 close_fd:
@@ -550,7 +727,6 @@ void ph_shm_unmap(ph_shm *shm)
     munmap(shm->hdr, shm->size);
     /* Zeroed: a later use of this mapping fails its magic check. */
     memset(shm, 0, sizeof(*shm));
-    shm->rw_fd = shm->ro_fd = -1;
 }
 
 /*

@@ -28,7 +28,10 @@
  *                  through the layout.  For each: mprotect(READ|WRITE), open
  *                  O_RDWR, garbage over every byte it can write (a page
  *                  that faults is reported, not fatal), then the same
- *                  through pwrite(/proc/self/mem).  No knowledge of the
+ *                  through pwrite(/proc/self/mem); with scope=all, also
+ *                  mremap growth (a longer copy of the mapping, which
+ *                  reaches whatever follows it in its file: pattern over
+ *                  every page of the growth).  No knowledge of the
  *                  record layout.
  *   mode=layout    today's layout (shm/ph_shm_layout.h): other
  *                  environments' counters to extreme values, their tickets
@@ -238,6 +241,7 @@ static __attribute__((unused)) void poke_bytes(poke_tally *tally,
 
 typedef struct mapping {
     uintptr_t start, end;
+    unsigned long long offset;      /* in the file */
     char perms[5];
     const char *path;
 } mapping;
@@ -255,12 +259,13 @@ static int find_mappings(apr_pool_t *p, const char *prefix, mapping *out,
     }
     while (n < max && fgets(line, sizeof(line), f)) {
         unsigned long start, end;
+        unsigned long long offset;
         char perms[5];
         int pos = 0;
         char *path, *nl;
 
-        if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &start, &end, perms,
-                   &pos) < 3 || pos == 0) {
+        if (sscanf(line, "%lx-%lx %4s %llx %*s %*s %n", &start, &end, perms,
+                   &offset, &pos) < 4 || pos == 0) {
             continue;
         }
         path = line + pos;
@@ -272,6 +277,7 @@ static int find_mappings(apr_pool_t *p, const char *prefix, mapping *out,
         }
         out[n].start = start;
         out[n].end = end;
+        out[n].offset = offset;
         memcpy(out[n].perms, perms, sizeof(perms));
         out[n].path = apr_pstrdup(p, path);
         n++;
@@ -289,6 +295,20 @@ static mapping file_extent(const mapping *maps, int n, int i)
 
     for (j = i + 1; j < n && maps[j].start == out.end
                     && strcmp(maps[j].path, out.path) == 0; j++) {
+        out.end = maps[j].end;
+    }
+    return out;
+}
+
+/* Mapping i extended over the mappings that follow it without a gap, of
+ * any file (maps are all of the segment's files: since the segment is one
+ * file per writer, reserved as one range, they sit side by side). */
+static mapping segment_extent(const mapping *maps, int n, int i)
+{
+    mapping out = maps[i];
+    int j;
+
+    for (j = i + 1; j < n && maps[j].start == out.end; j++) {
         out.end = maps[j].end;
     }
     return out;
@@ -362,6 +382,49 @@ static void scribble_mapping(report *rep, int i, const mapping *m,
     say(rep, "map.%d.procmem_error=%s", i, err_name(mem_err));
 }
 
+/*
+ * mremap growth: a new mapping of the same file, from the same offset,
+ * longer (old_size 0 makes a copy and leaves the original in place), with
+ * the original's rights.  If the mapping is writable and its file goes on
+ * after it, the copy is a writable window on the bytes that follow --
+ * whoever writes them.  Grown by what follows in the file (or, if that is
+ * nothing or unknown, by a fixed 64 pages), pattern written over every
+ * page of the growth; a page past the end of the file faults (SIGBUS).
+ */
+static void grow_mapping(report *rep, int i, const mapping *m, int random)
+{
+    apr_pool_t *p = rep->r->pool;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = m->end - m->start, grow = 64 * page, off;
+    unsigned long written = 0, faulted = 0;
+    unsigned long long end = m->offset + len;
+    struct stat st;
+    char *n;
+
+    if (stat(mapping_file(p, m->path), &st) == 0
+        && (unsigned long long)st.st_size > end) {
+        grow = (size_t)((unsigned long long)st.st_size - end);
+        grow = (grow + page - 1) & ~(page - 1);
+    }
+    say(rep, "map.%d.mremap_grow=%lu", i, (unsigned long)grow);
+    n = mremap((void *)m->start, 0, len + grow, MREMAP_MAYMOVE);
+    say(rep, "map.%d.mremap=%s", i, err_name(n != MAP_FAILED ? 0 : errno));
+    if (n == MAP_FAILED) {
+        return;
+    }
+    for (off = len; off < len + grow; off += page) {
+        if (probe_write((unsigned char *)n + off, page, random)) {
+            faulted++;
+        }
+        else {
+            written++;
+        }
+    }
+    munmap(n, len + grow);
+    say(rep, "map.%d.mremap_pages_written=%lu", i, written);
+    say(rep, "map.%d.mremap_pages_faulted=%lu", i, faulted);
+}
+
 static void attack_layout(report *rep, const mapping *m, const char *own,
                           const char *variant);
 
@@ -382,6 +445,9 @@ static void attack_segment(report *rep, const char *prefix,
             continue;
         }
         scribble_mapping(rep, i, &maps[i], random);
+        if (strcmp(scope, "all") == 0) {
+            grow_mapping(rep, i, &maps[i], random);
+        }
         hit++;
     }
     if (strcmp(scope, "own") == 0 && hit == 0 && n > 0) {
@@ -463,10 +529,11 @@ static void report_whereis(report *rep)
  *   "aim"     env_offset aimed at the parent's copy of another
  *             environment's gid (processors lands there) and uid (demand)
  */
-#if PH_SHM_LAYOUT_MAJOR == 2
-/* Layout 2.x: MAIN (header, env identities, child records; the parent
- * writes), MUX, then one page-aligned region per environment (its
- * counters, its children's figures, its partitions and tickets). */
+#if PH_SHM_LAYOUT_MAJOR == 3
+/* Layout 3.x (records as in 2.x): MAIN (header, env identities, child
+ * records; the parent writes), MUX, then one page-aligned region per
+ * environment (its counters, its children's figures, its partitions and
+ * tickets); one file per writer since 3.0, mapped side by side. */
 #define ALIGN64(v) (((v) + 63u) & ~(uint64_t)63u)
 
 static void attack_layout(report *rep, const mapping *m, const char *own,
@@ -506,7 +573,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
                            + (uint64_t)g.child_capacity * sizeof(ph_shm_child_stats));
     r_tickets = ALIGN64(r_partitions
                         + (uint64_t)g.mux_capacity * sizeof(ph_shm_partition));
-    if (g.magic != PH_SHM_MAGIC || g.layout_major != 2
+    if (g.magic != PH_SHM_MAGIC || g.layout_major != 3
         || g.env_record_size != sizeof(ph_shm_env)
         || g.env_stats_size != sizeof(ph_shm_env_stats)
         || g.child_record_size != sizeof(ph_shm_child)
@@ -518,7 +585,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
         || r_tickets + (uint64_t)g.mux_capacity * g.tickets_per_partition
                * sizeof(ph_shm_ticket) > g.region_stride
         || g.region_offset + (uint64_t)g.env_capacity * g.region_stride > maplen) {
-        say(rep, "layout.error=not a layout 2.x segment this module knows "
+        say(rep, "layout.error=not a layout 3.x segment this module knows "
             "(magic 0x%x, layout %u)", g.magic, (unsigned)g.layout_major);
         return;
     }
@@ -636,7 +703,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
     (void)own;
     (void)variant;
     /* The tests fail on this line: adapt this function to the layout. */
-    say(rep, "layout.error=attack_layout() knows layout 2.x, the "
+    say(rep, "layout.error=attack_layout() knows layout 3.x, the "
         "segment is %u.x: adapt it", PH_SHM_LAYOUT_MAJOR);
 }
 #endif /* PH_SHM_LAYOUT_MAJOR */
@@ -652,7 +719,7 @@ static void attack_layout_mode(report *rep, const char *prefix,
         if (maps[i].end - maps[i].start >= sizeof(ph_shm_header)
             && probe_read((unsigned char *)maps[i].start)
             && ((ph_shm_header *)maps[i].start)->magic == PH_SHM_MAGIC) {
-            mapping whole = file_extent(maps, n, i);
+            mapping whole = segment_extent(maps, n, i);
             say(rep, "layout.map=%s", maps[i].path);
             attack_layout(rep, &whole, own, variant);
             return;

@@ -864,6 +864,19 @@ def segment_path(server):
     return path if path.is_absolute() else server.run_dir / path
 
 
+def segment_env_file(path, index):
+    """The file of environment region `index` of the segment whose main
+    file (MAIN + MUX) is at `path`: "<path>.i<inode of path>.e<index>"
+    (one file per writer, shm/ph_shm_layout.h)."""
+    return Path(f"{path}.i{os.stat(path).st_ino}.e{index}")
+
+
+def segment_files(path):
+    """Every environment region file at `path`'s name, of any segment."""
+    path = Path(path)
+    return sorted(p for p in path.parent.glob(path.name + ".i*.e*"))
+
+
 def segment(server, path=None):
     """The segment of `server` (or the file at `path`) as shm_dump prints
     it: a dict with generation, env_count, creator_pid, dropped_noenv,

@@ -264,6 +264,19 @@ def test_attack_from_alice_leaves_bob_parent_and_muxes_intact(
         assert got == expected, f"the parent's uid/gid copies are now {got}, not {expected}"
 
     c = Checks()
+    if report and attack.startswith("segment-all"):
+        # mremap growth of every mapping of the segment: a longer copy of
+        # a writable mapping must reach only past the end of its file
+        # (each writer's unit is its own file), never another writer's
+        # bytes.
+        def no_growth_written():
+            tried = [k for k in report if k.endswith(".mremap")]
+            assert tried, f"the module tried no mremap growth: {report}"
+            grown = {k: v for k, v in report.items()
+                     if k.endswith(".mremap_pages_written") and v != "0"}
+            assert not grown, ("alice wrote through an mremap-grown mapping "
+                               f"of the segment: {grown}")
+        c.check("mremap growth", no_growth_written)
     # bob answers as bob from the processors he had ...
     c.check("bob after the attack", assert_answers_as, srv, "bob", env_users, BOB_REQUESTS)
     c.check("parent memory, soon after the attack", canary)

@@ -126,6 +126,11 @@ def test_segment_file_mode_owner_group_readers_and_removal(servers, tree, phmon,
     assert file_facts(path) == (True, 0o640, 0, phmon), file_facts(path)
     assert not (srv.run_dir / phtest.SEGMENT_NAME).exists(), \
         "segment also created at the default path"
+    # one file per environment region beside it, the same facts
+    env_files = phtest.segment_files(path)
+    assert len(env_files) == 2, env_files
+    for f in env_files:
+        assert file_facts(f) == (True, 0o640, 0, phmon), (f, file_facts(f))
 
     seg = segment(srv)
     assert seg["creator_pid"] == srv.parent_pid, seg
@@ -150,6 +155,8 @@ def test_segment_file_mode_owner_group_readers_and_removal(servers, tree, phmon,
 
     srv.stop()
     assert not path.exists(), f"{path} still exists after stop"
+    assert not phtest.segment_files(path), \
+        f"environment files left after stop: {phtest.segment_files(path)}"
     res = phtest.run_tool([str(shm_dump), str(path)], timeout=10)
     assert res.returncode == 2 and res.stderr.strip(), (res.returncode, res.stderr)
     print(f"shm_dump after stop: {res.stderr.strip()}")

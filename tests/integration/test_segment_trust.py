@@ -2,10 +2,11 @@
 writable only what it writes, and what one environment scribbles into its
 own region hurts only that environment, until a graceful restart heals it.
 
-The segment file is cut into regions by writer (shm/ph_shm_layout.h):
-MAIN [0, mux_offset) written by the parent only, the MUX region
-[mux_offset, region_offset), and one region per environment at
-region_offset + index * region_stride.  shm_dump prints those offsets.
+The segment is cut into regions by writer (shm/ph_shm_layout.h), one
+file per writer: the main file holds MAIN [0, mux_offset), written by the
+parent only, and the MUX region [mux_offset, region_offset); environment
+`index` has its own file of region_stride bytes, at region_offset + index *
+region_stride in every mapping.  shm_dump prints those offsets.
 """
 
 import re
@@ -40,22 +41,22 @@ def writable_at(ranges, offset):
     return None
 
 
-def regions(seg):
-    """{name: (start, end)} of every region of the segment."""
-    out = {"main": (0, seg["mux_offset"]),
-           "mux": (seg["mux_offset"], seg["region_offset"])}
+def regions(seg, path):
+    """{name: (file, start, end)} of every region of the segment."""
+    out = {"main": (path, 0, seg["mux_offset"]),
+           "mux": (path, seg["mux_offset"], seg["region_offset"])}
     for e in seg["envs"]:
-        start_ = seg["region_offset"] + e["index"] * seg["region_stride"]
-        out[e["name"]] = (start_, start_ + seg["region_stride"])
+        out[e["name"]] = (phtest.segment_env_file(path, e["index"]), 0,
+                          seg["region_stride"])
     return out
 
 
 def check_writable(pid, path, seg, want):
     """Assert that, in pid's map, each region's first and last byte is
     mapped writable exactly when want[region] says so."""
-    ranges = mapped_ranges(pid, path)
     got = {}
-    for name, (lo, hi) in regions(seg).items():
+    for name, (f, lo, hi) in regions(seg, path).items():
+        ranges = mapped_ranges(pid, f)
         got[name] = (writable_at(ranges, lo), writable_at(ranges, hi - 1))
     expect = {name: (w, w) for name, w in want.items()}
     assert got == expect, f"pid {pid}: {ranges}"
@@ -87,9 +88,10 @@ IN_FLIGHT, AVAIL = 48, 52
 def scribble(srv, seg, name):
     """Write what a compromised processor of `name` could write into its
     own region: every handoff 'in flight', AVAIL 0."""
-    lo = seg["region_offset"] + seg_env(seg, name)["index"] * seg["region_stride"]
-    with open(phtest.segment_path(srv), "r+b") as f:
-        f.seek(lo + IN_FLIGHT)
+    path = phtest.segment_path(srv)
+    with open(phtest.segment_env_file(path, seg_env(seg, name)["index"]),
+              "r+b") as f:
+        f.seek(IN_FLIGHT)
         f.write(struct.pack("<iI", 0x7fffffff, 0))
 
 
@@ -125,6 +127,13 @@ def test_corrupt_region_hurts_only_its_env_and_graceful_heals(servers, tree, shm
         except AssertionError:
             return False
     wait_for(new_generation, 30, what="a new generation in the segment")
+    # the old generation's environment files are gone (its children may
+    # still map them), the new one's are there
+    path = phtest.segment_path(srv)
+    new_files = [phtest.segment_env_file(path, e["index"])
+                 for e in segment(srv)["envs"]]
+    assert phtest.segment_files(path) == sorted(new_files), \
+        (phtest.segment_files(path), new_files)
     wait_for(lambda: http_get(srv.port, "alice.test", "/small.txt",
                               timeout=20).status == 200,
              30, what="alice served again after the graceful restart")

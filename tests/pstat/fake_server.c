@@ -259,6 +259,7 @@ int main(int argc, char **argv)
     while (!got_term) {
         if (got_hup) {
             got_hup = 0;
+            ph_shm_unlink_env_files(&f.shm);
             ph_shm_unmap(&f.shm);
             f.generation++;
             if (create(&f) != 0) {
@@ -269,6 +270,7 @@ int main(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
     unlink(f.path);
+    ph_shm_unlink_env_files(&f.shm);
     ph_shm_unmap(&f.shm);
     free(f.first_slot);
     return 0;

@@ -178,7 +178,7 @@ def test_json_values_and_rates(fake):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["pstat_version"] == 1
-    assert doc["layout"].startswith("2.")
+    assert doc["layout"].startswith("3.")
     assert doc["path"] == s.path
     assert 0.45 <= doc["interval_s"] <= 1.0
     srv = doc["server"]

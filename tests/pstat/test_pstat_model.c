@@ -407,6 +407,7 @@ static void test_source_follows_restart(void)
     CU_ASSERT_EQUAL(s.env_capacity, 4);
 
     /* Restart: a new file at the same path. */
+    ph_shm_unlink_env_files(&writer);
     ph_shm_unmap(&writer);
     CU_ASSERT_FATAL(ph_shm_create(&writer, path, &g, (gid_t)-1) == 0);
     CU_ASSERT_EQUAL(pstat_source_follow(&src), PSTAT_SOURCE_OPENED);
@@ -419,6 +420,7 @@ static void test_source_follows_restart(void)
     CU_ASSERT_EQUAL(pstat_source_follow(&src), PSTAT_SOURCE_GONE);
     CU_ASSERT(strstr(src.err, "no server running") != NULL);
 
+    ph_shm_unlink_env_files(&writer);
     ph_shm_unmap(&writer);
     pstat_source_close(&src);
     pstat_sample_free(&s);

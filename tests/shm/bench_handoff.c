@@ -353,6 +353,7 @@ int main(int argc, char **argv)
     printf("two processes: %10.0f handoffs/s  ticket + pipe (consumer "
            "sleeps in read)\n", piped);
 
+    ph_shm_unlink_env_files(&shm);
     ph_shm_unmap(&shm);
     munmap(sh, sizeof(*sh));
     unlink(path);

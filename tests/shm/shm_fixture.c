@@ -35,6 +35,9 @@ void ph_shm_fx_open(ph_shm_fx *fx, uint32_t envs, uint32_t children,
 
 void ph_shm_fx_close(ph_shm_fx *fx)
 {
+    if (fx->shm.magic == PH_SHM_MAP_MAGIC) {
+        ph_shm_unlink_env_files(&fx->shm);
+    }
     ph_shm_unmap(&fx->shm);
     unlink(fx->path);
 }

@@ -112,6 +112,7 @@ void st_world_close(st_world *w)
     if (w->led != NULL) {
         munmap(w->led, w->led_size);
     }
+    ph_shm_unlink_env_files(&w->shm);
     ph_shm_unmap(&w->shm);
     unlink(w->path);
     rmdir(w->dir);

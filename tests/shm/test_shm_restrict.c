@@ -8,10 +8,13 @@
  * Every probe runs in a forked child (a fault is the expected outcome);
  * the parent of the test plays the server's parent.
  */
+#define _GNU_SOURCE 1   /* mremap */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -193,8 +196,8 @@ static void test_reader_writes_nothing(void)
     ph_shm_fx_close(&fx);
 }
 
-/* After restrict, no descriptor of the segment is open (a CGI exec'd
- * later inherits nothing), and what stays readable still reads. */
+/* After restrict, what stays readable still reads, and a second restrict
+ * has nothing to restrict from (the creator's path is forgotten). */
 static void test_restrict_closes_descriptors(void)
 {
     int status;
@@ -206,11 +209,8 @@ static void test_restrict_closes_descriptors(void)
     pid = fork();
     CU_ASSERT_FATAL(pid >= 0);
     if (pid == 0) {
-        int rw = fx.shm.rw_fd, ro = fx.shm.ro_fd;
-
         if (ph_shm_restrict(&fx.shm, PH_SHM_ROLE_PROCESSOR, 0) != 0
-            || fx.shm.rw_fd != -1 || fx.shm.ro_fd != -1
-            || fcntl(rw, F_GETFD) != -1 || fcntl(ro, F_GETFD) != -1
+            || fx.shm.path != NULL
             || atomic_load(env_field(2)) != 42
             || fx.shm.hdr->magic != PH_SHM_MAGIC) {
             _exit(1);
@@ -218,6 +218,183 @@ static void test_restrict_closes_descriptors(void)
         /* a second restrict has nothing to restrict from */
         _exit(ph_shm_restrict(&fx.shm, PH_SHM_ROLE_PROCESSOR, 0) == EBADF
                   ? 0 : 2);
+    }
+    CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+    CU_ASSERT(exited(status, 0));
+    ph_shm_fx_close(&fx);
+}
+
+/*
+ * mremap growth (issue 8): a writable mapping of a file that goes on
+ * after it can be grown, or duplicated larger (old_size 0), into a new
+ * read-write mapping of the file's following bytes.  Each writable unit
+ * is therefore its own file and ends at its end: growth reaches only
+ * past the end of the file (SIGBUS), never another writer's bytes.
+ *
+ * In a child restricted to role (env): grow the writable mapping at
+ * [at, at + len) by `by` bytes with mremap `how`, then store at +len of
+ * the result.  Exit 0: the store was done; an errno: mremap refused; a
+ * signal: the store faulted.
+ */
+typedef enum grow {
+    GROW_MOVE,          /* mremap(at, len, len + by, MAYMOVE) */
+    GROW_DUP,           /* mremap(at, 0, len + by, MAYMOVE): a copy */
+    GROW_IN_PLACE       /* mremap(at, len, len + by, 0) */
+} grow;
+
+static int try_grow(ph_shm_role role, uint32_t env, char *at, size_t len,
+                    size_t by, grow how)
+{
+    int status;
+    pid_t pid;
+    char *n;
+
+    fflush(NULL);
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        if (ph_shm_restrict(&fx.shm, role, env) != 0) {
+            _exit(100);
+        }
+        switch (how) {
+        case GROW_MOVE:
+            n = mremap(at, len, len + by, MREMAP_MAYMOVE);
+            break;
+        case GROW_DUP:
+            n = mremap(at, 0, len + by, MREMAP_MAYMOVE);
+            break;
+        default:
+            n = mremap(at, len, len + by, 0);
+            break;
+        }
+        if (n == MAP_FAILED) {
+            _exit(errno ? errno : 101);
+        }
+        atomic_store((_Atomic uint64_t *)(n + len), 0x5a5a5a5a5a5a5a5aull);
+        _exit(0);
+    }
+    CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+    return status;
+}
+
+/* Refused: mremap failed, or the store past the file's end faulted. */
+static int refused_growth(int status)
+{
+    return refused_store(status)
+           || (WIFEXITED(status) && WEXITSTATUS(status) != 0
+               && WEXITSTATUS(status) < 100);
+}
+
+/* A copy of MUX and every env region, to tell whether a probe wrote
+ * anything there. */
+static unsigned char *saved;
+
+static void save_regions(void)
+{
+    const ph_shm_geom *o = &fx.shm.geom;
+
+    free(saved);
+    saved = malloc(o->total - o->mux_off);
+    CU_ASSERT_FATAL(saved != NULL);
+    memcpy(saved, (char *)fx.shm.hdr + o->mux_off, o->total - o->mux_off);
+}
+
+static int untouched(void)
+{
+    const ph_shm_geom *o = &fx.shm.geom;
+
+    return memcmp(saved, (char *)fx.shm.hdr + o->mux_off,
+                  o->total - o->mux_off) == 0;
+}
+
+static void test_processor_cannot_grow_into_next_region(void)
+{
+    const ph_shm_geom *o;
+    uint32_t e;
+    grow how;
+
+    open_fx();
+    save_regions();
+    o = &fx.shm.geom;
+    for (e = 0; e < ENVS; e++) {
+        char *mine = (char *)fx.shm.hdr + o->region_off
+                     + (uint64_t)e * o->region_stride;
+        for (how = GROW_MOVE; how <= GROW_IN_PLACE; how++) {
+            int st = try_grow(PH_SHM_ROLE_PROCESSOR, e, mine,
+                              o->region_stride, o->region_stride, how);
+            CU_ASSERT(refused_growth(st));
+            if (!refused_growth(st)) {
+                fprintf(stderr, "\n  env %u grew (mode %d) and wrote past "
+                        "its region\n", e, (int)how);
+            }
+            CU_ASSERT(untouched());
+        }
+    }
+    ph_shm_fx_close(&fx);
+}
+
+static void test_multiplexer_cannot_grow_mux(void)
+{
+    const ph_shm_geom *o;
+    grow how;
+
+    open_fx();
+    save_regions();
+    o = &fx.shm.geom;
+    for (how = GROW_MOVE; how <= GROW_IN_PLACE; how++) {
+        int st = try_grow(PH_SHM_ROLE_MULTIPLEXER, 0,
+                          (char *)fx.shm.hdr + o->mux_off, o->mux_size,
+                          o->region_stride, how);
+        CU_ASSERT(refused_growth(st));
+        CU_ASSERT(untouched());
+    }
+    /* nor an env region (it may write them all, but growth must not
+     * reach beyond the one it grows either) */
+    CU_ASSERT(refused_growth(try_grow(PH_SHM_ROLE_MULTIPLEXER, 0,
+                                      (char *)fx.shm.hdr + o->region_off,
+                                      o->region_stride, o->region_stride,
+                                      GROW_DUP)));
+    CU_ASSERT(untouched());
+    ph_shm_fx_close(&fx);
+}
+
+/* After restrict a processor holds no descriptor of any segment file
+ * (the main file or an environment's). */
+static void test_processor_holds_no_segment_fd(void)
+{
+    int status;
+    pid_t pid;
+
+    open_fx();
+    fflush(NULL);
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        char link[300], target[4096];
+        struct dirent *de;
+        DIR *d;
+        ssize_t n;
+
+        if (ph_shm_restrict(&fx.shm, PH_SHM_ROLE_PROCESSOR, 1) != 0
+            || !(d = opendir("/proc/self/fd"))) {
+            _exit(100);
+        }
+        while ((de = readdir(d)) != NULL) {
+            if (de->d_name[0] == '.') {
+                continue;
+            }
+            snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+            n = readlink(link, target, sizeof(target) - 1);
+            if (n < 0) {
+                continue;
+            }
+            target[n] = '\0';
+            if (strncmp(target, fx.path, strlen(fx.path)) == 0) {
+                _exit(1);
+            }
+        }
+        closedir(d);
+        _exit(0);
     }
     CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
     CU_ASSERT(exited(status, 0));
@@ -254,6 +431,12 @@ int ph_shm_test_register_restrict(void)
         { "restrict closes the descriptors", test_restrict_closes_descriptors },
         { "restrict refuses a bad env, a reader's mapping",
           test_restrict_refuses },
+        { "processor: mremap growth never reaches the next region",
+          test_processor_cannot_grow_into_next_region },
+        { "multiplexer: mremap growth of MUX reaches nothing",
+          test_multiplexer_cannot_grow_mux },
+        { "processor holds no descriptor of a segment file",
+          test_processor_holds_no_segment_fd },
     };
 
     return ph_shm_test_add_suite("shm_restrict", tests,

@@ -208,6 +208,7 @@ static void test_create_mode_and_group(void)
     CU_ASSERT_EQUAL(st.st_mode & 07777, 0640u);
     CU_ASSERT_EQUAL(st.st_uid, geteuid());
     CU_ASSERT_EQUAL(st.st_gid, getegid());
+    ph_shm_unlink_env_files(&shm);
     ph_shm_unmap(&shm);
 
     if (geteuid() == 0) {
@@ -216,6 +217,7 @@ static void test_create_mode_and_group(void)
         CU_ASSERT_EQUAL(st.st_mode & 07777, 0640u);
         CU_ASSERT_EQUAL(st.st_uid, 0u);
         CU_ASSERT_EQUAL(st.st_gid, MONITOR_GID);
+        ph_shm_unlink_env_files(&shm);
         ph_shm_unmap(&shm);
     }
     unlink(path);
@@ -243,25 +245,94 @@ static int fd_open_on(const char *path)
     return found;
 }
 
+/* 1 if this process has a descriptor open on a file whose name starts
+ * with prefix (the main file or one of its env region files). */
+static int fd_open_under(const char *prefix)
+{
+    char link[300], target[PATH_MAX];
+    struct dirent *d;
+    DIR *dir = opendir("/proc/self/fd");
+    int found = 0;
+    ssize_t n;
+
+    CU_ASSERT_FATAL(dir != NULL);
+    while ((d = readdir(dir)) != NULL) {
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", d->d_name);
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n > 0) {
+            target[n] = '\0';
+            found |= strncmp(target, prefix, strlen(prefix)) == 0;
+        }
+    }
+    closedir(dir);
+    return found;
+}
+
 static void test_no_descriptor_left(void)
 {
     char err[256];
     ph_shm_fx fx;
     ph_shm ro;
 
-    ph_shm_fx_open(&fx, 1, 1, 1, 1);
-    /* the creator keeps its two descriptors, close-on-exec, for
-     * ph_shm_restrict in its children; nothing else keeps one */
-    CU_ASSERT(fd_open_on(fx.path));
-    CU_ASSERT(fcntl(fx.shm.rw_fd, F_GETFD) & FD_CLOEXEC);
-    CU_ASSERT(fcntl(fx.shm.ro_fd, F_GETFD) & FD_CLOEXEC);
-    CU_ASSERT_EQUAL(fcntl(fx.shm.ro_fd, F_GETFL) & O_ACCMODE, O_RDONLY);
-    ph_shm_close_fds(&fx.shm);
+    /* neither the creator (its children re-open by path) nor a reader
+     * keeps a descriptor of any of the segment's files */
+    ph_shm_fx_open(&fx, 3, 1, 1, 1);
     CU_ASSERT_FALSE(fd_open_on(fx.path));
+    CU_ASSERT_FALSE(fd_open_under(fx.path));
     CU_ASSERT_FATAL(ph_shm_open_readonly(&ro, fx.path, err, sizeof(err))
                     == 0);
-    CU_ASSERT_FALSE(fd_open_on(fx.path));
+    CU_ASSERT_FALSE(fd_open_under(fx.path));
     ph_shm_unmap(&ro);
+    ph_shm_fx_close(&fx);
+}
+
+/* One file per writer: path holds MAIN + MUX, each env region is its own
+ * file of exactly one region, same owner, group and mode; they go with
+ * ph_shm_unlink_env_files. */
+static void test_files_by_writer(void)
+{
+    char name[300];
+    struct stat st, est;
+    ph_shm_fx fx;
+    uint32_t e;
+
+    ph_shm_fx_open(&fx, 3, 2, 2, 4);
+    CU_ASSERT_FATAL(stat(fx.path, &st) == 0);
+    CU_ASSERT_EQUAL((uint64_t)st.st_size, fx.shm.geom.region_off);
+    for (e = 0; e < 3; e++) {
+        snprintf(name, sizeof(name), "%s.i%llu.e%u", fx.path,
+                 (unsigned long long)st.st_ino, e);
+        CU_ASSERT_FATAL(lstat(name, &est) == 0);
+        CU_ASSERT(S_ISREG(est.st_mode));
+        CU_ASSERT_EQUAL((uint64_t)est.st_size, fx.shm.geom.region_stride);
+        CU_ASSERT_EQUAL(est.st_mode & 07777, 0640u);
+        CU_ASSERT_EQUAL(est.st_uid, st.st_uid);
+        CU_ASSERT_EQUAL(est.st_gid, st.st_gid);
+    }
+    /* what the parent writes through the mapping is in the env's file */
+    atomic_store(&ph_shm_env_stats_at(&fx.shm, 2)->requests, 77);
+    {
+        ph_shm_env_stats rec;
+        int fd;
+
+        snprintf(name, sizeof(name), "%s.i%llu.e2", fx.path,
+                 (unsigned long long)st.st_ino);
+        fd = open(name, O_RDONLY);
+        CU_ASSERT_FATAL(fd >= 0);
+        CU_ASSERT_FATAL(pread(fd, &rec, sizeof(rec), 0)
+                        == (ssize_t)sizeof(rec));
+        CU_ASSERT_EQUAL(atomic_load(&rec.requests), 77u);
+        close(fd);
+    }
+    ph_shm_unlink_env_files(&fx.shm);
+    for (e = 0; e < 3; e++) {
+        snprintf(name, sizeof(name), "%s.i%llu.e%u", fx.path,
+                 (unsigned long long)st.st_ino, e);
+        CU_ASSERT_EQUAL(access(name, F_OK), -1);
+    }
+    /* the mapping lives on (old children keep theirs) */
+    CU_ASSERT_EQUAL(atomic_load(&ph_shm_env_stats_at(&fx.shm, 2)->requests),
+                    77u);
     ph_shm_fx_close(&fx);
 }
 
@@ -281,7 +352,9 @@ static void test_create_replaces_and_ignores_symlink(void)
     CU_ASSERT_EQUAL(ph_shm_replaced(&b, path), 0);
     /* the old mapping stays usable by the old generation */
     CU_ASSERT_EQUAL(a.hdr->magic, PH_SHM_MAGIC);
+    ph_shm_unlink_env_files(&a);
     ph_shm_unmap(&a);
+    ph_shm_unlink_env_files(&b);
     ph_shm_unmap(&b);
     unlink(path);
 
@@ -297,6 +370,7 @@ static void test_create_replaces_and_ignores_symlink(void)
     CU_ASSERT(S_ISREG(st.st_mode));
     CU_ASSERT_FATAL(stat(target, &st) == 0);
     CU_ASSERT_EQUAL(st.st_size, 4);
+    ph_shm_unlink_env_files(&a);
     ph_shm_unmap(&a);
     unlink(path);
     unlink(target);
@@ -407,6 +481,7 @@ static void test_only_root_and_monitoring_group_read(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "permission denied"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "monitoring group"));
     CU_ASSERT_EQUAL(open_as_nobody(path, MONITOR_GID, err, sizeof(err)), 0);
+    ph_shm_unlink_env_files(&shm);
     ph_shm_unmap(&shm);
     unlink(path);
 }
@@ -427,18 +502,22 @@ static void test_open_bad_magic(void)
 static void test_open_unknown_major(void)
 {
     ph_shm_fx fx;
-    uint16_t v = 3;
+    uint16_t v = PH_SHM_LAYOUT_MAJOR + 1;
 
     ph_shm_fx_open(&fx, 1, 1, 1, 1);
     poke(fx.path, offsetof(ph_shm_header, layout_major), &v, sizeof(v));
     {
         /* the minor stays whatever this build writes */
-        char want[32];
-        snprintf(want, sizeof(want), "layout 3.%u", PH_SHM_LAYOUT_MINOR);
+        char want[64];
+        snprintf(want, sizeof(want), "layout %u.%u", v, PH_SHM_LAYOUT_MINOR);
+        expect_refused(fx.path, EPROTONOSUPPORT, want);
+        snprintf(want, sizeof(want), "newer than this program understands "
+                 "(%u.x)", PH_SHM_LAYOUT_MAJOR);
         expect_refused(fx.path, EPROTONOSUPPORT, want);
     }
-    expect_refused(fx.path, EPROTONOSUPPORT, "newer than this program "
-                   "understands (2.x)");
+    v = 2;      /* a 2.x segment: one file, env regions inside it */
+    poke(fx.path, offsetof(ph_shm_header, layout_major), &v, sizeof(v));
+    expect_refused(fx.path, EPROTONOSUPPORT, "older");
     v = 1;      /* a 1.x segment: one region, writable by every child */
     poke(fx.path, offsetof(ph_shm_header, layout_major), &v, sizeof(v));
     expect_refused(fx.path, EPROTONOSUPPORT, "older");
@@ -472,8 +551,23 @@ static void test_open_truncated(void)
 {
     ph_shm_fx fx;
 
+    char name[300];
+    struct stat st;
+
     ph_shm_fx_open(&fx, 2, 2, 2, 2);
-    CU_ASSERT_FATAL(truncate(fx.path, (off_t)fx.shm.size - 64) == 0);
+    /* an env region's file shorter or longer than one region */
+    CU_ASSERT_FATAL(stat(fx.path, &st) == 0);
+    snprintf(name, sizeof(name), "%s.i%llu.e1", fx.path,
+             (unsigned long long)st.st_ino);
+    CU_ASSERT_FATAL(truncate(name, (off_t)fx.shm.geom.region_stride - 64)
+                    == 0);
+    expect_refused(fx.path, EINVAL, "not one region");
+    CU_ASSERT_FATAL(truncate(name, (off_t)fx.shm.geom.region_stride * 2)
+                    == 0);
+    expect_refused(fx.path, EINVAL, "not one region");
+    /* the main file */
+    CU_ASSERT_FATAL(truncate(fx.path, (off_t)fx.shm.geom.region_off - 64)
+                    == 0);
     expect_refused(fx.path, EINVAL, "truncated");
     CU_ASSERT_FATAL(truncate(fx.path, 100) == 0);
     expect_refused(fx.path, EINVAL, "truncated");
@@ -560,7 +654,9 @@ static void test_replaced(void)
     ph_shm_unmap(&ro);
     /* an unmapped handle has nothing to compare */
     CU_ASSERT_EQUAL(ph_shm_replaced(&ro, fx.path), 1);
+    ph_shm_unlink_env_files(&again);
     ph_shm_unmap(&again);
+    ph_shm_unlink_env_files(&fx.shm);
     ph_shm_unmap(&fx.shm);
     unlink(fx.path);
 }
@@ -634,6 +730,7 @@ static void test_unmap_and_dropped_noenv(void)
     ph_shm_fx_open(&fx, 1, 1, 1, 1);
     atomic_store(&ph_shm_mux_area_at(&fx.shm)->dropped_noenv, 12);
     CU_ASSERT_EQUAL(ph_shm_dropped_noenv(&fx.shm), 12u);
+    ph_shm_unlink_env_files(&fx.shm);
     ph_shm_unmap(&fx.shm);
     CU_ASSERT_EQUAL(fx.shm.magic, 0u);
     CU_ASSERT_PTR_NULL(fx.shm.hdr);
@@ -648,7 +745,8 @@ int ph_shm_test_register_segment(void)
         { "create: initial records", test_create_initial_records },
         { "size_for and create refuse bad geometry", test_size_for_refuses },
         { "create: mode 0640, monitoring group", test_create_mode_and_group },
-        { "only the creator keeps descriptors", test_no_descriptor_left },
+        { "no descriptor kept, creator or reader", test_no_descriptor_left },
+        { "one file per writer, env files unlinked", test_files_by_writer },
         { "create replaces the old file, ignores a symlink",
           test_create_replaces_and_ignores_symlink },
         { "open read-only: reads, cannot write",

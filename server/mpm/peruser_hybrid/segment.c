@@ -218,8 +218,11 @@ int ph_segment_setup(apr_pool_t *pconf, ph_shm *map)
     if (map->magic == PH_SHM_MAP_MAGIC) {
         carry_counters(map, &fresh);
         carry_children(map, &fresh);
-        /* Children of an older generation keep the old mapping; this
-         * process only needs the new one. */
+        /* Children of an older generation keep the old mapping (and
+         * with it the old env region files, unlinked or not); this
+         * process only needs the new one.  The old main file was
+         * replaced by the rename; its env files go now. */
+        ph_shm_unlink_env_files(map);
         ph_shm_unmap(map);
     }
     *map = fresh;
@@ -240,6 +243,7 @@ void ph_segment_teardown(apr_pool_t *pconf, ph_shm *map)
     const char *path = segment_path(pconf);
 
     if (map->magic == PH_SHM_MAP_MAGIC) {
+        ph_shm_unlink_env_files(map);
         ph_shm_unmap(map);
     }
     ph_segment = NULL;
