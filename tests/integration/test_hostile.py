@@ -187,8 +187,12 @@ class Checks:
 
 
 def bob_under_load(srv, census, tree, env_users, old_bob):
-    """6 requests held by bob's gated CGI: his 4-thread processor must get
-    a second one; every request answers 200 as bob once the gate opens."""
+    """6 requests held by bob's gated CGI: 4 fill his 4-thread processor,
+    then 2 more need a second processor (a new slot); every request
+    answers 200 as bob once the gate opens.  The 2 are sent only once the
+    4 CGIs run: sent together, all 6 may be handed to the first processor
+    while it still counts idle workers (AsyncRequestWorkerFactor), as
+    stock event's listener would take them, and no second one is needed."""
     bob_uid = env_users["bob"][0]
     cgi, gate = phtest.gated_cgi(tree["bob"])
     results = []
@@ -203,9 +207,13 @@ def bob_under_load(srv, census, tree, env_users, old_bob):
             results.append(r)
 
     threads = [threading.Thread(target=one) for _ in range(6)]
-    for t in threads:
-        t.start()
     try:
+        for t in threads[:4]:
+            t.start()
+        wait_for(lambda: len(phtest.pids_with_cmdline(str(cgi))) >= 4, 30,
+                 what="4 of bob's CGIs running (his processor's 4 workers busy)")
+        for t in threads[4:]:
+            t.start()
         wait_for(lambda: len([p for p in processors_of(census, bob_uid)
                               if p not in old_bob]) >= 1
                  and len(processors_of(census, bob_uid)) >= 2, 30,
@@ -213,7 +221,8 @@ def bob_under_load(srv, census, tree, env_users, old_bob):
     finally:
         gate.unlink()
         for t in threads:
-            t.join(90)
+            if t.is_alive() or t.ident is not None:
+                t.join(90)
     bad = [r for r in results if not (isinstance(r, phtest.RawResponse) and r.status == 200
                                       and f"uid={bob_uid}".encode() in r.body)]
     assert len(results) == 6 and not bad, f"bob's held requests: {results}"
