@@ -73,7 +73,8 @@ PH_ROW_CUSTOM(AsyncRequestWorkerFactor, "server config",
 PH_ROW_CUSTOM(ExtendedScoreBoardFile, "server config",
               "ExtendedScoreBoardFile path", "peruser_hybrid.shm in "
               "DefaultRuntimeDir", TAKE1, set_segment_file,
-              "The shared-memory segment pstat and mod_status read; "
+              "The shared-memory segment pstat and mod_status read (with "
+              "one file per environment beside it, `path.i<inode>.e<n>`); "
               "removed when the server stops")
 PH_ROW_CUSTOM(ExtendedScoreBoardGroup, "server config",
               "ExtendedScoreBoardGroup group", "none (root only)", TAKE1,
