@@ -29,7 +29,8 @@
 # entry names its doc/decisions.md section) by build/tools/httpd_tests_compare.py:
 # exit 1, with a listing, on any test number stock event does not fail, any
 # new non-zero exit or bad plan, any crash line in the error log (exit
-# signal, AH00052, segfault, [emerg]/[alert], sanitizer reports), or a run
+# signal, AH00052, segfault, [emerg]/[alert], sanitizer reports; a core
+# file t/TEST found), or a run
 # that did not finish.  Results stay in WORK/results/MODE.{out,error_log}.
 # Several runs at once need their own --work and APACHE_TEST_PORT each
 # (the first of ~35 consecutive ports; Apache::Test's default is 8529).
@@ -130,7 +131,7 @@ configure() {
         > "$R/$mode-makefile.out" 2>&1 || { echo "Makefile.PL failed:"; tail "$R/$mode-makefile.out"; exit 1; }
     as_nobody t/TEST -configure > "$R/$mode-configure.out" 2>&1 ||
         { echo "t/TEST -configure failed:"; tail "$R/$mode-configure.out"; exit 1; }
-    rm -f t/logs/error_log t/logs/access_log
+    rm -f t/logs/error_log t/logs/access_log t/core t/core.*
 }
 
 # The files to give t/TEST: those named, else every t/**/*.t outside the

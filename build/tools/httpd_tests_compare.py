@@ -329,12 +329,14 @@ def main(argv):
                 sections = decision_sections(f)
             with open(a.known) as f:
                 known = read_known(f, sections)
-    except Error as e:
+    except (Error, OSError) as e:
         print('httpd_tests_compare: %s' % e, file=sys.stderr)
         return 2
 
-    problems, notes = compare(run, base, known, a.mode, a.exclude,
-                              crash_lines_of(a.error_log))
+    crashes = crash_lines_of(a.error_log)
+    with open(a.output, errors='replace') as f:   # t/core* found by t/TEST
+        crashes += ['t/TEST: ' + l.strip() for l in f if 'dumped core' in l]
+    problems, notes = compare(run, base, known, a.mode, a.exclude, crashes)
     print('== %s: %s' % (a.mode, run.totals or 'no totals'))
     if a.exclude:
         print('   (not compared: %s)' % ' '.join(a.exclude))
