@@ -29,7 +29,7 @@
 # entry names its doc/decisions.md section) by build/tools/httpd_tests_compare.py:
 # exit 1, with a listing, on any test number stock event does not fail, any
 # new non-zero exit or bad plan, any crash line in the error log (exit
-# signal, AH00052, segfault, [emerg]/[alert], sanitizer reports; a core
+# signal, AH00052, segfault, [emerg], sanitizer reports; a core
 # file t/TEST found), or a run
 # that did not finish.  Results stay in WORK/results/MODE.{out,error_log}.
 # Several runs at once need their own --work and APACHE_TEST_PORT each
