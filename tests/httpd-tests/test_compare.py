@@ -240,3 +240,12 @@ def test_core_file_found_by_the_harness_is_a_crash(tmp_path):
                         '--error-log', str(log)], capture_output=True, text=True)
     assert r.returncode == 1, r.stdout + r.stderr
     assert 't/TEST found a core file in t/ ("server dumped core" x1)' in r.stdout
+
+
+def test_long_list_of_new_failures_is_cut_with_a_count():
+    nums = ', '.join(str(n) for n in range(1, 301, 3))
+    problems, _ = compare(ph_out('t/modules/unique_id.t (Wstat: 0 Tests: 300 Failed: 100)\n'
+                                 '  Failed tests:  %s\n' % nums))
+    assert problems[0].startswith('t/modules/unique_id.t: fails tests 1,4,7,')
+    assert problems[0].endswith(',... (100 tests) (event passes it)')
+    assert len(problems[0]) < 200
