@@ -15,6 +15,10 @@
 #   make tsan       build/out-tsan/mod_mpm_peruser_hybrid.so under TSan
 #                   (the integration tests run them with PH_SANITIZER=asan|tsan)
 #   make install    the module into apxs LIBEXECDIR (/usr/lib/apache2/modules)
+#   make httpd-tests-ph | httpd-tests-ph-env | httpd-tests-event
+#                   build/httpd-tests.sh: httpd's own test suite, compared
+#                   with stock event's failures (~10 min each, as root;
+#                   HTTPD_TESTS_ARGS="--exclude t/ssl/" etc. are passed on)
 #   make clean
 
 APXS    ?= apxs
@@ -37,7 +41,8 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench coldstart intree install clean asan tsan
+.PHONY: all unit check integration bench coldstart intree install clean asan tsan \
+        httpd-tests-ph httpd-tests-ph-env httpd-tests-event
 all: $(MODULE) $(OUT)/pstat
 
 $(OBJ)/%.o: %.c
@@ -95,6 +100,15 @@ bench: $(MODULE)
 # demand), median and worst, beside warm requests.
 coldstart: $(MODULE)
 	bash build/coldstart.sh
+
+# httpd's own test suite (shared/httpd-tests, beside the repository) in
+# one mode, compared with stock event's failures: see build/httpd-tests.sh.
+HTTPD_TESTS_ARGS ?=
+httpd-tests-ph httpd-tests-ph-env: httpd-tests-%: $(MODULE)
+	bash build/httpd-tests.sh $(HTTPD_TESTS_ARGS) $*
+
+httpd-tests-event:
+	bash build/httpd-tests.sh $(HTTPD_TESTS_ARGS) event
 
 # Installs the module where Debian keeps httpd's modules (apxs's LIBEXECDIR).
 LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR)

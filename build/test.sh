@@ -33,6 +33,8 @@ make shm-check
 echo "== pstat: model unit tests, then -1/-j/interactive (tmux) against a fake segment"
 make pstat-unit
 /usr/bin/python3 -m pytest -p no:cacheprovider -q tests/pstat
+echo "== build/httpd-tests.sh's comparison with stock event, on fabricated results"
+/usr/bin/python3 -m pytest -p no:cacheprovider -q tests/httpd-tests
 echo "== README directive table matches the module's table"
 bash build/directives.sh --check
 echo "== in-tree build: httpd 2.4 configured --with-mpm=peruser_hybrid"
