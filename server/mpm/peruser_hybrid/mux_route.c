@@ -82,6 +82,41 @@ static conn_rec *scratch_conn(apr_pool_t *p, int fd)
     return c;
 }
 
+/*
+ * A request record for the vhost functions.  They log through it
+ * (ap_log_rerror: "Replacing host header ...", malformed Host, strict
+ * checks), and logging hands it to every module's generate_log_id and
+ * error_log hooks, which may read any field a request always has
+ * (mod_unique_id reads r->subprocess_env).  So every table and field that
+ * ap_create_request() sets is set here; its create_request hooks are not
+ * run: no module gets per-request state in a multiplexer.
+ */
+static request_rec *scratch_request(apr_pool_t *p, conn_rec *c)
+{
+    request_rec *r = apr_pcalloc(p, sizeof(*r));
+
+    r->pool = p;
+    r->connection = c;
+    r->server = c->base_server;
+    r->request_time = apr_time_now();
+    r->status = HTTP_OK;
+    r->allowed_methods = ap_make_method_list(p, 1);
+    r->headers_in = apr_table_make(p, 2);
+    r->trailers_in = apr_table_make(p, 1);
+    r->subprocess_env = apr_table_make(p, 1);
+    r->headers_out = apr_table_make(p, 1);
+    r->err_headers_out = apr_table_make(p, 1);
+    r->trailers_out = apr_table_make(p, 1);
+    r->notes = apr_table_make(p, 1);
+    r->request_config = ap_create_request_config(p);
+    r->per_dir_config = r->server->lookup_defaults;
+    r->read_body = REQUEST_NO_BODY;
+    r->used_path_info = AP_REQ_DEFAULT_PATH_INFO;
+    r->useragent_addr = c->client_addr;
+    r->useragent_ip = c->client_ip;
+    return r;
+}
+
 /* Fill r->uri and r->hostname from the request-target, as ap_parse_uri
  * would: origin-form gives a path, absolute-form a host and a path,
  * authority-form (CONNECT) a host. */
@@ -130,17 +165,7 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out)
         return;
     }
 
-    r = apr_pcalloc(p, sizeof(*r));
-    r->pool = p;
-    r->connection = c;
-    r->server = c->base_server;
-    r->status = HTTP_OK;
-    r->headers_in = apr_table_make(p, 2);
-    r->notes = apr_table_make(p, 1);
-    r->request_config = ap_create_request_config(p);
-    r->per_dir_config = r->server->lookup_defaults;
-    r->useragent_addr = c->client_addr;
-    r->useragent_ip = c->client_ip;
+    r = scratch_request(p, c);
     r->method = apr_pstrmemdup(p, head->method, head->method_len);
     r->the_request = apr_pstrdup(p, r->method);
     r->proto_num = HTTP_VERSION(head->http_major, head->http_minor);
