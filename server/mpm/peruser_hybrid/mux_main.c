@@ -89,6 +89,7 @@ typedef struct mux_conn {
     struct mux_conn *prev, *next;
     mux_list *list;
     ph_chan_msg msg;            /* when PENDING */
+    int peer_closed;            /* EPOLLRDHUP seen: no more bytes come */
 } mux_conn;
 
 typedef struct mux_state {
@@ -219,17 +220,30 @@ static void conn_close(mux_state *m, mux_conn *mc)
     conn_free(m, mc);
 }
 
-/* Answer status ourselves, then read and discard until the client closes
- * (so that unread request bytes do not turn our close into a reset that
- * destroys the answer before the client reads it). */
-static void conn_reply(mux_state *m, mux_conn *mc, int status)
+static void linger_read(mux_state *m, mux_conn *mc);
+
+/* Read and discard until the client closes, then close (so that unread
+ * request bytes do not turn our close into a reset that destroys an
+ * answer before the client reads it).  What the socket already holds is
+ * read now: the peeked bytes are still there, and edge-triggered
+ * readiness reports nothing new if the client has finished sending.
+ * mc may be freed on return. */
+static void conn_linger(mux_state *m, mux_conn *mc)
 {
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
-    ph_mux_reply(mc->tag.fd, status, 0);
     list_remove(mc);
     mc->state = MC_LINGER;
     mc->deadline_ms = ph_now_ms() + LINGER_MS;
     list_append(&m->lingering, mc);
+    linger_read(m, mc);
+}
+
+/* Answer status ourselves, then linger.  mc may be freed on return. */
+static void conn_reply(mux_state *m, mux_conn *mc, int status)
+{
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
+    ph_mux_reply(mc->tag.fd, status, 0);
+    conn_linger(m, mc);
 }
 
 static void arm_channel(mux_state *m, int env_index, int on)
@@ -297,10 +311,7 @@ static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
 
     ph_admit_dropped(env_index, PH_DROP_TIMEOUT);
     ph_mux_reply(mc->tag.fd, HTTP_SERVICE_UNAVAILABLE, (int)secs);
-    list_remove(mc);
-    mc->state = MC_LINGER;
-    mc->deadline_ms = ph_now_ms() + LINGER_MS;
-    list_append(&m->lingering, mc);
+    conn_linger(m, mc);
 }
 
 /* Hand over waiting connections, oldest first, while there is capacity. */
@@ -410,7 +421,19 @@ static void peek(mux_state *m, mux_conn *mc)
         route(m, mc, &head);
         return;
     case PH_HEAD_NEED_MORE:
-        if (n >= PEEK_WINDOW && head.method) {
+        if (mc->peer_closed && n < PEEK_WINDOW) {
+            /* The client stopped sending (shutdown or close) inside the
+             * head.  httpd reads to the end and answers 400 when the
+             * request line was complete, or closes without an answer
+             * when it was not; so do we, without waiting for Timeout. */
+            if (head.method) {
+                conn_reply(m, mc, HTTP_BAD_REQUEST);
+            }
+            else {
+                conn_linger(m, mc);
+            }
+        }
+        else if (n >= PEEK_WINDOW && head.method) {
             /* The head is larger than we look at and names no Host in
              * its first PEEK_WINDOW bytes: route by address only; the
              * processor parses the whole head and refuses (421) a vhost
@@ -610,6 +633,9 @@ static void dispatch(mux_state *m, struct epoll_event *ev)
         mc = (mux_conn *)tag;
         if (mc->magic != MUX_CONN_MAGIC) {
             return;     /* closed earlier in this batch */
+        }
+        if (ev->events & (EPOLLRDHUP | EPOLLHUP)) {
+            mc->peer_closed = 1;
         }
         if (mc->state == MC_PEEK) {
             peek(m, mc);
