@@ -216,6 +216,14 @@ static ph_head_verdict verdict(ph_head *out, ph_head_verdict v)
     return v;
 }
 
+/* A line the strict rules refuse: 400, or under lenient limits a head
+ * for httpd to judge. */
+static ph_head_verdict bad(ph_head *out, const ph_head_limits *lim)
+{
+    return verdict(out, lim->lenient ? PH_HEAD_BY_ADDRESS
+                                     : PH_HEAD_BAD_REQUEST);
+}
+
 ph_head_verdict ph_head_parse(const char *buf, size_t len,
                               const ph_head_limits *lim, ph_head *out)
 {
@@ -240,12 +248,12 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
             break;
         }
         if (++blank_lines > MAX_LEADING_BLANK_LINES) {
-            return verdict(out, PH_HEAD_BAD_REQUEST);
+            return bad(out, lim);
         }
         pos = next;
     }
     if (!parse_request_line(buf + pos, n, out)) {
-        return verdict(out, PH_HEAD_BAD_REQUEST);
+        return bad(out, lim);
     }
     pos = next;
     if (out->http_major == 0) {
@@ -287,11 +295,11 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
              * space and is not a host name), is a 400 there too. */
             size_t k;
             if (out->fields_seen == 0 || field_is_host) {
-                return verdict(out, PH_HEAD_BAD_REQUEST);
+                return bad(out, lim);
             }
             for (k = 0; k < n; k++) {
                 if (!is_value_char((unsigned char)line[k])) {
-                    return verdict(out, PH_HEAD_BAD_REQUEST);
+                    return bad(out, lim);
                 }
             }
             field_total += n;
@@ -306,16 +314,16 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
         field_total = n;
         field_is_host = 0;
         if (lim->limit_fields != 0 && out->fields_seen > lim->limit_fields) {
-            return verdict(out, PH_HEAD_BAD_REQUEST);
+            return verdict(out, PH_HEAD_BAD_REQUEST);   /* a limit */
         }
         if (!split_field(line, n, &name_len, &value_off)) {
-            return verdict(out, PH_HEAD_BAD_REQUEST);
+            return bad(out, lim);
         }
 
         if (is_host_name(line, name_len)) {
             field_is_host = 1;
             if (out->host != NULL) {
-                return verdict(out, PH_HEAD_BAD_REQUEST);
+                return bad(out, lim);
             }
             vstart = value_off;
             vend = n;

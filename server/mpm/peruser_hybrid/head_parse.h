@@ -24,14 +24,19 @@ typedef enum {
                              * was found or the head is complete without one */
     PH_HEAD_BAD_REQUEST,    /* malformed request line or header line: 400 */
     PH_HEAD_URI_TOO_LONG,   /* request line longer than the limit: 414 */
-    PH_HEAD_FIELD_TOO_LONG  /* a header line longer than the limit: 400, as
+    PH_HEAD_FIELD_TOO_LONG, /* a header line longer than the limit: 400, as
                              * stock httpd answers (not 431) */
+    PH_HEAD_BY_ADDRESS      /* lenient limits only: a line the strict rules
+                             * refuse, which httpd's Unsafe parser may
+                             * accept: route by the address alone and let
+                             * httpd judge the head */
 } ph_head_verdict;
 
 typedef struct {
     size_t limit_request_line;  /* LimitRequestLine (bytes, without CRLF) */
     size_t limit_field_size;    /* LimitRequestFieldSize (bytes, without CRLF) */
     unsigned limit_fields;      /* LimitRequestFields; 0 = unlimited */
+    int lenient;                /* HttpProtocolOptions Unsafe: see below */
 } ph_head_limits;
 
 typedef struct {
@@ -88,6 +93,12 @@ typedef struct {
  *    PH_HEAD_ROUTABLE once the head is complete.
  *  - An error verdict, once returned for a prefix, is returned again for
  *    every longer buffer with that prefix.
+ *  - lim->lenient (the connection's address is served by a server with
+ *    HttpProtocolOptions Unsafe, whose legacy parser accepts much that
+ *    the rules above refuse: extra spaces, control bytes, "http/1.0"):
+ *    every PH_HEAD_BAD_REQUEST above is PH_HEAD_BY_ADDRESS instead, and
+ *    so is a second Host (httpd merges them).  The limits still apply:
+ *    httpd enforces them in every mode.
  * lim and out must not be NULL; buf may be NULL only if len is 0.
  */
 ph_head_verdict ph_head_parse(const char *buf, size_t len,

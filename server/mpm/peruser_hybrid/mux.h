@@ -36,6 +36,15 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out);
 /* The limits the head parser applies (those of the main server). */
 void ph_mux_head_limits(ph_head_limits *lim);
 
+/* 1 if some server has HttpProtocolOptions Unsafe: only then does a
+ * connection's address decide how strictly its head is judged. */
+int ph_mux_any_lenient(void);
+
+/* 1 if httpd parses a request on socket fd with its Unsafe parser: the
+ * server it reads the head with (the default server of the local
+ * address) has HttpProtocolOptions Unsafe.  Scratch from p. */
+int ph_mux_address_lenient(apr_pool_t *p, int fd);
+
 /*
  * Write a complete canned response for status (400, 408, 414, 503) with
  * "Connection: close", then shut down the write side.  Never blocks: the

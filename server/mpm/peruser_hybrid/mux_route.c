@@ -35,6 +35,24 @@ void ph_mux_head_limits(ph_head_limits *lim)
     lim->limit_fields = (unsigned)ap_server_conf->limit_req_fields;
 }
 
+static int parses_unsafe(server_rec *s)
+{
+    core_server_config *core = ap_get_core_module_config(s->module_config);
+    return core->http_conformance == AP_HTTP_CONFORMANCE_UNSAFE;
+}
+
+int ph_mux_any_lenient(void)
+{
+    server_rec *s;
+
+    for (s = ap_server_conf; s; s = s->next) {
+        if (parses_unsafe(s)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* A connection record with just what the vhost code and logging read. */
 static conn_rec *scratch_conn(apr_pool_t *p, int fd)
 {
@@ -117,6 +135,13 @@ static request_rec *scratch_request(apr_pool_t *p, conn_rec *c)
     return r;
 }
 
+int ph_mux_address_lenient(apr_pool_t *p, int fd)
+{
+    conn_rec *c = scratch_conn(p, fd);
+
+    return c != NULL && parses_unsafe(c->base_server);
+}
+
 /* Fill r->uri and r->hostname from the request-target, as ap_parse_uri
  * would: origin-form gives a path, absolute-form a host and a path,
  * authority-form (CONNECT) a host. */
@@ -150,6 +175,27 @@ static int parse_target(request_rec *r, const ph_head *head)
     return OK;
 }
 
+/* Method, version, target and Host of a head parsed to the end of its
+ * routing key; HTTP_BAD_REQUEST where httpd would refuse it. */
+static int route_fields(request_rec *r, const ph_head *head)
+{
+    r->method = apr_pstrmemdup(r->pool, head->method, head->method_len);
+    r->the_request = apr_pstrdup(r->pool, r->method);
+    r->proto_num = HTTP_VERSION(head->http_major, head->http_minor);
+    if (parse_target(r, head) != OK) {
+        return HTTP_BAD_REQUEST;
+    }
+    if (head->host) {
+        apr_table_setn(r->headers_in, "Host",
+                       apr_pstrmemdup(r->pool, head->host, head->host_len));
+    }
+    else if (r->proto_num >= HTTP_VERSION(1, 1) && !r->hostname) {
+        /* HTTP/1.1 requires Host; httpd answers 400 (RFC 9112 3.2). */
+        return HTTP_BAD_REQUEST;
+    }
+    return OK;
+}
+
 void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out)
 {
     core_server_config *core;
@@ -166,20 +212,16 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out)
     }
 
     r = scratch_request(p, c);
-    r->method = apr_pstrmemdup(p, head->method, head->method_len);
-    r->the_request = apr_pstrdup(p, r->method);
-    r->proto_num = HTTP_VERSION(head->http_major, head->http_minor);
-    if (parse_target(r, head) != OK) {
-        out->status = HTTP_BAD_REQUEST;
-        out->server = r->server;
-        return;
+    if (head->verdict == PH_HEAD_BY_ADDRESS) {
+        /* httpd's Unsafe parser judges this head in the processor; the
+         * address alone (IP-based vhosts, else the address's default
+         * server) picks the environment. */
+        r->method = "-";
+        r->the_request = apr_pstrdup(p, "-");
+        r->uri = "/";
+        r->proto_num = HTTP_VERSION(1, 0);
     }
-    if (head->host) {
-        apr_table_setn(r->headers_in, "Host",
-                       apr_pstrmemdup(p, head->host, head->host_len));
-    }
-    else if (r->proto_num >= HTTP_VERSION(1, 1) && !r->hostname) {
-        /* HTTP/1.1 requires Host; httpd answers 400 (RFC 9112 3.2). */
+    else if (route_fields(r, head) != OK) {
         out->status = HTTP_BAD_REQUEST;
         out->server = r->server;
         return;
