@@ -1,13 +1,15 @@
-"""HttpProtocolOptions Unsafe: heads that httpd's legacy parser accepts are
-served, as stock httpd serves them, on an address whose default server
-has it; the strict rules still hold on the other addresses.
+"""A request head is judged with the rules and limits of the default server
+of the connection's address, as httpd judges it: HttpProtocolOptions and
+LimitRequestLine / LimitRequestFieldSize / LimitRequestFields.
 
-httpd parses the request line and header fields with the options of the
-default server of the connection's address.  The multiplexer judges the
-head it peeks at with the strict rules; on an Unsafe address it used to
-refuse (400) what httpd accepts (httpd-tests t/apache/http_strict.t, its
-http_unsafe vhost).  There it now routes such a head by the address alone
-and lets httpd judge it in the processor.
+The multiplexer judged every head with the strict rules and the main
+server's limits.  On an address whose server has HttpProtocolOptions
+Unsafe it refused (400) what httpd's legacy parser accepts (httpd-tests
+t/apache/http_strict.t, its http_unsafe vhost); there it now routes such a
+head by the address alone and lets httpd judge it in the processor.  And
+it refused (414) a request line that the address's server allows
+(t/modules/proxy.t: a vhost keeps the LimitRequestLine in force where it
+is defined).
 """
 
 import pytest
@@ -25,9 +27,10 @@ ThreadLimit 64
 ServerLimit 16
 MinMultiplexers 1
 Timeout 10
+LimitRequestLine 128
 """ + vhost("alice.test", None, "alice") + vhost(
     "unsafe.test", None, "bob", "HttpProtocolOptions Unsafe Allow0.9",
-    port="@@UNSAFE@@")
+    "LimitRequestLine 1000", port="@@UNSAFE@@")
 
 CASES = {
     "method-not-token": b"G/T / HTTP/1.0\r\n\r\n",
@@ -40,6 +43,8 @@ CASES = {
     "space-before-colon": b"GET / HTTP/1.0\r\nFoo :bar\r\n\r\n",
     "nul-in-value": b"GET / HTTP/1.0\r\nFoo: b\x00ar\r\n\r\n",
     "well-formed": b"GET / HTTP/1.1\r\nHost: unsafe.test\r\n\r\n",
+    # 200 bytes: over the main server's 128, under the Unsafe vhost's 1000
+    "long-request-line": b"GET /?" + b"a" * 185 + b" HTTP/1.0\r\n\r\n",
 }
 
 

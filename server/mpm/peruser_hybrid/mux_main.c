@@ -90,7 +90,8 @@ typedef struct mux_conn {
     mux_list *list;
     ph_chan_msg msg;            /* when PENDING */
     int peer_closed;            /* EPOLLRDHUP seen: no more bytes come */
-    int lenient_known, lenient; /* its head is judged as Unsafe httpd would */
+    int limits_known;           /* limits holds its address's limits */
+    ph_head_limits limits;
 } mux_conn;
 
 typedef struct mux_state {
@@ -101,7 +102,7 @@ typedef struct mux_state {
     apr_pool_t *scratch;        /* cleared after each routing decision */
     char *peekbuf;
     ph_head_limits limits;
-    int any_lenient;            /* some server has HttpProtocolOptions Unsafe */
+    int limits_vary;            /* some vhost has other limits than main */
     long long head_timeout_ms;
     mux_list peeking;
     mux_list lingering;
@@ -398,7 +399,7 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
 
 static void peek(mux_state *m, mux_conn *mc)
 {
-    ph_head_limits lim = m->limits;
+    const ph_head_limits *lim = &m->limits;
     ph_head head;
     ssize_t n;
 
@@ -419,15 +420,18 @@ static void peek(mux_state *m, mux_conn *mc)
         return;
     }
 
-    if (m->any_lenient) {
-        if (!mc->lenient_known) {
-            mc->lenient = ph_mux_address_lenient(m->scratch, mc->tag.fd);
-            mc->lenient_known = 1;
+    if (m->limits_vary) {
+        /* httpd reads the head with the limits and rules of the default
+         * server of the connection's address, not the main server's. */
+        if (!mc->limits_known) {
+            mc->limits = m->limits;
+            ph_mux_address_limits(m->scratch, mc->tag.fd, &mc->limits);
+            mc->limits_known = 1;
             apr_pool_clear(m->scratch);
         }
-        lim.lenient = mc->lenient;
+        lim = &mc->limits;
     }
-    switch (ph_head_parse(m->peekbuf, (size_t)n, &lim, &head)) {
+    switch (ph_head_parse(m->peekbuf, (size_t)n, lim, &head)) {
     case PH_HEAD_ROUTABLE:
     case PH_HEAD_BY_ADDRESS:
         route(m, mc, &head);
@@ -675,7 +679,7 @@ static int setup(mux_state *m, int slot, int mux_index,
     apr_pool_create(&m->scratch, pchild);
     m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
     ph_mux_head_limits(&m->limits);
-    m->any_lenient = ph_mux_any_lenient();
+    m->limits_vary = ph_mux_limits_vary();
     m->head_timeout_ms = apr_time_as_msec(ap_server_conf->timeout);
     if ((m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         return errno;

@@ -28,25 +28,39 @@
 #include "mux.h"
 #include "ph_env.h"
 
-void ph_mux_head_limits(ph_head_limits *lim)
-{
-    lim->limit_request_line = (size_t)ap_server_conf->limit_req_line;
-    lim->limit_field_size = (size_t)ap_server_conf->limit_req_fieldsize;
-    lim->limit_fields = (unsigned)ap_server_conf->limit_req_fields;
-}
-
 static int parses_unsafe(server_rec *s)
 {
     core_server_config *core = ap_get_core_module_config(s->module_config);
     return core->http_conformance == AP_HTTP_CONFORMANCE_UNSAFE;
 }
 
-int ph_mux_any_lenient(void)
+/* httpd reads the request line and the header fields with the limits of
+ * r->server, which is still the connection's base server then. */
+static void limits_of(server_rec *s, ph_head_limits *lim)
 {
+    lim->limit_request_line = (size_t)s->limit_req_line;
+    lim->limit_field_size = (size_t)s->limit_req_fieldsize;
+    lim->limit_fields = (unsigned)s->limit_req_fields;
+    lim->lenient = parses_unsafe(s);
+}
+
+void ph_mux_head_limits(ph_head_limits *lim)
+{
+    limits_of(ap_server_conf, lim);
+}
+
+int ph_mux_limits_vary(void)
+{
+    ph_head_limits main_lim, lim;
     server_rec *s;
 
-    for (s = ap_server_conf; s; s = s->next) {
-        if (parses_unsafe(s)) {
+    limits_of(ap_server_conf, &main_lim);
+    for (s = ap_server_conf->next; s; s = s->next) {
+        limits_of(s, &lim);
+        if (lim.limit_request_line != main_lim.limit_request_line
+            || lim.limit_field_size != main_lim.limit_field_size
+            || lim.limit_fields != main_lim.limit_fields
+            || lim.lenient != main_lim.lenient) {
             return 1;
         }
     }
@@ -135,11 +149,15 @@ static request_rec *scratch_request(apr_pool_t *p, conn_rec *c)
     return r;
 }
 
-int ph_mux_address_lenient(apr_pool_t *p, int fd)
+int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim)
 {
     conn_rec *c = scratch_conn(p, fd);
 
-    return c != NULL && parses_unsafe(c->base_server);
+    if (!c) {
+        return -1;
+    }
+    limits_of(c->base_server, lim);
+    return 0;
 }
 
 /* Fill r->uri and r->hostname from the request-target, as ap_parse_uri
