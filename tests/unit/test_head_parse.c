@@ -807,6 +807,62 @@ static void test_lenient(void)
                               &lenient_small, &h), PH_HEAD_BAD_REQUEST);
 }
 
+/* ---- PROXY protocol preamble -------------------------------------------- */
+
+static size_t preamble(const char *s, size_t n)
+{
+    free(cur);
+    cur = malloc(n ? n : 1);
+    if (cur == NULL) {
+        abort();
+    }
+    if (n) {
+        memcpy(cur, s, n);
+    }
+    return ph_head_proxy_preamble(cur, n);
+}
+
+#define PREAMBLE(lit) preamble((lit), sizeof(lit) - 1)
+
+static void test_proxy_preamble(void)
+{
+    static const char v1[] = "PROXY TCP4 192.168.192.66 192.168.192.77 "
+                             "1111 2222\r\n";
+    static const char v2[] = "\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c"
+                             "\xc0\xa8\xc0\x42\xc0\xa8\xc0\x4d\x04\x57\x08\xae"
+                             "GET / HTTP/1.1\r\n";
+    char line[200];
+    size_t k;
+
+    /* v1: the line with its CRLF, whatever it says */
+    CU_ASSERT_EQUAL(PREAMBLE(v1), sizeof(v1) - 1);
+    CU_ASSERT_EQUAL(PREAMBLE("PROXY FOO x\r\nGET / HTTP/1.1\r\n"), 13);
+    for (k = 0; k < sizeof(v1) - 1; k++) {
+        CU_ASSERT_EQUAL(preamble(v1, k), PH_PREAMBLE_NEED_MORE);
+    }
+    /* v2: 16 bytes and the length they give (here 12) */
+    CU_ASSERT_EQUAL(PREAMBLE(v2), 28);
+    for (k = 0; k < 28; k++) {
+        CU_ASSERT_EQUAL(preamble(v2, k), PH_PREAMBLE_NEED_MORE);
+    }
+    /* not one */
+    CU_ASSERT_EQUAL(PREAMBLE("GET / HTTP/1.1\r\n"), PH_PREAMBLE_NONE);
+    CU_ASSERT_EQUAL(PREAMBLE("PROXX"), PH_PREAMBLE_NONE);
+    CU_ASSERT_EQUAL(PREAMBLE("\r\nGET / HTTP/1.1\r\n"), PH_PREAMBLE_NONE);
+    CU_ASSERT_EQUAL(PREAMBLE("\r\n\r\n\0\r\nQUIX\n"), PH_PREAMBLE_NONE);
+    /* a v1 line longer than 107 bytes is not one */
+    memset(line, 'x', sizeof(line));
+    memcpy(line, "PROXY ", 6);
+    memcpy(line + 105, "\r\n", 2);
+    CU_ASSERT_EQUAL(preamble(line, 107), 107);
+    memset(line, 'x', sizeof(line));
+    memcpy(line, "PROXY ", 6);
+    memcpy(line + 106, "\r\n", 2);
+    CU_ASSERT_EQUAL(preamble(line, 106), PH_PREAMBLE_NEED_MORE);
+    CU_ASSERT_EQUAL(preamble(line, 108), PH_PREAMBLE_NONE);
+    CU_ASSERT_EQUAL(preamble(line, sizeof(line)), PH_PREAMBLE_NONE);
+}
+
 /* ---- deterministic random bytes ------------------------------------------ */
 
 static uint32_t rng_state;
@@ -969,6 +1025,7 @@ static const ph_unit_test tests[] = {
     { "field count limit", test_limit_fields },
     { "zero limits", test_zero_limits },
     { "lenient (HttpProtocolOptions Unsafe)", test_lenient },
+    { "PROXY protocol preamble", test_proxy_preamble },
     { "20000 random buffers", test_random_bytes },
 };
 

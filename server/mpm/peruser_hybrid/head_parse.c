@@ -343,3 +343,40 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
     return verdict(out, out->host != NULL ? PH_HEAD_ROUTABLE
                                           : PH_HEAD_NEED_MORE);
 }
+
+/* PROXY protocol (haproxy.org proxy-protocol.txt): v1 is one text line
+ * of at most 107 bytes with its CRLF; v2 a 16-byte header whose last two
+ * bytes are the big-endian length of the addresses that follow. */
+#define PROXY_V1_MAX 107
+#define PROXY_V2_HEAD 16
+
+size_t ph_head_proxy_preamble(const char *buf, size_t len)
+{
+    static const char v1[] = "PROXY ";
+    static const char v2[] = "\r\n\r\n\0\r\nQUIT\n";
+    const size_t v1_len = sizeof(v1) - 1, v2_len = sizeof(v2) - 1;
+    size_t i;
+
+    if (len == 0) {
+        return PH_PREAMBLE_NEED_MORE;
+    }
+    if (memcmp(buf, v2, len < v2_len ? len : v2_len) == 0) {
+        size_t total;
+
+        if (len < PROXY_V2_HEAD) {
+            return PH_PREAMBLE_NEED_MORE;
+        }
+        total = PROXY_V2_HEAD + (((size_t)(unsigned char)buf[14] << 8)
+                                 | (unsigned char)buf[15]);
+        return len < total ? PH_PREAMBLE_NEED_MORE : total;
+    }
+    if (memcmp(buf, v1, len < v1_len ? len : v1_len) != 0) {
+        return PH_PREAMBLE_NONE;
+    }
+    for (i = v1_len; i + 1 < len && i + 1 < PROXY_V1_MAX; i++) {
+        if (buf[i] == '\r' && buf[i + 1] == '\n') {
+            return i + 2;
+        }
+    }
+    return len < PROXY_V1_MAX ? PH_PREAMBLE_NEED_MORE : PH_PREAMBLE_NONE;
+}

@@ -104,4 +104,21 @@ typedef struct {
 ph_head_verdict ph_head_parse(const char *buf, size_t len,
                               const ph_head_limits *lim, ph_head *out);
 
+/* ph_head_proxy_preamble: not a preamble, or not complete yet. */
+#define PH_PREAMBLE_NONE      ((size_t)0)
+#define PH_PREAMBLE_NEED_MORE ((size_t)-1)
+
+/*
+ * The length of a PROXY protocol preamble (HAProxy's v1 text line
+ * "PROXY ...\r\n" of at most 107 bytes, or the v2 binary header) at the
+ * start of buf[0..len), so that the request head after it can be judged
+ * and routed.  The preamble itself is not judged: mod_remoteip
+ * (RemoteIPProxyProtocol) in the processor reads and checks it, and
+ * where nothing reads it httpd refuses it as a request line.
+ * Returns PH_PREAMBLE_NONE, PH_PREAMBLE_NEED_MORE (buf is a proper
+ * prefix of what may be one), or its length.  buf may be NULL only if
+ * len is 0.
+ */
+size_t ph_head_proxy_preamble(const char *buf, size_t len);
+
 #endif /* PH_HEAD_PARSE_H */

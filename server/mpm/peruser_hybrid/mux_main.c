@@ -401,6 +401,7 @@ static void peek(mux_state *m, mux_conn *mc)
 {
     const ph_head_limits *lim = &m->limits;
     ph_head head;
+    size_t skip;
     ssize_t n;
 
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
@@ -431,7 +432,16 @@ static void peek(mux_state *m, mux_conn *mc)
         }
         lim = &mc->limits;
     }
-    switch (ph_head_parse(m->peekbuf, (size_t)n, lim, &head)) {
+    /* A PROXY protocol preamble (a load balancer in front) is for
+     * mod_remoteip in the processor; the head after it routes. */
+    skip = ph_head_proxy_preamble(m->peekbuf, (size_t)n);
+    if (skip == PH_PREAMBLE_NEED_MORE) {
+        if (!mc->peer_closed && n < PEEK_WINDOW) {
+            return;
+        }
+        skip = PH_PREAMBLE_NONE;
+    }
+    switch (ph_head_parse(m->peekbuf + skip, (size_t)n - skip, lim, &head)) {
     case PH_HEAD_ROUTABLE:
     case PH_HEAD_BY_ADDRESS:
         route(m, mc, &head);
