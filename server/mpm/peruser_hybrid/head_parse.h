@@ -96,9 +96,10 @@ typedef struct {
  *  - lim->lenient (the connection's address is served by a server with
  *    HttpProtocolOptions Unsafe, whose legacy parser accepts much that
  *    the rules above refuse: extra spaces, control bytes, "http/1.0"):
- *    every PH_HEAD_BAD_REQUEST above is PH_HEAD_BY_ADDRESS instead, and
- *    so is a second Host (httpd merges them).  The limits still apply:
- *    httpd enforces them in every mode.
+ *    every syntax refusal above is PH_HEAD_BY_ADDRESS instead of
+ *    PH_HEAD_BAD_REQUEST, and so is a second Host (httpd merges them).
+ *    The limits still apply (too many fields is still
+ *    PH_HEAD_BAD_REQUEST): httpd enforces them in every mode.
  * lim and out must not be NULL; buf may be NULL only if len is 0.
  */
 ph_head_verdict ph_head_parse(const char *buf, size_t len,
