@@ -28,9 +28,13 @@ ServerLimit 16
 MinMultiplexers 1
 Timeout 10
 LimitRequestLine 128
-""" + vhost("alice.test", None, "alice") + vhost(
-    "unsafe.test", None, "bob", "HttpProtocolOptions Unsafe Allow0.9",
-    "LimitRequestLine 1000", port="@@UNSAFE@@")
+""" + phtest.TWO_PROCESSORS + (
+    # two environments on each address, so that only the options decide
+    # (an address of one environment hands every odd head to httpd)
+    vhost("alice.test", "alice", "alice") + vhost("bob.test", "bob", "bob")
+    + vhost("unsafe.test", "bob", "bob", "HttpProtocolOptions Unsafe Allow0.9",
+            "LimitRequestLine 1000", port="@@UNSAFE@@")
+    + vhost("unsafe-alice.test", "alice", "alice", port="@@UNSAFE@@"))
 
 CASES = {
     "method-not-token": b"G/T / HTTP/1.0\r\n\r\n",
@@ -49,7 +53,7 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def pair(module_servers):
+def pair(module_servers, env_users):
     out = {}
     for mpm in ("event", "ph"):
         port, unsafe = phtest.free_port(), phtest.free_port()

@@ -93,9 +93,11 @@ typedef struct {
  *    PH_HEAD_ROUTABLE once the head is complete.
  *  - An error verdict, once returned for a prefix, is returned again for
  *    every longer buffer with that prefix.
- *  - lim->lenient (the connection's address is served by a server with
- *    HttpProtocolOptions Unsafe, whose legacy parser accepts much that
- *    the rules above refuse: extra spaces, control bytes, "http/1.0"):
+ *  - lim->lenient (httpd in the processor may judge what these rules
+ *    refuse: the connection's address is served by a server with
+ *    HttpProtocolOptions Unsafe, whose legacy parser accepts extra
+ *    spaces, control bytes, "http/1.0"; or by one environment only, so
+ *    that routing needs no Host and a protocol module may speak there):
  *    every syntax refusal above is PH_HEAD_BY_ADDRESS instead of
  *    PH_HEAD_BAD_REQUEST, and so is a second Host (httpd merges them).
  *    The limits still apply (too many fields is still

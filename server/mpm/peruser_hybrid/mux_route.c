@@ -44,9 +44,52 @@ static void limits_of(server_rec *s, ph_head_limits *lim)
     lim->lenient = parses_unsafe(s);
 }
 
+/* Servers seen so far all in env (NULL: none seen yet); mixed once two
+ * differ or one has no environment. */
+typedef struct env_scan {
+    ph_env *env;
+    int mixed;
+} env_scan;
+
+static int scan_env(void *baton, conn_rec *c, server_rec *s)
+{
+    env_scan *scan = baton;
+    ph_env *env = ph_env_of_server(s);
+
+    (void)c;
+    if (!env || (scan->env && env != scan->env)) {
+        scan->mixed = 1;
+        return 1;
+    }
+    scan->env = env;
+    return 0;
+}
+
+/* 1 if every server is served in one environment (drop-in mode, or all
+ * vhosts in one <Processor>): no head then needs its Host to route. */
+static int one_environment(void)
+{
+    env_scan scan = { NULL, 0 };
+    server_rec *s;
+
+    for (s = ap_server_conf; s && !scan.mixed; s = s->next) {
+        scan_env(&scan, NULL, s);
+    }
+    return !scan.mixed;
+}
+
+/*
+ * lenient: a head the strict rules refuse goes to httpd in the processor,
+ * routed by the address alone.  Where the address's server is Unsafe,
+ * httpd may accept it; where every vhost of the address is in one
+ * environment, routing by address loses nothing and httpd answers it
+ * exactly as stock -- or a protocol module there (mod_echo, ...) serves
+ * bytes that are no HTTP at all.
+ */
 void ph_mux_head_limits(ph_head_limits *lim)
 {
     limits_of(ap_server_conf, lim);
+    lim->lenient = lim->lenient || one_environment();
 }
 
 int ph_mux_limits_vary(void)
@@ -54,6 +97,9 @@ int ph_mux_limits_vary(void)
     ph_head_limits main_lim, lim;
     server_rec *s;
 
+    if (!one_environment()) {
+        return 1;   /* which addresses have one environment: per address */
+    }
     limits_of(ap_server_conf, &main_lim);
     for (s = ap_server_conf->next; s; s = s->next) {
         limits_of(s, &lim);
@@ -152,11 +198,14 @@ static request_rec *scratch_request(apr_pool_t *p, conn_rec *c)
 int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim)
 {
     conn_rec *c = scratch_conn(p, fd);
+    env_scan scan = { NULL, 0 };
 
     if (!c) {
         return -1;
     }
     limits_of(c->base_server, lim);
+    ap_vhost_iterate_given_conn(c, scan_env, &scan);
+    lim->lenient = lim->lenient || !scan.mixed;
     return 0;
 }
 
