@@ -30,7 +30,8 @@ LoadModule echo_module @@MODDIR@@/mod_echo.so
 """ + phtest.TWO_PROCESSORS + (
     vhost("alice.test", "alice", "alice")
     + vhost("bob.test", "bob", "bob")
-    + vhost("echo.test", "alice", "alice", "ProtocolEcho On", port="@@ECHO@@"))
+    + vhost("echo.test", "alice", "alice", "ProtocolEcho On",
+            "LimitRequestLine 128", port="@@ECHO@@"))
 
 LINES = [b"/some/path/echo.t", b"hello world", b"12345" * 5]
 
@@ -74,3 +75,23 @@ def test_echo_served_like_event(pair):
 def test_garbage_on_shared_address_still_400(pair, mpm):
     resp, raw = phtest.raw_exchange(pair[mpm].port, b"/not/http\r\n\r\n")
     assert resp is not None and resp.status == 400, raw
+
+
+
+def test_binary_first_bytes_go_on_at_once(pair):
+    """Bytes no HTTP method starts with go on at once, not judged as a
+    request line: not after a line end (a TLS ClientHello may have none),
+    not refused 414 over the address's LimitRequestLine (128 here)."""
+    data = b"\x16\x03\x01" + bytes(range(11, 211))   # 203 bytes, no LF
+    assert b"\n" not in data
+
+    def exchange(port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.settimeout(10)
+            s.sendall(data)
+            s.sendall(b"\n")
+            return s.makefile("rb").readline()
+
+    want = exchange(pair["event"].echo)
+    assert want == data + b"\n"
+    assert exchange(pair["ph"].echo) == want

@@ -790,6 +790,15 @@ static void test_lenient(void)
     CU_ASSERT_EQUAL(PARSE_LIM("GET / HTTP/1.0\r\nFoo: b\0ar\r\n\r\n",
                               &lenient, &h), PH_HEAD_BY_ADDRESS);
 
+    /* A first byte no method starts with is handed on at once, before
+     * any line end or limit (a TLS ClientHello has neither). */
+    CU_ASSERT_EQUAL(PARSE_LIM("\x16\x03\x01\x02\x00\x01", &lenient, &h),
+                    PH_HEAD_BY_ADDRESS);
+    CU_ASSERT_EQUAL(PARSE_LIM("\x16", &lenient, &h), PH_HEAD_BY_ADDRESS);
+    CU_ASSERT_EQUAL(PARSE_LIM("\r\n/echo", &lenient, &h), PH_HEAD_BY_ADDRESS);
+    CU_ASSERT_EQUAL(PARSE("\x16\x03\x01\x02\x00\x01", &h), PH_HEAD_NEED_MORE);
+    CU_ASSERT_EQUAL(PARSE_LIM("GE", &lenient, &h), PH_HEAD_NEED_MORE);
+
     /* A well-formed head routes as under the strict rules. */
     CU_ASSERT_EQUAL(PARSE_LIM("GET /x HTTP/1.1\r\nHost: a.example\r\n",
                               &lenient, &h), PH_HEAD_ROUTABLE);

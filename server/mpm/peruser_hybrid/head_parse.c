@@ -236,6 +236,14 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
 
     /* The request line, after any leading empty lines. */
     for (;;) {
+        if (lim->lenient && pos < len && buf[pos] != '\r' && buf[pos] != '\n'
+            && !is_tchar((unsigned char)buf[pos])) {
+            /* No method starts so: not HTTP at all (TLS, a protocol
+             * module's client), or a line httpd refuses.  Whoever serves
+             * the address decides, without waiting for a line end that
+             * a binary protocol may never send. */
+            return verdict(out, PH_HEAD_BY_ADDRESS);
+        }
         if (!find_line(buf, len, pos, lim->limit_request_line, &n, &next)) {
             return verdict(out, n > lim->limit_request_line
                                     ? PH_HEAD_URI_TOO_LONG

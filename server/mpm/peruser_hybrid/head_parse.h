@@ -99,7 +99,9 @@ typedef struct {
  *    spaces, control bytes, "http/1.0"; or by one environment only, so
  *    that routing needs no Host and a protocol module may speak there):
  *    every syntax refusal above is PH_HEAD_BY_ADDRESS instead of
- *    PH_HEAD_BAD_REQUEST, and so is a second Host (httpd merges them).
+ *    PH_HEAD_BAD_REQUEST, and so is a second Host (httpd merges them);
+ *    a request line whose first byte no method starts with (a TLS
+ *    ClientHello, a binary protocol) is PH_HEAD_BY_ADDRESS at once.
  *    The limits still apply (too many fields is still
  *    PH_HEAD_BAD_REQUEST): httpd enforces them in every mode.
  * lim and out must not be NULL; buf may be NULL only if len is 0.
