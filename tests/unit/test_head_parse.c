@@ -18,7 +18,7 @@
 
 /* httpd's defaults: LimitRequestLine, LimitRequestFieldSize,
  * LimitRequestFields. */
-static const ph_head_limits defaults = { 8190, 8190, 100 };
+static const ph_head_limits defaults = { 8190, 8190, 100, 0 };
 
 /* The exact-size copy of the last input; the ph_head's pointers point
  * into it, so it lives until the next parse. */
@@ -69,6 +69,7 @@ static int is_verdict(ph_head_verdict v)
     case PH_HEAD_BAD_REQUEST:
     case PH_HEAD_URI_TOO_LONG:
     case PH_HEAD_FIELD_TOO_LONG:
+    case PH_HEAD_BY_ADDRESS:
         return 1;
     }
     return 0;
@@ -77,7 +78,7 @@ static int is_verdict(ph_head_verdict v)
 static int is_error(ph_head_verdict v)
 {
     return v == PH_HEAD_BAD_REQUEST || v == PH_HEAD_URI_TOO_LONG
-           || v == PH_HEAD_FIELD_TOO_LONG;
+           || v == PH_HEAD_FIELD_TOO_LONG || v == PH_HEAD_BY_ADDRESS;
 }
 
 /* ---- the common case ------------------------------------------------ */
@@ -572,7 +573,7 @@ static void test_obs_fold(void)
                           &h), PH_HEAD_ROUTABLE);
     /* The unfolded length counts against LimitRequestFieldSize. */
     {
-        ph_head_limits small = { 100, 10, 100 };
+        ph_head_limits small = { 100, 10, 100, 0 };
         CU_ASSERT_EQUAL(ph_head_parse("GET / HTTP/1.1\r\nX: 12345\r\n 678\r\n",
                                       32, &small, &h), PH_HEAD_FIELD_TOO_LONG);
         CU_ASSERT_EQUAL(ph_head_parse("GET / HTTP/1.1\r\nX: 1234\r\n 56\r\nHost: a\r\n",
@@ -612,8 +613,8 @@ static void test_value_controls(void)
 static void test_request_line_limit(void)
 {
     /* "GET /abcdef HTTP/1.1" is 20 bytes. */
-    const ph_head_limits at = { 20, 8190, 100 };
-    const ph_head_limits under = { 19, 8190, 100 };
+    const ph_head_limits at = { 20, 8190, 100, 0 };
+    const ph_head_limits under = { 19, 8190, 100, 0 };
     ph_head h;
 
     CU_ASSERT_EQUAL(PARSE_LIM("GET /abcdef HTTP/1.1\r\nHost: x\r\n", &at, &h),
@@ -680,8 +681,8 @@ static void test_request_line_limit_default(void)
 static void test_field_limit(void)
 {
     /* "Host: example.com" is 17 bytes, "X-Long: 1234567890" 18. */
-    const ph_head_limits at = { 8190, 17, 100 };
-    const ph_head_limits under = { 8190, 16, 100 };
+    const ph_head_limits at = { 8190, 17, 100, 0 };
+    const ph_head_limits under = { 8190, 16, 100, 0 };
     ph_head h;
 
     CU_ASSERT_EQUAL(PARSE_LIM("GET / HTTP/1.1\r\nHost: example.com\r\n", &at,
@@ -719,8 +720,8 @@ static void test_field_limit(void)
 
 static void test_limit_fields(void)
 {
-    const ph_head_limits two = { 8190, 8190, 2 };
-    const ph_head_limits unlimited = { 8190, 8190, 0 };
+    const ph_head_limits two = { 8190, 8190, 2, 0 };
+    const ph_head_limits unlimited = { 8190, 8190, 0, 0 };
     static char many[64 + 300 * 8];
     size_t n;
     int i;
@@ -753,13 +754,122 @@ static void test_limit_fields(void)
 
 static void test_zero_limits(void)
 {
-    const ph_head_limits zero = { 0, 0, 0 };
+    const ph_head_limits zero = { 0, 0, 0, 0 };
     ph_head h;
 
     CU_ASSERT_EQUAL(PARSE_LIM("G", &zero, &h), PH_HEAD_URI_TOO_LONG);
     CU_ASSERT_EQUAL(PARSE_LIM("\r\n\r", &zero, &h), PH_HEAD_NEED_MORE);
     CU_ASSERT_EQUAL(PARSE_LIM("GET / HTTP/1.1\r\n", &zero, &h),
                     PH_HEAD_URI_TOO_LONG);
+}
+
+/* ---- HttpProtocolOptions Unsafe ----------------------------------------- */
+
+static void test_lenient(void)
+{
+    static const ph_head_limits lenient = { 8190, 8190, 100, 1 };
+    static const ph_head_limits lenient_small = { 20, 10, 2, 1 };
+    ph_head h;
+
+    /* What httpd's legacy parser may accept is not refused but left to
+     * it: an odd method, extra spaces, control bytes, lower-case
+     * "http/", a second Host (merged by httpd). */
+    CU_ASSERT_EQUAL(PARSE("G/T / HTTP/1.0\r\n\r\n", &h), PH_HEAD_BAD_REQUEST);
+    CU_ASSERT_EQUAL(PARSE_LIM("G/T / HTTP/1.0\r\n\r\n", &lenient, &h),
+                    PH_HEAD_BY_ADDRESS);
+    CU_ASSERT_EQUAL(PARSE_LIM("GET / HTTP/1.0  \r\nHost: x\r\n\r\n",
+                              &lenient, &h), PH_HEAD_BY_ADDRESS);
+    CU_ASSERT_EQUAL(PARSE_LIM("GET  / http/1.0\r\n", &lenient, &h),
+                    PH_HEAD_BY_ADDRESS);
+    CU_ASSERT_EQUAL(PARSE_LIM("GET / HTTP/1.0\r\nFoo: b\x01ar\r\n\r\n",
+                              &lenient, &h), PH_HEAD_BY_ADDRESS);
+    CU_ASSERT_EQUAL(PARSE_LIM("GET / HTTP/1.0\r\nF\x01o: bar\r\n\r\n",
+                              &lenient, &h), PH_HEAD_BY_ADDRESS);
+    CU_ASSERT_EQUAL(PARSE_LIM("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
+                              &lenient, &h), PH_HEAD_BY_ADDRESS);
+    CU_ASSERT_EQUAL(PARSE_LIM("GET / HTTP/1.0\r\nFoo: b\0ar\r\n\r\n",
+                              &lenient, &h), PH_HEAD_BY_ADDRESS);
+
+    /* A first byte no method starts with is handed on at once, before
+     * any line end or limit (a TLS ClientHello has neither). */
+    CU_ASSERT_EQUAL(PARSE_LIM("\x16\x03\x01\x02\x00\x01", &lenient, &h),
+                    PH_HEAD_BY_ADDRESS);
+    CU_ASSERT_EQUAL(PARSE_LIM("\x16", &lenient, &h), PH_HEAD_BY_ADDRESS);
+    CU_ASSERT_EQUAL(PARSE_LIM("\r\n/echo", &lenient, &h), PH_HEAD_BY_ADDRESS);
+    CU_ASSERT_EQUAL(PARSE("\x16\x03\x01\x02\x00\x01", &h), PH_HEAD_NEED_MORE);
+    CU_ASSERT_EQUAL(PARSE_LIM("GE", &lenient, &h), PH_HEAD_NEED_MORE);
+
+    /* A well-formed head routes as under the strict rules. */
+    CU_ASSERT_EQUAL(PARSE_LIM("GET /x HTTP/1.1\r\nHost: a.example\r\n",
+                              &lenient, &h), PH_HEAD_ROUTABLE);
+    CU_ASSERT(span_eq(h.host, h.host_len, "a.example"));
+    CU_ASSERT(span_eq(h.target, h.target_len, "/x"));
+    CU_ASSERT_EQUAL(PARSE_LIM("GET / HTTP/1.1\r\nHos", &lenient, &h),
+                    PH_HEAD_NEED_MORE);
+
+    /* Limits hold in every mode, as in httpd. */
+    CU_ASSERT_EQUAL(PARSE_LIM("GET /aaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n",
+                              &lenient_small, &h), PH_HEAD_URI_TOO_LONG);
+    CU_ASSERT_EQUAL(PARSE_LIM("GET / HTTP/1.1\r\nX-Long: 0123456789\r\n",
+                              &lenient_small, &h), PH_HEAD_FIELD_TOO_LONG);
+    CU_ASSERT_EQUAL(PARSE_LIM("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n",
+                              &lenient_small, &h), PH_HEAD_BAD_REQUEST);
+}
+
+/* ---- PROXY protocol preamble -------------------------------------------- */
+
+static size_t preamble(const char *s, size_t n)
+{
+    free(cur);
+    cur = malloc(n ? n : 1);
+    if (cur == NULL) {
+        abort();
+    }
+    if (n) {
+        memcpy(cur, s, n);
+    }
+    return ph_head_proxy_preamble(cur, n);
+}
+
+#define PREAMBLE(lit) preamble((lit), sizeof(lit) - 1)
+
+static void test_proxy_preamble(void)
+{
+    static const char v1[] = "PROXY TCP4 192.168.192.66 192.168.192.77 "
+                             "1111 2222\r\n";
+    static const char v2[] = "\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c"
+                             "\xc0\xa8\xc0\x42\xc0\xa8\xc0\x4d\x04\x57\x08\xae"
+                             "GET / HTTP/1.1\r\n";
+    char line[200];
+    size_t k;
+
+    /* v1: the line with its CRLF, whatever it says */
+    CU_ASSERT_EQUAL(PREAMBLE(v1), sizeof(v1) - 1);
+    CU_ASSERT_EQUAL(PREAMBLE("PROXY FOO x\r\nGET / HTTP/1.1\r\n"), 13);
+    for (k = 0; k < sizeof(v1) - 1; k++) {
+        CU_ASSERT_EQUAL(preamble(v1, k), PH_PREAMBLE_NEED_MORE);
+    }
+    /* v2: 16 bytes and the length they give (here 12) */
+    CU_ASSERT_EQUAL(PREAMBLE(v2), 28);
+    for (k = 0; k < 28; k++) {
+        CU_ASSERT_EQUAL(preamble(v2, k), PH_PREAMBLE_NEED_MORE);
+    }
+    /* not one */
+    CU_ASSERT_EQUAL(PREAMBLE("GET / HTTP/1.1\r\n"), PH_PREAMBLE_NONE);
+    CU_ASSERT_EQUAL(PREAMBLE("PROXX"), PH_PREAMBLE_NONE);
+    CU_ASSERT_EQUAL(PREAMBLE("\r\nGET / HTTP/1.1\r\n"), PH_PREAMBLE_NONE);
+    CU_ASSERT_EQUAL(PREAMBLE("\r\n\r\n\0\r\nQUIX\n"), PH_PREAMBLE_NONE);
+    /* a v1 line longer than 107 bytes is not one */
+    memset(line, 'x', sizeof(line));
+    memcpy(line, "PROXY ", 6);
+    memcpy(line + 105, "\r\n", 2);
+    CU_ASSERT_EQUAL(preamble(line, 107), 107);
+    memset(line, 'x', sizeof(line));
+    memcpy(line, "PROXY ", 6);
+    memcpy(line + 106, "\r\n", 2);
+    CU_ASSERT_EQUAL(preamble(line, 106), PH_PREAMBLE_NEED_MORE);
+    CU_ASSERT_EQUAL(preamble(line, 108), PH_PREAMBLE_NONE);
+    CU_ASSERT_EQUAL(preamble(line, sizeof(line)), PH_PREAMBLE_NONE);
 }
 
 /* ---- deterministic random bytes ------------------------------------------ */
@@ -814,7 +924,7 @@ static void test_random_bytes(void)
         "GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\n";
     char src[64];
     int iter, bad = 0, first_bad = -1;
-    unsigned long seen[PH_HEAD_FIELD_TOO_LONG + 1] = { 0 };
+    unsigned long seen[PH_HEAD_BY_ADDRESS + 1] = { 0 };
 
     rng_state = 0x9e3779b9u;
     for (iter = 0; iter < 20000; iter++) {
@@ -846,6 +956,7 @@ static void test_random_bytes(void)
         lim.limit_request_line = (rng() & 1) ? rng() % 40 : 8190;
         lim.limit_field_size = (rng() & 1) ? rng() % 20 : 8190;
         lim.limit_fields = rng() % 4;
+        lim.lenient = (rng() % 4) == 0;
 
         /* Every prefix, as the multiplexer sees a growing buffer. */
         for (k = 0; k <= len; k++) {
@@ -863,6 +974,9 @@ static void test_random_bytes(void)
             prev = v;
             if (is_verdict(v)) {
                 seen[v]++;
+            }
+            if (v == PH_HEAD_BY_ADDRESS && !lim.lenient) {
+                ok = 0;
             }
             if (!ok) {
                 bad++;
@@ -882,6 +996,7 @@ static void test_random_bytes(void)
     CU_ASSERT(seen[PH_HEAD_BAD_REQUEST] > 0);
     CU_ASSERT(seen[PH_HEAD_URI_TOO_LONG] > 0);
     CU_ASSERT(seen[PH_HEAD_FIELD_TOO_LONG] > 0);
+    CU_ASSERT(seen[PH_HEAD_BY_ADDRESS] > 0);
 }
 
 /* ---- registration ------------------------------------------------------ */
@@ -918,6 +1033,8 @@ static const ph_unit_test tests[] = {
     { "field size limit", test_field_limit },
     { "field count limit", test_limit_fields },
     { "zero limits", test_zero_limits },
+    { "lenient (HttpProtocolOptions Unsafe)", test_lenient },
+    { "PROXY protocol preamble", test_proxy_preamble },
     { "20000 random buffers", test_random_bytes },
 };
 

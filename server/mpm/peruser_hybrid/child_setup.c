@@ -23,16 +23,21 @@
 #include "ph_parent.h"
 #include "ph_segment.h"
 
+/* apr_socket_close(), not close(): it also drops the socket's cleanups
+ * in pconf.  A descriptor closed behind APR's back keeps a cleanup that
+ * closes its number again, and apr_proc_create() runs every such cleanup
+ * in the child it forks before exec: whatever holds that number by then
+ * is closed, e.g. the pipe about to become the child's stdout (mod_cgi,
+ * mod_ext_filter, with a few Listen lines). */
 void ph_child_close_listeners(void)
 {
     ap_listen_rec *lr;
 
     for (lr = ap_listeners; lr; lr = lr->next) {
-        apr_os_sock_t fd;
-        if (lr->sd && apr_os_sock_get(&fd, lr->sd) == APR_SUCCESS
-            && fd >= 0) {
-            close(fd);
+        if (lr->sd) {
+            apr_socket_close(lr->sd);
         }
+        lr->active = 0;
     }
 }
 

@@ -216,6 +216,14 @@ static ph_head_verdict verdict(ph_head *out, ph_head_verdict v)
     return v;
 }
 
+/* A line the strict rules refuse: 400, or under lenient limits a head
+ * for httpd to judge. */
+static ph_head_verdict bad(ph_head *out, const ph_head_limits *lim)
+{
+    return verdict(out, lim->lenient ? PH_HEAD_BY_ADDRESS
+                                     : PH_HEAD_BAD_REQUEST);
+}
+
 ph_head_verdict ph_head_parse(const char *buf, size_t len,
                               const ph_head_limits *lim, ph_head *out)
 {
@@ -228,6 +236,14 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
 
     /* The request line, after any leading empty lines. */
     for (;;) {
+        if (lim->lenient && pos < len && buf[pos] != '\r' && buf[pos] != '\n'
+            && !is_tchar((unsigned char)buf[pos])) {
+            /* No method starts so: not HTTP at all (TLS, a protocol
+             * module's client), or a line httpd refuses.  Whoever serves
+             * the address decides, without waiting for a line end that
+             * a binary protocol may never send. */
+            return verdict(out, PH_HEAD_BY_ADDRESS);
+        }
         if (!find_line(buf, len, pos, lim->limit_request_line, &n, &next)) {
             return verdict(out, n > lim->limit_request_line
                                     ? PH_HEAD_URI_TOO_LONG
@@ -240,12 +256,12 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
             break;
         }
         if (++blank_lines > MAX_LEADING_BLANK_LINES) {
-            return verdict(out, PH_HEAD_BAD_REQUEST);
+            return bad(out, lim);
         }
         pos = next;
     }
     if (!parse_request_line(buf + pos, n, out)) {
-        return verdict(out, PH_HEAD_BAD_REQUEST);
+        return bad(out, lim);
     }
     pos = next;
     if (out->http_major == 0) {
@@ -287,11 +303,11 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
              * space and is not a host name), is a 400 there too. */
             size_t k;
             if (out->fields_seen == 0 || field_is_host) {
-                return verdict(out, PH_HEAD_BAD_REQUEST);
+                return bad(out, lim);
             }
             for (k = 0; k < n; k++) {
                 if (!is_value_char((unsigned char)line[k])) {
-                    return verdict(out, PH_HEAD_BAD_REQUEST);
+                    return bad(out, lim);
                 }
             }
             field_total += n;
@@ -306,16 +322,16 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
         field_total = n;
         field_is_host = 0;
         if (lim->limit_fields != 0 && out->fields_seen > lim->limit_fields) {
-            return verdict(out, PH_HEAD_BAD_REQUEST);
+            return verdict(out, PH_HEAD_BAD_REQUEST);   /* a limit */
         }
         if (!split_field(line, n, &name_len, &value_off)) {
-            return verdict(out, PH_HEAD_BAD_REQUEST);
+            return bad(out, lim);
         }
 
         if (is_host_name(line, name_len)) {
             field_is_host = 1;
             if (out->host != NULL) {
-                return verdict(out, PH_HEAD_BAD_REQUEST);
+                return bad(out, lim);
             }
             vstart = value_off;
             vend = n;
@@ -334,4 +350,41 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
 
     return verdict(out, out->host != NULL ? PH_HEAD_ROUTABLE
                                           : PH_HEAD_NEED_MORE);
+}
+
+/* PROXY protocol (haproxy.org proxy-protocol.txt): v1 is one text line
+ * of at most 107 bytes with its CRLF; v2 a 16-byte header whose last two
+ * bytes are the big-endian length of the addresses that follow. */
+#define PROXY_V1_MAX 107
+#define PROXY_V2_HEAD 16
+
+size_t ph_head_proxy_preamble(const char *buf, size_t len)
+{
+    static const char v1[] = "PROXY ";
+    static const char v2[] = "\r\n\r\n\0\r\nQUIT\n";
+    const size_t v1_len = sizeof(v1) - 1, v2_len = sizeof(v2) - 1;
+    size_t i;
+
+    if (len == 0) {
+        return PH_PREAMBLE_NEED_MORE;
+    }
+    if (memcmp(buf, v2, len < v2_len ? len : v2_len) == 0) {
+        size_t total;
+
+        if (len < PROXY_V2_HEAD) {
+            return PH_PREAMBLE_NEED_MORE;
+        }
+        total = PROXY_V2_HEAD + (((size_t)(unsigned char)buf[14] << 8)
+                                 | (unsigned char)buf[15]);
+        return len < total ? PH_PREAMBLE_NEED_MORE : total;
+    }
+    if (memcmp(buf, v1, len < v1_len ? len : v1_len) != 0) {
+        return PH_PREAMBLE_NONE;
+    }
+    for (i = v1_len; i + 1 < len && i + 1 < PROXY_V1_MAX; i++) {
+        if (buf[i] == '\r' && buf[i + 1] == '\n') {
+            return i + 2;
+        }
+    }
+    return len < PROXY_V1_MAX ? PH_PREAMBLE_NEED_MORE : PH_PREAMBLE_NONE;
 }

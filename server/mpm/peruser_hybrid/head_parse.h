@@ -24,14 +24,19 @@ typedef enum {
                              * was found or the head is complete without one */
     PH_HEAD_BAD_REQUEST,    /* malformed request line or header line: 400 */
     PH_HEAD_URI_TOO_LONG,   /* request line longer than the limit: 414 */
-    PH_HEAD_FIELD_TOO_LONG  /* a header line longer than the limit: 400, as
+    PH_HEAD_FIELD_TOO_LONG, /* a header line longer than the limit: 400, as
                              * stock httpd answers (not 431) */
+    PH_HEAD_BY_ADDRESS      /* lenient limits only: a line the strict rules
+                             * refuse, which httpd's Unsafe parser may
+                             * accept: route by the address alone and let
+                             * httpd judge the head */
 } ph_head_verdict;
 
 typedef struct {
     size_t limit_request_line;  /* LimitRequestLine (bytes, without CRLF) */
     size_t limit_field_size;    /* LimitRequestFieldSize (bytes, without CRLF) */
     unsigned limit_fields;      /* LimitRequestFields; 0 = unlimited */
+    int lenient;                /* HttpProtocolOptions Unsafe: see below */
 } ph_head_limits;
 
 typedef struct {
@@ -88,9 +93,37 @@ typedef struct {
  *    PH_HEAD_ROUTABLE once the head is complete.
  *  - An error verdict, once returned for a prefix, is returned again for
  *    every longer buffer with that prefix.
+ *  - lim->lenient (httpd in the processor may judge what these rules
+ *    refuse: the connection's address is served by a server with
+ *    HttpProtocolOptions Unsafe, whose legacy parser accepts extra
+ *    spaces, control bytes, "http/1.0"; or by one environment only, so
+ *    that routing needs no Host and a protocol module may speak there):
+ *    every syntax refusal above is PH_HEAD_BY_ADDRESS instead of
+ *    PH_HEAD_BAD_REQUEST, and so is a second Host (httpd merges them);
+ *    a request line whose first byte no method starts with (a TLS
+ *    ClientHello, a binary protocol) is PH_HEAD_BY_ADDRESS at once.
+ *    The limits still apply (too many fields is still
+ *    PH_HEAD_BAD_REQUEST): httpd enforces them in every mode.
  * lim and out must not be NULL; buf may be NULL only if len is 0.
  */
 ph_head_verdict ph_head_parse(const char *buf, size_t len,
                               const ph_head_limits *lim, ph_head *out);
+
+/* ph_head_proxy_preamble: not a preamble, or not complete yet. */
+#define PH_PREAMBLE_NONE      ((size_t)0)
+#define PH_PREAMBLE_NEED_MORE ((size_t)-1)
+
+/*
+ * The length of a PROXY protocol preamble (HAProxy's v1 text line
+ * "PROXY ...\r\n" of at most 107 bytes, or the v2 binary header) at the
+ * start of buf[0..len), so that the request head after it can be judged
+ * and routed.  The preamble itself is not judged: mod_remoteip
+ * (RemoteIPProxyProtocol) in the processor reads and checks it, and
+ * where nothing reads it httpd refuses it as a request line.
+ * Returns PH_PREAMBLE_NONE, PH_PREAMBLE_NEED_MORE (buf is a proper
+ * prefix of what may be one), or its length.  buf may be NULL only if
+ * len is 0.
+ */
+size_t ph_head_proxy_preamble(const char *buf, size_t len);
 
 #endif /* PH_HEAD_PARSE_H */

@@ -41,8 +41,21 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out);
  */
 int ph_mux_route_by_address(apr_pool_t *p, int fd, ph_route *out);
 
-/* The limits the head parser applies (those of the main server). */
+/* The limits and rules httpd reads a request head with on a connection
+ * whose default server (for its local address) is s: LimitRequestLine,
+ * LimitRequestFieldSize, LimitRequestFields, HttpProtocolOptions Unsafe.
+ * ph_mux_head_limits gives the main server's. */
 void ph_mux_head_limits(ph_head_limits *lim);
+
+/* 1 if some virtual host reads heads with other limits or rules than the
+ * main server: only then must each connection's address be looked at
+ * before its head is judged. */
+int ph_mux_limits_vary(void);
+
+/* The limits for the connection on socket fd (those of the default server
+ * of its local address).  Returns 0, or -1 (lim untouched) if the socket
+ * cannot be looked at.  Scratch from p. */
+int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim);
 
 /*
  * Write a complete canned response for status (400, 408, 414, 503) with

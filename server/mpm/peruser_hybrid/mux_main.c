@@ -96,6 +96,9 @@ typedef struct mux_conn {
     mux_list *list;
     ph_chan_msg msg;            /* when PENDING */
     int by_address;             /* non-HTTP address: never answered in HTTP */
+    int peer_closed;            /* EPOLLRDHUP seen: no more bytes come */
+    int limits_known;           /* limits holds its address's limits */
+    ph_head_limits limits;
 } mux_conn;
 
 typedef struct mux_state {
@@ -106,6 +109,7 @@ typedef struct mux_state {
     apr_pool_t *scratch;        /* cleared after each routing decision */
     char *peekbuf;
     ph_head_limits limits;
+    int limits_vary;            /* some vhost has other limits than main */
     long long head_timeout_ms;
     mux_list peeking;
     mux_list lingering;
@@ -226,9 +230,25 @@ static void conn_close(mux_state *m, mux_conn *mc)
     conn_free(m, mc);
 }
 
-/* Answer status ourselves, then read and discard until the client closes
- * (so that unread request bytes do not turn our close into a reset that
- * destroys the answer before the client reads it). */
+static void linger_read(mux_state *m, mux_conn *mc);
+
+/* Read and discard until the client closes, then close (so that unread
+ * request bytes do not turn our close into a reset that destroys an
+ * answer before the client reads it).  What the socket already holds is
+ * read now: the peeked bytes are still there, and edge-triggered
+ * readiness reports nothing new if the client has finished sending.
+ * mc may be freed on return. */
+static void conn_linger(mux_state *m, mux_conn *mc)
+{
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
+    list_remove(mc);
+    mc->state = MC_LINGER;
+    mc->deadline_ms = ph_now_ms() + LINGER_MS;
+    list_append(&m->lingering, mc);
+    linger_read(m, mc);
+}
+
+/* Answer status ourselves, then linger.  mc may be freed on return. */
 static void conn_reply(mux_state *m, mux_conn *mc, int status)
 {
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
@@ -237,10 +257,7 @@ static void conn_reply(mux_state *m, mux_conn *mc, int status)
         return;
     }
     ph_mux_reply(mc->tag.fd, status, 0);
-    list_remove(mc);
-    mc->state = MC_LINGER;
-    mc->deadline_ms = ph_now_ms() + LINGER_MS;
-    list_append(&m->lingering, mc);
+    conn_linger(m, mc);
 }
 
 static void arm_channel(mux_state *m, int env_index, int on)
@@ -312,10 +329,7 @@ static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
         return;
     }
     ph_mux_reply(mc->tag.fd, HTTP_SERVICE_UNAVAILABLE, (int)secs);
-    list_remove(mc);
-    mc->state = MC_LINGER;
-    mc->deadline_ms = ph_now_ms() + LINGER_MS;
-    list_append(&m->lingering, mc);
+    conn_linger(m, mc);
 }
 
 /* Hand over waiting connections, oldest first, while there is capacity. */
@@ -433,7 +447,9 @@ static int route_by_address(mux_state *m, mux_conn *mc)
 
 static void peek(mux_state *m, mux_conn *mc)
 {
+    const ph_head_limits *lim = &m->limits;
     ph_head head;
+    size_t skip;
     ssize_t n;
 
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
@@ -453,12 +469,45 @@ static void peek(mux_state *m, mux_conn *mc)
         return;
     }
 
-    switch (ph_head_parse(m->peekbuf, (size_t)n, &m->limits, &head)) {
+    if (m->limits_vary) {
+        /* httpd reads the head with the limits and rules of the default
+         * server of the connection's address, not the main server's. */
+        if (!mc->limits_known) {
+            mc->limits = m->limits;
+            ph_mux_address_limits(m->scratch, mc->tag.fd, &mc->limits);
+            mc->limits_known = 1;
+            apr_pool_clear(m->scratch);
+        }
+        lim = &mc->limits;
+    }
+    /* A PROXY protocol preamble (a load balancer in front) is for
+     * mod_remoteip in the processor; the head after it routes. */
+    skip = ph_head_proxy_preamble(m->peekbuf, (size_t)n);
+    if (skip == PH_PREAMBLE_NEED_MORE) {
+        if (!mc->peer_closed && n < PEEK_WINDOW) {
+            return;
+        }
+        skip = PH_PREAMBLE_NONE;
+    }
+    switch (ph_head_parse(m->peekbuf + skip, (size_t)n - skip, lim, &head)) {
     case PH_HEAD_ROUTABLE:
+    case PH_HEAD_BY_ADDRESS:
         route(m, mc, &head);
         return;
     case PH_HEAD_NEED_MORE:
-        if (n >= PEEK_WINDOW && head.method) {
+        if (mc->peer_closed && n < PEEK_WINDOW) {
+            /* The client stopped sending (shutdown or close) inside the
+             * head.  httpd reads to the end and answers 400 when the
+             * request line was complete, or closes without an answer
+             * when it was not; so do we, without waiting for Timeout. */
+            if (head.method) {
+                conn_reply(m, mc, HTTP_BAD_REQUEST);
+            }
+            else {
+                conn_linger(m, mc);
+            }
+        }
+        else if (n >= PEEK_WINDOW && head.method) {
             /* The head is larger than we look at and names no Host in
              * its first PEEK_WINDOW bytes: route by address only; the
              * processor parses the whole head and refuses (421) a vhost
@@ -661,6 +710,9 @@ static void dispatch(mux_state *m, struct epoll_event *ev)
         if (mc->magic != MUX_CONN_MAGIC) {
             return;     /* closed earlier in this batch */
         }
+        if (ev->events & (EPOLLRDHUP | EPOLLHUP)) {
+            mc->peer_closed = 1;
+        }
         if (mc->state == MC_PEEK) {
             peek(m, mc);
         }
@@ -687,6 +739,7 @@ static int setup(mux_state *m, int slot, int mux_index,
     apr_pool_create(&m->scratch, pchild);
     m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
     ph_mux_head_limits(&m->limits);
+    m->limits_vary = ph_mux_limits_vary();
     m->head_timeout_ms = apr_time_as_msec(ap_server_conf->timeout);
     if ((m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         return errno;

@@ -29,11 +29,89 @@
 #include "ph_env.h"
 #include "ph_proto.h"
 
+static int parses_unsafe(server_rec *s)
+{
+    core_server_config *core = ap_get_core_module_config(s->module_config);
+    return core->http_conformance == AP_HTTP_CONFORMANCE_UNSAFE;
+}
+
+/* httpd reads the request line and the header fields with the limits of
+ * r->server, which is still the connection's base server then. */
+static void limits_of(server_rec *s, ph_head_limits *lim)
+{
+    lim->limit_request_line = (size_t)s->limit_req_line;
+    lim->limit_field_size = (size_t)s->limit_req_fieldsize;
+    lim->limit_fields = (unsigned)s->limit_req_fields;
+    lim->lenient = parses_unsafe(s);
+}
+
+/* Servers seen so far all in env (NULL: none seen yet); mixed once two
+ * differ or one has no environment. */
+typedef struct env_scan {
+    ph_env *env;
+    int mixed;
+} env_scan;
+
+static int scan_env(void *baton, conn_rec *c, server_rec *s)
+{
+    env_scan *scan = baton;
+    ph_env *env = ph_env_of_server(s);
+
+    (void)c;
+    if (!env || (scan->env && env != scan->env)) {
+        scan->mixed = 1;
+        return 1;
+    }
+    scan->env = env;
+    return 0;
+}
+
+/* 1 if every server is served in one environment (drop-in mode, or all
+ * vhosts in one <Processor>): no head then needs its Host to route. */
+static int one_environment(void)
+{
+    env_scan scan = { NULL, 0 };
+    server_rec *s;
+
+    for (s = ap_server_conf; s && !scan.mixed; s = s->next) {
+        scan_env(&scan, NULL, s);
+    }
+    return !scan.mixed;
+}
+
+/*
+ * lenient: a head the strict rules refuse goes to httpd in the processor,
+ * routed by the address alone.  Where the address's server is Unsafe,
+ * httpd may accept it; where every vhost of the address is in one
+ * environment, routing by address loses nothing and httpd answers it
+ * exactly as stock -- or a protocol module there (mod_echo, ...) serves
+ * bytes that are no HTTP at all.
+ */
 void ph_mux_head_limits(ph_head_limits *lim)
 {
-    lim->limit_request_line = (size_t)ap_server_conf->limit_req_line;
-    lim->limit_field_size = (size_t)ap_server_conf->limit_req_fieldsize;
-    lim->limit_fields = (unsigned)ap_server_conf->limit_req_fields;
+    limits_of(ap_server_conf, lim);
+    lim->lenient = lim->lenient || one_environment();
+}
+
+int ph_mux_limits_vary(void)
+{
+    ph_head_limits main_lim, lim;
+    server_rec *s;
+
+    if (!one_environment()) {
+        return 1;   /* which addresses have one environment: per address */
+    }
+    limits_of(ap_server_conf, &main_lim);
+    for (s = ap_server_conf->next; s; s = s->next) {
+        limits_of(s, &lim);
+        if (lim.limit_request_line != main_lim.limit_request_line
+            || lim.limit_field_size != main_lim.limit_field_size
+            || lim.limit_fields != main_lim.limit_fields
+            || lim.lenient != main_lim.lenient) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* A connection record with just what the vhost code and logging read. */
@@ -83,6 +161,55 @@ static conn_rec *scratch_conn(apr_pool_t *p, int fd)
     return c;
 }
 
+/*
+ * A request record for the vhost functions.  They log through it
+ * (ap_log_rerror: "Replacing host header ...", malformed Host, strict
+ * checks), and logging hands it to every module's generate_log_id and
+ * error_log hooks, which may read any field a request always has
+ * (mod_unique_id reads r->subprocess_env).  So every table and field that
+ * ap_create_request() sets is set here; its create_request hooks are not
+ * run: no module gets per-request state in a multiplexer.
+ */
+static request_rec *scratch_request(apr_pool_t *p, conn_rec *c)
+{
+    request_rec *r = apr_pcalloc(p, sizeof(*r));
+
+    r->pool = p;
+    r->connection = c;
+    r->server = c->base_server;
+    r->request_time = apr_time_now();
+    r->status = HTTP_OK;
+    r->allowed_methods = ap_make_method_list(p, 1);
+    r->headers_in = apr_table_make(p, 2);
+    r->trailers_in = apr_table_make(p, 1);
+    r->subprocess_env = apr_table_make(p, 1);
+    r->headers_out = apr_table_make(p, 1);
+    r->err_headers_out = apr_table_make(p, 1);
+    r->trailers_out = apr_table_make(p, 1);
+    r->notes = apr_table_make(p, 1);
+    r->request_config = ap_create_request_config(p);
+    r->per_dir_config = r->server->lookup_defaults;
+    r->read_body = REQUEST_NO_BODY;
+    r->used_path_info = AP_REQ_DEFAULT_PATH_INFO;
+    r->useragent_addr = c->client_addr;
+    r->useragent_ip = c->client_ip;
+    return r;
+}
+
+int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim)
+{
+    conn_rec *c = scratch_conn(p, fd);
+    env_scan scan = { NULL, 0 };
+
+    if (!c) {
+        return -1;
+    }
+    limits_of(c->base_server, lim);
+    ap_vhost_iterate_given_conn(c, scan_env, &scan);
+    lim->lenient = lim->lenient || !scan.mixed;
+    return 0;
+}
+
 /* Fill r->uri and r->hostname from the request-target, as ap_parse_uri
  * would: origin-form gives a path, absolute-form a host and a path,
  * authority-form (CONNECT) a host. */
@@ -116,6 +243,27 @@ static int parse_target(request_rec *r, const ph_head *head)
     return OK;
 }
 
+/* Method, version, target and Host of a head parsed to the end of its
+ * routing key; HTTP_BAD_REQUEST where httpd would refuse it. */
+static int route_fields(request_rec *r, const ph_head *head)
+{
+    r->method = apr_pstrmemdup(r->pool, head->method, head->method_len);
+    r->the_request = apr_pstrdup(r->pool, r->method);
+    r->proto_num = HTTP_VERSION(head->http_major, head->http_minor);
+    if (parse_target(r, head) != OK) {
+        return HTTP_BAD_REQUEST;
+    }
+    if (head->host) {
+        apr_table_setn(r->headers_in, "Host",
+                       apr_pstrmemdup(r->pool, head->host, head->host_len));
+    }
+    else if (r->proto_num >= HTTP_VERSION(1, 1) && !r->hostname) {
+        /* HTTP/1.1 requires Host; httpd answers 400 (RFC 9112 3.2). */
+        return HTTP_BAD_REQUEST;
+    }
+    return OK;
+}
+
 void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out)
 {
     core_server_config *core;
@@ -131,31 +279,17 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out)
         return;
     }
 
-    r = apr_pcalloc(p, sizeof(*r));
-    r->pool = p;
-    r->connection = c;
-    r->server = c->base_server;
-    r->status = HTTP_OK;
-    r->headers_in = apr_table_make(p, 2);
-    r->notes = apr_table_make(p, 1);
-    r->request_config = ap_create_request_config(p);
-    r->per_dir_config = r->server->lookup_defaults;
-    r->useragent_addr = c->client_addr;
-    r->useragent_ip = c->client_ip;
-    r->method = apr_pstrmemdup(p, head->method, head->method_len);
-    r->the_request = apr_pstrdup(p, r->method);
-    r->proto_num = HTTP_VERSION(head->http_major, head->http_minor);
-    if (parse_target(r, head) != OK) {
-        out->status = HTTP_BAD_REQUEST;
-        out->server = r->server;
-        return;
+    r = scratch_request(p, c);
+    if (head->verdict == PH_HEAD_BY_ADDRESS) {
+        /* httpd's Unsafe parser judges this head in the processor; the
+         * address alone (IP-based vhosts, else the address's default
+         * server) picks the environment. */
+        r->method = "-";
+        r->the_request = apr_pstrdup(p, "-");
+        r->uri = "/";
+        r->proto_num = HTTP_VERSION(1, 0);
     }
-    if (head->host) {
-        apr_table_setn(r->headers_in, "Host",
-                       apr_pstrmemdup(p, head->host, head->host_len));
-    }
-    else if (r->proto_num >= HTTP_VERSION(1, 1) && !r->hostname) {
-        /* HTTP/1.1 requires Host; httpd answers 400 (RFC 9112 3.2). */
+    else if (route_fields(r, head) != OK) {
         out->status = HTTP_BAD_REQUEST;
         out->server = r->server;
         return;

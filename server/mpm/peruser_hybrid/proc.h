@@ -101,6 +101,9 @@ typedef struct proc_state {
     int conns_left;
     int conns_limited;
 
+    /* Parent of every connection pool: pchild, so that a pool's root is
+     * the process-lifetime global pool, as under event (proc_conn.c). */
+    apr_pool_t *conn_parent;
     pthread_mutex_t pool_lock;
     apr_pool_t **free_pools;
     int nfree_pools, max_free_pools;

@@ -48,13 +48,23 @@ static apr_pool_t *pool_get(proc_state *ps)
     if (p) {
         return p;
     }
-    /* Unmanaged pools with their own allocator: created by the listener,
-     * destroyed or recycled by any thread, no parent to lock. */
+    /* Each connection pool has an allocator of its own (no lock on the
+     * hot path), but a parent: pchild.  Modules and APR-util take the
+     * root of a request's pool for a process-lifetime pool: apr_dbm
+     * (mod_dav_fs's lock database, mod_rewrite's dbm maps, ...) creates
+     * its driver table there on first use and forgets it when that pool
+     * goes.  A parentless pool would make the first connection's pool
+     * that root, and the next connection after it ends would crash
+     * (issue 9).  Creating and destroying a child of pchild from any
+     * thread is safe: APR links and unlinks it under the mutex of the
+     * parent's allocator, and pchild shares the global allocator, which
+     * APR creates with a mutex. */
     if (apr_allocator_create(&alloc) != APR_SUCCESS) {
         return NULL;
     }
     apr_allocator_max_free_set(alloc, ap_max_mem_free);
-    if (apr_pool_create_unmanaged_ex(&p, NULL, alloc) != APR_SUCCESS) {
+    if (apr_pool_create_ex(&p, ps->conn_parent, NULL, alloc)
+        != APR_SUCCESS) {
         apr_allocator_destroy(alloc);
         return NULL;
     }

@@ -150,6 +150,7 @@ static int state_init(proc_state *ps, int slot, ph_env *env,
     }
     ps->nworkers = (int)ph_conf.threads_per_child;
     ps->max_free_pools = ps->nworkers * 2;
+    ps->conn_parent = pchild;
     ps->busy_since_ms = apr_pcalloc(pchild, sizeof(*ps->busy_since_ms)
                                             * ps->nworkers);
     ps->conns_limited = ap_max_requests_per_child > 0;
