@@ -278,4 +278,13 @@ int ph_shm_demand_raise(ph_shm_env_stats *env, uint32_t limit);
  * resets it to 0. */
 uint32_t ph_shm_demand_take(ph_shm_env_stats *env, uint32_t limit);
 
+/* The pending demand, clamped to `limit`, left in place (parent). */
+uint32_t ph_shm_demand_peek(const ph_shm_env_stats *env, uint32_t limit);
+
+/* Take n units of demand back (parent, once it has forked for them):
+ * never below 0 (CAS).  Demand stays visible while the parent forks, so a
+ * multiplexer that looks in between (no processor starting yet) does not
+ * ask for one more: its demand_raise finds the limit already reached. */
+void ph_shm_demand_settle(ph_shm_env_stats *env, uint32_t n);
+
 #endif /* PH_SHM_H */

@@ -508,6 +508,31 @@ static void test_demand_take_clamped(void)
     ph_shm_fx_close(&fx);
 }
 
+/* The parent peeks, forks, then settles: a multiplexer that looks in
+ * between finds the demand still there and does not raise it again. */
+static void test_demand_peek_settle(void)
+{
+    ph_shm_env_stats *env;
+
+    open_fx();
+    env = ph_shm_env_stats_at(&fx.shm, 0);
+    CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 1), 1);
+    CU_ASSERT_EQUAL(ph_shm_demand_peek(env, 10), 1u);
+    /* a waiting connection asks again (limit 1) while the parent forks */
+    CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 1), 0);
+    ph_shm_demand_settle(env, 1);
+    CU_ASSERT_EQUAL(ph_shm_demand_peek(env, 10), 0u);
+    /* settling more than is pending stops at 0; garbage is clamped */
+    CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 5), 1);
+    ph_shm_demand_settle(env, 3);
+    CU_ASSERT_EQUAL(atomic_load(&env->demand), 0u);
+    atomic_store(&env->demand, 4000000000u);
+    CU_ASSERT_EQUAL(ph_shm_demand_peek(env, 5), 5u);
+    ph_shm_demand_settle(env, 5);
+    CU_ASSERT_EQUAL(atomic_load(&env->demand), 4000000000u - 5u);
+    ph_shm_fx_close(&fx);
+}
+
 static void test_ticket_id(void)
 {
     ph_ticket_ref t = { 7, 1, 123456, 99 }, back;
@@ -600,6 +625,7 @@ int ph_shm_test_register_ticket(void)
         { "sweep clamps a garbage pending count",
           test_sweep_clamps_garbage_pending },
         { "demand taken is clamped to the limit", test_demand_take_clamped },
+        { "demand peeked stays until settled", test_demand_peek_settle },
         { "ticket id round trip", test_ticket_id },
         { "AVAIL clamps to 0..100", test_avail_clamp },
         { "spawn demand raise and take", test_demand },

@@ -580,8 +580,8 @@ static void maintain_children(void)
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         long min_spare = env_limit(env, offsetof(ph_env_limits,
                                                  min_spare_processors));
-        uint32_t demand;
-        int want;
+        uint32_t demand, asked;
+        int want, forked = 0;
 
         if (now < gen.env_backoff[i].until) {
             /* Leave the demand in the segment for when the back-off
@@ -589,7 +589,10 @@ static void maintain_children(void)
             ph_segment_set_processors(i, cen[i].alive);
             continue;
         }
-        demand = ph_segment_take_demand(i);
+        /* The demand stays in the segment until the forks below are
+         * done (ph_segment_settle_demand): a multiplexer looking in
+         * between sees it and does not ask for one more. */
+        demand = asked = ph_segment_peek_demand(i);
         if (cen[i].alive == 0 && channel_has_waiting(env)) {
             demand = demand ? demand : 1;
         }
@@ -618,7 +621,13 @@ static void maintain_children(void)
             if (ph_spawn_child(PH_CHILD_PROC, env) < 0) {
                 break;
             }
+            forked++;
         }
+        /* What was asked for is answered (forked, or refused by a limit),
+         * and every processor forked for another reason (MinProcessors,
+         * spares) answers a request raised while it was being forked. */
+        ph_segment_settle_demand(i, asked > (uint32_t)forked ? asked
+                                                             : (uint32_t)forked);
         if (cen[i].alive < want && processors >= cap && !gen.cap_logged) {
             gen.cap_logged = 1;
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,

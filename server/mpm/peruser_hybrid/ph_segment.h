@@ -66,9 +66,11 @@ void ph_segment_child_reaped(int slot, pid_t pid);
 /* Child, once running: record that it is ready with `threads` workers. */
 void ph_segment_child_ready(int slot, unsigned threads);
 
-/* Parent: take the spawn demand multiplexers raised for env (clamped to
- * its MaxProcessors). */
-uint32_t ph_segment_take_demand(int env_index);
+/* Parent: the spawn demand multiplexers raised for env (clamped to its
+ * MaxProcessors), left in place until ph_segment_settle_demand says how
+ * many processors were forked for it. */
+uint32_t ph_segment_peek_demand(int env_index);
+void ph_segment_settle_demand(int env_index, uint32_t served);
 
 /* Parent: publish how many processors env has alive. */
 void ph_segment_set_processors(int env_index, int alive);

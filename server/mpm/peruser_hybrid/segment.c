@@ -373,7 +373,7 @@ void ph_segment_child_reaped(int slot, pid_t pid)
     }
 }
 
-uint32_t ph_segment_take_demand(int env_index)
+uint32_t ph_segment_peek_demand(int env_index)
 {
     ph_shm_env_stats *rec = ph_segment_env_stats(env_index);
     ph_env *env = ph_env_by_index(env_index);
@@ -383,7 +383,16 @@ uint32_t ph_segment_take_demand(int env_index)
         return 0;
     }
     max = ph_env_limit(&env->limits, offsetof(ph_env_limits, max_processors));
-    return ph_shm_demand_take(rec, max > 0 ? (uint32_t)max : 0);
+    return ph_shm_demand_peek(rec, max > 0 ? (uint32_t)max : 0);
+}
+
+void ph_segment_settle_demand(int env_index, uint32_t served)
+{
+    ph_shm_env_stats *rec = ph_segment_env_stats(env_index);
+
+    if (rec) {
+        ph_shm_demand_settle(rec, served);
+    }
 }
 
 void ph_segment_set_processors(int env_index, int alive)
