@@ -885,8 +885,16 @@ def segment(server, path=None):
     path = path or segment_path(server)
     if not os.access(SHM_DUMP, os.X_OK):
         raise AssertionError(f"{SHM_DUMP} is missing: run `make tools`")
-    res = subprocess.run([str(SHM_DUMP), str(path)], capture_output=True,
-                         text=True, timeout=10)
+    # A graceful restart replaces the segment's files; a reader that opens
+    # them in the middle is told so (EAGAIN) and looks again, as pstat does.
+    deadline = time.monotonic() + 10
+    while True:
+        res = subprocess.run([str(SHM_DUMP), str(path)], capture_output=True,
+                             text=True, timeout=10)
+        if (res.returncode == 0 or "is the server restarting?" not in res.stderr
+                or time.monotonic() > deadline):
+            break
+        time.sleep(0.05)
     if res.returncode != 0:
         raise AssertionError(f"shm_dump {path} exited {res.returncode}: "
                              f"{res.stderr.strip()}")
