@@ -274,17 +274,14 @@ uint32_t ph_shm_avail_adjust(ph_shm_env_stats *env, int delta);
  * Returns 1 if raised. */
 int ph_shm_demand_raise(ph_shm_env_stats *env, uint32_t limit);
 
-/* Take all pending demand (parent): returns it, clamped to `limit`, and
- * resets it to 0. */
-uint32_t ph_shm_demand_take(ph_shm_env_stats *env, uint32_t limit);
-
 /* The pending demand, clamped to `limit`, left in place (parent). */
 uint32_t ph_shm_demand_peek(const ph_shm_env_stats *env, uint32_t limit);
 
 /* Take n units of demand back (parent, once it has forked for them):
- * never below 0 (CAS).  Demand stays visible while the parent forks, so a
+ * what is pending is first clamped to `limit` (a value above it was
+ * written by a processor, and is repaired), never below 0 (CAS).  Demand stays visible while the parent forks, so a
  * multiplexer that looks in between (no processor starting yet) does not
  * ask for one more: its demand_raise finds the limit already reached. */
-void ph_shm_demand_settle(ph_shm_env_stats *env, uint32_t n);
+void ph_shm_demand_settle(ph_shm_env_stats *env, uint32_t n, uint32_t limit);
 
 #endif /* PH_SHM_H */

@@ -449,23 +449,15 @@ uint32_t ph_shm_demand_peek(const ph_shm_env_stats *env, uint32_t limit)
     return d > limit ? limit : d;
 }
 
-void ph_shm_demand_settle(ph_shm_env_stats *env, uint32_t n)
+void ph_shm_demand_settle(ph_shm_env_stats *env, uint32_t n, uint32_t limit)
 {
     uint32_t cur = atomic_load_explicit(&env->demand, memory_order_relaxed);
+    uint32_t next;
 
-    while (n && cur && !atomic_compare_exchange_weak_explicit(
-               &env->demand, &cur, cur > n ? cur - n : 0,
-               memory_order_acq_rel, memory_order_relaxed)) {
-        ;
-    }
-}
-
-uint32_t ph_shm_demand_take(ph_shm_env_stats *env, uint32_t limit)
-{
-    uint32_t d = atomic_exchange_explicit(&env->demand, 0,
-                                          memory_order_acquire);
-
-    /* raised by multiplexers, but in a region the env's processors can
-     * write: never more than the caller's own limit */
-    return d > limit ? limit : d;
+    do {
+        next = cur > limit ? limit : cur;
+        next = next > n ? next - n : 0;
+    } while (next != cur && !atomic_compare_exchange_weak_explicit(
+                 &env->demand, &cur, next, memory_order_acq_rel,
+                 memory_order_relaxed));
 }

@@ -496,15 +496,17 @@ static void test_sweep_clamps_garbage_pending(void)
     ph_shm_fx_close(&fx);
 }
 
-static void test_demand_take_clamped(void)
+static void test_demand_clamped(void)
 {
     ph_shm_env_stats *env;
 
     open_fx();
     env = ph_shm_env_stats_at(&fx.shm, 0);
     atomic_store(&env->demand, 4000000000u);     /* garbage */
-    CU_ASSERT_EQUAL(ph_shm_demand_take(env, 5), 5u);
-    CU_ASSERT_EQUAL(ph_shm_demand_take(env, 5), 0u);
+    CU_ASSERT_EQUAL(ph_shm_demand_peek(env, 5), 5u);
+    ph_shm_demand_settle(env, 5, 5);
+    CU_ASSERT_EQUAL(ph_shm_demand_peek(env, 5), 0u);
+    CU_ASSERT_EQUAL(atomic_load(&env->demand), 0u);
     ph_shm_fx_close(&fx);
 }
 
@@ -520,16 +522,16 @@ static void test_demand_peek_settle(void)
     CU_ASSERT_EQUAL(ph_shm_demand_peek(env, 10), 1u);
     /* a waiting connection asks again (limit 1) while the parent forks */
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 1), 0);
-    ph_shm_demand_settle(env, 1);
+    ph_shm_demand_settle(env, 1, 10);
     CU_ASSERT_EQUAL(ph_shm_demand_peek(env, 10), 0u);
     /* settling more than is pending stops at 0; garbage is clamped */
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 5), 1);
-    ph_shm_demand_settle(env, 3);
+    ph_shm_demand_settle(env, 3, 10);
     CU_ASSERT_EQUAL(atomic_load(&env->demand), 0u);
     atomic_store(&env->demand, 4000000000u);
     CU_ASSERT_EQUAL(ph_shm_demand_peek(env, 5), 5u);
-    ph_shm_demand_settle(env, 5);
-    CU_ASSERT_EQUAL(atomic_load(&env->demand), 4000000000u - 5u);
+    ph_shm_demand_settle(env, 2, 5);             /* garbage repaired */
+    CU_ASSERT_EQUAL(atomic_load(&env->demand), 3u);
     ph_shm_fx_close(&fx);
 }
 
@@ -584,15 +586,16 @@ static void test_demand(void)
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 3), 1);
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 3), 0);        /* at limit */
     CU_ASSERT_EQUAL(atomic_load(&env->demand), 3u);
-    CU_ASSERT_EQUAL(ph_shm_demand_take(env, 100), 3u);
-    CU_ASSERT_EQUAL(ph_shm_demand_take(env, 100), 0u);
+    CU_ASSERT_EQUAL(ph_shm_demand_peek(env, 100), 3u);
+    ph_shm_demand_settle(env, 3, 100);
+    CU_ASSERT_EQUAL(ph_shm_demand_peek(env, 100), 0u);
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 0), 0);        /* no room */
     CU_ASSERT_EQUAL(atomic_load(&env->demand), 0u);
     /* a lower limit than what is pending: no raise */
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 5), 1);
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 5), 1);
     CU_ASSERT_EQUAL(ph_shm_demand_raise(env, 1), 0);
-    CU_ASSERT_EQUAL(ph_shm_demand_take(env, 100), 2u);
+    CU_ASSERT_EQUAL(ph_shm_demand_peek(env, 100), 2u);
     ph_shm_fx_close(&fx);
 }
 
@@ -624,11 +627,11 @@ int ph_shm_test_register_ticket(void)
         { "sweep stays in the env it is given", test_sweep_stays_in_its_env },
         { "sweep clamps a garbage pending count",
           test_sweep_clamps_garbage_pending },
-        { "demand taken is clamped to the limit", test_demand_take_clamped },
+        { "demand is clamped to the limit", test_demand_clamped },
         { "demand peeked stays until settled", test_demand_peek_settle },
         { "ticket id round trip", test_ticket_id },
         { "AVAIL clamps to 0..100", test_avail_clamp },
-        { "spawn demand raise and take", test_demand },
+        { "spawn demand raise, peek and settle", test_demand },
     };
 
     return ph_shm_test_add_suite("shm_ticket", tests,

@@ -373,25 +373,37 @@ void ph_segment_child_reaped(int slot, pid_t pid)
     }
 }
 
-uint32_t ph_segment_peek_demand(int env_index)
+/* env's demand record and the bound its figure is clamped to (its
+ * MaxProcessors, from the parent's own memory); NULL if none. */
+static ph_shm_env_stats *demand_of(int env_index, uint32_t *limit)
 {
     ph_shm_env_stats *rec = ph_segment_env_stats(env_index);
     ph_env *env = ph_env_by_index(env_index);
     long max;
 
     if (!rec || !env) {
-        return 0;
+        return NULL;
     }
     max = ph_env_limit(&env->limits, offsetof(ph_env_limits, max_processors));
-    return ph_shm_demand_peek(rec, max > 0 ? (uint32_t)max : 0);
+    *limit = max > 0 ? (uint32_t)max : 0;
+    return rec;
+}
+
+uint32_t ph_segment_peek_demand(int env_index)
+{
+    uint32_t limit;
+    ph_shm_env_stats *rec = demand_of(env_index, &limit);
+
+    return rec ? ph_shm_demand_peek(rec, limit) : 0;
 }
 
 void ph_segment_settle_demand(int env_index, uint32_t served)
 {
-    ph_shm_env_stats *rec = ph_segment_env_stats(env_index);
+    uint32_t limit;
+    ph_shm_env_stats *rec = demand_of(env_index, &limit);
 
     if (rec) {
-        ph_shm_demand_settle(rec, served);
+        ph_shm_demand_settle(rec, served, limit);
     }
 }
 
