@@ -35,14 +35,8 @@ KeepAliveTimeout 5
 
 @pytest.fixture(scope="module")
 def pair(module_servers):
-    out = {}
-    for mpm in ("event", "ph"):
-        port, port2 = phtest.free_port(), phtest.free_port()
-        srv = module_servers(CONF, mpm=mpm, values={"PORT": port, "PORT2": port2}, name=mpm)
-        srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
-        srv.port, srv.port2 = port, port2
-        out[mpm] = srv
-    return out
+    return phtest.start_event_and_ph(module_servers, CONF, ["alice.test", "bob.test"],
+                                     extra_ports=["port2"])
 
 
 def _h(host):

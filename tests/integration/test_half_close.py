@@ -49,14 +49,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def pair(module_servers):
-    out = {}
-    for mpm in ("event", "ph"):
-        port = phtest.free_port()
-        srv = module_servers(CONF, mpm=mpm, values={"PORT": port}, name=mpm)
-        srv.start(ready_hosts=["alice.test"], port=port)
-        srv.port = port
-        out[mpm] = srv
-    return out
+    return phtest.start_event_and_ph(module_servers, CONF, ["alice.test"])
 
 
 def half_close_exchange(port, data):

@@ -45,15 +45,8 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def pair(module_servers):
-    out = {}
-    for mpm in ("event", "ph"):
-        port = phtest.free_port()
-        srv = module_servers(CONF, mpm=mpm, values={"PORT": port}, name=mpm,
-                             loglevel="debug")
-        srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
-        srv.port = port
-        out[mpm] = srv
-    return out
+    return phtest.start_event_and_ph(module_servers, CONF, ["alice.test", "bob.test"],
+                                     loglevel="debug")
 
 
 def _outcome(srv, data):

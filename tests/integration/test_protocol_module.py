@@ -38,15 +38,8 @@ LINES = [b"/some/path/echo.t", b"hello world", b"12345" * 5]
 
 @pytest.fixture(scope="module")
 def pair(module_servers, env_users):
-    out = {}
-    for mpm in ("event", "ph"):
-        port, echo = phtest.free_port(), phtest.free_port()
-        srv = module_servers(CONF, mpm=mpm, values={"PORT": port, "ECHO": echo},
-                             name=mpm)
-        srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
-        srv.port, srv.echo = port, echo
-        out[mpm] = srv
-    return out
+    return phtest.start_event_and_ph(module_servers, CONF, ["alice.test", "bob.test"],
+                                     extra_ports=["echo"])
 
 
 def echo_lines(port):

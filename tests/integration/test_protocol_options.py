@@ -54,15 +54,8 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def pair(module_servers, env_users):
-    out = {}
-    for mpm in ("event", "ph"):
-        port, unsafe = phtest.free_port(), phtest.free_port()
-        srv = module_servers(CONF, mpm=mpm, values={"PORT": port, "UNSAFE": unsafe},
-                             name=mpm)
-        srv.start(ready_hosts=["alice.test"], port=port)
-        srv.port, srv.unsafe = port, unsafe
-        out[mpm] = srv
-    return out
+    return phtest.start_event_and_ph(module_servers, CONF, ["alice.test"],
+                                     extra_ports=["unsafe"])
 
 
 def _outcome(port, data):

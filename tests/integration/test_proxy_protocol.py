@@ -57,15 +57,8 @@ def pair(module_servers, module_tmp):
     cgi = module_tmp / "www" / "bob" / "cgi-bin" / "addr.cgi"
     cgi.write_text(ADDR_CGI)
     os.chmod(cgi, 0o755)
-    out = {}
-    for mpm in ("event", "ph"):
-        port, proxied = phtest.free_port(), phtest.free_port()
-        srv = module_servers(CONF, mpm=mpm, values={"PORT": port, "PROXIED": proxied},
-                             name=mpm)
-        srv.start(ready_hosts=["alice.test"], port=port)
-        srv.proxied = proxied
-        out[mpm] = srv
-    return out
+    return phtest.start_event_and_ph(module_servers, CONF, ["alice.test"],
+                                     extra_ports=["proxied"])
 
 
 def exchange(port, data):
