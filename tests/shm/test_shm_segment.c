@@ -223,12 +223,14 @@ static void test_create_mode_and_group(void)
     unlink(path);
 }
 
-/* 1 if this process has a descriptor open on path. */
-static int fd_open_on(const char *path)
+/* 1 if this process has a descriptor open on a file named name (whole
+ * == 1) or whose name starts with name (whole == 0). */
+static int fd_open_named(const char *name, int whole)
 {
     char link[300], target[PATH_MAX];
     struct dirent *d;
     DIR *dir = opendir("/proc/self/fd");
+    size_t len = strlen(name);
     int found = 0;
     ssize_t n;
 
@@ -238,34 +240,25 @@ static int fd_open_on(const char *path)
         n = readlink(link, target, sizeof(target) - 1);
         if (n > 0) {
             target[n] = '\0';
-            found |= strcmp(target, path) == 0;
+            found |= strncmp(target, name, len) == 0
+                     && (!whole || target[len] == '\0');
         }
     }
     closedir(dir);
     return found;
 }
 
+/* 1 if this process has a descriptor open on path. */
+static int fd_open_on(const char *path)
+{
+    return fd_open_named(path, 1);
+}
+
 /* 1 if this process has a descriptor open on a file whose name starts
  * with prefix (the main file or one of its env region files). */
 static int fd_open_under(const char *prefix)
 {
-    char link[300], target[PATH_MAX];
-    struct dirent *d;
-    DIR *dir = opendir("/proc/self/fd");
-    int found = 0;
-    ssize_t n;
-
-    CU_ASSERT_FATAL(dir != NULL);
-    while ((d = readdir(dir)) != NULL) {
-        snprintf(link, sizeof(link), "/proc/self/fd/%s", d->d_name);
-        n = readlink(link, target, sizeof(target) - 1);
-        if (n > 0) {
-            target[n] = '\0';
-            found |= strncmp(target, prefix, strlen(prefix)) == 0;
-        }
-    }
-    closedir(dir);
-    return found;
+    return fd_open_named(prefix, 0);
 }
 
 static void test_no_descriptor_left(void)
