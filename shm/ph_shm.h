@@ -120,6 +120,20 @@ void ph_shm_close_fds(ph_shm *shm);
 int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
                          size_t errlen);
 
+/*
+ * A process that was not forked from the creator (an environment's
+ * processor factory, exec'd by the parent): map the segment at path as
+ * ph_shm_open_readonly does, then ENV REGION env read-write from its
+ * file, re-opened O_RDWR (the caller must be allowed to: root).  The
+ * result is what ph_shm_restrict(PROCESSOR, env) gives a forked child:
+ * role PROCESSOR, no descriptor kept, nothing else writable.  expect_ino,
+ * if not 0, is the inode the main file must have (the generation the
+ * caller was started for; ESTALE otherwise).  Returns 0, or an errno
+ * value with a sentence in err.
+ */
+int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
+                            ino_t expect_ino, char *err, size_t errlen);
+
 /* 1 if the file at path is no longer the segment mapped (the server was
  * restarted or stopped), else 0. */
 int ph_shm_replaced(const ph_shm *shm, const char *path);

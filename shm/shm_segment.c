@@ -708,6 +708,58 @@ close_fd:
     return rv;
 }
 
+int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
+                            ino_t expect_ino, char *err, size_t errlen)
+{
+    char name[4096];
+    struct stat st;
+    int fd, rv;
+
+    if ((rv = ph_shm_open_readonly(shm, path, err, errlen)) != 0) {
+        return rv;
+    }
+    if (expect_ino != 0 && shm->ino != expect_ino) {
+        ph_shm_unmap(shm);
+        return say(err, errlen, ESTALE, "%s is not the segment of this "
+                   "generation (a restart?)", path);
+    }
+    if (env >= shm->geom.envs) {
+        ph_shm_unmap(shm);
+        return say(err, errlen, EINVAL, "environment region %u is beyond "
+                   "the %u of %s", env, shm->geom.envs, path);
+    }
+    if ((rv = env_file_name(name, sizeof(name), path, shm->ino, env)) != 0) {
+        ph_shm_unmap(shm);
+        return say(err, errlen, rv, "environment region %u of %s: name too "
+                   "long", env, path);
+    }
+    /* The same checks as a read-only view (a regular file of one region,
+     * on the segment's device), then the same file read-write. */
+    fd = open(name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        rv = errno;
+    }
+    else if (st.st_dev != shm->dev || !S_ISREG(st.st_mode)
+             || (uint64_t)st.st_size != shm->geom.region_stride) {
+        rv = EINVAL;
+    }
+    else {
+        rv = map_fixed(ph_shm_region(shm, env), shm->geom.region_stride,
+                       PROT_READ | PROT_WRITE, fd);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (rv != 0) {
+        ph_shm_unmap(shm);
+        return say(err, errlen, rv, "cannot map environment region %u of "
+                   "%s read-write: %s", env, path, strerror(rv));
+    }
+    shm->role = PH_SHM_ROLE_PROCESSOR;
+    shm->own_env = env;
+    return 0;
+}
+
 int ph_shm_replaced(const ph_shm *shm, const char *path)
 {
     struct stat st;

@@ -32,15 +32,27 @@ typedef enum probe {
 
 static ph_shm_fx fx;
 
+/* How a probing PROCESSOR child gets its mapping: restricted from the
+ * creator's (forked from the parent), or attached afresh by path
+ * (ph_shm_attach_processor: a factory exec'd by the parent). */
+static int attach_mode;
+
 static void open_fx(void)
 {
     ph_shm_fx_open(&fx, ENVS, 4, 2, 4);
 }
 
+/* The segment's page: the system's (read from sysconf, not from fx, which
+ * a probe that attaches afresh has unmapped). */
+static size_t page_bytes(void)
+{
+    return (size_t)sysconf(_SC_PAGESIZE);
+}
+
 /* The page that holds p. */
 static void *page_of(void *p)
 {
-    return (void *)((uintptr_t)p & ~(uintptr_t)(fx.shm.geom.page - 1));
+    return (void *)((uintptr_t)p & ~(uintptr_t)(page_bytes() - 1));
 }
 
 /* In a child restricted to role (env): try to write the 8 bytes at *p
@@ -56,7 +68,19 @@ static int try_write(ph_shm_role role, uint32_t env, _Atomic uint64_t *p,
     pid = fork();
     CU_ASSERT_FATAL(pid >= 0);
     if (pid == 0) {
-        if (ph_shm_restrict(&fx.shm, role, env) != 0) {
+        if (attach_mode && role == PH_SHM_ROLE_PROCESSOR) {
+            size_t off = (size_t)((char *)p - (char *)fx.shm.hdr);
+            char err[256];
+            ph_shm mine;
+
+            ph_shm_unmap(&fx.shm);
+            if (ph_shm_attach_processor(&mine, fx.path, env, 0, err,
+                                        sizeof(err)) != 0) {
+                _exit(100);
+            }
+            p = (_Atomic uint64_t *)((char *)mine.hdr + off);
+        }
+        else if (ph_shm_restrict(&fx.shm, role, env) != 0) {
             _exit(100);
         }
         switch (how) {
@@ -64,7 +88,7 @@ static int try_write(ph_shm_role role, uint32_t env, _Atomic uint64_t *p,
             atomic_store(p, v);
             _exit(0);
         case PROBE_MPROTECT:
-            _exit(mprotect(page_of((void *)p), fx.shm.geom.page,
+            _exit(mprotect(page_of((void *)p), page_bytes(),
                            PROT_READ | PROT_WRITE) == 0 ? 0 : errno);
         case PROBE_PROCMEM:
             fd = open("/proc/self/mem", O_RDWR);
@@ -107,7 +131,7 @@ static _Atomic uint64_t *mux_field(void)
     return &ph_shm_mux_area_at(&fx.shm)->dropped_noenv;
 }
 
-static void test_processor_writes_only_its_region(void)
+static void processor_writes_only_its_region(void)
 {
     open_fx();
     /* its own env region: writable */
@@ -138,6 +162,63 @@ static void test_processor_writes_only_its_region(void)
     CU_ASSERT_EQUAL(atomic_load(env_field(0)), 0u);
     CU_ASSERT_EQUAL(atomic_load(env_field(2)), 0u);
     CU_ASSERT_EQUAL(atomic_load(main_field()), 0u);
+    ph_shm_fx_close(&fx);
+}
+
+static void test_processor_writes_only_its_region(void)
+{
+    attach_mode = 0;
+    processor_writes_only_its_region();
+}
+
+/* A factory's processor, attached by path rather than forked from the
+ * creator: the same rights, no more. */
+static void test_attached_processor_writes_only_its_region(void)
+{
+    attach_mode = 1;
+    processor_writes_only_its_region();
+    attach_mode = 0;
+}
+
+/* Attached: the other regions' views stay read-only too. */
+static void test_attached_views_stay_readonly(void)
+{
+    int st;
+
+    open_fx();
+    attach_mode = 1;
+    st = try_write(PH_SHM_ROLE_PROCESSOR, 0, main_field(), PROBE_MPROTECT);
+    CU_ASSERT(exited(st, EACCES));
+    st = try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(2), PROBE_MPROTECT);
+    CU_ASSERT(exited(st, EACCES));
+    st = try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(1), PROBE_PROCMEM);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) != 0
+              && WEXITSTATUS(st) < 100);
+    st = try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(0), PROBE_STORE);
+    CU_ASSERT(exited(st, 0));
+    attach_mode = 0;
+    CU_ASSERT_EQUAL(atomic_load(env_field(1)), 0u);
+    CU_ASSERT_EQUAL(atomic_load(env_field(0)), 0x5a5a5a5a5a5a5a5aull);
+    ph_shm_fx_close(&fx);
+}
+
+/* Attach refuses an env beyond the geometry and a replaced segment. */
+static void test_attach_refuses(void)
+{
+    char err[256];
+    ph_shm a;
+
+    open_fx();
+    CU_ASSERT_EQUAL(ph_shm_attach_processor(&a, fx.path, ENVS, 0, err,
+                                            sizeof(err)), EINVAL);
+    CU_ASSERT_EQUAL(ph_shm_attach_processor(&a, fx.path, 0, fx.shm.ino + 1,
+                                            err, sizeof(err)), ESTALE);
+    CU_ASSERT_FATAL(ph_shm_attach_processor(&a, fx.path, 1, fx.shm.ino, err,
+                                            sizeof(err)) == 0);
+    CU_ASSERT_EQUAL(a.role, PH_SHM_ROLE_PROCESSOR);
+    CU_ASSERT_EQUAL(a.own_env, 1u);
+    CU_ASSERT_PTR_NULL(a.path);
+    ph_shm_unmap(&a);
     ph_shm_fx_close(&fx);
 }
 
@@ -428,6 +509,12 @@ int ph_shm_test_register_restrict(void)
         { "multiplexer writes MUX and env regions, not MAIN",
           test_multiplexer_writes_mux_and_envs },
         { "reader writes nothing", test_reader_writes_nothing },
+        { "attached processor writes only its env region",
+          test_attached_processor_writes_only_its_region },
+        { "attached processor: read-only views stay read-only",
+          test_attached_views_stay_readonly },
+        { "attach refuses a bad env, another generation's segment",
+          test_attach_refuses },
         { "restrict closes the descriptors", test_restrict_closes_descriptors },
         { "restrict refuses a bad env, a reader's mapping",
           test_restrict_refuses },
