@@ -203,6 +203,16 @@ def descendants(root):
     return [p for p in out if pid_alive(p)]
 
 
+def is_factory(pid):
+    """An environment's processor factory: httpd exec'd by the parent with
+    -D PH_FACTORY (root, forks that environment's processors, serves
+    nothing)."""
+    cmd = _read(f"/proc/{pid}/cmdline")
+    comm = _read(f"/proc/{pid}/comm")
+    return (bool(cmd) and b"\0PH_FACTORY\0" in cmd + b"\0"
+            and comm == b"apache2-factory\n")
+
+
 def proc_uids(pid):
     """((ruid, euid, suid, fsuid), (rgid, egid, sgid, fsgid)) of a process."""
     status = _read(f"/proc/{pid}/status", "r")
@@ -722,13 +732,34 @@ class Server:
         return sorted(pids)
 
     def children(self):
-        """Live descendants of the parent: {pid: proc_uids(pid)}."""
+        """Live descendants of the parent that serve (multiplexers,
+        processors, what they run), not the processor factories nor what a
+        factory runs itself (piped loggers): {pid: proc_uids(pid)}."""
+        factories = set(self.factories())
         out = {}
         for pid in descendants(self.parent_pid):
+            if pid in factories or proc_ppid(pid) in factories:
+                continue
             ids = proc_uids(pid)
             if ids:
                 out[pid] = ids
         return out
+
+    def factory_of(self, env):
+        """The live processor factory of environment `env`, or None."""
+        for pid in self.factories():
+            environ = _read(f"/proc/{pid}/environ") or b""
+            for var in environ.split(b"\0"):
+                if var.startswith(b"PH_FACTORY_SPEC=") and \
+                        f" name={env} ".encode() in var + b" ":
+                    return pid
+        return None
+
+    def factories(self):
+        """Live processor factories of this server (children of the
+        parent exec'd with -D PH_FACTORY)."""
+        return [p for p in descendants(self.parent_pid)
+                if proc_ppid(p) == self.parent_pid and is_factory(p)]
 
     def leftovers(self):
         live = set(pids_with_cmdline(str(self.conf_path)))

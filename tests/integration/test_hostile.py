@@ -45,6 +45,7 @@ MinMultiplexers 2
 Timeout 10
 KeepAlive On
 KeepAliveTimeout 5
+ProcessorImage @@IMAGE@@
 LoadModule ph_hostile_module @@HOSTILE@@
 PhHostileSegmentPrefix @@TMP@@/run/peruser_hybrid
 """ + phtest.TWO_PROCESSORS + (
@@ -110,9 +111,10 @@ def hostile_module():
     return path
 
 
-def start(servers, hostile_module):
+def start(servers, hostile_module, image="exec"):
     port = phtest.free_port()
-    srv = servers(CONF, values={"PORT": port, "HOSTILE": hostile_module})
+    srv = servers(CONF, values={"PORT": port, "HOSTILE": hostile_module,
+                                "IMAGE": image})
     srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
     srv.port = port
     return srv
@@ -136,9 +138,19 @@ def assert_answers_as(srv, env, env_users, n=1):
             f"{env}'s CGI ran as {r.body!r}, expected uid={uid} gid={gid}"
 
 
+def origin_of_alice(srv, image):
+    """The process alice's processors are forked from, whose memory they
+    start as a copy of: the parent (ProcessorImage fork) or alice's
+    factory (exec)."""
+    if image == "fork":
+        return srv.parent_pid
+    return wait_for(lambda: srv.factory_of("alice"), 30, what="alice's factory")
+
+
 def parent_ids(srv):
-    """{env: (uid_addr, gid_addr)} of the parent's copies, as the module
-    (forked from the parent, so at the same addresses) reports them."""
+    """{env: (uid_addr, gid_addr)} of the copies in the process alice's
+    processor was forked from (so at the same addresses), as the module
+    reports them."""
     r = http_get(srv.port, "alice.test", "/attack?mode=whereis")
     assert r.status == 200, r
     rep = parse_report(r.body)
@@ -149,8 +161,8 @@ def parent_ids(srv):
     return out
 
 
-def read_parent_ids(srv, where):
-    return {env: (read_u32(srv.parent_pid, u), read_u32(srv.parent_pid, g))
+def read_parent_ids(pid, where):
+    return {env: (read_u32(pid, u), read_u32(pid, g))
             for env, (u, g) in where.items()}
 
 
@@ -228,10 +240,11 @@ def bob_under_load(srv, census, tree, env_users, old_bob):
     assert len(results) == 6 and not bad, f"bob's held requests: {results}"
 
 
+@pytest.mark.parametrize("image", ["exec", "fork"])
 @pytest.mark.parametrize("attack", list(ATTACKS))
 def test_attack_from_alice_leaves_bob_parent_and_muxes_intact(
-        servers, tree, env_users, hostile_module, attack):
-    srv = start(servers, hostile_module)
+        servers, tree, env_users, hostile_module, attack, image):
+    srv = start(servers, hostile_module, image)
     census = Census(srv)
     www = www_uid()
     alice_uid, bob_uid = env_users["alice"][0], env_users["bob"][0]
@@ -240,10 +253,13 @@ def test_attack_from_alice_leaves_bob_parent_and_muxes_intact(
     mux_start = {pid: phtest.proc_starttime(pid) for pid in muxes}
     wait_processor(census, bob_uid, "a processor of bob")
 
-    # The canary: the parent's own copies of every environment's uid/gid.
+    # The canary: the own copies of every environment's uid/gid of the
+    # root process alice's processor was forked from (the parent, or with
+    # ProcessorImage exec alice's factory).
+    origin = origin_of_alice(srv, image)
     where = parent_ids(srv)
     expected = {env: env_users[env] for env in where}
-    assert read_parent_ids(srv, where) == expected, \
+    assert read_parent_ids(origin, where) == expected, \
         "harness: the addresses whereis reported do not hold the uids/gids in the parent"
 
     # The attack, from inside alice's processor.
@@ -269,7 +285,7 @@ def test_attack_from_alice_leaves_bob_parent_and_muxes_intact(
     srv.sanitizer_ignore_pids |= alice_pids
 
     def canary():
-        got = read_parent_ids(srv, where)
+        got = read_parent_ids(origin, where)
         assert got == expected, f"the parent's uid/gid copies are now {got}, not {expected}"
 
     c = Checks()

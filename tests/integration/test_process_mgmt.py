@@ -741,8 +741,14 @@ def test_config_change_by_graceful_then_restart_and_stop(servers, tree, env_user
         old = direct_children()
         t0 = time.monotonic()
         assert srv.apache("-k", "restart").returncode == 0
-        wait_for(lambda: not [p for p, st in old.items() if phtest.pid_alive(p, st)], 5,
-                 what="every old child to end after -k restart")
+        try:
+            wait_for(lambda: not [p for p, st in old.items() if phtest.pid_alive(p, st)],
+                     5, what="every old child to end after -k restart")
+        except phtest.WaitTimeout:
+            alive = [p for p, st in old.items() if phtest.pid_alive(p, st)]
+            raise AssertionError("still alive after -k restart: " + ", ".join(
+                f"{p} {phtest.proc_uids(p)} {(phtest._read(f'/proc/{p}/comm') or b'').strip()}"
+                for p in alive)) from None
         took_restart = time.monotonic() - t0
     finally:
         gate.unlink(missing_ok=True)   # the orphaned CGI ends at once

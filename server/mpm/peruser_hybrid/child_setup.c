@@ -20,6 +20,7 @@
 
 #include "ph_child.h"
 #include "ph_env.h"
+#include "ph_factory.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
 
@@ -97,6 +98,7 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
     if (ph_segment_child_restrict(type, env) != 0) {
         exit(APEXIT_CHILDINIT);
     }
+    ph_factory_close_in_child();
     ph_retained_state->mpm->mpm_state = AP_MPMQ_STARTING;
     ap_fatal_signal_child_setup(ap_server_conf);
 

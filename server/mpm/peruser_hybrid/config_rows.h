@@ -80,6 +80,13 @@ PH_ROW_CUSTOM(ExtendedScoreBoardGroup, "server config",
               "ExtendedScoreBoardGroup group", "none (root only)", TAKE1,
               set_segment_group,
               "Group that may read the segment file (mode 0640, owner root)")
+PH_ROW_CUSTOM(ProcessorImage, "server config", "ProcessorImage exec|fork",
+              "exec", TAKE1, set_processor_image,
+              "exec: each environment's processors are forked from an httpd "
+              "started for it on a configuration holding only its own "
+              "virtual hosts (other tenants' secrets are never in its "
+              "memory); fork: from the parent, which holds every tenant's "
+              "configuration (faster first start, no isolation of memory)")
 
 PH_ROW_CORE(Listen, "Listen [addr:]port", "Where the multiplexers accept")
 PH_ROW_CORE(ListenBacklog, "ListenBacklog n", "Listen queue length")

@@ -48,6 +48,7 @@ void ph_config_reset(void)
     ph_conf.worker_factor = DEFAULT_ASYNC_REQUEST_WORKER_FACTOR;
     ph_conf.segment_path = NULL;
     ph_conf.monitor_group = NULL;
+    ph_conf.processor_image = PH_IMAGE_EXEC;
 }
 
 const ph_directive *ph_directive_find(const char *name)
@@ -224,6 +225,28 @@ static const char *set_segment_group(cmd_parms *cmd, void *dummy,
         return msg;
     }
     ph_conf.monitor_group = apr_pstrdup(cmd->pool, group);
+    return NULL;
+}
+
+static const char *set_processor_image(cmd_parms *cmd, void *dummy,
+                                       const char *how)
+{
+    const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (msg) {
+        return msg;
+    }
+    if (!strcasecmp(how, "exec")) {
+        ph_conf.processor_image = PH_IMAGE_EXEC;
+    }
+    else if (!strcasecmp(how, "fork")) {
+        ph_conf.processor_image = PH_IMAGE_FORK;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "ProcessorImage: '%s' is not exec or "
+                            "fork", how);
+    }
     return NULL;
 }
 

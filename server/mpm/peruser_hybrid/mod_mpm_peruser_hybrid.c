@@ -20,6 +20,7 @@
 
 #include "ph_config.h"
 #include "ph_env.h"
+#include "ph_factory.h"
 #include "ph_log.h"
 #include "ph_module.h"
 #include "ph_proto.h"
@@ -190,6 +191,9 @@ static int ph_open_logs(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp,
     (void)p;
     (void)plog;
     (void)ptemp;
+    if (ph_factory_is_me()) {
+        return OK;      /* a factory accepts nothing: the parent listens */
+    }
     if (ap_setup_listeners(ap_server_conf) < 1) {
         ap_log_error(APLOG_MARK, APLOG_ALERT | (startup ? APLOG_STARTUP : 0),
                      0, startup ? NULL : s, PHLOGNO(00007)
@@ -199,6 +203,16 @@ static int ph_open_logs(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp,
     return OK;
 }
 
+/* One process is the server (the parent); an environment's processor
+ * factory is httpd exec'd by it on that environment's configuration. */
+static int ph_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
+{
+    if (ph_factory_is_me()) {
+        return ph_factory_run(pconf, s);
+    }
+    return ph_parent_run(pconf, plog, s);
+}
+
 static void ph_register_hooks(apr_pool_t *p)
 {
     (void)p;
@@ -206,7 +220,7 @@ static void ph_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(ph_pre_config, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_config(ph_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ph_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_mpm(ph_parent_run, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_mpm(ph_run, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_query(ph_query, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_get_name(ph_get_name, NULL, NULL, APR_HOOK_MIDDLE);
     /* Processors: nothing acts on a request of another environment. */

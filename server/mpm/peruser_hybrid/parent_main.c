@@ -37,6 +37,7 @@
 #include "channel.h"
 #include "ph_clock.h"
 #include "ph_config.h"
+#include "ph_factory.h"
 #include "ph_env.h"
 #include "ph_log.h"
 #include "ph_parent.h"
@@ -157,6 +158,7 @@ static void release_generation(void)
     int i;
 
     close_fd(&ph_heritage_now.lifeline_wr);
+    ph_factory_generation_end();
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         close_fd(&env->chan[0]);
@@ -242,6 +244,9 @@ static void reap_children(void)
         int slot = ph_slot_of_pid(proc.pid);
         if (slot >= 0) {
             child_exited(slot, &proc, why, status);
+        }
+        else if (ph_factory_reaped(proc.pid, status)) {
+            /* a processor factory: the next spawn starts another */
         }
         else if (apr_proc_other_child_alert(&proc, APR_OC_REASON_DEATH,
                                             status) == APR_SUCCESS) {
@@ -696,6 +701,7 @@ static void server_main_loop(void)
     while (!r->mpm->restart_pending && !r->mpm->shutdown_pending) {
         wait_for_event(next_tick_ms());
         reap_children();
+        ph_factory_tidy();
         if (r->mpm->restart_pending || r->mpm->shutdown_pending) {
             break;
         }
@@ -840,6 +846,10 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
     }
     ph_heritage_now.generation = r->mpm->my_generation;
     if (ph_segment_setup(pconf, &r->segment) != 0) {
+        r->mpm->mpm_state = AP_MPMQ_STOPPING;
+        return !OK;
+    }
+    if (ph_factory_generation_start(pconf) != 0) {
         r->mpm->mpm_state = AP_MPMQ_STOPPING;
         return !OK;
     }

@@ -12,6 +12,7 @@
 #include "mpm_common.h"
 
 #include "ph_config.h"
+#include "ph_factory.h"
 #include "ph_log.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
@@ -125,13 +126,18 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
 
     ph_segment_child_prepare(slot, type, env);
     ph_scoreboard_slot_prepare(slot, r->mpm->my_generation);
-    pid = fork();
-    if (pid < 0) {
+    if (type == PH_CHILD_PROC && ph_factory_in_use()) {
+        /* From the environment's own image (ProcessorImage exec) */
+        if ((pid = ph_factory_fork_processor(env, slot)) < 0) {
+            return -1;          /* logged */
+        }
+    }
+    else if ((pid = fork()) < 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, errno, ap_server_conf,
                      PHLOGNO(00102) "fork() failed for slot %d", slot);
         return -1;
     }
-    if (pid == 0) {
+    else if (pid == 0) {
         ph_child_main(slot, type, env, mux_index);     /* no return */
     }
 

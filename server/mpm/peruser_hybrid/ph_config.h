@@ -41,7 +41,14 @@ typedef struct ph_settings {
     double worker_factor;     /* AsyncRequestWorkerFactor */
     const char *segment_path; /* ExtendedScoreBoardFile; NULL = default */
     const char *monitor_group;/* ExtendedScoreBoardGroup; NULL = none */
+    int processor_image;      /* ProcessorImage: PH_IMAGE_* */
 } ph_settings;
+
+/* ProcessorImage: where an environment's processors come from. */
+#define PH_IMAGE_EXEC 0       /* a factory: httpd exec'd on the
+                               * environment's own configuration */
+#define PH_IMAGE_FORK 1       /* forked from the parent (holds the whole
+                               * configuration) */
 
 /* Default segment file, relative to httpd's DefaultRuntimeDir. */
 #define PH_DEFAULT_SEGMENT_NAME "peruser_hybrid.shm"

@@ -37,6 +37,9 @@ typedef struct ph_retained {
     ph_shm segment;             /* mapping kept across restarts (the
                                  * module's own statics are not: httpd
                                  * reloads it) */
+    struct factory *old_factories; /* older generations' processor
+                                 * factories still serving (malloc'd;
+                                 * parent_factory.c) */
 } ph_retained;
 
 extern ph_retained *ph_retained_state;

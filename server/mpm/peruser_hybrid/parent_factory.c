@@ -1,0 +1,532 @@
+/*
+ * parent_factory.c -- the parent's side of the processor factories
+ * (ph_factory.h draws the protocol): start one per environment when its
+ * first processor is wanted, ask it for processors, and let it go when
+ * its generation has no processor left.
+ *
+ * Everything here runs in the root parent.  A factory's answers are
+ * checked (magic, kind, slot) and a pid is only believed once waitpid()
+ * says it is this process's own child: a factory is trusted like the
+ * parent, but a bug in one must not make the parent signal or wait for
+ * somebody else's process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "ap_mpm.h"
+#include "apr_strings.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_main.h"
+
+#include "ph_config.h"
+#include "ph_env.h"
+#include "ph_factory.h"
+#include "ph_log.h"
+#include "ph_parent.h"
+
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
+/* A factory reads the whole of its configuration and opens its logs
+ * before it is ready; a fork takes milliseconds. */
+#define READY_TIMEOUT_MS    30000
+#define SPAWN_TIMEOUT_MS    10000
+
+/* A factory that did not start is not retried at once: its configuration
+ * or a module is broken, and every retry is a whole httpd start. */
+#define RETRY_FIRST         apr_time_from_sec(1)
+#define RETRY_MAX           apr_time_from_sec(60)
+
+typedef struct factory {
+    pid_t pid;                  /* 0: none */
+    apr_time_t retry_at;        /* no start before (after a failure) */
+    apr_interval_time_t retry_delay;
+    int ctl;                    /* parent's end of the control socket */
+    int env_index;              /* in its generation */
+    ap_generation_t gen;
+    const char *env_name;       /* for messages; from that pconf */
+    struct factory *next;       /* older generations' list */
+} factory;
+
+/* This generation's factories, one per environment (pconf).  Those of
+ * older generations still serving their processors are malloc'd and
+ * listed in the retained state: they outlive the pconf they were started
+ * in, and this module's statics (httpd reloads it every generation). */
+static factory *current;
+static int ncurrent;
+#define older (ph_retained_state->old_factories)
+
+/* What every factory is exec'd with, built once per generation. */
+static const char *binary;
+static apr_array_header_t *base_argv;
+
+int ph_factory_in_use(void)
+{
+    return ph_conf.processor_image == PH_IMAGE_EXEC && ph_envs
+           && ph_envs->nelts > 0
+           && !APR_ARRAY_IDX(ph_envs, 0, ph_env *)->implicit;
+}
+
+static void push(apr_array_header_t *a, const char *s)
+{
+    APR_ARRAY_PUSH(a, const char *) = s;
+}
+
+/* The running binary: /proc/self/exe, without the " (deleted)" the kernel
+ * appends once a package upgrade replaced the file (the new one is then
+ * what a factory runs). */
+static const char *running_binary(apr_pool_t *p)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    static const char deleted[] = " (deleted)";
+
+    if (n <= 0) {
+        return NULL;
+    }
+    buf[n] = '\0';
+    if ((size_t)n > sizeof(deleted) - 1
+        && !strcmp(buf + n - (sizeof(deleted) - 1), deleted)) {
+        buf[n - (sizeof(deleted) - 1)] = '\0';
+    }
+    return apr_pstrdup(p, buf);
+}
+
+/* -D names the factory must not inherit: its own way of running is set
+ * here, and -t/-S style dumps would stop it after reading. */
+static int inherited_define(const char *name)
+{
+    static const char *const own[] = {
+        "FOREGROUND", "NO_DETACH", "ONE_PROCESS", "DEBUG", PH_FACTORY_DEFINE,
+        NULL
+    };
+    int i;
+
+    if (!strncmp(name, "DUMP_", 5)) {
+        return 0;
+    }
+    for (i = 0; own[i]; i++) {
+        if (!strcmp(name, own[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int ph_factory_generation_start(apr_pool_t *pconf)
+{
+    int i;
+
+    current = NULL;
+    ncurrent = 0;
+    if (!ph_factory_in_use()) {
+        return 0;
+    }
+    /* Processors are forked by a factory's child, which exits at once:
+     * they are re-parented to the nearest subreaper, this process. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
+                     PHLOGNO(00520) "cannot become a child subreaper: "
+                     "processors could not be waited for");
+        return errno;
+    }
+    if (!(binary = running_binary(pconf))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
+                     PHLOGNO(00521) "cannot find the running httpd binary "
+                     "(/proc/self/exe) to start processor factories");
+        return errno ? errno : ENOENT;
+    }
+    base_argv = apr_array_make(pconf, 16, sizeof(const char *));
+    push(base_argv, binary);
+    push(base_argv, "-d");
+    push(base_argv, ap_server_root);
+    push(base_argv, "-D");
+    push(base_argv, PH_FACTORY_DEFINE);
+    push(base_argv, "-D");
+    push(base_argv, "FOREGROUND");
+    for (i = 0; i < ap_server_config_defines->nelts; i++) {
+        const char *d = APR_ARRAY_IDX(ap_server_config_defines, i,
+                                      const char *);
+        if (inherited_define(d)) {
+            push(base_argv, "-D");
+            push(base_argv, d);
+        }
+    }
+    for (i = 0; ap_server_pre_read_config
+                && i < ap_server_pre_read_config->nelts; i++) {
+        push(base_argv, "-C");
+        push(base_argv, APR_ARRAY_IDX(ap_server_pre_read_config, i,
+                                      const char *));
+    }
+    for (i = 0; ap_server_post_read_config
+                && i < ap_server_post_read_config->nelts; i++) {
+        push(base_argv, "-c");
+        push(base_argv, APR_ARRAY_IDX(ap_server_post_read_config, i,
+                                      const char *));
+    }
+    ncurrent = ph_envs->nelts;
+    current = apr_pcalloc(pconf, sizeof(*current) * ncurrent);
+    for (i = 0; i < ncurrent; i++) {
+        current[i].ctl = -1;
+    }
+    return 0;
+}
+
+/* The configuration file httpd was started with: its -f argument (as
+ * getopt reads it: "-f file" or "-ffile"), else the compiled-in default;
+ * relative to ServerRoot. */
+static const char *server_config_file(apr_pool_t *p)
+{
+    const process_rec *proc = ap_server_conf->process;
+    const char *name = SERVER_CONFIG_FILE;
+    int i;
+
+    for (i = 1; i < proc->argc; i++) {
+        const char *a = proc->argv[i];
+        if (!strcmp(a, "--")) {
+            break;
+        }
+        if (!strncmp(a, "-f", 2)) {
+            if (a[2]) {
+                name = a + 2;
+            }
+            else if (i + 1 < proc->argc) {
+                name = proc->argv[++i];
+            }
+        }
+        else if (a[0] == '-' && strchr("dDCcekE", a[1]) && !a[2]) {
+            i++;            /* an option that takes the next word */
+        }
+    }
+    return ap_server_root_relative(p, name);
+}
+
+/* The configuration env's factory reads.  (Until the per-environment
+ * files exist, the server's own.) */
+static const char *config_of(apr_pool_t *p, const ph_env *env)
+{
+    (void)env;
+    return server_config_file(p);
+}
+
+/* In the forked child, before exec: descriptors 3-5 and nothing else, the
+ * default signal dispositions and an empty mask. */
+static void exec_factory(int ctl, const ph_env *env, char *const argv[],
+                         const char *spec)
+{
+    int fds[3] = { ctl, env->chan[1], env->doorbell }, tmp[3], i;
+    sigset_t none;
+
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (i = 1; i < NSIG; i++) {
+        signal(i, SIG_DFL);
+    }
+    /* Each to a scratch number first, so that a source already sitting
+     * on 3..5 is not overwritten by another's dup2. */
+    for (i = 0; i < 3; i++) {
+        if ((tmp[i] = fcntl(fds[i], F_DUPFD, 64)) < 0) {
+            _exit(127);
+        }
+    }
+    for (i = 0; i < 3; i++) {
+        if (dup2(tmp[i], PH_FACTORY_FD_CONTROL + i) < 0) {
+            _exit(127);
+        }
+    }
+    close_range(PH_FACTORY_FD_DOORBELL + 1, ~0U, 0);
+    if (setenv(PH_FACTORY_ENVVAR, spec, 1) != 0) {
+        _exit(127);
+    }
+    execv(argv[0], argv);
+    _exit(127);
+}
+
+/* Wait up to ms for one message on fd.  0 and *m, or an errno value
+ * (ETIMEDOUT, EPIPE for EOF, EPROTO for a malformed message). */
+static int receive(int fd, ph_factory_msg *m, int ms)
+{
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    ssize_t n;
+    int rv;
+
+    do {
+        rv = poll(&pfd, 1, ms);
+    } while (rv < 0 && errno == EINTR);
+    if (rv == 0) {
+        return ETIMEDOUT;
+    }
+    if (rv < 0) {
+        return errno;
+    }
+    do {
+        n = recv(fd, m, sizeof(*m), MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) {
+        return EPIPE;
+    }
+    if (n < 0) {
+        return errno;
+    }
+    return n == (ssize_t)sizeof(*m) && m->magic == PH_FACTORY_MSG_MAGIC
+           ? 0 : EPROTO;
+}
+
+static void forget(factory *f)
+{
+    if (f->ctl >= 0) {
+        close(f->ctl);
+    }
+    f->ctl = -1;
+    f->pid = 0;
+}
+
+/* A factory that failed us: kill it (it is waited for with the others in
+ * the main loop) and forget it. */
+static void abandon(factory *f)
+{
+    if (f->pid > 0) {
+        kill(f->pid, SIGKILL);
+    }
+    forget(f);
+}
+
+static int start(factory *f, ph_env *env)
+{
+    ph_retained *r = ph_retained_state;
+    apr_array_header_t *argv;
+    apr_pool_t *p;
+    ph_factory_msg m;
+    const char *spec;
+    int sv[2], rv;
+    pid_t pid;
+
+    apr_pool_create(&p, NULL);
+    argv = apr_array_copy(p, base_argv);
+    push(argv, "-f");
+    push(argv, config_of(p, env));
+    /* After the configuration: a PidFile of its own, which it never
+     * writes, so that httpd's start-up check ("already running") does
+     * not find the parent's. */
+    push(argv, "-c");
+    push(argv, apr_psprintf(p, "PidFile %s", ap_runtime_dir_relative(
+                                p, apr_psprintf(p, "peruser_hybrid.factory."
+                                                "%ld.%s.pid", (long)getpid(),
+                                                env->name))));
+    push(argv, NULL);
+    spec = apr_psprintf(p, "env=%d name=%s gen=%d ino=%lu", env->index,
+                        env->name, (int)r->mpm->my_generation,
+                        (unsigned long)r->segment.ino);
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+        rv = errno;
+        apr_pool_destroy(p);
+        return rv;
+    }
+    pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        exec_factory(sv[1], env, (char *const *)argv->elts, spec);
+    }
+    rv = errno;
+    close(sv[1]);
+    apr_pool_destroy(p);
+    if (pid < 0) {
+        close(sv[0]);
+        return rv;
+    }
+    f->pid = pid;
+    f->ctl = sv[0];
+    f->env_index = env->index;
+    f->gen = r->mpm->my_generation;
+    f->env_name = env->name;
+    if ((rv = receive(f->ctl, &m, READY_TIMEOUT_MS)) == 0
+        && m.kind != PH_FACTORY_READY) {
+        rv = EPROTO;
+    }
+    if (rv != 0) {
+        abandon(f);
+        return rv;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00522)
+                 "processor factory of environment %s ready, pid %"
+                 APR_PID_T_FMT, env->name, pid);
+    return 0;
+}
+
+pid_t ph_factory_fork_processor(ph_env *env, int slot)
+{
+    ph_factory_msg m = { PH_FACTORY_MSG_MAGIC, PH_FACTORY_SPAWN, slot, 0 };
+    factory *f;
+    int rv, status;
+    pid_t pid;
+
+    if (!current || env->index < 0 || env->index >= ncurrent) {
+        return -1;
+    }
+    f = &current[env->index];
+    if (f->pid == 0) {
+        if (apr_time_now() < f->retry_at) {
+            return -1;
+        }
+        if ((rv = start(f, env)) != 0) {
+            f->retry_delay = f->retry_delay ? f->retry_delay * 2
+                                            : RETRY_FIRST;
+            if (f->retry_delay > RETRY_MAX) {
+                f->retry_delay = RETRY_MAX;
+            }
+            f->retry_at = apr_time_now() + f->retry_delay;
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
+                         PHLOGNO(00523) "environment %s: its processor "
+                         "factory did not start (its configuration or a "
+                         "module's start-up failed? see above); next "
+                         "attempt in %" APR_TIME_T_FMT " s", env->name,
+                         apr_time_sec(f->retry_delay));
+            return -1;
+        }
+        f->retry_delay = 0;
+    }
+    if (send(f->ctl, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m)) {
+        rv = errno;
+        abandon(f);
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
+                     PHLOGNO(00524) "environment %s: cannot reach its "
+                     "processor factory", env->name);
+        return -1;
+    }
+    if ((rv = receive(f->ctl, &m, SPAWN_TIMEOUT_MS)) != 0
+        || m.slot != slot
+        || (m.kind != PH_FACTORY_SPAWNED && m.kind != PH_FACTORY_FAILED)) {
+        abandon(f);
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv ? rv : EPROTO, ap_server_conf,
+                     PHLOGNO(00525) "environment %s: its processor factory "
+                     "gave no valid answer for slot %d; restarting it",
+                     env->name, slot);
+        return -1;
+    }
+    if (m.kind == PH_FACTORY_FAILED) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, m.value, ap_server_conf,
+                     PHLOGNO(00526) "environment %s: its processor factory "
+                     "could not fork for slot %d", env->name, slot);
+        return -1;
+    }
+    pid = (pid_t)m.value;
+    /* Ours, alive, and not a pid we already hold. */
+    if (pid <= 0 || ph_slot_of_pid(pid) >= 0 || pid == f->pid
+        || (rv = waitpid(pid, &status, WNOHANG)) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                     PHLOGNO(00527) "environment %s: the processor its "
+                     "factory forked for slot %d (pid %ld) is not ours or "
+                     "already gone", env->name, slot, (long)pid);
+        return -1;
+    }
+    return pid;
+}
+
+int ph_factory_reaped(pid_t pid, int status)
+{
+    factory *f, **pp;
+    int i;
+
+    for (i = 0; i < ncurrent; i++) {
+        if (current[i].pid == pid) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                         PHLOGNO(00528) "processor factory of environment "
+                         "%s (pid %ld) exited (status %d); the next "
+                         "processor starts a new one", current[i].env_name,
+                         (long)pid, status);
+            forget(&current[i]);
+            return 1;
+        }
+    }
+    for (pp = &older; (f = *pp) != NULL; pp = &f->next) {
+        if (f->pid == pid) {
+            *pp = f->next;
+            forget(f);
+            free(f);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether a processor of (env_index, gen) is still alive. */
+static int has_processors(int env_index, ap_generation_t gen)
+{
+    ph_retained *r = ph_retained_state;
+    int i;
+
+    for (i = 0; i < r->max_slot_used; i++) {
+        const ph_slot *sl = &r->slots[i];
+        if (sl->pid && sl->type == PH_CHILD_PROC && sl->gen == gen
+            && sl->env_index == env_index) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void ph_factory_generation_end(void)
+{
+    int i;
+
+    for (i = 0; i < ncurrent; i++) {
+        factory *f;
+        if (!current[i].pid) {
+            continue;
+        }
+        /* Kept (with its piped loggers) while its processors live. */
+        if (!(f = malloc(sizeof(*f)))) {
+            forget(&current[i]);
+            continue;
+        }
+        *f = current[i];
+        f->env_name = NULL;     /* its pconf goes with the generation */
+        f->next = older;
+        older = f;
+    }
+    current = NULL;
+    ncurrent = 0;
+    ph_factory_tidy();
+}
+
+void ph_factory_tidy(void)
+{
+    factory *f;
+
+    for (f = older; f; f = f->next) {
+        if (f->ctl >= 0 && !has_processors(f->env_index, f->gen)) {
+            close(f->ctl);      /* EOF: it exits; reaped as any child */
+            f->ctl = -1;
+        }
+    }
+}
+
+void ph_factory_close_in_child(void)
+{
+    factory *f;
+    int i;
+
+    for (i = 0; i < ncurrent; i++) {
+        if (current[i].ctl >= 0) {
+            close(current[i].ctl);
+            current[i].ctl = -1;
+        }
+    }
+    for (f = older; f; f = f->next) {
+        if (f->ctl >= 0) {
+            close(f->ctl);
+            f->ctl = -1;
+        }
+    }
+}

@@ -1,0 +1,115 @@
+/*
+ * ph_factory.h -- an environment's processor factory (ProcessorImage exec).
+ *
+ * The parent holds every tenant's configuration; a processor forked from
+ * it would hold them all too.  Instead, for each environment X in use,
+ * the parent starts a factory: httpd itself, exec'd on X's configuration
+ * (envconf_write.c: every other environment's virtual hosts reduced to
+ * stubs), so other tenants' keys, passwords and log descriptors are never
+ * read into its memory.  The factory stays root (it chroots, joins
+ * cgroups and drops privileges for each processor it forks, as the
+ * parent did), runs no request and listens on nothing.
+ *
+ *   parent                          factory of X (root, X's config only)
+ *     | fork + exec apache2 -f X.conf -D PH_FACTORY, descriptors 3-5
+ *     |  <------------------------- READY  (configuration read, logs open)
+ *     |  SPAWN slot ----------------> fork; the child forks the processor
+ *     |                              and exits at once, so the processor
+ *     |                              is re-parented to the parent (a
+ *     |                              child subreaper): the parent waits
+ *     |                              for it, signals it, owns its slot
+ *     |  <------------------------- SPAWNED slot pid  (or FAILED)
+ *     | close the control socket ---> EOF: the factory exits
+ *
+ * Trust: the factory is as trusted as the parent (root, the operator's
+ * modules and configuration, no tenant code runs in it before a
+ * processor drops privileges).  Still, the parent believes a pid only
+ * once the kernel says it is the parent's own child (waitpid), never a
+ * pid it already owns.
+ */
+#ifndef PH_FACTORY_H
+#define PH_FACTORY_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "httpd.h"
+
+#include "ph_env.h"
+
+#define PH_FACTORY_MSG_MAGIC 0x50484643u   /* "PHFC" */
+
+/* The define that marks an exec'd factory on its command line, and the
+ * environment variable that carries what it needs to know (ph_factory_spec
+ * in text: "env=<index> name=<name> gen=<generation> ino=<segment inode>").
+ * Both must be present: a stray define alone starts a normal server. */
+#define PH_FACTORY_DEFINE "PH_FACTORY"
+#define PH_FACTORY_ENVVAR "PH_FACTORY_SPEC"
+
+/* The descriptors a factory is exec'd with. */
+#define PH_FACTORY_FD_CONTROL   3   /* SOCK_SEQPACKET to the parent */
+#define PH_FACTORY_FD_CHANNEL   4   /* X's channel, receive end */
+#define PH_FACTORY_FD_DOORBELL  5   /* X's doorbell eventfd */
+
+typedef enum ph_factory_kind {
+    PH_FACTORY_READY = 1,           /* factory -> parent: serving spawns */
+    PH_FACTORY_SPAWN,               /* parent -> factory: fork for slot */
+    PH_FACTORY_SPAWNED,             /* factory -> parent: slot, pid */
+    PH_FACTORY_FAILED               /* factory -> parent: slot, errno */
+} ph_factory_kind;
+
+typedef struct ph_factory_msg {
+    uint32_t magic;                 /* PH_FACTORY_MSG_MAGIC */
+    uint32_t kind;                  /* ph_factory_kind */
+    int32_t slot;
+    int32_t value;                  /* SPAWNED: pid; FAILED: errno */
+} ph_factory_msg;
+
+/* ---- parent (parent_factory.c) ---------------------------------------- */
+
+/* Whether this generation's processors come from factories: ProcessorImage
+ * exec and at least one <Processor>. */
+int ph_factory_in_use(void);
+
+/* Start of a generation (parent, root): remember what a factory is exec'd
+ * with (the binary, ServerRoot, the command line's -D/-C/-c) and become a
+ * child subreaper so that processors forked by factories are ours.
+ * Returns 0 or an errno value (logged). */
+int ph_factory_generation_start(apr_pool_t *pconf);
+
+/* Fork a processor of env for slot through env's factory (started first
+ * if needed, waiting for it to be ready).  Returns the processor's pid,
+ * a child of this process, or -1 (logged). */
+pid_t ph_factory_fork_processor(ph_env *env, int slot);
+
+/* A reaped pid: 1 if it was a factory (forgotten; the next spawn starts
+ * another), 0 if not. */
+int ph_factory_reaped(pid_t pid, int status);
+
+/* End of a generation: its factories are kept, with their piped loggers,
+ * while processors of theirs live; each is told to exit (its control
+ * socket closed) once none does.  Their processors are unaffected. */
+void ph_factory_generation_end(void);
+
+/* Let go of older generations' factories whose processors are all gone
+ * (the main loop, after reaping). */
+void ph_factory_tidy(void);
+
+/* In a child forked from the parent (a multiplexer, or a processor with
+ * ProcessorImage fork), first thing: close every factory's control socket.
+ * Only the parent may ask a root factory for anything; a copy in a child
+ * would also keep an old factory from seeing EOF when the parent lets it
+ * go. */
+void ph_factory_close_in_child(void);
+
+/* ---- the factory itself (factory_main.c) ------------------------------ */
+
+/* In pre_config: is this process an exec'd factory?  (Both the define and
+ * the variable.) */
+int ph_factory_is_me(void);
+
+/* The MPM's run hook in a factory: attach, announce READY, fork
+ * processors on request until the control socket closes.  Returns DONE. */
+int ph_factory_run(apr_pool_t *pconf, server_rec *s);
+
+#endif /* PH_FACTORY_H */
