@@ -20,6 +20,7 @@
 
 #include "ph_config.h"
 #include "ph_env.h"
+#include "ph_envconf.h"
 #include "ph_log.h"
 #include "ph_module.h"
 #include "ph_proto.h"
@@ -174,9 +175,20 @@ static int ph_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "start; keeping %d", ph_conf.server_limit, r->nslots);
         ph_conf.server_limit = r->nslots;
     }
-    (void)ptemp;
     /* After open_logs: ap_setup_listeners gave every vhost a protocol. */
     ph_proto_resolve(pconf, s);
+    /* Each environment's own configuration file, once per generation in
+     * the parent that will run it: not in the first pass at start-up,
+     * which only checks (and -t never gets here). */
+    if (r->mpm->module_loads > 1) {
+        const char *msg = ph_envconf_write_all(pconf, ptemp, s, NULL);
+
+        if (msg) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, PHLOGNO(00500)
+                         "%s", msg);
+            return !OK;
+        }
+    }
     return OK;
 }
 
