@@ -37,10 +37,33 @@ typedef struct {
     apr_size_t len, cap;
 } outbuf;
 
+/* One element of the parsed text, in order. */
+typedef enum {
+    EL_TEXT,            /* a line copied as it is */
+    EL_VHOST,           /* a <VirtualHost ...> line */
+    EL_USE              /* a mod_macro Use line */
+} el_kind;
+
+typedef struct {
+    el_kind kind;
+    unsigned line;              /* httpd's number, in file */
+    const char *file;
+    const char *text;           /* the logical line, trimmed */
+    int end;                    /* EL_VHOST: index after its closing line */
+    void *memo;                 /* vhost_source's, kept across emits */
+} element;
+
+struct ph_envconf_doc {
+    const char *conf_file;
+    apr_array_header_t *els;    /* element */
+    apr_size_t bytes;           /* of every text, for the output's size */
+};
+
+/* The parse: every file read once, whatever the environments. */
 typedef struct {
     apr_pool_t *p;
     const ph_envconf_callbacks *cb;
-    outbuf out;
+    ph_envconf_doc *doc;
 } scan;
 
 /* One file's text, read as httpd's ap_cfg_getline reads it. */
@@ -75,6 +98,21 @@ static void out_line(outbuf *o, const char *s)
 {
     out_put(o, s, strlen(s));
     out_put(o, "\n", 1);
+}
+
+static int add_el(scan *sc, el_kind kind, const char *file, unsigned line,
+                  const char *text)
+{
+    element *e = apr_array_push(sc->doc->els);
+
+    e->kind = kind;
+    e->file = file;
+    e->line = line;
+    e->text = text;
+    e->end = -1;
+    e->memo = NULL;
+    sc->doc->bytes += strlen(text) + 1;
+    return sc->doc->els->nelts - 1;
 }
 
 /* Text that came from elsewhere (a stub): ends with a newline. */
@@ -434,7 +472,7 @@ static const char *include_line(scan *sc, const char *args, int optional,
 {
     include_ctx ic;
     const char *word, *path, *msg;
-    apr_size_t mark = sc->out.len;
+    int mark = sc->doc->els->nelts;
 
     word = get_word(sc->p, &args);
     if (!*word) {
@@ -478,49 +516,13 @@ static const char *include_line(scan *sc, const char *args, int optional,
                 *c = '?';
             }
         }
-        sc->out.len = mark;             /* nothing of a partial expansion */
-        out_line(&sc->out, apr_psprintf(sc->p, "Error \"peruser_hybrid: "
-                 "Include of %s (line %u of %s) matched nothing when this "
-                 "file was written\"", quoted, line,
-                 printable(sc->p, from)));
+        sc->doc->els->nelts = mark;     /* nothing of a partial expansion */
+        add_el(sc, EL_TEXT, from, line, apr_psprintf(sc->p, "Error "
+               "\"peruser_hybrid: Include of %s (line %u of %s) matched "
+               "nothing when this file was written\"", quoted, line,
+               printable(sc->p, from)));
     }
     return NULL;
-}
-
-/* What is being copied at this point of a file. */
-typedef enum {
-    AT_TEXT,            /* outside <VirtualHost> */
-    IN_MINE,            /* inside one of the environment's vhosts */
-    IN_DROPPED          /* inside a foreign or inactive vhost: nothing out */
-} scan_mode;
-
-/* The verdict on a <VirtualHost> or Use line at `line` of `path`. */
-static const char *ask(scan *sc, ph_envconf_site site, const char *path,
-                       unsigned line, ph_envconf_verdict *v)
-{
-    const char *text = NULL;
-
-    *v = sc->cb->vhost_source(sc->cb->ctx, sc->p, site, path, line, &text);
-    switch (*v) {
-    case PH_ENVCONF_FOREIGN:
-        out_text(&sc->out, text ? text : "");
-        return NULL;
-    case PH_ENVCONF_REFUSE:
-        return text ? text
-                    : apr_psprintf(sc->p, "line %u of %s cannot be split "
-                                   "by environment", line, path);
-    case PH_ENVCONF_NOT_VHOST:
-        if (site == PH_ENVCONF_AT_VHOST) {
-            return apr_psprintf(sc->p, "<VirtualHost> on line %u of %s: no "
-                                "virtual host known there", line, path);
-        }
-        return NULL;
-    case PH_ENVCONF_MINE:
-    case PH_ENVCONF_INACTIVE:
-        return NULL;
-    }
-    return apr_psprintf(sc->p, "line %u of %s: unknown verdict %d", line,
-                        path, (int)*v);
 }
 
 static const char *scan_file(scan *sc, const char *path, unsigned depth)
@@ -528,8 +530,8 @@ static const char *scan_file(scan *sc, const char *path, unsigned depth)
     reader rd;
     const char *msg;
     char *line;
-    scan_mode mode = AT_TEXT;
-    unsigned macro_depth = 0, vhost_line = 0, macro_line = 0;
+    int vhost = -1;             /* the open <VirtualHost>'s element */
+    unsigned macro_depth = 0, macro_line = 0;
 
     memset(&rd, 0, sizeof(rd));
     if ((msg = read_whole(sc->p, path, &rd.buf, &rd.len))) {
@@ -537,7 +539,6 @@ static const char *scan_file(scan *sc, const char *path, unsigned depth)
     }
     while (next_line(sc->p, &rd, &line)) {
         const char *rest, *word;
-        ph_envconf_verdict v;
 
         if (*line == '#') {
             continue;
@@ -552,26 +553,10 @@ static const char *scan_file(scan *sc, const char *path, unsigned depth)
             else if (opens(word, "<Macro")) {
                 ++macro_depth;
             }
-            if (mode != IN_DROPPED) {
-                out_line(&sc->out, line);
-            }
+            add_el(sc, EL_TEXT, path, rd.line, line);
             continue;
         }
         if (!*line) {
-            continue;
-        }
-        if (mode == IN_DROPPED) {
-            /* Not interpreted: only its end (and macro bodies, which
-             * could hide a closing line) matter. */
-            rest = line;
-            word = get_word(sc->p, &rest);
-            if (closes_vhost(word)) {
-                mode = AT_TEXT;
-            }
-            else if (opens(word, "<Macro")) {
-                macro_depth = 1;
-                macro_line = rd.line;
-            }
             continue;
         }
         rest = sc->cb->resolve_vars(sc->cb->ctx, sc->p, line);
@@ -579,7 +564,7 @@ static const char *scan_file(scan *sc, const char *path, unsigned depth)
         if (opens(word, "<Macro")) {
             macro_depth = 1;
             macro_line = rd.line;
-            out_line(&sc->out, line);
+            add_el(sc, EL_TEXT, path, rd.line, line);
         }
         else if (!strcasecmp(word, "Include")
                  || !strcasecmp(word, "IncludeOptional")) {
@@ -590,47 +575,143 @@ static const char *scan_file(scan *sc, const char *path, unsigned depth)
             }
         }
         else if (opens(word, "<VirtualHost")) {
-            if (mode == IN_MINE) {
+            if (vhost >= 0) {
                 return apr_psprintf(sc->p, "<VirtualHost> on line %u of %s "
                                     "inside the one on line %u", rd.line,
-                                    path, vhost_line);
+                                    path, APR_ARRAY_IDX(sc->doc->els, vhost,
+                                                        element).line);
             }
-            vhost_line = rd.line;
-            if ((msg = ask(sc, PH_ENVCONF_AT_VHOST, path, rd.line, &v))) {
-                return msg;
-            }
-            if (v == PH_ENVCONF_MINE) {
-                out_line(&sc->out, line);
-                mode = IN_MINE;
-            }
-            else {
-                mode = IN_DROPPED;
-            }
+            vhost = add_el(sc, EL_VHOST, path, rd.line, line);
         }
-        else if (closes_vhost(word) && mode == IN_MINE) {
-            out_line(&sc->out, line);
-            mode = AT_TEXT;
+        else if (closes_vhost(word) && vhost >= 0) {
+            add_el(sc, EL_TEXT, path, rd.line, line);
+            APR_ARRAY_IDX(sc->doc->els, vhost, element).end =
+                sc->doc->els->nelts;
+            vhost = -1;
         }
         else if (!strcasecmp(word, "Use")) {
-            if ((msg = ask(sc, PH_ENVCONF_AT_USE, path, rd.line, &v))) {
-                return msg;
-            }
-            if (v == PH_ENVCONF_MINE || v == PH_ENVCONF_NOT_VHOST) {
-                out_line(&sc->out, line);
-            }
+            add_el(sc, EL_USE, path, rd.line, line);
         }
         else {
-            out_line(&sc->out, line);
+            add_el(sc, EL_TEXT, path, rd.line, line);
         }
     }
     if (macro_depth) {
         return apr_psprintf(sc->p, "<Macro> on line %u of %s is not closed",
                             macro_line, path);
     }
-    if (mode != AT_TEXT) {
+    if (vhost >= 0) {
         return apr_psprintf(sc->p, "<VirtualHost> on line %u of %s is not "
-                            "closed", vhost_line, path);
+                            "closed", APR_ARRAY_IDX(sc->doc->els, vhost,
+                                                    element).line, path);
     }
+    return NULL;
+}
+
+const char *ph_envconf_parse(apr_pool_t *p, const char *conf_file,
+                             const ph_envconf_callbacks *cb,
+                             ph_envconf_doc **doc)
+{
+    scan sc;
+    const char *msg;
+
+    sc.p = p;
+    sc.cb = cb;
+    sc.doc = apr_pcalloc(p, sizeof(*sc.doc));
+    sc.doc->conf_file = apr_pstrdup(p, conf_file);
+    sc.doc->els = apr_array_make(p, 256, sizeof(element));
+    if ((msg = scan_file(&sc, conf_file, 0))) {
+        return msg;
+    }
+    *doc = sc.doc;
+    return NULL;
+}
+
+/* The verdict on the <VirtualHost> or Use of element e. */
+static const char *ask(apr_pool_t *p, const ph_envconf_callbacks *cb,
+                       ph_envconf_site site, element *e, outbuf *out,
+                       ph_envconf_verdict *v)
+{
+    const char *text = NULL;
+
+    *v = cb->vhost_source(cb->ctx, p, site, e->file, e->line, &e->memo,
+                          &text);
+    switch (*v) {
+    case PH_ENVCONF_FOREIGN:
+        out_text(out, text ? text : "");
+        return NULL;
+    case PH_ENVCONF_REFUSE:
+        return text ? text
+                    : apr_psprintf(p, "line %u of %s cannot be split by "
+                                   "environment", e->line, e->file);
+    case PH_ENVCONF_NOT_VHOST:
+        if (site == PH_ENVCONF_AT_VHOST) {
+            return apr_psprintf(p, "<VirtualHost> on line %u of %s: no "
+                                "virtual host known there", e->line,
+                                e->file);
+        }
+        return NULL;
+    case PH_ENVCONF_MINE:
+    case PH_ENVCONF_INACTIVE:
+        return NULL;
+    }
+    return apr_psprintf(p, "line %u of %s: unknown verdict %d", e->line,
+                        e->file, (int)*v);
+}
+
+const char *ph_envconf_emit(apr_pool_t *p, ph_envconf_doc *doc,
+                            const char *env_name,
+                            const ph_envconf_callbacks *cb,
+                            const char **text, apr_size_t *len)
+{
+    outbuf out;
+    const char *msg;
+    int i = 0, n = doc->els->nelts;
+
+    memset(&out, 0, sizeof(out));
+    out.p = p;
+    out.cap = doc->bytes + doc->bytes / 4 + 512;
+    out.data = apr_palloc(p, out.cap);
+    out_line(&out, apr_psprintf(p, "# Generated by peruser_hybrid for "
+             "environment '%s' from %s: other environments' virtual hosts "
+             "are stubs.", printable(p, env_name),
+             printable(p, doc->conf_file)));
+    out_line(&out, "# Do not edit: rewritten at every start and restart.");
+    while (i < n) {
+        element *e = &APR_ARRAY_IDX(doc->els, i, element);
+        ph_envconf_verdict v;
+
+        switch (e->kind) {
+        case EL_TEXT:
+            out_line(&out, e->text);
+            ++i;
+            break;
+        case EL_VHOST:
+            if ((msg = ask(p, cb, PH_ENVCONF_AT_VHOST, e, &out, &v))) {
+                return msg;
+            }
+            if (v == PH_ENVCONF_MINE) {
+                out_line(&out, e->text);
+                ++i;
+            }
+            else {
+                /* The whole section, its includes and closing line. */
+                i = e->end;
+            }
+            break;
+        case EL_USE:
+            if ((msg = ask(p, cb, PH_ENVCONF_AT_USE, e, &out, &v))) {
+                return msg;
+            }
+            if (v == PH_ENVCONF_MINE || v == PH_ENVCONF_NOT_VHOST) {
+                out_line(&out, e->text);
+            }
+            ++i;
+            break;
+        }
+    }
+    *text = out.data;
+    *len = out.len;
     return NULL;
 }
 
@@ -639,26 +720,11 @@ const char *ph_envconf_scan(apr_pool_t *p, const char *conf_file,
                             const ph_envconf_callbacks *cb,
                             const char **text, apr_size_t *len)
 {
-    scan sc;
-    const char *msg;
+    ph_envconf_doc *doc;
+    const char *msg = ph_envconf_parse(p, conf_file, cb, &doc);
 
-    memset(&sc, 0, sizeof(sc));
-    sc.p = p;
-    sc.cb = cb;
-    sc.out.p = p;
-    out_line(&sc.out, apr_psprintf(p, "# Generated by peruser_hybrid for "
-             "environment '%s' from %s: other environments' virtual hosts "
-             "are stubs.", printable(p, env_name), printable(p, conf_file)));
-    out_line(&sc.out, "# Do not edit: rewritten at every start and "
-             "restart.");
-    if ((msg = scan_file(&sc, conf_file, 0))) {
-        return msg;
-    }
-    *text = sc.out.data;
-    *len = sc.out.len;
-    return NULL;
+    return msg ? msg : ph_envconf_emit(p, doc, env_name, cb, text, len);
 }
-
 const char *ph_envconf_store(apr_pool_t *p, const char *dir,
                              const char *name, const char *text,
                              apr_size_t len)
@@ -697,9 +763,8 @@ const char *ph_envconf_store(apr_pool_t *p, const char *dir,
         }
         done += (apr_size_t)n;
     }
-    if (fsync(fd) != 0) {
-        goto fail_unlink;
-    }
+    /* No fsync: the file is written again at every start, so it need not
+     * survive a crash; rename alone makes readers see all of it or none. */
     if (close(fd) != 0) {
         fd = -1;
         goto fail_unlink;

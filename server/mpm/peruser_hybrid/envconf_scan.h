@@ -56,20 +56,40 @@ typedef struct ph_envconf_callbacks {
      * NULL if it is not a valid path. */
     const char *(*resolve_path)(void *ctx, apr_pool_t *p, const char *path);
     /* The vhost(s) whose definition is at `line` of `file`.  FOREIGN and
-     * REFUSE set *text (allocated from p or longer-lived). */
+     * REFUSE set *text (allocated from p or longer-lived).  *memo starts
+     * NULL and keeps what the callback stores there for this same line
+     * across every emit of one parsed document (e.g. its lookup). */
     ph_envconf_verdict (*vhost_source)(void *ctx, apr_pool_t *p,
                                        ph_envconf_site site,
                                        const char *file, unsigned line,
-                                       const char **text);
+                                       void **memo, const char **text);
 } ph_envconf_callbacks;
 
+/* The configuration, read and expanded once (resolve_vars and
+ * resolve_path are used), then emitted once per environment. */
+typedef struct ph_envconf_doc ph_envconf_doc;
+
 /*
- * Read conf_file (absolute) and everything it includes; on success set
- * *text / *len to the filtered configuration for environment env_name
- * (NUL-terminated, from p), starting with a comment that says it is
- * generated, for whom, from what.  Returns NULL, or a message (from p)
- * naming the file and line at fault.
+ * Read conf_file (absolute) and everything it includes into *doc (from p).
+ * Returns NULL, or a message (from p) naming the file and line at fault.
  */
+const char *ph_envconf_parse(apr_pool_t *p, const char *conf_file,
+                             const ph_envconf_callbacks *cb,
+                             ph_envconf_doc **doc);
+
+/*
+ * The filtered configuration for environment env_name, into *text / *len
+ * (NUL-terminated, from p), starting with a comment that says it is
+ * generated, for whom, from what; vhost_source is asked about each
+ * <VirtualHost> and Use met, in order (not about those inside a section
+ * it dropped).  Returns NULL, or the REFUSE message, or another from p.
+ */
+const char *ph_envconf_emit(apr_pool_t *p, ph_envconf_doc *doc,
+                            const char *env_name,
+                            const ph_envconf_callbacks *cb,
+                            const char **text, apr_size_t *len);
+
+/* ph_envconf_parse, then ph_envconf_emit. */
 const char *ph_envconf_scan(apr_pool_t *p, const char *conf_file,
                             const char *env_name,
                             const ph_envconf_callbacks *cb,
@@ -77,7 +97,7 @@ const char *ph_envconf_scan(apr_pool_t *p, const char *conf_file,
 
 /*
  * Store len bytes of text as dir/name: written to a new file created in
- * dir with O_EXCL|O_NOFOLLOW, mode 0600, synced, then renamed over name,
+ * dir with O_EXCL|O_NOFOLLOW, mode 0600, then renamed over name,
  * so a reader sees the old file or the new one, never a part.  dir must
  * already exist (the caller vouches for its owner and mode).  Returns
  * NULL or a message from p.

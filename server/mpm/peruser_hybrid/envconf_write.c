@@ -55,6 +55,8 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
 typedef struct {
     const server_rec *s;
     const ph_env *env;          /* NULL: no ServerEnvironment */
+    const char *stub;           /* its stub, or why it cannot have one */
+    int stub_bad;
     int visited;                /* the scanner met its definition */
 } vh_entry;
 
@@ -66,11 +68,18 @@ typedef struct {
 
 typedef struct {
     unsigned magic;
+    apr_pool_t *pool;               /* ptemp: lives through every env */
     apr_array_header_t *entries;    /* vh_entry *, definition order */
     apr_hash_t *keys;               /* "site:line:file" -> vh_key */
     const ph_env *self;             /* the environment being written */
     unsigned stubs;                 /* stubs written for it */
 } owner_map;
+
+/* The memo of a line where httpd made no vhost. */
+static vh_key no_vhost;
+
+/* The environment of a check that writes nothing: no vhost is its own. */
+static const ph_env no_env;
 
 /* This generation's files, by environment index (from pconf). */
 static apr_array_header_t *written_paths;
@@ -134,6 +143,7 @@ static const char *build_map(apr_pool_t *p, server_rec *main_server,
     int i;
 
     m->magic = OWNER_MAP_MAGIC;
+    m->pool = p;
     m->entries = apr_array_make(p, 16, sizeof(vh_entry *));
     m->keys = apr_hash_make(p);
     /* httpd pushes each new vhost at the head of the list. */
@@ -308,24 +318,36 @@ static const char *env_label(const ph_env *env)
 
 static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
                                        ph_envconf_site site, const char *file,
-                                       unsigned line, const char **text)
+                                       unsigned line, void **memo,
+                                       const char **text)
 {
     owner_map *m = ctx;
     vh_key *k;
     vh_entry *first, *e;
     unsigned visit;
-    int i, bad;
+    int i;
 
     PH_CHECK_MAGIC(m, OWNER_MAP_MAGIC);
-    k = apr_hash_get(m->keys, key_of(p, site, file, line),
-                     APR_HASH_KEY_STRING);
+    k = *memo;
     if (!k) {
+        k = apr_hash_get(m->keys, key_of(m->pool, site, file, line),
+                         APR_HASH_KEY_STRING);
+        *memo = k = k ? k : &no_vhost;
+    }
+    if (k == &no_vhost) {
         /* httpd made no vhost here: a Use of a macro that makes none
          * (copied), or text in a section httpd skipped (dropped). */
         return site == PH_ENVCONF_AT_USE ? PH_ENVCONF_NOT_VHOST
                                          : PH_ENVCONF_INACTIVE;
     }
     visit = k->visits++;
+    for (i = 0; i < k->list->nelts; i++) {
+        e = APR_ARRAY_IDX(k->list, i, vh_entry *);
+        if (!e->stub) {
+            /* Once per vhost, whatever the number of environments. */
+            e->stub = stub_of(m->pool, e, &e->stub_bad);
+        }
+    }
     first = APR_ARRAY_IDX(k->list, 0, vh_entry *);
     for (i = 1; i < k->list->nelts; i++) {
         e = APR_ARRAY_IDX(k->list, i, vh_entry *);
@@ -368,15 +390,12 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
             return PH_ENVCONF_INACTIVE;
         }
         for (i = 0; i < k->list->nelts; i++) {
-            const char *stub;
-
             e = APR_ARRAY_IDX(k->list, i, vh_entry *);
-            stub = stub_of(p, e, &bad);
-            if (bad) {
-                *text = stub;
+            if (e->stub_bad) {
+                *text = e->stub;
                 return PH_ENVCONF_REFUSE;
             }
-            all = apr_pstrcat(p, all, stub, NULL);
+            all = apr_pstrcat(p, all, e->stub, NULL);
             e->visited = 1;
             m->stubs++;
         }
@@ -387,8 +406,8 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
         return PH_ENVCONF_INACTIVE;
     }
     e = APR_ARRAY_IDX(k->list, visit, vh_entry *);
-    *text = stub_of(p, e, &bad);
-    if (bad) {
+    *text = e->stub;
+    if (e->stub_bad) {
         return PH_ENVCONF_REFUSE;
     }
     e->visited = 1;
@@ -564,10 +583,60 @@ static int has_environments(void)
            && !APR_ARRAY_IDX(ph_envs, 0, ph_env *)->implicit;
 }
 
+/* The owner map and the parsed text: what every environment's file, and
+ * the check, are made from. */
+static const char *prepare(apr_pool_t *ptemp, server_rec *s,
+                           const char *main_conf_file, owner_map *map,
+                           ph_envconf_callbacks *cb, ph_envconf_doc **doc)
+{
+    const char *msg;
+
+    if (!main_conf_file
+        && !(main_conf_file = ph_envconf_main_file(ptemp, s))) {
+        return "cannot tell which configuration file httpd read (its -f, "
+               "relative to a ServerRoot the file changes?): environments' "
+               "configurations cannot be written";
+    }
+    memset(map, 0, sizeof(*map));
+    if ((msg = build_map(ptemp, s, map))) {
+        return msg;
+    }
+    cb->ctx = map;
+    cb->resolve_vars = resolve_vars;
+    cb->resolve_path = resolve_path;
+    cb->vhost_source = vhost_source;
+    return ph_envconf_parse(ptemp, main_conf_file, cb, doc);
+}
+
+const char *ph_envconf_check(apr_pool_t *ptemp, server_rec *s)
+{
+    ph_envconf_callbacks cb;
+    ph_envconf_doc *doc;
+    owner_map map;
+    const char *msg, *text;
+    apr_size_t len;
+
+    if (!has_environments()) {
+        return NULL;
+    }
+    if (!(msg = prepare(ptemp, s, NULL, &map, &cb, &doc))) {
+        /* As an environment no vhost belongs to: every one is met and
+         * made a stub, so each refusal any environment would meet shows. */
+        reset_visits(ptemp, &map, &no_env);
+        msg = ph_envconf_emit(ptemp, doc, "(check)", &cb, &text, &len);
+        if (!msg) {
+            msg = check_all_met(ptemp, &map);
+        }
+    }
+    map.magic = 0;
+    return msg;
+}
+
 const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
                                  server_rec *s, const char *main_conf_file)
 {
     ph_envconf_callbacks cb;
+    ph_envconf_doc *doc;
     owner_map map;
     apr_array_header_t *paths;
     apr_hash_t *now;
@@ -578,14 +647,7 @@ const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
     if (!has_environments()) {
         return NULL;
     }
-    if (!main_conf_file
-        && !(main_conf_file = ph_envconf_main_file(ptemp, s))) {
-        return "cannot tell which configuration file httpd read (its -f, "
-               "relative to a ServerRoot the file changes?): environments' "
-               "configurations are not written";
-    }
-    memset(&map, 0, sizeof(map));
-    if ((msg = build_map(ptemp, s, &map))) {
+    if ((msg = prepare(ptemp, s, main_conf_file, &map, &cb, &doc))) {
         return apr_pstrdup(p, msg);
     }
     if (!(dir = ap_runtime_dir_relative(ptemp, PH_ENVCONF_DIR))) {
@@ -594,10 +656,6 @@ const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
     if ((msg = prepare_dir(p, dir))) {
         return msg;
     }
-    cb.ctx = &map;
-    cb.resolve_vars = resolve_vars;
-    cb.resolve_path = resolve_path;
-    cb.vhost_source = vhost_source;
     gen = ap_state_query(AP_SQ_CONFIG_GEN);
     paths = apr_array_make(p, ph_envs->nelts, sizeof(const char *));
     now = apr_hash_make(ptemp);
@@ -611,8 +669,7 @@ const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
         APR_ARRAY_PUSH(paths, const char *) = NULL;
         apr_pool_create(&iter, ptemp);
         reset_visits(iter, &map, env);
-        msg = ph_envconf_scan(iter, main_conf_file, env->name, &cb, &text,
-                              &len);
+        msg = ph_envconf_emit(iter, doc, env->name, &cb, &text, &len);
         if (!msg) {
             msg = check_all_met(iter, &map);
         }
@@ -629,10 +686,10 @@ const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
         APR_ARRAY_IDX(paths, i, const char *) =
             apr_pstrcat(p, dir, "/", name, NULL);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PHLOGNO(00501)
-                     "wrote environment %s's configuration %s/%s from %s: "
-                     "%" APR_SIZE_T_FMT " bytes, %u virtual hosts of other "
-                     "environments as stubs", env->name, dir, name,
-                     main_conf_file, len, map.stubs);
+                     "wrote environment %s's configuration %s/%s: %"
+                     APR_SIZE_T_FMT " bytes, %u virtual hosts of other "
+                     "environments as stubs", env->name, dir, name, len,
+                     map.stubs);
         apr_pool_destroy(iter);
     }
     remove_stale(s, dir, now);

@@ -150,6 +150,14 @@ static int ph_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ph_env_check_accounts(ptemp)) {
         return !OK;
     }
+    /* What writing each environment's configuration file would refuse,
+     * found here too so that "apachectl -t" and the start-up check show
+     * it (post_config writes the files, in the parent that runs them). */
+    if ((msg = ph_envconf_check(ptemp, s))) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, NULL,
+                     PHLOGNO(00503) "%s", msg);
+        return !OK;
+    }
     if (ph_env_can_switch_users()
         && (ap_unixd_config.user_id == 0
             || ap_unixd_config.user_id == (uid_t)-1)) {

@@ -35,6 +35,12 @@
 const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
                                  server_rec *s, const char *main_conf_file);
 
+/*
+ * check_config (so apache2 -t too): everything write_all would refuse,
+ * without writing anything.  Returns NULL or a message from ptemp.
+ */
+const char *ph_envconf_check(apr_pool_t *ptemp, server_rec *s);
+
 /* The file written for env this generation, or NULL if none was. */
 const char *ph_envconf_path(const ph_env *env);
 
