@@ -264,3 +264,29 @@ def test_use_of_two_environments_is_refused(servers, tree):
         lines = srv.conf_text.splitlines()
         assert lines[int(m.group(1)) - 1] == "Use Both c.test d.test"
     assert not srv.leftovers()
+
+
+def test_vhost_outside_the_text_is_refused(servers, tree, tmp):
+    """A vhost of another environment that the configuration text never
+    shows (here: Include'd by -C on the command line) could only reach an
+    environment's file whole: refused, naming it.  The same vhost in the
+    only environment there is stubs nobody's file: accepted."""
+    port = phtest.free_port()
+    extra = tmp / "extra.conf"
+    extra.write_text(phtest.fill(BOB_SITE, {"PORT": port, "SECRET": "x",
+                                            "WWW": tmp / "www"}))
+    (tmp / "sites").mkdir()
+    (tmp / "sites" / "none.conf").write_text("# nothing here\n")
+    srv = servers(CONF, values={"PORT": port, "SITES": tmp / "sites"})
+    res = srv.apache("-t", "-C", f"Include {extra}")
+    assert res.returncode != 0, res.stderr
+    assert re.search(r"PH00503: virtual host bob\.test of environment bob \(defined on "
+                     rf"line 1 of {re.escape(str(extra))}\) was not found in the "
+                     r"configuration text", res.stderr), res.stderr
+    assert "Syntax OK" in srv.apache("-t").stderr
+
+    one = servers(CONF.replace(phtest.TWO_PROCESSORS, phtest.processor("bob", "bob"))
+                  .replace("ServerEnvironment alice", "ServerEnvironment bob"),
+                  values={"PORT": port, "SITES": tmp / "sites"})
+    res = one.apache("-t", "-C", f"Include {extra}")
+    assert res.returncode == 0 and "Syntax OK" in res.stderr, res.stderr

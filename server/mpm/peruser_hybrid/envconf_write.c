@@ -316,6 +316,27 @@ static const char *env_label(const ph_env *env)
     return env ? env->name : "(none)";
 }
 
+static int has_environments(void)
+{
+    return ph_envs && ph_envs->nelts > 0
+           && !APR_ARRAY_IDX(ph_envs, 0, ph_env *)->implicit;
+}
+
+/*
+ * Whether the vhosts of env are copied whole in this pass.  Writing X's
+ * file: those of X.  The check (ph_envconf_check), which stands for every
+ * environment at once: those of env when no other environment exists, as
+ * no file would then hold them as stubs.
+ */
+static int is_own(const owner_map *m, const ph_env *env)
+{
+    if (m->self != &no_env) {
+        return env == m->self;
+    }
+    return env && ph_envs->nelts == 1
+           && APR_ARRAY_IDX(ph_envs, 0, ph_env *) == env;
+}
+
 static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
                                        ph_envconf_site site, const char *file,
                                        unsigned line, void **memo,
@@ -366,7 +387,7 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
             return PH_ENVCONF_REFUSE;
         }
     }
-    if (first->env == m->self) {
+    if (is_own(m, first->env)) {
         /* Copied at every visit: where httpd read it, it makes these
          * vhosts again; where it skipped it, it is skipped again. */
         if (site == PH_ENVCONF_AT_USE) {
@@ -436,7 +457,7 @@ static const char *check_all_met(apr_pool_t *p, const owner_map *m)
     for (i = 0; i < m->entries->nelts; i++) {
         const vh_entry *e = APR_ARRAY_IDX(m->entries, i, vh_entry *);
 
-        if (!e->visited && e->env != m->self) {
+        if (!e->visited && !is_own(m, e->env)) {
             return apr_psprintf(p, "virtual host %s of environment %s "
                                 "(defined on line %d of %s) was not found in "
                                 "the configuration text: made by a module, "
@@ -466,7 +487,7 @@ static int in_tree(const ap_directive_t *d, const char *file)
 const char *ph_envconf_main_file(apr_pool_t *p, server_rec *s)
 {
     const process_rec *proc = s->process;
-    const char *conf = SERVER_CONFIG_FILE, *arg, *name;
+    const char *conf = SERVER_CONFIG_FILE, *root = HTTPD_ROOT, *arg, *name;
     apr_getopt_t *opt;
     char c;
 
@@ -481,14 +502,23 @@ const char *ph_envconf_main_file(apr_pool_t *p, server_rec *s)
         if (c == 'f') {
             conf = arg;
         }
+        else if (c == 'd') {
+            root = arg;
+        }
     }
+    /* httpd made -f absolute against the root of -d (or -C ServerRoot);
+     * a ServerRoot in the file itself may have moved the root since.
+     * Believe a name only if httpd read that file. */
     name = ap_server_root_relative(p, conf);
-    /* ServerRoot in the file itself can have moved the root since httpd
-     * made -f absolute: believe the name only if httpd read that file. */
-    if (!name || !in_tree(ap_conftree, name)) {
-        return NULL;
+    if (name && in_tree(ap_conftree, name)) {
+        return name;
     }
-    return name;
+    if (apr_filepath_merge((char **)&name, root, conf, APR_FILEPATH_TRUENAME,
+                           p) == APR_SUCCESS
+        && in_tree(ap_conftree, name)) {
+        return name;
+    }
+    return NULL;
 }
 
 /* The directory: created 0700, or an existing one that is a directory
@@ -575,12 +605,6 @@ static void remove_stale(server_rec *s, const char *dir, apr_hash_t *now)
         }
     }
     closedir(d);
-}
-
-static int has_environments(void)
-{
-    return ph_envs && ph_envs->nelts > 0
-           && !APR_ARRAY_IDX(ph_envs, 0, ph_env *)->implicit;
 }
 
 /* The owner map and the parsed text: what every environment's file, and
