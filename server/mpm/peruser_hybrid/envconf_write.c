@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -668,7 +669,9 @@ const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
     int gen, i;
 
     written_paths = NULL;
-    if (!has_environments()) {
+    /* Started by a user who cannot switch users, every environment runs
+     * as that user: there is no boundary for a file to keep. */
+    if (!has_environments() || !ph_env_can_switch_users()) {
         return NULL;
     }
     if ((msg = prepare(ptemp, s, main_conf_file, &map, &cb, &doc))) {
