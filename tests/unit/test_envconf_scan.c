@@ -57,16 +57,22 @@ static fixture fx;
 static const char *out;
 static apr_size_t out_len;
 
+/* Calls of resolve_vars: httpd warns about each undefined variable it
+ * meets, so the scanner should resolve no more than it needs. */
+static int resolutions;
+
 static const char *resolve_vars(void *ctx, apr_pool_t *p, const char *text)
 {
     static const char *const vars[][2] = {
         { "${CONFDIR}", "conf.d" },
         { "${SITE}", "site.conf" },
+        { "${INC}", "IncludeOptional" },
     };
     const char *s = text;
     size_t i;
 
     (void)ctx;
+    resolutions++;
     for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *hit;
 
@@ -175,6 +181,7 @@ static void setup(void)
     CU_ASSERT_FATAL(mkdtemp(fx.root) != NULL);
     out = NULL;
     out_len = 0;
+    resolutions = 0;
 }
 
 static int suite_cleanup(void)
@@ -376,10 +383,14 @@ static void test_include_missing_becomes_error(void)
 static void test_include_vars(void)
 {
     setup();
-    put("main.conf", "Include ${CONFDIR}/${SITE}\n");
+    put("main.conf", "Include ${CONFDIR}/${SITE}\n"
+        "${INC} ${CONFDIR}/${SITE}\n"
+        "SetEnv X ${SITE}\n");
     put("conf.d/site.conf", "SITE\n");
     CU_ASSERT_PTR_NULL(scan_main());
-    CU_ASSERT_STRING_EQUAL(body(), "SITE\n");
+    CU_ASSERT_STRING_EQUAL(body(), "SITE\nSITE\nSetEnv X ${SITE}\n");
+    /* Only what names the directive or an Include's path is resolved. */
+    CU_ASSERT_EQUAL(resolutions, 2);
 }
 
 /* Copied text keeps its ${VAR}s: the environment's httpd resolves them. */

@@ -539,6 +539,7 @@ static const char *scan_file(scan *sc, const char *path, unsigned depth)
     }
     while (next_line(sc->p, &rd, &line)) {
         const char *rest, *word;
+        int resolved;
 
         if (*line == '#') {
             continue;
@@ -559,8 +560,17 @@ static const char *scan_file(scan *sc, const char *path, unsigned depth)
         if (!*line) {
             continue;
         }
-        rest = sc->cb->resolve_vars(sc->cb->ctx, sc->p, line);
+        /* httpd resolves ${VAR}s in the whole line before it takes the
+         * directive's name; resolving only what the name or an Include
+         * needs gives the same name, and no second "not defined" warning
+         * for lines httpd skipped. */
+        rest = line;
         word = get_word(sc->p, &rest);
+        resolved = strstr(word, "${") != NULL;
+        if (resolved) {
+            rest = sc->cb->resolve_vars(sc->cb->ctx, sc->p, line);
+            word = get_word(sc->p, &rest);
+        }
         if (opens(word, "<Macro")) {
             macro_depth = 1;
             macro_line = rd.line;
@@ -568,6 +578,9 @@ static const char *scan_file(scan *sc, const char *path, unsigned depth)
         }
         else if (!strcasecmp(word, "Include")
                  || !strcasecmp(word, "IncludeOptional")) {
+            if (!resolved) {
+                rest = sc->cb->resolve_vars(sc->cb->ctx, sc->p, rest);
+            }
             msg = include_line(sc, rest, word[7] != '\0', path, rd.line,
                                depth);
             if (msg) {
