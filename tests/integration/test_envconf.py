@@ -282,7 +282,9 @@ def test_vhost_outside_the_text_is_refused(servers, tree, tmp):
     assert res.returncode != 0, res.stderr
     assert re.search(r"PH00503: virtual host bob\.test of environment bob \(defined on "
                      rf"line 1 of {re.escape(str(extra))}\) was not found in the "
-                     r"configuration text", res.stderr), res.stderr
+                     r"configuration text: made by a module, or by an Include inside "
+                     r"a <Macro>\? The configuration of the other environments cannot "
+                     r"be written without it", res.stderr), res.stderr
     assert "Syntax OK" in srv.apache("-t").stderr
 
     one = servers(CONF.replace(phtest.TWO_PROCESSORS, phtest.processor("bob", "bob"))

@@ -462,13 +462,17 @@ static const char *check_all_met(apr_pool_t *p, const owner_map *m)
             return apr_psprintf(p, "virtual host %s of environment %s "
                                 "(defined on line %d of %s) was not found in "
                                 "the configuration text: made by a module, "
-                                "or by an Include inside a <Macro>? "
-                                "Environment %s's configuration cannot be "
-                                "written without it",
+                                "or by an Include inside a <Macro>? The "
+                                "configuration of %s cannot be written "
+                                "without it",
                                 e->s->server_hostname
                                 ? e->s->server_hostname : "(unnamed)",
                                 env_label(e->env), e->s->defn_line_number,
-                                e->s->defn_name, env_label(m->self));
+                                e->s->defn_name,
+                                m->self == &no_env
+                                ? "the other environments"
+                                : apr_pstrcat(p, "environment ",
+                                              m->self->name, NULL));
         }
     }
     return NULL;
