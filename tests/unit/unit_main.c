@@ -19,6 +19,7 @@ static int (*const suites[])(void) = {
     ph_unit_register_config_value,
     ph_unit_register_config_rows,
     ph_unit_register_shm_escape,
+    ph_unit_register_envconf_scan,
 };
 
 int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,

@@ -31,5 +31,6 @@ int ph_unit_register_chan_msg(void);
 int ph_unit_register_config_value(void);
 int ph_unit_register_config_rows(void);
 int ph_unit_register_shm_escape(void);
+int ph_unit_register_envconf_scan(void);
 
 #endif /* PH_UNIT_SUITES_H */

@@ -21,6 +21,7 @@
 #include "ph_config.h"
 #include "ph_env.h"
 #include "ph_factory.h"
+#include "ph_envconf.h"
 #include "ph_log.h"
 #include "ph_module.h"
 #include "ph_proto.h"
@@ -150,6 +151,15 @@ static int ph_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ph_env_check_accounts(ptemp)) {
         return !OK;
     }
+    /* What writing each environment's configuration file would refuse,
+     * found here too so that "apachectl -t" and the start-up check show
+     * it (post_config writes the files, in the parent that runs them). */
+    if (!ph_factory_is_me() && ph_factory_in_use()
+        && (msg = ph_envconf_check(ptemp, s))) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, NULL,
+                     PHLOGNO(00503) "%s", msg);
+        return !OK;
+    }
     if (ph_env_can_switch_users()
         && (ap_unixd_config.user_id == 0
             || ap_unixd_config.user_id == (uid_t)-1)) {
@@ -175,9 +185,22 @@ static int ph_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "start; keeping %d", ph_conf.server_limit, r->nslots);
         ph_conf.server_limit = r->nslots;
     }
-    (void)ptemp;
     /* After open_logs: ap_setup_listeners gave every vhost a protocol. */
     ph_proto_resolve(pconf, s);
+    /* Each environment's own configuration file, once per generation in
+     * the parent that will run it: not in the first pass at start-up,
+     * which only checks (and -t never gets here), not in a factory (which
+     * reads one), and only for factories (ProcessorImage exec). */
+    if (r->mpm->module_loads > 1 && !ph_factory_is_me()
+        && ph_factory_in_use()) {
+        const char *msg = ph_envconf_write_all(pconf, ptemp, s, NULL);
+
+        if (msg) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, PHLOGNO(00500)
+                         "%s", msg);
+            return !OK;
+        }
+    }
     return OK;
 }
 

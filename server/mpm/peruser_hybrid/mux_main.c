@@ -635,6 +635,12 @@ static void expire(mux_state *m)
         if (l->head && ph_admit_capacity(i) <= 0) {
             ph_admit_still_waiting(i);
         }
+        else if (l->head) {
+            /* Capacity, yet connections wait: a wakeup was lost (the
+             * doorbell is the only other way in).  At most a second late,
+             * never stuck until ProcessorWaitTimeout. */
+            flush_pending(m, i);
+        }
         if (!l->head || l->next_due_ms > now) {
             continue;
         }

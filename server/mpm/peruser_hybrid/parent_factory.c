@@ -32,6 +32,7 @@
 
 #include "ph_config.h"
 #include "ph_env.h"
+#include "ph_envconf.h"
 #include "ph_factory.h"
 #include "ph_log.h"
 #include "ph_parent.h"
@@ -183,41 +184,15 @@ int ph_factory_generation_start(apr_pool_t *pconf)
     return 0;
 }
 
-/* The configuration file httpd was started with: its -f argument (as
- * getopt reads it: "-f file" or "-ffile"), else the compiled-in default;
- * relative to ServerRoot. */
-static const char *server_config_file(apr_pool_t *p)
-{
-    const process_rec *proc = ap_server_conf->process;
-    const char *name = SERVER_CONFIG_FILE;
-    int i;
-
-    for (i = 1; i < proc->argc; i++) {
-        const char *a = proc->argv[i];
-        if (!strcmp(a, "--")) {
-            break;
-        }
-        if (!strncmp(a, "-f", 2)) {
-            if (a[2]) {
-                name = a + 2;
-            }
-            else if (i + 1 < proc->argc) {
-                name = proc->argv[++i];
-            }
-        }
-        else if (a[0] == '-' && strchr("dDCcekE", a[1]) && !a[2]) {
-            i++;            /* an option that takes the next word */
-        }
-    }
-    return ap_server_root_relative(p, name);
-}
-
-/* The configuration env's factory reads.  (Until the per-environment
- * files exist, the server's own.) */
+/* The configuration env's factory reads: its own file (envconf_write.c:
+ * every other environment's vhosts reduced to stubs), or, when none was
+ * written (the parent cannot switch users: every environment runs as one
+ * account, there is no boundary to keep), the server's. */
 static const char *config_of(apr_pool_t *p, const ph_env *env)
 {
-    (void)env;
-    return server_config_file(p);
+    const char *own = ph_envconf_path(env);
+
+    return own ? own : ph_envconf_main_file(p, ap_server_conf);
 }
 
 /* In the forked child, before exec: descriptors 3-5 and nothing else, the

@@ -3,6 +3,7 @@
  * and forgetting them when they are reaped.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -142,6 +143,17 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
     }
 
     ph_segment_child_forked(slot, pid);
+    if (type == PH_CHILD_PROC && env->doorbell >= 0) {
+        /* Multiplexers count a processor's idle workers only once its pid
+         * is in the segment.  Its workers may have counted themselves
+         * idle and rung the doorbell before that (a factory's answer takes
+         * a round trip): ring once more now that they count, or
+         * connections waiting for this environment would wait for a
+         * doorbell that already rang. */
+        uint64_t one = 1;
+        ssize_t ignored = write(env->doorbell, &one, sizeof(one));
+        (void)ignored;
+    }
     r->slots[slot].pid = pid;
     r->slots[slot].type = type;
     r->slots[slot].env_index = env ? env->index : -1;

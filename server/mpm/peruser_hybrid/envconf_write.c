@@ -1,0 +1,741 @@
+/*
+ * envconf_write.c -- the root parent writes one configuration file per
+ * environment, every generation (ph_envconf.h; the filter is
+ * envconf_scan.c).
+ *
+ * Runs in the parent, as root, in post_config, over what httpd itself
+ * built: the server list (which vhost was defined where, and for which
+ * environment) and the files httpd read.  Nothing here comes from a child.
+ *
+ * The owner map.  Every virtual host records where it was defined:
+ * defn_name / defn_line_number, the file and (last physical) line of its
+ * <VirtualHost>, or, for one made by mod_macro,
+ *     macro 'NAME' (defined on line N of "F") used on line M of "G"
+ * where G is again such a name when the Use was itself in a macro; the
+ * innermost "used on line M of "G"" -- the last one in the string -- is
+ * the Use line in a real file that the scanner meets.  Each key (site,
+ * file, line) maps to the vhosts made there, in definition order.
+ *
+ * Fail closed: a key that makes vhosts of two environments (a Use whose
+ * macro expands to both, a file Include'd twice under different Defines)
+ * cannot be split, and a vhost of another environment whose definition
+ * the scanner never met (made by a module, or by an Include inside a
+ * <Macro> body) may have been copied whole: both refuse the generation.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "apr_getopt.h"
+#include "apr_hash.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "util_cfgtree.h"
+
+#include "envconf_scan.h"
+#include "ph_env.h"
+#include "ph_envconf.h"
+#include "ph_log.h"
+#include "ph_magic.h"
+#include "ph_module.h"
+
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
+#define OWNER_MAP_MAGIC 0x50484f4du  /* "PHOM" */
+
+/* One virtual host, where it was defined, and whose it is. */
+typedef struct {
+    const server_rec *s;
+    const ph_env *env;          /* NULL: no ServerEnvironment */
+    const char *stub;           /* its stub, or why it cannot have one */
+    int stub_bad;
+    int visited;                /* the scanner met its definition */
+} vh_entry;
+
+/* The vhosts made at one (site, file, line), in definition order. */
+typedef struct {
+    apr_array_header_t *list;   /* vh_entry * */
+    unsigned visits;            /* times the scanner met the line */
+} vh_key;
+
+typedef struct {
+    unsigned magic;
+    apr_pool_t *pool;               /* ptemp: lives through every env */
+    apr_array_header_t *entries;    /* vh_entry *, definition order */
+    apr_hash_t *keys;               /* "site:line:file" -> vh_key */
+    const ph_env *self;             /* the environment being written */
+    unsigned stubs;                 /* stubs written for it */
+} owner_map;
+
+/* The memo of a line where httpd made no vhost. */
+static vh_key no_vhost;
+
+/* The environment of a check that writes nothing: no vhost is its own. */
+static const ph_env no_env;
+
+/* This generation's files, by environment index (from pconf). */
+static apr_array_header_t *written_paths;
+
+static apr_status_t forget_paths(void *unused)
+{
+    (void)unused;
+    written_paths = NULL;
+    return APR_SUCCESS;
+}
+
+static const char *key_of(apr_pool_t *p, ph_envconf_site site,
+                          const char *file, unsigned line)
+{
+    return apr_psprintf(p, "%d:%u:%s", (int)site, line, file);
+}
+
+/* defn_name of a vhost made by mod_macro: the real file and line of the
+ * outermost Use; 0 if it is not one. */
+static int macro_use_site(apr_pool_t *p, const char *defn, const char **file,
+                          unsigned *line)
+{
+    static const char marker[] = ") used on line ";
+    const char *at = NULL, *hit = defn, *c, *end;
+    char *num_end;
+    unsigned long n;
+
+    if (strncmp(defn, "macro '", 7) != 0) {
+        return 0;
+    }
+    while ((hit = strstr(hit, marker)) != NULL) {
+        at = hit;
+        hit += sizeof(marker) - 1;
+    }
+    if (!at) {
+        return 0;
+    }
+    c = at + sizeof(marker) - 1;
+    n = strtoul(c, &num_end, 10);
+    if (num_end == c || strncmp(num_end, " of \"", 5) != 0) {
+        return 0;
+    }
+    c = num_end + 5;
+    end = c + strlen(c);
+    if (end == c || end[-1] != '"') {
+        return 0;
+    }
+    while (end > c && end[-1] == '"') {     /* one per level of nesting */
+        --end;
+    }
+    *file = apr_pstrmemdup(p, c, end - c);
+    *line = (unsigned)n;
+    return 1;
+}
+
+static const char *build_map(apr_pool_t *p, server_rec *main_server,
+                             owner_map *m)
+{
+    apr_array_header_t *rev = apr_array_make(p, 16, sizeof(server_rec *));
+    server_rec *s;
+    int i;
+
+    m->magic = OWNER_MAP_MAGIC;
+    m->pool = p;
+    m->entries = apr_array_make(p, 16, sizeof(vh_entry *));
+    m->keys = apr_hash_make(p);
+    /* httpd pushes each new vhost at the head of the list. */
+    for (s = main_server->next; s; s = s->next) {
+        APR_ARRAY_PUSH(rev, server_rec *) = s;
+    }
+    for (i = rev->nelts - 1; i >= 0; i--) {
+        vh_entry *e = apr_pcalloc(p, sizeof(*e));
+        ph_envconf_site site = PH_ENVCONF_AT_VHOST;
+        const char *file = NULL, *key;
+        unsigned line = 0;
+        vh_key *k;
+
+        s = APR_ARRAY_IDX(rev, i, server_rec *);
+        e->s = s;
+        e->env = ph_env_of_server(s);
+        if (!s->defn_name) {
+            return apr_psprintf(p, "virtual host %s has no definition "
+                                "site: cannot tell which text made it",
+                                s->server_hostname ? s->server_hostname
+                                                   : "(unnamed)");
+        }
+        if (macro_use_site(p, s->defn_name, &file, &line)) {
+            site = PH_ENVCONF_AT_USE;
+        }
+        else {
+            file = s->defn_name;
+            line = s->defn_line_number;
+        }
+        key = key_of(p, site, file, line);
+        k = apr_hash_get(m->keys, key, APR_HASH_KEY_STRING);
+        if (!k) {
+            k = apr_pcalloc(p, sizeof(*k));
+            k->list = apr_array_make(p, 1, sizeof(vh_entry *));
+            apr_hash_set(m->keys, key, APR_HASH_KEY_STRING, k);
+        }
+        APR_ARRAY_PUSH(k->list, vh_entry *) = e;
+        APR_ARRAY_PUSH(m->entries, vh_entry *) = e;
+    }
+    return NULL;
+}
+
+static void reset_visits(apr_pool_t *p, owner_map *m, const ph_env *self)
+{
+    apr_hash_index_t *hi;
+    int i;
+
+    m->self = self;
+    m->stubs = 0;
+    for (hi = apr_hash_first(p, m->keys); hi; hi = apr_hash_next(hi)) {
+        vh_key *k = apr_hash_this_val(hi);
+        k->visits = 0;
+    }
+    for (i = 0; i < m->entries->nelts; i++) {
+        APR_ARRAY_IDX(m->entries, i, vh_entry *)->visited = 0;
+    }
+}
+
+/* A value for a stub line: nothing that could end a word or a line, or
+ * escape the quotes it is put in. */
+static int stub_safe(const char *v)
+{
+    const char *c;
+
+    for (c = v; *c; c++) {
+        if (apr_iscntrl(*c) || *c == '"' || *c == '\\') {
+            return 0;
+        }
+    }
+    return *v != '\0';
+}
+
+static int addr_safe(const char *v)
+{
+    const char *c;
+
+    for (c = v; *c; c++) {
+        if (apr_isspace(*c) || *c == '>' || *c == '"' || *c == '\''
+            || *c == '\\' || apr_iscntrl(*c)) {
+            return 0;
+        }
+    }
+    return *v != '\0';
+}
+
+/*
+ * The stub of vhost s: its addresses (as written, so X's httpd resolves
+ * them the same), its names, and its environment -- nothing else of the
+ * section.  A vhost with no address left (every one unresolvable) is in
+ * no address chain: no stub is needed to keep anything's place.
+ */
+static const char *stub_of(apr_pool_t *p, const vh_entry *e, int *bad)
+{
+    const server_rec *s = e->s;
+    const server_addr_rec *a;
+    apr_array_header_t *words = apr_array_make(p, 4, sizeof(const char *));
+    apr_hash_t *seen = apr_hash_make(p);
+    const char *text;
+    int i;
+
+    *bad = 0;
+    for (a = s->addrs; a; a = a->next) {
+        const char *host = a->virthost ? a->virthost : "*";
+        const char *w;
+
+        if (!addr_safe(host)) {
+            *bad = 1;
+            return apr_psprintf(p, "virtual host defined on line %d of %s: "
+                                "its address cannot be written in a stub",
+                                s->defn_line_number, s->defn_name);
+        }
+        w = apr_psprintf(p, strchr(host, ':') ? "[%s]:" : "%s:", host);
+        w = a->host_port ? apr_psprintf(p, "%s%u", w, (unsigned)a->host_port)
+                         : apr_pstrcat(p, w, "*", NULL);
+        if (!apr_hash_get(seen, w, APR_HASH_KEY_STRING)) {
+            apr_hash_set(seen, w, APR_HASH_KEY_STRING, w);
+            APR_ARRAY_PUSH(words, const char *) = w;
+        }
+    }
+    if (words->nelts == 0) {
+        return "";
+    }
+    text = apr_pstrcat(p, "<VirtualHost ",
+                       apr_array_pstrcat(p, words, ' '), ">\n", NULL);
+    if (s->server_hostname) {
+        if (!stub_safe(s->server_hostname)) {
+            goto unsafe_name;
+        }
+        text = apr_pstrcat(p, text, "ServerName \"", s->server_hostname,
+                           s->port ? apr_psprintf(p, ":%u",
+                                                  (unsigned)s->port) : "",
+                           "\"\n", NULL);
+    }
+    words = apr_array_make(p, 4, sizeof(const char *));
+    for (i = 0; s->names && i < s->names->nelts; i++) {
+        APR_ARRAY_PUSH(words, const char *) =
+            APR_ARRAY_IDX(s->names, i, const char *);
+    }
+    for (i = 0; s->wild_names && i < s->wild_names->nelts; i++) {
+        APR_ARRAY_PUSH(words, const char *) =
+            APR_ARRAY_IDX(s->wild_names, i, const char *);
+    }
+    if (words->nelts) {
+        text = apr_pstrcat(p, text, "ServerAlias", NULL);
+        for (i = 0; i < words->nelts; i++) {
+            const char *n = APR_ARRAY_IDX(words, i, const char *);
+            if (!stub_safe(n)) {
+                goto unsafe_name;
+            }
+            text = apr_pstrcat(p, text, " \"", n, "\"", NULL);
+        }
+        text = apr_pstrcat(p, text, "\n", NULL);
+    }
+    if (e->env) {
+        text = apr_pstrcat(p, text, "ServerEnvironment ", e->env->name, "\n",
+                           NULL);
+    }
+    return apr_pstrcat(p, text, "</VirtualHost>\n", NULL);
+
+unsafe_name:
+    *bad = 1;
+    return apr_psprintf(p, "virtual host defined on line %d of %s: a name "
+                        "with a quote, backslash or control character "
+                        "cannot be written in a stub", s->defn_line_number,
+                        s->defn_name);
+}
+
+static const char *env_label(const ph_env *env)
+{
+    return env ? env->name : "(none)";
+}
+
+static int has_environments(void)
+{
+    return ph_envs && ph_envs->nelts > 0
+           && !APR_ARRAY_IDX(ph_envs, 0, ph_env *)->implicit;
+}
+
+/*
+ * Whether the vhosts of env are copied whole in this pass.  Writing X's
+ * file: those of X.  The check (ph_envconf_check), which stands for every
+ * environment at once: those of env when no other environment exists, as
+ * no file would then hold them as stubs.
+ */
+static int is_own(const owner_map *m, const ph_env *env)
+{
+    if (m->self != &no_env) {
+        return env == m->self;
+    }
+    return env && ph_envs->nelts == 1
+           && APR_ARRAY_IDX(ph_envs, 0, ph_env *) == env;
+}
+
+static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
+                                       ph_envconf_site site, const char *file,
+                                       unsigned line, void **memo,
+                                       const char **text)
+{
+    owner_map *m = ctx;
+    vh_key *k;
+    vh_entry *first, *e;
+    unsigned visit;
+    int i;
+
+    PH_CHECK_MAGIC(m, OWNER_MAP_MAGIC);
+    k = *memo;
+    if (!k) {
+        k = apr_hash_get(m->keys, key_of(m->pool, site, file, line),
+                         APR_HASH_KEY_STRING);
+        *memo = k = k ? k : &no_vhost;
+    }
+    if (k == &no_vhost) {
+        /* httpd made no vhost here: a Use of a macro that makes none
+         * (copied), or text in a section httpd skipped (dropped). */
+        return site == PH_ENVCONF_AT_USE ? PH_ENVCONF_NOT_VHOST
+                                         : PH_ENVCONF_INACTIVE;
+    }
+    visit = k->visits++;
+    for (i = 0; i < k->list->nelts; i++) {
+        e = APR_ARRAY_IDX(k->list, i, vh_entry *);
+        if (!e->stub) {
+            /* Once per vhost, whatever the number of environments. */
+            e->stub = stub_of(m->pool, e, &e->stub_bad);
+        }
+    }
+    first = APR_ARRAY_IDX(k->list, 0, vh_entry *);
+    for (i = 1; i < k->list->nelts; i++) {
+        e = APR_ARRAY_IDX(k->list, i, vh_entry *);
+        if (e->env != first->env) {
+            *text = apr_psprintf(p, "%s on line %u of %s makes virtual hosts "
+                                 "of environments %s and %s; each "
+                                 "environment's configuration is written "
+                                 "without the others', so a %s must make "
+                                 "the vhosts of one environment only",
+                                 site == PH_ENVCONF_AT_USE ? "the Use"
+                                 : "the <VirtualHost> (read more than once)",
+                                 line, file, env_label(first->env),
+                                 env_label(e->env),
+                                 site == PH_ENVCONF_AT_USE ? "Use"
+                                 : "definition");
+            return PH_ENVCONF_REFUSE;
+        }
+    }
+    if (is_own(m, first->env)) {
+        /* Copied at every visit: where httpd read it, it makes these
+         * vhosts again; where it skipped it, it is skipped again. */
+        if (site == PH_ENVCONF_AT_USE) {
+            for (i = 0; i < k->list->nelts; i++) {
+                APR_ARRAY_IDX(k->list, i, vh_entry *)->visited = 1;
+            }
+        }
+        else {
+            i = visit < (unsigned)k->list->nelts ? (int)visit
+                                                 : k->list->nelts - 1;
+            APR_ARRAY_IDX(k->list, i, vh_entry *)->visited = 1;
+        }
+        return PH_ENVCONF_MINE;
+    }
+    if (site == PH_ENVCONF_AT_USE) {
+        /* One Use, all its vhosts; a second visit of the same line (its
+         * file included again) has nothing left to stand for. */
+        const char *all = "";
+
+        if (visit > 0) {
+            return PH_ENVCONF_INACTIVE;
+        }
+        for (i = 0; i < k->list->nelts; i++) {
+            e = APR_ARRAY_IDX(k->list, i, vh_entry *);
+            if (e->stub_bad) {
+                *text = e->stub;
+                return PH_ENVCONF_REFUSE;
+            }
+            all = apr_pstrcat(p, all, e->stub, NULL);
+            e->visited = 1;
+            m->stubs++;
+        }
+        *text = all;
+        return PH_ENVCONF_FOREIGN;
+    }
+    if (visit >= (unsigned)k->list->nelts) {
+        return PH_ENVCONF_INACTIVE;
+    }
+    e = APR_ARRAY_IDX(k->list, visit, vh_entry *);
+    *text = e->stub;
+    if (e->stub_bad) {
+        return PH_ENVCONF_REFUSE;
+    }
+    e->visited = 1;
+    m->stubs++;
+    return PH_ENVCONF_FOREIGN;
+}
+
+static const char *resolve_vars(void *ctx, apr_pool_t *p, const char *text)
+{
+    (void)ctx;
+    return ap_resolve_env(p, text);
+}
+
+static const char *resolve_path(void *ctx, apr_pool_t *p, const char *path)
+{
+    (void)ctx;
+    return ap_server_root_relative(p, path);
+}
+
+/* Every vhost of another environment was met, so none of its text can
+ * have been copied. */
+static const char *check_all_met(apr_pool_t *p, const owner_map *m)
+{
+    int i;
+
+    for (i = 0; i < m->entries->nelts; i++) {
+        const vh_entry *e = APR_ARRAY_IDX(m->entries, i, vh_entry *);
+
+        if (!e->visited && !is_own(m, e->env)) {
+            return apr_psprintf(p, "virtual host %s of environment %s "
+                                "(defined on line %d of %s) was not found in "
+                                "the configuration text: made by a module, "
+                                "or by an Include inside a <Macro>? The "
+                                "configuration of %s cannot be written "
+                                "without it",
+                                e->s->server_hostname
+                                ? e->s->server_hostname : "(unnamed)",
+                                env_label(e->env), e->s->defn_line_number,
+                                e->s->defn_name,
+                                m->self == &no_env
+                                ? "the other environments"
+                                : apr_pstrcat(p, "environment ",
+                                              m->self->name, NULL));
+        }
+    }
+    return NULL;
+}
+
+static int in_tree(const ap_directive_t *d, const char *file)
+{
+    for (; d; d = d->next) {
+        if ((d->filename && !strcmp(d->filename, file))
+            || in_tree(d->first_child, file)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *ph_envconf_main_file(apr_pool_t *p, server_rec *s)
+{
+    const process_rec *proc = s->process;
+    const char *conf = SERVER_CONFIG_FILE, *root = HTTPD_ROOT, *arg, *name;
+    apr_getopt_t *opt;
+    char c;
+
+    /* httpd keeps its -f in a static of main.c; its command line is in
+     * process_rec, parsed here with the same option string. */
+    if (!proc || apr_getopt_init(&opt, p, proc->argc, proc->argv)
+                 != APR_SUCCESS) {
+        return NULL;
+    }
+    opt->errfn = NULL;
+    while (apr_getopt(opt, AP_SERVER_BASEARGS, &c, &arg) == APR_SUCCESS) {
+        if (c == 'f') {
+            conf = arg;
+        }
+        else if (c == 'd') {
+            root = arg;
+        }
+    }
+    /* httpd made -f absolute against the root of -d (or -C ServerRoot);
+     * a ServerRoot in the file itself may have moved the root since.
+     * Believe a name only if httpd read that file. */
+    name = ap_server_root_relative(p, conf);
+    if (name && in_tree(ap_conftree, name)) {
+        return name;
+    }
+    if (apr_filepath_merge((char **)&name, root, conf, APR_FILEPATH_TRUENAME,
+                           p) == APR_SUCCESS
+        && in_tree(ap_conftree, name)) {
+        return name;
+    }
+    return NULL;
+}
+
+/* The directory: created 0700, or an existing one that is a directory
+ * (not a link), ours, and made 0700. */
+static const char *prepare_dir(apr_pool_t *p, const char *dir)
+{
+    struct stat st;
+    int fd, err;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        err = errno;
+        return apr_psprintf(p, "cannot create %s: %s", dir, strerror(err));
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        err = errno;
+        return apr_psprintf(p, "cannot open directory %s: %s", dir,
+                            strerror(err));
+    }
+    if (fstat(fd, &st) != 0 || st.st_uid != geteuid()) {
+        close(fd);
+        return apr_psprintf(p, "%s is not owned by uid %ld: refusing to "
+                            "write environments' configurations there", dir,
+                            (long)geteuid());
+    }
+    if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) != 0) {
+        err = errno;
+        close(fd);
+        return apr_psprintf(p, "cannot make %s mode 0700: %s", dir,
+                            strerror(err));
+    }
+    close(fd);
+    return NULL;
+}
+
+/* env-<name>.<gen>.conf, the name with everything but [A-Za-z0-9_-]
+ * escaped as %XX (so the suffix and the directory are unambiguous). */
+static const char *file_name(apr_pool_t *p, const char *env_name, int gen)
+{
+    char *esc = apr_palloc(p, 3 * strlen(env_name) + 1), *d = esc;
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)env_name; *c; c++) {
+        if (apr_isalnum(*c) || *c == '_' || *c == '-') {
+            *d++ = (char)*c;
+        }
+        else {
+            d += apr_snprintf(d, 4, "%%%02X", *c);
+        }
+    }
+    *d = '\0';
+    return apr_psprintf(p, "env-%s.%d.conf", esc, gen);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* Remove every earlier file (of any environment, gone ones included) and
+ * every left-over temporary file: what was not written now. */
+static void remove_stale(server_rec *s, const char *dir, apr_hash_t *now)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (!d) {
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        const char *n = de->d_name;
+        int ours = (!strncmp(n, "env-", 4) && ends_with(n, ".conf"))
+                   || (!strncmp(n, ".env-", 5) && ends_with(n, ".tmp"));
+
+        if (!ours || apr_hash_get(now, n, APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        if (unlinkat(dirfd(d), n, 0) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, PHLOGNO(00502)
+                         "cannot remove the stale environment configuration "
+                         "%s/%s", dir, n);
+        }
+    }
+    closedir(d);
+}
+
+/* The owner map and the parsed text: what every environment's file, and
+ * the check, are made from. */
+static const char *prepare(apr_pool_t *ptemp, server_rec *s,
+                           const char *main_conf_file, owner_map *map,
+                           ph_envconf_callbacks *cb, ph_envconf_doc **doc)
+{
+    const char *msg;
+
+    if (!main_conf_file
+        && !(main_conf_file = ph_envconf_main_file(ptemp, s))) {
+        return "cannot tell which configuration file httpd read (its -f, "
+               "relative to a ServerRoot the file changes?): environments' "
+               "configurations cannot be written";
+    }
+    memset(map, 0, sizeof(*map));
+    if ((msg = build_map(ptemp, s, map))) {
+        return msg;
+    }
+    cb->ctx = map;
+    cb->resolve_vars = resolve_vars;
+    cb->resolve_path = resolve_path;
+    cb->vhost_source = vhost_source;
+    return ph_envconf_parse(ptemp, main_conf_file, cb, doc);
+}
+
+const char *ph_envconf_check(apr_pool_t *ptemp, server_rec *s)
+{
+    ph_envconf_callbacks cb;
+    ph_envconf_doc *doc;
+    owner_map map;
+    const char *msg, *text;
+    apr_size_t len;
+
+    if (!has_environments()) {
+        return NULL;
+    }
+    if (!(msg = prepare(ptemp, s, NULL, &map, &cb, &doc))) {
+        /* As an environment no vhost belongs to: every one is met and
+         * made a stub, so each refusal any environment would meet shows. */
+        reset_visits(ptemp, &map, &no_env);
+        msg = ph_envconf_emit(ptemp, doc, "(check)", &cb, &text, &len);
+        if (!msg) {
+            msg = check_all_met(ptemp, &map);
+        }
+    }
+    map.magic = 0;
+    return msg;
+}
+
+const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
+                                 server_rec *s, const char *main_conf_file)
+{
+    ph_envconf_callbacks cb;
+    ph_envconf_doc *doc;
+    owner_map map;
+    apr_array_header_t *paths;
+    apr_hash_t *now;
+    const char *dir, *msg;
+    int gen, i;
+
+    written_paths = NULL;
+    /* Started by a user who cannot switch users, every environment runs
+     * as that user: there is no boundary for a file to keep. */
+    if (!has_environments() || !ph_env_can_switch_users()) {
+        return NULL;
+    }
+    if ((msg = prepare(ptemp, s, main_conf_file, &map, &cb, &doc))) {
+        return apr_pstrdup(p, msg);
+    }
+    if (!(dir = ap_runtime_dir_relative(ptemp, PH_ENVCONF_DIR))) {
+        return "invalid DefaultRuntimeDir for environments' configurations";
+    }
+    if ((msg = prepare_dir(p, dir))) {
+        return msg;
+    }
+    gen = ap_state_query(AP_SQ_CONFIG_GEN);
+    paths = apr_array_make(p, ph_envs->nelts, sizeof(const char *));
+    now = apr_hash_make(ptemp);
+    for (i = 0; i < ph_envs->nelts; i++) {
+        const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        apr_pool_t *iter;
+        const char *text, *name;
+        apr_size_t len;
+
+        PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
+        APR_ARRAY_PUSH(paths, const char *) = NULL;
+        apr_pool_create(&iter, ptemp);
+        reset_visits(iter, &map, env);
+        msg = ph_envconf_emit(iter, doc, env->name, &cb, &text, &len);
+        if (!msg) {
+            msg = check_all_met(iter, &map);
+        }
+        name = file_name(ptemp, env->name, gen);
+        if (!msg) {
+            msg = ph_envconf_store(iter, dir, name, text, len);
+        }
+        if (msg) {
+            msg = apr_psprintf(p, "environment %s: %s", env->name, msg);
+            apr_pool_destroy(iter);
+            return msg;
+        }
+        apr_hash_set(now, name, APR_HASH_KEY_STRING, name);
+        APR_ARRAY_IDX(paths, i, const char *) =
+            apr_pstrcat(p, dir, "/", name, NULL);
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PHLOGNO(00501)
+                     "wrote environment %s's configuration %s/%s: %"
+                     APR_SIZE_T_FMT " bytes, %u virtual hosts of other "
+                     "environments as stubs", env->name, dir, name, len,
+                     map.stubs);
+        apr_pool_destroy(iter);
+    }
+    remove_stale(s, dir, now);
+    map.magic = 0;
+    written_paths = paths;
+    apr_pool_cleanup_register(p, NULL, forget_paths, apr_pool_cleanup_null);
+    return NULL;
+}
+
+const char *ph_envconf_path(const ph_env *env)
+{
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
+    if (!written_paths || env->index < 0
+        || env->index >= written_paths->nelts) {
+        return NULL;
+    }
+    return APR_ARRAY_IDX(written_paths, env->index, const char *);
+}

@@ -1,0 +1,51 @@
+/*
+ * ph_envconf.h -- one configuration file per environment (issue 10).
+ *
+ * The root parent, once per generation after reading the whole
+ * configuration, writes for each environment X the operator's
+ * configuration text with every other environment's <VirtualHost> (and
+ * every mod_macro `Use` that makes one) replaced by a stub holding only its
+ * addresses, ServerName, ServerAlias and ServerEnvironment: an httpd that
+ * reads X's file matches requests to the same vhosts in the same order,
+ * answers 421 for the others' (the processor's guard), and never reads
+ * their secrets.  envconf_scan.c filters the text; envconf_write.c is the
+ * glue to httpd.
+ *
+ * Files: <DefaultRuntimeDir>/peruser_hybrid/env-<name>.<gen>.conf, mode
+ * 0600, in a directory of mode 0700 owned by the parent's user (root);
+ * each generation's files replace the previous ones.
+ */
+#ifndef PH_ENVCONF_H
+#define PH_ENVCONF_H
+
+#include "httpd.h"
+
+#include "ph_env.h"
+
+/* The directory under httpd's runtime dir. */
+#define PH_ENVCONF_DIR "peruser_hybrid"
+
+/*
+ * Write every environment's file for this generation (p: pconf, for the
+ * paths ph_envconf_path returns; ptemp: scratch).  main_conf_file: the
+ * file httpd read (-f), or NULL to find it from httpd's command line.
+ * Returns NULL, or a message (from p) naming what could not be split or
+ * written; nothing of this generation is then usable.
+ */
+const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
+                                 server_rec *s, const char *main_conf_file);
+
+/*
+ * check_config (so apache2 -t too): everything write_all would refuse,
+ * without writing anything.  Returns NULL or a message from ptemp.
+ */
+const char *ph_envconf_check(apr_pool_t *ptemp, server_rec *s);
+
+/* The file written for env this generation, or NULL if none was. */
+const char *ph_envconf_path(const ph_env *env);
+
+/* The configuration file httpd read (its -f, made absolute as httpd made
+ * it), or NULL if it cannot be told. */
+const char *ph_envconf_main_file(apr_pool_t *p, server_rec *s);
+
+#endif /* PH_ENVCONF_H */
