@@ -142,6 +142,25 @@ def test_other_numeric_directives_refused(servers, line, want):
     assert want in out, f"expected {want!r} in:\n{out}"
 
 
+# The word and name directives: a wrong value is refused by apache2 -t with
+# a message naming the directive.
+@pytest.mark.parametrize("line,want", [
+    ("ProcessorImage copy", "ProcessorImage: 'copy' is not exec or fork"),
+    ("StatusEnvironment carol", "StatusEnvironment carol: no <Processor carol> is declared"),
+])
+def test_word_directives_refused(servers, line, want):
+    rc, out = run_t(servers, glob=line)
+    assert rc != 0, f"apache2 -t accepted `{line}`: {out}"
+    assert want in out, f"expected {want!r} in:\n{out}"
+
+
+@pytest.mark.parametrize("line", ["ProcessorImage exec", "ProcessorImage FORK",
+                                  "StatusEnvironment bob"])
+def test_word_directives_accepted(servers, line):
+    rc, out = run_t(servers, glob=line)
+    assert rc == 0, f"`{line}` refused: {out}"
+
+
 @pytest.mark.parametrize("line", ["AsyncRequestWorkerFactor 0.5",
                                   "AsyncRequestWorkerFactor 1000",
                                   "ProcessorWaitTimeout 0 1",

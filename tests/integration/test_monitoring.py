@@ -46,7 +46,7 @@ ExtendedStatus On
 # vhost without environment (503).  MaxProcessors = MinProcessors: a
 # start-up probe that arrives while a processor starts raises demand, which
 # could otherwise leave bob with a second processor.
-TWO_ENVS = (HEAD
+TWO_ENVS = (HEAD + "StatusEnvironment alice\n"
     + processor("alice", "alice", MinProcessors=2, MaxProcessors=2, MinSpareProcessors=0)
     + processor("bob", "bob", MinProcessors=1, MaxProcessors=1, MinSpareProcessors=0)
     + (vhost("alice.test", "alice", "alice", *STATUS_LOCATION)
@@ -56,6 +56,7 @@ TWO_ENVS = (HEAD
 # slow: one processor of one thread; a connection may wait 1 s for it.
 SATURATION = (HEAD + """
 ProcessorWaitTimeout 1
+StatusEnvironment bob
 """
     + processor("slow", "alice", MinProcessors=1, MaxProcessors=1, MinSpareProcessors=0)
     + processor("bob", "bob", MinProcessors=1, MaxProcessors=1, MinSpareProcessors=0)
@@ -132,8 +133,9 @@ def status_auto(port, host):
 def peruser_auto(auto):
     """The Peruser lines of a status_auto() dict: top-level figures as ints
     and {env: {figure: int}}."""
+    # the server-wide lines only for the StatusEnvironment
     top = {k: int(auto[k]) for k in ("PeruserEnvironments", "PeruserMultiplexers",
-                                     "PeruserDroppedNoEnvironment")}
+                                     "PeruserDroppedNoEnvironment") if k in auto}
     envs = {}
     for k, v in auto.items():
         m = re.fullmatch(r"Peruser\.(.+)\.(\w+)", k)
@@ -245,22 +247,21 @@ def test_status_figures_match_traffic(servers, tree, shm_dump):
         e = envs[name]
         assert e["BusyThreads"] + e["IdleThreads"] == threads, (name, e)
 
-    # the same page through bob's vhost: the same figures, from the segment;
-    # only bob's own status request (a request, a busy thread and -- once
-    # the multiplexer has counted the hand-off, which it does after sending
-    # it -- a connection) differs
+    # the same page through bob's vhost (not the StatusEnvironment): bob's
+    # figures only, the same from the segment; only bob's own status
+    # request (a request, a busy thread and -- once the multiplexer has
+    # counted the hand-off, which it does after sending it -- a connection)
+    # differs.  Nothing of alice's, nor the server-wide lines.
     auto_b = status_auto(port, "bob.test")
     via_bob += 1
     top_b, envs_b = peruser_auto(auto_b)
-    assert top_b == top, (top, top_b)
+    assert top_b == {"PeruserEnvironments": 1}, top_b
+    assert sorted(envs_b) == ["bob"], envs_b
     assert envs_b["bob"]["Requests"] == b0 + 59 + via_bob, envs_b["bob"]
-    assert envs_b["alice"]["Requests"] == envs["alice"]["Requests"]
     steady = ("ChildrenAlive", "ChildrenMax", "DroppedTimeout", "DroppedChannel",
               "Misdirected", "Avail", "QueueDepth")
-    for name in ("alice", "bob"):
-        for fig in steady:
-            assert envs_b[name][fig] == envs[name][fig], (name, fig, envs[name], envs_b[name])
-    assert envs_b["alice"]["Connections"] >= envs["alice"]["Connections"]
+    for fig in steady:
+        assert envs_b["bob"][fig] == envs["bob"][fig], (fig, envs["bob"], envs_b["bob"])
     assert envs_b["bob"]["Connections"] - envs["bob"]["Connections"] in (0, 1), (envs, envs_b)
     assert envs_b["bob"]["BusyThreads"] >= 1, envs_b["bob"]
 
@@ -295,18 +296,20 @@ def test_status_figures_match_traffic(servers, tree, shm_dump):
     muxes = [r for r in rows if r["Type"] == "MULTIPLEXER"]
     assert len(muxes) == 2 and all(r["Processor"] == "Multiplexer" for r in muxes), muxes
 
-    # the same table through bob's vhost: the same slots, pids and types
+    # the same table through bob's vhost: bob's processors only, with the
+    # slots and pids alice's (the StatusEnvironment's) table gives them
     rows_b = child_rows(get_status(port, "bob.test"))
     via_bob += 1
     ident = lambda rs: [(r["ID"], r["PID"], r["Type"], r["Processor"]) for r in rs]  # noqa: E731
-    assert ident(rows_b) == ident(rows)
+    assert ident(rows_b) == ident([r for r in rows if r["Processor"] == "bob"]), rows_b
 
     # ?peruser_stats: alice (2 children alive) before bob (1)
     def stats_order(host):
         page = get_status(port, host, "peruser_stats")
         rows = html_table(page, "Peruser statistics")
         assert rows[0][0] == "Processor", rows[0]
-        assert f"Dropped for virtual hosts without environment: {noenv}" in page
+        server_wide = f"Dropped for virtual hosts without environment: {noenv}" in page
+        assert server_wide == (host == "alice.test"), page
         return [(r[0], r[1].split("/")[0]) for r in rows[1:]]
     assert stats_order("alice.test") == [("alice", "2"), ("bob", "1")]
     via_alice += 1
@@ -317,7 +320,7 @@ def test_status_figures_match_traffic(servers, tree, shm_dump):
     assert auto["bob"]["Requests"] > auto["alice"]["Requests"], auto
     assert auto["alice"]["Requests"] == a0 + 137 + via_alice, (a0, via_alice, auto)
     assert auto["bob"]["Requests"] == b0 + 59 + 150 + via_bob, (b0, via_bob, auto)
-    assert stats_order("bob.test") == [("alice", "2"), ("bob", "1")]
+    assert stats_order("bob.test") == [("bob", "1")]
     via_bob += 1
 
     # connections, once every hand-off has been counted: alice had 6 of 25

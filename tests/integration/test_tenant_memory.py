@@ -243,3 +243,24 @@ def test_server_status_shows_own_environment_only(servers, tree, env_users, imag
         gate.unlink(missing_ok=True)
         t.join(40)
     assert held and getattr(held[0], "status", None) == 200, held
+
+
+def test_status_pages_show_own_environment_only_by_default(servers, tree, env_users):
+    """No StatusEnvironment: alice's ?auto, ?peruser_stats and peruser
+    child table name alice and her processors only -- neither bob nor the
+    multiplexers (the server's); bob's show bob only."""
+    srv = start(servers, tree, "exec")
+    assert http_get(srv.port, "bob.test", "/cgi-bin/id.cgi").status == 200
+    bob_pid = processor_of(srv, env_users, "bob")
+    alice_pid = processor_of(srv, env_users, "alice")
+    for me, other, other_pid, my_pid in (("alice", "bob", bob_pid, alice_pid),
+                                         ("bob", "alice", alice_pid, bob_pid)):
+        auto = http_get(srv.port, f"{me}.test", "/server-status?auto").body.decode("latin-1")
+        assert f"Peruser.{me}.Requests:" in auto, auto
+        assert f"Peruser.{other}." not in auto, auto
+        assert "PeruserEnvironments: 1" in auto and "PeruserMultiplexers" not in auto, auto
+        page = http_get(srv.port, f"{me}.test",
+                        "/server-status?peruser_stats").body.decode("latin-1")
+        assert f"<td>{me}</td>" in page, page
+        assert f"<td>{other}</td>" not in page and "Multiplexer" not in page, page
+        assert f"<td>{my_pid}</td>" in page and f"<td>{other_pid}</td>" not in page, page

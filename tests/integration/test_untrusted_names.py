@@ -26,6 +26,7 @@ ThreadsPerChild 2
 ServerLimit 8
 MinMultiplexers 1
 ExtendedStatus On
+StatusEnvironment bob
 """ + processor("bob", "bob", MinProcessors=1, MinSpareProcessors=0) \
     + processor(VICTIM.decode(), "alice", MinProcessors=1, MinSpareProcessors=0) \
     + vhost("bob.test", "bob", "bob", "<Location /server-status>",

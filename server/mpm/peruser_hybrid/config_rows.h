@@ -87,6 +87,12 @@ PH_ROW_CUSTOM(ProcessorImage, "server config", "ProcessorImage exec|fork",
               "virtual hosts (other tenants' secrets are never in its "
               "memory); fork: from the parent, which holds every tenant's "
               "configuration (faster first start, no isolation of memory)")
+PH_ROW_CUSTOM(StatusEnvironment, "server config", "StatusEnvironment name",
+              "none", TAKE1, set_status_env,
+              "The environment (the operator's) whose mod_status pages show "
+              "every environment's processors and figures; every other "
+              "environment's show its own only (pstat, as root or the "
+              "ExtendedScoreBoardGroup, always shows all)")
 
 PH_ROW_CORE(Listen, "Listen [addr:]port", "Where the multiplexers accept")
 PH_ROW_CORE(ListenBacklog, "ListenBacklog n", "Listen queue length")

@@ -49,6 +49,7 @@ void ph_config_reset(void)
     ph_conf.segment_path = NULL;
     ph_conf.monitor_group = NULL;
     ph_conf.processor_image = PH_IMAGE_EXEC;
+    ph_conf.status_env = NULL;
 }
 
 const ph_directive *ph_directive_find(const char *name)
@@ -247,6 +248,19 @@ static const char *set_processor_image(cmd_parms *cmd, void *dummy,
         return apr_psprintf(cmd->pool, "ProcessorImage: '%s' is not exec or "
                             "fork", how);
     }
+    return NULL;
+}
+
+static const char *set_status_env(cmd_parms *cmd, void *dummy,
+                                  const char *name)
+{
+    const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (msg) {
+        return msg;
+    }
+    ph_conf.status_env = apr_pstrdup(cmd->pool, name);
     return NULL;
 }
 

@@ -143,6 +143,9 @@ static int ph_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (!msg) {
         msg = ph_segment_check_config(ptemp);
     }
+    if (!msg) {
+        msg = ph_status_check_config(ptemp);
+    }
     if (msg) {
         ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, NULL,
                      PHLOGNO(00003) "%s", msg);

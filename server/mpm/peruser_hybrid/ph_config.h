@@ -42,6 +42,7 @@ typedef struct ph_settings {
     const char *segment_path; /* ExtendedScoreBoardFile; NULL = default */
     const char *monitor_group;/* ExtendedScoreBoardGroup; NULL = none */
     int processor_image;      /* ProcessorImage: PH_IMAGE_* */
+    const char *status_env;   /* StatusEnvironment; NULL = none */
 } ph_settings;
 
 /* ProcessorImage: where an environment's processors come from. */

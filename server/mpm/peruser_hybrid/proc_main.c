@@ -26,6 +26,7 @@
 #include "ph_magic.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
+#include "ph_status.h"
 #include "proc.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -204,6 +205,7 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
         return APEXIT_CHILDSICK;
     }
     ph_guard_set_env(env);
+    ph_status_set_viewer(env);
     ph_guard_set_slot(slot);
     ph_guard_set_stopping_flag(&ps.stopping);
     retire_state = &ps;

@@ -5,8 +5,10 @@
  * "Key: value" lines with ?auto.
  *
  * Everything shown comes from the shared-memory segment through the shm/
- * reader API, so any environment's processor that serves server-status
- * shows the whole server.
+ * reader API.  A processor shows its own environment only (the other
+ * environments' names, figures and children are theirs), except in the
+ * environment named by StatusEnvironment, the operator's, which shows
+ * every one.  pstat reads the segment itself and always shows all.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +23,46 @@
 
 #include "ph_clock.h"
 #include "ph_config.h"
+#include "ph_env.h"
 #include "ph_escape.h"
 #include "ph_segment.h"
 #include "ph_status.h"
+
+/* The segment's record of the environment this process may show, or -1
+ * for all of them (StatusEnvironment; and before ph_status_set_viewer,
+ * which every processor calls first). */
+static int view_only = -1;
+
+const char *ph_status_check_config(apr_pool_t *p)
+{
+    int i;
+
+    if (!ph_conf.status_env) {
+        return NULL;
+    }
+    for (i = 0; i < ph_envs->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(ph_envs, i, ph_env *)->name,
+                    ph_conf.status_env)) {
+            return NULL;
+        }
+    }
+    return apr_psprintf(p, "StatusEnvironment %s: no <Processor %s> is "
+                        "declared", ph_conf.status_env, ph_conf.status_env);
+}
+
+void ph_status_set_viewer(const ph_env *env)
+{
+    view_only = ph_conf.status_env && !strcmp(env->name, ph_conf.status_env)
+                ? -1 : env->shm_index;
+    if (env->shm_index < 0) {
+        view_only = -2;         /* no record: nothing to show */
+    }
+}
+
+static int may_show(int32_t env_index)
+{
+    return view_only == -1 || env_index == view_only;
+}
 
 /* Names come from the segment, which tenants' code can write: untrusted,
  * escaped for the output they go to (ph_escape.h). */
@@ -100,7 +139,8 @@ static env_row *collect_envs(apr_pool_t *p, int *count, int *muxes,
 
     *muxes = *idle_muxes = 0;
     for (i = 0; i < cap; i++) {
-        if (ph_shm_env_snapshot_get(ph_segment, i, now, &rows[i].s) != 0) {
+        if (!may_show((int32_t)i)
+            || ph_shm_env_snapshot_get(ph_segment, i, now, &rows[i].s) != 0) {
             rows[i].s.in_use = 0;
         }
     }
@@ -111,6 +151,9 @@ static env_row *collect_envs(apr_pool_t *p, int *count, int *muxes,
             continue;
         }
         if (c.type == PH_CHILD_TYPE_MULTIPLEXER) {
+            if (view_only != -1) {
+                continue;       /* the server's, not one tenant's */
+            }
             (*muxes)++;
             *idle_muxes += c.status != PH_CHILD_ACTIVE;
         }
@@ -158,6 +201,11 @@ static void child_table(request_rec *r, env_row *rows, int muxes,
 
         if (ph_shm_child_snapshot_get(ph_segment, i, &c) != 0) {
             continue;
+        }
+        if (view_only != -1
+            && !(c.pid && c.type == PH_CHILD_TYPE_PROCESSOR
+                 && c.env_index == view_only)) {
+            continue;           /* another tenant's, or the server's */
         }
         if (c.type == PH_CHILD_TYPE_MULTIPLEXER) {
             env = "Multiplexer";
@@ -211,8 +259,11 @@ static void env_stats_html(request_rec *r, env_row *rows, int n)
                    e->idle_threads);
     }
     ap_rputs("</table>\n", r);
-    ap_rprintf(r, "<p>Dropped for virtual hosts without environment: %"
-               APR_UINT64_T_FMT "</p>\n", ph_shm_dropped_noenv(ph_segment));
+    if (view_only == -1) {
+        ap_rprintf(r, "<p>Dropped for virtual hosts without environment: %"
+                   APR_UINT64_T_FMT "</p>\n",
+                   ph_shm_dropped_noenv(ph_segment));
+    }
 }
 
 /* Key: value lines, one per key.  The configuration restricts environment
@@ -226,9 +277,12 @@ static void env_stats_auto(request_rec *r, env_row *rows, int n, int muxes)
     for (i = 0; i < n && rows[i].s.in_use; i++) {
         envs++;
     }
-    ap_rprintf(r, "PeruserEnvironments: %d\nPeruserMultiplexers: %d\n"
-               "PeruserDroppedNoEnvironment: %" APR_UINT64_T_FMT "\n",
-               envs, muxes, ph_shm_dropped_noenv(ph_segment));
+    ap_rprintf(r, "PeruserEnvironments: %d\n", envs);
+    if (view_only == -1) {
+        ap_rprintf(r, "PeruserMultiplexers: %d\n"
+                   "PeruserDroppedNoEnvironment: %" APR_UINT64_T_FMT "\n",
+                   muxes, ph_shm_dropped_noenv(ph_segment));
+    }
     for (i = 0; i < envs; i++) {
         env_row *e = &rows[i];
         char k[PH_ESCAPE_SIZE(PH_SHM_NAME_MAX)];
