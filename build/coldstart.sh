@@ -13,9 +13,23 @@
 #   bash build/coldstart.sh      (as root)
 #   COLDSTART_ENVS=100 COLDSTART_THREADS=25  (defaults; ThreadsPerChild)
 #
+# It runs twice, once per ProcessorImage (exec: processors from each
+# environment's own factory; fork: from the parent), and also prints the
+# start-up time (until the multiplexers answer) and the memory of the whole
+# server (sum of Pss of the parent and every descendant) once every
+# environment has a processor; COLDSTART_IMAGE=exec|fork runs one.
+#
 # Bounded: every curl has a 30 s limit, start-up and stop are polled with a
 # limit; the server is stopped by its pid and nothing is left running.
 set -euo pipefail
+
+if [ -z "${COLDSTART_IMAGE:-}" ]; then
+    for image in exec fork; do
+        COLDSTART_IMAGE=$image bash "$0" || exit 1
+    done
+    exit 0
+fi
+IMAGE=$COLDSTART_IMAGE
 
 SCRIPT=build/coldstart.sh
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -52,6 +66,7 @@ ThreadsPerChild $THREADS
 ServerLimit $((NENVS + 28))
 MinMultiplexers 2
 KeepAlive On
+ProcessorImage $IMAGE
 EOF
     conf_www_access
     cat <<EOF
@@ -86,8 +101,37 @@ processors() {
     echo "$n"
 }
 
+# the parent and all its descendants (factories' cmdlines name their own
+# configuration file, not $CONF)
+server_tree() {
+    local root d ppid
+    root=$(cat "$WORK/httpd.pid")
+    echo "$root"
+    for d in /proc/[0-9]*; do
+        ppid=$(awk '{ print $4 }' "$d/stat" 2>/dev/null) || continue
+        [ "$ppid" = "$root" ] && echo "${d#/proc/}"
+    done
+    return 0
+}
+
+# sum of Pss (kB) of the server's processes, and how many are factories
+memory() {
+    local pid kb total=0 factories=0
+    for pid in $(server_tree); do
+        kb=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null) || continue
+        total=$((total + ${kb:-0}))
+        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = apache2-factory ]; then
+            factories=$((factories + 1))
+        fi
+    done
+    echo "$total $factories"
+}
+
 # the multiplexers are up when they answer the probe vhost 503
+t0=$(date +%s%N)
 start_server "$WORK" server "http://127.0.0.1:$PORT/100b.txt" probe.test 503
+startup_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+read -r idle_kb _ <<<"$(memory)"
 before=$(processors)
 
 # request_each: one request to each vhost in turn; prints "code seconds" per line
@@ -102,6 +146,7 @@ request_each() {
 cold=$(request_each)
 after=$(processors)
 warm=$(request_each)
+read -r busy_kb factories <<<"$(memory)"
 
 # summary LABEL DATA: median and worst in ms, and non-200 answers
 summary() {
@@ -117,7 +162,9 @@ summary() {
             }'
 }
 
-echo "cold start: $NENVS environments (MinProcessors 0, User alice, ThreadsPerChild $THREADS), 2 multiplexers, $(nproc) CPUs"
-echo "processors before the first requests: $before, after: $after"
+echo "ProcessorImage $IMAGE -- cold start: $NENVS environments (MinProcessors 0, User alice, ThreadsPerChild $THREADS), 2 multiplexers, $(nproc) CPUs"
+echo "start-up until the multiplexers answer: $startup_ms ms"
+echo "processors before the first requests: $before, after: $after; factories: $factories"
 summary cold "$cold"
 summary warm "$warm"
+echo "memory (sum of Pss): idle $((idle_kb / 1024)) MB; with a processor per environment $((busy_kb / 1024)) MB, $(( (busy_kb - idle_kb) / NENVS )) kB per environment"

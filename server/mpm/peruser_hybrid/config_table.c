@@ -216,17 +216,25 @@ static const char *set_segment_file(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
-static const char *set_segment_group(cmd_parms *cmd, void *dummy,
-                                     const char *group)
+/* A server-level directive that names something (checked later, once
+ * the whole configuration is read): keep the name. */
+static const char *global_name(cmd_parms *cmd, const char **field,
+                               const char *name)
 {
     const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
-    (void)dummy;
     if (msg) {
         return msg;
     }
-    ph_conf.monitor_group = apr_pstrdup(cmd->pool, group);
+    *field = apr_pstrdup(cmd->pool, name);
     return NULL;
+}
+
+static const char *set_segment_group(cmd_parms *cmd, void *dummy,
+                                     const char *group)
+{
+    (void)dummy;
+    return global_name(cmd, &ph_conf.monitor_group, group);
 }
 
 static const char *set_processor_image(cmd_parms *cmd, void *dummy,
@@ -254,14 +262,8 @@ static const char *set_processor_image(cmd_parms *cmd, void *dummy,
 static const char *set_status_env(cmd_parms *cmd, void *dummy,
                                   const char *name)
 {
-    const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
     (void)dummy;
-    if (msg) {
-        return msg;
-    }
-    ph_conf.status_env = apr_pstrdup(cmd->pool, name);
-    return NULL;
+    return global_name(cmd, &ph_conf.status_env, name);
 }
 
 /* The same rows as command_rec entries; cmd->info points at the row. */
