@@ -3,7 +3,8 @@
 # processor takes (the multiplexer raises demand, the parent forks one at
 # once, the connection waits for it).
 #
-# 100 environments env1..env100, each `MinProcessors 0`, all `User alice`,
+# 100 environments env1..env100, each `MinProcessors 0` and
+# `MinSpareProcessors 0` (one processor each, no spares), all `User alice`,
 # each with its own virtual host e1.test..e100.test (the same 100-byte file).
 # After start-up (no processor runs yet), each vhost is asked once with curl
 # (cold: its processor is started by that request), then each once more
@@ -82,6 +83,7 @@ EOF
     User alice
     Group alice
     MinProcessors 0
+    MinSpareProcessors 0
 </Processor>
 <VirtualHost 127.0.0.1:$PORT>
     ServerName e$i.test
@@ -91,15 +93,6 @@ EOF
 EOF
     done
 } > "$CONF"
-
-# server processes running as alice (the processors)
-processors() {
-    local pid n=0
-    for pid in $(server_pids "$CONF"); do
-        [ "$(stat -c %u "/proc/$pid" 2>/dev/null)" = "$(id -u alice)" ] && n=$((n + 1))
-    done
-    echo "$n"
-}
 
 # the parent and all its descendants (factories' cmdlines name their own
 # configuration file, not $CONF)
@@ -125,6 +118,15 @@ memory() {
         fi
     done
     echo "$total $factories"
+}
+
+# server processes running as alice (the processors)
+processors() {
+    local pid n=0
+    for pid in $(server_tree); do
+        [ "$(stat -c %u "/proc/$pid" 2>/dev/null)" = "$(id -u alice)" ] && n=$((n + 1))
+    done
+    echo "$n"
 }
 
 # the multiplexers are up when they answer the probe vhost 503

@@ -195,8 +195,13 @@ def _settled_generation(srv, env_users):
 
     def settled():
         kids = srv.children()
+        # and one processor factory per environment: the old generation's
+        # go once their last processor has (the parent then closes their
+        # control sockets)
+        if len(srv.factories()) != 2:
+            return None
         return kids if sorted(u[1] for u, _g in kids.values()) == want else None
-    return wait_for(settled, 30, what=f"children with euids {want}")
+    return wait_for(settled, 30, what=f"children with euids {want} and 2 factories")
 
 
 def test_graceful_restarts_replace_children_and_leak_nothing(servers, tree, env_users):

@@ -31,6 +31,7 @@
 #include "unixd.h"
 
 #include "ph_env.h"
+#include "ph_factory.h"
 #include "ph_log.h"
 #include "ph_module.h"
 
@@ -92,23 +93,47 @@ static int refuse_server_account(apr_pool_t *p, const ph_env *env)
     return 1;
 }
 
+/* One notice per account that several environments share (not one per
+ * pair: a thousand environments of one test account would print half a
+ * million lines), naming the first environment, the next one, and how
+ * many more. */
 static void note_shared_user(int index)
 {
-    const ph_env *env = ph_env_by_index(index);
-    int i;
+    const ph_env *env = ph_env_by_index(index), *second = NULL;
+    int i, more = 0;
 
     for (i = 0; i < index; i++) {
-        const ph_env *other = ph_env_by_index(i);
-        if (other->uid == env->uid) {
-            ap_log_error(APLOG_MARK, APLOG_NOTICE | APLOG_STARTUP, 0, NULL,
-                         PHLOGNO(00066) "<Processor %s> and <Processor %s> "
-                         "both run as user %s: to the kernel they are one "
-                         "tenant (each can signal the other's processes and "
-                         "write its files)", other->name, env->name,
-                         env->user_name);
-            return;
+        if (ph_env_by_index(i)->uid == env->uid) {
+            return;             /* noted with the first one */
         }
     }
+    for (i = index + 1; i < ph_envs->nelts; i++) {
+        if (ph_env_by_index(i)->uid == env->uid) {
+            if (!second) {
+                second = ph_env_by_index(i);
+            }
+            else {
+                more++;
+            }
+        }
+    }
+    if (!second) {
+        return;
+    }
+    if (!more) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE | APLOG_STARTUP, 0, NULL,
+                     PHLOGNO(00066) "<Processor %s> and <Processor %s> both "
+                     "run as user %s: to the kernel they are one tenant "
+                     "(each can signal the other's processes and write its "
+                     "files)", env->name, second->name, env->user_name);
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE | APLOG_STARTUP, 0, NULL,
+                 PHLOGNO(00066) "<Processor %s>, <Processor %s> and %d more "
+                 "environments all run as user %s: to the kernel they are "
+                 "one tenant (each can signal the others' processes and "
+                 "write their files)", env->name, second->name, more,
+                 env->user_name);
 }
 
 int ph_env_check_accounts(apr_pool_t *p)
@@ -131,7 +156,9 @@ int ph_env_check_accounts(apr_pool_t *p)
     }
     for (i = 0; i < ph_envs->nelts; i++) {
         refused |= refuse_server_account(p, ph_env_by_index(i));
-        note_shared_user(i);
+        if (!ph_factory_is_me()) {  /* the parent said it already */
+            note_shared_user(i);
+        }
     }
     return refused;
 }

@@ -53,6 +53,9 @@ typedef struct factory {
     pid_t pid;                  /* 0: none */
     apr_time_t retry_at;        /* no start before (after a failure) */
     apr_interval_time_t retry_delay;
+    apr_time_t empty_since;     /* without a processor since (0: has) */
+    int retired;                /* let go for idleness: no warning when
+                                 * it exits */
     int ctl;                    /* parent's end of the control socket */
     int env_index;              /* in its generation */
     ap_generation_t gen;
@@ -350,6 +353,9 @@ pid_t ph_factory_fork_processor(ph_env *env, int slot)
         return -1;
     }
     f = &current[env->index];
+    if (f->pid && f->ctl < 0) {
+        return -1;      /* let go, not reaped yet: the next tick starts one */
+    }
     if (f->pid == 0) {
         if (apr_time_now() < f->retry_at) {
             return -1;
@@ -415,12 +421,15 @@ int ph_factory_reaped(pid_t pid, int status)
 
     for (i = 0; i < ncurrent; i++) {
         if (current[i].pid == pid) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                         PHLOGNO(00528) "processor factory of environment "
-                         "%s (pid %ld) exited (status %d); the next "
-                         "processor starts a new one", current[i].env_name,
-                         (long)pid, status);
+            if (!current[i].retired) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                             PHLOGNO(00528) "processor factory of "
+                             "environment %s (pid %ld) exited (status %d); "
+                             "the next processor starts a new one",
+                             current[i].env_name, (long)pid, status);
+            }
             forget(&current[i]);
+            current[i].retired = 0;
             return 1;
         }
     }
@@ -475,9 +484,44 @@ void ph_factory_generation_end(void)
     ph_factory_tidy();
 }
 
+/* A factory of this generation whose environment has had no processor
+ * for IdleTimeout goes too: an environment nobody uses costs nothing (its
+ * next request starts a new one, as the first did). */
+static void retire_idle(void)
+{
+    apr_time_t now = apr_time_now();
+    apr_interval_time_t idle = apr_time_from_sec(ph_conf.idle_timeout);
+    int i;
+
+    for (i = 0; i < ncurrent; i++) {
+        factory *f = &current[i];
+        if (!f->pid || f->ctl < 0) {
+            continue;
+        }
+        if (has_processors(f->env_index, f->gen)) {
+            f->empty_since = 0;
+        }
+        else if (!f->empty_since) {
+            f->empty_since = now;
+        }
+        else if (ph_conf.idle_timeout && now - f->empty_since >= idle) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                         PHLOGNO(00529) "processor factory of environment "
+                         "%s (pid %ld): no processor for %ld s, let go",
+                         f->env_name, (long)f->pid, ph_conf.idle_timeout);
+            close(f->ctl);      /* EOF: it exits; reaped as any child */
+            f->ctl = -1;
+            f->retired = 1;
+            f->empty_since = 0;
+        }
+    }
+}
+
 void ph_factory_tidy(void)
 {
     factory *f;
+
+    retire_idle();
 
     for (f = older; f; f = f->next) {
         if (f->ctl >= 0 && !has_processors(f->env_index, f->gen)) {

@@ -1,0 +1,130 @@
+"""Processor factories (ProcessorImage exec, issue 10): an environment's
+processors come from httpd exec'd on that environment's configuration.
+
+What an operator would check with ps and /proc: a factory exists only
+while its environment is in use, it listens on nothing and holds only its
+control socket, channel and doorbell besides its own logs, processors are
+the parent's children, a factory that dies is replaced, and an idle
+environment's factory goes after IdleTimeout.
+"""
+
+import os
+import signal
+
+import phtest
+from phtest import http_get, parse_id, vhost, wait_for
+
+CONF = """
+Listen 127.0.0.1:@@PORT@@
+User www-data
+Group www-data
+ThreadsPerChild 4
+ThreadLimit 64
+ServerLimit 16
+MinMultiplexers 1
+Timeout 10
+KeepAlive Off
+IdleTimeout 2
+<Processor alice>
+    User alice
+    Group alice
+    MinProcessors 0
+    MinSpareProcessors 0
+</Processor>
+<Processor bob>
+    User bob
+    Group bob
+    MinProcessors 0
+    MinSpareProcessors 0
+</Processor>
+""" + vhost("alice.test", "alice", "alice") + vhost("bob.test", "bob", "bob")
+
+
+def start(servers):
+    port = phtest.free_port()
+    srv = servers(CONF, values={"PORT": port})
+    srv.start(ready_hosts=[], port=port)
+    srv.port = port
+    return srv
+
+
+def serves_as(srv, env, env_users):
+    r = http_get(srv.port, f"{env}.test", "/cgi-bin/id.cgi", timeout=15)
+    assert r.status == 200, r
+    assert parse_id(r.body).get("uid") == env_users[env][0], r.body
+
+
+def listening_inodes():
+    """Socket inodes in LISTEN state (TCP, IPv4 and IPv6)."""
+    out = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[3] == "0A":
+                    out.add(fields[9])
+    return out
+
+
+def test_factory_on_demand_listens_on_nothing_and_processors_are_the_parents(
+        servers, tree, env_users):
+    srv = start(servers)
+    # MinProcessors 0: nothing asked for, no factory
+    assert srv.factories() == [], srv.factories()
+    serves_as(srv, "alice", env_users)
+    alice_factory = srv.factory_of("alice")
+    assert alice_factory, "no factory for alice after her first request"
+    assert srv.factory_of("bob") is None, "bob's factory started without a request"
+    # root, the parent's child, no listening socket, no other descriptor
+    # than its control socket (3), channel (4), doorbell (5), the logs
+    uids, _gids = phtest.proc_uids(alice_factory)
+    assert set(uids) == {0}, uids
+    assert phtest.proc_ppid(alice_factory) == srv.parent_pid
+    listen = listening_inodes()
+    fds = {}
+    for fd in os.listdir(f"/proc/{alice_factory}/fd"):
+        try:
+            fds[int(fd)] = os.readlink(f"/proc/{alice_factory}/fd/{fd}")
+        except OSError:
+            pass
+    print("alice's factory descriptors:", fds)
+    held = {t[len("socket:["):-1] for t in fds.values() if t.startswith("socket:[")}
+    assert not held & listen, f"the factory holds a listening socket: {fds}"
+    assert fds[3].startswith("socket:") and fds[4].startswith("socket:"), fds
+    assert "eventfd" in fds[5], fds
+    # alice's processor: the parent's child, as alice
+    procs = [p for p, (u, _g) in srv.children().items()
+             if u[1] == env_users["alice"][0]]
+    assert procs and all(phtest.proc_ppid(p) == srv.parent_pid for p in procs), procs
+
+
+def test_killed_factory_is_replaced(servers, tree, env_users):
+    srv = start(servers)
+    serves_as(srv, "alice", env_users)
+    first = srv.factory_of("alice")
+    assert first
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: not phtest.pid_alive(first), 10, what="the killed factory to go")
+    # alice's running processor still serves; once it retires (IdleTimeout
+    # 2) the next request needs, and gets, a new factory
+    serves_as(srv, "alice", env_users)
+    wait_for(lambda: not [p for p, (u, _g) in srv.children().items()
+                          if u[1] == env_users["alice"][0]], 30,
+             what="alice's processor to retire (IdleTimeout 2)")
+    serves_as(srv, "alice", env_users)
+    second = srv.factory_of("alice")
+    assert second and second != first, (first, second)
+    assert srv.log_lines("PH00528"), "the factory's death was not logged"
+
+
+def test_idle_environment_lets_its_factory_go(servers, tree, env_users):
+    srv = start(servers)
+    serves_as(srv, "bob", env_users)
+    assert srv.factory_of("bob")
+    # IdleTimeout 2: the processor retires, then the factory
+    wait_for(lambda: srv.factory_of("bob") is None, 30,
+             what="bob's factory to go after IdleTimeout without a processor")
+    assert not srv.log_lines("PH00528"), "a retired factory was reported as dead"
+    serves_as(srv, "bob", env_users)
+    assert srv.factory_of("bob")
