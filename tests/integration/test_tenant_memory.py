@@ -264,3 +264,51 @@ def test_status_pages_show_own_environment_only_by_default(servers, tree, env_us
         assert f"<td>{me}</td>" in page, page
         assert f"<td>{other}</td>" not in page and "Multiplexer" not in page, page
         assert f"<td>{my_pid}</td>" in page and f"<td>{other_pid}</td>" not in page, page
+
+
+def test_status_environment_sees_other_environments_requests(servers, tree, env_users):
+    """StatusEnvironment alice: alice's /server-status lists bob's request in
+    flight (read from bob's scoreboard file, root:alice 0640 in a 0710
+    directory); bob's own page shows nothing of alice's; bob cannot open
+    the file; alice's own scoreboard is no file at all."""
+    port, tlsport = phtest.free_port(), phtest.free_port()
+    while tlsport == port:
+        tlsport = phtest.free_port()
+    values = {"PORT": port, "TLSPORT": tlsport, "IMAGE": "exec",
+              "SECRET_ALICE": "a", "SECRET_BOB": "b"}
+    srv = servers(CONF + "StatusEnvironment alice\n", values=values)
+    for env in ("alice", "bob"):
+        make_key(srv.tmp, env)
+    srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
+    srv.port = port
+    _cgi, gate = phtest.gated_cgi(tree["bob"])
+    marker = "bobquery" + secrets.token_hex(6)
+    held = []
+    t = threading.Thread(target=lambda: held.append(
+        http_get(port, "bob.test", f"/cgi-bin/gated.cgi?{marker}", timeout=30)))
+    t.start()
+    try:
+        wait_for(lambda: marker in http_get(port, "bob.test", "/server-status")
+                 .body.decode("latin-1"), 20, what="bob's request in bob's /server-status")
+        page = http_get(port, "alice.test", "/server-status").body.decode("latin-1")
+        others = page.partition("<h2>Other environments' requests</h2>")[2]
+        assert others, "no table of other environments' requests on alice's page"
+        assert marker in others and "bob.test" in others, others[:2000]
+        bob_page = http_get(port, "bob.test", "/server-status").body.decode("latin-1")
+        assert "Other environments" not in bob_page and "alice.test" not in bob_page
+        status_dir = f"{srv.tmp}/run/peruser_hybrid-status"
+        st = os.stat(status_dir)
+        assert (st.st_mode & 0o777, st.st_uid, st.st_gid) == \
+            (0o710, 0, env_users["alice"][1]), oct(st.st_mode)
+        files = sorted(os.listdir(status_dir))
+        assert files == ["sb.bob.0"], files
+        st = os.stat(f"{status_dir}/sb.bob.0")
+        assert (st.st_mode & 0o777, st.st_uid, st.st_gid) == \
+            (0o640, 0, env_users["alice"][1]), oct(st.st_mode)
+        res = subprocess.run(["runuser", "-u", "bob", "--", "cat", f"{status_dir}/sb.bob.0"],
+                             capture_output=True, timeout=10)
+        assert res.returncode != 0, "bob can read his scoreboard file by path"
+    finally:
+        gate.unlink(missing_ok=True)
+        t.join(40)
+    assert held and getattr(held[0], "status", None) == 200, held

@@ -40,6 +40,7 @@
 #include "ph_child.h"
 #include "ph_config.h"
 #include "ph_env.h"
+#include "ph_env_scoreboard.h"
 #include "ph_factory.h"
 #include "ph_log.h"
 #include "ph_parent.h"
@@ -216,7 +217,7 @@ static void serve(ph_env *env, int ctl)
 int ph_factory_run(apr_pool_t *pconf, server_rec *s)
 {
     ph_retained *r = ph_retained_state;
-    int ctl = PH_FACTORY_FD_CONTROL;
+    int ctl = PH_FACTORY_FD_CONTROL, rv;
     factory_spec sp;
     ph_env *env;
 
@@ -237,8 +238,18 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s)
 
     r->mpm->my_generation = (ap_generation_t)sp.gen;
     ph_heritage_now.generation = (ap_generation_t)sp.gen;
-    /* X's own scoreboard, never a file another httpd could share. */
+    /* X's own scoreboard, never a file another httpd could share: in
+     * anonymous memory, or with a StatusEnvironment in a file only that
+     * environment may read (env_scoreboard.c). */
     ap_scoreboard_fname = NULL;
+    if ((rv = ph_env_scoreboard_create(pconf, env, (ap_generation_t)sp.gen))
+        != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, PHLOGNO(00534)
+                     "processor factory of environment %s: cannot put its "
+                     "scoreboard where StatusEnvironment %s reads it; "
+                     "anonymous memory instead", env->name,
+                     ph_conf.status_env);
+    }
     if (ap_run_pre_mpm(s->process->pool, SB_SHARED) != OK) {
         return DONE;
     }

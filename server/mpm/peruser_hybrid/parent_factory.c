@@ -33,6 +33,7 @@
 #include "ph_config.h"
 #include "ph_env.h"
 #include "ph_envconf.h"
+#include "ph_env_scoreboard.h"
 #include "ph_factory.h"
 #include "ph_log.h"
 #include "ph_parent.h"
@@ -130,7 +131,7 @@ static int inherited_define(const char *name)
 
 int ph_factory_generation_start(apr_pool_t *pconf)
 {
-    int i;
+    int i, rv;
 
     current = NULL;
     ncurrent = 0;
@@ -144,6 +145,13 @@ int ph_factory_generation_start(apr_pool_t *pconf)
                      PHLOGNO(00520) "cannot become a child subreaper: "
                      "processors could not be waited for");
         return errno;
+    }
+    if ((rv = ph_env_scoreboard_dir(pconf)) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, ap_server_conf,
+                     PHLOGNO(00533) "cannot make the directory of the "
+                     "environments' scoreboards for StatusEnvironment %s: it "
+                     "sees other environments' processors, not their "
+                     "requests", ph_conf.status_env);
     }
     if (!(binary = running_binary(pconf))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,

@@ -24,6 +24,9 @@
 #include "ph_clock.h"
 #include "ph_config.h"
 #include "ph_env.h"
+#include "ph_env_scoreboard.h"
+#include "ph_factory.h"
+#include "ph_child.h"
 #include "ph_escape.h"
 #include "ph_segment.h"
 #include "ph_status.h"
@@ -32,6 +35,9 @@
  * for all of them (StatusEnvironment; and before ph_status_set_viewer,
  * which every processor calls first). */
 static int view_only = -1;
+
+/* This process is a processor of the StatusEnvironment. */
+static int status_viewer;
 
 const char *ph_status_check_config(apr_pool_t *p)
 {
@@ -52,8 +58,9 @@ const char *ph_status_check_config(apr_pool_t *p)
 
 void ph_status_set_viewer(const ph_env *env)
 {
-    view_only = ph_conf.status_env && !strcmp(env->name, ph_conf.status_env)
-                ? -1 : env->shm_index;
+    status_viewer = ph_conf.status_env
+                    && !strcmp(env->name, ph_conf.status_env);
+    view_only = status_viewer ? -1 : env->shm_index;
     if (env->shm_index < 0) {
         view_only = -2;         /* no record: nothing to show */
     }
@@ -331,6 +338,9 @@ static int ph_status_hook(request_rec *r, int flags)
     }
     if (!(flags & AP_STATUS_NOTABLE) && (flags & AP_STATUS_EXTENDED)) {
         child_table(r, rows, muxes, idle_muxes);
+        if (status_viewer && ph_factory_in_use()) {
+            ph_status_others_html(r, ph_heritage_now.generation);
+        }
     }
     if (wants_stats(r)) {
         qsort(rows, (size_t)n, sizeof(*rows), by_activity);
