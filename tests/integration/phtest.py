@@ -458,7 +458,7 @@ _PH_LINE_RE = re.compile(r"^[ \t]*(ServerEnvironment|MinMultiplexers|MaxMultiple
                          r"MinProcessors|MaxProcessors|MinSpareProcessors|"
                          r"MaxSpareProcessors|IdleTimeout|ExpireTimeout|"
                          r"ExtendedScoreBoardFile|ExtendedScoreBoardGroup|"
-                         r"ProcessorWaitTimeout)\b.*\n",
+                         r"ProcessorWaitTimeout|ProcessorImage|StatusEnvironment)\b.*\n",
                          re.M | re.I)
 
 
@@ -495,6 +495,24 @@ def processor(name, user, **limits):
     lines += [f"    {k} {v}" for k, v in limits.items()]
     lines.append("</Processor>")
     return "\n".join(lines) + "\n"
+
+
+def server_head(threads=4, server_limit=16, muxes=1, timeout=10, keepalive="On",
+                thread_limit=64):
+    """The server-level lines most configurations start with: one Listen
+    on @@PORT@@, the multiplexers as www-data, the thread and process
+    bounds."""
+    return f"""
+Listen 127.0.0.1:@@PORT@@
+User www-data
+Group www-data
+ThreadsPerChild {threads}
+ThreadLimit {thread_limit}
+ServerLimit {server_limit}
+MinMultiplexers {muxes}
+Timeout {timeout}
+KeepAlive {keepalive}
+"""
 
 
 def vhost(name, env, root, *extra, port="@@PORT@@"):

@@ -14,17 +14,7 @@ import signal
 import phtest
 from phtest import http_get, parse_id, vhost, wait_for
 
-CONF = """
-Listen 127.0.0.1:@@PORT@@
-User www-data
-Group www-data
-ThreadsPerChild 4
-ThreadLimit 64
-ServerLimit 16
-MinMultiplexers 1
-Timeout 10
-KeepAlive Off
-IdleTimeout 2
+CONF = phtest.server_head(keepalive="Off") + """IdleTimeout 2
 <Processor alice>
     User alice
     Group alice

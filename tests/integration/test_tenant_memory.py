@@ -27,19 +27,10 @@ import pytest
 import phtest
 from phtest import http_get, vhost, wait_for
 
-CONF = """
+CONF = phtest.server_head() + """
 LoadModule env_module @@MODDIR@@/mod_env.so
 LoadModule ssl_module @@MODDIR@@/mod_ssl.so
-Listen 127.0.0.1:@@PORT@@
 Listen 127.0.0.1:@@TLSPORT@@
-User www-data
-Group www-data
-ThreadsPerChild 4
-ThreadLimit 64
-ServerLimit 16
-MinMultiplexers 1
-Timeout 10
-KeepAlive On
 ExtendedStatus On
 ProcessorImage @@IMAGE@@
 """ + phtest.TWO_PROCESSORS + "".join(
