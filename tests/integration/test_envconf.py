@@ -18,17 +18,8 @@ import subprocess
 import phtest
 from phtest import vhost, wait_for
 
-CONF = """
+CONF = phtest.server_head(threads=5) + """
 LoadModule env_module @@MODDIR@@/mod_env.so
-Listen 127.0.0.1:@@PORT@@
-User www-data
-Group www-data
-ThreadsPerChild 5
-ThreadLimit 64
-ServerLimit 16
-MinMultiplexers 1
-Timeout 10
-KeepAlive On
 """ + phtest.TWO_PROCESSORS + vhost("alice.test", "alice", "alice") + """
 Include @@SITES@@/*.conf
 """ + vhost("alice2.test", "alice", "main", "ServerAlias *.alice2.test")
@@ -176,16 +167,9 @@ Group www-data
     assert not (srv.run_dir / "peruser_hybrid").exists()
 
 
-MACRO_CONF = """
+MACRO_CONF = phtest.server_head(threads=5) + """
 LoadModule env_module @@MODDIR@@/mod_env.so
 LoadModule macro_module @@MODDIR@@/mod_macro.so
-Listen 127.0.0.1:@@PORT@@
-User www-data
-Group www-data
-ThreadsPerChild 5
-ThreadLimit 64
-ServerLimit 16
-MinMultiplexers 1
 """ + phtest.TWO_PROCESSORS + """
 <Macro Site $name $env>
 <VirtualHost 127.0.0.1:@@PORT@@>
