@@ -154,6 +154,27 @@ def test_word_directives_refused(servers, line, want):
     assert want in out, f"expected {want!r} in:\n{out}"
 
 
+# What cannot work at run time fails apache2 -t (issue 11): a ServerLimit
+# below what is kept running, a segment in a directory that does not exist.
+@pytest.mark.parametrize("glob,inenv,want", [
+    ("ServerLimit 4\nMinMultiplexers 2\nMinProcessors 2", "MinProcessors 1",
+     "ServerLimit 4 cannot hold the 5 children kept running"),
+    ("ExtendedScoreBoardFile /nonexistent-ph-dir/seg.shm", "",
+     "ExtendedScoreBoardFile /nonexistent-ph-dir/seg.shm: the directory "
+     "/nonexistent-ph-dir/ does not exist"),
+], ids=["serverlimit-below-kept", "segment-dir-missing"])
+def test_unworkable_configuration_refused(servers, glob, inenv, want):
+    rc, out = run_t(servers, glob=glob, inenv=inenv)
+    assert rc != 0, f"apache2 -t accepted it: {out}"
+    assert want in out, f"expected {want!r} in:\n{out}"
+
+
+def test_serverlimit_holding_what_is_kept_accepted(servers):
+    rc, out = run_t(servers, glob="ServerLimit 5\nMinMultiplexers 2\nMinProcessors 2",
+                    inenv="MinProcessors 1")
+    assert rc == 0, out
+
+
 @pytest.mark.parametrize("line", ["ProcessorImage exec", "ProcessorImage FORK",
                                   "StatusEnvironment bob"])
 def test_word_directives_accepted(servers, line):

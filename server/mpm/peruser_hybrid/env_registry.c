@@ -4,6 +4,7 @@
  */
 #include <grp.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -336,6 +337,30 @@ static const char *check_env_limits(apr_pool_t *p, ph_env *env)
     return NULL;
 }
 
+/* ServerLimit must hold what is kept running whatever the load: the
+ * multiplexers and every environment's MinProcessors.  Otherwise -t would
+ * pass and the parent would find no free slot several times a second. */
+static const char *check_capacity(apr_pool_t *p)
+{
+    long kept = ph_conf.min_multiplexers;
+    int i;
+
+    for (i = 0; i < ph_envs->nelts; i++) {
+        const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        kept += ph_env_limit(&env->limits,
+                             offsetof(ph_env_limits, min_processors));
+    }
+    if (kept > ph_conf.server_limit) {
+        return apr_psprintf(p, "ServerLimit %ld cannot hold the %ld "
+                            "children kept running (MinMultiplexers %ld and "
+                            "every environment's MinProcessors): raise "
+                            "ServerLimit to at least %ld, or lower "
+                            "MinProcessors", ph_conf.server_limit, kept,
+                            ph_conf.min_multiplexers, kept);
+    }
+    return NULL;
+}
+
 const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
 {
     const char *msg;
@@ -364,6 +389,9 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         }
     }
 
+    if ((msg = check_capacity(p))) {
+        return msg;
+    }
     bindings = apr_hash_make(p);
     for (s = main_server; s; s = s->next, vhost_id++) {
         ph_server_conf *sc = server_conf(s);

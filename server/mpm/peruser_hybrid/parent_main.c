@@ -754,6 +754,35 @@ static int graceful_stop(void)
 }
 
 /* Say once per generation which virtual hosts nobody serves. */
+/* Whether some Listen address has no <VirtualHost> for it: only then can
+ * a request reach the main server (httpd picks among the vhosts of the
+ * connection's address, and falls back to the main server only for an
+ * address none of them names). */
+static int main_server_reachable(void)
+{
+    ap_listen_rec *lr;
+
+    for (lr = ap_listeners; lr; lr = lr->next) {
+        const server_rec *s;
+        int covered = 0;
+
+        for (s = ap_server_conf->next; s && !covered; s = s->next) {
+            const server_addr_rec *sar;
+            for (sar = s->addrs; sar && !covered; sar = sar->next) {
+                covered = (sar->host_port == 0
+                           || sar->host_port == lr->bind_addr->port)
+                          && (apr_sockaddr_is_wildcard(sar->host_addr)
+                              || apr_sockaddr_equal(sar->host_addr,
+                                                    lr->bind_addr));
+            }
+        }
+        if (!covered) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void log_vhosts_without_env(void)
 {
     server_rec *s;
@@ -771,6 +800,9 @@ static void log_vhosts_without_env(void)
             continue;
         }
         if (s == ap_server_conf) {
+            if (!main_server_reachable()) {
+                continue;       /* every address has its vhosts */
+            }
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
                          PHLOGNO(00301) "the main server (%s), which answers "
                          "requests that match no <VirtualHost>, has no "

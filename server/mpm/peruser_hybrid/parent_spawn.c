@@ -101,6 +101,31 @@ static int find_free_mux_index(void)
     return -1;
 }
 
+/* No free slot: said once per FULL_LOG_INTERVAL at most, with how many
+ * more were refused meanwhile (the main loop asks several times a
+ * second). */
+#define FULL_LOG_INTERVAL apr_time_from_sec(60)
+
+static void full_slots(ph_child_type type, const ph_env *env)
+{
+    static apr_time_t logged_at;
+    static unsigned long refused;
+    apr_time_t now = apr_time_now();
+
+    if (logged_at && now - logged_at < FULL_LOG_INTERVAL) {
+        refused++;
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf, PHLOGNO(00101)
+                 "cannot start a %s%s: all %d slots of ServerLimit are in "
+                 "use (%lu more refused since this was last said)",
+                 type == PH_CHILD_MUX ? "multiplexer"
+                 : "processor for environment ", env ? env->name : "",
+                 ph_retained_state->nslots, refused);
+    logged_at = now;
+    refused = 0;
+}
+
 int ph_spawn_child(ph_child_type type, ph_env *env)
 {
     ph_retained *r = ph_retained_state;
@@ -117,11 +142,7 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
     }
 
     if (slot < 0) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf, PHLOGNO(00101)
-                     "cannot start a %s%s%s: all %d slots of ServerLimit are "
-                     "in use", type == PH_CHILD_MUX ? "multiplexer"
-                     : "processor for environment ",
-                     env ? env->name : "", "", r->nslots);
+        full_slots(type, env);
         return -1;
     }
 

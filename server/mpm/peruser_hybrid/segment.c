@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -26,11 +27,38 @@ const ph_shm *ph_segment;
 
 static gid_t monitor_gid = (gid_t)-1;
 
+static const char *segment_path(apr_pool_t *p);
+
+/* The segment's directory must exist: the parent creates the file there
+ * only after it has detached, so -t is the last chance to say so. */
+static const char *check_segment_dir(apr_pool_t *p)
+{
+    const char *path = segment_path(p);
+    char *dir;
+    struct stat st;
+
+    if (!path) {
+        return "ExtendedScoreBoardFile: no valid path";
+    }
+    dir = ap_make_dirstr_parent(p, path);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return apr_psprintf(p, "ExtendedScoreBoardFile %s: the directory %s "
+                            "does not exist (create it, or set "
+                            "DefaultRuntimeDir or ExtendedScoreBoardFile "
+                            "to one that does)", path, dir);
+    }
+    return NULL;
+}
+
 const char *ph_segment_check_config(apr_pool_t *p)
 {
     struct group *gr;
+    const char *msg;
     int i;
 
+    if ((msg = check_segment_dir(p))) {
+        return msg;
+    }
     monitor_gid = (gid_t)-1;
     if (!ph_conf.monitor_group) {
         return NULL;
