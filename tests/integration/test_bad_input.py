@@ -102,6 +102,22 @@ CASES = {
     "options-star": (b"OPTIONS * HTTP/1.1\r\nHost: bob.test\r\n\r\n", 200),
     "connect-method": (b"CONNECT bob.test:443 HTTP/1.1\r\nHost: bob.test:443\r\n\r\n", 405),
     "http09": (b"GET /\r\n\r\n", None),
+    # absolute URIs: httpd takes the host from the URI for http only
+    "absolute-https-uri": (b"GET https://bob.test/ HTTP/1.1\r\nHost: alice.test\r\n\r\n",
+                           200),
+    "absolute-ftp-uri": (b"GET ftp://bob.test/ HTTP/1.1\r\nHost: alice.test\r\n\r\n", 400),
+    "absolute-foo-uri": (b"GET foo://bob.test/ HTTP/1.1\r\nHost: alice.test\r\n\r\n", 400),
+    # a request line around LimitRequestLine (8190), the path a file name
+    # too long to open (403): the line's length where 414 starts is httpd's
+    "line-8191": (b"GET /" + b"a" * (8191 - 14) + b" HTTP/1.1\r\nHost: bob.test\r\n\r\n", 403),
+    "line-8192": (b"GET /" + b"a" * (8192 - 14) + b" HTTP/1.1\r\nHost: bob.test\r\n\r\n", 414),
+    # a header line around LimitRequestFieldSize (8190)
+    "field-8190": (b"GET / HTTP/1.1\r\nHost: bob.test\r\nX-L: " + b"v" * (8190 - 5)
+                   + b"\r\n\r\n", 200),
+    "field-8191": (b"GET / HTTP/1.1\r\nHost: bob.test\r\nX-L: " + b"v" * (8191 - 5)
+                   + b"\r\n\r\n", 200),
+    "field-8192": (b"GET / HTTP/1.1\r\nHost: bob.test\r\nX-L: " + b"v" * (8192 - 5)
+                   + b"\r\n\r\n", 400),
 }
 
 
@@ -126,6 +142,43 @@ def test_same_answer_as_stock_httpd(pair, case):
     took = time.monotonic() - t0
     assert ours == stock, f"peruser_hybrid: {ours!r}, stock mpm_event: {stock!r}"
     assert took < 5, f"peruser_hybrid took {took:.1f}s to answer"
+
+
+def status_and_body(port, data):
+    """(status line, body bytes) of the one response to data, read to the
+    close: a HEAD answer must have no body even where it states a
+    Content-Length."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        got = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        except OSError:
+            pass
+    head, _, body = got.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0], body
+
+
+HEAD_CASES = {
+    "head-no-host": b"HEAD / HTTP/1.1\r\n\r\n",
+    "head-field-too-long": b"HEAD / HTTP/1.1\r\nHost: bob.test\r\nX-L: " + b"v" * 9000
+                           + b"\r\n\r\n",
+    "head-line-too-long": b"HEAD /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: bob.test\r\n\r\n",
+    "head-host-twice": b"HEAD / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("case", list(HEAD_CASES))
+def test_head_answer_body_as_stock(pair, case):
+    data = HEAD_CASES[case]
+    stock = status_and_body(pair["event"].port, data)
+    ours = status_and_body(pair["ph"].port, data)
+    assert (ours[0].split(b" ")[1], len(ours[1]) > 0) == \
+        (stock[0].split(b" ")[1], len(stock[1]) > 0), (ours, stock)
 
 
 @pytest.mark.parametrize("host", ["alice.test", "port2.test", "nobody.test"])

@@ -78,9 +78,10 @@ static unsigned char ascii_lower(unsigned char c)
  * be content: a CR that is the very last byte of the buffer may be the
  * first half of a CRLF, so it is not counted (yet).
  *
- * At most limit + 2 bytes are searched: a line whose LF lies further away
- * is too long whatever comes next, and stopping there keeps a flood of
- * bytes without a line end from costing more than the limit per call.
+ * At most limit + 3 bytes are searched: a line whose LF lies further away
+ * is too long whatever comes next (see line_too_long), and stopping there
+ * keeps a flood of bytes without a line end from costing more than the
+ * limit per call.
  */
 static int find_line(const char *buf, size_t len, size_t pos, size_t limit,
                      size_t *content_len, size_t *next)
@@ -88,8 +89,8 @@ static int find_line(const char *buf, size_t len, size_t pos, size_t limit,
     size_t scan = len - pos;
     const char *lf = NULL;
 
-    if (limit < SIZE_MAX - 2 && scan > limit + 2) {
-        scan = limit + 2;
+    if (limit < SIZE_MAX - 3 && scan > limit + 3) {
+        scan = limit + 3;
     }
     /* memchr() must not be handed a NULL buffer, even for 0 bytes. */
     if (scan > 0) {
@@ -111,6 +112,17 @@ static int find_line(const char *buf, size_t len, size_t pos, size_t limit,
         (*content_len)--;
     }
     return 0;
+}
+
+/*
+ * httpd reads a line into limit + 2 bytes (LimitRequestLine,
+ * LimitRequestFieldSize), the line end included, except that the final LF
+ * may fall outside when the CR before it fits: so a line's content may be
+ * limit + 1 bytes long, and one more is too long.
+ */
+static int line_too_long(size_t content_len, size_t limit)
+{
+    return content_len > limit + 1;
 }
 
 /*
@@ -245,11 +257,11 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
             return verdict(out, PH_HEAD_BY_ADDRESS);
         }
         if (!find_line(buf, len, pos, lim->limit_request_line, &n, &next)) {
-            return verdict(out, n > lim->limit_request_line
+            return verdict(out, line_too_long(n, lim->limit_request_line)
                                     ? PH_HEAD_URI_TOO_LONG
                                     : PH_HEAD_NEED_MORE);
         }
-        if (n > lim->limit_request_line) {
+        if (line_too_long(n, lim->limit_request_line)) {
             return verdict(out, PH_HEAD_URI_TOO_LONG);
         }
         if (n > 0) {
@@ -282,12 +294,12 @@ ph_head_verdict ph_head_parse(const char *buf, size_t len,
         const char *line = buf + pos;
 
         if (!find_line(buf, len, pos, lim->limit_field_size, &n, &next)) {
-            if (n > lim->limit_field_size) {
+            if (line_too_long(n, lim->limit_field_size)) {
                 return verdict(out, PH_HEAD_FIELD_TOO_LONG);
             }
             break;
         }
-        if (n > lim->limit_field_size) {
+        if (line_too_long(n, lim->limit_field_size)) {
             return verdict(out, PH_HEAD_FIELD_TOO_LONG);
         }
         if (n == 0) {

@@ -61,8 +61,9 @@ int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim);
  * Write a complete canned response for status (400, 408, 414, 503) with
  * "Connection: close", then shut down the write side.  Never blocks: the
  * response is small enough for any socket send buffer; if it does not fit,
- * the client gets a close.  retry_after > 0 adds a Retry-After header.
+ * the client gets a close.  retry_after > 0 adds a Retry-After header;
+ * header_only (a HEAD request) leaves out the body.
  */
-void ph_mux_reply(int fd, int status, int retry_after);
+void ph_mux_reply(int fd, int status, int retry_after, int header_only);
 
 #endif /* PH_MUX_H */

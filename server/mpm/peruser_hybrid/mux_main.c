@@ -96,6 +96,8 @@ typedef struct mux_conn {
     mux_list *list;
     ph_chan_msg msg;            /* when PENDING */
     int by_address;             /* non-HTTP address: never answered in HTTP */
+    int header_only;            /* the request line says HEAD: an answer
+                                 * of ours carries no body, as httpd's */
     int peer_closed;            /* EPOLLRDHUP seen: no more bytes come */
     int limits_known;           /* limits holds its address's limits */
     ph_head_limits limits;
@@ -256,8 +258,23 @@ static void conn_reply(mux_state *m, mux_conn *mc, int status)
         conn_close(m, mc);      /* not HTTP: a close is the refusal */
         return;
     }
-    ph_mux_reply(mc->tag.fd, status, 0);
+    ph_mux_reply(mc->tag.fd, status, 0, mc->header_only);
     conn_linger(m, mc);
+}
+
+/* Parse the peeked head, and remember whether its request line names HEAD
+ * (httpd sets header_only as soon as it has the method: every error
+ * answer after that has no body). */
+static ph_head_verdict ph_head_parse_and_note(mux_conn *mc, const char *buf,
+                                              size_t len,
+                                              const ph_head_limits *lim,
+                                              ph_head *head)
+{
+    ph_head_verdict v = ph_head_parse(buf, len, lim, head);
+
+    mc->header_only = head->method && head->method_len == 4
+                      && !memcmp(head->method, "HEAD", 4);
+    return v;
 }
 
 static void arm_channel(mux_state *m, int env_index, int on)
@@ -328,7 +345,8 @@ static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
         conn_close(m, mc);
         return;
     }
-    ph_mux_reply(mc->tag.fd, HTTP_SERVICE_UNAVAILABLE, (int)secs);
+    ph_mux_reply(mc->tag.fd, HTTP_SERVICE_UNAVAILABLE, (int)secs,
+                 mc->header_only);
     conn_linger(m, mc);
 }
 
@@ -489,7 +507,8 @@ static void peek(mux_state *m, mux_conn *mc)
         }
         skip = PH_PREAMBLE_NONE;
     }
-    switch (ph_head_parse(m->peekbuf + skip, (size_t)n - skip, lim, &head)) {
+    switch (ph_head_parse_and_note(mc, m->peekbuf + skip, (size_t)n - skip,
+                                   lim, &head)) {
     case PH_HEAD_ROUTABLE:
     case PH_HEAD_BY_ADDRESS:
         route(m, mc, &head);

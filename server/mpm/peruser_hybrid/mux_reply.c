@@ -38,7 +38,7 @@ static const char *reason_text(int status)
     }
 }
 
-void ph_mux_reply(int fd, int status, int retry_after)
+void ph_mux_reply(int fd, int status, int retry_after, int header_only)
 {
     char date[APR_RFC822_DATE_LEN];
     char body[512], head[512], retry[48] = "";
@@ -66,7 +66,8 @@ void ph_mux_reply(int fd, int status, int retry_after)
         struct msghdr mh;
         memset(&mh, 0, sizeof(mh));
         mh.msg_iov = iov;
-        mh.msg_iovlen = 2;
+        /* HEAD: the headers (Content-Length included) and no body */
+        mh.msg_iovlen = header_only ? 1 : 2;
         ignored = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
         (void)ignored;
     }

@@ -238,7 +238,14 @@ static int parse_target(request_rec *r, const ph_head *head)
         || !uri.hostname) {
         return HTTP_BAD_REQUEST;
     }
-    r->hostname = uri.hostname;
+    /* httpd takes the host from an absolute URI only when its scheme is
+     * the connection's own (ap_parse_uri): "https://bob/" on a plain
+     * connection goes by Host like any other request, and a scheme that
+     * is neither http nor https is refused (400) by the vhost Host
+     * names, which then also logs it. */
+    if (uri.scheme && !ap_cstr_casecmp(uri.scheme, ap_http_scheme(r))) {
+        r->hostname = uri.hostname;
+    }
     r->uri = uri.path ? uri.path : "/";
     return OK;
 }
