@@ -44,6 +44,7 @@
 #include "ph_log.h"
 #include "ph_module.h"
 #include "ph_proto.h"
+#include "ph_config_tree.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -98,27 +99,6 @@ static int hooks_connection(const module *m)
     return 0;
 }
 
-/* The directives of s's own section: a <VirtualHost> block found by
- * where it was defined, or the top level for the main server.
- * (<IfModule>, <IfDefine> and Include are already spliced in.) */
-static const ap_directive_t *section_of(const server_rec *s, int *top)
-{
-    const ap_directive_t *d;
-
-    *top = !s->is_virtual;
-    if (*top) {
-        return ap_conftree;
-    }
-    for (d = ap_conftree; d; d = d->next) {
-        if (d->directive && !strcasecmp(d->directive, "<VirtualHost")
-            && (unsigned)d->line_num == s->defn_line_number && d->filename
-            && s->defn_name && !strcmp(d->filename, s->defn_name)) {
-            return d->first_child;
-        }
-    }
-    return NULL;
-}
-
 /* Rule 3: the name of the connection-protocol module configured in s's
  * own section, or NULL (also when s states its Protocol explicitly). */
 static const char *protocol_module_of(const server_rec *s)
@@ -127,7 +107,7 @@ static const char *protocol_module_of(const server_rec *s)
     const char *found = NULL;
     int top;
 
-    first = section_of(s, &top);
+    first = ph_config_section_of(s, &top);
     for (d = first; d; d = d->next) {
         module *m = ap_top_module;
 

@@ -15,6 +15,7 @@
 #include "httpd.h"
 
 #include "head_parse.h"
+#include "ph_config_tree.h"
 
 /* Outcome of routing one request head. */
 typedef struct ph_route {
@@ -53,9 +54,11 @@ void ph_mux_head_limits(ph_head_limits *lim);
 int ph_mux_limits_vary(void);
 
 /* The limits for the connection on socket fd (those of the default server
- * of its local address).  Returns 0, or -1 (lim untouched) if the socket
+ * of its local address), and that server's head-read policy (mod_reqtimeout
+ * or Timeout).  Returns 0, or -1 (lim and rp untouched) if the socket
  * cannot be looked at.  Scratch from p. */
-int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim);
+int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim,
+                          ph_read_policy *rp);
 
 /*
  * Write a complete canned response for status (400, 408, 414, 503) with

@@ -96,6 +96,10 @@ typedef struct mux_conn {
     mux_list *list;
     ph_chan_msg msg;            /* when PENDING */
     int by_address;             /* non-HTTP address: never answered in HTTP */
+    long long accepted_ms;      /* the head's read policy counts from */
+    size_t peeked;              /* bytes of head seen so far */
+    ph_read_policy policy;      /* RequestReadTimeout header= (or Timeout)
+                                 * of the address's default server */
     int header_only;            /* the request line says HEAD: an answer
                                  * of ours carries no body, as httpd's */
     int peer_closed;            /* EPOLLRDHUP seen: no more bytes come */
@@ -112,7 +116,7 @@ typedef struct mux_state {
     char *peekbuf;
     ph_head_limits limits;
     int limits_vary;            /* some vhost has other limits than main */
-    long long head_timeout_ms;
+    ph_read_policy policy;      /* the main server's head policy */
     mux_list peeking;
     mux_list lingering;
     mux_list *pending;          /* one per environment */
@@ -463,6 +467,59 @@ static int route_by_address(mux_state *m, mux_conn *mc)
     return 1;
 }
 
+/* The peeking list is kept in deadline order (expire() looks at its head
+ * only): insert from the tail, where later deadlines are. */
+static void peeking_insert(mux_state *m, mux_conn *mc)
+{
+    mux_list *l = &m->peeking;
+    mux_conn *after = l->tail;
+
+    while (after && after->deadline_ms > mc->deadline_ms) {
+        after = after->prev;
+    }
+    if (!after) {
+        list_prepend(l, mc);
+        return;
+    }
+    mc->list = l;
+    mc->prev = after;
+    mc->next = after->next;
+    if (after->next) {
+        after->next->prev = mc;
+    }
+    else {
+        l->tail = mc;
+    }
+    after->next = mc;
+    l->count++;
+}
+
+/* More of the head arrived (n bytes seen in all): as mod_reqtimeout does
+ * for the address's default server, each min_rate bytes buy one more
+ * second, up to max_ms after the start. */
+static void head_progress(mux_state *m, mux_conn *mc, size_t n)
+{
+    const ph_read_policy *rp = &mc->policy;
+    long long deadline;
+
+    if (mc->state != MC_PEEK || n <= mc->peeked) {
+        return;
+    }
+    deadline = mc->deadline_ms;
+    if (rp->min_rate > 0) {
+        deadline += (long long)(n - mc->peeked) * 1000 / rp->min_rate;
+    }
+    if (rp->max_ms > 0 && deadline > mc->accepted_ms + rp->max_ms) {
+        deadline = mc->accepted_ms + rp->max_ms;
+    }
+    mc->peeked = n;
+    if (deadline != mc->deadline_ms) {
+        list_remove(mc);
+        mc->deadline_ms = deadline;
+        peeking_insert(m, mc);
+    }
+}
+
 static void peek(mux_state *m, mux_conn *mc)
 {
     const ph_head_limits *lim = &m->limits;
@@ -492,12 +549,19 @@ static void peek(mux_state *m, mux_conn *mc)
          * server of the connection's address, not the main server's. */
         if (!mc->limits_known) {
             mc->limits = m->limits;
-            ph_mux_address_limits(m->scratch, mc->tag.fd, &mc->limits);
+            if (ph_mux_address_limits(m->scratch, mc->tag.fd, &mc->limits,
+                                      &mc->policy) == 0) {
+                /* the address's own policy, from the accept on */
+                list_remove(mc);
+                mc->deadline_ms = mc->accepted_ms + mc->policy.initial_ms;
+                peeking_insert(m, mc);
+            }
             mc->limits_known = 1;
             apr_pool_clear(m->scratch);
         }
         lim = &mc->limits;
     }
+    head_progress(m, mc, (size_t)n);
     /* A PROXY protocol preamble (a load balancer in front) is for
      * mod_remoteip in the processor; the head after it routes. */
     skip = ph_head_proxy_preamble(m->peekbuf, (size_t)n);
@@ -600,8 +664,10 @@ static void accept_some(mux_state *m, ev_tag *lt)
         }
         mc = conn_new(m, fd);
         mc->state = MC_PEEK;
-        mc->deadline_ms = ph_now_ms() + m->head_timeout_ms;
-        list_append(&m->peeking, mc);
+        mc->accepted_ms = ph_now_ms();
+        mc->policy = m->policy;
+        mc->deadline_ms = mc->accepted_ms + mc->policy.initial_ms;
+        peeking_insert(m, mc);
         memset(&ev, 0, sizeof(ev));
         ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
         ev.data.ptr = mc;
@@ -765,7 +831,7 @@ static int setup(mux_state *m, int slot, int mux_index,
     m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
     ph_mux_head_limits(&m->limits);
     m->limits_vary = ph_mux_limits_vary();
-    m->head_timeout_ms = apr_time_as_msec(ap_server_conf->timeout);
+    ph_config_read_policy(ap_server_conf, &m->policy);
     if ((m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         return errno;
     }

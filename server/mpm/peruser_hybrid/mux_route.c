@@ -96,18 +96,24 @@ void ph_mux_head_limits(ph_head_limits *lim)
 int ph_mux_limits_vary(void)
 {
     ph_head_limits main_lim, lim;
+    ph_read_policy main_rp, rp;
     server_rec *s;
 
     if (!one_environment()) {
         return 1;   /* which addresses have one environment: per address */
     }
     limits_of(ap_server_conf, &main_lim);
+    ph_config_read_policy(ap_server_conf, &main_rp);
     for (s = ap_server_conf->next; s; s = s->next) {
         limits_of(s, &lim);
+        ph_config_read_policy(s, &rp);
         if (lim.limit_request_line != main_lim.limit_request_line
             || lim.limit_field_size != main_lim.limit_field_size
             || lim.limit_fields != main_lim.limit_fields
-            || lim.lenient != main_lim.lenient) {
+            || lim.lenient != main_lim.lenient
+            || rp.initial_ms != main_rp.initial_ms
+            || rp.max_ms != main_rp.max_ms
+            || rp.min_rate != main_rp.min_rate) {
             return 1;
         }
     }
@@ -196,7 +202,8 @@ static request_rec *scratch_request(apr_pool_t *p, conn_rec *c)
     return r;
 }
 
-int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim)
+int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim,
+                          ph_read_policy *rp)
 {
     conn_rec *c = scratch_conn(p, fd);
     env_scan scan = { NULL, 0 };
@@ -205,6 +212,7 @@ int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim)
         return -1;
     }
     limits_of(c->base_server, lim);
+    ph_config_read_policy(c->base_server, rp);
     ap_vhost_iterate_given_conn(c, scan_env, &scan);
     lim->lenient = lim->lenient || !scan.mixed;
     return 0;

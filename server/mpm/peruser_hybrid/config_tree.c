@@ -1,0 +1,148 @@
+/*
+ * config_tree.c -- what the multiplexers need from the configuration that
+ * no module exports: a vhost's own section of the parsed tree, and
+ * mod_reqtimeout's header-read policy (its server config is private to
+ * it, so its directive is read again here, with its own rules).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "httpd.h"
+#include "apr_strings.h"
+#include "http_config.h"
+
+#include "ph_config_tree.h"
+
+const ap_directive_t *ph_config_section_of(const server_rec *s, int *top)
+{
+    const ap_directive_t *d;
+
+    *top = !s->is_virtual;
+    if (*top) {
+        return ap_conftree;
+    }
+    for (d = ap_conftree; d; d = d->next) {
+        if (d->directive && !strcasecmp(d->directive, "<VirtualHost")
+            && (unsigned)d->line_num == s->defn_line_number && d->filename
+            && s->defn_name && !strcmp(d->filename, s->defn_name)) {
+            return d->first_child;
+        }
+    }
+    return NULL;
+}
+
+/* mod_reqtimeout's defaults for the header stage (its MRT_DEFAULT_header_*) */
+#define HEADER_TIMEOUT_S    20
+#define HEADER_MAX_S        40
+#define HEADER_MIN_RATE     500
+
+typedef struct header_stage {
+    int set;
+    long timeout_s, max_s, min_rate;
+} header_stage;
+
+/* A non-negative whole number that is all of text, or -1. */
+static long whole(const char *text, size_t len)
+{
+    char buf[24], *end;
+    long v;
+
+    if (len == 0 || len >= sizeof(buf)) {
+        return -1;
+    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    v = strtol(buf, &end, 10);
+    return *end || v < 0 ? -1 : v;
+}
+
+/* "header=N[-M][,MinRate=R]" among a RequestReadTimeout's arguments;
+ * other stages are not ours.  httpd refused anything malformed already. */
+static void parse_args(const char *args, header_stage *st)
+{
+    const char *p = args;
+
+    while (*p) {
+        const char *word, *rate, *dash;
+        size_t len;
+
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        word = p;
+        while (*p && *p != ' ' && *p != '\t') {
+            p++;
+        }
+        len = (size_t)(p - word);
+        if (len < 7 || strncasecmp(word, "header=", 7) != 0) {
+            continue;
+        }
+        word += 7;
+        len -= 7;
+        st->set = 1;
+        st->max_s = st->min_rate = 0;
+        rate = NULL;
+        for (dash = word; dash < word + len; dash++) {
+            if (*dash == ',' && (size_t)(word + len - dash) > 9
+                && !strncasecmp(dash, ",minrate=", 9)) {
+                rate = dash;
+                break;
+            }
+        }
+        if (rate) {
+            st->min_rate = whole(rate + 9, (size_t)(word + len - rate - 9));
+            len = (size_t)(rate - word);
+        }
+        dash = memchr(word, '-', len);
+        if (dash) {
+            st->max_s = whole(dash + 1, (size_t)(word + len - dash - 1));
+            len = (size_t)(dash - word);
+        }
+        st->timeout_s = whole(word, len);
+    }
+}
+
+static void scan(const ap_directive_t *d, int top, header_stage *st)
+{
+    for (; d; d = d->next) {
+        if (top && d->directive && !strcasecmp(d->directive, "<VirtualHost")) {
+            continue;
+        }
+        if (d->directive && !strcasecmp(d->directive, "RequestReadTimeout")
+            && d->args) {
+            parse_args(d->args, st);
+        }
+    }
+}
+
+void ph_config_read_policy(const server_rec *s, ph_read_policy *rp)
+{
+    header_stage st = { 0, 0, 0, 0 };
+    const ap_directive_t *own;
+    int top;
+
+    rp->initial_ms = apr_time_as_msec(s->timeout);
+    rp->max_ms = 0;
+    rp->min_rate = 0;
+    if (!ap_find_linked_module("mod_reqtimeout.c")) {
+        return;
+    }
+    /* The main server's setting, then the vhost's own (httpd merges the
+     * stage as a whole: a vhost that sets header= replaces it). */
+    scan(ap_conftree, 1, &st);
+    if (s->is_virtual && (own = ph_config_section_of(s, &top))) {
+        scan(own, 0, &st);
+    }
+    if (!st.set) {
+        st.timeout_s = HEADER_TIMEOUT_S;
+        st.max_s = HEADER_MAX_S;
+        st.min_rate = HEADER_MIN_RATE;
+    }
+    if (st.timeout_s <= 0) {
+        return;                 /* header=0: the stage is off, Timeout */
+    }
+    rp->initial_ms = st.timeout_s * 1000LL;
+    rp->max_ms = st.max_s > 0 ? st.max_s * 1000LL : 0;
+    rp->min_rate = st.min_rate > 0 ? st.min_rate : 0;
+}

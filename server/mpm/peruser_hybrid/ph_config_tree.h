@@ -1,0 +1,31 @@
+/*
+ * ph_config_tree.h -- reading the configuration as httpd parsed it
+ * (ap_conftree) for what a module's own configuration does not export.
+ * Parent and children read their copy; nothing here is written.
+ */
+#ifndef PH_CONFIG_TREE_H
+#define PH_CONFIG_TREE_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+/* The directives of s's own section: a <VirtualHost> block found by where
+ * it was defined, or the top level for the main server (*top set).
+ * (<IfModule>, <IfDefine> and Include are already spliced in.)  NULL if
+ * the block is not found. */
+const ap_directive_t *ph_config_section_of(const server_rec *s, int *top);
+
+/* The header-read policy mod_reqtimeout applies on s (RequestReadTimeout
+ * header=...), or httpd's Timeout when the module is not loaded or the
+ * stage is off: wait initial_ms for the head, extended by 1 s per
+ * min_rate bytes received (0: never) up to max_ms after the start (0: no
+ * maximum). */
+typedef struct ph_read_policy {
+    long long initial_ms;
+    long long max_ms;
+    long min_rate;
+} ph_read_policy;
+
+void ph_config_read_policy(const server_rec *s, ph_read_policy *rp);
+
+#endif /* PH_CONFIG_TREE_H */
