@@ -142,36 +142,36 @@ static void retire_on_signal(int sig)
     retire_requested = 1;   /* epoll_wait returns EINTR; the loop looks */
 }
 
-static void list_append(mux_list *l, mux_conn *mc)
+/* Link mc into l after `after` (NULL: at the head). */
+static void list_insert_after(mux_list *l, mux_conn *after, mux_conn *mc)
 {
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
     mc->list = l;
-    mc->next = NULL;
-    mc->prev = l->tail;
-    if (l->tail) {
-        l->tail->next = mc;
-    }
-    else {
-        l->head = mc;
-    }
-    l->tail = mc;
-    l->count++;
-}
-
-static void list_prepend(mux_list *l, mux_conn *mc)
-{
-    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
-    mc->list = l;
-    mc->prev = NULL;
-    mc->next = l->head;
-    if (l->head) {
-        l->head->prev = mc;
+    mc->prev = after;
+    mc->next = after ? after->next : l->head;
+    if (mc->next) {
+        mc->next->prev = mc;
     }
     else {
         l->tail = mc;
     }
-    l->head = mc;
+    if (after) {
+        after->next = mc;
+    }
+    else {
+        l->head = mc;
+    }
     l->count++;
+}
+
+static void list_append(mux_list *l, mux_conn *mc)
+{
+    list_insert_after(l, l->tail, mc);
+}
+
+static void list_prepend(mux_list *l, mux_conn *mc)
+{
+    list_insert_after(l, NULL, mc);
 }
 
 static void list_remove(mux_conn *mc)
@@ -471,27 +471,12 @@ static int route_by_address(mux_state *m, mux_conn *mc)
  * only): insert from the tail, where later deadlines are. */
 static void peeking_insert(mux_state *m, mux_conn *mc)
 {
-    mux_list *l = &m->peeking;
-    mux_conn *after = l->tail;
+    mux_conn *after = m->peeking.tail;
 
     while (after && after->deadline_ms > mc->deadline_ms) {
         after = after->prev;
     }
-    if (!after) {
-        list_prepend(l, mc);
-        return;
-    }
-    mc->list = l;
-    mc->prev = after;
-    mc->next = after->next;
-    if (after->next) {
-        after->next->prev = mc;
-    }
-    else {
-        l->tail = mc;
-    }
-    after->next = mc;
-    l->count++;
+    list_insert_after(&m->peeking, after, mc);
 }
 
 /* More of the head arrived (n bytes seen in all): as mod_reqtimeout does
