@@ -1,0 +1,124 @@
+"""Debian's haproxy in front, `send-proxy-v2` and `send-proxy` (issue 11):
+the environments' vhosts with `RemoteIPProxyProtocol On` serve each request
+as their own user, and the CGI and the access log see the client's
+address from the PROXY header (127.0.0.2, the address the test connects
+from), not haproxy's (127.0.0.1).  Without a front end the same address
+drops a request without a preamble, as stock httpd does there.
+
+haproxy is started and stopped by this test, by pid, with bounded waits.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+import phtest
+from phtest import parse_id, vhost, wait_for
+
+CONF = phtest.server_head(threads=4) + """
+LoadModule remoteip_module @@MODDIR@@/mod_remoteip.so
+LogFormat "%a %h %v %>s" addr
+""" + phtest.TWO_PROCESSORS + "".join(
+    vhost(f"{env}.test", env, env, "RemoteIPProxyProtocol On",
+          f"CustomLog @@TMP@@/{env}-access.log addr")
+    for env in ("alice", "bob"))
+
+ADDR_CGI = """#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+echo "addr=$REMOTE_ADDR uid=$(id -u)"
+"""
+
+HAPROXY_CFG = """global
+    maxconn 100
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend front
+    bind 127.0.0.1:{front}
+    default_backend ph
+backend ph
+    server ph 127.0.0.1:{backend} {proxy}
+"""
+
+
+def start_haproxy(tmp, front, backend, proxy):
+    cfg = tmp / f"haproxy-{front}.cfg"
+    cfg.write_text(HAPROXY_CFG.format(front=front, backend=backend, proxy=proxy))
+    proc = subprocess.Popen([shutil.which("haproxy"), "-f", str(cfg), "-db"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def listening():
+        try:
+            socket.create_connection(("127.0.0.1", front), timeout=1).close()
+            return True
+        except OSError:
+            return None
+    wait_for(listening, 15, what="haproxy to listen")
+    return proc
+
+
+def get_from(src, port, host, path):
+    """A request sent from address src: (status, body)."""
+    with socket.socket() as s:
+        s.settimeout(10)
+        s.bind((src, 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+                  .encode())
+        got = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    head, _, body = got.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/"):
+        return None, got
+    return int(head.split(b" ", 2)[1]), body
+
+
+@pytest.mark.parametrize("proxy", ["send-proxy-v2", "send-proxy"])
+def test_haproxy_in_front_client_address_reaches_each_environment(
+        servers, tree, env_users, proxy):
+    if not shutil.which("haproxy"):
+        pytest.fail("haproxy is not installed (build/test.sh installs it)")
+    for env in ("alice", "bob"):
+        cgi = tree[env] / "cgi-bin" / "addr.cgi"
+        cgi.write_text(ADDR_CGI)
+        os.chmod(cgi, 0o755)
+    port = phtest.free_port()
+    srv = servers(CONF, values={"PORT": port})
+    srv.start(ready_hosts=[], port=port)
+    front = phtest.free_port()
+    hap = start_haproxy(srv.tmp, front, port, proxy)
+    try:
+        for env in ("alice", "bob"):
+            status, body = get_from("127.0.0.2", front, f"{env}.test", "/cgi-bin/addr.cgi")
+            assert status == 200, (body, hap.stderr.read1(4096) if status is None else b"")
+            assert b"addr=127.0.0.2 " in body, body
+            assert f"uid={env_users[env][0]}".encode() in body, body
+        for env in ("alice", "bob"):
+            log = srv.tmp / f"{env}-access.log"
+            wait_for(lambda: log.exists() and "127.0.0.2" in log.read_text(), 10,
+                     what=f"{env}'s access log to name the client")
+            assert re.search(rf"^127\.0\.0\.2 \S+ {env}\.test 200$", log.read_text(), re.M), \
+                log.read_text()
+        # straight to the server, no preamble: mod_remoteip drops the
+        # connection without an answer, as with stock event
+        # (test_proxy_protocol.py compares that case side by side)
+        status, got = get_from("127.0.0.2", port, "alice.test", "/cgi-bin/addr.cgi")
+        assert status is None and got == b"", got
+    finally:
+        hap.terminate()
+        try:
+            hap.wait(10)
+        except subprocess.TimeoutExpired:
+            hap.kill()
+            hap.wait(10)
