@@ -48,6 +48,13 @@ int ph_mux_route_by_address(apr_pool_t *p, int fd, ph_route *out);
  * ph_mux_head_limits gives the main server's. */
 void ph_mux_head_limits(ph_head_limits *lim);
 
+/* Multiplexer start, before the two below: every server's head-read
+ * policy (ph_config_read_policy), kept in p for the child's life. */
+void ph_mux_read_policies(apr_pool_t *p);
+
+/* Server s's head-read policy, as read at start. */
+void ph_mux_server_policy(const server_rec *s, ph_read_policy *rp);
+
 /* 1 if some virtual host reads heads with other limits or rules than the
  * main server: only then must each connection's address be looked at
  * before its head is judged. */

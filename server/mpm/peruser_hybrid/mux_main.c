@@ -814,9 +814,10 @@ static int setup(mux_state *m, int slot, int mux_index,
     m->pool = pchild;
     apr_pool_create(&m->scratch, pchild);
     m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
+    ph_mux_read_policies(pchild);
     ph_mux_head_limits(&m->limits);
     m->limits_vary = ph_mux_limits_vary();
-    ph_config_read_policy(ap_server_conf, &m->policy);
+    ph_mux_server_policy(ap_server_conf, &m->policy);
     if ((m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         return errno;
     }

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "httpd.h"
+#include "apr_hash.h"
 #include "apr_portable.h"
 #include "apr_strings.h"
 #include "apr_uri.h"
@@ -93,6 +94,40 @@ void ph_mux_head_limits(ph_head_limits *lim)
     lim->lenient = lim->lenient || one_environment();
 }
 
+/* Each server's head-read policy, read from the configuration tree once
+ * when the multiplexer starts: connections look theirs up, they must not
+ * walk the tree (server_rec * -> ph_read_policy). */
+static apr_hash_t *policies;
+
+void ph_mux_read_policies(apr_pool_t *p)
+{
+    server_rec *s;
+
+    policies = apr_hash_make(p);
+    for (s = ap_server_conf; s; s = s->next) {
+        const server_rec **key = apr_palloc(p, sizeof(*key));
+        ph_read_policy *rp = apr_palloc(p, sizeof(*rp));
+
+        *key = s;
+        ph_config_read_policy(s, rp);
+        apr_hash_set(policies, key, sizeof(*key), rp);
+    }
+}
+
+void ph_mux_server_policy(const server_rec *s, ph_read_policy *rp)
+{
+    const ph_read_policy *known = policies
+                                  ? apr_hash_get(policies, &s, sizeof(s))
+                                  : NULL;
+
+    if (known) {
+        *rp = *known;
+    }
+    else {
+        ph_config_read_policy(s, rp);   /* not expected: every server is */
+    }
+}
+
 int ph_mux_limits_vary(void)
 {
     ph_head_limits main_lim, lim;
@@ -103,10 +138,10 @@ int ph_mux_limits_vary(void)
         return 1;   /* which addresses have one environment: per address */
     }
     limits_of(ap_server_conf, &main_lim);
-    ph_config_read_policy(ap_server_conf, &main_rp);
+    ph_mux_server_policy(ap_server_conf, &main_rp);
     for (s = ap_server_conf->next; s; s = s->next) {
         limits_of(s, &lim);
-        ph_config_read_policy(s, &rp);
+        ph_mux_server_policy(s, &rp);
         if (lim.limit_request_line != main_lim.limit_request_line
             || lim.limit_field_size != main_lim.limit_field_size
             || lim.limit_fields != main_lim.limit_fields
@@ -212,7 +247,7 @@ int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim,
         return -1;
     }
     limits_of(c->base_server, lim);
-    ph_config_read_policy(c->base_server, rp);
+    ph_mux_server_policy(c->base_server, rp);
     ap_vhost_iterate_given_conn(c, scan_env, &scan);
     lim->lenient = lim->lenient || !scan.mixed;
     return 0;
