@@ -25,6 +25,9 @@
 
 /* flags */
 #define PH_CHAN_F_HEAD_COMPLETE 0x0001u /* mux saw the whole request head */
+#define PH_CHAN_F_HEAD_EXPIRED  0x0002u /* the client's time for its head
+                                         * is over: what it has sent is
+                                         * all that is read (proc_expired.c) */
 
 typedef struct {
     uint32_t env_index;     /* environment the multiplexer routed to */

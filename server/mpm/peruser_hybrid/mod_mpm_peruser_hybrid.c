@@ -251,6 +251,7 @@ static void ph_register_hooks(apr_pool_t *p)
     ap_hook_mpm_get_name(ph_get_name, NULL, NULL, APR_HOOK_MIDDLE);
     /* Processors: nothing acts on a request of another environment. */
     ph_guard_register_hooks();
+    ph_expired_register_hooks();
     ph_status_register_hooks();
 }
 

@@ -140,6 +140,12 @@ void ph_proc_publish_room(proc_state *ps, int room);
 /* Ring the environment's doorbell if connections wait for it. */
 void ph_proc_ring_doorbell(proc_state *ps);
 
+/* proc_expired.c: a connection the multiplexer sent with
+ * PH_CHAN_F_HEAD_EXPIRED reads its head without waiting (add after the
+ * pre_connection hooks). */
+void ph_expired_add_filter(conn_rec *c);
+void ph_expired_register_hooks(void);
+
 /* proc_guard.c */
 void ph_guard_set_env(const ph_env *env);
 void ph_guard_set_slot(int slot);
