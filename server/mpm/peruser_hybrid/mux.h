@@ -42,6 +42,15 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out);
  */
 int ph_mux_route_by_address(apr_pool_t *p, int fd, ph_route *out);
 
+/*
+ * The environment that answers for the connection on fd when no request
+ * routes it (a head httpd refuses, a client too slow or gone): the one of
+ * its address's default server, which is the server httpd answers such a
+ * connection with.  Fills out like ph_mux_route (status 503 when that
+ * server has no environment, 400 when the peer is gone).
+ */
+void ph_mux_route_default(apr_pool_t *p, int fd, ph_route *out);
+
 /* The limits and rules httpd reads a request head with on a connection
  * whose default server (for its local address) is s: LimitRequestLine,
  * LimitRequestFieldSize, LimitRequestFields, HttpProtocolOptions Unsafe.

@@ -5,11 +5,14 @@
  *
  * Connection life cycle inside a multiplexer:
  *
- *   accept --> PEEK --(routable, capacity)--> sent on channel, closed here
- *               |  \--(no capacity)--> PENDING --(capacity)--> sent
- *               |                         \--(allowed wait over)--> 503
- *               +--(bad head / no env / timeout)--> reply --> LINGER --> closed
- *               +--(client closed)--> closed
+ *   accept --> PEEK --(whole head routable)--> admit --(capacity)--> sent
+ *               |                             \--(none)--> PENDING --> sent
+ *               |                                  (allowed wait over) 503
+ *               +--(bad head / timeout / half-closed)--> admit to the
+ *               |      default vhost's environment, whose httpd answers
+ *               |      (conn_refer; a reply of ours if it has none)
+ *               +--(vhost without environment)--> 503 --> LINGER --> closed
+ *               +--(client closed before any byte)--> closed
  *
  * A connection on a non-HTTP address (ph_proto.h: `Listen 8530 echo`, a
  * vhost with `Protocol echo` or a protocol module turned on) skips PEEK:
@@ -410,6 +413,57 @@ static void admit(mux_state *m, mux_conn *mc, int env_index)
     flush_pending(m, env_index);
 }
 
+/* What the environment's processor gets with the socket. */
+static void set_message(mux_state *m, mux_conn *mc, const ph_route *rt,
+                        uint32_t flags)
+{
+    mc->msg.env_index = (uint32_t)rt->env_index;
+    mc->msg.vhost_id = (uint32_t)rt->vhost_id;
+    mc->msg.mux_slot = (uint32_t)m->slot;
+    mc->msg.flags = flags;
+    mc->msg.ticket = 0;
+    mc->msg.ticket_gen = 0;
+}
+
+/*
+ * A connection none of whose requests routes -- a head httpd refuses, a
+ * client too slow or gone -- is one httpd answers (or closes) on the
+ * default server of its address: with that server's ErrorDocument, in its
+ * access and error logs, with httpd's message ids.  So it goes to that
+ * server's environment, whose httpd reads the head itself and answers it
+ * exactly as stock; our verdict only decides that it cannot wait for
+ * more.  expired: the client's time for its head is over, so what it has
+ * sent is all the processor reads (PH_CHAN_F_HEAD_EXPIRED).
+ *
+ * Only where that server has no environment (nobody may answer for it)
+ * do we answer `status` ourselves, or read to the close when it is 0.
+ * mc may be freed on return.
+ */
+static void conn_refer(mux_state *m, mux_conn *mc, int status, int expired)
+{
+    ph_route rt;
+
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
+
+    if (mc->by_address) {
+        conn_close(m, mc);      /* not HTTP: a close is the refusal */
+        return;
+    }
+    ph_mux_route_default(m->scratch, mc->tag.fd, &rt);
+    apr_pool_clear(m->scratch);
+    if (rt.status) {
+        if (status) {
+            conn_reply(m, mc, status);
+        }
+        else {
+            conn_linger(m, mc);
+        }
+        return;
+    }
+    set_message(m, mc, &rt, expired ? PH_CHAN_F_HEAD_EXPIRED : 0);
+    admit(m, mc, rt.env_index);
+}
+
 static void route(mux_state *m, mux_conn *mc, const ph_head *head)
 {
     ph_route rt;
@@ -418,19 +472,18 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
 
     ph_mux_route(m->scratch, mc->tag.fd, head, &rt);
     apr_pool_clear(m->scratch);
-    if (rt.status) {
-        if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
-            ph_admit_dropped(-1, PH_DROP_NO_ENV);
-        }
+    if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
+        /* a vhost no environment serves: nobody else may answer for it */
+        ph_admit_dropped(-1, PH_DROP_NO_ENV);
         conn_reply(m, mc, rt.status);
         return;
     }
-    mc->msg.env_index = (uint32_t)rt.env_index;
-    mc->msg.vhost_id = (uint32_t)rt.vhost_id;
-    mc->msg.mux_slot = (uint32_t)m->slot;
-    mc->msg.flags = head->head_complete ? PH_CHAN_F_HEAD_COMPLETE : 0;
-    mc->msg.ticket = 0;
-    mc->msg.ticket_gen = 0;
+    if (rt.status) {
+        conn_refer(m, mc, rt.status, 0);    /* httpd refuses it too */
+        return;
+    }
+    set_message(m, mc, &rt,
+                head->head_complete ? PH_CHAN_F_HEAD_COMPLETE : 0);
     admit(m, mc, rt.env_index);
 }
 
@@ -457,12 +510,7 @@ static int route_by_address(mux_state *m, mux_conn *mc)
         conn_close(m, mc);
         return 1;
     }
-    mc->msg.env_index = (uint32_t)rt.env_index;
-    mc->msg.vhost_id = (uint32_t)rt.vhost_id;
-    mc->msg.mux_slot = (uint32_t)m->slot;
-    mc->msg.flags = 0;
-    mc->msg.ticket = 0;
-    mc->msg.ticket_gen = 0;
+    set_message(m, mc, &rt, 0);
     admit(m, mc, rt.env_index);
     return 1;
 }
@@ -508,6 +556,7 @@ static void head_progress(mux_state *m, mux_conn *mc, size_t n)
 static void peek(mux_state *m, mux_conn *mc)
 {
     const ph_head_limits *lim = &m->limits;
+    ph_head_verdict verdict;
     ph_head head;
     size_t skip;
     ssize_t n;
@@ -556,8 +605,18 @@ static void peek(mux_state *m, mux_conn *mc)
         }
         skip = PH_PREAMBLE_NONE;
     }
-    switch (ph_head_parse_and_note(mc, m->peekbuf + skip, (size_t)n - skip,
-                                   lim, &head)) {
+    verdict = ph_head_parse_and_note(mc, m->peekbuf + skip,
+                                     (size_t)n - skip, lim, &head);
+    if (verdict == PH_HEAD_ROUTABLE && !head.head_complete
+        && n < PEEK_WINDOW) {
+        /* The Host is known, but httpd reads the whole head on the
+         * address's default server before it picks the vhost: a head
+         * that then stalls, breaks off or turns out bad is answered
+         * there (conn_refer), not by the Host's environment.  So the
+         * rest of the head is waited for, as httpd's reader would. */
+        verdict = PH_HEAD_NEED_MORE;
+    }
+    switch (verdict) {
     case PH_HEAD_ROUTABLE:
     case PH_HEAD_BY_ADDRESS:
         route(m, mc, &head);
@@ -565,15 +624,10 @@ static void peek(mux_state *m, mux_conn *mc)
     case PH_HEAD_NEED_MORE:
         if (mc->peer_closed && n < PEEK_WINDOW) {
             /* The client stopped sending (shutdown or close) inside the
-             * head.  httpd reads to the end and answers 400 when the
-             * request line was complete, or closes without an answer
-             * when it was not; so do we, without waiting for Timeout. */
-            if (head.method) {
-                conn_reply(m, mc, HTTP_BAD_REQUEST);
-            }
-            else {
-                conn_linger(m, mc);
-            }
+             * head: httpd reads to the end of what came and answers
+             * (400 when the request line was complete, a close when it
+             * was not), at once, without waiting for Timeout. */
+            conn_refer(m, mc, head.method ? HTTP_BAD_REQUEST : 0, 0);
         }
         else if (n >= PEEK_WINDOW && head.method) {
             /* The head is larger than we look at and names no Host in
@@ -586,16 +640,16 @@ static void peek(mux_state *m, mux_conn *mc)
             route(m, mc, &head);
         }
         else if (n >= PEEK_WINDOW) {
-            conn_reply(m, mc, HTTP_BAD_REQUEST);
+            conn_refer(m, mc, HTTP_BAD_REQUEST, 0);
         }
         return;
     case PH_HEAD_URI_TOO_LONG:
-        conn_reply(m, mc, HTTP_REQUEST_URI_TOO_LARGE);
+        conn_refer(m, mc, HTTP_REQUEST_URI_TOO_LARGE, 0);
         return;
     case PH_HEAD_FIELD_TOO_LONG:
     case PH_HEAD_BAD_REQUEST:
     default:
-        conn_reply(m, mc, HTTP_BAD_REQUEST);
+        conn_refer(m, mc, HTTP_BAD_REQUEST, 0);
         return;
     }
 }
@@ -688,13 +742,14 @@ static void expire(mux_state *m)
     while (m->peeking.head && m->peeking.head->deadline_ms <= now) {
         mux_conn *mc = m->peeking.head;
         char probe;
-        /* Nothing at all received: just close, as for an idle
-         * pre-connection; a partial head gets 408. */
+        /* httpd in the environment finds the time over: a partial head
+         * gets 408, nothing at all a close (both logged there).  Where
+         * nobody may answer, we do the same, unlogged. */
         if (recv(mc->tag.fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
-            conn_reply(m, mc, HTTP_REQUEST_TIME_OUT);
+            conn_refer(m, mc, HTTP_REQUEST_TIME_OUT, 1);
         }
         else {
-            conn_close(m, mc);
+            conn_refer(m, mc, 0, 1);
         }
     }
     for (i = 0; i < ph_envs->nelts; i++) {

@@ -1,8 +1,10 @@
 /*
- * mux_reply.c -- the few responses a multiplexer gives itself: requests it
- * cannot route (400, 414), clients too slow to send a head (408), and
- * virtual hosts without an environment (503).  They look like httpd's own
- * error pages so clients and monitoring see no difference.
+ * mux_reply.c -- the few responses a multiplexer gives itself: virtual
+ * hosts without an environment and environments out of capacity (503),
+ * and -- only where the address's default vhost has no environment to
+ * answer them (mux_main.c, conn_refer) -- heads httpd would refuse (400,
+ * 414) and clients too slow to send one (408).  They look like httpd's
+ * own error pages.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -363,13 +363,26 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out)
     out->env_index = env->index;
 }
 
+/* Route to the connection's base server (its address's default vhost). */
+static void route_to_base(conn_rec *c, ph_route *out)
+{
+    ph_env *env;
+
+    out->server = c->base_server;
+    out->vhost_id = ph_env_vhost_id(c->base_server);
+    if (!(env = ph_env_of_server(c->base_server))) {
+        out->status = HTTP_SERVICE_UNAVAILABLE;
+        return;
+    }
+    out->env_index = env->index;
+}
+
 /* A connection whose address is not HTTP (ph_proto.h): its environment is
  * the one that owns the address's default vhost, as httpd gives it to the
  * connection; no request head is looked for. */
 int ph_mux_route_by_address(apr_pool_t *p, int fd, ph_route *out)
 {
     conn_rec *c;
-    ph_env *env;
 
     memset(out, 0, sizeof(*out));
     out->env_index = -1;
@@ -383,12 +396,19 @@ int ph_mux_route_by_address(apr_pool_t *p, int fd, ph_route *out)
     if (!ph_proto_conn_by_address(c)) {
         return 0;
     }
-    out->server = c->base_server;
-    out->vhost_id = ph_env_vhost_id(c->base_server);
-    if (!(env = ph_env_of_server(c->base_server))) {
-        out->status = HTTP_SERVICE_UNAVAILABLE;
-        return 1;
-    }
-    out->env_index = env->index;
+    route_to_base(c, out);
     return 1;
+}
+
+void ph_mux_route_default(apr_pool_t *p, int fd, ph_route *out)
+{
+    conn_rec *c;
+
+    memset(out, 0, sizeof(*out));
+    out->env_index = -1;
+    if (!(c = scratch_conn(p, fd))) {
+        out->status = HTTP_BAD_REQUEST;     /* peer already gone */
+        return;
+    }
+    route_to_base(c, out);
 }
