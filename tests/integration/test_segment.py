@@ -561,6 +561,10 @@ def test_saturated_environment_refuses_excess_after_wait(servers, tree, shm_dump
     assert s1["avail"] == 100 - 3 * 10, f"AVAIL {s1['avail']} after 3 drops at 10 levels"
     assert len(seg_processors(seg1, "slow")) == 1, seg1["children"]
     assert seg_env(seg1, "bob")["dropped_timeout"] == 0
+    # the operator is told, once for the burst (rate-limited), in the main log
+    notes = srv.log_lines(r"PH00361: environment slow: \d+ connection\(s\) answered 503")
+    assert 1 <= len(notes) <= 3, srv.log_text()[-3000:]
+    assert not srv.log_lines(r"PH00361: environment bob")
 
 
 WAIT_FOR_WORKER = SATURATION.replace("ProcessorWaitTimeout 1", "ProcessorWaitTimeout 5")

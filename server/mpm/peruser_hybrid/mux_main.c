@@ -348,6 +348,7 @@ static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     ph_admit_dropped(env_index, PH_DROP_TIMEOUT);
+    ph_mux_note_wait_over(env_index, secs);
     if (mc->by_address) {
         conn_close(m, mc);
         return;
@@ -475,6 +476,7 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
     if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
         /* a vhost no environment serves: nobody else may answer for it */
         ph_admit_dropped(-1, PH_DROP_NO_ENV);
+        ph_mux_note_no_env(rt.server);
         conn_reply(m, mc, rt.status);
         return;
     }
@@ -870,6 +872,7 @@ static int setup(mux_state *m, int slot, int mux_index,
     apr_pool_create(&m->scratch, pchild);
     m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
     ph_mux_read_policies(pchild);
+    ph_mux_drops_init(pchild, ph_envs->nelts);
     ph_mux_head_limits(&m->limits);
     m->limits_vary = ph_mux_limits_vary();
     ph_mux_server_policy(ap_server_conf, &m->policy);
