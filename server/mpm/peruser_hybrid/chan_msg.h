@@ -25,6 +25,9 @@
 
 /* flags */
 #define PH_CHAN_F_HEAD_COMPLETE 0x0001u /* mux saw the whole request head */
+#define PH_CHAN_F_H2C           0x0002u /* h2c prior knowledge, routed on
+                                         * the first :authority to vhost_id
+                                         * (mux_h2c.c, proc_guard.c) */
 
 typedef struct {
     uint32_t env_index;     /* environment the multiplexer routed to */
