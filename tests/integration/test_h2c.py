@@ -274,3 +274,4 @@ def test_preface_answered_as_stock(pair, name):
     assert secs < 15, (name, secs)
     # no multiplexer crashed on it
     assert muxes and multiplexers(pair["ph"]) == muxes
+

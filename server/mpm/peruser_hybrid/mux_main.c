@@ -105,7 +105,8 @@ typedef struct mux_conn {
     int peer_closed;            /* EPOLLRDHUP seen: no more bytes come */
     int limits_known;           /* limits holds its address's limits */
     int h2c;                    /* began with (a prefix of) the HTTP/2
-                                 * preface: never answered in HTTP/1 */
+                                 * preface: never answered in HTTP/1;
+                                 * 2 once the whole preface is in */
     ph_head_limits limits;
 } mux_conn;
 
@@ -512,7 +513,7 @@ static int peek_h2c(mux_state *m, mux_conn *mc, const char *buf, size_t n,
     case PH_H2_NOT_H2:
         return 0;
     case PH_H2_NEED_MORE:
-        mc->h2c = 1;
+        mc->h2c = n >= PH_H2_PREFACE_LEN ? 2 : 1;
         if (!mc->peer_closed && window_left > 0) {
             return 1;
         }
@@ -755,6 +756,19 @@ static void expire(mux_state *m)
     while (m->peeking.head && m->peeking.head->deadline_ms <= now) {
         mux_conn *mc = m->peeking.head;
         char probe;
+
+        if (mc->h2c == 2) {
+            /* The whole preface, then a stall before the first request:
+             * in stock httpd mod_http2 has had the connection since the
+             * preface, and its own timeouts end it (a GOAWAY).  Hand it,
+             * by address, to the default server's environment, whose
+             * mod_http2 does the same. */
+            ph_h2_first first;
+            memset(&first, 0, sizeof(first));
+            first.verdict = PH_H2_BY_ADDRESS;
+            route_h2c(m, mc, &first);
+            continue;
+        }
         /* Nothing at all received: just close, as for an idle
          * pre-connection; a partial head gets 408 (an HTTP/1 answer
          * that an h2c client would not read: it gets the close). */
