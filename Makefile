@@ -8,6 +8,7 @@
 #   make unit       CUnit unit tests (tests/unit/)
 #   make check      unit + integration tests (needs root, see README)
 #   make bench      build/bench.sh: peruser_hybrid vs stock mpm_event
+#   make bench-h2c  build/bench-h2c.sh: the same over h2c, with h2load
 #   make coldstart  build/coldstart.sh: spawn-on-demand latency
 #   make shm-bench  ticket handoff vs a mutex queue (tests/shm)
 #   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
@@ -41,7 +42,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench coldstart intree install clean asan tsan \
+.PHONY: all unit check integration bench bench-h2c coldstart intree install clean asan tsan \
         httpd-tests-ph httpd-tests-ph-env httpd-tests-event
 all: $(MODULE) $(OUT)/pstat
 
@@ -51,7 +52,7 @@ $(OBJ)/%.o: %.c
 
 $(MODULE): $(MPM_OBJ)
 	@mkdir -p $(OUT)
-	$(CC) -shared -o $@ $(MPM_OBJ) -lpthread
+	$(CC) -shared -o $@ $(MPM_OBJ) -lpthread -lnghttp2
 
 -include $(MPM_OBJ:.o=.d)
 
@@ -76,7 +77,7 @@ build/obj-$(1)/%.o: %.c
 build/out-$(1)/mod_mpm_peruser_hybrid.so: \
         $$(patsubst %.c,build/obj-$(1)/%.o,$$(MPM_SRC) $$(SHM_SRC))
 	@mkdir -p $$(dir $$@)
-	$$(CC) -shared $$(SAN_FLAGS_$(1)) -o $$@ $$^ -lpthread
+	$$(CC) -shared $$(SAN_FLAGS_$(1)) -o $$@ $$^ -lpthread -lnghttp2
 
 -include $$(patsubst %.c,build/obj-$(1)/%.d,$$(MPM_SRC) $$(SHM_SRC))
 endef
@@ -95,6 +96,9 @@ check: unit integration
 
 bench: $(MODULE)
 	bash build/bench.sh
+
+bench-h2c: $(MODULE)
+	bash build/bench-h2c.sh
 
 # First-request latency of 100 MinProcessors 0 environments (spawn on
 # demand), median and worst, beside warm requests.

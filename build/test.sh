@@ -21,7 +21,8 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 install_deps \
     build-essential apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev \
     libcunit1-dev libhwloc-dev libjemalloc-dev wrk curl \
-    python3-pytest python3-requests clang valgrind tmux libncurses-dev haproxy
+    python3-pytest python3-requests clang valgrind tmux libncurses-dev haproxy \
+    libnghttp2-dev nghttp2-client python3-h2
 
 echo "== make"
 make

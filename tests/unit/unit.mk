@@ -15,10 +15,11 @@
 # built with other flags than the module's own objects.
 
 UNIT_DIR      := tests/unit
-UNIT_MOD_SRC  := $(addprefix $(MPM_DIR)/,head_parse.c chan_msg.c \
+UNIT_MOD_SRC  := $(addprefix $(MPM_DIR)/,head_parse.c h2_preface.c chan_msg.c \
                    config_value.c envconf_scan.c)
 UNIT_SHM_SRC  := shm/shm_escape.c
 UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c test_head_parse.c \
+                   test_h2_preface.c \
                    test_chan_msg.c test_config_value.c \
                    test_config_rows.c test_shm_escape.c \
                    test_envconf_scan.c)
@@ -28,7 +29,7 @@ UNIT_NAMES    := $(notdir $(UNIT_MOD_SRC:.c=.o) $(UNIT_SHM_SRC:.c=.o) \
 APR_CONFIG    ?= apr-1-config
 UNIT_CPPFLAGS := -I$(MPM_DIR) -Ishm -I$(UNIT_DIR) \
                  $(shell $(APR_CONFIG) --includes --cppflags)
-UNIT_LIBS     := -lcunit $(shell $(APR_CONFIG) --link-ld)
+UNIT_LIBS     := -lcunit -lnghttp2 $(shell $(APR_CONFIG) --link-ld)
 
 UNIT_OBJDIR   := $(OBJ)/tests/unit
 UNIT_OBJ      := $(addprefix $(UNIT_OBJDIR)/,$(UNIT_NAMES))

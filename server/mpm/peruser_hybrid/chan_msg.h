@@ -28,6 +28,9 @@
 #define PH_CHAN_F_HEAD_EXPIRED  0x0002u /* the client's time for its head
                                          * is over: what it has sent is
                                          * all that is read (proc_expired.c) */
+#define PH_CHAN_F_H2C           0x0004u /* h2c prior knowledge, routed on
+                                         * the first :authority to vhost_id
+                                         * (mux_h2c.c, proc_guard.c) */
 
 typedef struct {
     uint32_t env_index;     /* environment the multiplexer routed to */

@@ -6,10 +6,13 @@ dnl build/intree-build.sh copies the project's shm/*.c library sources into
 dnl this directory (prefixed shm_ where a name would clash), so the same
 dnl glob picks those up too.  Re-run configure after adding a source file.
 dnl
-dnl Extra link libraries for the MPM go in MOD_MPM_PERUSER_HYBRID_LDADD
-dnl (empty for now; hwloc and jemalloc will be added here when the sources
-dnl need them).
+dnl Extra link libraries for the MPM go in MOD_MPM_PERUSER_HYBRID_LDADD:
+dnl libnghttp2, whose HPACK inflater h2_preface.c uses to route h2c
+dnl connections (Debian: libnghttp2-dev).
 
+AC_CHECK_HEADER([nghttp2/nghttp2.h], [],
+    [AC_MSG_ERROR([peruser_hybrid needs nghttp2/nghttp2.h (libnghttp2-dev)])])
+MOD_MPM_PERUSER_HYBRID_LDADD="-lnghttp2"
 APACHE_SUBST(MOD_MPM_PERUSER_HYBRID_LDADD)
 
 ph_mpm_objects=""

@@ -14,6 +14,7 @@
 
 #include "httpd.h"
 
+#include "h2_preface.h"
 #include "head_parse.h"
 #include "ph_config_tree.h"
 
@@ -33,6 +34,29 @@ typedef struct ph_route {
  * Scratch allocations come from p, which the caller clears.
  */
 void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out);
+
+/*
+ * Route an h2c (prior knowledge) connection whose first request is
+ * `first` (mux_h2c.c): on its :authority as on a Host header where the
+ * address's default server lets mod_http2 take it, else (and whenever
+ * first is not PH_H2_ROUTABLE, or its authority does not route) to the
+ * environment of the address's default server, whose httpd answers as
+ * stock.  out->status: 0, 503 (that server has no environment) or 400
+ * (the peer is gone).  Returns 1 when routed on the :authority (the
+ * message then carries PH_CHAN_F_H2C), 0 otherwise.
+ */
+int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
+                     ph_route *out);
+
+/* Multiplexer start: which servers let mod_http2 take h2c with prior
+ * knowledge (Protocols h2c, H2Direct), kept in p. */
+void ph_mux_h2c_init(apr_pool_t *p);
+
+/* The scratch connection (by fd's local address: c->base_server is the
+ * address's default server) and request records the vhost functions run
+ * on (mux_route.c); NULL if the socket cannot be looked at. */
+conn_rec *ph_mux_scratch_conn(apr_pool_t *p, int fd);
+request_rec *ph_mux_scratch_request(apr_pool_t *p, conn_rec *c);
 
 /*
  * When the connection on fd is for a non-HTTP address (ph_proto.h): fill

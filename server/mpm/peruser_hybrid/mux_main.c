@@ -107,6 +107,9 @@ typedef struct mux_conn {
                                  * of ours carries no body, as httpd's */
     int peer_closed;            /* EPOLLRDHUP seen: no more bytes come */
     int limits_known;           /* limits holds its address's limits */
+    int h2c;                    /* began with (a prefix of) the HTTP/2
+                                 * preface: never answered in HTTP/1;
+                                 * 2 once the whole preface is in */
     ph_head_limits limits;
 } mux_conn;
 
@@ -517,6 +520,63 @@ static int route_by_address(mux_state *m, mux_conn *mc)
     return 1;
 }
 
+/* An h2c connection with prior knowledge (mux_h2c.c): routed on its first
+ * request's :authority, or by address; never answered here in HTTP/1. */
+static void route_h2c(mux_state *m, mux_conn *mc, const ph_h2_first *first)
+{
+    ph_route rt;
+    int on_authority;
+
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
+
+    on_authority = ph_mux_route_h2c(m->scratch, mc->tag.fd, first, &rt);
+    apr_pool_clear(m->scratch);
+    if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
+        /* The address's default server has no environment: as an HTTP/1
+         * request there would be. */
+        ph_admit_dropped(-1, PH_DROP_NO_ENV);
+        ph_mux_note_no_env(rt.server);
+        conn_reply(m, mc, rt.status);
+        return;
+    }
+    if (rt.status) {
+        conn_close(m, mc);      /* the peer is gone */
+        return;
+    }
+    set_message(m, mc, &rt, on_authority ? PH_CHAN_F_H2C : 0);
+    admit(m, mc, rt.env_index);
+}
+
+/* Whether buf[0..n) (after any PROXY preamble) is, or may still become,
+ * the HTTP/2 preface; if so it is handled (routed, or left to wait for
+ * more bytes) and 1 is returned. */
+static int peek_h2c(mux_state *m, mux_conn *mc, const char *buf, size_t n,
+                    size_t window_left)
+{
+    ph_h2_first first;
+
+    switch (ph_h2_first_request((const unsigned char *)buf, n, &first)) {
+    case PH_H2_NOT_H2:
+        return 0;
+    case PH_H2_NEED_MORE:
+        mc->h2c = n >= PH_H2_PREFACE_LEN ? 2 : 1;
+        if (!mc->peer_closed && window_left > 0) {
+            return 1;
+        }
+        /* A truncated preface or header block, or one larger than the
+         * window: mod_http2 or httpd of the address's default server
+         * judges it. */
+        first.verdict = PH_H2_BY_ADDRESS;
+        break;
+    case PH_H2_ROUTABLE:
+    case PH_H2_BY_ADDRESS:
+        break;
+    }
+    mc->h2c = 1;
+    route_h2c(m, mc, &first);
+    return 1;
+}
+
 /* The peeking list is kept in deadline order (expire() looks at its head
  * only): insert from the tail, where later deadlines are. */
 static void peeking_insert(mux_state *m, mux_conn *mc)
@@ -606,6 +666,10 @@ static void peek(mux_state *m, mux_conn *mc)
             return;
         }
         skip = PH_PREAMBLE_NONE;
+    }
+    if (peek_h2c(m, mc, m->peekbuf + skip, (size_t)n - skip,
+                 PEEK_WINDOW - (size_t)n)) {
+        return;
     }
     verdict = ph_head_parse_and_note(mc, m->peekbuf + skip,
                                      (size_t)n - skip, lim, &head);
@@ -744,10 +808,25 @@ static void expire(mux_state *m)
     while (m->peeking.head && m->peeking.head->deadline_ms <= now) {
         mux_conn *mc = m->peeking.head;
         char probe;
+
+        if (mc->h2c == 2) {
+            /* The whole preface, then a stall before the first request:
+             * in stock httpd mod_http2 has had the connection since the
+             * preface, and its own timeouts end it (a GOAWAY).  Hand it,
+             * by address, to the default server's environment, whose
+             * mod_http2 does the same. */
+            ph_h2_first first;
+            memset(&first, 0, sizeof(first));
+            first.verdict = PH_H2_BY_ADDRESS;
+            route_h2c(m, mc, &first);
+            continue;
+        }
         /* httpd in the environment finds the time over: a partial head
-         * gets 408, nothing at all a close (both logged there).  Where
-         * nobody may answer, we do the same, unlogged. */
-        if (recv(mc->tag.fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+         * gets 408, nothing at all (or part of an h2 preface) a close,
+         * logged there.  Where nobody may answer, we do the same,
+         * unlogged. */
+        if (!mc->h2c
+            && recv(mc->tag.fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
             conn_refer(m, mc, HTTP_REQUEST_TIME_OUT, 1);
         }
         else {
@@ -873,6 +952,7 @@ static int setup(mux_state *m, int slot, int mux_index,
     m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
     ph_mux_read_policies(pchild);
     ph_mux_drops_init(pchild, ph_envs->nelts);
+    ph_mux_h2c_init(pchild);
     ph_mux_head_limits(&m->limits);
     m->limits_vary = ph_mux_limits_vary();
     ph_mux_server_policy(ap_server_conf, &m->policy);

@@ -253,6 +253,16 @@ int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim,
     return 0;
 }
 
+conn_rec *ph_mux_scratch_conn(apr_pool_t *p, int fd)
+{
+    return scratch_conn(p, fd);
+}
+
+request_rec *ph_mux_scratch_request(apr_pool_t *p, conn_rec *c)
+{
+    return scratch_request(p, c);
+}
+
 /* Fill r->uri and r->hostname from the request-target, as ap_parse_uri
  * would: origin-form gives a path, absolute-form a host and a path,
  * authority-form (CONNECT) a host. */

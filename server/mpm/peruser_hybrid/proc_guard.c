@@ -19,6 +19,7 @@
 #include "http_config.h"
 #include "http_connection.h"
 #include "http_log.h"
+#include "http_main.h"
 #include "http_protocol.h"
 #include "http_request.h"
 
@@ -213,6 +214,44 @@ static int guard_process_connection(conn_rec *c)
                   owner ? owner->name : "(none)", serving_env->name);
     c->aborted = 1;
     return DONE;
+}
+
+/*
+ * An h2c (prior knowledge) connection that the multiplexer routed on its
+ * first request's :authority to one of our vhosts (PH_CHAN_F_H2C,
+ * mux_h2c.c), on an address whose default server is another
+ * environment's.  mod_http2 decides whether to take the connection, and
+ * sets its session up, from c->base_server -- here that default server,
+ * which proc_confine.c made inert (the main server's configuration), so it
+ * would refuse, or run the session on settings that are not the address's.
+ * The connection's base server becomes the routed vhost instead, only if
+ * it is ours: the message is only a hint, a vhost of another environment
+ * (or an index past the list) changes nothing, and every stream is still
+ * checked on its own vhost by ph_guard_post_read_request (421).
+ */
+void ph_guard_h2c_base(conn_rec *c, const ph_chan_msg *msg)
+{
+    server_rec *s;
+    uint32_t i;
+
+    if (!serving_env || !(msg->flags & PH_CHAN_F_H2C)
+        || ph_env_of_server(c->base_server) == serving_env) {
+        return;
+    }
+    for (s = ap_server_conf, i = 0; s && i < msg->vhost_id; s = s->next) {
+        i++;
+    }
+    if (!s || ph_env_of_server(s) != serving_env) {
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, PHLOGNO(00351)
+                      "h2c connection names virtual host #%u, not one of "
+                      "environment %s: base server left as is",
+                      msg->vhost_id, serving_env->name);
+        return;
+    }
+    ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c, PHLOGNO(00352)
+                  "h2c connection: base server %s (routed on :authority)",
+                  s->server_hostname ? s->server_hostname : "(unnamed)");
+    c->base_server = s;
 }
 
 void ph_guard_register_hooks(void)

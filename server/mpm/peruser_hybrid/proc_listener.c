@@ -496,8 +496,16 @@ static void expire(proc_state *ps)
     while (done) {
         proc_conn *pc = done;
         done = pc->work_next;
-        if (pc->c && pc->pub.state == CONN_STATE_KEEPALIVE) {
-            /* Idle keep-alive: close it quietly, as the event MPM does. */
+        if (pc->c && pc->pub.state != CONN_STATE_LINGER_NORMAL) {
+            /* Idle keep-alive: close it quietly, as the event MPM does.
+             * A connection waiting for I/O of its own (mod_http2's
+             * session between frames) or for a write: a lingering close
+             * too, in a worker, as event does, so that the pre_close
+             * hooks run (mod_http2 sends its GOAWAY there), each socket
+             * operation bounded by 2 s (event's SECONDS_TO_LINGER). */
+            if (pc->pub.state != CONN_STATE_KEEPALIVE && pc->sock) {
+                apr_socket_timeout_set(pc->sock, apr_time_from_sec(2));
+            }
             pc->pub.state = CONN_STATE_LINGER;
             give_to_worker(ps, pc);
         }

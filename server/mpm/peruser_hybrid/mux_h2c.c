@@ -1,0 +1,175 @@
+/*
+ * mux_h2c.c -- routing an h2c connection with prior knowledge: a client
+ * that starts with the HTTP/2 preface instead of an HTTP/1 head
+ * (curl --http2-prior-knowledge, a front proxy speaking cleartext HTTP/2
+ * to its backend).
+ *
+ * mod_http2 takes such a connection in the processor (its
+ * process_connection hook peeks the 24-byte preface) only where the
+ * address's default server allows it: mod_http2 loaded, `Protocols`
+ * naming h2c, and H2Direct not Off (on by default without TLS).  Where it
+ * does, the connection is routed on the first request's :authority
+ * exactly as an HTTP/1 Host header (ServerAlias, wildcards,
+ * StrictHostCheck); mod_http2 in that environment's processor then
+ * serves the streams, and a later stream for another environment's vhost
+ * gets 421 from proc_guard.c, per stream.
+ *
+ * Everywhere else -- h2c not allowed there, a first request this
+ * multiplexer does not route on (h2_preface.h: malformed frames, HPACK
+ * errors, no authority, a header block larger than the peek window), a
+ * vhost without an environment, a Host httpd refuses -- the connection
+ * goes to the environment of the address's default server, untouched,
+ * and httpd there answers exactly as stock httpd would (an HTTP/1 400 to
+ * the preface, a GOAWAY, a 400 on the stream), in that server's logs.
+ * The multiplexer itself never answers an h2c connection in HTTP/1.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "httpd.h"
+#include "apr_hash.h"
+#include "apr_strings.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "http_protocol.h"
+#include "http_vhost.h"
+
+#include "mux.h"
+#include "ph_config_tree.h"
+#include "ph_env.h"
+#include "ph_log.h"
+
+APLOG_USE_MODULE(mpm_peruser_hybrid);
+
+/* H2Direct as last set in a section (0/1), or -1 when not there. */
+static int scan_h2direct(const ap_directive_t *d, int top, int found)
+{
+    for (; d; d = d->next) {
+        if (top && d->directive && !strcasecmp(d->directive, "<VirtualHost")) {
+            continue;
+        }
+        if (d->directive && !strcasecmp(d->directive, "H2Direct") && d->args) {
+            found = !strcasecmp(d->args, "on") ? 1
+                    : !strcasecmp(d->args, "off") ? 0 : found;
+        }
+    }
+    return found;
+}
+
+/* Whether mod_http2 takes a prior-knowledge connection whose default
+ * server is s (mod_http2's h2_c1_allows_direct, on a cleartext
+ * connection). */
+static int h2c_direct(server_rec *s)
+{
+    const ap_directive_t *own;
+    int direct, top;
+
+    if (!ap_find_linked_module("mod_http2.c")
+        || !ap_is_allowed_protocol(NULL, NULL, s, "h2c")) {
+        return 0;
+    }
+    /* mod_http2's server config is private to it: its directive is read
+     * again, the main server's then the vhost's own (which wins). */
+    direct = scan_h2direct(ap_conftree, 1, -1);
+    if (s->is_virtual && (own = ph_config_section_of(s, &top))) {
+        direct = scan_h2direct(own, 0, direct);
+    }
+    return direct != 0;     /* unset: on for cleartext connections */
+}
+
+/* Each server's answer, computed once at multiplexer start: connections
+ * look theirs up (server_rec * -> int). */
+static apr_hash_t *direct_of;
+
+void ph_mux_h2c_init(apr_pool_t *p)
+{
+    server_rec *s;
+
+    direct_of = apr_hash_make(p);
+    for (s = ap_server_conf; s; s = s->next) {
+        const server_rec **key = apr_palloc(p, sizeof(*key));
+        int *v = apr_palloc(p, sizeof(*v));
+
+        *key = s;
+        *v = h2c_direct(s);
+        apr_hash_set(direct_of, key, sizeof(*key), v);
+    }
+}
+
+static int direct_for(server_rec *s)
+{
+    const int *v = direct_of ? apr_hash_get(direct_of, &s, sizeof(s)) : NULL;
+    return v ? *v : h2c_direct(s);
+}
+
+/* The environment of the address's default server, for c. */
+static void by_address(conn_rec *c, ph_route *out)
+{
+    ph_env *env = ph_env_of_server(c->base_server);
+
+    out->server = c->base_server;
+    out->vhost_id = ph_env_vhost_id(c->base_server);
+    if (!env) {
+        out->status = HTTP_SERVICE_UNAVAILABLE;
+        return;
+    }
+    out->env_index = env->index;
+}
+
+int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
+                     ph_route *out)
+{
+    core_server_config *core;
+    request_rec *r;
+    conn_rec *c;
+    ph_env *env;
+    int strict, rc;
+
+    memset(out, 0, sizeof(*out));
+    out->env_index = -1;
+    if (!(c = ph_mux_scratch_conn(p, fd))) {
+        out->status = HTTP_BAD_REQUEST;     /* peer already gone */
+        return 0;
+    }
+    if (!direct_for(c->base_server) || first->verdict != PH_H2_ROUTABLE) {
+        by_address(c, out);
+        return 0;
+    }
+    r = ph_mux_scratch_request(p, c);
+    r->method = apr_pstrdup(p, first->method);
+    r->the_request = apr_pstrcat(p, first->method, " ",
+                                 first->path[0] ? first->path : "/",
+                                 " HTTP/2.0", NULL);
+    r->protocol = "HTTP/2.0";
+    r->proto_num = HTTP_VERSION(2, 0);
+    r->uri = apr_pstrdup(p, first->path[0] == '/' ? first->path : "/");
+    /* mod_http2 hands httpd the :authority as the Host field. */
+    apr_table_setn(r->headers_in, "Host", apr_pstrdup(p, first->authority));
+    core = ap_get_core_module_config(r->server->module_config);
+    strict = core->strict_host_check == AP_CORE_CONFIG_ON;
+    rc = ap_update_vhost_from_headers_ex(r, strict);
+    env = ph_env_of_server(r->server);
+    if (r->status != HTTP_OK || (strict && rc != HTTP_OK) || !env
+        || (env != ph_env_of_server(c->base_server)
+            && !direct_for(r->server))) {
+        /* httpd refuses this authority (or serves it nowhere), or it is
+         * another environment's vhost that does not itself allow h2c
+         * (there the processor runs the connection with that vhost as
+         * its base server, proc_guard.c): the default server's
+         * environment answers the stream as stock. */
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, c->base_server,
+                     PHLOGNO(00350) "h2c connection from %s: the first "
+                     "request's authority does not route; handed to the "
+                     "address's default server", c->client_ip);
+        memset(out, 0, sizeof(*out));
+        out->env_index = -1;
+        by_address(c, out);
+        return 0;
+    }
+    out->server = r->server;
+    out->vhost_id = ph_env_vhost_id(r->server);
+    out->env_index = env->index;
+    return 1;
+}
