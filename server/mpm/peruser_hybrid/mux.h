@@ -58,6 +58,10 @@ void ph_mux_h2c_init(apr_pool_t *p);
 conn_rec *ph_mux_scratch_conn(apr_pool_t *p, int fd);
 request_rec *ph_mux_scratch_request(apr_pool_t *p, conn_rec *c);
 
+/* Route to c's base server (its address's default vhost): its
+ * environment, or status 503 when it has none. */
+void ph_mux_route_base(conn_rec *c, ph_route *out);
+
 /*
  * When the connection on fd is for a non-HTTP address (ph_proto.h): fill
  * out (routed to the environment of the address's default vhost, or

@@ -104,20 +104,6 @@ static int direct_for(server_rec *s)
     return v ? *v : h2c_direct(s);
 }
 
-/* The environment of the address's default server, for c. */
-static void by_address(conn_rec *c, ph_route *out)
-{
-    ph_env *env = ph_env_of_server(c->base_server);
-
-    out->server = c->base_server;
-    out->vhost_id = ph_env_vhost_id(c->base_server);
-    if (!env) {
-        out->status = HTTP_SERVICE_UNAVAILABLE;
-        return;
-    }
-    out->env_index = env->index;
-}
-
 int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
                      ph_route *out)
 {
@@ -134,7 +120,7 @@ int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
         return 0;
     }
     if (!direct_for(c->base_server) || first->verdict != PH_H2_ROUTABLE) {
-        by_address(c, out);
+        ph_mux_route_base(c, out);
         return 0;
     }
     r = ph_mux_scratch_request(p, c);
@@ -165,7 +151,7 @@ int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
                      "address's default server", c->client_ip);
         memset(out, 0, sizeof(*out));
         out->env_index = -1;
-        by_address(c, out);
+        ph_mux_route_base(c, out);
         return 0;
     }
     out->server = r->server;

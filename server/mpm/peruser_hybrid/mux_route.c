@@ -373,8 +373,7 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out)
     out->env_index = env->index;
 }
 
-/* Route to the connection's base server (its address's default vhost). */
-static void route_to_base(conn_rec *c, ph_route *out)
+void ph_mux_route_base(conn_rec *c, ph_route *out)
 {
     ph_env *env;
 
@@ -406,7 +405,7 @@ int ph_mux_route_by_address(apr_pool_t *p, int fd, ph_route *out)
     if (!ph_proto_conn_by_address(c)) {
         return 0;
     }
-    route_to_base(c, out);
+    ph_mux_route_base(c, out);
     return 1;
 }
 
@@ -420,5 +419,5 @@ void ph_mux_route_default(apr_pool_t *p, int fd, ph_route *out)
         out->status = HTTP_BAD_REQUEST;     /* peer already gone */
         return;
     }
-    route_to_base(c, out);
+    ph_mux_route_base(c, out);
 }
