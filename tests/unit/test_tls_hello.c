@@ -924,11 +924,16 @@ static void test_alpn(void)
     CU_ASSERT_FALSE(h.alpn_http11);
 
     /* An empty name, an empty list, a list of one length byte: all
-     * decode_error in OpenSSL. */
+     * decode_error in OpenSSL.  A refused hello reports no SNI, even one
+     * read before the defect. */
     e.n = 0;
+    ext_sni(&e, "a.example", 9);
     ext(&e, 16, "\x00\x04\x02h2\x00", 6);
     CU_ASSERT_EQUAL(parse_exts(&e, &h), PH_TLS_MALFORMED);
     CU_ASSERT_EQUAL(h.alert, PH_TLS_ALERT_DECODE_ERROR);
+    expect_sni(&h, NULL);
+    CU_ASSERT_FALSE(h.has_alpn);
+    CU_ASSERT_PTR_NULL(h.alpn);
     e.n = 0;
     ext(&e, 16, "\x00\x00", 2);
     CU_ASSERT_EQUAL(parse_exts(&e, &h), PH_TLS_MALFORMED);

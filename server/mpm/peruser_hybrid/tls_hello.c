@@ -87,9 +87,16 @@ static ph_tls_verdict verdict(ph_tls_hello *out, ph_tls_verdict v)
     return v;
 }
 
+/* A refusal: nothing found before the defect is reported. */
 static ph_tls_verdict malformed(ph_tls_hello *out, unsigned alert,
                                 const char *reason)
 {
+    out->has_sni = out->sni_ignored = 0;
+    out->sni[0] = '\0';
+    out->sni_len = 0;
+    out->has_alpn = out->alpn_h2 = out->alpn_http11 = 0;
+    out->alpn = NULL;
+    out->alpn_len = 0;
     out->alert = alert;
     out->reason = reason;
     return verdict(out, PH_TLS_MALFORMED);
