@@ -13,6 +13,7 @@
 #   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
 #   make fuzz-short libFuzzer on head_parse.c and tls_hello.c, 20 s each
 #   make fuzz-long  the same, 10 min each (tests/fuzz/fuzz.mk)
+#   make tls-hello-vs-openssl  tls_hello.c beside openssl s_server
 #   make asan       build/out-asan/mod_mpm_peruser_hybrid.so under ASan + UBSan
 #   make tsan       build/out-tsan/mod_mpm_peruser_hybrid.so under TSan
 #                   (the integration tests run them with PH_SANITIZER=asan|tsan)

@@ -32,6 +32,8 @@ echo "== make unit-asan (the same suites under AddressSanitizer and UBSan)"
 make unit-asan
 echo "== fuzz-short: libFuzzer on head_parse.c and tls_hello.c, 20 s each (make fuzz-long: 10 min)"
 make fuzz-short
+echo "== tls_hello.c beside openssl s_server: a refused ClientHello is refused by OpenSSL too, same alert"
+make tls-hello-vs-openssl
 echo "== shm/: unit suites, multi-process and SIGKILL ticket stress, TSan and ASan/UBSan variants"
 make shm-check
 echo "== pstat: model unit tests, then -1/-j/interactive (tmux) against a fake segment"

@@ -61,3 +61,19 @@ fuzz-short: $(FUZZ_BINS)
 
 fuzz-long: $(FUZZ_BINS)
 	$(call FUZZ_RUN,$(FUZZ_LONG))
+
+# tls_hello.c beside OpenSSL's s_server on the same hellos (crafted from a
+# curl capture): a refusal must be OpenSSL's, with its alert.
+TLS_PROBE := $(OUT)/tls_hello_probe
+.PHONY: tls-hello-probe tls-hello-vs-openssl
+tls-hello-probe: $(TLS_PROBE)
+
+$(TLS_PROBE): $(FUZZ_DIR)/tls_hello_probe.c $(MPM_DIR)/tls_hello.c \
+              $(MPM_DIR)/tls_hello.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -I$(MPM_DIR) -o $@ $(FUZZ_DIR)/tls_hello_probe.c \
+	    $(MPM_DIR)/tls_hello.c
+
+tls-hello-vs-openssl: $(TLS_PROBE)
+	/usr/bin/python3 -m pytest -p no:cacheprovider -q \
+	    $(FUZZ_DIR)/test_tls_hello_openssl.py
