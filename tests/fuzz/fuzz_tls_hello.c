@@ -13,7 +13,10 @@
  *    whole input (same alert), and bytes added after an OK hello change
  *    nothing;
  *  - tight bounds (max_wire, scratch_size) only ever turn a verdict into
- *    TOO_BIG or leave it alone.
+ *    TOO_BIG or leave it alone;
+ *  - an OK hello, cut again into records of another size (taken from the
+ *    input), is the same hello: reassembly does not depend on where the
+ *    record boundaries fall.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -115,6 +118,48 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (tv != v && tv != PH_TLS_TOO_BIG) {
             abort();
         }
+    }
+
+    /* An OK hello re-cut into records of 1..64 bytes: the same hello. */
+    if (v == PH_TLS_OK && full.hello_len <= SCRATCH) {
+        size_t msg_len = 4 + full.hello_len, frag = 1 + data[size - 1] % 64;
+        size_t nrec = (msg_len + frag - 1) / frag, off, w = 0;
+        uint8_t *wire = malloc(msg_len + 5 * nrec), *msg = malloc(msg_len);
+
+        if (wire == NULL || msg == NULL) {
+            free(wire);
+            free(msg);
+            return 0;
+        }
+        msg[0] = 1;
+        msg[1] = (uint8_t)(full.hello_len >> 16);
+        msg[2] = (uint8_t)(full.hello_len >> 8);
+        msg[3] = (uint8_t)full.hello_len;
+        memcpy(msg + 4, scratch, full.hello_len);
+        for (off = 0; off < msg_len; off += frag) {
+            size_t k = msg_len - off < frag ? msg_len - off : frag;
+
+            wire[w++] = 22;
+            wire[w++] = 3;
+            wire[w++] = 3;
+            wire[w++] = (uint8_t)(k >> 8);
+            wire[w++] = (uint8_t)k;
+            memcpy(wire + w, msg + off, k);
+            w += k;
+        }
+        if (run(wire, w, 1 << 20, scratch2, SCRATCH, &part) != PH_TLS_OK
+            || part.hello_len != full.hello_len || part.wire_len != w
+            || part.has_sni != full.has_sni
+            || strcmp(part.sni, full.sni) != 0
+            || part.sni_ignored != full.sni_ignored
+            || part.has_alpn != full.has_alpn
+            || part.alpn_h2 != full.alpn_h2
+            || part.alpn_http11 != full.alpn_http11
+            || part.alpn_len != full.alpn_len) {
+            abort();
+        }
+        free(wire);
+        free(msg);
     }
 
     /* An OK hello followed by junk: the same result. */

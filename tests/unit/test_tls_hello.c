@@ -305,6 +305,7 @@ static void test_openssl_sni_tls13(void)
     expect_sni(&h, "x.example");
     CU_ASSERT_FALSE(h.has_alpn);
     CU_ASSERT_EQUAL(h.wire_len, sizeof(sample_openssl_sni_tls13));
+    CU_ASSERT_EQUAL(h.hello_len, sizeof(sample_openssl_sni_tls13) - 9);
     CU_ASSERT_EQUAL(h.legacy_version, 0x0303);
     CU_ASSERT_EQUAL(h.records, 1);
 }

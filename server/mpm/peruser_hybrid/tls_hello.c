@@ -392,6 +392,7 @@ ph_tls_verdict ph_tls_hello_parse(const unsigned char *buf, size_t len,
                                      "bytes after ClientHello in its record");
                 }
                 out->wire_len = pos + rec_len;
+                out->hello_len = body_len;
                 return parse_client_hello(space->scratch, body_len, out);
             }
         }
