@@ -391,9 +391,12 @@ ph_tls_verdict ph_tls_hello_parse(const unsigned char *buf, size_t len,
                     return malformed(out, PH_TLS_ALERT_UNEXPECTED_MESSAGE,
                                      "bytes after ClientHello in its record");
                 }
-                out->wire_len = pos + rec_len;
                 out->hello_len = body_len;
-                return parse_client_hello(space->scratch, body_len, out);
+                if (parse_client_hello(space->scratch, body_len, out)
+                    == PH_TLS_OK) {
+                    out->wire_len = pos + rec_len;
+                }
+                return out->verdict;
             }
         }
         if (frag < rec_len) {

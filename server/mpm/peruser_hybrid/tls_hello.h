@@ -91,8 +91,9 @@ typedef struct {
                                  * the log (no client bytes in it) */
     size_t wire_len;            /* OK: stream bytes through the end of the
                                  * record that completed the ClientHello */
-    size_t hello_len;           /* OK: the ClientHello body's length; the
-                                 * body is space->scratch[0..hello_len) */
+    size_t hello_len;           /* the ClientHello body's length once it is
+                                 * complete (OK, or MALFORMED in the body),
+                                 * else 0; it is space->scratch[0..hello_len) */
     unsigned records;           /* records seen (empty ones included) */
     unsigned legacy_version;    /* OK: ClientHello.legacy_version */
 
