@@ -19,6 +19,7 @@ OpenSSL answer exactly as stock -- and an OpenSSL-accepted hello is never
 refused for routing.  Run by `make tls-hello-vs-openssl` (build/test.sh).
 """
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -208,6 +209,7 @@ def s_server():
     yield port
     srv.terminate()
     srv.wait(timeout=10)
+    shutil.rmtree(tmp)
 
 
 def openssl_answer(port, data):
