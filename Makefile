@@ -12,6 +12,9 @@
 #   make coldstart  build/coldstart.sh: spawn-on-demand latency
 #   make shm-bench  ticket handoff vs a mutex queue (tests/shm)
 #   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
+#   make fuzz-short libFuzzer on head_parse.c and tls_hello.c, 20 s each
+#   make fuzz-long  the same, 10 min each (tests/fuzz/fuzz.mk)
+#   make tls-hello-vs-openssl  tls_hello.c beside openssl s_server
 #   make asan       build/out-asan/mod_mpm_peruser_hybrid.so under ASan + UBSan
 #   make tsan       build/out-tsan/mod_mpm_peruser_hybrid.so under TSan
 #                   (the integration tests run them with PH_SANITIZER=asan|tsan)
@@ -88,6 +91,7 @@ $(eval $(call SAN_MODULE,tsan))
 -include tests/tools/tools.mk
 -include tools/pstat/pstat.mk
 -include tests/hostile/hostile.mk
+-include tests/fuzz/fuzz.mk
 
 integration: $(MODULE)
 	/usr/bin/python3 -m pytest -v tests/integration

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what the build and the tests need (Debian
 # bookworm, apt), builds the module, runs the CUnit unit tests and the
-# integration tests against the real /usr/sbin/apache2, then subsets of
+# integration tests against the real /usr/sbin/apache2 (and, before them,
+# a short libFuzzer run on the parsers of client bytes), then subsets of
 # them again with the module built under AddressSanitizer + UBSan and
 # under ThreadSanitizer, and last httpd's own test suite in drop-in mode,
 # compared with stock event's failures (build/httpd-tests.sh ph).
@@ -22,7 +23,7 @@ install_deps \
     build-essential apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev \
     libcunit1-dev libhwloc-dev libjemalloc-dev wrk curl \
     python3-pytest python3-requests clang valgrind tmux libncurses-dev haproxy \
-    libnghttp2-dev nghttp2-client python3-h2
+    libnghttp2-dev nghttp2-client python3-h2 openssl
 
 echo "== make"
 make
@@ -30,6 +31,10 @@ echo "== make unit"
 make unit
 echo "== make unit-asan (the same suites under AddressSanitizer and UBSan)"
 make unit-asan
+echo "== fuzz-short: libFuzzer on head_parse.c and tls_hello.c, 20 s each (make fuzz-long: 10 min)"
+make fuzz-short
+echo "== tls_hello.c beside openssl s_server: a refused ClientHello is refused by OpenSSL too, same alert"
+make tls-hello-vs-openssl
 echo "== shm/: unit suites, multi-process and SIGKILL ticket stress, TSan and ASan/UBSan variants"
 make shm-check
 echo "== pstat: model unit tests, then -1/-j/interactive (tmux) against a fake segment"

@@ -28,6 +28,7 @@ int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,
 
 int ph_unit_register_head_parse(void);
 int ph_unit_register_h2_preface(void);
+int ph_unit_register_tls_hello(void);
 int ph_unit_register_chan_msg(void);
 int ph_unit_register_config_value(void);
 int ph_unit_register_config_rows(void);
