@@ -887,6 +887,19 @@ def start_event_and_ph(module_servers, conf, ready_hosts, extra_ports=(), **kw):
     return out
 
 
+def make_cert(directory, name, cn):
+    """A self-signed RSA certificate for cn (also its subjectAltName), as
+    directory/name.key and directory/name.crt (world-readable: every
+    environment's httpd reads its own at start, as root).  Returns the
+    (key, crt) paths."""
+    key, crt = f"{directory}/{name}.key", f"{directory}/{name}.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", crt, "-days", "2", "-subj", f"/CN={cn}",
+                    "-addext", f"subjectAltName=DNS:{cn}"],
+                   check=True, capture_output=True, timeout=60)
+    return key, crt
+
+
 def gated_cgi(root):
     """Create root/gate and root/cgi-bin/gated.cgi, a CGI that answers only
     once the gate file is removed.  Returns (cgi path, gate path)."""

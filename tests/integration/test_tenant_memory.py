@@ -49,11 +49,7 @@ ProcessorImage @@IMAGE@@
 
 def make_key(tmp, env):
     """A self-signed certificate for env; returns its first prime (int)."""
-    key, crt = f"{tmp}/{env}.key", f"{tmp}/{env}.crt"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                    "-keyout", key, "-out", crt, "-days", "2",
-                    "-subj", f"/CN={env}-tls.test"],
-                   check=True, capture_output=True, timeout=60)
+    key, _crt = phtest.make_cert(tmp, env, f"{env}-tls.test")
     text = subprocess.run(["openssl", "rsa", "-in", key, "-noout", "-text"],
                           check=True, capture_output=True, text=True, timeout=30).stdout
     m = re.search(r"prime1:\s*\n((?:\s+[0-9a-f:]+\n)+)", text)

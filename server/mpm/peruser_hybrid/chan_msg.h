@@ -31,6 +31,9 @@
 #define PH_CHAN_F_H2C           0x0004u /* h2c prior knowledge, routed on
                                          * the first :authority to vhost_id
                                          * (mux_h2c.c, proc_guard.c) */
+#define PH_CHAN_F_TLS_SNI       0x0008u /* TLS, routed on the ClientHello's
+                                         * server name to vhost_id
+                                         * (mux_tls.c, proc_guard.c) */
 
 typedef struct {
     uint32_t env_index;     /* environment the multiplexer routed to */

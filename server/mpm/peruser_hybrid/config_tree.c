@@ -146,3 +146,40 @@ void ph_config_read_policy(const server_rec *s, ph_read_policy *rp)
     rp->max_ms = st.max_s > 0 ? st.max_s * 1000LL : 0;
     rp->min_rate = st.min_rate > 0 ? st.min_rate : 0;
 }
+
+/* The arguments of the last `name` directive of a section (at the top
+ * level, outside <VirtualHost> blocks), or NULL. */
+static const char *last_args(const ap_directive_t *d, int top,
+                             const char *name)
+{
+    const char *found = NULL;
+
+    for (; d; d = d->next) {
+        if (top && d->directive && !strcasecmp(d->directive, "<VirtualHost")) {
+            continue;
+        }
+        if (d->directive && !strcasecmp(d->directive, name) && d->args) {
+            found = d->args;
+        }
+    }
+    return found;
+}
+
+int ph_config_ssl_engine(const server_rec *s)
+{
+    const ap_directive_t *own;
+    const char *v = NULL;
+    int top;
+
+    if (!ap_find_linked_module("mod_ssl.c")) {
+        return 0;
+    }
+    /* mod_ssl merges SSLEngine: a vhost's own, else the main server's */
+    if (s->is_virtual && (own = ph_config_section_of(s, &top))) {
+        v = last_args(own, 0, "SSLEngine");
+    }
+    if (!v) {
+        v = last_args(ap_conftree, 1, "SSLEngine");
+    }
+    return v && !strcasecmp(v, "on");
+}

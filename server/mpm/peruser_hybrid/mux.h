@@ -16,6 +16,7 @@
 
 #include "h2_preface.h"
 #include "head_parse.h"
+#include "tls_hello.h"
 #include "ph_config_tree.h"
 
 /* Outcome of routing one request head. */
@@ -46,6 +47,26 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out);
  * message then carries PH_CHAN_F_H2C), 0 otherwise.
  */
 int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
+                     ph_route *out);
+
+/* mux_tls.c.  Multiplexer start: which servers speak TLS (SSLEngine on),
+ * kept in p. */
+void ph_mux_tls_init(apr_pool_t *p);
+
+/* 1 if the connection on fd is on an address whose default server speaks
+ * TLS: it starts with a ClientHello, never an HTTP head. */
+int ph_mux_tls_address(apr_pool_t *p, int fd);
+
+/*
+ * Route a TLS connection whose ClientHello is hello (NULL: not complete,
+ * or not one the parser accepts): on its SNI as mod_ssl picks the vhost
+ * by name among the address's, else to the environment of the address's
+ * default server, whose mod_ssl answers as stock.  out->status: 0, 503
+ * (no environment) or 400 (the peer is gone).  Returns 1 when routed on
+ * the SNI to a vhost other than the default (the message then carries
+ * PH_CHAN_F_TLS_SNI), 0 otherwise.
+ */
+int ph_mux_route_tls(apr_pool_t *p, int fd, const ph_tls_hello *hello,
                      ph_route *out);
 
 /* Multiplexer start: which servers let mod_http2 take h2c with prior

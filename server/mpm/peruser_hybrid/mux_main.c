@@ -65,6 +65,8 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
 
 #define MUX_CONN_MAGIC   0x4d55584eu    /* "MUXN" */
 #define PEEK_WINDOW      65536          /* bytes of a head we look at */
+#define HELLO_ROOM       16384          /* a ClientHello's body, reassembled;
+                                         * a longer one routes by address */
 #define LINGER_MS        2000           /* after a canned reply */
 #define ACCEPT_BATCH     32             /* accepts per readiness event */
 #define MAX_EVENTS       128
@@ -98,7 +100,10 @@ typedef struct mux_conn {
     struct mux_conn *prev, *next;
     mux_list *list;
     ph_chan_msg msg;            /* when PENDING */
-    int by_address;             /* non-HTTP address: never answered in HTTP */
+    int by_address;             /* never answered in HTTP by us: a
+                                 * non-HTTP address, or TLS */
+    int tls;                    /* its address speaks TLS: 1, not: -1,
+                                 * not looked yet: 0 (mux_tls.c) */
     long long accepted_ms;      /* the head's read policy counts from */
     size_t peeked;              /* bytes of head seen so far */
     ph_read_policy policy;      /* RequestReadTimeout header= (or Timeout)
@@ -120,6 +125,7 @@ typedef struct mux_state {
     apr_pool_t *pool;           /* process lifetime */
     apr_pool_t *scratch;        /* cleared after each routing decision */
     char *peekbuf;
+    unsigned char *hello_room;  /* HELLO_ROOM bytes for tls_hello.c */
     ph_head_limits limits;
     int limits_vary;            /* some vhost has other limits than main */
     ph_read_policy policy;      /* the main server's head policy */
@@ -577,6 +583,62 @@ static int peek_h2c(mux_state *m, mux_conn *mc, const char *buf, size_t n,
     return 1;
 }
 
+/* A TLS connection (mux_tls.c): routed on its ClientHello's SNI, else by
+ * address.  We never answer it (an HTTP answer is noise to a TLS client):
+ * every refusal of ours is a close. */
+static void route_tls(mux_state *m, mux_conn *mc, const ph_tls_hello *hello)
+{
+    ph_route rt;
+    int on_sni;
+
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
+
+    mc->by_address = 1;
+    on_sni = ph_mux_route_tls(m->scratch, mc->tag.fd, hello, &rt);
+    apr_pool_clear(m->scratch);
+    if (rt.status) {
+        if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
+            ph_admit_dropped(-1, PH_DROP_NO_ENV);
+            ph_mux_note_no_env(rt.server);
+        }
+        conn_close(m, mc);
+        return;
+    }
+    set_message(m, mc, &rt, on_sni ? PH_CHAN_F_TLS_SNI : 0);
+    admit(m, mc, rt.env_index);
+}
+
+/* On a TLS address, wait for the whole ClientHello (bounded by the peek
+ * window and the head-read deadline) and route it.  Returns 0 where the
+ * address is not TLS: an HTTP head follows. */
+static int peek_tls(mux_state *m, mux_conn *mc, const char *buf, size_t n,
+                    size_t window_left)
+{
+    ph_tls_space space;
+    ph_tls_hello hello;
+    ph_tls_verdict v;
+
+    if (!mc->tls) {
+        mc->tls = ph_mux_tls_address(m->scratch, mc->tag.fd) ? 1 : -1;
+        apr_pool_clear(m->scratch);
+    }
+    if (mc->tls < 0) {
+        return 0;
+    }
+    space.max_wire = PEEK_WINDOW;
+    space.scratch = m->hello_room;
+    space.scratch_size = HELLO_ROOM;
+    v = ph_tls_hello_parse((const unsigned char *)buf, n, &space, &hello);
+    if (v == PH_TLS_NEED_MORE && !mc->peer_closed && window_left > 0) {
+        return 1;
+    }
+    /* Anything but a complete hello (NOT_TLS: plain HTTP on the TLS
+     * port, SSLv2, malformed, too big, cut short) is the default
+     * server's mod_ssl's to answer, as in stock httpd. */
+    route_tls(m, mc, v == PH_TLS_OK ? &hello : NULL);
+    return 1;
+}
+
 /* The peeking list is kept in deadline order (expire() looks at its head
  * only): insert from the tail, where later deadlines are. */
 static void peeking_insert(mux_state *m, mux_conn *mc)
@@ -667,8 +729,10 @@ static void peek(mux_state *m, mux_conn *mc)
         }
         skip = PH_PREAMBLE_NONE;
     }
-    if (peek_h2c(m, mc, m->peekbuf + skip, (size_t)n - skip,
-                 PEEK_WINDOW - (size_t)n)) {
+    if (peek_tls(m, mc, m->peekbuf + skip, (size_t)n - skip,
+                 PEEK_WINDOW - (size_t)n)
+        || peek_h2c(m, mc, m->peekbuf + skip, (size_t)n - skip,
+                    PEEK_WINDOW - (size_t)n)) {
         return;
     }
     verdict = ph_head_parse_and_note(mc, m->peekbuf + skip,
@@ -825,7 +889,7 @@ static void expire(mux_state *m)
          * gets 408, nothing at all (or part of an h2 preface) a close,
          * logged there.  Where nobody may answer, we do the same,
          * unlogged. */
-        if (!mc->h2c
+        if (!mc->h2c && mc->tls <= 0
             && recv(mc->tag.fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
             conn_refer(m, mc, HTTP_REQUEST_TIME_OUT, 1);
         }
@@ -950,6 +1014,8 @@ static int setup(mux_state *m, int slot, int mux_index,
     m->pool = pchild;
     apr_pool_create(&m->scratch, pchild);
     m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
+    m->hello_room = apr_palloc(pchild, HELLO_ROOM);
+    ph_mux_tls_init(pchild);
     ph_mux_read_policies(pchild);
     ph_mux_drops_init(pchild, ph_envs->nelts);
     ph_mux_h2c_init(pchild);

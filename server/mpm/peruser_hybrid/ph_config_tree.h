@@ -28,4 +28,9 @@ typedef struct ph_read_policy {
 
 void ph_config_read_policy(const server_rec *s, ph_read_policy *rp);
 
+/* 1 if mod_ssl is loaded and serves s with TLS (`SSLEngine on` in its
+ * own section, else in the main server's): a connection whose base server
+ * this is starts with a TLS ClientHello. */
+int ph_config_ssl_engine(const server_rec *s);
+
 #endif /* PH_CONFIG_TREE_H */

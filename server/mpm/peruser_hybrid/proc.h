@@ -153,9 +153,10 @@ void ph_guard_set_stopping_flag(atomic_int *flag);
 int ph_guard_post_read_request(request_rec *r);
 proc_conn *ph_guard_conn_of(conn_rec *c);
 void ph_guard_bind_conn(conn_rec *c, proc_conn *pc);
-/* After ap_update_vhost_given_ip: an h2c connection routed on :authority
- * to one of our vhosts gets it as c->base_server (see proc_guard.c). */
-void ph_guard_h2c_base(conn_rec *c, const ph_chan_msg *msg);
+/* After ap_update_vhost_given_ip: a connection routed on an h2c
+ * :authority or a TLS SNI to one of our vhosts gets it as c->base_server
+ * (see proc_guard.c). */
+void ph_guard_routed_base(conn_rec *c, const ph_chan_msg *msg);
 void ph_guard_register_hooks(void);
 
 /* proc_confine.c: make other environments' vhosts inert in this child's

@@ -178,7 +178,7 @@ static int conn_create(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
     c->current_thread = thd;
     ph_guard_bind_conn(c, pc);
     ap_update_vhost_given_ip(c);
-    ph_guard_h2c_base(c, &pc->msg);
+    ph_guard_routed_base(c, &pc->msg);
     rc = ap_pre_connection(c, pc->sock);
     if (rc != OK && rc != DONE) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, PHLOGNO(00401)

@@ -217,24 +217,28 @@ static int guard_process_connection(conn_rec *c)
 }
 
 /*
- * An h2c (prior knowledge) connection that the multiplexer routed on its
- * first request's :authority to one of our vhosts (PH_CHAN_F_H2C,
- * mux_h2c.c), on an address whose default server is another
- * environment's.  mod_http2 decides whether to take the connection, and
- * sets its session up, from c->base_server -- here that default server,
- * which proc_confine.c made inert (the main server's configuration), so it
- * would refuse, or run the session on settings that are not the address's.
+ * A connection the multiplexer routed by a name sent before any request
+ * to one of our vhosts, on an address whose default server is another
+ * environment's: an h2c (prior knowledge) connection on its first
+ * request's :authority (PH_CHAN_F_H2C, mux_h2c.c), a TLS connection on
+ * its ClientHello's SNI (PH_CHAN_F_TLS_SNI, mux_tls.c).  mod_http2 decides
+ * whether to take the connection, and mod_ssl whether to speak TLS and
+ * with which keys, from c->base_server -- here that default server, which
+ * proc_confine.c made inert (none of its configuration, none of its keys),
+ * so they would refuse, or run on settings that are not the address's.
  * The connection's base server becomes the routed vhost instead, only if
  * it is ours: the message is only a hint, a vhost of another environment
- * (or an index past the list) changes nothing, and every stream is still
+ * (or an index past the list) changes nothing, and every request is still
  * checked on its own vhost by ph_guard_post_read_request (421).
  */
-void ph_guard_h2c_base(conn_rec *c, const ph_chan_msg *msg)
+void ph_guard_routed_base(conn_rec *c, const ph_chan_msg *msg)
 {
+    const char *how = (msg->flags & PH_CHAN_F_TLS_SNI) ? "TLS (SNI)"
+                                                       : "h2c (:authority)";
     server_rec *s;
     uint32_t i;
 
-    if (!serving_env || !(msg->flags & PH_CHAN_F_H2C)
+    if (!serving_env || !(msg->flags & (PH_CHAN_F_H2C | PH_CHAN_F_TLS_SNI))
         || ph_env_of_server(c->base_server) == serving_env) {
         return;
     }
@@ -243,13 +247,13 @@ void ph_guard_h2c_base(conn_rec *c, const ph_chan_msg *msg)
     }
     if (!s || ph_env_of_server(s) != serving_env) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, PHLOGNO(00351)
-                      "h2c connection names virtual host #%u, not one of "
+                      "%s connection names virtual host #%u, not one of "
                       "environment %s: base server left as is",
-                      msg->vhost_id, serving_env->name);
+                      how, msg->vhost_id, serving_env->name);
         return;
     }
     ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c, PHLOGNO(00352)
-                  "h2c connection: base server %s (routed on :authority)",
+                  "%s connection: base server %s (as routed)", how,
                   s->server_hostname ? s->server_hostname : "(unnamed)");
     c->base_server = s;
 }
