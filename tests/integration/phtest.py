@@ -983,16 +983,17 @@ def make_tree(tmp, users=ENV_USERS):
     return roots
 
 
-def start_event_and_ph(module_servers, conf, ready_hosts, extra_ports=(), **kw):
+def start_event_and_ph(module_servers, conf, ready_hosts, extra_ports=(), prefix="", **kw):
     """The same configuration under stock mpm_event and under peruser_hybrid,
     for differential tests: {"event": server, "ph": server}.  Each gets a
     fresh port for @@PORT@@ (srv.port, where it is started and probed with
     ready_hosts) and one for each name in extra_ports (@@NAME@@ in the
-    configuration, srv.name).  kw goes to module_servers (e.g. loglevel)."""
+    configuration, srv.name).  prefix names the servers' directories (for a
+    second pair in one module).  kw goes to module_servers (e.g. loglevel)."""
     out = {}
     for mpm in ("event", "ph"):
         ports = {"port": free_port(), **{name: free_port() for name in extra_ports}}
-        srv = module_servers(conf, mpm=mpm, name=mpm,
+        srv = module_servers(conf, mpm=mpm, name=prefix + mpm,
                              values={name.upper(): n for name, n in ports.items()}, **kw)
         srv.start(ready_hosts=list(ready_hosts), port=ports["port"])
         for name, n in ports.items():
