@@ -336,16 +336,24 @@ def _proxy_v2(src_port):
             + struct.pack("!HH", src_port, 80))
 
 
-SLOW_HOST_LAST = b"GET / HTTP/1.1\r\nUser-Agent: slow\r\nAccept: */*\r\nHost: bob.test\r\n\r\n"
-SLOW_HOST_FIRST = b"GET / HTTP/1.1\r\nHost: bob.test\r\nUser-Agent: slow\r\nAccept: */*\r\n\r\n"
+# slowloris: the request line at once, then the header lines a byte every
+# 0.3 s (with Host first, the multiplexer can route at once; with Host last,
+# never before the header timeout)
+SLOW_HOST_FIRST = [b"GET / HTTP/1.1\r\nHost: bob.test\r\n",
+                   ("trickle", b"User-Agent: slow\r\nAccept: */*\r\n\r\n", 0.3)]
+SLOW_HOST_LAST = [b"GET / HTTP/1.1\r\n",
+                  ("trickle", b"User-Agent: slow\r\nAccept: */*\r\nHost: bob.test\r\n\r\n", 0.3)]
 
 # name -> (port label, steps for phtest.script_exchange, the PROXY source port or None)
 BATTERY = {
     # slow: a byte every 0.3 s (slowloris), or a head that stops
-    "slowloris-host-last": ("front", [("trickle", SLOW_HOST_LAST, 0.3)], None),
-    "slowloris-host-first": ("front", [("trickle", SLOW_HOST_FIRST, 0.3)], None),
+    "slowloris-host-first": ("front", SLOW_HOST_FIRST, None),
+    "slowloris-host-last": ("front", SLOW_HOST_LAST, None),
     "slowloris-request-line": ("front", [("trickle", b"GET /?" + b"q" * 40 + b" HTTP/1.1\r\n"
                                           + BOB + b"\r\n", 0.3)], None),
+    # MinRate=500: 1500 bytes at once extend the header timeout (to its 6 s cap)
+    "minrate-extends-then-stall": ("front", [b"GET / HTTP/1.1\r\nX-Pad: " + b"p" * 1500
+                                             + b"\r\nHost: bob.test\r\n"], None),
     "request-line-never-completes": ("front", [b"GET /index.html HT"], None),
     "head-stalls-host-known": ("front", [b"GET / HTTP/1.1\r\nHost: bob.test\r\nX-A: b\r\n"], None),
     "head-stalls-no-host": ("front", [b"GET / HTTP/1.1\r\nX-A: b\r\n"], None),
