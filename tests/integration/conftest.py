@@ -46,6 +46,13 @@ def _preconditions():
     return problems
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "background: the test's long wait starts in a module fixture and runs "
+        "while the module's other tests do; select it with the module, not alone, "
+        "to keep that overlap")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def preconditions():
     # Fail (never skip) every test when the set-up is wrong: a run that

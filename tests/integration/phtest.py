@@ -16,6 +16,7 @@ import pwd
 import re
 import signal
 import socket
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -409,6 +410,119 @@ def raw_exchange(port, data, timeout=IO_TIMEOUT):
             return None, exc.data
         except ValueError:  # not HTTP/1.x (e.g. an HTTP/0.9 body): read to close
             return None, c.buf + c.wait_closed(timeout)
+
+
+# --------------------------------------------------------------------------
+# scripted clients: slow, split, half-closed, reset and idle connections
+
+
+def poll_recv(sock, seconds):
+    """Bytes the server sent within `seconds` (b"" once it closed or reset
+    the connection), or None if it sent nothing meanwhile."""
+    sock.settimeout(max(seconds, 0.001))
+    try:
+        return sock.recv(65536)
+    except socket.timeout:
+        return None
+    except OSError:
+        return b""
+
+
+class Scripted:
+    """What a scripted client saw: data (every byte the server sent), end
+    ('eof', 'reset', 'open' if the server kept the connection past the
+    limit, 'rst-sent' when the client reset it), t_answer (seconds from
+    connect to the first byte or the close), t_close (to the close, None
+    if open) and client_port."""
+
+    def __init__(self, client_port):
+        self.client_port = client_port
+        self.data = b""
+        self.end = "open"
+        self.t_answer = None
+        self.t_close = None
+
+    def __repr__(self):
+        return (f"<Scripted end={self.end} t_answer={self.t_answer} t_close={self.t_close} "
+                f"data={self.data[:60]!r}>")
+
+
+def script_exchange(port, steps, limit=20.0):
+    """Run `steps` on a fresh connection (TCP_NODELAY, so each send is its
+    own segment), then read until the server closes or `limit` seconds
+    from connect pass.  Steps:
+      bytes                  send them
+      ("pause", s)           wait s seconds (stop early if the server answers)
+      ("trickle", data, s)   send data one byte every s seconds (stop once
+                             the server answers or closes)
+      "FIN"                  shutdown(SHUT_WR)
+      "RST"                  close with SO_LINGER 0 (a reset) and return
+    Returns a Scripted."""
+    t0 = time.monotonic()
+    s = socket.create_connection(("127.0.0.1", port), timeout=limit)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    out = Scripted(s.getsockname()[1])
+
+    def got(chunk):
+        if chunk is None:
+            return False
+        now = time.monotonic() - t0
+        if out.t_answer is None:
+            out.t_answer = now
+        if chunk == b"":
+            out.end, out.t_close = "eof", now
+        out.data += chunk
+        return True
+
+    def send(data):
+        try:
+            s.sendall(data)
+            return True
+        except OSError:
+            return False
+
+    try:
+        answered = False
+        for step in steps:
+            if answered:
+                break
+            if isinstance(step, bytes):
+                answered = not send(step)
+            elif step == "FIN":
+                s.shutdown(socket.SHUT_WR)
+            elif step == "RST":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()
+                out.end, out.t_close = "rst-sent", time.monotonic() - t0
+                return out
+            elif step[0] == "pause":
+                answered = got(poll_recv(s, step[1]))
+            elif step[0] == "trickle":
+                for i in range(len(step[1])):
+                    if not send(step[1][i:i + 1]) or got(poll_recv(s, step[2])):
+                        answered = True
+                        break
+            else:
+                raise ValueError(step)
+        while out.end == "open":
+            left = limit - (time.monotonic() - t0)
+            if left <= 0:
+                break
+            s.settimeout(left)
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                now = time.monotonic() - t0
+                out.end, out.t_close = "reset", now
+                if out.t_answer is None:
+                    out.t_answer = now
+                break
+            got(chunk)
+    finally:
+        s.close()
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -869,16 +983,17 @@ def make_tree(tmp, users=ENV_USERS):
     return roots
 
 
-def start_event_and_ph(module_servers, conf, ready_hosts, extra_ports=(), **kw):
+def start_event_and_ph(module_servers, conf, ready_hosts, extra_ports=(), prefix="", **kw):
     """The same configuration under stock mpm_event and under peruser_hybrid,
     for differential tests: {"event": server, "ph": server}.  Each gets a
     fresh port for @@PORT@@ (srv.port, where it is started and probed with
     ready_hosts) and one for each name in extra_ports (@@NAME@@ in the
-    configuration, srv.name).  kw goes to module_servers (e.g. loglevel)."""
+    configuration, srv.name).  prefix names the servers' directories (for a
+    second pair in one module).  kw goes to module_servers (e.g. loglevel)."""
     out = {}
     for mpm in ("event", "ph"):
         ports = {"port": free_port(), **{name: free_port() for name in extra_ports}}
-        srv = module_servers(conf, mpm=mpm, name=mpm,
+        srv = module_servers(conf, mpm=mpm, name=prefix + mpm,
                              values={name.upper(): n for name, n in ports.items()}, **kw)
         srv.start(ready_hosts=list(ready_hosts), port=ports["port"])
         for name, n in ports.items():

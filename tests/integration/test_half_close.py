@@ -11,9 +11,6 @@ answer), end in a clean EOF rather than a reset, and come well before
 Timeout.
 """
 
-import socket
-import time
-
 import pytest
 
 import phtest
@@ -56,30 +53,14 @@ def half_close_exchange(port, data):
     """Send data, shut down our sending side, read to EOF.
 
     Returns (status or None, 'eof' or 'reset', seconds it took)."""
-    start = time.monotonic()
-    s = socket.create_connection(("127.0.0.1", port), timeout=CLIENT_WAIT)
-    s.settimeout(CLIENT_WAIT)
-    got, end = b"", "eof"
-    try:
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                end = "reset"
-                break
-            if not chunk:
-                break
-            got += chunk
-    finally:
-        s.close()
+    r = phtest.script_exchange(port, [data, "FIN"], CLIENT_WAIT)
+    assert r.end != "open", r
     status = None
-    if got.startswith(b"HTTP/1."):
-        status = int(got.split(b" ", 2)[1])
-    elif got:
+    if r.data.startswith(b"HTTP/1."):
+        status = int(r.data.split(b" ", 2)[1])
+    elif r.data:
         status = "0.9-body"
-    return status, end, time.monotonic() - start
+    return status, r.end, r.t_close
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -10,13 +10,10 @@ Each case runs against stock event and peruser_hybrid on the same
 configuration, in the same test.
 """
 
-import socket
-import time
-
 import pytest
 
 import phtest
-from phtest import RawConn, vhost
+from phtest import vhost
 
 CONF = phtest.server_head(timeout=30) + """
 LoadModule reqtimeout_module @@MODDIR@@/mod_reqtimeout.so
@@ -34,39 +31,18 @@ def pair(module_servers):
     return phtest.start_event_and_ph(module_servers, CONF, ["alice.test", "bob.test"])
 
 
-def poll_recv(c, seconds):
-    """Bytes the server sent within seconds (b"" once it closed), or None."""
-    c.sock.settimeout(seconds)
-    try:
-        return c.sock.recv(4096)
-    except socket.timeout:
-        return None
-    except OSError:
-        return b""
-
-
 def slowloris(port, data, interval, limit=20):
     """Send data one byte per interval until the server answers or closes;
     (first bytes of the answer, seconds taken)."""
-    t0 = time.monotonic()
-    with RawConn(port, timeout=limit) as c:
-        for i in range(len(data)):
-            try:
-                c.send(data[i:i + 1])
-            except OSError:
-                break
-            got = poll_recv(c, interval)
-            if got is not None:
-                return got[:40], time.monotonic() - t0
-        return c.wait_closed(limit)[:40], time.monotonic() - t0
+    r = phtest.script_exchange(port, [("trickle", data, interval)], limit)
+    assert r.end != "open", r
+    return r.data[:40], r.t_answer
 
 
 def stall(port, data, limit=20):
-    t0 = time.monotonic()
-    with RawConn(port, timeout=limit) as c:
-        c.send(data)
-        got = c.wait_closed(limit)
-    return got[:40], time.monotonic() - t0
+    r = phtest.script_exchange(port, [data], limit)
+    assert r.end != "open", r
+    return r.data[:40], r.t_close
 
 
 @pytest.mark.parametrize("how", ["slowloris", "stall-after-request-line"])
