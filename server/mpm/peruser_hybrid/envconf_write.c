@@ -42,6 +42,7 @@
 #include "util_cfgtree.h"
 
 #include "envconf_scan.h"
+#include "ph_config_tree.h"
 #include "ph_env.h"
 #include "ph_envconf.h"
 #include "ph_log.h"
@@ -231,9 +232,43 @@ static int addr_safe(const char *v)
 }
 
 /*
+ * How httpd reads a request head on a connection whose default server is
+ * s: httpd applies the default server's limits, rules and timeouts, and
+ * its PROXY protocol setting, before it knows the request's vhost, which
+ * may be X's.  These lines of s's own section are copied into its stub,
+ * as written: they hold no secret (numbers, on/off, addresses), and
+ * without them X's processors would read such heads with the main
+ * server's settings, unlike stock httpd.
+ */
+static const char *const head_reading[] = {
+    "LimitRequestLine", "LimitRequestFieldSize", "LimitRequestFields",
+    "HttpProtocolOptions", "Timeout", "RequestReadTimeout",
+    "RemoteIPProxyProtocol", "RemoteIPProxyProtocolExceptions", NULL
+};
+
+static const char *stub_head_reading(apr_pool_t *p, const server_rec *s)
+{
+    const ap_directive_t *d;
+    const char *text = "";
+    int top, i;
+
+    for (d = ph_config_section_of(s, &top); d && !top; d = d->next) {
+        for (i = 0; d->directive && head_reading[i]; i++) {
+            if (!strcasecmp(d->directive, head_reading[i]) && d->args
+                && stub_safe(d->args)) {
+                text = apr_pstrcat(p, text, head_reading[i], " ", d->args,
+                                   "\n", NULL);
+                break;
+            }
+        }
+    }
+    return text;
+}
+
+/*
  * The stub of vhost s: its addresses (as written, so X's httpd resolves
- * them the same), its names, and its environment -- nothing else of the
- * section.  A vhost with no address left (every one unresolvable) is in
+ * them the same), its names, its environment and how heads are read on
+ * its addresses (stub_head_reading) -- nothing else of the section.  A vhost with no address left (every one unresolvable) is in
  * no address chain: no stub is needed to keep anything's place.
  */
 static const char *stub_of(apr_pool_t *p, const vh_entry *e, int *bad)
@@ -302,6 +337,7 @@ static const char *stub_of(apr_pool_t *p, const vh_entry *e, int *bad)
         text = apr_pstrcat(p, text, "ServerEnvironment ", e->env->name, "\n",
                            NULL);
     }
+    text = apr_pstrcat(p, text, stub_head_reading(p, s), NULL);
     return apr_pstrcat(p, text, "</VirtualHost>\n", NULL);
 
 unsafe_name:

@@ -64,6 +64,45 @@ static void blank_config(apr_pool_t *p, ap_conf_vector_t **server_conf,
     }
 }
 
+/*
+ * Modules whose server configuration says only how a request head is read
+ * on a connection whose default server this is (mod_reqtimeout's times):
+ * httpd applies them before it knows the request's vhost, which may be
+ * ours.  A foreign vhost keeps these entries, and nothing else; they hold
+ * no secret.  (The core's limits are server_rec fields, kept anyway;
+ * mod_remoteip keeps its PROXY protocol addresses in the main server's
+ * configuration.)
+ */
+static const char *const head_reading_modules[] = {
+    "mod_reqtimeout.c", NULL
+};
+
+/* server_conf, with s's own entries of head_reading_modules. */
+static ap_conf_vector_t *with_head_reading(apr_pool_t *p,
+                                           ap_conf_vector_t *server_conf,
+                                           const server_rec *s)
+{
+    ap_conf_vector_t *v = NULL;
+    module *m;
+    int i;
+
+    for (i = 0; head_reading_modules[i]; i++) {
+        if (!(m = ap_find_linked_module(head_reading_modules[i]))) {
+            continue;
+        }
+        if (!v) {
+            module *all;
+            v = ap_create_per_dir_config(p);    /* a zeroed vector */
+            for (all = ap_top_module; all; all = all->next) {
+                ap_set_module_config(v, all,
+                                     ap_get_module_config(server_conf, all));
+            }
+        }
+        ap_set_module_config(v, m, ap_get_module_config(s->module_config, m));
+    }
+    return v ? v : server_conf;
+}
+
 void ph_confine_vhosts(const ph_env *mine, apr_pool_t *pchild)
 {
     server_rec *main_server = ap_server_conf;
@@ -86,7 +125,9 @@ void ph_confine_vhosts(const ph_env *mine, apr_pool_t *pchild)
             || (s == main_server && main_is_neutral)) {
             continue;
         }
-        s->module_config = server_conf;
+        s->module_config = s == main_server
+                           ? server_conf
+                           : with_head_reading(pchild, server_conf, s);
         s->lookup_defaults = dir_conf;
         if (s != main_server) {
             /* The main server's error log is the server's own (our stderr
