@@ -561,7 +561,20 @@ def _compare(case, stock, ours):
             f"{case}: ph closed at {ours['t_close']} s, event at {stock['t_close']} s"
 
 
-@pytest.mark.parametrize("case", list(BATTERY))
+# Differences from stock that are known and recorded (doc/decisions.md,
+# "A request that routes nowhere is answered by httpd on the default
+# server"): strict, so that one that starts matching stock is noticed.
+KNOWN_DIFFERENCES = {
+    # The head is still unread in the kernel when the client resets, and
+    # the kernel drops unread bytes on a reset: no process can read the
+    # request line any more, so no access-log line says 400 for it.
+    "rst-request-line-complete": "a reset client's unread request line is not logged",
+}
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENCES[c]))
+    if c in KNOWN_DIFFERENCES else c for c in BATTERY])
 def test_front_door_as_stock(battery, case):
     _compare(case, battery[("event", case)], battery[("ph", case)])
 

@@ -125,6 +125,7 @@ void ph_config_read_policy(const server_rec *s, ph_read_policy *rp)
     rp->initial_ms = apr_time_as_msec(s->timeout);
     rp->max_ms = 0;
     rp->min_rate = 0;
+    rp->per_read = 1;
     if (!ap_find_linked_module("mod_reqtimeout.c")) {
         return;
     }
@@ -142,6 +143,7 @@ void ph_config_read_policy(const server_rec *s, ph_read_policy *rp)
     if (st.timeout_s <= 0) {
         return;                 /* header=0: the stage is off, Timeout */
     }
+    rp->per_read = 0;
     rp->initial_ms = st.timeout_s * 1000LL;
     rp->max_ms = st.max_s > 0 ? st.max_s * 1000LL : 0;
     rp->min_rate = st.min_rate > 0 ? st.min_rate : 0;

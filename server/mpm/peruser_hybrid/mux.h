@@ -49,6 +49,14 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out);
 int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
                      ph_route *out);
 
+/* mux_proxy.c.  Multiplexer start: the local addresses on which
+ * mod_remoteip reads a PROXY protocol header (RemoteIPProxyProtocol). */
+void ph_mux_proxy_init(apr_pool_t *p);
+/* 1 if some address reads one at all. */
+int ph_mux_proxy_anywhere(void);
+/* 1 if c's local address reads one. */
+int ph_mux_proxy_expected(const conn_rec *c);
+
 /* mux_tls.c.  Multiplexer start: which servers speak TLS (SSLEngine on),
  * kept in p. */
 void ph_mux_tls_init(apr_pool_t *p);

@@ -102,6 +102,8 @@ typedef struct mux_conn {
     ph_chan_msg msg;            /* when PENDING */
     int by_address;             /* never answered in HTTP by us: a
                                  * non-HTTP address, or TLS */
+    int proxy;                  /* mod_remoteip reads a PROXY header on
+                                 * its address: 1, not: -1, unknown: 0 */
     int tls;                    /* its address speaks TLS: 1, not: -1,
                                  * not looked yet: 0 (mux_tls.c) */
     long long accepted_ms;      /* the head's read policy counts from */
@@ -653,7 +655,8 @@ static void peeking_insert(mux_state *m, mux_conn *mc)
 
 /* More of the head arrived (n bytes seen in all): as mod_reqtimeout does
  * for the address's default server, each min_rate bytes buy one more
- * second, up to max_ms after the start. */
+ * second, up to max_ms after the start; under Timeout alone, each read
+ * waits Timeout afresh, as a socket read does. */
 static void head_progress(mux_state *m, mux_conn *mc, size_t n)
 {
     const ph_read_policy *rp = &mc->policy;
@@ -663,7 +666,10 @@ static void head_progress(mux_state *m, mux_conn *mc, size_t n)
         return;
     }
     deadline = mc->deadline_ms;
-    if (rp->min_rate > 0) {
+    if (rp->per_read) {
+        deadline = ph_now_ms() + rp->initial_ms;
+    }
+    else if (rp->min_rate > 0) {
         deadline += (long long)(n - mc->peeked) * 1000 / rp->min_rate;
     }
     if (rp->max_ms > 0 && deadline > mc->accepted_ms + rp->max_ms) {
@@ -675,6 +681,42 @@ static void head_progress(mux_state *m, mux_conn *mc, size_t n)
         mc->deadline_ms = deadline;
         peeking_insert(m, mc);
     }
+}
+
+/* httpd reads the head with the limits, rules and timeouts of the
+ * default server of the connection's address, not the main server's:
+ * look them up once (only where some vhost differs, m->limits_vary).
+ * The deadline becomes the address's own, from the accept on.  Returns 1
+ * if the deadline moved. */
+static int address_limits(mux_state *m, mux_conn *mc)
+{
+    long long before = mc->deadline_ms;
+
+    if (mc->limits_known) {
+        return 0;
+    }
+    mc->limits = m->limits;
+    if (ph_mux_address_limits(m->scratch, mc->tag.fd, &mc->limits,
+                              &mc->policy) == 0) {
+        list_remove(mc);
+        mc->deadline_ms = mc->accepted_ms + mc->policy.initial_ms;
+        peeking_insert(m, mc);
+    }
+    mc->limits_known = 1;
+    apr_pool_clear(m->scratch);
+    return mc->deadline_ms != before;
+}
+
+/* 1 if mod_remoteip reads a PROXY header on the connection's address. */
+static int proxy_expected(mux_state *m, mux_conn *mc)
+{
+    if (!mc->proxy) {
+        conn_rec *c = ph_mux_proxy_anywhere()
+                      ? ph_mux_scratch_conn(m->scratch, mc->tag.fd) : NULL;
+        mc->proxy = c && ph_mux_proxy_expected(c) ? 1 : -1;
+        apr_pool_clear(m->scratch);
+    }
+    return mc->proxy > 0;
 }
 
 static void peek(mux_state *m, mux_conn *mc)
@@ -703,26 +745,16 @@ static void peek(mux_state *m, mux_conn *mc)
     }
 
     if (m->limits_vary) {
-        /* httpd reads the head with the limits and rules of the default
-         * server of the connection's address, not the main server's. */
-        if (!mc->limits_known) {
-            mc->limits = m->limits;
-            if (ph_mux_address_limits(m->scratch, mc->tag.fd, &mc->limits,
-                                      &mc->policy) == 0) {
-                /* the address's own policy, from the accept on */
-                list_remove(mc);
-                mc->deadline_ms = mc->accepted_ms + mc->policy.initial_ms;
-                peeking_insert(m, mc);
-            }
-            mc->limits_known = 1;
-            apr_pool_clear(m->scratch);
-        }
+        address_limits(m, mc);
         lim = &mc->limits;
     }
     head_progress(m, mc, (size_t)n);
     /* A PROXY protocol preamble (a load balancer in front) is for
-     * mod_remoteip in the processor; the head after it routes. */
-    skip = ph_head_proxy_preamble(m->peekbuf, (size_t)n);
+     * mod_remoteip in the processor, where it reads one (mux_proxy.c);
+     * the head after it routes.  Elsewhere it is a bad request line. */
+    skip = proxy_expected(m, mc)
+           ? ph_head_proxy_preamble(m->peekbuf, (size_t)n)
+           : PH_PREAMBLE_NONE;
     if (skip == PH_PREAMBLE_NEED_MORE) {
         if (!mc->peer_closed && n < PEEK_WINDOW) {
             return;
@@ -873,6 +905,13 @@ static void expire(mux_state *m)
         mux_conn *mc = m->peeking.head;
         char probe;
 
+        /* A client that sent nothing was never looked at: its address's
+         * own timeout may be another than the main server's. */
+        if (m->limits_vary && address_limits(m, mc)
+            && mc->deadline_ms > now) {
+            continue;
+        }
+
         if (mc->h2c == 2) {
             /* The whole preface, then a stall before the first request:
              * in stock httpd mod_http2 has had the connection since the
@@ -1016,6 +1055,7 @@ static int setup(mux_state *m, int slot, int mux_index,
     m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
     m->hello_room = apr_palloc(pchild, HELLO_ROOM);
     ph_mux_tls_init(pchild);
+    ph_mux_proxy_init(pchild);
     ph_mux_read_policies(pchild);
     ph_mux_drops_init(pchild, ph_envs->nelts);
     ph_mux_h2c_init(pchild);

@@ -148,7 +148,8 @@ int ph_mux_limits_vary(void)
             || lim.lenient != main_lim.lenient
             || rp.initial_ms != main_rp.initial_ms
             || rp.max_ms != main_rp.max_ms
-            || rp.min_rate != main_rp.min_rate) {
+            || rp.min_rate != main_rp.min_rate
+            || rp.per_read != main_rp.per_read) {
             return 1;
         }
     }

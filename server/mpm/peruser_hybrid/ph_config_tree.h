@@ -24,6 +24,8 @@ typedef struct ph_read_policy {
     long long initial_ms;
     long long max_ms;
     long min_rate;
+    int per_read;       /* Timeout, not mod_reqtimeout: initial_ms bounds
+                         * each wait for bytes, not the whole head */
 } ph_read_policy;
 
 void ph_config_read_policy(const server_rec *s, ph_read_policy *rp);
