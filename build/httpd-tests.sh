@@ -17,7 +17,7 @@
 #   --work DIR          work directory (default build/work/httpd-tests-MODE)
 #   --module SO         the MPM (default build/out/mod_mpm_peruser_hybrid.so)
 #   --exclude PREFIX    neither run nor compare files under PREFIX (repeatable;
-#                       e.g. --exclude t/ssl/ until TLS lands)
+#                       e.g. --exclude t/php/)
 #   --no-run            compare the results already in the work directory
 #   --refresh-baseline  (event only) rewrite tests/httpd-tests/event-baseline.txt
 #                       from this run (then compare: only crash lines can fail)
