@@ -49,61 +49,7 @@ ensure_env_users
 make_work_dir ph-bench
 trap cleanup_servers EXIT
 
-# write_conf NAME NET PORT MPM-LOADMODULE-LINE MPM-SPECIFIC-LINES
-write_conf() {
-    local name=$1 net=$2 port=$3
-    mkdir -p "$WORK/$name/run"
-    {
-        conf_preamble "$WORK/$name" warn "$4"
-        listen_lines "$net" "$port" "$NADDR"
-        cat <<EOF
-User www-data
-Group www-data
-ThreadsPerChild 25
-MaxConnectionsPerChild 0
-KeepAlive On
-MaxKeepAliveRequests 0
-EOF
-        conf_www_access
-        printf '%s\n' "$5"
-    } > "$WORK/$name/httpd.conf"
-}
-
-EV_PORT=$(free_port)
-write_conf event 1 "$EV_PORT" "LoadModule mpm_event_module $MODDIR/mod_mpm_event.so" "StartServers 2
-ServerLimit 2
-MaxRequestWorkers 50
-MinSpareThreads 25
-MaxSpareThreads 75
-<VirtualHost *:$EV_PORT>
-    ServerName alice.test
-    DocumentRoot $WORK/www
-</VirtualHost>"
-
-PH_PORT=$(free_port)
-while [ "$PH_PORT" = "$EV_PORT" ]; do PH_PORT=$(free_port); done
-write_conf ph 2 "$PH_PORT" "LoadModule mpm_peruser_hybrid_module $MODULE" "MinMultiplexers 2
-<Processor alice>
-    User alice
-    Group alice
-    MinProcessors 2
-    MaxProcessors 2
-</Processor>
-<Processor bob>
-    User bob
-    Group bob
-    MinProcessors 1
-</Processor>
-<VirtualHost *:$PH_PORT>
-    ServerName alice.test
-    ServerEnvironment alice
-    DocumentRoot $WORK/www
-</VirtualHost>
-<VirtualHost *:$PH_PORT>
-    ServerName bob.test
-    ServerEnvironment bob
-    DocumentRoot $WORK/www
-</VirtualHost>"
+write_bench_pair "$NADDR" alice "" ""
 
 start_server "$WORK/event" event "http://127.0.1.1:$EV_PORT/100b.txt" alice.test
 start_server "$WORK/ph" ph "http://127.0.2.1:$PH_PORT/100b.txt" alice.test

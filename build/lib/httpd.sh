@@ -146,3 +146,69 @@ cleanup_servers() {
     fi
     exit "$rc"
 }
+
+# write_bench_pair NADDR FIRST EXTRA-PREAMBLE EXTRA-SERVER-LINES
+# The two configurations the build/bench*.sh scripts compare, on fresh
+# ports it sets (EV_PORT, PH_PORT), NADDR loopback addresses each:
+#   $WORK/event  stock mpm_event, 2 children x 25 threads
+#   $WORK/ph     peruser_hybrid, 2 multiplexers; environment alice with
+#                exactly 2 processors x 25 threads, bob with 1
+# alice.test and bob.test serve $WORK/www; FIRST (alice or bob) is the
+# address's default vhost under peruser_hybrid.  EXTRA-PREAMBLE: lines
+# after the LoadModule lines (more modules); EXTRA-SERVER-LINES: server
+# lines for both (e.g. "Protocols h2c http/1.1").
+write_bench_pair() {
+    local naddr=$1 first=$2 preamble=$3 extra=$4 second=alice
+    [ "$first" = alice ] && second=bob
+
+    # conf NAME NET PORT MPM-LOADMODULE-LINE MPM-SPECIFIC-LINES
+    conf() {
+        mkdir -p "$WORK/$1/run"
+        {
+            conf_preamble "$WORK/$1" warn "$4" "$preamble"
+            listen_lines "$2" "$3" "$naddr"
+            cat <<CONF
+User www-data
+Group www-data
+ThreadsPerChild 25
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 0
+$extra
+CONF
+            conf_www_access
+            printf '%s\n' "$5"
+        } > "$WORK/$1/httpd.conf"
+    }
+    bench_vhost() {
+        printf '<VirtualHost *:%s>\n    ServerName %s.test\n%s    DocumentRoot %s\n</VirtualHost>\n' \
+            "$1" "$2" "${3:+    ServerEnvironment $2
+}" "$WORK/www"
+    }
+
+    EV_PORT=$(free_port)
+    conf event 1 "$EV_PORT" "LoadModule mpm_event_module $MODDIR/mod_mpm_event.so" \
+        "StartServers 2
+ServerLimit 2
+MaxRequestWorkers 50
+MinSpareThreads 25
+MaxSpareThreads 75
+$(bench_vhost "$EV_PORT" alice)"
+    PH_PORT=$(free_port)
+    while [ "$PH_PORT" = "$EV_PORT" ]; do PH_PORT=$(free_port); done
+    conf ph 2 "$PH_PORT" "LoadModule mpm_peruser_hybrid_module $MODULE" \
+        "MinMultiplexers 2
+<Processor alice>
+    User alice
+    Group alice
+    MinProcessors 2
+    MaxProcessors 2
+</Processor>
+<Processor bob>
+    User bob
+    Group bob
+    MinProcessors 1
+</Processor>
+$(bench_vhost "$PH_PORT" "$first" env)
+$(bench_vhost "$PH_PORT" "$second" env)"
+}
