@@ -143,9 +143,9 @@ int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim,
 void ph_mux_reply(int fd, int status, int retry_after, int header_only);
 
 /* mux_drops.c: the main error log's rate-limited lines about our own 503
- * answers.  Init once at multiplexer start (nenvs: ph_envs->nelts). */
+ * answers for want of a worker.  Init once at multiplexer start (nenvs:
+ * ph_envs->nelts). */
 void ph_mux_drops_init(apr_pool_t *p, int nenvs);
-void ph_mux_note_no_env(const server_rec *s);
 void ph_mux_note_wait_over(int env_index, long retry_after);
 
 #endif /* PH_MUX_H */

@@ -1,13 +1,12 @@
 /*
- * mux_drops.c -- what the operator is told about the answers a
- * multiplexer still gives itself: 503 for a vhost no environment serves,
- * and 503 with Retry-After for a connection whose environment had no free
- * worker within ProcessorWaitTimeout (or whose handoff failed).
+ * mux_drops.c -- what the operator is told about the 503s with
+ * Retry-After a multiplexer gives itself: a connection whose environment
+ * had no free worker within ProcessorWaitTimeout.
  *
  * Every other refusal is httpd's own, logged by the environment that owns
- * the address's default vhost (mux_main.c, conn_refer).  These cannot be:
- * the vhost has no user to answer as, or its environment has no worker to
- * answer with.  Writing into a tenant's access log from the multiplexer
+ * the address's default vhost (mux_main.c, conn_refer); a vhost without
+ * environment is said once at start (PH00301), its 503s counted in pstat.
+ * These cannot be: the environment has no worker to answer with.  Writing into a tenant's access log from the multiplexer
  * would give the front door a descriptor into every tenant's logs, so
  * they are said in the main error log instead -- like event's AH00484
  * ("server reached MaxRequestWorkers"): each multiplexer writes at most
@@ -33,12 +32,12 @@ typedef struct drop_note {
     long long last_ms;          /* when the last line was written */
 } drop_note;
 
-static drop_note *notes;        /* one per environment, then "no env" */
+static drop_note *notes;        /* one per environment */
 static int nnotes;
 
 void ph_mux_drops_init(apr_pool_t *p, int nenvs)
 {
-    nnotes = nenvs + 1;
+    nnotes = nenvs;
     notes = apr_pcalloc(p, sizeof(*notes) * (apr_size_t)nnotes);
 }
 
@@ -57,27 +56,12 @@ static int note_due(drop_note *n, unsigned long *count)
     return 1;
 }
 
-void ph_mux_note_no_env(const server_rec *s)
-{
-    unsigned long count;
-
-    if (!notes || !note_due(&notes[nnotes - 1], &count)) {
-        return;
-    }
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                 PHLOGNO(00360) "%lu request(s) answered 503 in the last "
-                 "%d s or less, the latest for virtual host %s: it has no "
-                 "ServerEnvironment",
-                 count, NOTE_EVERY_MS / 1000,
-                 s && s->server_hostname ? s->server_hostname : "(main)");
-}
-
 void ph_mux_note_wait_over(int env_index, long retry_after)
 {
     const ph_env *env = ph_env_by_index(env_index);
     unsigned long count;
 
-    AP_DEBUG_ASSERT(env_index >= 0 && env_index < nnotes - 1);
+    AP_DEBUG_ASSERT(env_index >= 0 && env_index < nnotes);
     if (!notes || !note_due(&notes[env_index], &count)) {
         return;
     }

@@ -487,7 +487,6 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
     if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
         /* a vhost no environment serves: nobody else may answer for it */
         ph_admit_dropped(-1, PH_DROP_NO_ENV);
-        ph_mux_note_no_env(rt.server);
         conn_reply(m, mc, rt.status);
         return;
     }
@@ -543,7 +542,6 @@ static void route_h2c(mux_state *m, mux_conn *mc, const ph_h2_first *first)
         /* The address's default server has no environment: as an HTTP/1
          * request there would be. */
         ph_admit_dropped(-1, PH_DROP_NO_ENV);
-        ph_mux_note_no_env(rt.server);
         conn_reply(m, mc, rt.status);
         return;
     }
@@ -601,8 +599,7 @@ static void route_tls(mux_state *m, mux_conn *mc, const ph_tls_hello *hello)
     if (rt.status) {
         if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
             ph_admit_dropped(-1, PH_DROP_NO_ENV);
-            ph_mux_note_no_env(rt.server);
-        }
+            }
         conn_close(m, mc);
         return;
     }
