@@ -210,3 +210,16 @@ def test_cache_files_are_each_environments_own(servers3, env_users, name, base):
         res = subprocess.run(["runuser", "-u", env, "--", "head", "-c1", str(path)],
                              capture_output=True, timeout=10)
         assert res.returncode == 0, res.stderr   # the control: its owner can
+
+
+def test_a_cache_line_that_cannot_be_placed_is_refused(servers, tree):
+    """A cache path the rewrite cannot read safely (a backslash) is refused
+    by `apache2 -t` rather than shared by every environment."""
+    session = '"shmcb:@@TMP@@/run/odd\\\\name(512000)"'
+    srv = servers(conf(session, "shmcb:@@TMP@@/run/st(32768)", "exec"),
+                  values={"PORT": phtest.free_port(), "TLS": phtest.free_port()})
+    for env in ENVS:
+        phtest.make_cert(srv.tmp, env, f"{env}.test")
+    res = srv.apache("-t")
+    assert res.returncode != 0, res
+    assert re.search(r"PH00503.*SSLSessionCache cannot be given a place", res.stderr), res.stderr
