@@ -128,8 +128,22 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
 }
 
 static const ph_envconf_callbacks callbacks = {
-    &fx, resolve_vars, resolve_path, vhost_source
+    &fx, resolve_vars, resolve_path, vhost_source, NULL
 };
+
+/* rewrite_line for the test below: tags lines starting with "Tag", refuses
+ * one starting with "Refuse". */
+static const char *rewrite_tag(void *ctx, apr_pool_t *p, const char *env,
+                               const char *line, const char **why)
+{
+    (void)ctx;
+    if (!strncmp(line, "Refuse", 6)) {
+        *why = "refused by the test";
+        return NULL;
+    }
+    return strncmp(line, "Tag", 3) ? line
+                                    : apr_pstrcat(p, line, ".", env, NULL);
+}
 
 static void rm_tree(const char *path)
 {
@@ -654,6 +668,39 @@ static void test_parse_once_emit_many(void)
     CU_ASSERT_EQUAL(fx.memo_misses, 2);
 }
 
+/* rewrite_line is asked about every copied line, the environment's own
+ * vhosts' included, never about a stub; a refusal names the line. */
+static void test_rewrite_line(void)
+{
+    ph_envconf_callbacks cb = callbacks;
+    ph_envconf_doc *doc = NULL;
+    const char *conf, *text, *msg;
+    apr_size_t len;
+
+    cb.rewrite_line = rewrite_tag;
+    setup();
+    put("main.conf", "Tag top\n<VirtualHost *:80>\nTag mine\n</VirtualHost>\n"
+        "<VirtualHost *:81>\nTag theirs\n</VirtualHost>\n");
+    add_rule("main.conf", 2, PH_ENVCONF_AT_VHOST, PH_ENVCONF_MINE, NULL);
+    add_rule("main.conf", 5, PH_ENVCONF_AT_VHOST, PH_ENVCONF_FOREIGN,
+             "Tag stub");
+    conf = apr_pstrcat(pool, fx.root, "/main.conf", NULL);
+    CU_ASSERT_PTR_NULL_FATAL(ph_envconf_parse(pool, conf, &cb, &doc));
+    CU_ASSERT_PTR_NULL(ph_envconf_emit(pool, doc, "a", &cb, &text, &len));
+    out = text;
+    CU_ASSERT(in_order("Tag top.a\n<VirtualHost *:80>\nTag mine.a\n"
+                       "</VirtualHost>\nTag stub\n", NULL));
+    CU_ASSERT(!has("theirs"));
+    setup();
+    put("main.conf", "Listen 80\nRefuse this\n");
+    conf = apr_pstrcat(pool, fx.root, "/main.conf", NULL);
+    CU_ASSERT_PTR_NULL_FATAL(ph_envconf_parse(pool, conf, &cb, &doc));
+    msg = ph_envconf_emit(pool, doc, "a", &cb, &text, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "line 2 of "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "refused by the test"));
+}
+
 static void test_store_mode_and_replace(void)
 {
     const char *dir;
@@ -726,6 +773,7 @@ int ph_unit_register_envconf_scan(void)
         { "<Macro> copied verbatim", test_macro_copied_verbatim },
         { "Use lines mapped", test_use_lines },
         { "parsed once, emitted per environment", test_parse_once_emit_many },
+    { "rewrite_line: copied lines, not stubs", test_rewrite_line },
         { "store: mode 0600, replaced whole", test_store_mode_and_replace },
     };
 

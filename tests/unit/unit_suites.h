@@ -34,5 +34,6 @@ int ph_unit_register_config_value(void);
 int ph_unit_register_config_rows(void);
 int ph_unit_register_shm_escape(void);
 int ph_unit_register_envconf_scan(void);
+int ph_unit_register_envconf_cache(void);
 
 #endif /* PH_UNIT_SUITES_H */

@@ -696,7 +696,19 @@ const char *ph_envconf_emit(apr_pool_t *p, ph_envconf_doc *doc,
 
         switch (e->kind) {
         case EL_TEXT:
-            out_line(&out, e->text);
+            if (cb->rewrite_line) {
+                const char *why = NULL,
+                           *t = cb->rewrite_line(cb->ctx, p, env_name,
+                                                 e->text, &why);
+                if (!t) {
+                    return apr_psprintf(p, "line %u of %s: %s", e->line,
+                                        e->file, why ? why : "refused");
+                }
+                out_line(&out, t);
+            }
+            else {
+                out_line(&out, e->text);
+            }
             ++i;
             break;
         case EL_VHOST:

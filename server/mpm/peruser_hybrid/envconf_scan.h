@@ -63,6 +63,12 @@ typedef struct ph_envconf_callbacks {
                                        ph_envconf_site site,
                                        const char *file, unsigned line,
                                        void **memo, const char **text);
+    /* Optional (NULL: lines are copied as they are): the text to write
+     * for a line copied into env_name's output (outside stubs), or NULL
+     * with *why set (from p) to refuse the output. */
+    const char *(*rewrite_line)(void *ctx, apr_pool_t *p,
+                                const char *env_name, const char *line,
+                                const char **why);
 } ph_envconf_callbacks;
 
 /* The configuration, read and expanded once (resolve_vars and

@@ -41,6 +41,7 @@
 #include "http_main.h"
 #include "util_cfgtree.h"
 
+#include "envconf_cache.h"
 #include "envconf_scan.h"
 #include "ph_config_tree.h"
 #include "ph_env.h"
@@ -75,6 +76,8 @@ typedef struct {
     apr_hash_t *keys;               /* "site:line:file" -> vh_key */
     const ph_env *self;             /* the environment being written */
     unsigned stubs;                 /* stubs written for it */
+    const char *outside;            /* a TLS cache line no file can
+                                     * place per environment */
 } owner_map;
 
 /* The memo of a line where httpd made no vhost. */
@@ -473,6 +476,45 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
     return PH_ENVCONF_FOREIGN;
 }
 
+/*
+ * mod_ssl's caches (envconf_cache.h): the environment's file names its own
+ * session and stapling caches, so that no environment's httpd makes,
+ * opens or maps another's (they hold master secrets).  The factory makes
+ * them as the environment's user, mode 0600 (factory_owner.c).
+ */
+static const char *rewrite_line(void *ctx, apr_pool_t *p,
+                                const char *env_name, const char *line,
+                                const char **why)
+{
+    owner_map *m = ctx;
+    const char *text = line, *out = line, *directive = NULL;
+
+    PH_CHECK_MAGIC(m, OWNER_MAP_MAGIC);
+    if (strstr(line, "${")) {
+        text = ap_resolve_env(p, line);
+    }
+    switch (ph_envconf_cache_line(p, text, env_name,
+                                  ap_runtime_dir_relative(p, ""), &out,
+                                  &directive)) {
+    case PH_CACHE_LINE_PLACED:
+        return out;
+    case PH_CACHE_LINE_OUTSIDE:
+        if (!m->outside) {
+            m->outside = apr_pstrdup(m->pool, text);
+        }
+        return line;
+    case PH_CACHE_LINE_REFUSE:
+        *why = apr_psprintf(p, "%s cannot be given a place of its own per "
+                            "environment (%s): write its path plainly",
+                            directive, out);
+        return NULL;
+    case PH_CACHE_LINE_OTHER:
+    case PH_CACHE_LINE_NONE:
+        break;
+    }
+    return line;
+}
+
 static const char *resolve_vars(void *ctx, apr_pool_t *p, const char *text)
 {
     (void)ctx;
@@ -670,6 +712,7 @@ static const char *prepare(apr_pool_t *ptemp, server_rec *s,
     cb->resolve_vars = resolve_vars;
     cb->resolve_path = resolve_path;
     cb->vhost_source = vhost_source;
+    cb->rewrite_line = rewrite_line;
     return ph_envconf_parse(ptemp, main_conf_file, cb, doc);
 }
 
@@ -760,6 +803,14 @@ const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
         apr_pool_destroy(iter);
     }
     remove_stale(s, dir, now);
+    if (map.outside) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PHLOGNO(00380)
+                     "\"%s\": a TLS cache outside this server's files is "
+                     "one cache for every environment's processors, each "
+                     "of which can read the others' sessions there; give "
+                     "each environment its own (shmcb or dbm are made per "
+                     "environment)", map.outside);
+    }
     map.magic = 0;
     written_paths = paths;
     apr_pool_cleanup_register(p, NULL, forget_paths, apr_pool_cleanup_null);
@@ -774,4 +825,43 @@ const char *ph_envconf_path(const ph_env *env)
         return NULL;
     }
     return APR_ARRAY_IDX(written_paths, env->index, const char *);
+}
+
+/*
+ * ProcessorImage fork: every environment's processors are forked from the
+ * parent, so they all inherit the one session and stapling cache mod_ssl
+ * made there (anonymous shared memory, or one dbm file): a tenant's code
+ * can read and write the others' sessions.  That mode's documented
+ * trade-off (it holds every tenant's keys too); said once per generation.
+ */
+void ph_envconf_note_fork_caches(server_rec *s)
+{
+    const ap_directive_t *d;
+    apr_pool_t *p;
+
+    if (!has_environments() || ph_envs->nelts < 2
+        || !ph_env_can_switch_users()
+        || !ap_find_linked_module("mod_ssl.c")) {
+        return;
+    }
+    apr_pool_create(&p, NULL);
+    for (d = ap_conftree; d; d = d->next) {
+        const char *out, *directive, *line;
+
+        if (!d->directive || !d->args) {
+            continue;
+        }
+        line = apr_pstrcat(p, d->directive, " ", d->args, NULL);
+        if (ph_envconf_cache_line(p, line, "-", NULL, &out, &directive)
+            != PH_CACHE_LINE_OTHER
+            && strcmp(d->args, "none") && strcmp(d->args, "nonenotnull")) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PHLOGNO(00381)
+                         "%s %s with ProcessorImage fork: every "
+                         "environment's processors share the one cache the "
+                         "parent made, so each can read and write the "
+                         "others' TLS sessions; ProcessorImage exec gives "
+                         "each environment its own", directive, d->args);
+        }
+    }
+    apr_pool_destroy(p);
 }

@@ -71,6 +71,19 @@ static int parse_spec(factory_spec *sp)
            ? 0 : -1;
 }
 
+ph_env *ph_factory_env(void)
+{
+    factory_spec sp;
+    ph_env *env;
+
+    if (!ph_factory_is_me() || parse_spec(&sp) != 0
+        || !(env = ph_env_by_index(sp.env_index))
+        || strcmp(env->name, sp.name) != 0) {
+        return NULL;
+    }
+    return env;
+}
+
 /* Only X's channel and doorbell, at the numbers the parent put them. */
 static void adopt_descriptors(ph_env *mine)
 {
@@ -221,9 +234,7 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s)
     factory_spec sp;
     ph_env *env;
 
-    if (parse_spec(&sp) != 0
-        || !(env = ph_env_by_index(sp.env_index))
-        || strcmp(env->name, sp.name) != 0) {
+    if (parse_spec(&sp) != 0 || !(env = ph_factory_env())) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PHLOGNO(00530)
                      "processor factory: %s=\"%s\" names no environment of "
                      "this configuration", PH_FACTORY_ENVVAR,

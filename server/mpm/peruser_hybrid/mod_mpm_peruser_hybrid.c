@@ -204,6 +204,9 @@ static int ph_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             return !OK;
         }
     }
+    else if (r->mpm->module_loads > 1 && !ph_factory_is_me()) {
+        ph_envconf_note_fork_caches(s);
+    }
     return OK;
 }
 
@@ -246,6 +249,12 @@ static void ph_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(ph_pre_config, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_config(ph_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ph_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* A factory's modules make their start-up files for its environment
+     * (factory_owner.c): before every other post_config, until after. */
+    ap_hook_post_config(ph_factory_owner_adopt, NULL, NULL,
+                        APR_HOOK_REALLY_FIRST);
+    ap_hook_post_config(ph_factory_owner_restore, NULL, NULL,
+                        APR_HOOK_REALLY_LAST);
     ap_hook_mpm(ph_run, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_query(ph_query, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_get_name(ph_get_name, NULL, NULL, APR_HOOK_MIDDLE);

@@ -48,4 +48,8 @@ const char *ph_envconf_path(const ph_env *env);
  * it), or NULL if it cannot be told. */
 const char *ph_envconf_main_file(apr_pool_t *p, server_rec *s);
 
+/* With ProcessorImage fork, a warning (PH00381) for each mod_ssl cache
+ * every environment's processors then share. */
+void ph_envconf_note_fork_caches(server_rec *s);
+
 #endif /* PH_ENVCONF_H */

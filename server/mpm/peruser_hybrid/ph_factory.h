@@ -112,4 +112,18 @@ int ph_factory_is_me(void);
  * processors on request until the control socket closes.  Returns DONE. */
 int ph_factory_run(apr_pool_t *pconf, server_rec *s);
 
+/* In a factory, after check_config: the environment it was started for
+ * (PH_FACTORY_SPEC), or NULL (not a factory, or a spec naming none). */
+ph_env *ph_factory_env(void);
+
+/*
+ * factory_owner.c, around the factory's post_config: what its modules
+ * make at start-up is made for its environment (httpd's User is the
+ * environment's, the umask 077).  adopt runs first, restore last.
+ */
+int ph_factory_owner_adopt(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s);
+int ph_factory_owner_restore(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s);
+
 #endif /* PH_FACTORY_H */
