@@ -426,6 +426,16 @@ def test_idle_tls_keepalive_connections_leave_room(servers, tree, certs):
             if mpm == "ph":
                 assert phtest.parse_id(body)["uid"] == uid_of("alice"), body
             assert time.monotonic() - t0 < 10, (mpm, "new connection waited")
+            # the figure for the closing note: processes holding them
+            if mpm == "ph":
+                res = phtest.run_tool([str(PSTAT), "--shm", str(phtest.segment_path(srv)),
+                                       "-j", "-d", "0"], 20)
+                procs = {e["name"]: e["children_alive"]
+                         for e in json.loads(res.stdout)["environments"]}["alice"]
+            else:
+                procs = len(srv.children())
+            print(f"{mpm}: {len(idle)} idle TLS keep-alive connections, ThreadsPerChild "
+                  f"{threads}: {procs} process(es) {'of alice' if mpm == 'ph' else 'in all'}")
             for i, c in enumerate(idle):
                 status, _ = c.get("/small.txt")
                 assert status == 200, (mpm, i, status)
