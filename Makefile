@@ -9,6 +9,7 @@
 #   make check      unit + integration tests (needs root, see README)
 #   make bench      build/bench.sh: peruser_hybrid vs stock mpm_event
 #   make bench-h2c  build/bench-h2c.sh: the same over h2c, with h2load
+#   make bench-tls  build/bench-tls.sh: the same over TLS (h2 and http/1.1), with h2load
 #   make coldstart  build/coldstart.sh: spawn-on-demand latency
 #   make shm-bench  ticket handoff vs a mutex queue (tests/shm)
 #   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
@@ -45,7 +46,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench bench-h2c coldstart intree install clean asan tsan \
+.PHONY: all unit check integration bench bench-h2c bench-tls coldstart intree install clean asan tsan \
         httpd-tests-ph httpd-tests-ph-env httpd-tests-event
 all: $(MODULE) $(OUT)/pstat
 
@@ -103,6 +104,9 @@ bench: $(MODULE)
 
 bench-h2c: $(MODULE)
 	bash build/bench-h2c.sh
+
+bench-tls: $(MODULE)
+	bash build/bench-tls.sh
 
 # First-request latency of 100 MinProcessors 0 environments (spawn on
 # demand), median and worst, beside warm requests.

@@ -76,8 +76,13 @@ static int ph_query(int query_code, int *result, apr_status_t *rv)
     case AP_MPMQ_MIN_SPARE_THREADS:
     case AP_MPMQ_MAX_SPARE_DAEMONS:
     case AP_MPMQ_MAX_SPARE_THREADS:
-    case AP_MPMQ_CAN_WAITIO:
         *result = 0;
+        break;
+    case AP_MPMQ_CAN_WAITIO:
+        /* proc_conn.c parks CONN_STATE_ASYNC_WAITIO for the socket's
+         * readiness and comes back to the process_connection hooks, as
+         * event does (mod_http2 waits so for a TLS client's first frames) */
+        *result = 1;
         break;
     default:
         *rv = APR_ENOTIMPL;

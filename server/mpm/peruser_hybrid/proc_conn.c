@@ -302,6 +302,15 @@ void ph_proc_conn_run(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
         ap_update_sb_handle(pc->sbh, ps->slot, thread_index);
         pc->c->current_thread = thd;
         pc->c->id = conn_id(ps->slot, thread_index);
+        /* Woken from write completion with an input filter that clogs
+         * (a module's compatibility path: write completion with
+         * CONN_SENSE_WANT_READ to wait for input): the socket is ready,
+         * so its process_connection hooks run again, as event does.
+         * Flushing alone would park it again and again. */
+        if (pc->pub.state == CONN_STATE_WRITE_COMPLETION
+            && pc->c->clogging_input_filters && !pc->c->aborted) {
+            pc->pub.state = CONN_STATE_PROCESSING;
+        }
     }
 
     for (;;) {
