@@ -24,9 +24,8 @@ from phtest import vhost
 
 PSTAT = phtest.REPO / "build" / "out" / "pstat"
 
-h2conn = pytest.importorskip("h2.connection")
-h2config = pytest.importorskip("h2.config")
-h2events = pytest.importorskip("h2.events")
+pytest.importorskip("h2.connection")
+from h2client import H2Client  # noqa: E402  (after the skip check)
 
 CONF = phtest.server_head(threads=4) + """
 LoadModule ssl_module @@MODDIR@@/mod_ssl.so
@@ -69,54 +68,14 @@ def tls_context(alpn):
     return ctx
 
 
-class H2TlsClient:
-    """One HTTP/2 connection over TLS (ALPN h2, python3-h2), requests one
-    at a time, each read to its end."""
-
-    def __init__(self, port, sni, timeout=15):
-        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock = tls_context(["h2", "http/1.1"]).wrap_socket(raw, server_hostname=sni)
-        self.alpn = self.sock.selected_alpn_protocol()
-        self.conn = h2conn.H2Connection(h2config.H2Configuration(client_side=True))
-        self.conn.initiate_connection()
-        self.sock.sendall(self.conn.data_to_send())
-        self.closed_by_server = False
-        self.timeout = timeout
-
-    def get(self, authority, path="/cgi-bin/id.cgi"):
-        sid = self.conn.get_next_available_stream_id()
-        self.conn.send_headers(sid, [(":method", "GET"), (":scheme", "https"),
-                                     (":authority", authority), (":path", path)],
-                               end_stream=True)
-        self.sock.sendall(self.conn.data_to_send())
-        status, body, done = None, b"", False
-        deadline = time.monotonic() + self.timeout
-        while not done:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"stream {sid} for {authority}: no answer")
-            data = self.sock.recv(65536)
-            if not data:
-                self.closed_by_server = True
-                break
-            for ev in self.conn.receive_data(data):
-                if isinstance(ev, h2events.ResponseReceived) and ev.stream_id == sid:
-                    status = int(dict(ev.headers)[b":status"])
-                elif isinstance(ev, h2events.DataReceived) and ev.stream_id == sid:
-                    body += ev.data
-                    self.conn.acknowledge_received_data(ev.flow_controlled_length, sid)
-                elif isinstance(ev, (h2events.StreamEnded, h2events.StreamReset)) \
-                        and ev.stream_id == sid:
-                    done = True
-                elif isinstance(ev, h2events.ConnectionTerminated):
-                    self.closed_by_server = True
-                    done = True
-            out = self.conn.data_to_send()
-            if out:
-                self.sock.sendall(out)
-        return status, body
-
-    def close(self):
-        self.sock.close()
+def h2_tls(port, sni, timeout=15):
+    """An H2Client over TLS, offering ALPN h2 and http/1.1 (c.alpn: what
+    the server chose)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock = tls_context(["h2", "http/1.1"]).wrap_socket(raw, server_hostname=sni)
+    c = H2Client(sock, "https", timeout)
+    c.alpn = sock.selected_alpn_protocol()
+    return c
 
 
 def curl_h2(port, host, path="/cgi-bin/id.cgi"):
@@ -148,7 +107,7 @@ def test_second_stream_for_other_environment_gets_421(pair, first, other):
     # stock: mod_ssl refuses a stream whose host's TLS setup differs (421)
     got = {}
     for mpm in ("event", "ph"):
-        c = H2TlsClient(pair[mpm].tls, f"{first}.test")
+        c = h2_tls(pair[mpm].tls, f"{first}.test")
         try:
             assert c.alpn == "h2", (mpm, c.alpn)
             s1, b1 = c.get(f"{first}.test")

@@ -18,9 +18,10 @@ import pytest
 import phtest
 from phtest import vhost
 
-h2conn = pytest.importorskip("h2.connection")
-h2config = pytest.importorskip("h2.config")
-h2events = pytest.importorskip("h2.events")
+pytest.importorskip("h2.connection")
+import h2.config  # noqa: E402  (after the skip check)
+import h2.connection  # noqa: E402
+from h2client import H2Client  # noqa: E402
 
 H2C = "Protocols h2c http/1.1"
 
@@ -58,54 +59,6 @@ def uid_of(name):
     return pwd.getpwnam(name).pw_uid
 
 
-class H2Client:
-    """One h2c prior-knowledge connection (python3-h2), requests one at a
-    time, each read to its end."""
-
-    def __init__(self, port, timeout=15):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.conn = h2conn.H2Connection(h2config.H2Configuration(client_side=True))
-        self.conn.initiate_connection()
-        self.sock.sendall(self.conn.data_to_send())
-        self.closed_by_server = False
-        self.deadline_s = timeout
-
-    def get(self, authority, path="/cgi-bin/id.cgi", extra=()):
-        sid = self.conn.get_next_available_stream_id()
-        self.conn.send_headers(sid, [(":method", "GET"), (":scheme", "http"),
-                                     (":authority", authority), (":path", path),
-                                     *extra], end_stream=True)
-        self.sock.sendall(self.conn.data_to_send())
-        status, body, done = None, b"", False
-        deadline = time.monotonic() + self.deadline_s
-        while not done:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"stream {sid} for {authority}: no answer")
-            data = self.sock.recv(65536)
-            if not data:
-                self.closed_by_server = True
-                break
-            for ev in self.conn.receive_data(data):
-                if isinstance(ev, h2events.ResponseReceived) and ev.stream_id == sid:
-                    status = int(dict(ev.headers)[b":status"])
-                elif isinstance(ev, h2events.DataReceived) and ev.stream_id == sid:
-                    body += ev.data
-                    self.conn.acknowledge_received_data(ev.flow_controlled_length, sid)
-                elif isinstance(ev, (h2events.StreamEnded, h2events.StreamReset)) \
-                        and ev.stream_id == sid:
-                    done = True
-                elif isinstance(ev, h2events.ConnectionTerminated):
-                    self.closed_by_server = True
-                    done = True
-            out = self.conn.data_to_send()
-            if out:
-                self.sock.sendall(out)
-        return status, body
-
-    def close(self):
-        self.sock.close()
-
-
 def curl_h2(port, host, path="/cgi-bin/id.cgi"):
     """(status, http version, body) of curl --http2-prior-knowledge."""
     res = phtest.run_tool(
@@ -135,13 +88,13 @@ def test_curl_prior_knowledge_each_environment(pair):
 @pytest.mark.parametrize("first,other", [("alice", "bob"), ("bob", "alice")])
 def test_second_stream_for_other_environment_gets_421(pair, first, other):
     # stock: every stream is served
-    c = H2Client(pair["event"].port)
+    c = H2Client.h2c(pair["event"].port)
     try:
         assert c.get(f"{first}.test")[0] == 200
         assert c.get(f"{other}.test")[0] == 200
     finally:
         c.close()
-    c = H2Client(pair["ph"].port)
+    c = H2Client.h2c(pair["ph"].port)
     try:
         status, body = c.get(f"{first}.test")
         assert status == 200 and phtest.parse_id(body)["uid"] == uid_of(first), body
@@ -161,7 +114,7 @@ def test_second_stream_for_other_environment_gets_421(pair, first, other):
 def h2_request_bytes(authority, extra=()):
     """Preface, SETTINGS and one GET's HEADERS (+ CONTINUATION) as a real
     client sends them."""
-    c = h2conn.H2Connection(h2config.H2Configuration(client_side=True))
+    c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     c.initiate_connection()
     c.send_headers(1, [(":method", "GET"), (":scheme", "http"),
                        (":authority", authority), (":path", "/index.html"),
