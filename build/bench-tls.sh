@@ -52,71 +52,17 @@ for name in alice bob; do
     chmod 644 "$WORK/$name.key" "$WORK/$name.crt"
 done
 
-# tls_vhost NAME PORT [LINE...]: a TLS vhost for NAME.test serving WORK/www
-tls_vhost() {
-    local name=$1 port=$2
-    shift 2
-    printf '<VirtualHost *:%s>\n    ServerName %s.test\n' "$port" "$name"
-    [ "$#" -eq 0 ] || printf '    %s\n' "$@"
-    cat <<EOF
-    DocumentRoot $WORK/www
-    SSLEngine on
-    SSLCertificateFile $WORK/$name.crt
-    SSLCertificateKeyFile $WORK/$name.key
-</VirtualHost>
-EOF
+# tls_lines NAME: what makes NAME.test's vhost a TLS one
+tls_lines() {
+    printf 'SSLEngine on\nSSLCertificateFile %s\nSSLCertificateKeyFile %s\n' \
+        "$WORK/$1.crt" "$WORK/$1.key"
 }
-
-# write_conf NAME NET PORT MPM-LOADMODULE-LINE MPM-SPECIFIC-LINES
-write_conf() {
-    local name=$1 net=$2 port=$3
-    mkdir -p "$WORK/$name/run"
-    {
-        conf_preamble "$WORK/$name" warn "$4" \
-            "LoadModule http2_module $MODDIR/mod_http2.so" \
-            "LoadModule ssl_module $MODDIR/mod_ssl.so" \
-            "LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so"
-        listen_lines "$net" "$port" 1 | sed 's/$/ https/'
-        cat <<EOF
-User www-data
-Group www-data
-ThreadsPerChild 25
-MaxConnectionsPerChild 0
-KeepAlive On
-MaxKeepAliveRequests 0
-Protocols h2 http/1.1
-SSLSessionCache shmcb:$WORK/$name/run/ssl_scache(512000)
-EOF
-        conf_www_access
-        printf '%s\n' "$5"
-    } > "$WORK/$name/httpd.conf"
-}
-
-EV_PORT=$(free_port)
-write_conf event 1 "$EV_PORT" "LoadModule mpm_event_module $MODDIR/mod_mpm_event.so" "StartServers 2
-ServerLimit 2
-MaxRequestWorkers 50
-MinSpareThreads 25
-MaxSpareThreads 75
-$(tls_vhost bob "$EV_PORT")
-$(tls_vhost alice "$EV_PORT")"
-
-PH_PORT=$(free_port)
-while [ "$PH_PORT" = "$EV_PORT" ]; do PH_PORT=$(free_port); done
-write_conf ph 2 "$PH_PORT" "LoadModule mpm_peruser_hybrid_module $MODULE" "MinMultiplexers 2
-<Processor alice>
-    User alice
-    Group alice
-    MinProcessors 2
-    MaxProcessors 2
-</Processor>
-<Processor bob>
-    User bob
-    Group bob
-    MinProcessors 1
-</Processor>
-$(tls_vhost bob "$PH_PORT" "ServerEnvironment bob")
-$(tls_vhost alice "$PH_PORT" "ServerEnvironment alice")"
+BENCH_LISTEN_SUFFIX=" https" BENCH_VHOST_LINES=tls_lines \
+    write_bench_pair 1 bob "LoadModule http2_module $MODDIR/mod_http2.so
+LoadModule ssl_module $MODDIR/mod_ssl.so
+LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so" \
+    "Protocols h2 http/1.1
+SSLSessionCache shmcb:$WORK/ssl_scache(512000)"
 
 # wait_https ADDR PORT: poll https://alice.test/100b.txt at ADDR:PORT (~30 s)
 wait_https() {

@@ -153,10 +153,12 @@ cleanup_servers() {
 #   $WORK/event  stock mpm_event, 2 children x 25 threads
 #   $WORK/ph     peruser_hybrid, 2 multiplexers; environment alice with
 #                exactly 2 processors x 25 threads, bob with 1
-# alice.test and bob.test serve $WORK/www; FIRST (alice or bob) is the
-# address's default vhost under peruser_hybrid.  EXTRA-PREAMBLE: lines
-# after the LoadModule lines (more modules); EXTRA-SERVER-LINES: server
-# lines for both (e.g. "Protocols h2c http/1.1").
+# Both serve alice.test and bob.test from $WORK/www, FIRST's vhost (alice
+# or bob) first: the address's default.  EXTRA-PREAMBLE: lines after the
+# LoadModule lines (more modules); EXTRA-SERVER-LINES: server lines for
+# both (e.g. "Protocols h2c http/1.1").  Optional: BENCH_LISTEN_SUFFIX
+# after each Listen line (e.g. " https"), and a function named by
+# BENCH_VHOST_LINES, called with a vhost's name, for more lines in it.
 write_bench_pair() {
     local naddr=$1 first=$2 preamble=$3 extra=$4 second=alice
     [ "$first" = alice ] && second=bob
@@ -166,7 +168,7 @@ write_bench_pair() {
         mkdir -p "$WORK/$1/run"
         {
             conf_preamble "$WORK/$1" warn "$4" "$preamble"
-            listen_lines "$2" "$3" "$naddr"
+            listen_lines "$2" "$3" "$naddr" | sed "s/\$/${BENCH_LISTEN_SUFFIX:-}/"
             cat <<CONF
 User www-data
 Group www-data
@@ -180,10 +182,12 @@ CONF
             printf '%s\n' "$5"
         } > "$WORK/$1/httpd.conf"
     }
+    # bench_vhost PORT NAME [ENV]
     bench_vhost() {
-        printf '<VirtualHost *:%s>\n    ServerName %s.test\n%s    DocumentRoot %s\n</VirtualHost>\n' \
-            "$1" "$2" "${3:+    ServerEnvironment $2
-}" "$WORK/www"
+        printf '<VirtualHost *:%s>\n    ServerName %s.test\n' "$1" "$2"
+        [ -z "${3:-}" ] || printf '    ServerEnvironment %s\n' "$2"
+        [ -z "${BENCH_VHOST_LINES:-}" ] || "$BENCH_VHOST_LINES" "$2" | sed 's/^/    /'
+        printf '    DocumentRoot %s\n</VirtualHost>\n' "$WORK/www"
     }
 
     EV_PORT=$(free_port)
@@ -193,7 +197,8 @@ ServerLimit 2
 MaxRequestWorkers 50
 MinSpareThreads 25
 MaxSpareThreads 75
-$(bench_vhost "$EV_PORT" alice)"
+$(bench_vhost "$EV_PORT" "$first")
+$(bench_vhost "$EV_PORT" "$second")"
     PH_PORT=$(free_port)
     while [ "$PH_PORT" = "$EV_PORT" ]; do PH_PORT=$(free_port); done
     conf ph 2 "$PH_PORT" "LoadModule mpm_peruser_hybrid_module $MODULE" \
