@@ -919,7 +919,15 @@ class Server:
         self.stopped = True
         if self.parent_pid is not None:
             self.record_processes()
-        res = self.apache("-k", how)
+        try:
+            res = self.apache("-k", how)
+        except subprocess.TimeoutExpired as exc:
+            # The command itself hung: the server must not outlive the
+            # test for it (its processes are killed below, by pid).
+            res = subprocess.CompletedProcess(exc.cmd, -1, "", f"timed out after {exc.timeout}s")
+            if self.wait_gone(5):
+                raise AssertionError(f"apache2 -k {how} hung for {exc.timeout}s "
+                                     "(the server did go)") from None
         if self.wait_gone(timeout):
             return res
         left = self.leftovers()
