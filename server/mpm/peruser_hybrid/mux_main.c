@@ -536,17 +536,16 @@ static void route_h2c(mux_state *m, mux_conn *mc, const ph_h2_first *first)
 
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
+    /* An HTTP/1 answer of ours is noise to an h2 client: every refusal
+     * of ours (no environment, the allowed wait over) is a close. */
+    mc->by_address = 1;
     on_authority = ph_mux_route_h2c(m->scratch, mc->tag.fd, first, &rt);
     apr_pool_clear(m->scratch);
-    if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
-        /* The address's default server has no environment: as an HTTP/1
-         * request there would be. */
-        ph_admit_dropped(-1, PH_DROP_NO_ENV);
-        conn_reply(m, mc, rt.status);
-        return;
-    }
     if (rt.status) {
-        conn_close(m, mc);      /* the peer is gone */
+        if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
+            ph_admit_dropped(-1, PH_DROP_NO_ENV);
+        }
+        conn_close(m, mc);
         return;
     }
     set_message(m, mc, &rt, on_authority ? PH_CHAN_F_H2C : 0);
