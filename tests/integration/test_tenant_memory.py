@@ -216,6 +216,23 @@ def test_tls_keys_not_in_parent_nor_multiplexers(servers, tree, env_users):
     assert not any(h["alice"] or h["bob"] for h in held.values()), held
 
 
+@pytest.mark.xfail(strict=True, reason="finding (doc/decisions.md, 'TLS caches and keys per "
+                   "environment'): the multiplexers are forked from the parent after it "
+                   "read every tenant's configuration")
+def test_tenant_configuration_not_in_multiplexers(servers, tree, env_users):
+    """A multiplexer (www-data, parsing raw client bytes) needs each vhost's
+    names, addresses and head-reading settings, never a tenant's SetEnv
+    values.  Today it holds every tenant's whole configuration, inherited
+    from the parent -- the same root cause as the keys above."""
+    srv = start(servers, tree, "exec")
+    assert http_get(srv.port, "alice.test", "/").status == 200
+    muxes = multiplexers(srv)
+    assert muxes, "no multiplexer found"
+    held = {pid: found(readable_memory(pid), list(srv.secrets.values())) for pid in muxes}
+    print(held)
+    assert not any(held.values()), held
+
+
 def fd_targets(pid):
     out = {}
     try:
