@@ -501,6 +501,27 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
 
 /* A connection on a non-HTTP address (ph_proto.h) is routed at once by
  * its address; returns 0 for an HTTP one, which is peeked at. */
+/* Admit a connection we never answer in HTTP/1 ourselves (a non-HTTP
+ * address, h2c, TLS: our HTTP/1 text would be noise there), routed to rt.
+ * Every refusal of ours (no environment, the peer gone, later the
+ * allowed wait over) is a close.  mc may be freed on return. */
+static void admit_unanswered(mux_state *m, mux_conn *mc, const ph_route *rt,
+                             uint32_t flags)
+{
+    PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
+
+    mc->by_address = 1;
+    if (rt->status) {
+        if (rt->status == HTTP_SERVICE_UNAVAILABLE) {
+            ph_admit_dropped(-1, PH_DROP_NO_ENV);
+        }
+        conn_close(m, mc);
+        return;
+    }
+    set_message(m, mc, rt, flags);
+    admit(m, mc, rt->env_index);
+}
+
 static int route_by_address(mux_state *m, mux_conn *mc)
 {
     ph_route rt;
@@ -513,22 +534,12 @@ static int route_by_address(mux_state *m, mux_conn *mc)
     if (!routed) {
         return 0;
     }
-    mc->by_address = 1;
-    if (rt.status) {
-        /* No environment (or the peer is gone): close, as 503 would. */
-        if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
-            ph_admit_dropped(-1, PH_DROP_NO_ENV);
-        }
-        conn_close(m, mc);
-        return 1;
-    }
-    set_message(m, mc, &rt, 0);
-    admit(m, mc, rt.env_index);
+    admit_unanswered(m, mc, &rt, 0);
     return 1;
 }
 
 /* An h2c connection with prior knowledge (mux_h2c.c): routed on its first
- * request's :authority, or by address; never answered here in HTTP/1. */
+ * request's :authority, or by address. */
 static void route_h2c(mux_state *m, mux_conn *mc, const ph_h2_first *first)
 {
     ph_route rt;
@@ -536,20 +547,9 @@ static void route_h2c(mux_state *m, mux_conn *mc, const ph_h2_first *first)
 
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
-    /* An HTTP/1 answer of ours is noise to an h2 client: every refusal
-     * of ours (no environment, the allowed wait over) is a close. */
-    mc->by_address = 1;
     on_authority = ph_mux_route_h2c(m->scratch, mc->tag.fd, first, &rt);
     apr_pool_clear(m->scratch);
-    if (rt.status) {
-        if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
-            ph_admit_dropped(-1, PH_DROP_NO_ENV);
-        }
-        conn_close(m, mc);
-        return;
-    }
-    set_message(m, mc, &rt, on_authority ? PH_CHAN_F_H2C : 0);
-    admit(m, mc, rt.env_index);
+    admit_unanswered(m, mc, &rt, on_authority ? PH_CHAN_F_H2C : 0);
 }
 
 /* Whether buf[0..n) (after any PROXY preamble) is, or may still become,
@@ -583,8 +583,7 @@ static int peek_h2c(mux_state *m, mux_conn *mc, const char *buf, size_t n,
 }
 
 /* A TLS connection (mux_tls.c): routed on its ClientHello's SNI, else by
- * address.  We never answer it (an HTTP answer is noise to a TLS client):
- * every refusal of ours is a close. */
+ * address. */
 static void route_tls(mux_state *m, mux_conn *mc, const ph_tls_hello *hello)
 {
     ph_route rt;
@@ -592,18 +591,9 @@ static void route_tls(mux_state *m, mux_conn *mc, const ph_tls_hello *hello)
 
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
-    mc->by_address = 1;
     on_sni = ph_mux_route_tls(m->scratch, mc->tag.fd, hello, &rt);
     apr_pool_clear(m->scratch);
-    if (rt.status) {
-        if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
-            ph_admit_dropped(-1, PH_DROP_NO_ENV);
-            }
-        conn_close(m, mc);
-        return;
-    }
-    set_message(m, mc, &rt, on_sni ? PH_CHAN_F_TLS_SNI : 0);
-    admit(m, mc, rt.env_index);
+    admit_unanswered(m, mc, &rt, on_sni ? PH_CHAN_F_TLS_SNI : 0);
 }
 
 /* On a TLS address, wait for the whole ClientHello (bounded by the peek
