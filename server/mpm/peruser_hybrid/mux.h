@@ -57,16 +57,8 @@ int ph_mux_proxy_anywhere(void);
 /* 1 if c's local address reads one. */
 int ph_mux_proxy_expected(const conn_rec *c);
 
-/* mux_tls.c.  Multiplexer start: which servers speak TLS (SSLEngine on),
- * kept in p. */
-void ph_mux_tls_init(apr_pool_t *p);
-
-/* 1 if the connection on fd is on an address whose default server speaks
- * TLS: it starts with a ClientHello, never an HTTP head. */
-int ph_mux_tls_address(apr_pool_t *p, int fd);
-
 /*
- * Route a TLS connection whose ClientHello is hello (NULL: not complete,
+ * mux_tls.c: route a TLS connection whose ClientHello is hello (NULL: not complete,
  * or not one the parser accepts): on its SNI as mod_ssl picks the vhost
  * by name among the address's, else to the environment of the address's
  * default server, whose mod_ssl answers as stock.  out->status: 0, 503
@@ -77,9 +69,10 @@ int ph_mux_tls_address(apr_pool_t *p, int fd);
 int ph_mux_route_tls(apr_pool_t *p, int fd, const ph_tls_hello *hello,
                      ph_route *out);
 
-/* Multiplexer start: which servers let mod_http2 take h2c with prior
- * knowledge (Protocols h2c, H2Direct), kept in p. */
-void ph_mux_h2c_init(apr_pool_t *p);
+/* Whether mod_http2 takes a prior-knowledge connection whose default
+ * server is s (Protocols h2c, H2Direct), read from the configuration
+ * (mux_h2c.c); ph_mux_server_h2c gives the answer read at start. */
+int ph_mux_h2c_direct(server_rec *s);
 
 /* The scratch connection (by fd's local address: c->base_server is the
  * address's default server) and request records the vhost functions run
@@ -114,24 +107,39 @@ void ph_mux_route_default(apr_pool_t *p, int fd, ph_route *out);
  * ph_mux_head_limits gives the main server's. */
 void ph_mux_head_limits(ph_head_limits *lim);
 
-/* Multiplexer start, before the two below: every server's head-read
- * policy (ph_config_read_policy), kept in p for the child's life. */
-void ph_mux_read_policies(apr_pool_t *p);
+/* Multiplexer start, before anything below: what each server's
+ * configuration says that no module exports -- its head-read policy
+ * (ph_config_read_policy), whether mod_http2 takes h2c with prior
+ * knowledge there, whether it speaks TLS -- kept in p for the child's
+ * life (mux_route.c). */
+void ph_mux_servers_init(apr_pool_t *p);
 
-/* Server s's head-read policy, as read at start. */
+/* Server s's head-read policy, h2c and TLS, as read at start; whether
+ * any server speaks TLS. */
 void ph_mux_server_policy(const server_rec *s, ph_read_policy *rp);
+int ph_mux_server_h2c(const server_rec *s);
+int ph_mux_server_tls(const server_rec *s);
+int ph_mux_tls_anywhere(void);
 
 /* 1 if some virtual host reads heads with other limits or rules than the
  * main server: only then must each connection's address be looked at
  * before its head is judged. */
 int ph_mux_limits_vary(void);
 
-/* The limits for the connection on socket fd (those of the default server
- * of its local address), and that server's head-read policy (mod_reqtimeout
- * or Timeout).  Returns 0, or -1 (lim and rp untouched) if the socket
- * cannot be looked at.  Scratch from p. */
-int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim,
-                          ph_read_policy *rp);
+/* What the local address of a connection decides, before any byte of it
+ * is judged: the limits and head-read policy (mod_reqtimeout or Timeout)
+ * of the address's default server, whether that server speaks TLS, and
+ * whether mod_remoteip reads a PROXY header there. */
+typedef struct ph_address_facts {
+    ph_head_limits limits;
+    ph_read_policy policy;
+    int tls;
+    int proxy;
+} ph_address_facts;
+
+/* The facts for the connection on socket fd.  Returns 0, or -1 (f
+ * untouched) if the socket cannot be looked at.  Scratch from p. */
+int ph_mux_address_facts(apr_pool_t *p, int fd, ph_address_facts *f);
 
 /*
  * Write a complete canned response for status (400, 408, 414, 503) with

@@ -27,7 +27,6 @@
 #include <strings.h>
 
 #include "httpd.h"
-#include "apr_hash.h"
 #include "apr_strings.h"
 #include "http_config.h"
 #include "http_core.h"
@@ -61,7 +60,7 @@ static int scan_h2direct(const ap_directive_t *d, int top, int found)
 /* Whether mod_http2 takes a prior-knowledge connection whose default
  * server is s (mod_http2's h2_c1_allows_direct, on a cleartext
  * connection). */
-static int h2c_direct(server_rec *s)
+int ph_mux_h2c_direct(server_rec *s)
 {
     const ap_directive_t *own;
     int direct, top;
@@ -79,31 +78,6 @@ static int h2c_direct(server_rec *s)
     return direct != 0;     /* unset: on for cleartext connections */
 }
 
-/* Each server's answer, computed once at multiplexer start: connections
- * look theirs up (server_rec * -> int). */
-static apr_hash_t *direct_of;
-
-void ph_mux_h2c_init(apr_pool_t *p)
-{
-    server_rec *s;
-
-    direct_of = apr_hash_make(p);
-    for (s = ap_server_conf; s; s = s->next) {
-        const server_rec **key = apr_palloc(p, sizeof(*key));
-        int *v = apr_palloc(p, sizeof(*v));
-
-        *key = s;
-        *v = h2c_direct(s);
-        apr_hash_set(direct_of, key, sizeof(*key), v);
-    }
-}
-
-static int direct_for(server_rec *s)
-{
-    const int *v = direct_of ? apr_hash_get(direct_of, &s, sizeof(s)) : NULL;
-    return v ? *v : h2c_direct(s);
-}
-
 int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
                      ph_route *out)
 {
@@ -119,7 +93,7 @@ int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
         out->status = HTTP_BAD_REQUEST;     /* peer already gone */
         return 0;
     }
-    if (!direct_for(c->base_server) || first->verdict != PH_H2_ROUTABLE) {
+    if (!ph_mux_server_h2c(c->base_server) || first->verdict != PH_H2_ROUTABLE) {
         ph_mux_route_base(c, out);
         return 0;
     }
@@ -139,7 +113,7 @@ int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
     env = ph_env_of_server(r->server);
     if (r->status != HTTP_OK || (strict && rc != HTTP_OK) || !env
         || (env != ph_env_of_server(c->base_server)
-            && !direct_for(r->server))) {
+            && !ph_mux_server_h2c(r->server))) {
         /* httpd refuses this authority (or serves it nowhere), or it is
          * another environment's vhost that does not itself allow h2c
          * (there the processor runs the connection with that vhost as

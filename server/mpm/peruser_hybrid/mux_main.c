@@ -102,22 +102,20 @@ typedef struct mux_conn {
     ph_chan_msg msg;            /* when PENDING */
     int by_address;             /* never answered in HTTP by us: a
                                  * non-HTTP address, or TLS */
-    int proxy;                  /* mod_remoteip reads a PROXY header on
-                                 * its address: 1, not: -1, unknown: 0 */
-    int tls;                    /* its address speaks TLS: 1, not: -1,
-                                 * not looked yet: 0 (mux_tls.c) */
     long long accepted_ms;      /* the head's read policy counts from */
     size_t peeked;              /* bytes of head seen so far */
-    ph_read_policy policy;      /* RequestReadTimeout header= (or Timeout)
-                                 * of the address's default server */
     int header_only;            /* the request line says HEAD: an answer
                                  * of ours carries no body, as httpd's */
     int peer_closed;            /* EPOLLRDHUP seen: no more bytes come */
-    int limits_known;           /* limits holds its address's limits */
     int h2c;                    /* began with (a prefix of) the HTTP/2
                                  * preface: never answered in HTTP/1;
                                  * 2 once the whole preface is in */
-    ph_head_limits limits;
+    int facts_known;            /* facts are its address's own */
+    ph_address_facts facts;     /* what its address decides: limits and
+                                 * head-read policy of the default server
+                                 * (RequestReadTimeout header=, or
+                                 * Timeout), TLS, PROXY header; until
+                                 * looked up, the main server's */
 } mux_conn;
 
 typedef struct mux_state {
@@ -128,9 +126,10 @@ typedef struct mux_state {
     apr_pool_t *scratch;        /* cleared after each routing decision */
     char *peekbuf;
     unsigned char *hello_room;  /* HELLO_ROOM bytes for tls_hello.c */
-    ph_head_limits limits;
-    int limits_vary;            /* some vhost has other limits than main */
-    ph_read_policy policy;      /* the main server's head policy */
+    ph_address_facts facts;     /* the main server's: no TLS, no PROXY */
+    int facts_vary;             /* some address decides otherwise (other
+                                 * limits or policy, TLS, PROXY): each
+                                 * connection's address is looked up */
     mux_list peeking;
     mux_list lingering;
     mux_list *pending;          /* one per environment */
@@ -606,11 +605,7 @@ static int peek_tls(mux_state *m, mux_conn *mc, const char *buf, size_t n,
     ph_tls_hello hello;
     ph_tls_verdict v;
 
-    if (!mc->tls) {
-        mc->tls = ph_mux_tls_address(m->scratch, mc->tag.fd) ? 1 : -1;
-        apr_pool_clear(m->scratch);
-    }
-    if (mc->tls < 0) {
+    if (!mc->facts.tls) {
         return 0;
     }
     space.max_wire = PEEK_WINDOW;
@@ -645,7 +640,7 @@ static void peeking_insert(mux_state *m, mux_conn *mc)
  * waits Timeout afresh, as a socket read does. */
 static void head_progress(mux_state *m, mux_conn *mc, size_t n)
 {
-    const ph_read_policy *rp = &mc->policy;
+    const ph_read_policy *rp = &mc->facts.policy;
     long long deadline;
 
     if (mc->state != MC_PEEK || n <= mc->peeked) {
@@ -670,44 +665,31 @@ static void head_progress(mux_state *m, mux_conn *mc, size_t n)
 }
 
 /* httpd reads the head with the limits, rules and timeouts of the
- * default server of the connection's address, not the main server's:
- * look them up once (only where some vhost differs, m->limits_vary).
- * The deadline becomes the address's own, from the accept on.  Returns 1
- * if the deadline moved. */
-static int address_limits(mux_state *m, mux_conn *mc)
+ * default server of the connection's address, not the main server's, and
+ * that address decides whether TLS or a PROXY header comes first: look it
+ * up once, and only where some address differs (m->facts_vary).  The
+ * deadline becomes the address's own, from the accept on.  Returns 1 if
+ * the deadline moved. */
+static int address_facts(mux_state *m, mux_conn *mc)
 {
     long long before = mc->deadline_ms;
 
-    if (mc->limits_known) {
+    if (mc->facts_known) {
         return 0;
     }
-    mc->limits = m->limits;
-    if (ph_mux_address_limits(m->scratch, mc->tag.fd, &mc->limits,
-                              &mc->policy) == 0) {
+    mc->facts_known = 1;
+    if (m->facts_vary
+        && ph_mux_address_facts(m->scratch, mc->tag.fd, &mc->facts) == 0) {
         list_remove(mc);
-        mc->deadline_ms = mc->accepted_ms + mc->policy.initial_ms;
+        mc->deadline_ms = mc->accepted_ms + mc->facts.policy.initial_ms;
         peeking_insert(m, mc);
     }
-    mc->limits_known = 1;
     apr_pool_clear(m->scratch);
     return mc->deadline_ms != before;
 }
 
-/* 1 if mod_remoteip reads a PROXY header on the connection's address. */
-static int proxy_expected(mux_state *m, mux_conn *mc)
-{
-    if (!mc->proxy) {
-        conn_rec *c = ph_mux_proxy_anywhere()
-                      ? ph_mux_scratch_conn(m->scratch, mc->tag.fd) : NULL;
-        mc->proxy = c && ph_mux_proxy_expected(c) ? 1 : -1;
-        apr_pool_clear(m->scratch);
-    }
-    return mc->proxy > 0;
-}
-
 static void peek(mux_state *m, mux_conn *mc)
 {
-    const ph_head_limits *lim = &m->limits;
     ph_head_verdict verdict;
     ph_head head;
     size_t skip;
@@ -730,15 +712,12 @@ static void peek(mux_state *m, mux_conn *mc)
         return;
     }
 
-    if (m->limits_vary) {
-        address_limits(m, mc);
-        lim = &mc->limits;
-    }
+    address_facts(m, mc);
     head_progress(m, mc, (size_t)n);
     /* A PROXY protocol preamble (a load balancer in front) is for
      * mod_remoteip in the processor, where it reads one (mux_proxy.c);
      * the head after it routes.  Elsewhere it is a bad request line. */
-    skip = proxy_expected(m, mc)
+    skip = mc->facts.proxy
            ? ph_head_proxy_preamble(m->peekbuf, (size_t)n)
            : PH_PREAMBLE_NONE;
     if (skip == PH_PREAMBLE_NEED_MORE) {
@@ -754,7 +733,8 @@ static void peek(mux_state *m, mux_conn *mc)
         return;
     }
     verdict = ph_head_parse_and_note(mc, m->peekbuf + skip,
-                                     (size_t)n - skip, lim, &head);
+                                     (size_t)n - skip, &mc->facts.limits,
+                                     &head);
     if (verdict == PH_HEAD_ROUTABLE && !head.head_complete
         && n < PEEK_WINDOW) {
         /* The Host is known, but httpd reads the whole head on the
@@ -852,8 +832,8 @@ static void accept_some(mux_state *m, ev_tag *lt)
         mc = conn_new(m, fd);
         mc->state = MC_PEEK;
         mc->accepted_ms = ph_now_ms();
-        mc->policy = m->policy;
-        mc->deadline_ms = mc->accepted_ms + mc->policy.initial_ms;
+        mc->facts = m->facts;
+        mc->deadline_ms = mc->accepted_ms + mc->facts.policy.initial_ms;
         peeking_insert(m, mc);
         memset(&ev, 0, sizeof(ev));
         ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
@@ -893,7 +873,7 @@ static void expire(mux_state *m)
 
         /* A client that sent nothing was never looked at: its address's
          * own timeout may be another than the main server's. */
-        if (m->limits_vary && address_limits(m, mc)
+        if (address_facts(m, mc)
             && mc->deadline_ms > now) {
             continue;
         }
@@ -914,7 +894,7 @@ static void expire(mux_state *m)
          * gets 408, nothing at all (or part of an h2 preface) a close,
          * logged there.  Where nobody may answer, we do the same,
          * unlogged. */
-        if (!mc->h2c && mc->tls <= 0
+        if (!mc->h2c && !mc->facts.tls
             && recv(mc->tag.fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
             conn_refer(m, mc, HTTP_REQUEST_TIME_OUT, 1);
         }
@@ -1040,14 +1020,13 @@ static int setup(mux_state *m, int slot, int mux_index,
     apr_pool_create(&m->scratch, pchild);
     m->peekbuf = apr_palloc(pchild, PEEK_WINDOW);
     m->hello_room = apr_palloc(pchild, HELLO_ROOM);
-    ph_mux_tls_init(pchild);
+    ph_mux_servers_init(pchild);
     ph_mux_proxy_init(pchild);
-    ph_mux_read_policies(pchild);
     ph_mux_drops_init(pchild, ph_envs->nelts);
-    ph_mux_h2c_init(pchild);
-    ph_mux_head_limits(&m->limits);
-    m->limits_vary = ph_mux_limits_vary();
-    ph_mux_server_policy(ap_server_conf, &m->policy);
+    ph_mux_head_limits(&m->facts.limits);
+    ph_mux_server_policy(ap_server_conf, &m->facts.policy);
+    m->facts_vary = ph_mux_limits_vary() || ph_mux_tls_anywhere()
+                    || ph_mux_proxy_anywhere();
     if ((m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         return errno;
     }

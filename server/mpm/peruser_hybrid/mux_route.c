@@ -94,38 +94,82 @@ void ph_mux_head_limits(ph_head_limits *lim)
     lim->lenient = lim->lenient || one_environment();
 }
 
-/* Each server's head-read policy, read from the configuration tree once
- * when the multiplexer starts: connections look theirs up, they must not
- * walk the tree (server_rec * -> ph_read_policy). */
-static apr_hash_t *policies;
+/* What the multiplexer asks of each server that no module exports, read
+ * from the configuration tree once when the multiplexer starts:
+ * connections look theirs up, they must not walk the tree
+ * (server_rec * -> server_traits). */
+typedef struct server_traits {
+    ph_read_policy policy;      /* mod_reqtimeout's header=, or Timeout */
+    int h2c;                    /* mod_http2 takes h2c prior knowledge */
+    int tls;                    /* SSLEngine on */
+} server_traits;
 
-void ph_mux_read_policies(apr_pool_t *p)
+static apr_hash_t *traits;
+static int any_tls;
+
+static void traits_read(server_rec *s, server_traits *t)
+{
+    ph_config_read_policy(s, &t->policy);
+    t->h2c = ph_mux_h2c_direct(s);
+    t->tls = ph_config_ssl_engine(s);
+}
+
+void ph_mux_servers_init(apr_pool_t *p)
 {
     server_rec *s;
 
-    policies = apr_hash_make(p);
+    traits = apr_hash_make(p);
+    any_tls = 0;
     for (s = ap_server_conf; s; s = s->next) {
         const server_rec **key = apr_palloc(p, sizeof(*key));
-        ph_read_policy *rp = apr_palloc(p, sizeof(*rp));
+        server_traits *t = apr_palloc(p, sizeof(*t));
 
         *key = s;
-        ph_config_read_policy(s, rp);
-        apr_hash_set(policies, key, sizeof(*key), rp);
+        traits_read(s, t);
+        any_tls = any_tls || t->tls;
+        apr_hash_set(traits, key, sizeof(*key), t);
     }
+}
+
+/* s's traits, as read at start (into *spare for a server that was not
+ * there then: not expected, every server is). */
+static const server_traits *traits_of(const server_rec *s,
+                                      server_traits *spare)
+{
+    const server_traits *t = traits ? apr_hash_get(traits, &s, sizeof(s))
+                                    : NULL;
+
+    if (!t) {
+        traits_read((server_rec *)s, spare);
+        t = spare;
+    }
+    return t;
 }
 
 void ph_mux_server_policy(const server_rec *s, ph_read_policy *rp)
 {
-    const ph_read_policy *known = policies
-                                  ? apr_hash_get(policies, &s, sizeof(s))
-                                  : NULL;
+    server_traits spare;
 
-    if (known) {
-        *rp = *known;
-    }
-    else {
-        ph_config_read_policy(s, rp);   /* not expected: every server is */
-    }
+    *rp = traits_of(s, &spare)->policy;
+}
+
+int ph_mux_server_h2c(const server_rec *s)
+{
+    server_traits spare;
+
+    return traits_of(s, &spare)->h2c;
+}
+
+int ph_mux_server_tls(const server_rec *s)
+{
+    server_traits spare;
+
+    return traits_of(s, &spare)->tls;
+}
+
+int ph_mux_tls_anywhere(void)
+{
+    return any_tls;
 }
 
 int ph_mux_limits_vary(void)
@@ -238,8 +282,7 @@ static request_rec *scratch_request(apr_pool_t *p, conn_rec *c)
     return r;
 }
 
-int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim,
-                          ph_read_policy *rp)
+int ph_mux_address_facts(apr_pool_t *p, int fd, ph_address_facts *f)
 {
     conn_rec *c = scratch_conn(p, fd);
     env_scan scan = { NULL, 0 };
@@ -247,10 +290,12 @@ int ph_mux_address_limits(apr_pool_t *p, int fd, ph_head_limits *lim,
     if (!c) {
         return -1;
     }
-    limits_of(c->base_server, lim);
-    ph_mux_server_policy(c->base_server, rp);
+    limits_of(c->base_server, &f->limits);
+    ph_mux_server_policy(c->base_server, &f->policy);
     ap_vhost_iterate_given_conn(c, scan_env, &scan);
-    lim->lenient = lim->lenient || !scan.mixed;
+    f->limits.lenient = f->limits.lenient || !scan.mixed;
+    f->tls = ph_mux_server_tls(c->base_server);
+    f->proxy = ph_mux_proxy_expected(c);
     return 0;
 }
 

@@ -23,7 +23,6 @@
 #include <strings.h>
 
 #include "httpd.h"
-#include "apr_hash.h"
 #include "apr_strings.h"
 #include "http_config.h"
 #include "http_core.h"
@@ -38,45 +37,6 @@
 #include "ph_log.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
-
-/* Each server's SSLEngine, read once at multiplexer start
- * (server_rec * -> int); any_tls: some server has it on. */
-static apr_hash_t *tls_of;
-static int any_tls;
-
-void ph_mux_tls_init(apr_pool_t *p)
-{
-    server_rec *s;
-
-    tls_of = apr_hash_make(p);
-    any_tls = 0;
-    for (s = ap_server_conf; s; s = s->next) {
-        const server_rec **key = apr_palloc(p, sizeof(*key));
-        int *v = apr_palloc(p, sizeof(*v));
-
-        *key = s;
-        *v = ph_config_ssl_engine(s);
-        any_tls = any_tls || *v;
-        apr_hash_set(tls_of, key, sizeof(*key), v);
-    }
-}
-
-static int tls_for(const server_rec *s)
-{
-    const int *v = tls_of ? apr_hash_get(tls_of, &s, sizeof(s)) : NULL;
-    return v ? *v : ph_config_ssl_engine(s);
-}
-
-int ph_mux_tls_address(apr_pool_t *p, int fd)
-{
-    conn_rec *c;
-
-    if (!any_tls) {
-        return 0;
-    }
-    c = ph_mux_scratch_conn(p, fd);
-    return c && tls_for(c->base_server);
-}
 
 int ph_mux_route_tls(apr_pool_t *p, int fd, const ph_tls_hello *hello,
                      ph_route *out)
@@ -110,7 +70,7 @@ int ph_mux_route_tls(apr_pool_t *p, int fd, const ph_tls_hello *hello,
     apr_table_setn(r->headers_in, "Host", apr_pstrdup(p, hello->sni));
     ap_update_vhost_from_headers_ex(r, 0);
     env = ph_env_of_server(r->server);
-    if (r->status != HTTP_OK || !env || !tls_for(r->server)) {
+    if (r->status != HTTP_OK || !env || !ph_mux_server_tls(r->server)) {
         /* no such name, or a vhost mod_ssl would not switch to: the
          * handshake is the default server's, as in stock httpd */
         ph_mux_route_base(c, out);
