@@ -25,6 +25,7 @@
 apr_array_header_t *ph_envs;
 
 static apr_hash_t *bindings;
+static apr_array_header_t *servers_by_id;  /* vhost id -> server_rec * */
 
 void ph_env_reset(apr_pool_t *pconf)
 {
@@ -246,6 +247,14 @@ int ph_env_vhost_id(const server_rec *s)
     return b ? b->vhost_id : -1;
 }
 
+server_rec *ph_env_server_by_id(uint32_t vhost_id)
+{
+    if (!servers_by_id || vhost_id >= (uint32_t)servers_by_id->nelts) {
+        return NULL;
+    }
+    return APR_ARRAY_IDX(servers_by_id, vhost_id, server_rec *);
+}
+
 int ph_env_can_switch_users(void)
 {
     return geteuid() == 0;
@@ -393,6 +402,7 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         return msg;
     }
     bindings = apr_hash_make(p);
+    servers_by_id = apr_array_make(p, 16, sizeof(server_rec *));
     for (s = main_server; s; s = s->next, vhost_id++) {
         ph_server_conf *sc = server_conf(s);
         vhost_binding *b = apr_pcalloc(p, sizeof(*b));
@@ -416,6 +426,7 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         }
         b->env = sc->env;
         b->vhost_id = vhost_id;
+        APR_ARRAY_PUSH(servers_by_id, server_rec *) = s;
         *key = s;
         apr_hash_set(bindings, key, sizeof(*key), b);
     }

@@ -10,6 +10,7 @@
 #ifndef PH_ENV_H
 #define PH_ENV_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "httpd.h"
@@ -91,6 +92,10 @@ ph_env *ph_env_of_server(const server_rec *s);
 
 /* The vhost id of s (its position in the server list). */
 int ph_env_vhost_id(const server_rec *s);
+
+/* The server whose vhost id is vhost_id in this process's list, or NULL
+ * (an id past its end). */
+server_rec *ph_env_server_by_id(uint32_t vhost_id);
 
 ph_env *ph_env_by_index(int index);
 

@@ -236,15 +236,12 @@ void ph_guard_routed_base(conn_rec *c, const ph_chan_msg *msg)
     const char *how = (msg->flags & PH_CHAN_F_TLS_SNI) ? "TLS (SNI)"
                                                        : "h2c (:authority)";
     server_rec *s;
-    uint32_t i;
 
     if (!serving_env || !(msg->flags & (PH_CHAN_F_H2C | PH_CHAN_F_TLS_SNI))
         || ph_env_of_server(c->base_server) == serving_env) {
         return;
     }
-    for (s = ap_server_conf, i = 0; s && i < msg->vhost_id; s = s->next) {
-        i++;
-    }
+    s = ph_env_server_by_id(msg->vhost_id);
     if (!s || ph_env_of_server(s) != serving_env) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, PHLOGNO(00351)
                       "%s connection names virtual host #%u, not one of "
