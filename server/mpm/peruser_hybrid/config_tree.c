@@ -167,21 +167,26 @@ static const char *last_args(const ap_directive_t *d, int top,
     return found;
 }
 
-int ph_config_ssl_engine(const server_rec *s)
+const char *ph_config_server_args(const server_rec *s, const char *name)
 {
     const ap_directive_t *own;
     const char *v = NULL;
     int top;
 
+    if (s->is_virtual && (own = ph_config_section_of(s, &top))) {
+        v = last_args(own, 0, name);
+    }
+    return v ? v : last_args(ap_conftree, 1, name);
+}
+
+int ph_config_ssl_engine(const server_rec *s)
+{
+    const char *v;
+
     if (!ap_find_linked_module("mod_ssl.c")) {
         return 0;
     }
     /* mod_ssl merges SSLEngine: a vhost's own, else the main server's */
-    if (s->is_virtual && (own = ph_config_section_of(s, &top))) {
-        v = last_args(own, 0, "SSLEngine");
-    }
-    if (!v) {
-        v = last_args(ap_conftree, 1, "SSLEngine");
-    }
+    v = ph_config_server_args(s, "SSLEngine");
     return v && !strcasecmp(v, "on");
 }

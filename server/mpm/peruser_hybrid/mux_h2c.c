@@ -42,40 +42,22 @@
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
-/* H2Direct as last set in a section (0/1), or -1 when not there. */
-static int scan_h2direct(const ap_directive_t *d, int top, int found)
-{
-    for (; d; d = d->next) {
-        if (top && d->directive && !strcasecmp(d->directive, "<VirtualHost")) {
-            continue;
-        }
-        if (d->directive && !strcasecmp(d->directive, "H2Direct") && d->args) {
-            found = !strcasecmp(d->args, "on") ? 1
-                    : !strcasecmp(d->args, "off") ? 0 : found;
-        }
-    }
-    return found;
-}
-
 /* Whether mod_http2 takes a prior-knowledge connection whose default
  * server is s (mod_http2's h2_c1_allows_direct, on a cleartext
  * connection). */
 int ph_mux_h2c_direct(server_rec *s)
 {
-    const ap_directive_t *own;
-    int direct, top;
+    const char *direct;
 
     if (!ap_find_linked_module("mod_http2.c")
         || !ap_is_allowed_protocol(NULL, NULL, s, "h2c")) {
         return 0;
     }
     /* mod_http2's server config is private to it: its directive is read
-     * again, the main server's then the vhost's own (which wins). */
-    direct = scan_h2direct(ap_conftree, 1, -1);
-    if (s->is_virtual && (own = ph_config_section_of(s, &top))) {
-        direct = scan_h2direct(own, 0, direct);
-    }
-    return direct != 0;     /* unset: on for cleartext connections */
+     * again, the vhost's own, else the main server's. */
+    direct = ph_config_server_args(s, "H2Direct");
+    return !direct || strcasecmp(direct, "off") != 0;  /* unset: on for
+                                                         * cleartext */
 }
 
 int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,

@@ -30,6 +30,12 @@ typedef struct ph_read_policy {
 
 void ph_config_read_policy(const server_rec *s, ph_read_policy *rp);
 
+/* The arguments of the last `name` directive in s's own section, else in
+ * the main server's (outside <VirtualHost>), or NULL: how a server-level
+ * setting a module keeps private merges into a vhost that does not set
+ * it. */
+const char *ph_config_server_args(const server_rec *s, const char *name);
+
 /* 1 if mod_ssl is loaded and serves s with TLS (`SSLEngine on` in its
  * own section, else in the main server's): a connection whose base server
  * this is starts with a TLS ClientHello. */
