@@ -1010,6 +1010,35 @@ def start_event_and_ph(module_servers, conf, ready_hosts, extra_ports=(), prefix
     return out
 
 
+# mod_ssl on a second address, @@TLS@@, for TLS vhosts (tls_vhost).
+TLS_HEAD = """
+LoadModule ssl_module @@MODDIR@@/mod_ssl.so
+LoadModule socache_shmcb_module @@MODDIR@@/mod_socache_shmcb.so
+Listen 127.0.0.1:@@TLS@@ https
+SSLSessionCache shmcb:@@TMP@@/run/ssl_scache(512000)
+"""
+
+
+def tls_vhost(env, *extra, port="@@TLS@@"):
+    """A TLS vhost `env`.test of environment `env` serving @@WWW@@/`env`,
+    with the certificate make_tls_certs made for it; extra: more lines."""
+    return vhost(f"{env}.test", env, env, "SSLEngine on",
+                 f"SSLCertificateFile @@CERTS@@/{env}.crt",
+                 f"SSLCertificateKeyFile @@CERTS@@/{env}.key", *extra, port=port)
+
+
+def make_tls_certs(directory, envs=("alice", "bob")):
+    """directory/certs with a certificate `env`.test for each env (those
+    already there are kept), for tls_vhost (@@CERTS@@).  Returns the
+    directory."""
+    certs = Path(directory) / "certs"
+    certs.mkdir(mode=0o755, exist_ok=True)
+    for env in envs:
+        if not (certs / f"{env}.crt").exists():
+            make_cert(certs, env, f"{env}.test")
+    return certs
+
+
 def make_cert(directory, name, cn):
     """A self-signed RSA certificate for cn (also its subjectAltName), as
     directory/name.key and directory/name.crt (world-readable: every

@@ -27,30 +27,20 @@ PSTAT = phtest.REPO / "build" / "out" / "pstat"
 pytest.importorskip("h2.connection")
 from h2client import H2Client  # noqa: E402  (after the skip check)
 
-CONF = phtest.server_head(threads=4) + """
-LoadModule ssl_module @@MODDIR@@/mod_ssl.so
-LoadModule socache_shmcb_module @@MODDIR@@/mod_socache_shmcb.so
+CONF = phtest.server_head(threads=4) + phtest.TLS_HEAD + """
 LoadModule http2_module @@MODDIR@@/mod_http2.so
-Listen 127.0.0.1:@@TLS@@ https
-SSLSessionCache shmcb:@@TMP@@/run/ssl_scache(512000)
 LogFormat "%v %H \\"%r\\" %>s %{SSL_TLS_SNI}x" protolog
 ExtendedStatus On
 """ + phtest.TWO_PROCESSORS + vhost("alice.test", "alice", "alice") \
     + vhost("bob.test", "bob", "bob") + "".join(
-        vhost(f"{env}.test", env, env, "SSLEngine on", "Protocols h2 http/1.1",
-              f"SSLCertificateFile @@CERTS@@/{env}.crt",
-              f"SSLCertificateKeyFile @@CERTS@@/{env}.key",
-              f"CustomLog @@TMP@@/{env}-tls-access.log protolog",
-              port="@@TLS@@")
+        phtest.tls_vhost(env, "Protocols h2 http/1.1",
+                         f"CustomLog @@TMP@@/{env}-tls-access.log protolog")
         for env in ("alice", "bob"))
 
 
 @pytest.fixture(scope="module")
 def pair(module_servers, module_tmp):
-    certs = module_tmp / "certs"
-    certs.mkdir(mode=0o755, exist_ok=True)
-    for env in ("alice", "bob"):
-        phtest.make_cert(certs, env, f"{env}.test")
+    certs = phtest.make_tls_certs(module_tmp)
     return phtest.start_event_and_ph(
         module_servers, CONF.replace("@@CERTS@@", str(certs)), ["alice.test", "bob.test"],
         extra_ports=["tls"])
@@ -129,9 +119,7 @@ def test_second_stream_for_other_environment_gets_421(pair, first, other):
 # ALPN follows the routed vhost's Protocols
 
 ALPN_CONF_EXTRA = "".join(
-    vhost(f"{env}.test", env, env, "SSLEngine on", protocols,
-          f"SSLCertificateFile @@CERTS@@/{env}.crt",
-          f"SSLCertificateKeyFile @@CERTS@@/{env}.key", port="@@ALPN@@")
+    phtest.tls_vhost(env, protocols, port="@@ALPN@@")
     # the default vhost (alice) does not offer h2 there, bob's does
     for env, protocols in (("alice", "Protocols http/1.1"),
                            ("bob", "Protocols h2 http/1.1")))
@@ -157,11 +145,7 @@ def test_alpn_follows_the_sni_vhosts_protocols(pair_alpn):
 
 @pytest.fixture(scope="module")
 def pair_alpn(module_servers, module_tmp):
-    certs = module_tmp / "certs"
-    certs.mkdir(mode=0o755, exist_ok=True)
-    for env in ("alice", "bob"):
-        if not (certs / f"{env}.crt").exists():
-            phtest.make_cert(certs, env, f"{env}.test")
+    certs = phtest.make_tls_certs(module_tmp)
     conf = (CONF.replace("Listen 127.0.0.1:@@TLS@@ https",
                          "Listen 127.0.0.1:@@TLS@@ https\nListen 127.0.0.1:@@ALPN@@ https")
             + ALPN_CONF_EXTRA).replace("@@CERTS@@", str(certs))
@@ -268,12 +252,7 @@ OPS_CONF = CONF.replace("KeepAlive On", "KeepAlive On\nKeepAliveTimeout 60")
 
 @pytest.fixture(scope="module")
 def certs(module_tmp):
-    path = module_tmp / "certs"
-    path.mkdir(mode=0o755, exist_ok=True)
-    for env in ("alice", "bob"):
-        if not (path / f"{env}.crt").exists():
-            phtest.make_cert(path, env, f"{env}.test")
-    return path
+    return phtest.make_tls_certs(module_tmp)
 
 
 def tls_load(port, seconds, threads=8, per_conn=3):

@@ -20,37 +20,19 @@ import pytest
 import phtest
 from phtest import vhost
 
-CONF = phtest.server_head() + """
-LoadModule ssl_module @@MODDIR@@/mod_ssl.so
-LoadModule socache_shmcb_module @@MODDIR@@/mod_socache_shmcb.so
-Listen 127.0.0.1:@@TLS@@ https
-SSLSessionCache shmcb:@@TMP@@/run/ssl_scache(512000)
-""" + phtest.TWO_PROCESSORS + vhost("alice.test", "alice", "alice") \
-    + vhost("bob.test", "bob", "bob") + "".join(
-        vhost(f"{env}.test", env, env, "SSLEngine on",
-              f"SSLCertificateFile @@CERTS@@/{env}.crt",
-              f"SSLCertificateKeyFile @@CERTS@@/{env}.key",
-              f"CustomLog @@TMP@@/{env}-tls-access.log \"%>s %{{SSL_TLS_SNI}}x %v\"",
-              *(["ServerAlias *.bob.test"] if env == "bob" else []),
-              port="@@TLS@@")
+CONF = phtest.server_head() + phtest.TLS_HEAD + phtest.TWO_PROCESSORS \
+    + vhost("alice.test", "alice", "alice") + vhost("bob.test", "bob", "bob") + "".join(
+        phtest.tls_vhost(env,
+                         f"CustomLog @@TMP@@/{env}-tls-access.log \"%>s %{{SSL_TLS_SNI}}x %v\"",
+                         *(["ServerAlias *.bob.test"] if env == "bob" else []))
         for env in ("alice", "bob"))
 
 
 @pytest.fixture(scope="module")
 def pair(module_servers, module_tmp):
-    certs = module_tmp / "certs"
-    certs.mkdir(mode=0o755, exist_ok=True)
-    for env in ("alice", "bob"):
-        phtest.make_cert(certs, env, f"{env}.test")
-    out = {}
-    for mpm in ("event", "ph"):
-        port, tls = phtest.free_port(), phtest.free_port()
-        srv = module_servers(CONF, mpm=mpm, name=mpm,
-                             values={"PORT": port, "TLS": tls, "CERTS": certs})
-        srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
-        srv.port, srv.tls = port, tls
-        out[mpm] = srv
-    return out
+    certs = phtest.make_tls_certs(module_tmp)
+    return phtest.start_event_and_ph(module_servers, CONF.replace("@@CERTS@@", str(certs)),
+                                     ["alice.test", "bob.test"], extra_ports=["tls"])
 
 
 def peer_cn(port, sni):
