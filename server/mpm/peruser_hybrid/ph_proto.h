@@ -31,4 +31,8 @@ int ph_proto_any_by_address(void);
  */
 int ph_proto_conn_by_address(const conn_rec *c);
 
+/* Whether connections for which s is the address's default vhost are
+ * routed by address (rules 2 and 3 of config_proto.c). */
+int ph_proto_server_by_address(const server_rec *s);
+
 #endif /* PH_PROTO_H */
