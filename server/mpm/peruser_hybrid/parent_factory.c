@@ -574,6 +574,15 @@ void ph_factory_generation_end(void)
             continue;
         }
         *f = current[i];
+        if (f->env_index < 0 && f->ctl >= 0) {
+            /* The multiplexers' factory goes at once: it holds the
+             * listeners (which must close now on a graceful stop) and
+             * every channel's send end (the processors of this
+             * generation see EOF only once no copy is left), and an
+             * older generation gets no new multiplexer. */
+            close(f->ctl);
+            f->ctl = -1;
+        }
         f->env_name = NULL;     /* its pconf goes with the generation */
         f->next = older;
         older = f;
