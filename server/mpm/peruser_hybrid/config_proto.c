@@ -227,3 +227,28 @@ int ph_proto_server_by_address(const server_rec *s)
 {
     return by_address && apr_hash_get(by_address, &s, sizeof(s)) != NULL;
 }
+
+void ph_proto_fill_servers(server_rec *main_server)
+{
+    server_rec *s;
+    const server_addr_rec *sar;
+    const ap_listen_rec *lr;
+
+    for (s = main_server; s; s = s->next) {
+        const char *proto = NULL;
+
+        if (ap_get_server_protocol(s)) {
+            continue;
+        }
+        for (sar = s->addrs; sar && !proto; sar = sar->next) {
+            for (lr = ap_listeners; lr && !proto; lr = lr->next) {
+                if (lr->bind_addr && sar->host_addr
+                    && lr->bind_addr->port == sar->host_port
+                    && apr_sockaddr_equal(lr->bind_addr, sar->host_addr)) {
+                    proto = lr->protocol;
+                }
+            }
+        }
+        ap_set_server_protocol(s, proto ? proto : "http");
+    }
+}

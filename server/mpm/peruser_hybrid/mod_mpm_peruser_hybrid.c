@@ -225,11 +225,13 @@ static int ph_open_logs(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp,
     (void)p;
     (void)plog;
     (void)ptemp;
-    if (ph_factory_makes_multiplexers()) {
-        return ph_factory_adopt_listeners(p, s);  /* the parent's sockets */
-    }
     if (ph_factory_is_me()) {
-        return OK;      /* a factory accepts nothing: the parent listens */
+        /* A factory binds nothing (the parent listens): its servers get
+         * their protocols as ap_setup_listeners would give them; the
+         * multiplexers' adopts the parent's sockets. */
+        ph_proto_fill_servers(s);
+        return ph_factory_makes_multiplexers()
+               ? ph_factory_adopt_listeners(p, s) : OK;
     }
     if (ap_setup_listeners(ap_server_conf) < 1) {
         ap_log_error(APLOG_MARK, APLOG_ALERT | (startup ? APLOG_STARTUP : 0),
