@@ -708,11 +708,12 @@ close_fd:
     return rv;
 }
 
-int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
-                            ino_t expect_ino, char *err, size_t errlen)
+/* ph_shm_open_readonly, and the main file must be expect_ino's (if not 0):
+ * the start of both attaches of an exec'd factory. */
+static int open_generation(ph_shm *shm, const char *path, ino_t expect_ino,
+                           char *err, size_t errlen)
 {
-    char name[4096];
-    int fd, rv;
+    int rv;
 
     if ((rv = ph_shm_open_readonly(shm, path, err, errlen)) != 0) {
         return rv;
@@ -721,6 +722,18 @@ int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
         ph_shm_unmap(shm);
         return say(err, errlen, ESTALE, "%s is not the segment of this "
                    "generation (a restart?)", path);
+    }
+    return 0;
+}
+
+int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
+                            ino_t expect_ino, char *err, size_t errlen)
+{
+    char name[4096];
+    int fd, rv;
+
+    if ((rv = open_generation(shm, path, expect_ino, err, errlen)) != 0) {
+        return rv;
     }
     if (env >= shm->geom.envs) {
         ph_shm_unmap(shm);
@@ -767,13 +780,8 @@ int ph_shm_attach_multiplexer(ph_shm *shm, const char *path, ino_t expect_ino,
     uint32_t e;
     int fd, rv;
 
-    if ((rv = ph_shm_open_readonly(shm, path, err, errlen)) != 0) {
+    if ((rv = open_generation(shm, path, expect_ino, err, errlen)) != 0) {
         return rv;
-    }
-    if (expect_ino != 0 && shm->ino != expect_ino) {
-        ph_shm_unmap(shm);
-        return say(err, errlen, ESTALE, "%s is not the segment of this "
-                   "generation (a restart?)", path);
     }
     /* MUX: the tail of the main file, from its own offset (page aligned,
      * ph_shm_layout.h). */
