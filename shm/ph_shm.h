@@ -134,6 +134,18 @@ int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
 int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
                             ino_t expect_ino, char *err, size_t errlen);
 
+/*
+ * The multiplexers' factory (exec'd by the parent, front_main.c): map the
+ * segment at path as ph_shm_open_readonly does, then MUX and every ENV
+ * REGION read-write from their files, re-opened O_RDWR (root only).  The
+ * result is what ph_shm_restrict(MULTIPLEXER) gives a forked child: role
+ * MULTIPLEXER, MAIN read-only, no descriptor kept.  expect_ino as for
+ * ph_shm_attach_processor.  Returns 0, or an errno value with a sentence
+ * in err.
+ */
+int ph_shm_attach_multiplexer(ph_shm *shm, const char *path, ino_t expect_ino,
+                              char *err, size_t errlen);
+
 /* 1 if the file at path is no longer the segment mapped (the server was
  * restarted or stopped), else 0. */
 int ph_shm_replaced(const ph_shm *shm, const char *path);

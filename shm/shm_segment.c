@@ -412,16 +412,16 @@ void ph_shm_close_fds(ph_shm *shm)
 }
 
 /*
- * Open name read-only and check that it is a regular file of exactly
- * size bytes on device dev (and inode *ino if ino is not NULL): 0 and the
+ * Open name with mode (O_RDONLY or O_RDWR) and check that it is a regular
+ * file of exactly size bytes on device dev (and inode *ino if ino is not NULL): 0 and the
  * descriptor in *out, or an errno value (ESTALE: another file; EINVAL:
  * not a regular file of that size).
  */
-static int open_part(const char *name, uint64_t size, dev_t dev,
-                     const ino_t *ino, int *out)
+static int open_part_as(int mode, const char *name, uint64_t size,
+                        dev_t dev, const ino_t *ino, int *out)
 {
     struct stat st;
-    int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rv;
+    int fd = open(name, mode | O_CLOEXEC | O_NOFOLLOW), rv;
 
     if (fd < 0) {
         return errno;
@@ -448,8 +448,8 @@ static int view_main(ph_shm *shm, const char *path, uint64_t len)
 {
     int fd, rv;
 
-    if ((rv = open_part(path, shm->geom.region_off, shm->dev, &shm->ino,
-                        &fd)) != 0) {
+    if ((rv = open_part_as(O_RDONLY, path, shm->geom.region_off, shm->dev,
+                           &shm->ino, &fd)) != 0) {
         return rv;
     }
     rv = map_fixed(ph_shm_base(shm), len, PROT_READ, fd);
@@ -464,8 +464,8 @@ static int view_env(ph_shm *shm, const char *path, uint32_t e)
     int fd, rv;
 
     if ((rv = env_file_name(name, sizeof(name), path, shm->ino, e)) != 0
-        || (rv = open_part(name, shm->geom.region_stride, shm->dev, NULL,
-                           &fd)) != 0) {
+        || (rv = open_part_as(O_RDONLY, name, shm->geom.region_stride,
+                              shm->dev, NULL, &fd)) != 0) {
         return rv;
     }
     rv = map_fixed(ph_shm_region(shm, e), shm->geom.region_stride, PROT_READ,
@@ -708,12 +708,12 @@ close_fd:
     return rv;
 }
 
-int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
-                            ino_t expect_ino, char *err, size_t errlen)
+/* ph_shm_open_readonly, and the main file must be expect_ino's (if not 0):
+ * the start of both attaches of an exec'd factory. */
+static int open_generation(ph_shm *shm, const char *path, ino_t expect_ino,
+                           char *err, size_t errlen)
 {
-    char name[4096];
-    struct stat st;
-    int fd, rv;
+    int rv;
 
     if ((rv = ph_shm_open_readonly(shm, path, err, errlen)) != 0) {
         return rv;
@@ -722,6 +722,18 @@ int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
         ph_shm_unmap(shm);
         return say(err, errlen, ESTALE, "%s is not the segment of this "
                    "generation (a restart?)", path);
+    }
+    return 0;
+}
+
+int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
+                            ino_t expect_ino, char *err, size_t errlen)
+{
+    char name[4096];
+    int fd, rv;
+
+    if ((rv = open_generation(shm, path, expect_ino, err, errlen)) != 0) {
+        return rv;
     }
     if (env >= shm->geom.envs) {
         ph_shm_unmap(shm);
@@ -735,19 +747,10 @@ int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
     }
     /* The same checks as a read-only view (a regular file of one region,
      * on the segment's device), then the same file read-write. */
-    fd = open(name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        rv = errno;
-    }
-    else if (st.st_dev != shm->dev || !S_ISREG(st.st_mode)
-             || (uint64_t)st.st_size != shm->geom.region_stride) {
-        rv = EINVAL;
-    }
-    else {
+    if ((rv = open_part_as(O_RDWR, name, shm->geom.region_stride, shm->dev,
+                           NULL, &fd)) == 0) {
         rv = map_fixed(ph_shm_region(shm, env), shm->geom.region_stride,
                        PROT_READ | PROT_WRITE, fd);
-    }
-    if (fd >= 0) {
         close(fd);
     }
     if (rv != 0) {
@@ -757,6 +760,54 @@ int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
     }
     shm->role = PH_SHM_ROLE_PROCESSOR;
     shm->own_env = env;
+    return 0;
+}
+
+/* Map len bytes of fd from offset off at `at`, read-write (MAP_SHARED). */
+static int map_fixed_rw_at(void *at, uint64_t len, int fd, uint64_t off)
+{
+    if (mmap(at, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+             fd, (off_t)off) != at) {
+        return errno ? errno : EINVAL;
+    }
+    return 0;
+}
+
+int ph_shm_attach_multiplexer(ph_shm *shm, const char *path, ino_t expect_ino,
+                              char *err, size_t errlen)
+{
+    char name[4096];
+    uint32_t e;
+    int fd, rv;
+
+    if ((rv = open_generation(shm, path, expect_ino, err, errlen)) != 0) {
+        return rv;
+    }
+    /* MUX: the tail of the main file, from its own offset (page aligned,
+     * ph_shm_layout.h). */
+    if ((rv = open_part_as(O_RDWR, path, shm->geom.region_off, shm->dev,
+                           &shm->ino, &fd)) == 0) {
+        rv = map_fixed_rw_at(ph_shm_base(shm) + shm->geom.mux_off,
+                             shm->geom.region_off - shm->geom.mux_off, fd,
+                             shm->geom.mux_off);
+        close(fd);
+    }
+    for (e = 0; rv == 0 && e < shm->geom.envs; e++) {
+        if ((rv = env_file_name(name, sizeof(name), path, shm->ino, e)) != 0
+            || (rv = open_part_as(O_RDWR, name, shm->geom.region_stride,
+                                  shm->dev, NULL, &fd)) != 0) {
+            break;
+        }
+        rv = map_fixed_rw_at(ph_shm_region(shm, e), shm->geom.region_stride,
+                             fd, 0);
+        close(fd);
+    }
+    if (rv != 0) {
+        ph_shm_unmap(shm);
+        return say(err, errlen, rv, "cannot map the multiplexers' parts of "
+                   "%s read-write: %s", path, strerror(rv));
+    }
+    shm->role = PH_SHM_ROLE_MULTIPLEXER;
     return 0;
 }
 

@@ -214,6 +214,16 @@ def is_factory(pid):
             and comm == b"apache2-factory\n")
 
 
+def is_mux_factory(pid):
+    """The multiplexers' factory: httpd exec'd by the parent with
+    -D PH_FACTORY on the multiplexers' configuration (root, forks the
+    multiplexers, serves nothing)."""
+    cmd = _read(f"/proc/{pid}/cmdline")
+    comm = _read(f"/proc/{pid}/comm")
+    return (bool(cmd) and b"\0PH_FACTORY\0" in cmd + b"\0"
+            and comm == b"apache2-muxes\n")
+
+
 def proc_uids(pid):
     """((ruid, euid, suid, fsuid), (rgid, egid, sgid, fsgid)) of a process."""
     status = _read(f"/proc/{pid}/status", "r")
@@ -865,9 +875,10 @@ class Server:
 
     def children(self):
         """Live descendants of the parent that serve (multiplexers,
-        processors, what they run), not the processor factories nor what a
-        factory runs itself (piped loggers): {pid: proc_uids(pid)}."""
-        factories = set(self.factories())
+        processors, what they run), not the factories (processors' and
+        multiplexers') nor what a factory runs itself (piped loggers):
+        {pid: proc_uids(pid)}."""
+        factories = set(self.factories()) | set(self.mux_factories())
         out = {}
         for pid in descendants(self.parent_pid):
             if pid in factories or proc_ppid(pid) in factories:
@@ -892,6 +903,12 @@ class Server:
         parent exec'd with -D PH_FACTORY)."""
         return [p for p in descendants(self.parent_pid)
                 if proc_ppid(p) == self.parent_pid and is_factory(p)]
+
+    def mux_factories(self):
+        """Live multiplexers' factories of this server (one per generation
+        still running multiplexers)."""
+        return [p for p in descendants(self.parent_pid)
+                if proc_ppid(p) == self.parent_pid and is_mux_factory(p)]
 
     def leftovers(self):
         live = set(pids_with_cmdline(str(self.conf_path)))

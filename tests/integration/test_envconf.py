@@ -128,6 +128,33 @@ def test_environment_files_hold_only_their_environment(servers, tree, tmp):
         assert res.returncode == 0 and "Syntax OK" in res.stderr, (path, res.stderr)
         assert vhost_order(srv, path) == vhost_order(srv, srv.conf_path)
 
+    # the multiplexers' file: every vhost a stub, no tenant's section text
+    mux_paths = sorted(confdir.glob("multiplexers.*.conf"))
+    assert len(mux_paths) == 1, sorted(os.listdir(confdir))
+    st = os.lstat(mux_paths[0])
+    assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+    mux = mux_paths[0].read_text()
+    assert secret not in mux and "BOB_DB_PASSWORD" not in mux
+    assert "/bob-only" not in mux and "DocumentRoot" not in mux
+    assert "ServerEnvironment alice" in mux and "ServerEnvironment bob" in mux
+    names = re.findall(r'(?m)^ServerName "?([a-z0-9.]+)"?$', mux)
+    assert names == ["localhost", "alice.test", "bob.test", "alice2.test"], names
+    # one MultiplexerFacts per vhost, and the main server's at the end
+    assert len(re.findall(r"(?m)^MultiplexerFacts ", mux)) == 4, mux
+    for line in global_lines(srv.conf_text):
+        assert line in mux.splitlines(), f"the multiplexers' file lacks {line!r}"
+    assert srv.log_lines(r"PH00504: wrote the multiplexers' configuration")
+    # httpd accepts it as the multiplexers' factory reads it, and nowhere
+    # else (MultiplexerFacts is refused in any other configuration)
+    spec_env = dict(srv.env, PH_FACTORY_SPEC="multiplexers gen=1 ino=0 envs=2 listeners=1")
+    res = subprocess.run([phtest.APACHE, "-t", "-D", "PH_FACTORY", "-f", str(mux_paths[0])],
+                         capture_output=True, text=True, timeout=60, env=spec_env)
+    assert res.returncode == 0 and "Syntax OK" in res.stderr, res.stderr
+    res = subprocess.run([phtest.APACHE, "-t", "-f", str(mux_paths[0])],
+                         capture_output=True, text=True, timeout=60, env=srv.env)
+    assert res.returncode != 0 and "MultiplexerFacts is written by the server" in res.stderr, \
+        res.stderr
+
 
 def test_graceful_restart_replaces_the_files(servers, tree, tmp):
     port = phtest.free_port()
@@ -152,7 +179,9 @@ def test_graceful_restart_replaces_the_files(servers, tree, tmp):
     assert "SetEnv BOB_DB_PASSWORD second" in new.read_text()
     assert not old.exists()
     names = sorted(os.listdir(srv.run_dir / "peruser_hybrid"))
-    assert len(names) == 2 and all(n.startswith("env-") for n in names), names
+    assert [re.sub(r"\.\d+\.conf$", "", n) for n in names] == \
+        ["env-alice", "env-bob", "multiplexers"], names
+    assert len({re.search(r"\.(\d+)\.conf$", n).group(1) for n in names}) == 1, names
     assert phtest.http_get(port, "bob.test").status == 200
 
 

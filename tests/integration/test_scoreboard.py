@@ -134,7 +134,7 @@ def test_stop_ends_children_the_scoreboard_hides(servers, tree, env_users):
                     if phtest.proc_ppid(pid) == srv.parent_pid}
         # the multiplexer, alice's processor (and alice's processor
         # factory, which must end too)
-        serving = set(children) - set(srv.factories())
+        serving = set(children) - set(srv.factories()) - set(srv.mux_factories())
         assert len(serving) == 2, children
         srv.record_processes()
         for i in range(SERVER_LIMIT):

@@ -199,36 +199,37 @@ def test_tls_keys_only_in_their_environments_processes(servers, tree, env_users,
         print(f"{role}: alice's prime in {held['alice']}, bob's in {held['bob']}")
 
 
-@pytest.mark.xfail(strict=True, reason="finding (doc/decisions.md, 'TLS caches and keys per "
-                   "environment'): the parent loads every tenant's key in mod_ssl's "
-                   "post_config, and the multiplexers are forked from it")
 def test_tls_keys_not_in_parent_nor_multiplexers(servers, tree, env_users):
     """The multiplexers route TLS by SNI and never handshake: they need no
-    key.  Today they hold every tenant's, inherited from the parent."""
+    key, and come from an image that never read one (the multiplexers'
+    factory, on stubs).  The parent serves nothing with ProcessorImage
+    exec: mod_ssl there is told SSLEngine off and loads none."""
     srv = start(servers, tree, "exec")
     for env in ("alice", "bob"):
         assert tls_get(srv.tlsport, f"{env}-tls.test")[0] == 200
     muxes = multiplexers(srv)
     assert muxes, "no multiplexer found"
+    factories = srv.mux_factories()
+    assert factories, "no multiplexers' factory found"
     held = {f"parent {srv.parent_pid}": primes_in(srv, srv.parent_pid)}
     held.update({f"multiplexer {pid}": primes_in(srv, pid) for pid in muxes})
+    held.update({f"multiplexers' factory {pid}": primes_in(srv, pid)
+                 for pid in factories})
     print(held)
     assert not any(h["alice"] or h["bob"] for h in held.values()), held
 
 
-@pytest.mark.xfail(strict=True, reason="finding (doc/decisions.md, 'TLS caches and keys per "
-                   "environment'): the multiplexers are forked from the parent after it "
-                   "read every tenant's configuration")
 def test_tenant_configuration_not_in_multiplexers(servers, tree, env_users):
     """A multiplexer (www-data, parsing raw client bytes) needs each vhost's
     names, addresses and head-reading settings, never a tenant's SetEnv
-    values.  Today it holds every tenant's whole configuration, inherited
-    from the parent -- the same root cause as the keys above."""
+    values: it is forked by a factory exec'd on the multiplexers' file,
+    where every vhost is a stub."""
     srv = start(servers, tree, "exec")
     assert http_get(srv.port, "alice.test", "/").status == 200
     muxes = multiplexers(srv)
     assert muxes, "no multiplexer found"
-    held = {pid: found(readable_memory(pid), list(srv.secrets.values())) for pid in muxes}
+    held = {pid: found(readable_memory(pid), list(srv.secrets.values()))
+            for pid in muxes + srv.mux_factories()}
     print(held)
     assert not any(held.values()), held
 

@@ -156,3 +156,20 @@ def test_each_environment_logs_its_own_tls_requests(pair):
         log = ph.tmp / f"{env}-tls-access.log"
         phtest.wait_for(lambda: log.exists() and f"200 {env}.test {env}.test"
                         in log.read_text(), 10, what=f"{env}'s TLS access-log line")
+
+
+def test_sslengine_implied_by_an_https_listen_is_routed_by_sni(servers, tree, tmp):
+    """No SSLEngine line: on a `Listen ... https` address mod_ssl turns TLS
+    on for a vhost with a certificate.  The multiplexer knows it too, and
+    routes by SNI (before, it read only an explicit `SSLEngine on` and sent
+    every hello to the default vhost's environment)."""
+    certs = phtest.make_tls_certs(tmp)
+    conf = re.sub(r"(?m)^\s*SSLEngine on\s*\n", "", CONF).replace("@@CERTS@@", str(certs))
+    assert "SSLEngine" not in conf
+    pair = phtest.start_event_and_ph(servers, conf, ["alice.test", "bob.test"],
+                                     extra_ports=["tls"])
+    got = {mpm: peer_cn(pair[mpm].tls, "bob.test") for mpm in ("event", "ph")}
+    assert got == {"event": "bob.test", "ph": "bob.test"}, got
+    status, body = https(pair["ph"].tls, "bob.test", "bob.test")
+    assert status == 200, body
+    assert phtest.parse_id(body)["uid"] == pwd.getpwnam("bob").pw_uid, body

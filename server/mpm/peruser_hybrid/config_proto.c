@@ -45,6 +45,7 @@
 #include "ph_module.h"
 #include "ph_proto.h"
 #include "ph_config_tree.h"
+#include "ph_front.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -150,8 +151,16 @@ void ph_proto_resolve(apr_pool_t *p, server_rec *main_server)
         const char *why = NULL;
         const char *mod;
         const server_rec **key;
+        unsigned facts;
 
-        if (!is_http(proto)) {
+        if (ph_front_facts_of(s, &facts)) {
+            /* The multiplexers' image: a stub carries neither Protocol
+             * nor a protocol module's directives; the parent said. */
+            if (facts & PH_FACT_BY_ADDRESS) {
+                why = "the parent's configuration (MultiplexerFacts)";
+            }
+        }
+        else if (!is_http(proto)) {
             why = apr_psprintf(p, "Protocol %s", proto);
         }
         else if ((mod = protocol_module_of(s))) {
@@ -211,5 +220,35 @@ int ph_proto_conn_by_address(const conn_rec *c)
         && !is_http(lr->protocol)) {
         return 1;
     }
+    return ph_proto_server_by_address(s);
+}
+
+int ph_proto_server_by_address(const server_rec *s)
+{
     return by_address && apr_hash_get(by_address, &s, sizeof(s)) != NULL;
+}
+
+void ph_proto_fill_servers(server_rec *main_server)
+{
+    server_rec *s;
+    const server_addr_rec *sar;
+    const ap_listen_rec *lr;
+
+    for (s = main_server; s; s = s->next) {
+        const char *proto = NULL;
+
+        if (ap_get_server_protocol(s)) {
+            continue;
+        }
+        for (sar = s->addrs; sar && !proto; sar = sar->next) {
+            for (lr = ap_listeners; lr && !proto; lr = lr->next) {
+                if (lr->bind_addr && sar->host_addr
+                    && lr->bind_addr->port == sar->host_port
+                    && apr_sockaddr_equal(lr->bind_addr, sar->host_addr)) {
+                    proto = lr->protocol;
+                }
+            }
+        }
+        ap_set_server_protocol(s, proto ? proto : "http");
+    }
 }

@@ -15,6 +15,7 @@
 #include "mpm_default.h"
 #include "ph_config.h"
 #include "ph_env.h"
+#include "ph_front.h"
 
 ph_settings ph_conf;
 
@@ -287,6 +288,11 @@ enum {
 const command_rec ph_cmds[] = {
     LISTEN_COMMANDS,
     AP_GRACEFUL_SHUTDOWN_TIMEOUT_COMMAND,
+    /* Written by the server into the multiplexers' file only (ph_front.h);
+     * not a row: nothing an operator sets. */
+    AP_INIT_RAW_ARGS(PH_FRONT_FACTS_DIRECTIVE, ph_front_facts_cmd, NULL,
+                     RSRC_CONF, "internal: what the multiplexers route a "
+                     "virtual host by"),
 #define PH_ROW_CUSTOM(name, ctx, syntax, def, kind, handler, help) \
     PH_CUSTOM_##kind(name, handler, help)
 #include "config_rows.h"

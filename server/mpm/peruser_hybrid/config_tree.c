@@ -11,6 +11,7 @@
 #include "httpd.h"
 #include "apr_strings.h"
 #include "http_config.h"
+#include "http_core.h"
 
 #include "ph_config_tree.h"
 
@@ -187,6 +188,12 @@ int ph_config_ssl_engine(const server_rec *s)
         return 0;
     }
     /* mod_ssl merges SSLEngine: a vhost's own, else the main server's */
-    v = ph_config_server_args(s, "SSLEngine");
-    return v && !strcasecmp(v, "on");
+    if ((v = ph_config_server_args(s, "SSLEngine"))) {
+        return !strcasecmp(v, "on");
+    }
+    /* Unset: mod_ssl turns it on where the protocol is https and a
+     * certificate is configured (ssl_init_Module). */
+    v = ap_get_server_protocol((server_rec *)s);
+    return v && !strcasecmp(v, "https")
+           && ph_config_server_args(s, "SSLCertificateFile") != NULL;
 }

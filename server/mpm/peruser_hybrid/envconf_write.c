@@ -46,6 +46,7 @@
 #include "ph_config_tree.h"
 #include "ph_env.h"
 #include "ph_envconf.h"
+#include "ph_front.h"
 #include "ph_log.h"
 #include "ph_magic.h"
 #include "ph_module.h"
@@ -59,6 +60,7 @@ typedef struct {
     const server_rec *s;
     const ph_env *env;          /* NULL: no ServerEnvironment */
     const char *stub;           /* its stub, or why it cannot have one */
+    const char *front_stub;     /* the stub with its MultiplexerFacts */
     int stub_bad;
     int visited;                /* the scanner met its definition */
 } vh_entry;
@@ -86,13 +88,20 @@ static vh_key no_vhost;
 /* The environment of a check that writes nothing: no vhost is its own. */
 static const ph_env no_env;
 
-/* This generation's files, by environment index (from pconf). */
+/* The multiplexers' file (ph_front.h): no vhost is theirs either, and
+ * each stub says what they route it by. */
+static const ph_env multiplexers;
+
+/* This generation's files, by environment index, and the multiplexers'
+ * (from pconf). */
 static apr_array_header_t *written_paths;
+static const char *front_path;
 
 static apr_status_t forget_paths(void *unused)
 {
     (void)unused;
     written_paths = NULL;
+    front_path = NULL;
     return APR_SUCCESS;
 }
 
@@ -351,6 +360,34 @@ unsafe_name:
                         s->defn_name);
 }
 
+/*
+ * e's stub as the file being written wants it: the multiplexers' gets a
+ * MultiplexerFacts line before the end of the section (what the parent
+ * knows from e's whole section; ph_front.h).
+ */
+static const char *stub_for(const owner_map *m, vh_entry *e)
+{
+    static const char end[] = "</VirtualHost>\n";
+    size_t n;
+
+    if (m->self != &multiplexers || e->stub_bad || !*e->stub) {
+        return e->stub;
+    }
+    if (!e->front_stub) {
+        n = strlen(e->stub);
+        ap_assert(n >= sizeof(end) - 1
+                  && !strcmp(e->stub + n - (sizeof(end) - 1), end));
+        e->front_stub = apr_pstrcat(m->pool,
+                                    apr_pstrndup(m->pool, e->stub,
+                                                 n - (sizeof(end) - 1)),
+                                    ph_front_facts_line(
+                                        m->pool, ph_front_facts_compute(
+                                            (server_rec *)e->s)),
+                                    end, NULL);
+    }
+    return e->front_stub;
+}
+
 static const char *env_label(const ph_env *env)
 {
     return env ? env->name : "(none)";
@@ -456,7 +493,7 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
                 *text = e->stub;
                 return PH_ENVCONF_REFUSE;
             }
-            all = apr_pstrcat(p, all, e->stub, NULL);
+            all = apr_pstrcat(p, all, stub_for(m, e), NULL);
             e->visited = 1;
             m->stubs++;
         }
@@ -467,7 +504,7 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
         return PH_ENVCONF_INACTIVE;
     }
     e = APR_ARRAY_IDX(k->list, visit, vh_entry *);
-    *text = e->stub;
+    *text = stub_for(m, e);
     if (e->stub_bad) {
         return PH_ENVCONF_REFUSE;
     }
@@ -482,6 +519,42 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
  * opens or maps another's (they hold master secrets).  The factory makes
  * them as the environment's user, mode 0600 (factory_owner.c).
  */
+/*
+ * What the multiplexers' file leaves out of the server-level text: what
+ * makes mod_ssl load a certificate and key or make a session or stapling
+ * cache.  A multiplexer never handshakes (MultiplexerFacts says which
+ * vhosts speak TLS), so no key of anybody's is ever in its memory.
+ */
+static const char *const not_for_multiplexers[] = {
+    "SSLEngine", "SSLProxyEngine", "SSLCertificateFile",
+    "SSLCertificateKeyFile", "SSLCertificateChainFile",
+    "SSLProxyMachineCertificateFile", "SSLProxyMachineCertificatePath",
+    "SSLSessionCache", "SSLStaplingCache", "SSLUseStapling", NULL
+};
+
+static const char *multiplexers_line(apr_pool_t *p, const char *line)
+{
+    const char *c = line, *name;
+    size_t n;
+    int i;
+
+    while (apr_isspace(*c)) {
+        c++;
+    }
+    for (name = c; *c && !apr_isspace(*c); c++) {
+        ;
+    }
+    n = (size_t)(c - name);
+    for (i = 0; not_for_multiplexers[i]; i++) {
+        if (strlen(not_for_multiplexers[i]) == n
+            && !strncasecmp(not_for_multiplexers[i], name, n)) {
+            return apr_pstrcat(p, "# (not for the multiplexers) ", line,
+                               NULL);
+        }
+    }
+    return line;
+}
+
 static const char *rewrite_line(void *ctx, apr_pool_t *p,
                                 const char *env_name, const char *line,
                                 const char **why)
@@ -490,6 +563,9 @@ static const char *rewrite_line(void *ctx, apr_pool_t *p,
     const char *text = line, *out = line, *directive = NULL;
 
     PH_CHECK_MAGIC(m, OWNER_MAP_MAGIC);
+    if (m->self == &multiplexers) {
+        return multiplexers_line(p, line);
+    }
     if (strstr(line, "${")) {
         text = ap_resolve_env(p, line);
     }
@@ -549,6 +625,8 @@ static const char *check_all_met(apr_pool_t *p, const owner_map *m)
                                 e->s->defn_name,
                                 m->self == &no_env
                                 ? "the other environments"
+                                : m->self == &multiplexers
+                                ? "the multiplexers"
                                 : apr_pstrcat(p, "environment ",
                                               m->self->name, NULL));
         }
@@ -663,6 +741,17 @@ static int ends_with(const char *s, const char *suffix)
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
+/* The multiplexers' file: multiplexers.<gen>.conf (no environment's name
+ * can make that: theirs start with "env-"). */
+#define FRONT_FILE_PREFIX "multiplexers."
+
+/* A name this module writes (before its suffix). */
+static int is_written_name(const char *n)
+{
+    return !strncmp(n, "env-", 4)
+           || !strncmp(n, FRONT_FILE_PREFIX, sizeof(FRONT_FILE_PREFIX) - 1);
+}
+
 /* Remove every earlier file (of any environment, gone ones included) and
  * every left-over temporary file: what was not written now. */
 static void remove_stale(server_rec *s, const char *dir, apr_hash_t *now)
@@ -675,8 +764,9 @@ static void remove_stale(server_rec *s, const char *dir, apr_hash_t *now)
     }
     while ((de = readdir(d)) != NULL) {
         const char *n = de->d_name;
-        int ours = (!strncmp(n, "env-", 4) && ends_with(n, ".conf"))
-                   || (!strncmp(n, ".env-", 5) && ends_with(n, ".tmp"));
+        int ours = (is_written_name(n) && ends_with(n, ".conf"))
+                   || (n[0] == '.' && is_written_name(n + 1)
+                       && ends_with(n, ".tmp"));
 
         if (!ours || apr_hash_get(now, n, APR_HASH_KEY_STRING)) {
             continue;
@@ -740,6 +830,49 @@ const char *ph_envconf_check(apr_pool_t *ptemp, server_rec *s)
     return msg;
 }
 
+/*
+ * The multiplexers' file: every vhost a stub with its MultiplexerFacts,
+ * the server-level text without what loads keys (multiplexers_line), and
+ * at its end the main server's own facts.
+ */
+static const char *write_multiplexers(apr_pool_t *p, apr_pool_t *ptemp,
+                                      server_rec *s, const char *dir, int gen,
+                                      ph_envconf_doc *doc,
+                                      ph_envconf_callbacks *cb,
+                                      owner_map *map, apr_hash_t *now)
+{
+    apr_pool_t *iter;
+    const char *text, *name, *msg;
+    apr_size_t len;
+
+    apr_pool_create(&iter, ptemp);
+    reset_visits(iter, map, &multiplexers);
+    msg = ph_envconf_emit(iter, doc, "(multiplexers)", cb, &text, &len);
+    if (!msg) {
+        msg = check_all_met(iter, map);
+    }
+    name = apr_psprintf(ptemp, FRONT_FILE_PREFIX "%d.conf", gen);
+    if (!msg) {
+        text = apr_pstrcat(iter, text, "# The main server, as the parent "
+                           "read it:\n", ph_front_facts_line(
+                               iter, ph_front_facts_compute(s)), NULL);
+        msg = ph_envconf_store(iter, dir, name, text, strlen(text));
+    }
+    if (msg) {
+        msg = apr_psprintf(p, "the multiplexers' configuration: %s", msg);
+        apr_pool_destroy(iter);
+        return msg;
+    }
+    apr_hash_set(now, name, APR_HASH_KEY_STRING, name);
+    front_path = apr_pstrcat(p, dir, "/", name, NULL);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PHLOGNO(00504)
+                 "wrote the multiplexers' configuration %s: %" APR_SIZE_T_FMT
+                 " bytes, every virtual host a stub", front_path,
+                 strlen(text));
+    apr_pool_destroy(iter);
+    return NULL;
+}
+
 const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
                                  server_rec *s, const char *main_conf_file)
 {
@@ -752,6 +885,7 @@ const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
     int gen, i;
 
     written_paths = NULL;
+    front_path = NULL;
     /* Started by a user who cannot switch users, every environment runs
      * as that user: there is no boundary for a file to keep. */
     if (!has_environments() || !ph_env_can_switch_users()) {
@@ -802,6 +936,10 @@ const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
                      map.stubs);
         apr_pool_destroy(iter);
     }
+    if ((msg = write_multiplexers(p, ptemp, s, dir, gen, doc, &cb, &map,
+                                  now))) {
+        return msg;
+    }
     remove_stale(s, dir, now);
     if (map.outside) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PHLOGNO(00380)
@@ -825,6 +963,11 @@ const char *ph_envconf_path(const ph_env *env)
         return NULL;
     }
     return APR_ARRAY_IDX(written_paths, env->index, const char *);
+}
+
+const char *ph_envconf_front_path(void)
+{
+    return front_path;
 }
 
 /*

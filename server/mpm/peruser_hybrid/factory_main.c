@@ -16,18 +16,22 @@
  * its copy before any module's code runs in it).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "httpd.h"
+#include "ap_listen.h"
 #include "ap_mpm.h"
+#include "apr_portable.h"
 #include "apr_signal.h"
 #include "apr_thread_proc.h"
 #include "http_config.h"
@@ -55,10 +59,12 @@ int ph_factory_is_me(void)
 }
 
 typedef struct factory_spec {
-    int env_index;
+    int muxes;                  /* the multiplexers' factory */
+    int env_index;              /* a processor factory: its environment */
     char name[256];
     int gen;
     unsigned long ino;
+    int envs, listeners;        /* multiplexers: what they inherit */
 } factory_spec;
 
 static int parse_spec(factory_spec *sp)
@@ -66,9 +72,18 @@ static int parse_spec(factory_spec *sp)
     const char *text = getenv(PH_FACTORY_ENVVAR);
 
     memset(sp, 0, sizeof(*sp));
-    return text && sscanf(text, "env=%d name=%255s gen=%d ino=%lu",
-                          &sp->env_index, sp->name, &sp->gen, &sp->ino) == 4
-           ? 0 : -1;
+    if (!text) {
+        return -1;
+    }
+    if (sscanf(text, "env=%d name=%255s gen=%d ino=%lu", &sp->env_index,
+               sp->name, &sp->gen, &sp->ino) == 4) {
+        return 0;
+    }
+    sp->muxes = 1;
+    sp->env_index = -1;
+    return sscanf(text, "multiplexers gen=%d ino=%lu envs=%d listeners=%d",
+                  &sp->gen, &sp->ino, &sp->envs, &sp->listeners) == 4
+           && sp->envs >= 0 && sp->listeners > 0 ? 0 : -1;
 }
 
 ph_env *ph_factory_env(void)
@@ -76,7 +91,7 @@ ph_env *ph_factory_env(void)
     factory_spec sp;
     ph_env *env;
 
-    if (!ph_factory_is_me() || parse_spec(&sp) != 0
+    if (!ph_factory_is_me() || parse_spec(&sp) != 0 || sp.muxes
         || !(env = ph_env_by_index(sp.env_index))
         || strcmp(env->name, sp.name) != 0) {
         return NULL;
@@ -84,7 +99,17 @@ ph_env *ph_factory_env(void)
     return env;
 }
 
-/* Only X's channel and doorbell, at the numbers the parent put them. */
+int ph_factory_makes_multiplexers(void)
+{
+    factory_spec sp;
+
+    return ph_factory_is_me() && parse_spec(&sp) == 0 && sp.muxes;
+}
+
+/* Only what this factory's children hold, at the numbers the parent put
+ * them: X's channel and doorbell; or, for the multiplexers, every
+ * environment's send end and doorbell, the lifeline and the parent's
+ * wake pipe. */
 static void adopt_descriptors(ph_env *mine)
 {
     int i;
@@ -92,11 +117,98 @@ static void adopt_descriptors(ph_env *mine)
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         env->chan[0] = env->chan[1] = env->doorbell = -1;
+        if (!mine) {
+            env->chan[0] = PH_FACTORY_FD_ENVS + 2 * i;
+            env->doorbell = PH_FACTORY_FD_ENVS + 2 * i + 1;
+        }
     }
-    mine->chan[1] = PH_FACTORY_FD_CHANNEL;
-    mine->doorbell = PH_FACTORY_FD_DOORBELL;
     ph_heritage_now.lifeline_fd = ph_heritage_now.lifeline_wr = -1;
     ph_heritage_now.wake_rd = ph_heritage_now.wake_wr = -1;
+    if (mine) {
+        mine->chan[1] = PH_FACTORY_FD_CHANNEL;
+        mine->doorbell = PH_FACTORY_FD_DOORBELL;
+    }
+    else {
+        ph_heritage_now.lifeline_fd = PH_FACTORY_FD_LIFELINE;
+        ph_heritage_now.wake_wr = PH_FACTORY_FD_WAKE;
+    }
+}
+
+/* Whether fd is a listening stream socket bound to lr's address. */
+static int is_listener_of(int fd, const ap_listen_rec *lr)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int type = 0, listening = 0;
+    socklen_t ilen = sizeof(int);
+    const apr_sockaddr_t *want = lr->bind_addr;
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0
+        || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ilen) != 0
+        || type != SOCK_STREAM
+        || (ilen = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN,
+                                           &listening, &ilen)) != 0
+        || !listening || !want || ss.ss_family != want->family) {
+        return 0;
+    }
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        return in->sin_port == want->sa.sin.sin_port
+               && in->sin_addr.s_addr == want->sa.sin.sin_addr.s_addr;
+    }
+#if APR_HAVE_IPV6
+    if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+        return in6->sin6_port == want->sa.sin6.sin6_port
+               && !memcmp(&in6->sin6_addr, &want->sa.sin6.sin6_addr,
+                          sizeof(in6->sin6_addr));
+    }
+#endif
+    return 0;
+}
+
+int ph_factory_adopt_listeners(apr_pool_t *pconf, server_rec *s)
+{
+    factory_spec sp;
+    ap_listen_rec *lr;
+    int first, i, n = 0;
+
+    if (parse_spec(&sp) != 0 || !sp.muxes || !ph_envs
+        || sp.envs != ph_envs->nelts) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PHLOGNO(00535)
+                     "the multiplexers' factory: %s=\"%s\" does not fit "
+                     "this configuration (%d environments)",
+                     PH_FACTORY_ENVVAR, getenv(PH_FACTORY_ENVVAR),
+                     ph_envs ? ph_envs->nelts : 0);
+        return !OK;
+    }
+    first = PH_FACTORY_FD_ENVS + 2 * sp.envs;
+    /* The parent's listeners, by address: the same Listen lines made
+     * this list, and nothing here binds. */
+    for (lr = ap_listeners; lr; lr = lr->next, n++) {
+        lr->sd = NULL;
+        for (i = 0; i < sp.listeners; i++) {
+            if (is_listener_of(first + i, lr)) {
+                apr_os_sock_t fd = first + i;
+                apr_os_sock_put(&lr->sd, &fd, pconf);
+                lr->active = 1;
+                break;
+            }
+        }
+        if (!lr->sd) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PHLOGNO(00536)
+                         "the multiplexers' factory: no inherited socket "
+                         "listens on %pI", lr->bind_addr);
+            return !OK;
+        }
+    }
+    if (n != sp.listeners) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PHLOGNO(00537)
+                     "the multiplexers' factory: %d listeners configured, "
+                     "%d inherited", n, sp.listeners);
+        return !OK;
+    }
+    return OK;
 }
 
 static int say(int ctl, ph_factory_kind kind, int slot, int value)
@@ -107,24 +219,26 @@ static int say(int ctl, ph_factory_kind kind, int slot, int value)
            ? 0 : -1;
 }
 
-/* A factory shows as such in ps/top (comm); its processors show the name
+/* A factory shows as such in ps/top (comm); its children show the name
  * httpd had, like every other child. */
 #define FACTORY_COMM "apache2-factory"
+#define MUX_FACTORY_COMM "apache2-muxes"
 static char httpd_comm[16];
 
-static void name_factory(void)
+static void name_factory(const ph_env *env)
 {
     if (prctl(PR_GET_NAME, httpd_comm) != 0) {
         strcpy(httpd_comm, "httpd");
     }
-    prctl(PR_SET_NAME, FACTORY_COMM);
+    prctl(PR_SET_NAME, env ? FACTORY_COMM : MUX_FACTORY_COMM);
 }
 
-/* Fork X's processor for slot.  A child forks it and exits at once, so
- * that it is re-parented to the parent (a child subreaper), which owns
- * processors: it waits for them, signals them, counts them.  The pid
- * comes back through a pipe.  Returns the pid, or -1 with errno. */
-static pid_t fork_processor(ph_env *env, int slot, int ctl)
+/* Fork a child for slot: X's processor (env), or a multiplexer (env NULL,
+ * mux_index).  A child forks it and exits at once, so that it is
+ * re-parented to the parent (a child subreaper), which owns it: it waits
+ * for it, signals it, counts it.  The pid comes back through a pipe.
+ * Returns the pid, or -1 with errno. */
+static pid_t fork_child(ph_env *env, int slot, int mux_index, int ctl)
 {
     ph_retained *r = ph_retained_state;
     int pfd[2], status, err = 0;
@@ -144,7 +258,10 @@ static pid_t fork_processor(ph_env *env, int slot, int ctl)
             close(pfd[1]);
             close(ctl);
             prctl(PR_SET_NAME, httpd_comm);
-            ph_child_main(slot, PH_CHILD_PROC, env, -1);
+            if (env) {
+                ph_child_main(slot, PH_CHILD_PROC, env, -1);
+            }
+            ph_child_main(slot, PH_CHILD_MUX, NULL, mux_index);
         }
         if (p < 0) {
             p = -errno;
@@ -213,11 +330,13 @@ static void serve(ph_env *env, int ctl)
             || m.kind != PH_FACTORY_SPAWN) {
             continue;
         }
-        if (m.slot < 0 || m.slot >= (int32_t)ph_conf.server_limit) {
+        if (m.slot < 0 || m.slot >= (int32_t)ph_conf.server_limit
+            || (!env && (m.value < 0
+                         || m.value >= (int32_t)ph_conf.max_multiplexers))) {
             say(ctl, PH_FACTORY_FAILED, m.slot, EINVAL);
             continue;
         }
-        pid = fork_processor(env, m.slot, ctl);
+        pid = fork_child(env, m.slot, m.value, ctl);
         if (pid > 0) {
             say(ctl, PH_FACTORY_SPAWNED, m.slot, (int)pid);
         }
@@ -232,16 +351,16 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s)
     ph_retained *r = ph_retained_state;
     int ctl = PH_FACTORY_FD_CONTROL, rv;
     factory_spec sp;
-    ph_env *env;
+    ph_env *env = NULL;
 
-    if (parse_spec(&sp) != 0 || !(env = ph_factory_env())) {
+    if (parse_spec(&sp) != 0 || (!sp.muxes && !(env = ph_factory_env()))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PHLOGNO(00530)
                      "processor factory: %s=\"%s\" names no environment of "
                      "this configuration", PH_FACTORY_ENVVAR,
                      getenv(PH_FACTORY_ENVVAR));
         return DONE;
     }
-    name_factory();
+    name_factory(env);
     apr_signal(SIGHUP, SIG_IGN);
     apr_signal(AP_SIG_GRACEFUL, SIG_IGN);
     apr_signal(AP_SIG_GRACEFUL_STOP, SIG_IGN);
@@ -251,9 +370,11 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s)
     ph_heritage_now.generation = (ap_generation_t)sp.gen;
     /* X's own scoreboard, never a file another httpd could share: in
      * anonymous memory, or with a StatusEnvironment in a file only that
-     * environment may read (env_scoreboard.c). */
+     * environment may read (env_scoreboard.c).  The multiplexers' is
+     * anonymous: nothing reads it (they hold no worker). */
     ap_scoreboard_fname = NULL;
-    if ((rv = ph_env_scoreboard_create(pconf, env, (ap_generation_t)sp.gen))
+    if (env && (rv = ph_env_scoreboard_create(pconf, env,
+                                              (ap_generation_t)sp.gen))
         != 0) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, PHLOGNO(00534)
                      "processor factory of environment %s: cannot put its "
@@ -274,8 +395,9 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s)
         return DONE;
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PHLOGNO(00531)
-                 "processor factory of environment %s ready, pid %ld",
-                 env->name, (long)getpid());
+                 "%s%s ready, pid %ld", env ? "processor factory of "
+                 "environment " : "the multiplexers' factory",
+                 env ? env->name : "", (long)getpid());
     serve(env, ctl);
     r->mpm->mpm_state = AP_MPMQ_STOPPING;
     return DONE;

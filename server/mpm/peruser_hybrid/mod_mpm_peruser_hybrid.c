@@ -226,7 +226,12 @@ static int ph_open_logs(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp,
     (void)plog;
     (void)ptemp;
     if (ph_factory_is_me()) {
-        return OK;      /* a factory accepts nothing: the parent listens */
+        /* A factory binds nothing (the parent listens): its servers get
+         * their protocols as ap_setup_listeners would give them; the
+         * multiplexers' adopts the parent's sockets. */
+        ph_proto_fill_servers(s);
+        return ph_factory_makes_multiplexers()
+               ? ph_factory_adopt_listeners(p, s) : OK;
     }
     if (ap_setup_listeners(ap_server_conf) < 1) {
         ap_log_error(APLOG_MARK, APLOG_ALERT | (startup ? APLOG_STARTUP : 0),
@@ -260,6 +265,9 @@ static void ph_register_hooks(apr_pool_t *p)
                         APR_HOOK_REALLY_FIRST);
     ap_hook_post_config(ph_factory_owner_restore, NULL, NULL,
                         APR_HOOK_REALLY_LAST);
+    /* The parent of factories loads no key (parent_tls_off.c): before
+     * mod_ssl's post_config. */
+    ap_hook_post_config(ph_parent_tls_off, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_mpm(ph_run, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_query(ph_query, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_mpm_get_name(ph_get_name, NULL, NULL, APR_HOOK_MIDDLE);

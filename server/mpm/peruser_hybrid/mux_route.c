@@ -28,6 +28,7 @@
 
 #include "mux.h"
 #include "ph_env.h"
+#include "ph_front.h"
 #include "ph_proto.h"
 
 static int parses_unsafe(server_rec *s)
@@ -109,7 +110,16 @@ static int any_tls;
 
 static void traits_read(server_rec *s, server_traits *t)
 {
+    unsigned facts;
+
     ph_config_read_policy(s, &t->policy);
+    if (ph_front_facts_of(s, &facts)) {
+        /* The multiplexers' own image: its stubs carry no SSLEngine (it
+         * would want the vhost's key) nor H2Direct; the parent said. */
+        t->h2c = (facts & PH_FACT_H2C) != 0;
+        t->tls = (facts & PH_FACT_TLS) != 0;
+        return;
+    }
     t->h2c = ph_mux_h2c_direct(s);
     t->tls = ph_config_ssl_engine(s);
 }

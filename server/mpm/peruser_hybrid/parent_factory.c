@@ -19,12 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "httpd.h"
+#include "ap_listen.h"
 #include "ap_mpm.h"
+#include "apr_portable.h"
 #include "apr_strings.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -58,13 +61,15 @@ typedef struct factory {
     int retired;                /* let go for idleness: no warning when
                                  * it exits */
     int ctl;                    /* parent's end of the control socket */
-    int env_index;              /* in its generation */
+    int env_index;              /* in its generation; -1: the
+                                 * multiplexers' factory */
     ap_generation_t gen;
     const char *env_name;       /* for messages; from that pconf */
     struct factory *next;       /* older generations' list */
 } factory;
 
-/* This generation's factories, one per environment (pconf).  Those of
+/* This generation's factories, one per environment and, last, the
+ * multiplexers' (pconf).  Those of
  * older generations still serving their processors are malloc'd and
  * listed in the retained state: they outlive the pconf they were started
  * in, and this module's statics (httpd reloads it every generation). */
@@ -187,12 +192,27 @@ int ph_factory_generation_start(apr_pool_t *pconf)
         push(base_argv, APR_ARRAY_IDX(ap_server_post_read_config, i,
                                       const char *));
     }
-    ncurrent = ph_envs->nelts;
+    ncurrent = ph_envs->nelts + 1;
     current = apr_pcalloc(pconf, sizeof(*current) * ncurrent);
     for (i = 0; i < ncurrent; i++) {
         current[i].ctl = -1;
+        current[i].env_index = i < ph_envs->nelts ? i : -1;
     }
     return 0;
+}
+
+/* How f is named in messages (in a buffer of its own: the parent is one
+ * thread, and a message must not grow a long-lived pool). */
+static const char *label(const factory *f)
+{
+    static char buf[320];
+
+    if (f->env_index < 0) {
+        return "the multiplexers' factory";
+    }
+    apr_snprintf(buf, sizeof(buf), "the processor factory of environment %s",
+                 f->env_name ? f->env_name : "(of an older generation)");
+    return buf;
 }
 
 /* The configuration env's factory reads: its own file (envconf_write.c:
@@ -201,17 +221,55 @@ int ph_factory_generation_start(apr_pool_t *pconf)
  * account, there is no boundary to keep), the server's. */
 static const char *config_of(apr_pool_t *p, const ph_env *env)
 {
-    const char *own = ph_envconf_path(env);
+    const char *own = env ? ph_envconf_path(env) : ph_envconf_front_path();
 
     return own ? own : ph_envconf_main_file(p, ap_server_conf);
 }
 
-/* In the forked child, before exec: descriptors 3-5 and nothing else, the
- * default signal dispositions and an empty mask. */
-static void exec_factory(int ctl, const ph_env *env, char *const argv[],
+/* What a factory is exec'd with, at 3, 4, ... (ph_factory.h): X's control
+ * socket, channel and doorbell; or, for the multiplexers' factory (env
+ * NULL), the control socket, lifeline, wake pipe, every environment's
+ * send end and doorbell, and every listener. */
+static apr_array_header_t *inherited_fds(apr_pool_t *p, int ctl,
+                                         const ph_env *env, int *nlisteners)
+{
+    apr_array_header_t *fds = apr_array_make(p, 8, sizeof(int));
+    ap_listen_rec *lr;
+    int i;
+
+    APR_ARRAY_PUSH(fds, int) = ctl;
+    *nlisteners = 0;
+    if (env) {
+        APR_ARRAY_PUSH(fds, int) = env->chan[1];
+        APR_ARRAY_PUSH(fds, int) = env->doorbell;
+        return fds;
+    }
+    APR_ARRAY_PUSH(fds, int) = ph_heritage_now.lifeline_fd;
+    APR_ARRAY_PUSH(fds, int) = ph_heritage_now.wake_wr;
+    for (i = 0; i < ph_envs->nelts; i++) {
+        const ph_env *e = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        APR_ARRAY_PUSH(fds, int) = e->chan[0];
+        APR_ARRAY_PUSH(fds, int) = e->doorbell;
+    }
+    for (lr = ap_listeners; lr; lr = lr->next) {
+        apr_os_sock_t fd = -1;
+        if (lr->sd) {
+            apr_os_sock_get(&fd, lr->sd);
+        }
+        APR_ARRAY_PUSH(fds, int) = fd;
+        ++*nlisteners;
+    }
+    return fds;
+}
+
+/* In the forked child, before exec: fds[i] at 3 + i and nothing else,
+ * the default signal dispositions and an empty mask. */
+static void exec_factory(const apr_array_header_t *fds, char *const argv[],
                          const char *spec)
 {
-    int fds[3] = { ctl, env->chan[1], env->doorbell }, tmp[3], i;
+    const int *src = (const int *)fds->elts;
+    int n = fds->nelts, i, base;
+    struct rlimit rl;
     sigset_t none;
 
     sigemptyset(&none);
@@ -219,19 +277,34 @@ static void exec_factory(int ctl, const ph_env *env, char *const argv[],
     for (i = 1; i < NSIG; i++) {
         signal(i, SIG_DFL);
     }
-    /* Each to a scratch number first, so that a source already sitting
-     * on 3..5 is not overwritten by another's dup2. */
-    for (i = 0; i < 3; i++) {
-        if ((tmp[i] = fcntl(fds[i], F_DUPFD, 64)) < 0) {
+    /* Room for two of each (the multiplexers' factory inherits two per
+     * environment), and for what its own start opens after them. */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* Each to a scratch number above every source and every target first,
+     * so that no dup2 overwrites a source not yet copied. */
+    base = PH_FACTORY_FD_CONTROL + n;
+    for (i = 0; i < n; i++) {
+        if (src[i] < 0) {
+            _exit(127);
+        }
+        if (src[i] >= base) {
+            base = src[i] + 1;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (dup2(src[i], base + i) < 0) {
             _exit(127);
         }
     }
-    for (i = 0; i < 3; i++) {
-        if (dup2(tmp[i], PH_FACTORY_FD_CONTROL + i) < 0) {
+    for (i = 0; i < n; i++) {
+        if (dup2(base + i, PH_FACTORY_FD_CONTROL + i) < 0) {
             _exit(127);
         }
     }
-    close_range(PH_FACTORY_FD_DOORBELL + 1, ~0U, 0);
+    close_range(PH_FACTORY_FD_CONTROL + n, ~0U, 0);
     if (setenv(PH_FACTORY_ENVVAR, spec, 1) != 0) {
         _exit(127);
     }
@@ -288,14 +361,15 @@ static void abandon(factory *f)
     forget(f);
 }
 
+/* Start f: X's processor factory (env), or the multiplexers' (NULL). */
 static int start(factory *f, ph_env *env)
 {
     ph_retained *r = ph_retained_state;
-    apr_array_header_t *argv;
+    apr_array_header_t *argv, *fds;
     apr_pool_t *p;
     ph_factory_msg m;
     const char *spec;
-    int sv[2], rv;
+    int sv[2], rv, nlisteners;
     pid_t pid;
 
     apr_pool_create(&p, NULL);
@@ -309,20 +383,26 @@ static int start(factory *f, ph_env *env)
     push(argv, apr_psprintf(p, "PidFile %s", ap_runtime_dir_relative(
                                 p, apr_psprintf(p, "peruser_hybrid.factory."
                                                 "%ld.%s.pid", (long)getpid(),
-                                                env->name))));
+                                                env ? env->name
+                                                    : "(multiplexers)"))));
     push(argv, NULL);
-    spec = apr_psprintf(p, "env=%d name=%s gen=%d ino=%lu", env->index,
-                        env->name, (int)r->mpm->my_generation,
-                        (unsigned long)r->segment.ino);
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
         rv = errno;
         apr_pool_destroy(p);
         return rv;
     }
+    fds = inherited_fds(p, sv[1], env, &nlisteners);
+    spec = env ? apr_psprintf(p, "env=%d name=%s gen=%d ino=%lu", env->index,
+                              env->name, (int)r->mpm->my_generation,
+                              (unsigned long)r->segment.ino)
+               : apr_psprintf(p, "multiplexers gen=%d ino=%lu envs=%d "
+                              "listeners=%d", (int)r->mpm->my_generation,
+                              (unsigned long)r->segment.ino, ph_envs->nelts,
+                              nlisteners);
     pid = fork();
     if (pid == 0) {
         close(sv[0]);
-        exec_factory(sv[1], env, (char *const *)argv->elts, spec);
+        exec_factory(fds, (char *const *)argv->elts, spec);
     }
     rv = errno;
     close(sv[1]);
@@ -333,9 +413,9 @@ static int start(factory *f, ph_env *env)
     }
     f->pid = pid;
     f->ctl = sv[0];
-    f->env_index = env->index;
+    f->env_index = env ? env->index : -1;
     f->gen = r->mpm->my_generation;
-    f->env_name = env->name;
+    f->env_name = env ? env->name : NULL;
     if ((rv = receive(f->ctl, &m, READY_TIMEOUT_MS)) == 0
         && m.kind != PH_FACTORY_READY) {
         rv = EPROTO;
@@ -345,22 +425,19 @@ static int start(factory *f, ph_env *env)
         return rv;
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00522)
-                 "processor factory of environment %s ready, pid %"
-                 APR_PID_T_FMT, env->name, pid);
+                 "%s is ready, pid %" APR_PID_T_FMT,
+                 label(f), pid);
     return 0;
 }
 
-pid_t ph_factory_fork_processor(ph_env *env, int slot)
+/* Ask f (started first if need be) for a child in slot (value: a
+ * multiplexer's index).  Returns its pid, or -1 (logged). */
+static pid_t fork_through(factory *f, ph_env *env, int slot, int value)
 {
-    ph_factory_msg m = { PH_FACTORY_MSG_MAGIC, PH_FACTORY_SPAWN, slot, 0 };
-    factory *f;
+    ph_factory_msg m = { PH_FACTORY_MSG_MAGIC, PH_FACTORY_SPAWN, slot, value };
     int rv, status;
     pid_t pid;
 
-    if (!current || env->index < 0 || env->index >= ncurrent) {
-        return -1;
-    }
-    f = &current[env->index];
     if (f->pid && f->ctl < 0) {
         return -1;      /* let go, not reaped yet: the next tick starts one */
     }
@@ -376,37 +453,34 @@ pid_t ph_factory_fork_processor(ph_env *env, int slot)
             }
             f->retry_at = apr_time_now() + f->retry_delay;
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
-                         PHLOGNO(00523) "environment %s: its processor "
-                         "factory did not start (its configuration or a "
-                         "module's start-up failed? see above); next "
-                         "attempt in %" APR_TIME_T_FMT " s", env->name,
-                         apr_time_sec(f->retry_delay));
+                         PHLOGNO(00523) "%s did not start (its "
+                         "configuration or a module's start-up failed? see "
+                         "above); next attempt in %" APR_TIME_T_FMT " s",
+                         label(f), apr_time_sec(f->retry_delay));
             return -1;
         }
         f->retry_delay = 0;
     }
     if (send(f->ctl, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m)) {
         rv = errno;
-        abandon(f);
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
-                     PHLOGNO(00524) "environment %s: cannot reach its "
-                     "processor factory", env->name);
+                     PHLOGNO(00524) "cannot reach %s", label(f));
+        abandon(f);
         return -1;
     }
     if ((rv = receive(f->ctl, &m, SPAWN_TIMEOUT_MS)) != 0
         || m.slot != slot
         || (m.kind != PH_FACTORY_SPAWNED && m.kind != PH_FACTORY_FAILED)) {
-        abandon(f);
         ap_log_error(APLOG_MARK, APLOG_ERR, rv ? rv : EPROTO, ap_server_conf,
-                     PHLOGNO(00525) "environment %s: its processor factory "
-                     "gave no valid answer for slot %d; restarting it",
-                     env->name, slot);
+                     PHLOGNO(00525) "%s gave no valid answer for slot %d; "
+                     "restarting it", label(f), slot);
+        abandon(f);
         return -1;
     }
     if (m.kind == PH_FACTORY_FAILED) {
         ap_log_error(APLOG_MARK, APLOG_ERR, m.value, ap_server_conf,
-                     PHLOGNO(00526) "environment %s: its processor factory "
-                     "could not fork for slot %d", env->name, slot);
+                     PHLOGNO(00526) "%s could not fork for slot %d",
+                     label(f), slot);
         return -1;
     }
     pid = (pid_t)m.value;
@@ -414,12 +488,28 @@ pid_t ph_factory_fork_processor(ph_env *env, int slot)
     if (pid <= 0 || ph_slot_of_pid(pid) >= 0 || pid == f->pid
         || (rv = waitpid(pid, &status, WNOHANG)) != 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
-                     PHLOGNO(00527) "environment %s: the processor its "
-                     "factory forked for slot %d (pid %ld) is not ours or "
-                     "already gone", env->name, slot, (long)pid);
+                     PHLOGNO(00527) "the child %s forked for slot %d (pid "
+                     "%ld) is not ours or already gone", label(f), slot,
+                     (long)pid);
         return -1;
     }
     return pid;
+}
+
+pid_t ph_factory_fork_processor(ph_env *env, int slot)
+{
+    if (!current || env->index < 0 || env->index >= ncurrent - 1) {
+        return -1;
+    }
+    return fork_through(&current[env->index], env, slot, 0);
+}
+
+pid_t ph_factory_fork_multiplexer(int slot, int mux_index)
+{
+    if (!current) {
+        return -1;
+    }
+    return fork_through(&current[ncurrent - 1], NULL, slot, mux_index);
 }
 
 int ph_factory_reaped(pid_t pid, int status)
@@ -431,10 +521,9 @@ int ph_factory_reaped(pid_t pid, int status)
         if (current[i].pid == pid) {
             if (!current[i].retired) {
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                             PHLOGNO(00528) "processor factory of "
-                             "environment %s (pid %ld) exited (status %d); "
-                             "the next processor starts a new one",
-                             current[i].env_name, (long)pid, status);
+                             PHLOGNO(00528) "%s (pid %ld) exited (status "
+                             "%d); the next child it makes starts a new one",
+                             label(&current[i]), (long)pid, status);
             }
             forget(&current[i]);
             current[i].retired = 0;
@@ -452,16 +541,18 @@ int ph_factory_reaped(pid_t pid, int status)
     return 0;
 }
 
-/* Whether a processor of (env_index, gen) is still alive. */
-static int has_processors(int env_index, ap_generation_t gen)
+/* Whether a child of f's (its environment's processors, or multiplexers)
+ * of its generation is still alive. */
+static int has_children(const factory *f)
 {
     ph_retained *r = ph_retained_state;
+    ph_child_type type = f->env_index < 0 ? PH_CHILD_MUX : PH_CHILD_PROC;
     int i;
 
     for (i = 0; i < r->max_slot_used; i++) {
         const ph_slot *sl = &r->slots[i];
-        if (sl->pid && sl->type == PH_CHILD_PROC && sl->gen == gen
-            && sl->env_index == env_index) {
+        if (sl->pid && sl->type == type && sl->gen == f->gen
+            && (type == PH_CHILD_MUX || sl->env_index == f->env_index)) {
             return 1;
         }
     }
@@ -483,6 +574,15 @@ void ph_factory_generation_end(void)
             continue;
         }
         *f = current[i];
+        if (f->env_index < 0 && f->ctl >= 0) {
+            /* The multiplexers' factory goes at once: it holds the
+             * listeners (which must close now on a graceful stop) and
+             * every channel's send end (the processors of this
+             * generation see EOF only once no copy is left), and an
+             * older generation gets no new multiplexer. */
+            close(f->ctl);
+            f->ctl = -1;
+        }
         f->env_name = NULL;     /* its pconf goes with the generation */
         f->next = older;
         older = f;
@@ -506,7 +606,7 @@ static void retire_idle(void)
         if (!f->pid || f->ctl < 0) {
             continue;
         }
-        if (has_processors(f->env_index, f->gen)) {
+        if (has_children(f)) {
             f->empty_since = 0;
         }
         else if (!f->empty_since) {
@@ -514,9 +614,9 @@ static void retire_idle(void)
         }
         else if (ph_conf.idle_timeout && now - f->empty_since >= idle) {
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
-                         PHLOGNO(00529) "processor factory of environment "
-                         "%s (pid %ld): no processor for %ld s, let go",
-                         f->env_name, (long)f->pid, ph_conf.idle_timeout);
+                         PHLOGNO(00529) "%s (pid %ld): no child for %ld s, "
+                         "let go", label(f),
+                         (long)f->pid, ph_conf.idle_timeout);
             close(f->ctl);      /* EOF: it exits; reaped as any child */
             f->ctl = -1;
             f->retired = 1;
@@ -532,7 +632,7 @@ void ph_factory_tidy(void)
     retire_idle();
 
     for (f = older; f; f = f->next) {
-        if (f->ctl >= 0 && !has_processors(f->env_index, f->gen)) {
+        if (f->ctl >= 0 && !has_children(f)) {
             close(f->ctl);      /* EOF: it exits; reaped as any child */
             f->ctl = -1;
         }

@@ -154,6 +154,12 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
             return -1;          /* logged */
         }
     }
+    else if (type == PH_CHILD_MUX && ph_factory_in_use()) {
+        /* From an image that never read a tenant's configuration */
+        if ((pid = ph_factory_fork_multiplexer(slot, mux_index)) < 0) {
+            return -1;          /* logged */
+        }
+    }
     else if ((pid = fork()) < 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, errno, ap_server_conf,
                      PHLOGNO(00102) "fork() failed for slot %d", slot);

@@ -44,6 +44,10 @@ const char *ph_envconf_check(apr_pool_t *ptemp, server_rec *s);
 /* The file written for env this generation, or NULL if none was. */
 const char *ph_envconf_path(const ph_env *env);
 
+/* The multiplexers' file of this generation (every vhost a stub with its
+ * MultiplexerFacts, ph_front.h), or NULL if none was written. */
+const char *ph_envconf_front_path(void);
+
 /* The configuration file httpd read (its -f, made absolute as httpd made
  * it), or NULL if it cannot be told. */
 const char *ph_envconf_main_file(apr_pool_t *p, server_rec *s);

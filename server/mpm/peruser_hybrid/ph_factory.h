@@ -51,6 +51,21 @@
 #define PH_FACTORY_FD_CHANNEL   4   /* X's channel, receive end */
 #define PH_FACTORY_FD_DOORBELL  5   /* X's doorbell eventfd */
 
+/*
+ * The multiplexers' factory (ProcessorImage exec): the same protocol, its
+ * children are multiplexers (SPAWN's value: the multiplexer's index).  It
+ * is exec'd on the multiplexers' configuration (envconf_write.c: every
+ * virtual host a stub, with MultiplexerFacts, ph_front.h), so no tenant's
+ * keys or settings are ever in a multiplexer's memory.  Spec:
+ * "multiplexers gen=<g> ino=<segment inode> envs=<n> listeners=<l>";
+ * descriptors: the control socket (3), the generation's lifeline read end
+ * (4) and wake pipe write end (5), then environment i's channel send end
+ * (6 + 2i) and doorbell (7 + 2i), then the l listening sockets.
+ */
+#define PH_FACTORY_FD_LIFELINE  4
+#define PH_FACTORY_FD_WAKE      5
+#define PH_FACTORY_FD_ENVS      6
+
 typedef enum ph_factory_kind {
     PH_FACTORY_READY = 1,           /* factory -> parent: serving spawns */
     PH_FACTORY_SPAWN,               /* parent -> factory: fork for slot */
@@ -81,6 +96,10 @@ int ph_factory_generation_start(apr_pool_t *pconf);
  * if needed, waiting for it to be ready).  Returns the processor's pid,
  * a child of this process, or -1 (logged). */
 pid_t ph_factory_fork_processor(ph_env *env, int slot);
+
+/* Fork a multiplexer for slot (mux_index: its ticket partitions) through
+ * the multiplexers' factory, as ph_factory_fork_processor does. */
+pid_t ph_factory_fork_multiplexer(int slot, int mux_index);
 
 /* A reaped pid: 1 if it was a factory (forgotten; the next spawn starts
  * another), 0 if not. */
@@ -115,6 +134,14 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s);
 /* In a factory, after check_config: the environment it was started for
  * (PH_FACTORY_SPEC), or NULL (not a factory, or a spec naming none). */
 ph_env *ph_factory_env(void);
+
+/* Whether this process is the multiplexers' factory. */
+int ph_factory_makes_multiplexers(void);
+
+/* open_logs in the multiplexers' factory, instead of ap_setup_listeners:
+ * every configured Listen gets the inherited socket bound to its address.
+ * OK, or !OK (logged) when they do not match one to one. */
+int ph_factory_adopt_listeners(apr_pool_t *pconf, server_rec *s);
 
 /*
  * factory_owner.c, around the factory's post_config: what its modules

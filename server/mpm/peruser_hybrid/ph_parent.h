@@ -77,4 +77,10 @@ void ph_scoreboard_slot_quiescing(int slot);
 void ph_scoreboard_slot_free(int slot);
 void ph_scoreboard_set_generation(ap_generation_t gen);
 
+/* post_config, before mod_ssl's: with ProcessorImage exec, SSLEngine off
+ * for every server in the parent's mod_ssl, which so loads no key
+ * (parent_tls_off.c). */
+int ph_parent_tls_off(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                      server_rec *s);
+
 #endif /* PH_PARENT_H */

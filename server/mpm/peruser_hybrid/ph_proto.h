@@ -31,4 +31,17 @@ int ph_proto_any_by_address(void);
  */
 int ph_proto_conn_by_address(const conn_rec *c);
 
+/* Whether connections for which s is the address's default vhost are
+ * routed by address (rules 2 and 3 of config_proto.c). */
+int ph_proto_server_by_address(const server_rec *s);
+
+/*
+ * open_logs in an exec'd factory, which binds nothing and so never calls
+ * ap_setup_listeners: give each server without a `Protocol` its Listen's
+ * protocol (the Listen of one of its addresses), else http, as
+ * ap_setup_listeners does.  mod_ssl turns TLS on for an https server with
+ * a certificate and no SSLEngine line; without this a factory's would not.
+ */
+void ph_proto_fill_servers(server_rec *main_server);
+
 #endif /* PH_PROTO_H */

@@ -48,11 +48,12 @@ void ph_segment_child_prepare(int slot, ph_child_type type,
                               const ph_env *env);
 void ph_segment_child_forked(int slot, pid_t pid);
 
-/* A processor factory (ph_factory.h), instead of ph_segment_setup: map
- * the segment of the generation whose main file has inode ino as a
- * processor of env (ph_shm_attach_processor); children then inherit it
- * and ph_segment_child_restrict leaves it as it is.  Returns 0 or an
- * errno value (logged). */
+/* A factory (ph_factory.h), instead of ph_segment_setup: map the segment
+ * of the generation whose main file has inode ino as a processor of env
+ * (ph_shm_attach_processor), or, env NULL, as a multiplexer
+ * (ph_shm_attach_multiplexer); children then inherit it and
+ * ph_segment_child_restrict leaves it as it is.  Returns 0 or an errno
+ * value (logged). */
 int ph_segment_attach(apr_pool_t *pconf, ph_env *env, unsigned long ino);
 
 /* Child, right after fork (still root, before anything else runs): keep

@@ -271,20 +271,26 @@ int ph_segment_attach(apr_pool_t *pconf, ph_env *env, unsigned long ino)
     ph_shm *map = &ph_retained_state->segment;
     const char *path = segment_path(pconf);
     char err[512];
-    int rv;
+    int rv, i;
 
     if (!path) {
         return EINVAL;
     }
     /* Environment records are numbered as the configuration lists them,
      * in the parent and in every factory alike. */
-    env->shm_index = env->index;
-    rv = ph_shm_attach_processor(map, path, (uint32_t)env->shm_index,
-                                 (ino_t)ino, err, sizeof(err));
+    for (i = 0; i < ph_envs->nelts; i++) {
+        ph_env *e = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        e->shm_index = e->index;
+    }
+    rv = env ? ph_shm_attach_processor(map, path, (uint32_t)env->shm_index,
+                                       (ino_t)ino, err, sizeof(err))
+             : ph_shm_attach_multiplexer(map, path, (ino_t)ino, err,
+                                         sizeof(err));
     if (rv != 0) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, ap_server_conf,
-                     PHLOGNO(00532) "processor factory of environment %s: "
-                     "%s", env->name, err);
+                     PHLOGNO(00532) "%s%s: %s", env ? "processor factory of "
+                     "environment " : "the multiplexers' factory",
+                     env ? env->name : "", err);
         return rv;
     }
     ph_segment = map;
@@ -376,6 +382,9 @@ int ph_segment_child_restrict(ph_child_type type, const ph_env *env)
     if (map->role == PH_SHM_ROLE_PROCESSOR && type == PH_CHILD_PROC && env
         && env->shm_index >= 0 && map->own_env == (uint32_t)env->shm_index) {
         return 0;   /* a factory's child: attached as this env already */
+    }
+    if (map->role == PH_SHM_ROLE_MULTIPLEXER && type == PH_CHILD_MUX) {
+        return 0;   /* the multiplexers' factory's child: likewise */
     }
     if (type == PH_CHILD_MUX) {
         rv = ph_shm_restrict(map, PH_SHM_ROLE_MULTIPLEXER, 0);
