@@ -16,6 +16,7 @@
  * its copy before any module's code runs in it).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -84,7 +85,9 @@ ph_env *ph_factory_env(void)
     return env;
 }
 
-/* Only X's channel and doorbell, at the numbers the parent put them. */
+/* Only X's channels and doorbell, at the numbers the parent put them
+ * (the answer channel's end close-on-exec again, as it was made: what a
+ * processor runs must not inherit it). */
 static void adopt_descriptors(ph_env *mine)
 {
     int i;
@@ -92,9 +95,12 @@ static void adopt_descriptors(ph_env *mine)
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         env->chan[0] = env->chan[1] = env->doorbell = -1;
+        env->answer[0] = env->answer[1] = -1;
     }
     mine->chan[1] = PH_FACTORY_FD_CHANNEL;
     mine->doorbell = PH_FACTORY_FD_DOORBELL;
+    mine->answer[1] = PH_FACTORY_FD_ANSWER;
+    fcntl(PH_FACTORY_FD_ANSWER, F_SETFD, FD_CLOEXEC);
     ph_heritage_now.lifeline_fd = ph_heritage_now.lifeline_wr = -1;
     ph_heritage_now.wake_rd = ph_heritage_now.wake_wr = -1;
 }

@@ -1,14 +1,19 @@
 /*
  * mux_drops.c -- what the operator is told about the 503s with
  * Retry-After a multiplexer gives itself: a connection whose environment
- * had no free worker within ProcessorWaitTimeout.
+ * had no free worker within ProcessorWaitTimeout, and whose answer
+ * channel was full (a flood beyond the bound) or which had no processor
+ * to answer at all.
  *
- * Every other refusal is httpd's own, logged by the environment that owns
- * the address's default vhost (mux_main.c, conn_refer); a vhost without
- * environment is said once at start (PH00301), its 503s counted in pstat.
- * These cannot be: the environment has no worker to answer with.  Writing into a tenant's access log from the multiplexer
- * would give the front door a descriptor into every tenant's logs, so
- * they are said in the main error log instead -- like event's AH00484
+ * Every other refusal is httpd's own: those of a head, logged by the
+ * environment that owns the address's default vhost (mux_main.c,
+ * conn_refer); those of a wait over, by the environment's answer thread
+ * (proc_answer.c, PH00362); a vhost without environment is said once at
+ * start (PH00301), its 503s counted in pstat.  These last resorts cannot
+ * be: nobody in the environment is there to answer.  Writing into a
+ * tenant's access log from the multiplexer would give the front door a
+ * descriptor into every tenant's logs, so they are said in the main error
+ * log instead -- like event's AH00484
  * ("server reached MaxRequestWorkers"): each multiplexer writes at most
  * one line per environment per interval, with its count since its last
  * line, so a flood of clients cannot flood the log.  pstat shows the
@@ -67,9 +72,12 @@ void ph_mux_note_wait_over(int env_index, long retry_after)
     }
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
                  PHLOGNO(00361) "environment %s: %lu connection(s) answered "
-                 "503 (Retry-After: %ld) in the last %d s or less: no "
-                 "worker became free within ProcessorWaitTimeout; consider "
-                 "raising its MaxProcessors or ThreadsPerChild",
+                 "503 (Retry-After: %ld) in the last %d s or less by the "
+                 "multiplexer itself: no worker became free within "
+                 "ProcessorWaitTimeout, and more such connections waited "
+                 "for the environment's answer than it holds (or it had no "
+                 "processor); consider raising its MaxProcessors or "
+                 "ThreadsPerChild",
                  env ? env->name : "?", count, retry_after,
                  NOTE_EVERY_MS / 1000);
 }

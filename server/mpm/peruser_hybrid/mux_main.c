@@ -351,6 +351,16 @@ static int handoff(mux_state *m, mux_conn *mc, int env_index)
     return 1;
 }
 
+/*
+ * The allowed wait for a worker is over: the environment answers 503
+ * itself, with httpd in its processors' answer thread (the vhost's
+ * ErrorDocument, access and error log, its user), through its answer
+ * channel.  Only when that channel is full (a flood: about 20 wait there
+ * per environment) or the environment has no processor to read it do we
+ * answer ourselves, said in the main error log (PH00361).  A connection
+ * we never answer in HTTP/1 (TLS, h2c, a non-HTTP address) is closed, as
+ * before.  mc is freed on return.
+ */
 static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
 {
     long secs = ph_conf.wait_timeout_s > 0 ? ph_conf.wait_timeout_s : 1;
@@ -358,6 +368,12 @@ static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     ph_admit_dropped(env_index, PH_DROP_TIMEOUT);
+    if (!mc->by_address
+        && ph_admit_send_answer(env_index, mc->tag.fd, &mc->msg) == 0) {
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, mc->tag.fd, NULL);
+        conn_close(m, mc);      /* our copy: the environment has it */
+        return;
+    }
     ph_mux_note_wait_over(env_index, secs);
     if (mc->by_address) {
         conn_close(m, mc);

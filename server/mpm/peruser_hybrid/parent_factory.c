@@ -206,12 +206,13 @@ static const char *config_of(apr_pool_t *p, const ph_env *env)
     return own ? own : ph_envconf_main_file(p, ap_server_conf);
 }
 
-/* In the forked child, before exec: descriptors 3-5 and nothing else, the
+/* In the forked child, before exec: descriptors 3-6 and nothing else, the
  * default signal dispositions and an empty mask. */
 static void exec_factory(int ctl, const ph_env *env, char *const argv[],
                          const char *spec)
 {
-    int fds[3] = { ctl, env->chan[1], env->doorbell }, tmp[3], i;
+    int fds[4] = { ctl, env->chan[1], env->doorbell, env->answer[1] };
+    int tmp[4], i;
     sigset_t none;
 
     sigemptyset(&none);
@@ -220,18 +221,18 @@ static void exec_factory(int ctl, const ph_env *env, char *const argv[],
         signal(i, SIG_DFL);
     }
     /* Each to a scratch number first, so that a source already sitting
-     * on 3..5 is not overwritten by another's dup2. */
-    for (i = 0; i < 3; i++) {
+     * on 3..6 is not overwritten by another's dup2. */
+    for (i = 0; i < 4; i++) {
         if ((tmp[i] = fcntl(fds[i], F_DUPFD, 64)) < 0) {
             _exit(127);
         }
     }
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < 4; i++) {
         if (dup2(tmp[i], PH_FACTORY_FD_CONTROL + i) < 0) {
             _exit(127);
         }
     }
-    close_range(PH_FACTORY_FD_DOORBELL + 1, ~0U, 0);
+    close_range(PH_FACTORY_FD_ANSWER + 1, ~0U, 0);
     if (setenv(PH_FACTORY_ENVVAR, spec, 1) != 0) {
         _exit(127);
     }

@@ -144,6 +144,13 @@ static int open_generation_pipes(apr_pool_t *pconf)
         }
         close_with(pconf, &env->chan[0]);
         close_with(pconf, &env->chan[1]);
+        if ((rv = ph_channel_create(env->answer)) != 0
+            || (rv = ph_channel_bound(env->answer[0], PH_ANSWER_QUEUE_BYTES))
+               != 0) {
+            return rv;
+        }
+        close_with(pconf, &env->answer[0]);
+        close_with(pconf, &env->answer[1]);
         if ((env->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
             return errno;
         }
@@ -163,6 +170,8 @@ static void release_generation(void)
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         close_fd(&env->chan[0]);
         close_fd(&env->chan[1]);
+        close_fd(&env->answer[0]);
+        close_fd(&env->answer[1]);
     }
 }
 

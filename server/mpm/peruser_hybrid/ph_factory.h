@@ -50,6 +50,7 @@
 #define PH_FACTORY_FD_CONTROL   3   /* SOCK_SEQPACKET to the parent */
 #define PH_FACTORY_FD_CHANNEL   4   /* X's channel, receive end */
 #define PH_FACTORY_FD_DOORBELL  5   /* X's doorbell eventfd */
+#define PH_FACTORY_FD_ANSWER    6   /* X's answer channel, receive end */
 
 typedef enum ph_factory_kind {
     PH_FACTORY_READY = 1,           /* factory -> parent: serving spawns */
