@@ -405,6 +405,8 @@ static int take_from_channel(proc_state *ps)
             continue;
         }
         account_handoff(ps, &msg);
+        /* a 503 for want of a worker comes by the answer channel only */
+        msg.flags &= ~PH_CHAN_F_WAIT_OVER;
         if ((pc = ph_proc_conn_new(ps, fd, &msg))) {
             give_to_worker(ps, pc);
         }
