@@ -19,6 +19,11 @@
  * line, so a flood of clients cannot flood the log.  pstat shows the
  * server-wide counts live.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
 #include "httpd.h"
 #include "http_log.h"
 #include "http_main.h"
@@ -39,6 +44,7 @@ typedef struct drop_note {
 
 static drop_note *notes;        /* one per environment */
 static int nnotes;
+static drop_note noenv_note;    /* vhosts without environment */
 
 void ph_mux_drops_init(apr_pool_t *p, int nenvs)
 {
@@ -80,4 +86,43 @@ void ph_mux_note_wait_over(int env_index, long retry_after)
                  "ThreadsPerChild",
                  env ? env->name : "?", count, retry_after,
                  NOTE_EVERY_MS / 1000);
+}
+
+/* The client's address on fd, for a log line ("?" if gone). */
+static const char *peer_text(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    const void *a = NULL;
+
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            a = &((struct sockaddr_in *)&ss)->sin_addr;
+        }
+        else if (ss.ss_family == AF_INET6) {
+            a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        }
+    }
+    if (!a || !inet_ntop(ss.ss_family, a, buf, (socklen_t)len)) {
+        snprintf(buf, len, "?");
+    }
+    return buf;
+}
+
+void ph_mux_note_no_env(const server_rec *s, const char *host, int fd)
+{
+    unsigned long count;
+    char peer[INET6_ADDRSTRLEN];
+
+    if (!note_due(&noenv_note, &count)) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                 PHLOGNO(00366) "%lu connection(s) refused in the last %d s "
+                 "or less for virtual hosts without ServerEnvironment "
+                 "(answered 503, or closed where HTTP/1 is not spoken); the "
+                 "latest: virtual host %s, Host \"%s\", client %s",
+                 count, NOTE_EVERY_MS / 1000,
+                 s && s->server_hostname ? s->server_hostname : "(unnamed)",
+                 host ? host : "", peer_text(fd, peer, sizeof(peer)));
 }

@@ -41,6 +41,7 @@
 
 #include "httpd.h"
 #include "ap_listen.h"
+#include "apr_strings.h"
 #include "ap_mpm.h"
 #include "apr_portable.h"
 #include "apr_signal.h"
@@ -498,13 +499,22 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     ph_mux_route(m->scratch, mc->tag.fd, head, &rt);
-    apr_pool_clear(m->scratch);
     if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
-        /* a vhost no environment serves: nobody else may answer for it */
+        /* a vhost no environment serves: nobody else may answer for it;
+         * the operator is told who asks for it (rate-limited) */
+        char *host = head->host
+            ? apr_pstrmemdup(m->scratch, head->host,
+                             head->host_len > 200 ? 200 : head->host_len)
+            : NULL;
+        ph_mux_note_no_env(rt.server,
+                           host ? ap_escape_logitem(m->scratch, host) : NULL,
+                           mc->tag.fd);
+        apr_pool_clear(m->scratch);
         ph_admit_dropped(-1, PH_DROP_NO_ENV);
         conn_reply(m, mc, rt.status);
         return;
     }
+    apr_pool_clear(m->scratch);
     if (rt.status) {
         conn_refer(m, mc, rt.status, 0);    /* httpd refuses it too */
         return;
@@ -528,6 +538,7 @@ static void admit_unanswered(mux_state *m, mux_conn *mc, const ph_route *rt,
     mc->by_address = 1;
     if (rt->status) {
         if (rt->status == HTTP_SERVICE_UNAVAILABLE) {
+            ph_mux_note_no_env(rt->server, NULL, mc->tag.fd);
             ph_admit_dropped(-1, PH_DROP_NO_ENV);
         }
         conn_close(m, mc);
