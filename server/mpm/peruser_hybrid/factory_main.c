@@ -85,9 +85,10 @@ ph_env *ph_factory_env(void)
     return env;
 }
 
-/* Only X's channels and doorbell, at the numbers the parent put them
- * (the answer channel's end close-on-exec again, as it was made: what a
- * processor runs must not inherit it). */
+/* Only X's channels and doorbell, at the numbers the parent put them,
+ * close-on-exec again as they were made (dup2 cleared it): what a
+ * processor execs (a CGI) must not inherit them, or it could take X's
+ * connections off the channel behind httpd's back. */
 static void adopt_descriptors(ph_env *mine)
 {
     int i;
@@ -100,7 +101,9 @@ static void adopt_descriptors(ph_env *mine)
     mine->chan[1] = PH_FACTORY_FD_CHANNEL;
     mine->doorbell = PH_FACTORY_FD_DOORBELL;
     mine->answer[1] = PH_FACTORY_FD_ANSWER;
-    fcntl(PH_FACTORY_FD_ANSWER, F_SETFD, FD_CLOEXEC);
+    for (i = PH_FACTORY_FD_CHANNEL; i <= PH_FACTORY_FD_ANSWER; i++) {
+        fcntl(i, F_SETFD, FD_CLOEXEC);
+    }
     ph_heritage_now.lifeline_fd = ph_heritage_now.lifeline_wr = -1;
     ph_heritage_now.wake_rd = ph_heritage_now.wake_wr = -1;
 }
