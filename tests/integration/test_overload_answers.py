@@ -208,3 +208,27 @@ def test_flood_is_bounded_and_falls_back(servers, tree, shm_dump):
     wait_for(lambda: http_get(srv.port, "slow.test", "/").status == 200, 10,
              what="slow to serve again")
     assert slow_processors(srv) == [proc]
+
+
+def test_guard_holds_on_the_answer_path(servers, tree):
+    """The answer thread's connections pass the guard like any other: a
+    head larger than the multiplexer looks at (64 KiB) is routed by
+    address, to slow (the address's default vhost), and waits for slow's
+    held worker in vain; slow's answer thread then reads its Host --
+    bob.test, another environment's -- and answers 421, never 503 nor
+    anything of bob's."""
+    srv = start(servers, tree)
+    pad = "".join(f"X-Pad-{i}: {'a' * 8000}\r\n" for i in range(10))
+    head = f"GET / HTTP/1.1\r\n{pad}Host: bob.test\r\nConnection: close\r\n\r\n".encode()
+    assert len(head) > 65536
+    holder = Holder(srv, tree)
+    try:
+        resp, raw = phtest.raw_exchange(srv.port, head, timeout=20)
+    finally:
+        holder.release()
+    assert resp is not None and resp.status == 421, raw[:300]
+    assert b"hello from bob" not in resp.body
+    line = wait_for(lambda: srv.log_lines(r"PH00430: request for virtual host bob\.test"), 10,
+                    what="the guard's PH00430 line")[-1]
+    assert "served by environment slow" in line, line
+    assert not srv.log_lines(r"PH00362"), srv.log_text()[-2000:]
