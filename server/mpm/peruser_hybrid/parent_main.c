@@ -289,17 +289,19 @@ static int processors_wanted(const ph_env *env, int alive, uint32_t demand)
 }
 
 /*
- * Connections already handed to env wait in its channel, whose receive end
- * the parent holds: the kernel says whether any are queued (poll consumes
- * nothing).  With no processor left, nobody else would ask for one, since
- * no multiplexer is waiting.
+ * Connections already handed to env wait in its channel or its answer
+ * channel (a 503 to answer), whose receive ends the parent holds: the
+ * kernel says whether any are queued (poll consumes nothing).  With no
+ * processor left, nobody else would ask for one, since no multiplexer is
+ * waiting.
  */
 static int channel_has_waiting(const ph_env *env)
 {
-    struct pollfd pfd = { env->chan[1], POLLIN, 0 };
+    struct pollfd pfd[2] = { { env->chan[1], POLLIN, 0 },
+                             { env->answer[1], POLLIN, 0 } };
 
-    return env->chan[1] >= 0 && poll(&pfd, 1, 0) > 0
-           && (pfd.revents & POLLIN);
+    return poll(pfd, 2, 0) > 0
+           && ((pfd[0].revents & POLLIN) || (pfd[1].revents & POLLIN));
 }
 
 /* What the parent knows of one environment's processors right now. */
