@@ -232,3 +232,32 @@ def test_guard_holds_on_the_answer_path(servers, tree):
                     what="the guard's PH00430 line")[-1]
     assert "served by environment slow" in line, line
     assert not srv.log_lines(r"PH00362"), srv.log_text()[-2000:]
+
+
+def test_answer_thread_never_waits_for_a_body(servers, tree):
+    """A POST whose wait is over and whose body never comes: the vhost's
+    ErrorDocument is a CGI, which httpd feeds the request body; the answer
+    thread must not wait Timeout (10 s) for it -- the 503 comes at about
+    ProcessorWaitTimeout, and the next one right behind it."""
+    srv = start(servers, tree)
+    head = (b"POST / HTTP/1.1\r\nHost: slowcgi.test\r\nContent-Length: 1000\r\n"
+            b"Content-Type: text/plain\r\n\r\nonly part of it")
+    holder = Holder(srv, tree)
+    got = []
+    try:
+        def post():
+            t0 = time.monotonic()
+            resp, raw = phtest.raw_exchange(srv.port, head, timeout=30)
+            got.append((resp, raw, time.monotonic() - t0))
+        posts = [threading.Thread(target=post) for _ in range(2)]
+        for t in posts:
+            t.start()
+        for t in posts:
+            t.join(40)
+    finally:
+        holder.release()
+    print(got)
+    assert len(got) == 2
+    for resp, raw, took in got:
+        assert resp is not None and resp.status == 503, raw[:300]
+        assert took < 4, f"the 503 came after {took:.1f}s: the answer thread waited for a body"
