@@ -57,10 +57,6 @@ static void *APR_THREAD_FUNC answer_main(apr_thread_t *thd, void *data)
 
     PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
-    if (ps->answer_sb >= ps->nworkers) {
-        ap_update_child_status_from_indexes(ps->slot, ps->answer_sb,
-                                            SERVER_READY, NULL);
-    }
     for (;;) {
         proc_conn *pc;
 
@@ -82,13 +78,11 @@ static void *APR_THREAD_FUNC answer_main(apr_thread_t *thd, void *data)
         pthread_mutex_unlock(&ps->answer_lock);
         ph_proc_wake_listener(ps);      /* it may take the next one */
         if (ps->answer_sb >= ps->nworkers) {
+            /* busy while answering; otherwise not shown as a worker:
+             * it is no capacity for requests (mod_status IdleWorkers) */
             ap_update_child_status_from_indexes(ps->slot, ps->answer_sb,
-                                                SERVER_READY, NULL);
+                                                SERVER_DEAD, NULL);
         }
-    }
-    if (ps->answer_sb >= ps->nworkers) {
-        ap_update_child_status_from_indexes(ps->slot, ps->answer_sb,
-                                            SERVER_DEAD, NULL);
     }
     apr_thread_exit(thd, APR_SUCCESS);
     return NULL;
