@@ -261,3 +261,44 @@ def test_answer_thread_never_waits_for_a_body(servers, tree):
     for resp, raw, took in got:
         assert resp is not None and resp.status == 503, raw[:300]
         assert took < 4, f"the 503 came after {took:.1f}s: the answer thread waited for a body"
+
+
+def test_real_work_goes_on_while_answers_queue(servers, tree):
+    """While slow's answer thread works through a queue of 503s (each a
+    0.3 s error CGI), the moment slow's worker is free again a real
+    request is served at once: the answers take no worker and no place in
+    the work queue."""
+    srv = start(servers, tree)
+    holder = Holder(srv, tree)
+    results = []
+    lock = threading.Lock()
+
+    def one():
+        try:
+            r = http_get(srv.port, "flood.test", "/", timeout=40)
+        except Exception as exc:  # reported below
+            r = exc
+        with lock:
+            results.append(r)
+
+    clients = [threading.Thread(target=one) for _ in range(30)]
+    try:
+        for t in clients:
+            t.start()
+        # the answer thread is at work on the queue
+        wait_for(lambda: '503 "GET / HTTP/1.1" flood.test' in log(srv, "flood_access.log"),
+                 20, what="the first answer from slow's answer thread")
+    finally:
+        holder.release()
+    t0 = time.monotonic()
+    r = http_get(srv.port, "slow.test", "/", timeout=20)
+    took = time.monotonic() - t0
+    with lock:
+        pending = 30 - len(results)
+    for t in clients:
+        t.join(60)
+    print(f"real request: {r.status} in {took:.2f}s with {pending} flood answers pending")
+    assert r.status == 200 and b"hello from alice" in r.body, r
+    assert pending > 0, "the queue of answers was done before the real request: no overlap shown"
+    assert took < 1.5, f"a real request waited {took:.2f}s behind the answers"
+    assert all(isinstance(x, phtest.RawResponse) and x.status == 503 for x in results), results[:3]
