@@ -67,7 +67,8 @@ def test_factory_on_demand_listens_on_nothing_and_processors_are_the_parents(
     assert alice_factory, "no factory for alice after her first request"
     assert srv.factory_of("bob") is None, "bob's factory started without a request"
     # root, the parent's child, no listening socket, no other descriptor
-    # than its control socket (3), channel (4), doorbell (5), the logs
+    # than its control socket (3), channel (4), doorbell (5), answer
+    # channel (6), the logs
     uids, _gids = phtest.proc_uids(alice_factory)
     assert set(uids) == {0}, uids
     assert phtest.proc_ppid(alice_factory) == srv.parent_pid
@@ -83,10 +84,36 @@ def test_factory_on_demand_listens_on_nothing_and_processors_are_the_parents(
     assert not held & listen, f"the factory holds a listening socket: {fds}"
     assert fds[3].startswith("socket:") and fds[4].startswith("socket:"), fds
     assert "eventfd" in fds[5], fds
+    assert fds[6].startswith("socket:"), fds
     # alice's processor: the parent's child, as alice
     procs = [p for p, (u, _g) in srv.children().items()
              if u[1] == env_users["alice"][0]]
     assert procs and all(phtest.proc_ppid(p) == srv.parent_pid for p in procs), procs
+
+
+FD_CGI = """\
+#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+for f in /proc/$$/fd/*; do echo "$f $(readlink "$f")"; done
+"""
+
+
+def test_what_a_processor_execs_inherits_no_channel(servers, tree, env_users):
+    """A factory's processor holds its environment's channel, doorbell and
+    answer channel at fixed numbers (4, 5, 6, put there by dup2, which
+    clears close-on-exec); a CGI it runs inherits none of them: it could
+    take its environment's connections off the channel behind httpd's
+    back, or ring the doorbell."""
+    cgi = tree["alice"] / "cgi-bin" / "fds.cgi"
+    cgi.write_text(FD_CGI)
+    os.chmod(cgi, 0o755)
+    srv = start(servers)
+    serves_as(srv, "alice", env_users)
+    assert srv.factory_of("alice"), "alice's processor is not a factory's"
+    r = http_get(srv.port, "alice.test", "/cgi-bin/fds.cgi", timeout=15)
+    assert r.status == 200, r
+    held = [ln for ln in r.body.decode().splitlines() if "socket:" in ln or "eventfd" in ln]
+    assert not held, r.body.decode()
 
 
 def test_killed_factory_is_replaced(servers, tree, env_users):

@@ -34,6 +34,10 @@
 #define PH_CHAN_F_TLS_SNI       0x0008u /* TLS, routed on the ClientHello's
                                          * server name to vhost_id
                                          * (mux_tls.c, proc_guard.c) */
+#define PH_CHAN_F_WAIT_OVER     0x0010u /* no worker became free within
+                                         * ProcessorWaitTimeout: answer
+                                         * 503 (sent on the answer
+                                         * channel only, proc_answer.c) */
 
 typedef struct {
     uint32_t env_index;     /* environment the multiplexer routed to */

@@ -26,6 +26,12 @@ int ph_channel_create(int fds[2])
     return 0;
 }
 
+int ph_channel_bound(int fd, int bytes)
+{
+    return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) < 0
+           ? errno : 0;
+}
+
 int ph_channel_send(int chan_fd, int sock_fd, const ph_chan_msg *msg)
 {
     unsigned char buf[PH_CHAN_MSG_LEN];

@@ -19,6 +19,16 @@
  * close-on-exec and non-blocking.  Returns 0 or an errno value. */
 int ph_channel_create(int fds[2]);
 
+/* The send buffer of an environment's answer channel (env->answer[0]):
+ * the kernel charges each queued message (header, descriptor, buffer
+ * overhead: about 750 bytes) to it, so 8 KiB (doubled by the kernel) holds
+ * about 20 connections waiting for an answer thread, across all
+ * multiplexers; a send beyond gets EAGAIN. */
+#define PH_ANSWER_QUEUE_BYTES 8192
+
+/* Bound what send end fd holds queued (SO_SNDBUF).  0 or an errno. */
+int ph_channel_bound(int fd, int bytes);
+
 /* Send sock_fd with msg.  Never blocks.  Returns 0, EAGAIN when the
  * channel is full, or another errno value. */
 int ph_channel_send(int chan_fd, int sock_fd, const ph_chan_msg *msg);

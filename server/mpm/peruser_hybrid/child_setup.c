@@ -44,8 +44,8 @@ void ph_child_close_listeners(void)
 
 /*
  * Close the channel ends this child must not hold: a processor keeps only
- * its own environment's receive end and doorbell, a multiplexer the send
- * ends and every doorbell.
+ * its own environment's receive ends (channel and answer channel) and
+ * doorbell, a multiplexer the send ends and every doorbell.
  */
 static void close_foreign_channels(ph_child_type type, const ph_env *mine)
 {
@@ -57,6 +57,10 @@ static void close_foreign_channels(ph_child_type type, const ph_env *mine)
             if (env->chan[1] >= 0) {
                 close(env->chan[1]);
                 env->chan[1] = -1;
+            }
+            if (env->answer[1] >= 0) {
+                close(env->answer[1]);
+                env->answer[1] = -1;
             }
             continue;
         }
@@ -71,6 +75,14 @@ static void close_foreign_channels(ph_child_type type, const ph_env *mine)
         if (env != mine && env->chan[1] >= 0) {
             close(env->chan[1]);
             env->chan[1] = -1;
+        }
+        if (env->answer[0] >= 0) {
+            close(env->answer[0]);
+            env->answer[0] = -1;
+        }
+        if (env != mine && env->answer[1] >= 0) {
+            close(env->answer[1]);
+            env->answer[1] = -1;
         }
     }
 }

@@ -99,6 +99,24 @@ ph_env *ph_factory_env(void)
     return env;
 }
 
+void ph_factory_inherited_cloexec(void)
+{
+    factory_spec sp;
+    int fd, last;
+
+    if (!ph_factory_is_me() || parse_spec(&sp) != 0) {
+        return;
+    }
+    last = sp.muxes ? PH_FACTORY_FD_ENVS + 3 * sp.envs + sp.listeners - 1
+                    : PH_FACTORY_FD_ANSWER;
+    for (fd = PH_FACTORY_FD_CONTROL; fd <= last; fd++) {
+        int flags = fcntl(fd, F_GETFD);
+        if (flags >= 0) {
+            fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+        }
+    }
+}
+
 int ph_factory_makes_multiplexers(void)
 {
     factory_spec sp;
@@ -107,9 +125,10 @@ int ph_factory_makes_multiplexers(void)
 }
 
 /* Only what this factory's children hold, at the numbers the parent put
- * them: X's channel and doorbell; or, for the multiplexers, every
- * environment's send end and doorbell, the lifeline and the parent's
- * wake pipe. */
+ * them: X's channel, doorbell and answer channel; or, for the
+ * multiplexers, every environment's channel send end, doorbell and answer
+ * channel send end, the lifeline and the parent's wake pipe.  (They are
+ * close-on-exec since pre_config: ph_factory_inherited_cloexec.) */
 static void adopt_descriptors(ph_env *mine)
 {
     int i;
@@ -117,9 +136,11 @@ static void adopt_descriptors(ph_env *mine)
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         env->chan[0] = env->chan[1] = env->doorbell = -1;
+        env->answer[0] = env->answer[1] = -1;
         if (!mine) {
-            env->chan[0] = PH_FACTORY_FD_ENVS + 2 * i;
-            env->doorbell = PH_FACTORY_FD_ENVS + 2 * i + 1;
+            env->chan[0] = PH_FACTORY_FD_ENVS + 3 * i;
+            env->doorbell = PH_FACTORY_FD_ENVS + 3 * i + 1;
+            env->answer[0] = PH_FACTORY_FD_ENVS + 3 * i + 2;
         }
     }
     ph_heritage_now.lifeline_fd = ph_heritage_now.lifeline_wr = -1;
@@ -127,6 +148,7 @@ static void adopt_descriptors(ph_env *mine)
     if (mine) {
         mine->chan[1] = PH_FACTORY_FD_CHANNEL;
         mine->doorbell = PH_FACTORY_FD_DOORBELL;
+        mine->answer[1] = PH_FACTORY_FD_ANSWER;
     }
     else {
         ph_heritage_now.lifeline_fd = PH_FACTORY_FD_LIFELINE;
@@ -182,7 +204,7 @@ int ph_factory_adopt_listeners(apr_pool_t *pconf, server_rec *s)
                      ph_envs ? ph_envs->nelts : 0);
         return !OK;
     }
-    first = PH_FACTORY_FD_ENVS + 2 * sp.envs;
+    first = PH_FACTORY_FD_ENVS + 3 * sp.envs;
     /* The parent's listeners, by address: the same Listen lines made
      * this list, and nothing here binds. */
     for (lr = ap_listeners; lr; lr = lr->next, n++) {

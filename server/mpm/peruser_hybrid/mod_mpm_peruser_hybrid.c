@@ -127,6 +127,7 @@ static int ph_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
+    ph_factory_inherited_cloexec();
     ap_listen_pre_config();
     ph_config_reset();
     ph_env_reset(pconf);

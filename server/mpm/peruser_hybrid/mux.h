@@ -155,5 +155,10 @@ void ph_mux_reply(int fd, int status, int retry_after, int header_only);
  * ph_envs->nelts). */
 void ph_mux_drops_init(apr_pool_t *p, int nenvs);
 void ph_mux_note_wait_over(int env_index, long retry_after);
+/* A connection for virtual host s, which has no environment, refused (on
+ * fd, host: its Host as sent, escaped for the log, or NULL): a warning in
+ * the main error log, at most one per multiplexer per 10 s, with the
+ * count and the latest's vhost, Host and client. */
+void ph_mux_note_no_env(const server_rec *s, const char *host, int fd);
 
 #endif /* PH_MUX_H */

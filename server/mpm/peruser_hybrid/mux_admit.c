@@ -264,6 +264,40 @@ int ph_admit_send(int mux_index, int env_index, int fd, ph_chan_msg *msg)
     return 0;
 }
 
+/* Whether env has a processor of our generation, which reads its answer
+ * channel: the child records' identity and pid are the parent's (MAIN
+ * region), so env's own code cannot make us queue for nobody. */
+static int has_processor(int env_index)
+{
+    int32_t rec_index = ph_segment_env_slot(env_index);
+    uint32_t slot, n;
+
+    if (!ph_segment || rec_index < 0) {
+        return 0;
+    }
+    n = ph_segment->geom.children;
+    for (slot = 0; slot < n; slot++) {
+        ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
+        if (c->pid != 0 && is_our_processor(c, rec_index)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int ph_admit_send_answer(int env_index, int fd, ph_chan_msg *msg)
+{
+    ph_env *env = ph_env_by_index(env_index);
+
+    if (!env || env->answer[0] < 0 || !has_processor(env_index)) {
+        return ESRCH;
+    }
+    msg->flags |= PH_CHAN_F_WAIT_OVER | PH_CHAN_F_HEAD_EXPIRED;
+    msg->ticket = 0;
+    msg->ticket_gen = 0;
+    return ph_channel_send(env->answer[0], fd, msg);
+}
+
 void ph_admit_reclaim_lost(int mux_index)
 {
     uint32_t env, i, envs, per;

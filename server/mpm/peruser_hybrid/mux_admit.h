@@ -40,6 +40,13 @@ void ph_admit_waiting(int mux_index, int env_index, int delta,
  * errno value (the handoff failed). */
 int ph_admit_send(int mux_index, int env_index, int fd, ph_chan_msg *msg);
 
+/* Hand fd, whose allowed wait for a worker of env is over, to env's
+ * answer channel, for httpd there to answer 503 (PH_CHAN_F_WAIT_OVER is
+ * added to msg; no ticket: it takes no worker).  Returns 0, ESRCH (env
+ * has no processor of this generation to answer), EAGAIN (the channel
+ * holds as many as it may) or another errno value. */
+int ph_admit_send_answer(int env_index, int fd, ph_chan_msg *msg);
+
 /* Return tickets of our partitions whose handoff was never claimed. */
 void ph_admit_reclaim_lost(int mux_index);
 

@@ -41,6 +41,7 @@
 
 #include "httpd.h"
 #include "ap_listen.h"
+#include "apr_strings.h"
 #include "ap_mpm.h"
 #include "apr_portable.h"
 #include "apr_signal.h"
@@ -351,6 +352,16 @@ static int handoff(mux_state *m, mux_conn *mc, int env_index)
     return 1;
 }
 
+/*
+ * The allowed wait for a worker is over: the environment answers 503
+ * itself, with httpd in its processors' answer thread (the vhost's
+ * ErrorDocument, access and error log, its user), through its answer
+ * channel.  Only when that channel is full (a flood: about 20 wait there
+ * per environment) or the environment has no processor to read it do we
+ * answer ourselves, said in the main error log (PH00361).  A connection
+ * we never answer in HTTP/1 (TLS, h2c, a non-HTTP address) is closed, as
+ * before.  mc is freed on return.
+ */
 static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
 {
     long secs = ph_conf.wait_timeout_s > 0 ? ph_conf.wait_timeout_s : 1;
@@ -358,6 +369,12 @@ static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     ph_admit_dropped(env_index, PH_DROP_TIMEOUT);
+    if (!mc->by_address
+        && ph_admit_send_answer(env_index, mc->tag.fd, &mc->msg) == 0) {
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, mc->tag.fd, NULL);
+        conn_close(m, mc);      /* our copy: the environment has it */
+        return;
+    }
     ph_mux_note_wait_over(env_index, secs);
     if (mc->by_address) {
         conn_close(m, mc);
@@ -482,13 +499,22 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     ph_mux_route(m->scratch, mc->tag.fd, head, &rt);
-    apr_pool_clear(m->scratch);
     if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
-        /* a vhost no environment serves: nobody else may answer for it */
+        /* a vhost no environment serves: nobody else may answer for it;
+         * the operator is told who asks for it (rate-limited) */
+        char *host = head->host
+            ? apr_pstrmemdup(m->scratch, head->host,
+                             head->host_len > 200 ? 200 : head->host_len)
+            : NULL;
+        ph_mux_note_no_env(rt.server,
+                           host ? ap_escape_logitem(m->scratch, host) : NULL,
+                           mc->tag.fd);
+        apr_pool_clear(m->scratch);
         ph_admit_dropped(-1, PH_DROP_NO_ENV);
         conn_reply(m, mc, rt.status);
         return;
     }
+    apr_pool_clear(m->scratch);
     if (rt.status) {
         conn_refer(m, mc, rt.status, 0);    /* httpd refuses it too */
         return;
@@ -512,6 +538,7 @@ static void admit_unanswered(mux_state *m, mux_conn *mc, const ph_route *rt,
     mc->by_address = 1;
     if (rt->status) {
         if (rt->status == HTTP_SERVICE_UNAVAILABLE) {
+            ph_mux_note_no_env(rt->server, NULL, mc->tag.fd);
             ph_admit_dropped(-1, PH_DROP_NO_ENV);
         }
         conn_close(m, mc);

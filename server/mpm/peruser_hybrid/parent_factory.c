@@ -227,9 +227,10 @@ static const char *config_of(apr_pool_t *p, const ph_env *env)
 }
 
 /* What a factory is exec'd with, at 3, 4, ... (ph_factory.h): X's control
- * socket, channel and doorbell; or, for the multiplexers' factory (env
- * NULL), the control socket, lifeline, wake pipe, every environment's
- * send end and doorbell, and every listener. */
+ * socket, channel, doorbell and answer channel (receive ends); or, for
+ * the multiplexers' factory (env NULL), the control socket, lifeline, wake
+ * pipe, every environment's channel send end, doorbell and answer channel
+ * send end, and every listener. */
 static apr_array_header_t *inherited_fds(apr_pool_t *p, int ctl,
                                          const ph_env *env, int *nlisteners)
 {
@@ -242,6 +243,7 @@ static apr_array_header_t *inherited_fds(apr_pool_t *p, int ctl,
     if (env) {
         APR_ARRAY_PUSH(fds, int) = env->chan[1];
         APR_ARRAY_PUSH(fds, int) = env->doorbell;
+        APR_ARRAY_PUSH(fds, int) = env->answer[1];
         return fds;
     }
     APR_ARRAY_PUSH(fds, int) = ph_heritage_now.lifeline_fd;
@@ -250,6 +252,7 @@ static apr_array_header_t *inherited_fds(apr_pool_t *p, int ctl,
         const ph_env *e = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         APR_ARRAY_PUSH(fds, int) = e->chan[0];
         APR_ARRAY_PUSH(fds, int) = e->doorbell;
+        APR_ARRAY_PUSH(fds, int) = e->answer[0];
     }
     for (lr = ap_listeners; lr; lr = lr->next) {
         apr_os_sock_t fd = -1;
@@ -277,7 +280,7 @@ static void exec_factory(const apr_array_header_t *fds, char *const argv[],
     for (i = 1; i < NSIG; i++) {
         signal(i, SIG_DFL);
     }
-    /* Room for two of each (the multiplexers' factory inherits two per
+    /* Room for two of each (the multiplexers' factory inherits three per
      * environment), and for what its own start opens after them. */
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;

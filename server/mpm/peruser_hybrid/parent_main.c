@@ -144,6 +144,13 @@ static int open_generation_pipes(apr_pool_t *pconf)
         }
         close_with(pconf, &env->chan[0]);
         close_with(pconf, &env->chan[1]);
+        if ((rv = ph_channel_create(env->answer)) != 0
+            || (rv = ph_channel_bound(env->answer[0], PH_ANSWER_QUEUE_BYTES))
+               != 0) {
+            return rv;
+        }
+        close_with(pconf, &env->answer[0]);
+        close_with(pconf, &env->answer[1]);
         if ((env->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
             return errno;
         }
@@ -163,6 +170,8 @@ static void release_generation(void)
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         close_fd(&env->chan[0]);
         close_fd(&env->chan[1]);
+        close_fd(&env->answer[0]);
+        close_fd(&env->answer[1]);
     }
 }
 
@@ -280,17 +289,19 @@ static int processors_wanted(const ph_env *env, int alive, uint32_t demand)
 }
 
 /*
- * Connections already handed to env wait in its channel, whose receive end
- * the parent holds: the kernel says whether any are queued (poll consumes
- * nothing).  With no processor left, nobody else would ask for one, since
- * no multiplexer is waiting.
+ * Connections already handed to env wait in its channel or its answer
+ * channel (a 503 to answer), whose receive ends the parent holds: the
+ * kernel says whether any are queued (poll consumes nothing).  With no
+ * processor left, nobody else would ask for one, since no multiplexer is
+ * waiting.
  */
 static int channel_has_waiting(const ph_env *env)
 {
-    struct pollfd pfd = { env->chan[1], POLLIN, 0 };
+    struct pollfd pfd[2] = { { env->chan[1], POLLIN, 0 },
+                             { env->answer[1], POLLIN, 0 } };
 
-    return env->chan[1] >= 0 && poll(&pfd, 1, 0) > 0
-           && (pfd.revents & POLLIN);
+    return poll(pfd, 2, 0) > 0
+           && ((pfd[0].revents & POLLIN) || (pfd[1].revents & POLLIN));
 }
 
 /* What the parent knows of one environment's processors right now. */

@@ -39,6 +39,12 @@ typedef struct ph_env {
      * [0] is the send end (multiplexers), [1] the receive end (processors
      * of this environment only).  -1 when not open in this process. */
     int chan[2];
+    /* Its answer channel, made the same way: connections that waited
+     * ProcessorWaitTimeout for a worker in vain, for the processors'
+     * answer thread to refuse with httpd's 503 (proc_answer.c).  Its send
+     * buffer is small, which bounds how many wait there.  -1 when not
+     * open in this process. */
+    int answer[2];
     /* Eventfd the environment's processors ring when a worker becomes
      * idle while connections wait for it; multiplexers watch it.  -1 when
      * not open in this process. */

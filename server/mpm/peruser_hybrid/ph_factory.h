@@ -50,6 +50,7 @@
 #define PH_FACTORY_FD_CONTROL   3   /* SOCK_SEQPACKET to the parent */
 #define PH_FACTORY_FD_CHANNEL   4   /* X's channel, receive end */
 #define PH_FACTORY_FD_DOORBELL  5   /* X's doorbell eventfd */
+#define PH_FACTORY_FD_ANSWER    6   /* X's answer channel, receive end */
 
 /*
  * The multiplexers' factory (ProcessorImage exec): the same protocol, its
@@ -60,7 +61,8 @@
  * "multiplexers gen=<g> ino=<segment inode> envs=<n> listeners=<l>";
  * descriptors: the control socket (3), the generation's lifeline read end
  * (4) and wake pipe write end (5), then environment i's channel send end
- * (6 + 2i) and doorbell (7 + 2i), then the l listening sockets.
+ * (6 + 3i), doorbell (7 + 3i) and answer channel send end (8 + 3i), then
+ * the l listening sockets.
  */
 #define PH_FACTORY_FD_LIFELINE  4
 #define PH_FACTORY_FD_WAKE      5
@@ -134,6 +136,12 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s);
 /* In a factory, after check_config: the environment it was started for
  * (PH_FACTORY_SPEC), or NULL (not a factory, or a spec naming none). */
 ph_env *ph_factory_env(void);
+
+/* pre_config in a factory: every descriptor the parent gave it made
+ * close-on-exec again (exec cleared it), before any module can start a
+ * program (a piped logger in open_logs, a CGI in a processor) that would
+ * otherwise inherit channels or listeners. */
+void ph_factory_inherited_cloexec(void);
 
 /* Whether this process is the multiplexers' factory. */
 int ph_factory_makes_multiplexers(void);

@@ -13,7 +13,13 @@
  *     in deadline-ordered park queues
  *   - expires parked connections
  *
+ *   answer thread (one, proc_answer.c)
+ *   - lets httpd answer 503 to connections whose wait for a worker was
+ *     over, one at a time; the listener takes one from the answer
+ *     channel only while this thread has none
+ *
  *   work queue: listener -> workers, protected by work_lock / work_cv.
+ *   answer slot: listener -> answer thread, answer_lock / answer_cv.
  *   park queues: workers append (under park_lock, registering the fd
  *   with epoll while holding it); only the listener removes (under
  *   park_lock), so a parked connection has exactly one owner at a time.
@@ -91,9 +97,26 @@ typedef struct proc_state {
     /* parked connections by state (under park_lock), for mod_status */
     int parked_keepalive, parked_write, parked_linger;
 
+    /* The answer thread (proc_answer.c).  answer_fd: the answer
+     * channel's receive end (-1: none).  Under answer_lock: the
+     * connection handed to it, whether it is busy with one, and whether
+     * it is to exit. */
+    int answer_fd;
+    pthread_mutex_t answer_lock;
+    pthread_cond_t answer_cv;
+    proc_conn *answer_next;
+    int answer_busy;
+    int answer_exit;
+    apr_thread_t *answer_thread;
+    /* Its scoreboard worker slot: the one after the workers', or where
+     * ThreadLimit leaves none, the last worker's (shared: the scoreboard
+     * is informational).  httpd logs "[client ...]" only for a
+     * connection with a scoreboard handle. */
+    int answer_sb;
+
     /* ExpireTimeout: when each worker took its current connection
      * (monotonic ms, 0 = idle); written by that worker, read by the
-     * listener. */
+     * listener.  One more entry, [nworkers], for the answer thread. */
     _Atomic long long *busy_since_ms;
     int expired;                /* workers stuck past ExpireTimeout */
 
@@ -114,6 +137,10 @@ typedef struct proc_state {
     atomic_int channel_paused;  /* listener waits for an idle worker */
     atomic_int live_conns;      /* connections this child holds */
 } proc_state;
+
+/* The thread index the answer thread runs its connections with (their
+ * scoreboard slot is ps->answer_sb). */
+#define PH_ANSWER_THREAD (-1)
 
 /* proc_conn.c */
 void ph_proc_conn_run(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
@@ -145,6 +172,19 @@ void ph_proc_ring_doorbell(proc_state *ps);
  * pre_connection hooks). */
 void ph_expired_add_filter(conn_rec *c);
 void ph_expired_register_hooks(void);
+
+/* proc_answer.c: start the answer thread (after the workers), whether
+ * the listener should watch the answer channel now, take one connection
+ * from it (listener; PH_CHANNEL_EOF once it is closed), stop and join
+ * the thread (after the listener returned). */
+int ph_answer_start(proc_state *ps, apr_threadattr_t *attr,
+                    apr_pool_t *pchild);
+int ph_answer_wanted(proc_state *ps);
+int ph_answer_take(proc_state *ps);
+void ph_answer_stop(proc_state *ps);
+/* The 503 for a request on such a connection, from the guard's
+ * post_read_request once the vhost is known to be ours. */
+int ph_answer_refuse(request_rec *r);
 
 /* proc_guard.c */
 void ph_guard_set_env(const ph_env *env);

@@ -135,6 +135,10 @@ void ph_proc_conn_destroy(proc_state *ps, proc_conn *pc)
 
 static long conn_id(int slot, int thread_index)
 {
+    if (thread_index == PH_ANSWER_THREAD) {
+        /* past every worker's id of every slot */
+        return (long)ph_conf.server_limit * ph_conf.thread_limit + slot;
+    }
     return (long)slot * ph_conf.thread_limit + thread_index;
 }
 
@@ -166,7 +170,9 @@ static int conn_create(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
         return 0;
     }
     pc->ba = apr_bucket_alloc_create(pc->pool);
-    ap_create_sb_handle(&pc->sbh, pc->pool, ps->slot, thread_index);
+    ap_create_sb_handle(&pc->sbh, pc->pool, ps->slot,
+                        thread_index == PH_ANSWER_THREAD ? ps->answer_sb
+                                                         : thread_index);
     c = ap_run_create_connection(pc->pool, ap_server_conf, pc->sock,
                                  conn_id(ps->slot, thread_index), pc->sbh,
                                  pc->ba);

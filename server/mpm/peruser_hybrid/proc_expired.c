@@ -17,7 +17,9 @@
  * Everything above (mod_reqtimeout, ap_read_request) then takes the path
  * it takes for a real timeout.  Once a whole head has been read (the
  * client finished just in time), the filter removes itself: the body and
- * later requests are read normally.
+ * later requests are read normally.  The answer thread's connections
+ * (proc_answer.c) keep it: their one request is refused, and a body an
+ * ErrorDocument CGI reads must not keep that thread waiting.
  */
 #include <string.h>
 
@@ -95,10 +97,18 @@ void ph_expired_add_filter(conn_rec *c)
     ap_add_input_filter_handle(expired_filter, NULL, NULL, c);
 }
 
-/* A whole head was read in time after all: stop forcing timeouts. */
+/* A whole head was read in time after all: stop forcing timeouts --
+ * except on a connection the answer thread refuses (PH_CHAN_F_WAIT_OVER,
+ * proc_answer.c), which nothing may make it wait for: a body its
+ * ErrorDocument (a CGI) reads is what has arrived, no more. */
 static int expired_post_read_request(request_rec *r)
 {
+    proc_conn *pc = ph_guard_conn_of(r->connection);
     ap_filter_t *f;
+
+    if (pc && (pc->msg.flags & PH_CHAN_F_WAIT_OVER)) {
+        return DECLINED;
+    }
 
     for (f = r->connection->input_filters; f; f = f->next) {
         if (f->frec == expired_filter) {

@@ -122,6 +122,10 @@ int ph_guard_post_read_request(request_rec *r)
             ap_assert(pc->magic == PROC_CONN_MAGIC);
             pc->ka_timeout_ms = apr_time_as_msec(r->server->keep_alive_timeout);
         }
+        if (pc && (pc->msg.flags & PH_CHAN_F_WAIT_OVER)) {
+            /* our vhost, but no worker was free in time: 503 */
+            return ph_answer_refuse(r);
+        }
         if (stopping_flag && atomic_load(stopping_flag)) {
             /* A graceful restart or retirement: serve this request, and
              * tell the client to open its next connection elsewhere. */

@@ -1,7 +1,8 @@
 /*
  * proc_listener.c -- a processor child's listener thread: takes new
- * connections from the environment's channel while a worker is idle,
- * watches parked connections, and expires them.
+ * connections from the environment's channel while a worker is idle, and
+ * from its answer channel while the answer thread is free
+ * (proc_answer.c), watches parked connections, and expires them.
  */
 #include <errno.h>
 #include <string.h>
@@ -27,8 +28,8 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
 
 #define MAX_EVENTS 256
 
-/* epoll data for the two non-connection descriptors */
-static int channel_tag, wake_tag;
+/* epoll data for the non-connection descriptors */
+static int channel_tag, answer_tag, wake_tag;
 
 void ph_proc_wake_listener(proc_state *ps)
 {
@@ -261,7 +262,7 @@ static void check_expired(proc_state *ps)
     if (!limit || ps->expired) {
         return;
     }
-    for (i = 0; i < ps->nworkers; i++) {
+    for (i = 0; i <= ps->nworkers; i++) {     /* [nworkers]: answers */
         long long since = atomic_load(&ps->busy_since_ms[i]);
         if (since && now - since >= limit) {
             stuck++;
@@ -404,6 +405,8 @@ static int take_from_channel(proc_state *ps)
             continue;
         }
         account_handoff(ps, &msg);
+        /* a 503 for want of a worker comes by the answer channel only */
+        msg.flags &= ~PH_CHAN_F_WAIT_OVER;
         if ((pc = ph_proc_conn_new(ps, fd, &msg))) {
             give_to_worker(ps, pc);
         }
@@ -421,7 +424,8 @@ static int take_from_channel(proc_state *ps)
     return 0;
 }
 
-static void set_channel_watch(proc_state *ps, int *watching, int want)
+static void set_watch(proc_state *ps, int fd, int *tag, int *watching,
+                      int want)
 {
     struct epoll_event ev;
 
@@ -432,10 +436,26 @@ static void set_channel_watch(proc_state *ps, int *watching, int want)
     }
     memset(&ev, 0, sizeof(ev));
     ev.events = EPOLLIN;
-    ev.data.ptr = &channel_tag;
-    if (epoll_ctl(ps->epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
-                  ps->chan_fd, &ev) == 0) {
+    ev.data.ptr = tag;
+    if (epoll_ctl(ps->epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd,
+                  &ev) == 0) {
         *watching = want;
+    }
+}
+
+static void set_channel_watch(proc_state *ps, int *watching, int want)
+{
+    set_watch(ps, ps->chan_fd, &channel_tag, watching, want);
+}
+
+/* The answer channel: watched while the answer thread is free (and not
+ * stopping), whether or not a worker is idle. */
+static void update_answer_watch(proc_state *ps, int *watching)
+{
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+    if (ps->answer_fd >= 0) {
+        set_watch(ps, ps->answer_fd, &answer_tag, watching,
+                  ph_answer_wanted(ps));
     }
 }
 
@@ -535,7 +555,7 @@ static int next_timeout_ms(proc_state *ps)
 void ph_proc_listener_run(proc_state *ps)
 {
     struct epoll_event events[MAX_EVENTS], ev;
-    int watching = 0, i, n;
+    int watching = 0, answering = 0, i, n;
 
     PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
 
@@ -552,6 +572,7 @@ void ph_proc_listener_run(proc_state *ps)
             break;
         }
         update_channel_watch(ps, &watching);
+        update_answer_watch(ps, &answering);
         n = epoll_wait(ps->epfd, events, MAX_EVENTS, next_timeout_ms(ps));
         if (n < 0 && errno != EINTR) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, errno, ap_server_conf,
@@ -564,6 +585,12 @@ void ph_proc_listener_run(proc_state *ps)
                 uint64_t v;
                 ssize_t ignored = read(ps->wake_fd, &v, sizeof(v));
                 (void)ignored;
+            }
+            else if (tag == &answer_tag) {
+                if (ph_answer_take(ps) == PH_CHANNEL_EOF) {
+                    set_watch(ps, ps->answer_fd, &answer_tag, &answering, 0);
+                    ps->answer_fd = -1;
+                }
             }
             else if (tag == &channel_tag) {
                 if (take_from_channel(ps) == PH_CHANNEL_EOF) {

@@ -144,6 +144,7 @@ static int state_init(proc_state *ps, int slot, ph_env *env,
     ps->slot = slot;
     ps->env = env;
     ps->chan_fd = env->chan[1];
+    ps->answer_fd = env->answer[1];
     ps->child_rec = ph_segment_child_stats(slot);
     ps->env_rec = ph_segment_env_stats(env->index);
     if (!ps->env_rec) {
@@ -153,7 +154,7 @@ static int state_init(proc_state *ps, int slot, ph_env *env,
     ps->max_free_pools = ps->nworkers * 2;
     ps->conn_parent = pchild;
     ps->busy_since_ms = apr_pcalloc(pchild, sizeof(*ps->busy_since_ms)
-                                            * ps->nworkers);
+                                            * (ps->nworkers + 1));
     ps->conns_limited = ap_max_requests_per_child > 0;
     ps->conns_left = ap_max_requests_per_child;
     ps->free_pools = apr_pcalloc(pchild, sizeof(apr_pool_t *)
@@ -162,6 +163,8 @@ static int state_init(proc_state *ps, int slot, ph_env *env,
     pthread_cond_init(&ps->work_cv, NULL);
     pthread_mutex_init(&ps->park_lock, NULL);
     pthread_mutex_init(&ps->pool_lock, NULL);
+    pthread_mutex_init(&ps->answer_lock, NULL);
+    pthread_cond_init(&ps->answer_cv, NULL);
     atomic_init(&ps->stopping, 0);
     atomic_init(&ps->channel_paused, 0);
     atomic_init(&ps->live_conns, 0);
@@ -236,6 +239,9 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
             break;
         }
     }
+    if (ps.nworkers > 0) {
+        ph_answer_start(&ps, attr, pchild);
+    }
     ph_retained_state->mpm->mpm_state = AP_MPMQ_RUNNING;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00422)
                  "%s ready in slot %d, pid %" APR_PID_T_FMT ", uid %ld, "
@@ -262,6 +268,7 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
         apr_status_t trv;
         apr_thread_join(&trv, threads[i]);
     }
+    ph_answer_stop(&ps);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00423)
                  "%s in slot %d exiting", what, slot);
     retire_state = NULL;
