@@ -14,6 +14,8 @@ import json
 import os
 import re
 
+import pytest
+
 import phtest
 from phtest import http_get, processor, seg_env, seg_processors, segment, vhost, wait_for
 
@@ -169,11 +171,16 @@ def test_auto_spreads_environments_and_multiplexers(servers, tree, shm_dump):
     assert mux1["numa_failed"] == 2, mux1
 
 
-def test_explicit_node_and_none(servers, tree, shm_dump):
+@pytest.mark.parametrize("image", ["exec", "fork"])
+def test_explicit_node_and_none(servers, tree, shm_dump, image):
     """NUMANode 1 in <Processor alice>, none in bob's: alice runs on CPU 1
     whatever auto would do, bob is not bound at all; NUMANode none at
-    server level leaves the multiplexers unbound."""
-    srv = start(servers, tree, conf(global_numa="none", alice=1, bob="none"), env=TWO_NODES)
+    server level leaves the multiplexers unbound.  Processors from a
+    factory (ProcessorImage exec) and from the parent (fork)."""
+    template = conf(global_numa="none", alice=1, bob="none")
+    template = template.replace("StatusEnvironment alice\n",
+                                f"StatusEnvironment alice\nProcessorImage {image}\n")
+    srv = start(servers, tree, template, env=TWO_NODES)
     seg = settled(srv)
     alice = seg_processors(seg, "alice")[0]
     bob = seg_processors(seg, "bob")[0]
