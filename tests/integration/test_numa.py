@@ -210,6 +210,13 @@ def test_one_node_auto_does_nothing_node_0_binds(servers, tree, shm_dump):
     assert re.search(r":0$", policy(bob["pid"])), policy(bob["pid"])
     assert re.search(r":0$", cgi(srv, "bob.test")["policy"])
     assert not srv.log_lines(r"PH00605")
+    # hwloc's plugins (and libX11, libOpenCL ... they pull in) were never
+    # loaded into the server: not in the parent, not in its children
+    for pid in [srv.parent_pid, alice["pid"], bob["pid"]]:
+        maps = open(f"/proc/{pid}/maps").read()
+        assert "libhwloc" in maps, pid
+        for lib in ("/hwloc/hwloc_", "libOpenCL", "libX11", "libxml2"):
+            assert lib not in maps, (pid, lib)
 
 
 def test_config_errors(servers, tree):

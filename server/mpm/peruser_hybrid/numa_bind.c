@@ -81,11 +81,22 @@ static apr_status_t topology_free(void *data)
     return APR_SUCCESS;
 }
 
+/*
+ * hwloc loads its plugins (Debian: GL, OpenCL, PCI, libxml2) at its first
+ * topology_init, and with them libX11, libOpenCL, libstdc++, ICU ...: into
+ * the root parent, and through fork into every child, for a topology of
+ * NUMA nodes and CPUs that the built-in Linux, synthetic and XML
+ * components read alone.  So no plugin is loaded, unless the operator's
+ * environment names a plugin path itself.
+ */
+#define PH_HWLOC_PLUGINS_VAR "HWLOC_PLUGINS_PATH"
+
 static void topology_load(apr_pool_t *pconf)
 {
     hwloc_topology_t topo;
 
     topology_free(&numa);
+    setenv(PH_HWLOC_PLUGINS_VAR, "", 0);
     if (hwloc_topology_init(&topo) < 0) {
         goto failed;
     }
