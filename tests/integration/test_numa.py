@@ -33,12 +33,13 @@ echo "policy=$(head -n 1 /proc/self/numa_maps | sed -E 's/^[^ ]+ //; s/ [A-Za-z0
 HEAD = phtest.server_head(threads=4, server_limit=16, muxes=2) + "ExtendedStatus On\n"
 
 
-def conf(global_numa=None, alice=None, bob=None):
+def conf(global_numa=None, alice=None, bob=None, alice_processors=1):
     lines = HEAD
     if global_numa is not None:
         lines += f"NUMANode {global_numa}\n"
-    a = {"MinProcessors": 1, "MaxProcessors": 1, "MinSpareProcessors": 0}
-    b = dict(a)
+    a = {"MinProcessors": alice_processors, "MaxProcessors": alice_processors,
+         "MinSpareProcessors": 0}
+    b = {"MinProcessors": 1, "MaxProcessors": 1, "MinSpareProcessors": 0}
     if alice is not None:
         a["NUMANode"] = alice
     if bob is not None:
@@ -79,15 +80,16 @@ def policy(pid):
     return re.match(r"^\S+ (.+?)(?: [A-Za-z0-9_]+=.*)?$", line).group(1)
 
 
-def settled(srv, muxes=2):
-    """The segment once both environments have their processor and the
+def settled(srv, muxes=2, alice=1):
+    """The segment once alice has `alice` processors, bob one, and the
     multiplexers run, all ready."""
     def ready():
         seg = segment(srv)
         kids = seg["children"]
         if sum(c["type_name"] == "multiplexer" for c in kids) != muxes:
             return None
-        if any(len(seg_processors(seg, e)) != 1 for e in ("alice", "bob")):
+        if (len(seg_processors(seg, "alice")) != alice
+                or len(seg_processors(seg, "bob")) != 1):
             return None
         if any(c["status_name"] not in ("ready", "active") for c in kids):
             return None
@@ -169,6 +171,20 @@ def test_auto_spreads_environments_and_multiplexers(servers, tree, shm_dump):
     assert len([ln for ln in warned if "multiplexer" in ln]) == 1, lines
     mux1 = next(c for c in muxes if c["numa_node"] == 1)
     assert mux1["numa_failed"] == 2, mux1
+
+
+def test_auto_keeps_an_environment_together(servers, tree, shm_dump):
+    """alice has two processors, bob one, on two synthetic nodes of one CPU
+    (a node is full at 4 children): alice's two share a node, bob is on
+    the other."""
+    srv = start(servers, tree, conf(alice_processors=2), env=TWO_NODES)
+    seg = settled(srv, alice=2)
+    alice = {p["numa_node"] for p in seg_processors(seg, "alice")}
+    bob = {p["numa_node"] for p in seg_processors(seg, "bob")}
+    assert len(alice) == 1 and len(bob) == 1, (alice, bob)
+    assert alice != bob and alice | bob == {0, 1}, (alice, bob)
+    for p in seg_processors(seg, "alice"):
+        assert status_field(p["pid"], "Cpus_allowed_list") == str(p["numa_node"])
 
 
 @pytest.mark.parametrize("image", ["exec", "fork"])
