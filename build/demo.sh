@@ -27,7 +27,8 @@ CONF=$DEMO/httpd.conf
 PORT=8080
 MODULE=$REPO/build/out/mod_mpm_peruser_hybrid.so
 
-install_deps apache2 apache2-dev apache2-utils build-essential curl libnghttp2-dev
+install_deps apache2 apache2-dev apache2-utils build-essential curl libnghttp2-dev \
+    libhwloc-dev
 
 echo "== make"
 make

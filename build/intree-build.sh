@@ -217,7 +217,8 @@ rm -f "$LOGDIR"/*.log
 
 need_pkgs=()
 for pkg in autoconf automake libtool libtool-bin make gcc libc6-dev \
-           libapr1-dev libaprutil1-dev libpcre2-dev libexpat1-dev curl procps; do
+           libapr1-dev libaprutil1-dev libpcre2-dev libexpat1-dev curl procps \
+           libhwloc-dev; do
     st=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     if [[ $st != *"install ok installed"* ]]; then
         need_pkgs+=("$pkg")

@@ -198,6 +198,7 @@ typedef struct ph_shm_env_snapshot {
     uint64_t misdirected;
     int32_t queue_depth, idle_workers, in_flight;
     uint32_t avail, demand, processors;
+    uint32_t numa_failures;
     int64_t oldest_wait_ms;         /* age of the oldest waiting connection
                                      * over all multiplexers; 0 = none */
 } ph_shm_env_snapshot;
@@ -206,6 +207,7 @@ typedef struct ph_shm_child_snapshot {
     uint32_t slot;
     uint32_t type, status, generation, threads;
     int32_t pid, env_index, numa_node;
+    uint32_t numa_failed;           /* PH_NUMA_FAILED_* */
     int32_t busy_threads, idle_threads;
     uint64_t requests, connections;
     int64_t last_used_ms, started_us;
@@ -282,6 +284,9 @@ int ph_shm_child_prepare(const ph_shm *shm, uint32_t slot, uint32_t type,
 
 /* After the fork: its pid. */
 void ph_shm_child_forked(const ph_shm *shm, uint32_t slot, pid_t pid);
+/* Parent, before the fork: the NUMA node the child is to bind itself to
+ * (-1: none). */
+void ph_shm_child_placed(const ph_shm *shm, uint32_t slot, int32_t node);
 
 /* After reaping pid from slot: sweep its tickets in the regions it could
  * write (a processor: its env's; a multiplexer: every env's), take its idle

@@ -222,7 +222,9 @@ typedef struct ph_shm_env_stats {
     _Atomic int32_t in_flight;          /* READY tickets, not yet claimed */
     _Atomic uint32_t avail;             /* AVAIL, 0..100 */
     _Atomic uint32_t demand;            /* processors wanted (spawn) */
-    uint32_t _reserved0;
+    /* Its processors that could not bind to their NUMA node (this
+     * generation); the first one logs it.  Writers: its processors. */
+    _Atomic uint32_t numa_failures;
     uint64_t _reserved1[2];
 } ph_shm_env_stats;
 
@@ -233,7 +235,9 @@ typedef struct ph_shm_child {
     int32_t pid;                    /* 0 = free */
     uint32_t generation;
     int32_t env_index;              /* PROCESSOR: its environment; -1 */
-    int32_t numa_node;              /* -1 = not pinned */
+    int32_t numa_node;              /* -1 = not pinned; set by the
+                                     * parent before the fork (NUMANode),
+                                     * the child binds itself to it */
     int64_t started_us;             /* wall clock */
     uint64_t _reserved0;
 } ph_shm_child;
@@ -251,8 +255,13 @@ typedef struct ph_shm_child_stats {
     /* Connections it will still take (AsyncRequestWorkerFactor limit
      * minus those it holds); written by its listener thread. */
     _Atomic int32_t room;
-    uint32_t _reserved0;
+    /* PH_NUMA_FAILED_* bits: which binding to the node MAIN names failed
+     * (written by the child itself, once, after its binding calls). */
+    _Atomic uint32_t numa_failed;
 } ph_shm_child_stats;
+
+#define PH_NUMA_FAILED_CPU 0x1u
+#define PH_NUMA_FAILED_MEM 0x2u
 
 /* MUX: server-wide figures of the multiplexers. */
 typedef struct ph_shm_mux_area {

@@ -25,6 +25,7 @@ static void reset_stats(ph_shm_child_stats *st, uint32_t status)
     atomic_store_explicit(&st->connections, 0, memory_order_relaxed);
     atomic_store_explicit(&st->last_used_ms, 0, memory_order_relaxed);
     atomic_store_explicit(&st->room, 0, memory_order_relaxed);
+    atomic_store_explicit(&st->numa_failed, 0, memory_order_relaxed);
     atomic_store_explicit(&st->status, status, memory_order_release);
 }
 
@@ -59,6 +60,17 @@ void ph_shm_child_forked(const ph_shm *shm, uint32_t slot, pid_t pid)
     if (c != NULL) {
         ph_shm_seq_write_begin(&c->seq);
         c->pid = (int32_t)pid;
+        ph_shm_seq_write_end(&c->seq);
+    }
+}
+
+void ph_shm_child_placed(const ph_shm *shm, uint32_t slot, int32_t node)
+{
+    ph_shm_child *c = ph_shm_child_at(shm, slot);
+
+    if (c != NULL) {
+        ph_shm_seq_write_begin(&c->seq);
+        c->numa_node = node;
         ph_shm_seq_write_end(&c->seq);
     }
 }

@@ -71,6 +71,7 @@ static void copy_env_counters(const ph_shm_env_stats *e,
     out->in_flight = LOAD(e->in_flight);
     out->avail = LOAD(e->avail);
     out->demand = LOAD(e->demand);
+    out->numa_failures = LOAD(e->numa_failures);
 }
 
 /*
@@ -189,6 +190,8 @@ int ph_shm_child_snapshot_get(const ph_shm *shm, uint32_t slot,
     out->requests = LOAD(st->requests);
     out->connections = LOAD(st->connections);
     out->last_used_ms = LOAD(st->last_used_ms);
+    out->numa_failed = LOAD(st->numa_failed)
+                       & (PH_NUMA_FAILED_CPU | PH_NUMA_FAILED_MEM);
     if (out->status > PH_CHILD_READY) {
         out->status = PH_CHILD_STANDBY;     /* nonsense from the region */
     }

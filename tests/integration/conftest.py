@@ -5,7 +5,8 @@ Fixtures:
   tmp          per test: /tmp/ph-it-XXXX (mode 755), removed on success,
                kept (and its path printed) on failure
   tree         per test: doc roots tmp/www/{alice,bob,main} (see phtest.make_tree)
-  servers      per test: factory servers(template, mpm="ph"|"event", values={})
+  servers      per test: factory servers(template, mpm="ph"|"event", values={},
+               env={apache2's extra environment variables})
                -> phtest.Server (not yet started).  Every server it made is
                stopped in teardown and must leave no process behind: leftovers
                are SIGKILLed by pid and the test errors.
@@ -129,13 +130,14 @@ def tree(tmp):
 
 
 def _server_factory(tmp, made):
-    def make(template, mpm="ph", values=None, name=None, loglevel="info"):
+    def make(template, mpm="ph", values=None, name=None, loglevel="info", env=None):
         sub = tmp / (name or f"{mpm}{len(made)}")
         sub.mkdir()
         os.chmod(sub, 0o755)
         vals = {"WWW": tmp / "www"}
         vals.update(values or {})
-        srv = phtest.Server(sub, template, mpm=mpm, values=vals, loglevel=loglevel)
+        srv = phtest.Server(sub, template, mpm=mpm, values=vals, loglevel=loglevel,
+                            env=env)
         made.append(srv)
         return srv
     return make

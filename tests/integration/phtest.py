@@ -582,7 +582,8 @@ _PH_LINE_RE = re.compile(r"^[ \t]*(ServerEnvironment|MinMultiplexers|MaxMultiple
                          r"MinProcessors|MaxProcessors|MinSpareProcessors|"
                          r"MaxSpareProcessors|IdleTimeout|ExpireTimeout|"
                          r"ExtendedScoreBoardFile|ExtendedScoreBoardGroup|"
-                         r"ProcessorWaitTimeout|ProcessorImage|StatusEnvironment)\b.*\n",
+                         r"ProcessorWaitTimeout|ProcessorImage|StatusEnvironment|"
+                         r"NUMANode)\b.*\n",
                          re.M | re.I)
 
 

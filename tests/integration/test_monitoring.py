@@ -72,7 +72,8 @@ echo "slept"
 
 AUTO_FIGURES = ("ChildrenAlive", "ChildrenIdle", "ChildrenMax", "Connections",
                 "Requests", "DroppedTimeout", "DroppedChannel", "Misdirected",
-                "Avail", "QueueDepth", "OldestWaitMs", "BusyThreads", "IdleThreads")
+                "Avail", "QueueDepth", "OldestWaitMs", "BusyThreads", "IdleThreads",
+                "NumaBindFailures")
 
 
 # --------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def html_table(page, title):
 def child_rows(page):
     rows = html_table(page, "Peruser status")
     assert rows[0] == ["ID", "PID", "STATUS", "SB STATUS", "Type", "Processor",
-                       "Pss", "AVAIL"], rows[0]
+                       "Pss", "AVAIL", "Node"], rows[0]
     return [dict(zip(rows[0], r)) for r in rows[1:]]
 
 

@@ -405,6 +405,8 @@ static int child_key_cmp(const pstat_child_row *a, const pstat_child_row *b,
         return CMP(a->c.status, b->c.status);
     case PSTAT_CCOL_ENV:
         return strcmp(a->env_name, b->env_name);
+    case PSTAT_CCOL_NODE:
+        return CMP(a->c.numa_node, b->c.numa_node);
     case PSTAT_CCOL_BUSY:
         return CMP(a->c.busy_threads, b->c.busy_threads);
     case PSTAT_CCOL_IDLE:

@@ -34,6 +34,7 @@ const pstat_column pstat_child_columns[PSTAT_CCOL_COUNT] = {
     [PSTAT_CCOL_TYPE]      = { "TYPE", 11, 1 },
     [PSTAT_CCOL_STATUS]    = { "STATUS", 8, 1 },
     [PSTAT_CCOL_ENV]       = { "ENVIRONMENT", 20, 1 },
+    [PSTAT_CCOL_NODE]      = { "NODE", 5, 0 },
     [PSTAT_CCOL_BUSY]      = { "BUSY", 5, 0 },
     [PSTAT_CCOL_IDLE]      = { "IDLE", 5, 0 },
     [PSTAT_CCOL_REQUESTS]  = { "REQUESTS", 10, 0 },
@@ -121,6 +122,14 @@ void pstat_child_cells(const pstat_child_row *r,
              pstat_status_name(c->status));
     ph_escape_term(cells[PSTAT_CCOL_ENV], PSTAT_CELL_MAX,
                    r->env_name[0] ? r->env_name : "-", sizeof(r->env_name));
+    /* NUMA node ("-": not bound; "!" after it: a binding failed) */
+    if (c->numa_node >= 0) {
+        snprintf(cells[PSTAT_CCOL_NODE], PSTAT_CELL_MAX, "%d%s", c->numa_node,
+                 c->numa_failed ? "!" : "");
+    }
+    else {
+        snprintf(cells[PSTAT_CCOL_NODE], PSTAT_CELL_MAX, "-");
+    }
     snprintf(cells[PSTAT_CCOL_BUSY], PSTAT_CELL_MAX, "%d", c->busy_threads);
     snprintf(cells[PSTAT_CCOL_IDLE], PSTAT_CELL_MAX, "%d", c->idle_threads);
     snprintf(cells[PSTAT_CCOL_REQUESTS], PSTAT_CELL_MAX, "%" PRIu64,
@@ -287,11 +296,12 @@ static void json_env(FILE *out, const pstat_env_row *r)
             ", \"dropped_channel\": %" PRIu64 ", \"misdirected\": %" PRIu64
             ", \"avail\": %u, \"queue_depth\": %d, \"oldest_wait_ms\": %"
             PRId64 ", \"in_flight\": %d, \"idle_workers\": %d"
-            ", \"demand\": %u, \"processors\": %u, \"wait_timeout_ms\": %u}",
+            ", \"demand\": %u, \"processors\": %u, \"wait_timeout_ms\": %u"
+            ", \"numa_bind_failures\": %u}",
             r->dropped, e->dropped_timeout, e->dropped_channel,
             e->misdirected, e->avail, e->queue_depth, e->oldest_wait_ms,
             e->in_flight, e->idle_workers, e->demand, e->processors,
-            e->wait_timeout_ms);
+            e->wait_timeout_ms, e->numa_failures);
 }
 
 static void json_child(FILE *out, const pstat_child_row *r)
@@ -321,8 +331,11 @@ static void json_child(FILE *out, const pstat_child_row *r)
     else {
         fprintf(out, "%" PRId64, r->idle_ms);
     }
-    fprintf(out, ", \"started_us\": %" PRId64 ", \"numa_node\": %d}",
-            c->started_us, c->numa_node);
+    fprintf(out, ", \"started_us\": %" PRId64 ", \"numa_node\": %d"
+            ", \"numa_cpu_failed\": %s, \"numa_mem_failed\": %s}",
+            c->started_us, c->numa_node,
+            c->numa_failed & PH_NUMA_FAILED_CPU ? "true" : "false",
+            c->numa_failed & PH_NUMA_FAILED_MEM ? "true" : "false");
 }
 
 int pstat_print_json(FILE *out, const pstat_model *m, const char *path)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -14,6 +15,7 @@
 #include "mpm_common.h"
 
 #include "ph_child.h"
+#include "ph_env.h"
 #include "ph_log.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -46,6 +48,20 @@ int ph_cgroups_join(const char *what, const apr_array_header_t *dirs)
         close(fd);
     }
     return 0;
+}
+
+void ph_nice_apply(const char *what, int level)
+{
+    if (level == PH_NICE_UNSET) {
+        return;
+    }
+    /* PRIO_PROCESS with 0 is this thread on Linux: called before any
+     * thread starts, every later one inherits it. */
+    if (setpriority(PRIO_PROCESS, 0, level) < 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, errno, ap_server_conf,
+                     PHLOGNO(00606) "%s: cannot set NiceLevel %d", what,
+                     level);
+    }
 }
 
 int ph_privs_drop(const char *what, const char *user_name, uid_t uid,

@@ -21,6 +21,7 @@
 #include "ph_child.h"
 #include "ph_env.h"
 #include "ph_factory.h"
+#include "ph_numa.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
 
@@ -144,6 +145,7 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
     apr_pool_tag(pchild, "pchild");
 
     if (type == PH_CHILD_MUX) {
+        ph_numa_bind_self(slot, type, NULL, "multiplexer");
         code = ph_mux_main(slot, mux_index, pchild);
     }
     else {

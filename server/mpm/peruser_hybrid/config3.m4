@@ -8,11 +8,15 @@ dnl glob picks those up too.  Re-run configure after adding a source file.
 dnl
 dnl Extra link libraries for the MPM go in MOD_MPM_PERUSER_HYBRID_LDADD:
 dnl libnghttp2, whose HPACK inflater h2_preface.c uses to route h2c
-dnl connections (Debian: libnghttp2-dev).
+dnl connections (Debian: libnghttp2-dev); libhwloc, whose topology
+dnl placement_topo.c and numa_bind.c read to place children on NUMA nodes
+dnl (Debian: libhwloc-dev).
 
 AC_CHECK_HEADER([nghttp2/nghttp2.h], [],
     [AC_MSG_ERROR([peruser_hybrid needs nghttp2/nghttp2.h (libnghttp2-dev)])])
-MOD_MPM_PERUSER_HYBRID_LDADD="-lnghttp2"
+AC_CHECK_HEADER([hwloc.h], [],
+    [AC_MSG_ERROR([peruser_hybrid needs hwloc.h (libhwloc-dev)])])
+MOD_MPM_PERUSER_HYBRID_LDADD="-lnghttp2 -lhwloc"
 APACHE_SUBST(MOD_MPM_PERUSER_HYBRID_LDADD)
 
 ph_mpm_objects=""

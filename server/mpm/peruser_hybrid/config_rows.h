@@ -53,6 +53,20 @@ PH_ROW_CUSTOM(Cgroup, "<Processor>", "Cgroup dir [dir ...]", "none",
               "Processors join each cgroup directory (one per v1 "
               "controller, or one v2 group) before dropping privileges; "
               "each must contain cgroup.procs at startup")
+PH_ROW_CUSTOM(NUMANode, "server config, <Processor>",
+              "NUMANode auto|none|N", "auto", TAKE1, set_numa_node,
+              "Which NUMA node children run on (CPUs and memory bound with "
+              "hwloc before they drop privileges): auto spreads "
+              "environments over the nodes by load and keeps an "
+              "environment's processors on one node while it has room "
+              "(multiplexers spread too), and does nothing on a machine "
+              "with one node; none: unbound; N: node N.  Inside "
+              "<Processor>, for that environment's processors")
+PH_ROW_CUSTOM(NiceLevel, "<Processor>", "NiceLevel n", "unchanged",
+              PROCESSOR, processor_line,
+              "Nice value of the environment's processors and what they "
+              "run (-20 to 19; below 0 needs the server to start as root); "
+              "set before they drop privileges")
 PH_ROW_CUSTOM(ServerEnvironment, "server config, <VirtualHost>",
               "ServerEnvironment name", "the main server's", TAKE1,
               ph_env_set_server_env,

@@ -16,6 +16,8 @@
 #include "ph_config.h"
 #include "ph_env.h"
 #include "ph_front.h"
+#include "ph_numa.h"
+#include "placement.h"
 
 ph_settings ph_conf;
 
@@ -51,6 +53,7 @@ void ph_config_reset(void)
     ph_conf.monitor_group = NULL;
     ph_conf.processor_image = PH_IMAGE_EXEC;
     ph_conf.status_env = NULL;
+    ph_conf.numa_node = PH_NUMA_AUTO;
 }
 
 const ph_directive *ph_directive_find(const char *name)
@@ -265,6 +268,19 @@ static const char *set_status_env(cmd_parms *cmd, void *dummy,
 {
     (void)dummy;
     return global_name(cmd, &ph_conf.status_env, name);
+}
+
+/* NUMANode at server level (inside <Processor>: env_registry.c). */
+static const char *set_numa_node(cmd_parms *cmd, void *dummy,
+                                 const char *arg)
+{
+    const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (msg) {
+        return msg;
+    }
+    return ph_numa_parse(cmd->pool, arg, &ph_conf.numa_node);
 }
 
 /* The same rows as command_rec entries; cmd->info points at the row. */

@@ -21,6 +21,8 @@
 #include "ph_log.h"
 #include "ph_magic.h"
 #include "ph_module.h"
+#include "ph_numa.h"
+#include "placement.h"
 
 apr_array_header_t *ph_envs;
 
@@ -70,6 +72,8 @@ static ph_env *env_add(apr_pool_t *p, const char *name)
     env->doorbell = -1;
     env->shm_index = -1;
     env->cgroups = apr_array_make(p, 1, sizeof(const char *));
+    env->numa_node = PH_NUMA_UNSET;
+    env->nice_level = PH_NICE_UNSET;
     APR_ARRAY_PUSH(ph_envs, ph_env *) = env;
     return env;
 }
@@ -111,6 +115,26 @@ static const char *processor_line(cmd_parms *cmd, ph_env *env,
         env->chroot_dir = apr_pstrdup(cmd->pool, arg);
         return NULL;
     }
+    if (!strcasecmp(dir->directive, "NUMANode")) {
+        const char *msg = ph_numa_parse(cmd->pool, arg, &env->numa_node);
+        return msg ? apr_psprintf(cmd->pool, "<Processor %s>: %s (%s:%d)",
+                                  env->name, msg, dir->filename,
+                                  dir->line_num)
+                   : NULL;
+    }
+    if (!strcasecmp(dir->directive, "NiceLevel")) {
+        char err[256];
+        long nice;
+
+        if (ph_conf_parse_long("NiceLevel", arg, -20, 19, &nice, err,
+                               sizeof(err))) {
+            return apr_psprintf(cmd->pool, "<Processor %s>: %s (%s:%d)",
+                                env->name, err, dir->filename,
+                                dir->line_num);
+        }
+        env->nice_level = (int)nice;
+        return NULL;
+    }
     if (!strcasecmp(dir->directive, "User")) {
         env->user_name = apr_pstrdup(cmd->pool, arg);
         return NULL;
@@ -123,6 +147,7 @@ static const char *processor_line(cmd_parms *cmd, ph_env *env,
     if (!d || !(d->contexts & PH_CTX_PROCESSOR)) {
         return apr_psprintf(cmd->pool, "<Processor %s>: '%s' is not allowed "
                             "here (allowed: User, Group, Chroot, Cgroup, "
+                            "NUMANode, NiceLevel, "
                             "MinProcessors, MaxProcessors, "
                             "MinSpareProcessors, MaxSpareProcessors) "
                             "(%s:%d)", env->name,

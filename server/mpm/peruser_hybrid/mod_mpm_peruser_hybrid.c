@@ -24,6 +24,7 @@
 #include "ph_envconf.h"
 #include "ph_log.h"
 #include "ph_module.h"
+#include "ph_numa.h"
 #include "ph_proto.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
@@ -151,6 +152,9 @@ static int ph_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     if (!msg) {
         msg = ph_status_check_config(ptemp);
+    }
+    if (!msg) {
+        msg = ph_numa_check_config(pconf);
     }
     if (msg) {
         ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, NULL,

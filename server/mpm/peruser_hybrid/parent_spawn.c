@@ -15,6 +15,7 @@
 #include "ph_config.h"
 #include "ph_factory.h"
 #include "ph_log.h"
+#include "ph_numa.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
 
@@ -147,6 +148,7 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
     }
 
     ph_segment_child_prepare(slot, type, env);
+    ph_numa_place(slot, type, env);
     ph_scoreboard_slot_prepare(slot, r->mpm->my_generation);
     if (type == PH_CHILD_PROC && ph_factory_in_use()) {
         /* From the environment's own image (ProcessorImage exec) */

@@ -59,6 +59,11 @@ int ph_privs_drop(const char *what, const char *user_name, uid_t uid,
  * dropping privileges).  Returns 0, or -1 after logging why. */
 int ph_cgroups_join(const char *what, const apr_array_header_t *dirs);
 
+/* NiceLevel: set this process's nice value to level (PH_NICE_UNSET:
+ * leave it), as root before dropping privileges; threads and programs it
+ * starts inherit it.  A failure is logged; the child runs on. */
+void ph_nice_apply(const char *what, int level);
+
 /* Close every listening socket this process inherited. */
 void ph_child_close_listeners(void);
 

@@ -43,6 +43,8 @@ typedef struct ph_settings {
     const char *monitor_group;/* ExtendedScoreBoardGroup; NULL = none */
     int processor_image;      /* ProcessorImage: PH_IMAGE_* */
     const char *status_env;   /* StatusEnvironment; NULL = none */
+    int numa_node;            /* NUMANode: PH_NUMA_AUTO, PH_NUMA_NONE or
+                               * a node number (placement.h) */
 } ph_settings;
 
 /* ProcessorImage: where an environment's processors come from. */

@@ -20,6 +20,7 @@
 
 #define PH_ENV_MAGIC 0x50484556u     /* "PHEV" */
 #define PH_IMPLICIT_ENV_NAME "default"
+#define PH_NICE_UNSET 100            /* outside -20..19 */
 
 typedef struct ph_env {
     unsigned magic;
@@ -32,6 +33,8 @@ typedef struct ph_env {
     ph_env_limits limits;
     const char *chroot_dir;     /* Chroot: NULL = none */
     apr_array_header_t *cgroups;/* Cgroup: directories (const char *) */
+    int numa_node;              /* NUMANode: PH_NUMA_UNSET = the global */
+    int nice_level;             /* NiceLevel: PH_NICE_UNSET = unchanged */
     const char *defn_file;      /* where the <Processor> block is */
     unsigned defn_line;
     int implicit;               /* created because no <Processor> exists */

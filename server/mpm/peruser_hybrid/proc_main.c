@@ -24,6 +24,7 @@
 #include "ph_config.h"
 #include "ph_log.h"
 #include "ph_magic.h"
+#include "ph_numa.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
 #include "ph_status.h"
@@ -197,9 +198,15 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
      * module's child_init sees the configuration. */
     ph_close_foreign_logs(env, pchild);
     ph_confine_vhosts(env, pchild);
-    if (ph_cgroups_join(what, env->cgroups)
-        || ph_privs_drop(what, env->user_name, env->uid, env->gid,
-                         env->chroot_dir)) {
+    if (ph_cgroups_join(what, env->cgroups)) {
+        return PH_EXIT_ENV_SETUP;
+    }
+    /* After the cgroups (joining a cpuset resets the affinity), as root
+     * (a negative NiceLevel needs it), before any thread starts. */
+    ph_numa_bind_self(slot, PH_CHILD_PROC, env, what);
+    ph_nice_apply(what, env->nice_level);
+    if (ph_privs_drop(what, env->user_name, env->uid, env->gid,
+                      env->chroot_dir)) {
         return PH_EXIT_ENV_SETUP;
     }
     if ((rv = state_init(&ps, slot, env, pchild)) != 0) {
