@@ -41,7 +41,8 @@ require_tools "$SCRIPT" "" curl xargs /usr/sbin/apache2
 
 ensure_env_users
 make_work_dir ph-slots
-STOP_SECONDS=60
+STOP_SECONDS=60   # read by cleanup_servers (lib/httpd.sh)
+export STOP_SECONDS
 trap cleanup_servers EXIT
 
 # conf NAME MPM: $WORK/NAME/httpd.conf on a fresh port (PORT_<NAME>)
@@ -79,38 +80,40 @@ EOF
     } > "$WORK/$name/httpd.conf"
 }
 
-# children PARENT: pids of PARENT's children (and their children)
-children() {
-    local d ppid
-    for d in /proc/[0-9]*; do
-        ppid=$(awk '{ print $4 }' "$d/stat" 2>/dev/null) || continue
-        [ "$ppid" = "$1" ] && echo "${d#/proc/}"
-    done
-    return 0
-}
-
 # sampler PARENT OUT: every 0.5 s, append the parent's children to OUT
 sampler() {
     while kill -0 "$1" 2>/dev/null; do
-        children "$1" >> "$2"
+        ps -o pid= --ppid "$1" >> "$2" || true
         sleep 0.5
     done
 }
 
-# codes: "200 x998 503 x2" from lines of status codes
-codes() {
-    sort | uniq -c | awk '{ printf "%s x%d  ", $2, $1 }'
+# summary: "200 x998 503 x2, median 3.1 ms, p99 40.2 ms, worst 5003.0 ms"
+# from lines "code seconds"
+summary() {
+    local data
+    data=$(cat)
+    awk '{ n[$1]++ } END { for (c in n) printf "%s x%d  ", c, n[c] }' <<<"$data"
+    awk '{ print $2 * 1000 }' <<<"$data" | sort -n | awk '
+        { ms[NR] = $1 }
+        END { printf "median %.1f ms, p99 %.1f ms, worst %.1f ms",
+                     ms[int((NR + 1) / 2)], ms[int(NR * 0.99 + 0.5)], ms[NR] }'
+}
+
+# forks_so_far NAME: processors started so far (PH00103)
+forks_so_far() {
+    grep -c 'PH00103: started processor' "$WORK/$1/error.log" || true
 }
 
 touch_one() {
-    curl -s -m 30 -o /dev/null -w '%{http_code}\n' -H "Host: t$1.test" \
-         "http://127.0.0.1:$2/100b.txt" || echo 000
+    curl -s -m 30 -o /dev/null -w '%{http_code} %{time_total}\n' -H "Host: t$1.test" \
+         "http://127.0.0.1:$2/100b.txt" || echo "000 30"
 }
 export -f touch_one
 
 run() {
     local name=$1 mpm=$2 port pid t0 t1 seq_codes par_codes load_pid forks
-    local before_stop after_stop stop_ms pids left
+    local before_stop after_stop stop_ms pids left so_far
     conf "$name" "$mpm"
     port=$(eval echo "\$PORT_$name")
     t0=$(date +%s%N)
@@ -126,14 +129,18 @@ run() {
     echo "== $name ($mpm$([ "$mpm" = ph ] && echo ", ProcessorImage $IMAGE")): $NENVS tenants, start until the first answer $(( (t1 - t0) / 1000000 )) ms"
 
     t0=$(date +%s%N)
-    seq_codes=$(for i in $(seq 1 "$NENVS"); do touch_one "$i" "$port"; done | codes)
+    seq_codes=$(for i in $(seq 1 "$NENVS"); do touch_one "$i" "$port"; done | summary)
     t1=$(date +%s%N)
-    echo "   one after another: $seq_codes in $(( (t1 - t0) / 1000000 )) ms"
+    so_far=""
+    [ "$mpm" = ph ] && so_far="; processors started so far $(forks_so_far "$name")"
+    echo "   one after another: $seq_codes; $(( (t1 - t0) / 1000000 )) ms in all$so_far"
 
     t0=$(date +%s%N)
-    par_codes=$(seq 1 "$NENVS" | xargs -P 20 -I{} bash -c "touch_one {} $port" | codes)
+    par_codes=$(seq 1 "$NENVS" | xargs -P 20 -I{} bash -c "touch_one {} $port" | summary)
     t1=$(date +%s%N)
-    echo "   20 at a time:      $par_codes in $(( (t1 - t0) / 1000000 )) ms"
+    so_far=""
+    [ "$mpm" = ph ] && so_far="; processors started so far $(forks_so_far "$name")"
+    echo "   20 at a time:      $par_codes; $(( (t1 - t0) / 1000000 )) ms in all$so_far"
 
     # load, then stop under it
     touch "$WORK/$name/load"
@@ -167,6 +174,7 @@ run() {
     forks=""
     [ "$mpm" = ph ] && forks="processors started (PH00103) $before_stop before the stop, "
     echo "   ${forks}child pids seen $pids; PH00101 lines $(grep -c PH00101 "$WORK/$name/error.log" || true)"
+    grep -h 'PH00101' "$WORK/$name/error.log" | sed 's/^.*PH00101/   PH00101/' | head -n 3 || true
     echo "   SIGTERM under load until the parent exited: $stop_ms ms; processors started after it: $((after_stop - before_stop))"
     # stopped: nothing for cleanup_servers to do but check
 }

@@ -74,6 +74,12 @@ def test_every_tenant_gets_a_slot_under_pressure(servers, tree, env_users):
     # the slots were full, but the log stays quiet about it
     full = srv.log_lines(r"PH00101")
     assert len(full) <= 1, full
+    # slot pressure is said at most once a minute (PH00124 or PH00125),
+    # the reclaims themselves once each (PH00111)
+    pressure = srv.log_lines(r"PH0012[45]")
+    assert 1 <= len(pressure) <= 2, pressure
+    reclaims = srv.log_lines(r"PH00111: .*slots full")
+    assert 1 <= len(reclaims) <= 2 * n, reclaims
     # the tenants touched last still answer at once (their processor stayed)
     assert http_get(srv.port, f"t{n}.test", "/index.html").status == 200
 
