@@ -156,7 +156,8 @@ static void run_case(const slots_case *t)
 /* Shorthands for the tables. */
 #define IDLE(slot, env, ms) { slot, env, 1, TPC, ms }
 #define BUSY(slot, env, ms) { slot, env, 0, 0, ms }
-#define NO_RETIRE { { END, PH_SLOTS_KEEP } }
+#define RETIRE_END { END, PH_SLOTS_KEEP }
+#define NO_RETIRE { RETIRE_END }
 #define NONE { END }
 
 static const slots_case cases[] = {
@@ -212,7 +213,14 @@ static const slots_case cases[] = {
       1, { { .alive = 2, .idle = 2, .idle_threads = 2 * TPC, .min_spare = 2 } },
       2, { IDLE(1, 0, 30000), IDLE(2, 0, 1000) },
       .free_slots = 8, .idle_timeout_s = 20,
-      .spawn = NONE, .retire = { { 0, PH_SLOTS_IDLE_TIMEOUT }, { END } },
+      .spawn = NONE, .retire = { { 0, PH_SLOTS_IDLE_TIMEOUT }, RETIRE_END },
+      .settle_env = -1, .quiet_env = 0 },
+
+    { "IdleTimeout retires even with spares missing, and none replaces it",
+      1, { { .alive = 1, .idle = 1, .idle_threads = TPC, .min_spare = 2 } },
+      1, { IDLE(1, 0, 25000) },
+      .free_slots = 8, .idle_timeout_s = 20,
+      .spawn = NONE, .retire = { { 0, PH_SLOTS_IDLE_TIMEOUT }, RETIRE_END },
       .settle_env = -1, .quiet_env = 0 },
 
     { "QUIET environment gets no spare, but demand still starts",
@@ -237,14 +245,14 @@ static const slots_case cases[] = {
            { .alive = 2, .idle = 1, .idle_threads = TPC, .demand = 1 } },
       4, { IDLE(1, 0, 99000), IDLE(2, 0, 99000), IDLE(3, 1, 99000), BUSY(4, 1, 0) },
       .free_slots = 8, .idle_timeout_s = 20,
-      .spawn = { 1, END }, .retire = { { 0, PH_SLOTS_IDLE_TIMEOUT }, { END } },
+      .spawn = { 1, END }, .retire = { { 0, PH_SLOTS_IDLE_TIMEOUT }, RETIRE_END },
       .settle_env = -1, .quiet_env = 0 },
 
     { "MaxSpareProcessors retires the idle beyond it",
       1, { { .alive = 3, .idle = 3, .idle_threads = 3 * TPC, .max_spare = 1 } },
       3, { IDLE(1, 0, 10), IDLE(2, 0, 10), IDLE(3, 0, 10) },
       .free_slots = 8, .idle_timeout_s = 20, .spawn = NONE,
-      .retire = { { 0, PH_SLOTS_MAX_SPARE }, { 1, PH_SLOTS_MAX_SPARE }, { END } },
+      .retire = { { 0, PH_SLOTS_MAX_SPARE }, { 1, PH_SLOTS_MAX_SPARE }, RETIRE_END },
       .settle_env = -1, .quiet_env = -1 },
 
     /* Slots full: 3 slots, each held; env 3 waits for its first. */
@@ -255,7 +263,7 @@ static const slots_case cases[] = {
            { .demand = 1 } },
       3, { IDLE(1, 0, 90000), IDLE(2, 1, 5000), IDLE(3, 1, 100) },
       .free_slots = 0, .spawn = NONE,
-      .retire = { { 1, PH_SLOTS_RECLAIM_SPARE }, { END } },
+      .retire = { { 1, PH_SLOTS_RECLAIM_SPARE }, RETIRE_END },
       .unmet_first = 1, .settle_env = 3, .settle = 0, .quiet_env = 1 },
 
     { "slots full, no spare: the processor idle longest goes",
@@ -265,7 +273,7 @@ static const slots_case cases[] = {
            { .demand = 1 } },
       3, { IDLE(1, 0, 4000), IDLE(2, 1, 9000), IDLE(3, 2, 100) },
       .free_slots = 0, .spawn = NONE,
-      .retire = { { 1, PH_SLOTS_RECLAIM_LAST }, { END } },
+      .retire = { { 1, PH_SLOTS_RECLAIM_LAST }, RETIRE_END },
       .unmet_first = 1, .settle_env = -1, .quiet_env = 1 },
 
     { "slots full: reclaims already draining count, none more",
@@ -288,14 +296,14 @@ static const slots_case cases[] = {
            { .alive = 2, .idle = 1, .idle_threads = TPC } },
       4, { BUSY(1, 0, 0), IDLE(2, 1, 99000), IDLE(3, 2, 10), BUSY(4, 2, 0) },
       .free_slots = 0, .spawn = NONE,
-      .retire = { { 2, PH_SLOTS_RECLAIM_SPARE }, { END } },
+      .retire = { { 2, PH_SLOTS_RECLAIM_SPARE }, RETIRE_END },
       .unmet_demand = 1, .settle_env = -1, .quiet_env = 2 },
 
     { "slots full, all busy: the tenant holding most gives one up",
       3, { { .alive = 1 }, { .alive = 3 }, { .demand = 1 } },
       4, { BUSY(1, 0, 0), BUSY(2, 1, 0), BUSY(3, 1, 50), BUSY(4, 1, 0) },
       .free_slots = 0, .spawn = NONE,
-      .retire = { { 2, PH_SLOTS_RECLAIM_BUSY }, { END } },
+      .retire = { { 2, PH_SLOTS_RECLAIM_BUSY }, RETIRE_END },
       .unmet_first = 1, .settle_env = -1, .quiet_env = 1 },
 
     { "slots full, all busy, one each: nobody is evicted",
