@@ -100,6 +100,24 @@ summary() {
                      ms[int((NR + 1) / 2)], ms[int(NR * 0.99 + 0.5)], ms[NR] }'
 }
 
+# started_after LOG NS: "N (last +M ms)", the PH00103 lines LOG's own
+# timestamps put after NS (nanoseconds since the epoch)
+started_after() {
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import re, sys
+from datetime import datetime
+at = int(sys.argv[2]) / 1e9
+late = []
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"^\[\w{3} (\w{3} +\d+ [\d:.]+ \d{4})\].*PH00103: started processor", line)
+    if m:
+        t = datetime.strptime(m.group(1), "%b %d %H:%M:%S.%f %Y").timestamp()
+        if t > at:
+            late.append(t - at)
+print(f"{len(late)}" + (f" (the last {max(late) * 1000:.0f} ms after it)" if late else ""))
+PY
+}
+
 # forks_so_far NAME: processors started so far (PH00103)
 forks_so_far() {
     grep -c 'PH00103: started processor' "$WORK/$1/error.log" || true
@@ -150,7 +168,7 @@ run() {
       done ) &
     load_pid=$!
     sleep 3
-    before_stop=$(grep -c 'PH00103: started processor' "$WORK/$name/error.log" || true)
+    before_stop=$(forks_so_far "$name")
     t0=$(date +%s%N)
     kill -TERM "$pid"
     # the parent exits once it has reaped its children
@@ -169,13 +187,13 @@ run() {
     rm -f "$WORK/$name/load"
     wait "$load_pid" 2>/dev/null || true
     wait 2>/dev/null || true     # the sampler ends with the parent
-    after_stop=$(grep -c 'PH00103: started processor' "$WORK/$name/error.log" || true)
+    after_stop=$(started_after "$WORK/$name/error.log" "$t0")
     pids=$(sort -u "$WORK/$name/pids" | wc -l)
     forks=""
     [ "$mpm" = ph ] && forks="processors started (PH00103) $before_stop before the stop, "
     echo "   ${forks}child pids seen $pids; PH00101 lines $(grep -c PH00101 "$WORK/$name/error.log" || true)"
     grep -h 'PH00101' "$WORK/$name/error.log" | sed 's/^.*PH00101/   PH00101/' | head -n 3 || true
-    echo "   SIGTERM under load until the parent exited: $stop_ms ms; processors started after it: $((after_stop - before_stop))"
+    echo "   SIGTERM under load until the parent exited: $stop_ms ms; processors started after it: $after_stop"
     # stopped: nothing for cleanup_servers to do but check
 }
 
