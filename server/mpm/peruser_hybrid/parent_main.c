@@ -180,7 +180,7 @@ static void note_child_stopped(int slot, pid_t pid, ap_generation_t g)
 {
     if (slot >= 0) {
         ap_run_child_status(ap_server_conf, pid, g, slot, MPM_CHILD_EXITED);
-        ph_retained_state->slots[slot].reclaimed = 0;
+        ph_retained_state->slots[slot].reclaimed_at = 0;
         ph_slot_release(slot);
     }
     else {
@@ -578,7 +578,12 @@ static void census_take(ph_slots_census *c, apr_time_t now)
             continue;
         }
         c->processors++;        /* every generation counts against the cap */
-        if (sl->retiring && sl->reclaimed) {
+        /* A reclaimed processor that holds a kept-alive connection
+         * keeps its slot until KeepAliveTimeout: after a grace, its slot
+         * no longer counts as coming, and another may be reclaimed. */
+        if (sl->retiring && sl->reclaimed_at
+            && now - sl->reclaimed_at
+                   < apr_time_from_msec(PH_SLOTS_DRAIN_GRACE_MS)) {
             c->draining++;
         }
         if (sl->gen != r->mpm->my_generation || sl->retiring
@@ -672,7 +677,7 @@ static void apply_plan(const ph_slots_census *c, const ph_slots_plan *p)
         }
         if (why == PH_SLOTS_RECLAIM_SPARE || why == PH_SLOTS_RECLAIM_LAST
             || why == PH_SLOTS_RECLAIM_BUSY) {
-            r->slots[c->procs[i].slot].reclaimed = 1;
+            r->slots[c->procs[i].slot].reclaimed_at = apr_time_now();
         }
         retire(c->procs[i].slot, ph_slots_why_text(why));
         gen.census_envs[c->procs[i].env].alive--;

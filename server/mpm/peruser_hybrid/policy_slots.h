@@ -58,6 +58,12 @@
  * draining). */
 #define PH_SLOTS_BUSY_RECLAIM_MAX 4
 
+/* A reclaimed processor counts as draining (its slot as good as free)
+ * for this long after it was asked to go; then another may be reclaimed
+ * (one holding a kept-alive connection keeps its slot until
+ * KeepAliveTimeout). */
+#define PH_SLOTS_DRAIN_GRACE_MS 2000
+
 /* Scratch the plan needs: ints per environment and per processor. */
 #define PH_SLOTS_ENV_SCRATCH 8
 #define PH_SLOTS_PROC_SCRATCH 1
@@ -91,8 +97,9 @@ typedef struct ph_slots_census {
     int nprocs;
     const ph_slots_proc *procs;
     int free_slots;         /* slots no child holds */
-    int draining;           /* reclaimed processors not yet gone: their
-                             * slots are as good as free */
+    int draining;           /* reclaimed processors not yet gone, asked
+                             * less than PH_SLOTS_DRAIN_GRACE_MS ago:
+                             * their slots are as good as free */
     int processors;         /* processors of every generation */
     int processor_cap;      /* MaxRequestWorkers / ThreadsPerChild */
     int starting;           /* the generation's first tick */
