@@ -109,7 +109,10 @@ def test_idle_retirement_is_not_replaced_by_spares(servers, tree, env_users):
         time.sleep(0.2)
     started = started_processors(srv)
     assert len(started) == seen
-    assert len(started) <= n * (1 + spare), \
+    print(f"{len(started)} processor starts for {n} tenants touched once")
+    # each: its first processor and one spare (the first one idle counts
+    # as one of MinSpareProcessors 2), a few more if a tick saw one busy
+    assert len(started) <= n * spare + 3, \
         f"{len(started)} processor forks for {n} tenants touched once: {started}"
     # the rule itself: after an environment's first retirement for
     # idleness, no processor of it starts again (nothing asked for one)

@@ -348,6 +348,12 @@ static int child_is_idle(int slot)
            && atomic_load(&c->busy_threads) <= 0;
 }
 
+static int child_is_starting(int slot)
+{
+    ph_shm_child_stats *c = ph_segment_child_stats(slot);
+    return c && atomic_load(&c->status) == PH_CHILD_STARTING;
+}
+
 /* ms since the processor in slot last served a request (or started). */
 static long long idle_for_ms(int slot)
 {
@@ -597,7 +603,9 @@ static void census_take(ph_slots_census *c, apr_time_t now)
         pr->idle_threads = child_idle_threads(i);
         pr->idle_ms = idle_for_ms(i);
         gen.census_envs[k].alive++;
-        gen.census_envs[k].idle += pr->idle;
+        /* One on its way counts as idle for the spare rule (it is not
+         * idle to retire or reclaim: pr->idle) */
+        gen.census_envs[k].idle += pr->idle || child_is_starting(i);
         gen.census_envs[k].idle_threads += pr->idle_threads;
     }
     for (i = 0; i < ph_envs->nelts; i++) {

@@ -72,7 +72,8 @@
 typedef struct ph_slots_env {
     int alive;              /* processors of the current generation, not
                              * retiring */
-    int idle;               /* of those, idle (advisory, clamped) */
+    int idle;               /* of those, idle or still starting
+                             * (advisory, clamped) */
     int idle_threads;       /* their idle worker threads (advisory) */
     unsigned demand;        /* processors the multiplexers asked for */
     int queued;             /* a connection waits in its channel (kernel) */
