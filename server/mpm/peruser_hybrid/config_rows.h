@@ -143,7 +143,9 @@ PH_ROW(ThreadLimit, PH_CTX_SERVER, 1, 20000, DEFAULT_THREAD_LIMIT,
 PH_ROW(ServerLimit, PH_CTX_SERVER, 2, 20000, DEFAULT_SERVER_LIMIT,
        "processes", server_limit, PH_NONE,
        "Maximum number of child processes, multiplexers and processors "
-       "together, for the lifetime of the server")
+       "together, for the lifetime of the server.  When every slot is "
+       "taken, an environment without a processor gets one first: idle "
+       "spares, then the processors idle longest, are retired for it")
 PH_ROW(MinMultiplexers, PH_CTX_SERVER, 1, 1000, DEFAULT_MIN_MULTIPLEXERS,
        "processes", min_multiplexers, PH_NONE,
        "Multiplexer processes kept running")
@@ -169,7 +171,9 @@ PH_ROW(MinSpareProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
        DEFAULT_MIN_SPARE_PROCESSORS, "processes", min_spare_processors,
        min_spare_processors,
        "Idle processors kept ready per environment once it has one (an "
-       "environment that has never been asked for keeps MinProcessors)")
+       "environment that has never been asked for keeps MinProcessors); "
+       "none for IdleTimeout after one of its processors was retired for "
+       "IdleTimeout or its slot given to another environment")
 PH_ROW(MaxSpareProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
        DEFAULT_MAX_SPARE_PROCESSORS, "processes", max_spare_processors,
        max_spare_processors,

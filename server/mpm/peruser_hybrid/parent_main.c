@@ -42,6 +42,7 @@
 #include "ph_log.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
+#include "policy_slots.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -67,6 +68,15 @@ typedef struct parent_gen {
     int starting;               /* first maintenance of the generation */
     unsigned backlog_seen;      /* accept queue at the last look */
     int cap_logged;             /* MaxRequestWorkers warning said */
+    /* The processor policy's census and plan (policy_slots.h), sized
+     * once per generation: a tick allocates nothing. */
+    ph_slots_env *census_envs;  /* one per environment */
+    ph_slots_proc *census_procs;/* one per slot */
+    long long *quiet_until_ms;  /* per environment, kept between ticks */
+    ph_slots_plan plan;
+    int *forked;                /* per environment, this tick */
+    apr_time_t pressure_said;   /* PH00124/PH00125 last logged */
+    unsigned long reclaims_unsaid; /* reclaims since PH00125 was said */
 } parent_gen;
 
 static parent_gen gen;
@@ -179,6 +189,7 @@ static void note_child_stopped(int slot, pid_t pid, ap_generation_t g)
 {
     if (slot >= 0) {
         ap_run_child_status(ap_server_conf, pid, g, slot, MPM_CHILD_EXITED);
+        ph_retained_state->slots[slot].reclaimed_at = 0;
         ph_slot_release(slot);
     }
     else {
@@ -304,13 +315,6 @@ static int channel_has_waiting(const ph_env *env)
            && ((pfd[0].revents & POLLIN) || (pfd[1].revents & POLLIN));
 }
 
-/* What the parent knows of one environment's processors right now. */
-typedef struct env_census {
-    int alive;                  /* current generation, not retiring */
-    int idle;                   /* of those, no thread busy (advisory) */
-    int idle_threads;           /* their idle worker threads (advisory) */
-} env_census;
-
 static long env_limit(const ph_env *env, size_t off)
 {
     return ph_env_limit(&env->limits, off);
@@ -355,6 +359,12 @@ static int child_is_idle(int slot)
            && atomic_load(&c->busy_threads) <= 0;
 }
 
+static int child_is_starting(int slot)
+{
+    ph_shm_child_stats *c = ph_segment_child_stats(slot);
+    return c && atomic_load(&c->status) == PH_CHILD_STARTING;
+}
+
 /* ms since the processor in slot last served a request (or started). */
 static long long idle_for_ms(int slot)
 {
@@ -367,54 +377,6 @@ static long long idle_for_ms(int slot)
         return apr_time_as_msec(apr_time_now() - r->slots[slot].started);
     }
     return ph_now_ms() - last;
-}
-
-/*
- * Retire idle processors of env that are beyond need: idle longer than
- * IdleTimeout, or more idle ones than MaxSpareProcessors.  Never below
- * MinProcessors.  Returns how many were retired.
- */
-static int retire_surplus(const ph_env *env, env_census *cen)
-{
-    ph_retained *r = ph_retained_state;
-    long min = env_limit(env, offsetof(ph_env_limits, min_processors));
-    long max_spare = env_limit(env, offsetof(ph_env_limits,
-                                             max_spare_processors));
-    long long idle_ms = ph_conf.idle_timeout * 1000LL;
-    int i, retired = 0;
-
-    for (i = 0; i < r->max_slot_used && cen->alive > min; i++) {
-        ph_slot *sl = &r->slots[i];
-        const char *why = NULL;
-
-        if (!sl->pid || sl->retiring || sl->type != PH_CHILD_PROC
-            || sl->gen != r->mpm->my_generation
-            || sl->env_index != env->index || !child_is_idle(i)) {
-            continue;
-        }
-        if (idle_ms && idle_for_ms(i) >= idle_ms) {
-            why = "IdleTimeout";
-        }
-        else if (max_spare && cen->idle > max_spare) {
-            why = "more idle processors than MaxSpareProcessors";
-        }
-        else if (ph_conf.max_spare_threads
-                 && cen->idle_threads - ph_conf.threads_per_child
-                        >= ph_conf.max_spare_threads) {
-            why = "more idle threads than MaxSpareThreads";
-        }
-        if (why) {
-            /* read its share before the signal: it starts giving it up
-             * at once */
-            int threads = child_idle_threads(i);
-            retire(i, why);
-            cen->alive--;
-            cen->idle--;
-            cen->idle_threads -= threads;
-            retired++;
-        }
-    }
-    return retired;
 }
 
 /* CPU share (0-100+) the process used since we last looked, from the
@@ -552,36 +514,235 @@ static int processor_cap(void)
     return (int)(workers / ph_conf.threads_per_child);
 }
 
+/* Whether a signal asked the parent to stop or restart: no processor is
+ * started after that (with a factory to start, one takes a while). */
+static int told_to_stop(void)
+{
+    ph_retained *r = ph_retained_state;
+
+    return r->mpm->shutdown_pending || r->mpm->restart_pending;
+}
+
+static int free_slots(void)
+{
+    ph_retained *r = ph_retained_state;
+    int i, n = 0;
+
+    for (i = 0; i < r->nslots; i++) {
+        n += r->slots[i].pid == 0;
+    }
+    return n;
+}
+
+/* The census and plan of this generation (see parent_gen). */
+static void census_alloc(void)
+{
+    int nenvs = ph_envs->nelts + 1, nslots = ph_retained_state->nslots;
+    ph_slots_plan *p = &gen.plan;
+
+    gen.census_envs = apr_pcalloc(gen.pconf, sizeof(ph_slots_env) * nenvs);
+    gen.census_procs = apr_pcalloc(gen.pconf, sizeof(ph_slots_proc) * nslots);
+    gen.quiet_until_ms = apr_pcalloc(gen.pconf, sizeof(long long) * nenvs);
+    gen.forked = apr_pcalloc(gen.pconf, sizeof(int) * nenvs);
+    p->spawn_env = apr_pcalloc(gen.pconf, sizeof(int) * nslots);
+    p->why = apr_pcalloc(gen.pconf, sizeof(ph_slots_why) * nslots);
+    p->settle = apr_pcalloc(gen.pconf, sizeof(unsigned) * nenvs);
+    p->quiet_until_ms = apr_pcalloc(gen.pconf, sizeof(long long) * nenvs);
+    p->env_scratch = apr_pcalloc(gen.pconf,
+                                 sizeof(int) * PH_SLOTS_ENV_SCRATCH * nenvs);
+    p->proc_scratch = apr_pcalloc(gen.pconf, sizeof(int)
+                                             * PH_SLOTS_PROC_SCRATCH * nslots);
+    gen.pressure_said = 0;
+    gen.reclaims_unsaid = 0;
+}
+
+/*
+ * The census of the current generation's processors (policy_slots.h).
+ * Idle figures come from each environment's own region (clamped, see
+ * child_is_idle()); a tenant that lies about them can keep its own
+ * processors from being reclaimed or retired, as it could keep them busy:
+ * at most MaxProcessors slots, as before.  Slots, pids, generations,
+ * reclaims in flight, back-offs and QUIET bounds are the parent's own.
+ */
+static void census_take(ph_slots_census *c, apr_time_t now)
+{
+    ph_retained *r = ph_retained_state;
+    int i, n = 0;
+
+    memset(c, 0, sizeof(*c));
+    for (i = 0; i < ph_envs->nelts; i++) {
+        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        ph_slots_env *e = &gen.census_envs[i];
+
+        memset(e, 0, sizeof(*e));
+        e->min_processors = env_limit(env, offsetof(ph_env_limits,
+                                                    min_processors));
+        e->max_processors = env_limit(env, offsetof(ph_env_limits,
+                                                    max_processors));
+        e->min_spare = env_limit(env, offsetof(ph_env_limits,
+                                               min_spare_processors));
+        e->max_spare = env_limit(env, offsetof(ph_env_limits,
+                                               max_spare_processors));
+        e->backoff = now < gen.env_backoff[i].until;
+        e->quiet_until_ms = gen.quiet_until_ms[i];
+    }
+    for (i = 0; i < r->max_slot_used; i++) {
+        const ph_slot *sl = &r->slots[i];
+        ph_slots_proc *pr;
+        int k = sl->env_index;
+
+        if (!sl->pid || sl->type != PH_CHILD_PROC) {
+            continue;
+        }
+        c->processors++;        /* every generation counts against the cap */
+        /* A reclaimed processor that holds a kept-alive connection
+         * keeps its slot until KeepAliveTimeout: after a grace, its slot
+         * no longer counts as coming, and another may be reclaimed. */
+        if (sl->retiring && sl->reclaimed_at
+            && now - sl->reclaimed_at
+                   < apr_time_from_msec(PH_SLOTS_DRAIN_GRACE_MS)) {
+            c->draining++;
+        }
+        if (sl->gen != r->mpm->my_generation || sl->retiring
+            || k < 0 || k >= ph_envs->nelts) {
+            continue;
+        }
+        pr = &gen.census_procs[n++];
+        pr->slot = i;
+        pr->env = k;
+        pr->idle = child_is_idle(i);
+        pr->idle_threads = child_idle_threads(i);
+        pr->idle_ms = idle_for_ms(i);
+        gen.census_envs[k].alive++;
+        /* One on its way counts as idle for the spare rule (it is not
+         * idle to retire or reclaim: pr->idle) */
+        gen.census_envs[k].idle += pr->idle || child_is_starting(i);
+        gen.census_envs[k].idle_threads += pr->idle_threads;
+    }
+    for (i = 0; i < ph_envs->nelts; i++) {
+        ph_slots_env *e = &gen.census_envs[i];
+        if (e->backoff) {
+            continue;   /* its demand waits in the segment meanwhile */
+        }
+        /* The demand stays in the segment until the forks are done
+         * (ph_segment_settle_demand): a multiplexer looking in between
+         * sees it and does not ask for one more. */
+        e->demand = ph_segment_peek_demand(i);
+        e->queued = e->alive == 0
+                    && channel_has_waiting(APR_ARRAY_IDX(ph_envs, i, ph_env *));
+    }
+    c->nenvs = ph_envs->nelts;
+    c->envs = gen.census_envs;
+    c->nprocs = n;
+    c->procs = gen.census_procs;
+    c->free_slots = free_slots();
+    c->processor_cap = processor_cap();
+    c->starting = gen.starting;
+    c->now_ms = ph_now_ms();
+    c->idle_timeout_s = ph_conf.idle_timeout;
+    c->threads_per_child = ph_conf.threads_per_child;
+    c->min_spare_threads = ph_conf.min_spare_threads;
+    c->max_spare_threads = ph_conf.max_spare_threads;
+    c->start_servers = ph_conf.start_servers;
+}
+
+/* What the plan says about slot pressure, at most once a minute each. */
+#define PRESSURE_LOG_INTERVAL apr_time_from_sec(60)
+
+static void log_pressure(const ph_slots_census *c, const ph_slots_plan *p,
+                         apr_time_t now)
+{
+    int waiting = p->unmet[PH_SLOTS_FIRST];
+
+    int starving = waiting > p->reclaimed + c->draining;
+
+    gen.reclaims_unsaid += (unsigned long)p->reclaimed;
+    if ((!p->reclaimed && !starving)
+        || (gen.pressure_said
+            && now - gen.pressure_said < PRESSURE_LOG_INTERVAL)) {
+        return;
+    }
+    if (starving) {
+        /* some wait with nothing to reclaim: every slot is busy */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     PHLOGNO(00124) "all %d slots of ServerLimit are in "
+                     "use and busy: %d environment(s) wait for a first "
+                     "processor (%lu idle processor(s) reclaimed since "
+                     "this was last said)", ph_retained_state->nslots,
+                     waiting, gen.reclaims_unsaid);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                     PHLOGNO(00125) "all %d slots of ServerLimit are in "
+                     "use: %lu idle processor(s) reclaimed for "
+                     "environments waiting (in the last minute or since "
+                     "start)", ph_retained_state->nslots,
+                     gen.reclaims_unsaid);
+    }
+    gen.pressure_said = now;
+    gen.reclaims_unsaid = 0;
+}
+
+/* Carry out the plan: retire, then start, then settle the demand. */
+static void apply_plan(const ph_slots_census *c, const ph_slots_plan *p)
+{
+    ph_retained *r = ph_retained_state;
+    int i, k, stopped = 0;
+
+    for (i = 0; i < c->nprocs; i++) {
+        ph_slots_why why = p->why[i];
+        if (why == PH_SLOTS_KEEP) {
+            continue;
+        }
+        if (why == PH_SLOTS_RECLAIM_SPARE || why == PH_SLOTS_RECLAIM_LAST
+            || why == PH_SLOTS_RECLAIM_BUSY) {
+            r->slots[c->procs[i].slot].reclaimed_at = apr_time_now();
+        }
+        retire(c->procs[i].slot, ph_slots_why_text(why));
+        gen.census_envs[c->procs[i].env].alive--;
+    }
+    for (k = 0; k < c->nenvs; k++) {
+        gen.quiet_until_ms[k] = p->quiet_until_ms[k];
+        gen.forked[k] = 0;
+    }
+    for (i = 0; i < p->nspawn; i++) {
+        k = p->spawn_env[i];
+        if ((stopped = told_to_stop())) {
+            break;
+        }
+        if (ph_spawn_child(PH_CHILD_PROC, APR_ARRAY_IDX(ph_envs, k,
+                                                        ph_env *)) >= 0) {
+            gen.forked[k]++;
+        }
+    }
+    for (k = 0; k < c->nenvs; k++) {
+        const ph_slots_env *e = &gen.census_envs[k];
+        if (!e->backoff && !stopped) {
+            /* Started processors answer the demand (whatever they were
+             * started for: one asked for meanwhile is answered too),
+             * and demand beyond MaxProcessors is dropped; what waits for
+             * a slot stays. */
+            ph_segment_settle_demand(k, p->settle[k]
+                                        + (unsigned)gen.forked[k]);
+        }
+        ph_segment_set_processors(k, e->alive + gen.forked[k]);
+    }
+}
+
 /* Start what is missing from the current generation, retire what is
- * beyond need. */
+ * beyond need (policy_slots.h decides; this applies). */
 static void maintain_children(void)
 {
     ph_retained *r = ph_retained_state;
-    env_census *cen = apr_pcalloc(gen.pconf,
-                                  sizeof(*cen) * (ph_envs->nelts + 1));
+    ph_slots_census c;
     int muxes = 0, i;
     apr_time_t now = apr_time_now();
 
-    int processors = 0, cap = processor_cap();
-
     for (i = 0; i < r->max_slot_used; i++) {
         const ph_slot *sl = &r->slots[i];
-        if (!sl->pid) {
-            continue;
-        }
-        if (sl->type == PH_CHILD_PROC) {
-            processors++;       /* every generation counts against the cap */
-        }
-        if (sl->gen != r->mpm->my_generation || sl->retiring) {
-            continue;
-        }
-        if (sl->type == PH_CHILD_MUX) {
+        if (sl->pid && sl->type == PH_CHILD_MUX && !sl->retiring
+            && sl->gen == r->mpm->my_generation) {
             muxes++;
-        }
-        else if (sl->env_index >= 0 && sl->env_index < ph_envs->nelts) {
-            cen[sl->env_index].alive++;
-            cen[sl->env_index].idle += child_is_idle(i);
-            cen[sl->env_index].idle_threads += child_idle_threads(i);
         }
     }
     if (now >= gen.mux_backoff.until) {
@@ -592,68 +753,18 @@ static void maintain_children(void)
             }
         }
     }
-    for (i = 0; i < ph_envs->nelts; i++) {
-        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        long min_spare = env_limit(env, offsetof(ph_env_limits,
-                                                 min_spare_processors));
-        uint32_t demand, asked;
-        int want, forked = 0;
-
-        if (now < gen.env_backoff[i].until) {
-            /* Leave the demand in the segment for when the back-off
-             * ends (the main loop wakes up then). */
-            ph_segment_set_processors(i, cen[i].alive);
-            continue;
-        }
-        /* The demand stays in the segment until the forks below are
-         * done (ph_segment_settle_demand): a multiplexer looking in
-         * between sees it and does not ask for one more. */
-        demand = asked = ph_segment_peek_demand(i);
-        if (cen[i].alive == 0 && channel_has_waiting(env)) {
-            demand = demand ? demand : 1;
-        }
-        /* Spares: only for an environment that is in use (has a
-         * processor), so MinProcessors 0 still means none until asked. */
-        if (cen[i].alive > 0 && cen[i].idle < min_spare
-            && demand < (uint32_t)(min_spare - cen[i].idle)) {
-            demand = (uint32_t)(min_spare - cen[i].idle);
-        }
-        if (cen[i].alive > 0 && ph_conf.min_spare_threads
-            && cen[i].idle_threads < ph_conf.min_spare_threads && !demand) {
-            demand = 1;
-        }
-        if (gen.starting && cen[i].alive < ph_conf.start_servers
-            && demand < (uint32_t)(ph_conf.start_servers - cen[i].alive)) {
-            demand = (uint32_t)(ph_conf.start_servers - cen[i].alive);
-        }
-        /* Retire first, then count what is wanted from what is left:
-         * otherwise a processor retired now would be replaced at once. */
-        if (demand == 0) {
-            retire_surplus(env, &cen[i]);
-        }
-        want = processors_wanted(env, cen[i].alive, demand);
-        for (; cen[i].alive < want && processors < cap;
-             cen[i].alive++, processors++) {
-            if (ph_spawn_child(PH_CHILD_PROC, env) < 0) {
-                break;
-            }
-            forked++;
-        }
-        /* What was asked for is answered (forked, or refused by a limit),
-         * and every processor forked for another reason (MinProcessors,
-         * spares) answers a request raised while it was being forked. */
-        ph_segment_settle_demand(i, asked > (uint32_t)forked ? asked
-                                                             : (uint32_t)forked);
-        if (cen[i].alive < want && processors >= cap && !gen.cap_logged) {
-            gen.cap_logged = 1;
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                         PHLOGNO(00112) "MaxRequestWorkers %ld reached (%d "
-                         "processors of %ld threads): environment %s gets "
-                         "no more processors until others go",
-                         ph_conf.max_request_workers, processors,
-                         ph_conf.threads_per_child, env->name);
-        }
-        ph_segment_set_processors(i, cen[i].alive);
+    census_take(&c, now);
+    ph_slots_decide(&c, &gen.plan);
+    apply_plan(&c, &gen.plan);
+    log_pressure(&c, &gen.plan, now);
+    if (gen.plan.capped && !gen.cap_logged) {
+        gen.cap_logged = 1;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     PHLOGNO(00112) "MaxRequestWorkers %ld reached (%d "
+                     "processors of %ld threads): environments get no "
+                     "more processors until others go",
+                     ph_conf.max_request_workers, c.processors,
+                     ph_conf.threads_per_child);
     }
 }
 
@@ -853,6 +964,7 @@ static void start_generation(void)
                                   offsetof(ph_env_limits, max_processors)));
     }
     log_vhosts_without_env();
+    census_alloc();
     gen.starting = 1;
     gen.cap_logged = 0;
     maintain_children();

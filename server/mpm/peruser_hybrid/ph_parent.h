@@ -23,6 +23,9 @@ typedef struct ph_slot {
     int mux_index;              /* PH_CHILD_MUX: its ticket partitions */
     int retiring;               /* asked to finish and exit (not counted
                                  * as alive any more) */
+    apr_time_t reclaimed_at;    /* retired then to give its slot to
+                                 * another environment (policy_slots.h);
+                                 * 0: not */
     unsigned long cpu_ticks;    /* utime + stime at cpu_at (multiplexers) */
     apr_time_t cpu_at;
     ap_generation_t gen;
