@@ -280,12 +280,6 @@ static void exec_factory(const apr_array_header_t *fds, char *const argv[],
     for (i = 1; i < NSIG; i++) {
         signal(i, SIG_DFL);
     }
-    /* Room for two of each (the multiplexers' factory inherits three per
-     * environment), and for what its own start opens after them. */
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
     /* Each to a scratch number above every source and every target first,
      * so that no dup2 overwrites a source not yet copied. */
     base = PH_FACTORY_FD_CONTROL + n;
@@ -296,6 +290,18 @@ static void exec_factory(const apr_array_header_t *fds, char *const argv[],
         if (src[i] >= base) {
             base = src[i] + 1;
         }
+    }
+    /* Room for the scratch copies (the multiplexers' factory inherits
+     * three per environment) and for what its own start opens after
+     * them: the soft limit up to the hard one, both raised if that is
+     * not enough (root may). */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rlim_t need = (rlim_t)base + (rlim_t)n + 1024;
+        if (rl.rlim_max < need) {
+            rl.rlim_max = need;
+        }
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
     for (i = 0; i < n; i++) {
         if (dup2(src[i], base + i) < 0) {
