@@ -209,6 +209,7 @@ typedef struct ph_shm_child_snapshot {
     int32_t pid, env_index, numa_node;
     uint32_t numa_failed;           /* PH_NUMA_FAILED_* */
     int32_t busy_threads, idle_threads;
+    int32_t room;                   /* connections it will still take */
     uint64_t requests, connections;
     int64_t last_used_ms, started_us;
 } ph_shm_child_snapshot;

@@ -187,6 +187,7 @@ int ph_shm_child_snapshot_get(const ph_shm *shm, uint32_t slot,
     out->threads = LOAD(st->threads);
     out->busy_threads = LOAD(st->busy_threads);
     out->idle_threads = LOAD(st->idle_threads);
+    out->room = LOAD(st->room);
     out->requests = LOAD(st->requests);
     out->connections = LOAD(st->connections);
     out->last_used_ms = LOAD(st->last_used_ms);

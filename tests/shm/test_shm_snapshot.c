@@ -217,6 +217,7 @@ static void test_child_snapshot_copies(void)
     atomic_store(&st->threads, 41);
     atomic_store(&st->busy_threads, 3);
     atomic_store(&st->idle_threads, 22);
+    atomic_store(&st->room, 5);
     atomic_store(&st->requests, 1234);
     atomic_store(&st->connections, 99);
     atomic_store(&st->last_used_ms, 777);
@@ -232,6 +233,7 @@ static void test_child_snapshot_copies(void)
     CU_ASSERT_EQUAL(s.started_us, 41000);
     CU_ASSERT_EQUAL(s.busy_threads, 3);
     CU_ASSERT_EQUAL(s.idle_threads, 22);
+    CU_ASSERT_EQUAL(s.room, 5);
     CU_ASSERT_EQUAL(s.requests, 1234u);
     CU_ASSERT_EQUAL(s.connections, 99u);
     CU_ASSERT_EQUAL(s.last_used_ms, 777);

@@ -144,12 +144,13 @@ static void print_child(const ph_shm_child_snapshot *c)
            "\"%s\", \"status\": %u, \"status_name\": \"%s\""
            ", \"generation\": %u, \"threads\": %u, \"env_index\": %d"
            ", \"numa_node\": %d, \"numa_failed\": %u"
-           ", \"busy_threads\": %d, \"idle_threads\": %d"
+           ", \"busy_threads\": %d, \"idle_threads\": %d, \"room\": %d"
            ", \"requests\": %llu, \"connections\": %llu"
            ", \"last_used_ms\": %lld, \"started_us\": %lld}",
            c->slot, c->pid, c->type, type_word(c->type), c->status,
            status_word(c->status), c->generation, c->threads, c->env_index,
            c->numa_node, c->numa_failed, c->busy_threads, c->idle_threads,
+           c->room,
            (unsigned long long)c->requests,
            (unsigned long long)c->connections,
            (long long)c->last_used_ms, (long long)c->started_us);
