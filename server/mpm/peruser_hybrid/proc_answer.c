@@ -200,8 +200,9 @@ int ph_answer_refuse(request_rec *r)
     long secs = ph_conf.wait_timeout_s > 0 ? ph_conf.wait_timeout_s : 1;
 
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PHLOGNO(00362)
-                  "no worker of environment %s became free within "
-                  "ProcessorWaitTimeout (%ld s): answered 503 "
+                  "no worker of environment %s became free in the time "
+                  "allowed (ProcessorWaitTimeout %ld s, less as the "
+                  "environment fills up): answered 503 "
                   "(Retry-After: %ld); consider raising its MaxProcessors "
                   "or ThreadsPerChild",
                   ph_env_of_server(r->server)
