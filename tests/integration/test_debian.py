@@ -383,3 +383,34 @@ def test_dump_implicit_environment(servers, tree):
     assert res.returncode == 0, res.stderr
     assert re.search(r"main\.test .*\n\s+-> environment default \(implicit: no "
                      r"<Processor>\), user www-data", res.stdout), res.stdout
+
+
+# --------------------------------------------------------------------------
+# build/demo.sh takes a port, and removes what it made
+
+
+def test_demo_takes_a_port_and_removes_what_it_made(tmp, env_users):
+    demo = tmp / "demo"
+    port = phtest.free_port()
+    env = {**os.environ, "PORT": str(port), "DEMO_DIR": str(demo)}
+    script = str(phtest.REPO / "build" / "demo.sh")
+    try:
+        res = subprocess.run(["bash", script], capture_output=True, text=True, timeout=300,
+                             env=env, stdin=subprocess.DEVNULL)
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+        assert f"http://127.0.0.1:{port}/cgi-bin/whoami" in res.stdout
+        assert f"DEMO_DIR={demo} bash {script} --remove" in res.stdout, res.stdout
+        # alice and bob existed: the demo created no user, and says so.
+        assert (demo / "created-users").read_text().strip() == ""
+        body = phtest.http_get(port, "bob.test", "/cgi-bin/whoami").body.decode()
+        assert f"uid={env_users['bob'][0]} " in body, body
+        assert phtest.pids_with_cmdline(str(demo))
+    finally:
+        res = subprocess.run(["bash", script, "--remove"], capture_output=True, text=True,
+                             timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert not demo.exists()
+    wait_for(lambda: not phtest.pids_with_cmdline(str(demo)), phtest.STOP_TIMEOUT,
+             what="the demo's processes to go")
+    for name in env_users:
+        pwd.getpwnam(name)      # still there
