@@ -56,6 +56,15 @@ create_account() {
     fi
 }
 
+# install_replace MODE SRC DST: a new file renamed over DST, never DST
+# rewritten in place (a running httpd maps the module) nor missing for a
+# moment (install(1) unlinks, then creates: a factory or a graceful restart
+# loading the module then would fail).
+install_replace() {
+    install -D -m "$1" "$2" "$3.new.$$"
+    mv -f "$3.new.$$" "$3"
+}
+
 case $mode in
 account)
     # Only the account (what a package's postinst does; the tests use it).
@@ -64,7 +73,7 @@ account)
 install)
     bash build/debian-files.sh "$GEN" "$LIBEXECDIR/mod_mpm_peruser_hybrid.so" \
         "$PH_DEFAULT_USER"
-    install -D -m 644 build/out/mod_mpm_peruser_hybrid.so "$so"
+    install_replace 644 build/out/mod_mpm_peruser_hybrid.so "$so"
     install -D -m 644 "$GEN/mpm_peruser_hybrid.load" "$load"
     if [ -e "$conf" ] && ! cmp -s "$GEN/mpm_peruser_hybrid.conf" "$conf"; then
         install -D -m 644 "$GEN/mpm_peruser_hybrid.conf" "$conf.dist"
@@ -73,7 +82,7 @@ install)
     else
         install -D -m 644 "$GEN/mpm_peruser_hybrid.conf" "$conf"
     fi
-    install -D -m 755 build/out/pstat "$pstat"
+    install_replace 755 build/out/pstat "$pstat"
     install -D -m 644 tools/pstat/pstat.1 "$man"
     if [ -z "$DESTDIR" ] && [ "$PH_CREATE_USER" != no ]; then
         create_account

@@ -331,6 +331,17 @@ def test_debian_stock_config_a2enmod_serves_000_default(debian):
     assert re.search(r"^\s+main server .*\n\s+-> environment phdefault, user phdefault",
                      res.stdout, re.M), res.stdout
 
+    # `make install` again, over the module the running server maps: a new
+    # file (renamed over it), the server goes on.
+    so = debian.tmp / "root" / LIBEXEC.lstrip("/") / SO
+    if not phtest.SANITIZER:
+        inode = so.stat().st_ino
+        make_ok("install", f"DESTDIR={debian.tmp / 'root'}", "PH_CREATE_USER=no")
+        assert so.stat().st_ino != inode
+        resp = phtest.http_get(debian.port, "localhost", "/")
+        assert resp.status == 200 and resp.body == index
+        assert phtest.pid_alive(parent) and "AH00060" not in debian.log_text()
+
     # A graceful restart of the running server: it goes on answering, a new
     # generation, the same parent.
     gen = snap["server"]["generation"]
