@@ -20,7 +20,11 @@
 #   make asan       build/out-asan/mod_mpm_peruser_hybrid.so under ASan + UBSan
 #   make tsan       build/out-tsan/mod_mpm_peruser_hybrid.so under TSan
 #                   (the integration tests run them with PH_SANITIZER=asan|tsan)
-#   make install    the module into apxs LIBEXECDIR (/usr/lib/apache2/modules)
+#   make install    the module into apxs LIBEXECDIR (/usr/lib/apache2/modules),
+#                   Debian's mods-available .load and .conf, pstat and
+#                   pstat.1, the default environment's account (DESTDIR=...
+#                   honoured; see build/install.sh)
+#   make uninstall  removes what make install installed
 #   make httpd-tests-ph | httpd-tests-ph-env | httpd-tests-event
 #                   build/httpd-tests.sh: httpd's own test suite, compared
 #                   with stock event's failures (~10 min each, as root;
@@ -47,7 +51,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench bench-h2c bench-tls coldstart slots intree install clean asan tsan \
+.PHONY: all unit check integration bench bench-h2c bench-tls coldstart slots intree install uninstall install-account clean asan tsan \
         httpd-tests-ph httpd-tests-ph-env httpd-tests-event
 all: $(MODULE) $(OUT)/pstat
 
@@ -126,10 +130,30 @@ httpd-tests-ph httpd-tests-ph-env: httpd-tests-%: $(MODULE)
 httpd-tests-event:
 	bash build/httpd-tests.sh $(HTTPD_TESTS_ARGS) event
 
-# Installs the module where Debian keeps httpd's modules (apxs's LIBEXECDIR).
+# Installs, each under $(DESTDIR): the module where Debian keeps httpd's
+# modules (apxs's LIBEXECDIR); mods-available/mpm_peruser_hybrid.load and
+# .conf (build/debian-files.sh) in $(CONFDIR); pstat in $(BINDIR) and its
+# man page; and, on a real install (no DESTDIR), the system account
+# $(PH_DEFAULT_USER) of the .conf's default environment (PH_CREATE_USER=no:
+# not).  `make uninstall` removes the same (build/install.sh).
 LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR)
+CONFDIR    ?= $(or $(APACHE_CONFDIR),/etc/apache2)
+BINDIR     ?= /usr/bin
+MANDIR     ?= /usr/share/man
+PH_DEFAULT_USER ?= phdefault
+PH_CREATE_USER  ?= yes
+INSTALL_VARS = DESTDIR='$(DESTDIR)' LIBEXECDIR='$(LIBEXECDIR)' \
+    CONFDIR='$(CONFDIR)' BINDIR='$(BINDIR)' MANDIR='$(MANDIR)' \
+    PH_DEFAULT_USER='$(PH_DEFAULT_USER)' PH_CREATE_USER='$(PH_CREATE_USER)'
 install: $(MODULE) $(OUT)/pstat
-	install -D -m 644 $(MODULE) $(DESTDIR)$(LIBEXECDIR)/mod_mpm_peruser_hybrid.so
+	$(INSTALL_VARS) bash build/install.sh install
+
+uninstall:
+	$(INSTALL_VARS) bash build/install.sh uninstall
+
+# Only the default environment's account (what a package's postinst does).
+install-account:
+	$(INSTALL_VARS) bash build/install.sh account
 
 # Proves the in-tree build: copies the MPM into an httpd 2.4 source tree
 # (Debian's source package unless HTTPD_SRC names one), ./buildconf,

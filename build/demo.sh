@@ -7,9 +7,17 @@
 #   bob.test    served by processes running as bob
 #
 #   bash build/demo.sh            (as root; from any directory)
+#   PORT=9090 bash build/demo.sh  on another port (default 8080)
+#   DEMO_DIR=/tmp/x bash build/demo.sh   in another directory (its own)
+#   bash build/demo.sh --remove   stops the demo server and removes what the
+#                                 demo made: /tmp/peruser-hybrid-demo and the
+#                                 users alice and bob if it created them
 #
-# Everything it writes is under /tmp/peruser-hybrid-demo.  Running it again
-# stops the previous demo server first.
+# Everything it writes is under /tmp/peruser-hybrid-demo, but for the users
+# alice and bob (created when missing; the ones it created are listed in
+# /tmp/peruser-hybrid-demo/created-users) and the Debian packages it
+# installs (which --remove leaves).  Running it again stops the previous
+# demo server first.
 set -euo pipefail
 
 SCRIPT=build/demo.sh
@@ -22,21 +30,22 @@ require_root "$SCRIPT" "apache2 must start as root to switch users"
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$REPO"
 
-DEMO=/tmp/peruser-hybrid-demo
+DEMO=${DEMO_DIR:-/tmp/peruser-hybrid-demo}
 CONF=$DEMO/httpd.conf
-PORT=8080
+PORT=${PORT:-8080}
 MODULE=$REPO/build/out/mod_mpm_peruser_hybrid.so
+case $PORT in
+    ''|*[!0-9]*) echo "$SCRIPT: PORT=$PORT is not a port number" >&2; exit 1 ;;
+esac
+if [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
+    echo "$SCRIPT: PORT=$PORT is not a port number (1 to 65535)" >&2
+    exit 1
+fi
 
-install_deps apache2 apache2-dev apache2-utils build-essential curl libnghttp2-dev \
-    libhwloc-dev
-
-echo "== make"
-make
-
-ensure_env_users
-
-# A previous demo still running: stop it and wait (bounded) for it to go.
-if [ -f "$DEMO/httpd.pid" ] && [ -f "$CONF" ]; then
+# stop_previous: a previous demo still running is stopped, and waited for
+# (bounded).
+stop_previous() {
+    [ -f "$DEMO/httpd.pid" ] && [ -f "$CONF" ] || return 0
     old=$(cat "$DEMO/httpd.pid" 2>/dev/null || true)
     if [ -n "$old" ] && kill -0 "$old" 2>/dev/null; then
         echo "== stopping the previous demo server (pid $old)"
@@ -50,7 +59,43 @@ if [ -f "$DEMO/httpd.pid" ] && [ -f "$CONF" ]; then
             exit 1
         fi
     fi
+}
+
+if [ "${1:-}" = "--remove" ]; then
+    stop_previous
+    created=$(cat "$DEMO/created-users" 2>/dev/null || true)
+    rm -rf "$DEMO"
+    for u in $created; do
+        case $u in alice|bob) ;; *) continue ;; esac
+        if pgrep -u "$u" >/dev/null; then
+            echo "$SCRIPT: processes still run as $u: user kept"
+            continue
+        fi
+        userdel "$u" && echo "removed the user $u (the demo created it)"
+        getent group "$u" >/dev/null && groupdel "$u"
+    done
+    echo "removed $DEMO (Debian packages the demo installed are left installed)"
+    exit 0
+elif [ $# -gt 0 ]; then
+    echo "usage: [PORT=8080] $SCRIPT [--remove]" >&2
+    exit 1
 fi
+
+install_deps apache2 apache2-dev apache2-utils build-essential curl libnghttp2-dev \
+    libhwloc-dev
+
+echo "== make"
+make
+
+# Users the demo creates now, and those an earlier run created (still
+# listed when it runs again): --remove deletes exactly these.
+created=$(cat "$DEMO/created-users" 2>/dev/null || true)
+for u in alice bob; do
+    id -u "$u" >/dev/null 2>&1 || created="$created $u"
+done
+ensure_env_users
+
+stop_previous
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     echo "$SCRIPT: something already listens on 127.0.0.1:$PORT; stop it first" >&2
@@ -59,6 +104,7 @@ fi
 
 rm -rf "$DEMO"
 mkdir -p "$DEMO/run"
+echo "${created# }" > "$DEMO/created-users"
 for u in alice bob; do
     mkdir -p "$DEMO/www/$u/cgi-bin"
     cat > "$DEMO/www/$u/index.html" <<EOF
@@ -160,4 +206,6 @@ Right now:
 Error log: $DEMO/error.log
 Stop it with:
   /usr/sbin/apache2 -f $CONF -k stop
+Stop it and remove what the demo made ($DEMO$(for u in $created; do printf ', the user %s' "$u"; done)):
+  ${DEMO_DIR:+DEMO_DIR=$DEMO }bash $REPO/$SCRIPT --remove
 EOF

@@ -264,6 +264,8 @@ static void ph_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(ph_pre_config, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_config(ph_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ph_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After core's vhost dump (APR_HOOK_FIRST): apache2ctl -S. */
+    ap_hook_test_config(ph_env_dump, NULL, NULL, APR_HOOK_LAST);
     /* A factory's modules make their start-up files for its environment
      * (factory_owner.c): before every other post_config, until after. */
     ap_hook_post_config(ph_factory_owner_adopt, NULL, NULL,

@@ -108,6 +108,11 @@ server_rec *ph_env_server_by_id(uint32_t vhost_id);
 
 ph_env *ph_env_by_index(int index);
 
+/* test_config (env_dump.c): with -D DUMP_VHOSTS (apache2ctl -S) or
+ * -D DUMP_ENVIRONMENTS, prints every environment and which environment and
+ * user serve each virtual host, to stdout. */
+void ph_env_dump(apr_pool_t *p, server_rec *main_server);
+
 /* True when the server runs as root and so can switch users. */
 int ph_env_can_switch_users(void);
 
