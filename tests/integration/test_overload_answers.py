@@ -72,6 +72,23 @@ def start(servers, tree):
     return srv
 
 
+def flood_clients(srv, n):
+    """n threads (not started), each a GET / for flood.test that puts its
+    RawResponse (or the exception) into results under lock."""
+    results = []
+    lock = threading.Lock()
+
+    def one():
+        try:
+            r = http_get(srv.port, "flood.test", "/", timeout=40)
+        except Exception as exc:  # reported by the caller
+            r = exc
+        with lock:
+            results.append(r)
+
+    return [threading.Thread(target=one) for _ in range(n)], results, lock
+
+
 def slow_processors(srv):
     """The pids of slow's processors, from the segment."""
     return sorted(c["pid"] for c in phtest.seg_processors(phtest.segment(srv), "slow"))
@@ -169,18 +186,7 @@ def test_flood_is_bounded_and_falls_back(servers, tree, shm_dump):
 
     holder = Holder(srv, tree)
     threads_before = threads_of(proc)
-    results = []
-    lock = threading.Lock()
-
-    def one():
-        try:
-            r = http_get(srv.port, "flood.test", "/", timeout=40)
-        except Exception as exc:  # reported below
-            r = exc
-        with lock:
-            results.append(r)
-
-    clients = [threading.Thread(target=one) for _ in range(60)]
+    clients, results, lock = flood_clients(srv, 60)
     try:
         t0 = time.monotonic()
         for t in clients:
@@ -277,18 +283,7 @@ def test_real_work_goes_on_while_answers_queue(servers, tree):
     the work queue."""
     srv = start(servers, tree)
     holder = Holder(srv, tree)
-    results = []
-    lock = threading.Lock()
-
-    def one():
-        try:
-            r = http_get(srv.port, "flood.test", "/", timeout=40)
-        except Exception as exc:  # reported below
-            r = exc
-        with lock:
-            results.append(r)
-
-    clients = [threading.Thread(target=one) for _ in range(30)]
+    clients, results, lock = flood_clients(srv, 30)
     try:
         for t in clients:
             t.start()
