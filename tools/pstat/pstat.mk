@@ -9,7 +9,6 @@
 #   make pstat-test     pstat-unit, then the pytest tests (tmux included)
 #   make pstat-bench    CPU time of one `pstat -j` snapshot, 256 child
 #                       slots and 100 environments
-#   make pstat-install  $(DESTDIR)/usr/bin/pstat
 #   make pstat-tools    pstat, pstat_tests and pstat_fake_server (what the
 #                       pytest tests build for themselves)
 #
@@ -38,7 +37,7 @@ PSTAT_UNIT_BIN := $(OUT)/pstat_tests
 PSTAT_FAKE_OBJ := $(PSTAT_OBJDIR)/tests/fake_server.o $(PSTAT_SHM_OBJ)
 PSTAT_FAKE_BIN := $(OUT)/pstat_fake_server
 
-.PHONY: pstat pstat-unit pstat-test pstat-bench pstat-install pstat-tools
+.PHONY: pstat pstat-unit pstat-test pstat-bench pstat-tools
 pstat: $(PSTAT_BIN)
 pstat-tools: $(PSTAT_BIN) $(PSTAT_UNIT_BIN) $(PSTAT_FAKE_BIN)
 
@@ -74,8 +73,5 @@ pstat-test: pstat-unit
 
 pstat-bench: $(PSTAT_BIN) $(PSTAT_FAKE_BIN)
 	/usr/bin/python3 $(PSTAT_TEST_DIR)/bench_pstat.py
-
-pstat-install: $(PSTAT_BIN)
-	install -D -m 755 $(PSTAT_BIN) $(DESTDIR)/usr/bin/pstat
 
 -include $(PSTAT_OBJ:.o=.d) $(PSTAT_UNIT_OBJ:.o=.d) $(PSTAT_FAKE_OBJ:.o=.d)
