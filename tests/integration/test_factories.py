@@ -145,3 +145,38 @@ def test_idle_environment_lets_its_factory_go(servers, tree, env_users):
     assert not srv.log_lines("PH00528"), "a retired factory was reported as dead"
     serves_as(srv, "bob", env_users)
     assert srv.factory_of("bob")
+
+
+def multiplexer_pids(srv):
+    """Live multiplexers: the parent's children running as the server's
+    User (www-data)."""
+    return sorted(p for p, (u, _g) in srv.children().items()
+                  if u[1] == 33 and phtest.proc_ppid(p) == srv.parent_pid)
+
+
+def test_killed_multiplexers_factory_and_multiplexer_are_replaced(servers, tree, env_users):
+    """The multiplexers' factory killed: the running multiplexers go on
+    serving; a multiplexer killed afterwards is replaced through a new
+    factory (its death said, PH00528), and the server serves on."""
+    srv = start(servers)
+    serves_as(srv, "alice", env_users)
+    [factory] = srv.mux_factories()
+    muxes = multiplexer_pids(srv)
+    assert muxes, "no multiplexer"
+    os.kill(factory, signal.SIGKILL)
+    wait_for(lambda: not phtest.pid_alive(factory), 10, what="the killed factory to go")
+    serves_as(srv, "bob", env_users)
+    assert multiplexer_pids(srv) == muxes, "a multiplexer went with its factory"
+
+    os.kill(muxes[0], signal.SIGKILL)
+
+    def replaced():
+        now = multiplexer_pids(srv)
+        return now if len(now) == len(muxes) and muxes[0] not in now else None
+    wait_for(replaced, 30, what="a new multiplexer in place of the killed one")
+    new_factory = srv.mux_factories()
+    assert new_factory and new_factory[0] != factory, (factory, new_factory)
+    assert srv.log_lines("PH00528"), "the factory's death was not logged"
+    for _ in range(5):
+        serves_as(srv, "alice", env_users)
+        serves_as(srv, "bob", env_users)
