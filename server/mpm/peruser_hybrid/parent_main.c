@@ -75,6 +75,8 @@ typedef struct parent_gen {
     long long *quiet_until_ms;  /* per environment, kept between ticks */
     ph_slots_plan plan;
     int *forked;                /* per environment, this tick */
+    apr_time_t *proc_seen;      /* per environment: the last tick it had
+                                 * a processor (any generation), 0 never */
     apr_time_t pressure_said;   /* PH00124/PH00125 last logged */
     unsigned long reclaims_unsaid; /* reclaims since PH00125 was said */
 } parent_gen;
@@ -534,6 +536,12 @@ static int free_slots(void)
     return n;
 }
 
+/* How long after an environment's last processor went its channels are
+ * still looked at for connections left waiting: a handoff decided while
+ * it lived lands within milliseconds; a minute is the multiplexers' own
+ * bound for a handoff never claimed (LOST_HANDOFF_MS, mux_admit.c). */
+#define QUEUE_WATCH apr_time_from_sec(60)
+
 /* The census and plan of this generation (see parent_gen). */
 static void census_alloc(void)
 {
@@ -544,6 +552,7 @@ static void census_alloc(void)
     gen.census_procs = apr_pcalloc(gen.pconf, sizeof(ph_slots_proc) * nslots);
     gen.quiet_until_ms = apr_pcalloc(gen.pconf, sizeof(long long) * nenvs);
     gen.forked = apr_pcalloc(gen.pconf, sizeof(int) * nenvs);
+    gen.proc_seen = apr_pcalloc(gen.pconf, sizeof(apr_time_t) * nenvs);
     p->spawn_env = apr_pcalloc(gen.pconf, sizeof(int) * nslots);
     p->why = apr_pcalloc(gen.pconf, sizeof(ph_slots_why) * nslots);
     p->settle = apr_pcalloc(gen.pconf, sizeof(unsigned) * nenvs);
@@ -595,6 +604,9 @@ static void census_take(ph_slots_census *c, apr_time_t now)
             continue;
         }
         c->processors++;        /* every generation counts against the cap */
+        if (k >= 0 && k < ph_envs->nelts) {
+            gen.proc_seen[k] = now;
+        }
         /* A reclaimed processor that holds a kept-alive connection
          * keeps its slot until KeepAliveTimeout: after a grace, its slot
          * no longer counts as coming, and another may be reclaimed. */
@@ -628,7 +640,13 @@ static void census_take(ph_slots_census *c, apr_time_t now)
          * (ph_segment_settle_demand): a multiplexer looking in between
          * sees it and does not ask for one more. */
         e->demand = ph_segment_peek_demand(i);
-        e->queued = e->alive == 0
+        /* Only a processor of ours makes a multiplexer hand a connection
+         * over (capacity) or queue a 503 (has_processor, mux_admit.c):
+         * after the last one went, for QUEUE_WATCH, whatever it left
+         * there is looked for; an environment that had none for longer
+         * costs no system call (issue 13). */
+        e->queued = e->alive == 0 && gen.proc_seen[i]
+                    && now - gen.proc_seen[i] <= QUEUE_WATCH
                     && channel_has_waiting(APR_ARRAY_IDX(ph_envs, i, ph_env *));
     }
     c->nenvs = ph_envs->nelts;
