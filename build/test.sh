@@ -23,7 +23,7 @@ install_deps \
     build-essential apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev \
     libcunit1-dev libhwloc-dev libjemalloc-dev wrk curl \
     python3-pytest python3-requests clang valgrind tmux libncurses-dev haproxy \
-    libnghttp2-dev nghttp2-client python3-h2 openssl
+    libnghttp2-dev nghttp2-client python3-h2 openssl libapache2-mpm-itk
 
 echo "== make"
 make
