@@ -90,9 +90,10 @@ tenants_summary() {
 
 # tree_pids PID: PID and every descendant of it
 tree_pids() {
-    local p
+    local p kids
     echo "$1"
-    for p in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    kids=$(cat /proc/"$1"/task/*/children 2>/dev/null) || true
+    for p in $kids; do
         tree_pids "$p"
     done
 }

