@@ -58,8 +58,10 @@ if [[ " $MPMS " == *" itk "* ]] && [ ! -f "$MODDIR/mpm_itk.so" ]; then
     install_deps libapache2-mpm-itk
 fi
 for n in $NS; do
-    [ "$n" -ge 1 ] && [ "$n" -le 10000 ] || {
-        echo "$SCRIPT: N=$n: 1 to 10000" >&2; exit 1; }
+    if [ "$n" -lt 1 ] || [ "$n" -gt 10000 ]; then
+        echo "$SCRIPT: N=$n: 1 to 10000" >&2
+        exit 1
+    fi
 done
 ulimit -n 65536 2>/dev/null || true
 
@@ -187,7 +189,8 @@ measure() {
     R[$n,$mpm,cpu]=$(awk -v t=$((t_after - t_before)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
     R[$n,$mpm,cpu_detail]=$(awk -v p="$cpu_par" -v m="$cpu_mux" -v hz="$HZ" \
                               'BEGIN { printf "parent %.2f, muxes %.2f", p / hz, m / hz }')
-    R[$n,$mpm,pss_after]=$(( $(pss_kb $(tree_pids "$pid")) / 1024 ))
+    mapfile -t pids < <(tree_pids "$pid")
+    R[$n,$mpm,pss_after]=$(( $(pss_kb "${pids[@]}") / 1024 ))
 
     # tenants 2..N, never asked before: half one after another, half 20 at a time
     half=$(( (n - 1) / 2 ))
