@@ -842,7 +842,7 @@ static int children_alive(void)
  * The maintenance pass runs at least once a tick (a second), and at once
  * when a child exits or a signal arrives.  PH_MAINTAIN_TICK_MS in the
  * parent's environment (10 to 1000) shortens it: a test of what a pass
- * costs over thousands of them (tests/integration/test_parent_memory.py)
+ * costs over thousands of them (tests/integration/test_idle_cost.py)
  * needs them in seconds, not hours.  Not a directive: nothing an operator
  * should tune.
  */
