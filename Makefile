@@ -12,6 +12,7 @@
 #   make bench-tls  build/bench-tls.sh: the same over TLS (h2 and http/1.1), with h2load
 #   make coldstart  build/coldstart.sh: spawn-on-demand latency
 #   make slots      build/slots.sh: 1,000 tenants on ServerLimit, beside event
+#   make scale      build/scale.sh: N idle tenants beside event and mpm-itk (memory, CPU, fds, cold start)
 #   make shm-bench  ticket handoff vs a mutex queue (tests/shm)
 #   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
 #   make fuzz-short libFuzzer on head_parse.c and tls_hello.c, 20 s each
@@ -51,7 +52,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench bench-h2c bench-tls coldstart slots intree install uninstall install-account clean asan tsan \
+.PHONY: all unit check integration bench bench-h2c bench-tls coldstart slots scale intree install uninstall install-account clean asan tsan \
         httpd-tests-ph httpd-tests-ph-env httpd-tests-event
 all: $(MODULE) $(OUT)/pstat
 
@@ -120,6 +121,9 @@ coldstart: $(MODULE)
 
 slots: $(MODULE)
 	bash build/slots.sh
+
+scale: $(MODULE)
+	bash build/scale.sh
 
 # httpd's own test suite (shared/httpd-tests, beside the repository) in
 # one mode, compared with stock event's failures: see build/httpd-tests.sh.

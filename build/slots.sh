@@ -29,6 +29,8 @@ SCRIPT=build/slots.sh
 . "$(dirname "$(readlink -f "$0")")/lib/common.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/httpd.sh
 . "$(dirname "$(readlink -f "$0")")/lib/httpd.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/tenants.sh
+. "$(dirname "$(readlink -f "$0")")/lib/tenants.sh"
 require_root "$SCRIPT" "apache2 must start as root to switch users"
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$REPO"
@@ -47,37 +49,10 @@ trap cleanup_servers EXIT
 
 # conf NAME MPM: $WORK/NAME/httpd.conf on a fresh port (PORT_<NAME>)
 conf() {
-    local name=$1 mpm=$2 port i user
+    local port
     port=$(free_port)
-    eval "PORT_$name=$port"
-    mkdir -p "$WORK/$name/run"
-    {
-        if [ "$mpm" = ph ]; then
-            conf_preamble "$WORK/$name" "warn mpm_peruser_hybrid:debug" \
-                "LoadModule mpm_peruser_hybrid_module $MODULE"
-            echo "ProcessorImage $IMAGE"
-        else
-            conf_preamble "$WORK/$name" warn \
-                "LoadModule mpm_event_module $MODDIR/mod_mpm_event.so"
-        fi
-        cat <<EOF
-Listen 127.0.0.1:$port
-User www-data
-Group www-data
-EOF
-        conf_www_access
-        for i in $(seq 1 "$NENVS"); do
-            user=alice
-            [ $((i % 2)) -eq 0 ] && user=bob
-            if [ "$mpm" = ph ]; then
-                printf '<Processor t%d>\n    User %s\n    Group %s\n</Processor>\n' \
-                    "$i" "$user" "$user"
-            fi
-            printf '<VirtualHost 127.0.0.1:%d>\n    ServerName t%d.test\n' "$port" "$i"
-            [ "$mpm" = ph ] && printf '    ServerEnvironment t%d\n' "$i"
-            printf '    DocumentRoot %s\n</VirtualHost>\n' "$WORK/www"
-        done
-    } > "$WORK/$name/httpd.conf"
+    eval "PORT_$1=$port"
+    tenants_conf "$WORK/$1" "$2" "$NENVS" "$port" "ProcessorImage $IMAGE"
 }
 
 # sampler PARENT OUT: every 0.5 s, append the parent's children to OUT
@@ -86,18 +61,6 @@ sampler() {
         ps -o pid= --ppid "$1" >> "$2" || true
         sleep 0.5
     done
-}
-
-# summary: "200 x998 503 x2, median 3.1 ms, p99 40.2 ms, worst 5003.0 ms"
-# from lines "code seconds"
-summary() {
-    local data
-    data=$(cat)
-    awk '{ n[$1]++ } END { for (c in n) printf "%s x%d  ", c, n[c] }' <<<"$data"
-    awk '{ print $2 * 1000 }' <<<"$data" | sort -n | awk '
-        { ms[NR] = $1 }
-        END { printf "median %.1f ms, p99 %.1f ms, worst %.1f ms",
-                     ms[int((NR + 1) / 2)], ms[int(NR * 0.99 + 0.5)], ms[NR] }'
 }
 
 # started_after LOG NS: "N (last +M ms)", the PH00103 lines LOG's own
@@ -123,12 +86,6 @@ forks_so_far() {
     grep -c 'PH00103: started processor' "$WORK/$1/error.log" || true
 }
 
-touch_one() {
-    curl -s -m 30 -o /dev/null -w '%{http_code} %{time_total}\n' -H "Host: t$1.test" \
-         "http://127.0.0.1:$2/100b.txt" || echo "000 30"
-}
-export -f touch_one
-
 run() {
     local name=$1 mpm=$2 port pid t0 t1 seq_codes par_codes load_pid forks
     local before_stop after_stop stop_ms pids left so_far
@@ -147,14 +104,14 @@ run() {
     echo "== $name ($mpm$([ "$mpm" = ph ] && echo ", ProcessorImage $IMAGE")): $NENVS tenants, start until the first answer $(( (t1 - t0) / 1000000 )) ms"
 
     t0=$(date +%s%N)
-    seq_codes=$(for i in $(seq 1 "$NENVS"); do touch_one "$i" "$port"; done | summary)
+    seq_codes=$(for i in $(seq 1 "$NENVS"); do tenant_touch "$i" "$port"; done | tenants_summary)
     t1=$(date +%s%N)
     so_far=""
     [ "$mpm" = ph ] && so_far="; processors started so far $(forks_so_far "$name")"
     echo "   one after another: $seq_codes; $(( (t1 - t0) / 1000000 )) ms in all$so_far"
 
     t0=$(date +%s%N)
-    par_codes=$(seq 1 "$NENVS" | xargs -P 20 -I{} bash -c "touch_one {} $port" | summary)
+    par_codes=$(seq 1 "$NENVS" | xargs -P 20 -I{} bash -c "tenant_touch {} $port" | tenants_summary)
     t1=$(date +%s%N)
     so_far=""
     [ "$mpm" = ph ] && so_far="; processors started so far $(forks_so_far "$name")"
@@ -164,7 +121,7 @@ run() {
     touch "$WORK/$name/load"
     ( while [ -e "$WORK/$name/load" ]; do
           seq 1 "$NENVS" | shuf | head -n 200 |
-              xargs -P 20 -I{} bash -c "touch_one {} $port" >/dev/null
+              xargs -P 20 -I{} bash -c "tenant_touch {} $port" >/dev/null
       done ) &
     load_pid=$!
     sleep 3

@@ -36,6 +36,35 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
  * claiming it: the connection went with it, give the slot back. */
 #define LOST_HANDOFF_MS 60000
 
+/*
+ * Environments whose partition of ours may hold a READY ticket: marked by
+ * a handoff, unmarked by a look that finds none READY there.  At start
+ * every record of the segment is looked at (what a predecessor in our
+ * mux_index left, in whatever environment), until a look finds none.  The
+ * look for lost tickets visits only these, so an idle multiplexer reads
+ * no ticket at all, whatever the number of environments (issue 13).
+ * Private to this process.
+ */
+typedef struct handed_set {
+    unsigned char *marked;      /* one per environment */
+    int *list;                  /* the marked ones, in no order */
+    int n;
+    int nenvs;
+    int all;                    /* look at every record of the segment */
+} handed_set;
+
+static handed_set handed;
+
+static void handed_mark(int env_index)
+{
+    if (env_index < 0 || env_index >= handed.nenvs
+        || handed.marked[env_index]) {
+        return;
+    }
+    handed.marked[env_index] = 1;
+    handed.list[handed.n++] = env_index;
+}
+
 static int avail_step(const ph_shm_env *rec)
 {
     unsigned levels = rec->wait_levels ? rec->wait_levels : 1;
@@ -261,6 +290,7 @@ int ph_admit_send(int mux_index, int env_index, int fd, ph_chan_msg *msg)
         return rv;
     }
     atomic_fetch_add(&rec->connections, 1);
+    handed_mark(env_index);
     return 0;
 }
 
@@ -298,42 +328,101 @@ int ph_admit_send_answer(int env_index, int fd, ph_chan_msg *msg)
     return ph_channel_send(env->answer[0], fd, msg);
 }
 
-void ph_admit_reclaim_lost(int mux_index)
+void ph_admit_init(apr_pool_t *p, int nenvs)
 {
-    uint32_t env, i, envs, per;
-    long long cutoff = ph_now_ms() - LOST_HANDOFF_MS;
+    handed.nenvs = nenvs;
+    handed.n = 0;
+    handed.all = 1;
+    handed.marked = apr_pcalloc(p, (apr_size_t)nenvs + 1);
+    handed.list = apr_pcalloc(p, sizeof(int) * ((apr_size_t)nenvs + 1));
+}
 
-    if (!ph_segment || mux_index < 0) {
-        return;
-    }
-    envs = ph_segment->geom.envs;
-    per = ph_segment->geom.tickets;
-    for (env = 0; env < envs; env++) {
-        for (i = 0; i < per; i++) {
-            ph_shm_ticket *tk = ph_shm_ticket_at(ph_segment,
-                                                 (uint32_t)mux_index, env, i);
-            uint64_t w;
-            ph_ticket_ref t;
+int ph_admit_unclaimed(void)
+{
+    return handed.n + handed.all;
+}
 
-            if (!tk) {
-                break;      /* mux_index beyond the geometry */
-            }
-            w = atomic_load(&tk->word);
-            if (PH_TICKET_STATE(w) != PH_TICKET_READY
-                || atomic_load(&tk->ready_at_ms) > cutoff) {
-                continue;
-            }
-            t.mux = (uint32_t)mux_index;
-            t.env = env;
-            t.index = i;
-            t.gen = PH_TICKET_GEN(w);
-            if (ph_ticket_retract(ph_segment, &t) == 0) {
-                ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
-                             PHLOGNO(00310) "environment #%u: a handoff "
-                             "was never claimed within %d s (its processor "
-                             "died?); ticket returned", env,
-                             LOST_HANDOFF_MS / 1000);
-            }
+/* Look at env's tickets of our partition: retract those READY for longer
+ * than LOST_HANDOFF_MS.  Returns how many are still READY. */
+static int reclaim_env(int mux_index, uint32_t env, uint32_t per,
+                       long long cutoff)
+{
+    uint32_t i;
+    int ready = 0;
+
+    for (i = 0; i < per; i++) {
+        ph_shm_ticket *tk = ph_shm_ticket_at(ph_segment, (uint32_t)mux_index,
+                                             env, i);
+        uint64_t w;
+        ph_ticket_ref t;
+
+        if (!tk) {
+            break;      /* mux_index or env beyond the geometry */
+        }
+        w = atomic_load(&tk->word);
+        if (PH_TICKET_STATE(w) != PH_TICKET_READY) {
+            continue;
+        }
+        if (atomic_load(&tk->ready_at_ms) > cutoff) {
+            ready++;
+            continue;
+        }
+        t.mux = (uint32_t)mux_index;
+        t.env = env;
+        t.index = i;
+        t.gen = PH_TICKET_GEN(w);
+        if (ph_ticket_retract(ph_segment, &t) == 0) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                         PHLOGNO(00310) "environment #%u: a handoff "
+                         "was never claimed within %d s (its processor "
+                         "died?); ticket returned", env,
+                         LOST_HANDOFF_MS / 1000);
+        }
+        else {
+            ready++;    /* changed under us: look again next time */
         }
     }
+    return ready;
+}
+
+int ph_admit_reclaim_lost(int mux_index)
+{
+    uint32_t per;
+    long long cutoff = ph_now_ms() - LOST_HANDOFF_MS;
+    int k;
+
+    if (!ph_segment || mux_index < 0) {
+        return 0;
+    }
+    per = ph_segment->geom.tickets;
+    if (handed.all) {
+        uint32_t env;
+        int ready = 0;
+
+        for (env = 0; env < ph_segment->geom.envs; env++) {
+            ready += reclaim_env(mux_index, env, per, cutoff);
+        }
+        if (ready) {
+            return handed.n + 1;
+        }
+        handed.all = 0;
+        while (handed.n > 0) {
+            handed.marked[handed.list[--handed.n]] = 0;
+        }
+        return 0;
+    }
+    for (k = 0; k < handed.n; ) {
+        int env_index = handed.list[k];
+        int32_t slot = ph_segment_env_slot(env_index);
+
+        if (slot >= 0
+            && reclaim_env(mux_index, (uint32_t)slot, per, cutoff) > 0) {
+            k++;
+            continue;
+        }
+        /* none READY there: unmarked until the next handoff */
+        handed.marked[env_index] = 0;
+        handed.list[k] = handed.list[--handed.n];
+    }
+    return handed.n;
 }

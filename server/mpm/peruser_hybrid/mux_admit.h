@@ -5,6 +5,8 @@
 #ifndef PH_MUX_ADMIT_H
 #define PH_MUX_ADMIT_H
 
+#include "apr_pools.h"
+
 #include "chan_msg.h"
 
 typedef enum {
@@ -47,7 +49,18 @@ int ph_admit_send(int mux_index, int env_index, int fd, ph_chan_msg *msg);
  * holds as many as it may) or another errno value. */
 int ph_admit_send_answer(int env_index, int fd, ph_chan_msg *msg);
 
-/* Return tickets of our partitions whose handoff was never claimed. */
-void ph_admit_reclaim_lost(int mux_index);
+/* Once, at the multiplexer's start: the set of environments whose
+ * partition may hold a ticket of ours READY (all of them, at first). */
+void ph_admit_init(apr_pool_t *p, int nenvs);
+
+/* Return tickets of our partitions whose handoff was never claimed,
+ * looking only at environments a handoff went to since a look found
+ * none READY there.  Returns how many environments are still to be
+ * looked at (0: nothing in flight, no need to look again until the next
+ * handoff). */
+int ph_admit_reclaim_lost(int mux_index);
+
+/* How many environments ph_admit_reclaim_lost would look at now. */
+int ph_admit_unclaimed(void);
 
 #endif /* PH_MUX_ADMIT_H */

@@ -134,6 +134,11 @@ typedef struct mux_state {
     mux_list peeking;
     mux_list lingering;
     mux_list *pending;          /* one per environment */
+    unsigned char *waiting;     /* per environment: its pending list is
+                                 * not empty (as counted in nwaiting) */
+    int nwaiting;               /* environments with connections pending:
+                                 * 0 when idle, and then no timer looks at
+                                 * any environment (issue 13) */
     ev_tag *chan_tags;          /* one per environment */
     ev_tag *doorbell_tags;      /* one per environment */
     int *chan_armed;            /* EPOLLOUT registered for that channel */
@@ -314,6 +319,12 @@ static void arm_channel(mux_state *m, int env_index, int on)
 static void pending_changed(mux_state *m, int env_index, int delta)
 {
     mux_list *l = &m->pending[env_index];
+    unsigned char now_waiting = l->head != NULL;
+
+    if (now_waiting != m->waiting[env_index]) {
+        m->waiting[env_index] = now_waiting;
+        m->nwaiting += now_waiting ? 1 : -1;
+    }
     ph_admit_waiting(m->mux_index, env_index, delta,
                      l->head ? l->head->since_ms : 0);
 }
@@ -929,7 +940,7 @@ static void expire(mux_state *m)
             conn_refer(m, mc, 0, 1);
         }
     }
-    for (i = 0; i < ph_envs->nelts; i++) {
+    for (i = 0; m->nwaiting > 0 && i < ph_envs->nelts; i++) {
         mux_list *l = &m->pending[i];
         mux_conn *mc, *next;
         long long due = 0;
@@ -967,7 +978,8 @@ static void expire(mux_state *m)
             arm_channel(m, i, 0);
         }
     }
-    if (now >= m->next_reclaim_ms) {
+    /* Only environments a handoff went to are looked at (mux_admit.c) */
+    if (now >= m->next_reclaim_ms && ph_admit_unclaimed() > 0) {
         ph_admit_reclaim_lost(m->mux_index);
         m->next_reclaim_ms = now + RECLAIM_EVERY_MS;
     }
@@ -987,7 +999,7 @@ static int next_timeout(mux_state *m)
     if (m->lingering.head && m->lingering.head->deadline_ms < next) {
         next = m->lingering.head->deadline_ms;
     }
-    for (i = 0; i < ph_envs->nelts; i++) {
+    for (i = 0; m->nwaiting > 0 && i < ph_envs->nelts; i++) {
         if (m->pending[i].head && m->pending[i].next_due_ms < next) {
             next = m->pending[i].next_due_ms;
         }
@@ -1058,6 +1070,8 @@ static int setup(mux_state *m, int slot, int mux_index,
         return errno;
     }
     m->pending = apr_pcalloc(pchild, sizeof(mux_list) * ph_envs->nelts);
+    m->waiting = apr_pcalloc(pchild, (apr_size_t)ph_envs->nelts + 1);
+    ph_admit_init(pchild, ph_envs->nelts);
     m->chan_tags = apr_pcalloc(pchild, sizeof(ev_tag) * ph_envs->nelts);
     m->chan_armed = apr_pcalloc(pchild, sizeof(int) * ph_envs->nelts);
     m->doorbell_tags = apr_pcalloc(pchild, sizeof(ev_tag) * ph_envs->nelts);

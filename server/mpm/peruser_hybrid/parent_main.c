@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <poll.h>
@@ -75,6 +76,13 @@ typedef struct parent_gen {
     long long *quiet_until_ms;  /* per environment, kept between ticks */
     ph_slots_plan plan;
     int *forked;                /* per environment, this tick */
+    apr_time_t *proc_seen;      /* per environment: the last tick it had
+                                 * a processor (any generation), 0 never */
+    ph_slots_env *env_limits;   /* per environment: its limits, read from
+                                 * the configuration once a generation */
+    int *published;             /* per environment: the processors figure
+                                 * last written to the segment, -1 none */
+    apr_interval_time_t tick;   /* the longest wait between two passes */
     apr_time_t pressure_said;   /* PH00124/PH00125 last logged */
     unsigned long reclaims_unsaid; /* reclaims since PH00125 was said */
 } parent_gen;
@@ -534,16 +542,41 @@ static int free_slots(void)
     return n;
 }
 
+/* How long after an environment's last processor went its channels are
+ * still looked at for connections left waiting: a handoff decided while
+ * it lived lands within milliseconds; a minute is the multiplexers' own
+ * bound for a handoff never claimed (LOST_HANDOFF_MS, mux_admit.c). */
+#define QUEUE_WATCH apr_time_from_sec(60)
+
 /* The census and plan of this generation (see parent_gen). */
 static void census_alloc(void)
 {
-    int nenvs = ph_envs->nelts + 1, nslots = ph_retained_state->nslots;
+    int nenvs = ph_envs->nelts + 1, nslots = ph_retained_state->nslots, i;
     ph_slots_plan *p = &gen.plan;
 
     gen.census_envs = apr_pcalloc(gen.pconf, sizeof(ph_slots_env) * nenvs);
     gen.census_procs = apr_pcalloc(gen.pconf, sizeof(ph_slots_proc) * nslots);
     gen.quiet_until_ms = apr_pcalloc(gen.pconf, sizeof(long long) * nenvs);
     gen.forked = apr_pcalloc(gen.pconf, sizeof(int) * nenvs);
+    gen.proc_seen = apr_pcalloc(gen.pconf, sizeof(apr_time_t) * nenvs);
+    gen.env_limits = apr_pcalloc(gen.pconf, sizeof(ph_slots_env) * nenvs);
+    gen.published = apr_palloc(gen.pconf, sizeof(int) * nenvs);
+    for (i = 0; i < nenvs; i++) {
+        gen.published[i] = -1;
+    }
+    for (i = 0; i < ph_envs->nelts; i++) {
+        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        ph_slots_env *e = &gen.env_limits[i];
+
+        e->min_processors = env_limit(env, offsetof(ph_env_limits,
+                                                    min_processors));
+        e->max_processors = env_limit(env, offsetof(ph_env_limits,
+                                                    max_processors));
+        e->min_spare = env_limit(env, offsetof(ph_env_limits,
+                                               min_spare_processors));
+        e->max_spare = env_limit(env, offsetof(ph_env_limits,
+                                               max_spare_processors));
+    }
     p->spawn_env = apr_pcalloc(gen.pconf, sizeof(int) * nslots);
     p->why = apr_pcalloc(gen.pconf, sizeof(ph_slots_why) * nslots);
     p->settle = apr_pcalloc(gen.pconf, sizeof(unsigned) * nenvs);
@@ -571,18 +604,9 @@ static void census_take(ph_slots_census *c, apr_time_t now)
 
     memset(c, 0, sizeof(*c));
     for (i = 0; i < ph_envs->nelts; i++) {
-        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         ph_slots_env *e = &gen.census_envs[i];
 
-        memset(e, 0, sizeof(*e));
-        e->min_processors = env_limit(env, offsetof(ph_env_limits,
-                                                    min_processors));
-        e->max_processors = env_limit(env, offsetof(ph_env_limits,
-                                                    max_processors));
-        e->min_spare = env_limit(env, offsetof(ph_env_limits,
-                                               min_spare_processors));
-        e->max_spare = env_limit(env, offsetof(ph_env_limits,
-                                               max_spare_processors));
+        *e = gen.env_limits[i];     /* the rest zero */
         e->backoff = now < gen.env_backoff[i].until;
         e->quiet_until_ms = gen.quiet_until_ms[i];
     }
@@ -595,6 +619,9 @@ static void census_take(ph_slots_census *c, apr_time_t now)
             continue;
         }
         c->processors++;        /* every generation counts against the cap */
+        if (k >= 0 && k < ph_envs->nelts) {
+            gen.proc_seen[k] = now;
+        }
         /* A reclaimed processor that holds a kept-alive connection
          * keeps its slot until KeepAliveTimeout: after a grace, its slot
          * no longer counts as coming, and another may be reclaimed. */
@@ -628,7 +655,13 @@ static void census_take(ph_slots_census *c, apr_time_t now)
          * (ph_segment_settle_demand): a multiplexer looking in between
          * sees it and does not ask for one more. */
         e->demand = ph_segment_peek_demand(i);
-        e->queued = e->alive == 0
+        /* Only a processor of ours makes a multiplexer hand a connection
+         * over (capacity) or queue a 503 (has_processor, mux_admit.c):
+         * after the last one went, for QUEUE_WATCH, whatever it left
+         * there is looked for; an environment that had none for longer
+         * costs no system call (issue 13). */
+        e->queued = e->alive == 0 && gen.proc_seen[i]
+                    && now - gen.proc_seen[i] <= QUEUE_WATCH
                     && channel_has_waiting(APR_ARRAY_IDX(ph_envs, i, ph_env *));
     }
     c->nenvs = ph_envs->nelts;
@@ -722,10 +755,16 @@ static void apply_plan(const ph_slots_census *c, const ph_slots_plan *p)
              * started for: one asked for meanwhile is answered too),
              * and demand beyond MaxProcessors is dropped; what waits for
              * a slot stays. */
-            ph_segment_settle_demand(k, p->settle[k]
-                                        + (unsigned)gen.forked[k]);
+            unsigned served = p->settle[k] + (unsigned)gen.forked[k];
+            if (served || e->demand) {
+                ph_segment_settle_demand(k, served);
+            }
         }
-        ph_segment_set_processors(k, e->alive + gen.forked[k]);
+        /* written when it changes: an idle tick writes nothing */
+        if (gen.published[k] != e->alive + gen.forked[k]) {
+            gen.published[k] = e->alive + gen.forked[k];
+            ph_segment_set_processors(k, gen.published[k]);
+        }
     }
 }
 
@@ -799,10 +838,29 @@ static int children_alive(void)
     return 0;
 }
 
-/* Wake at least once a second, and exactly when a back-off ends. */
+/*
+ * The maintenance pass runs at least once a tick (a second), and at once
+ * when a child exits or a signal arrives.  PH_MAINTAIN_TICK_MS in the
+ * parent's environment (10 to 1000) shortens it: a test of what a pass
+ * costs over thousands of them (tests/integration/test_idle_cost.py)
+ * needs them in seconds, not hours.  Not a directive: nothing an operator
+ * should tune.
+ */
+static apr_interval_time_t maintain_tick(void)
+{
+    const char *v = getenv("PH_MAINTAIN_TICK_MS");
+    long ms = v ? strtol(v, NULL, 10) : 0;
+
+    if (ms < 10 || ms > 1000) {
+        return apr_time_from_sec(1);
+    }
+    return apr_time_from_msec(ms);
+}
+
+/* Wake at least once a tick, and exactly when a back-off ends. */
 static int next_tick_ms(void)
 {
-    apr_time_t now = apr_time_now(), next = now + apr_time_from_sec(1);
+    apr_time_t now = apr_time_now(), next = now + gen.tick;
     int i;
 
     if (gen.mux_backoff.until > now && gen.mux_backoff.until < next) {
@@ -977,6 +1035,7 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
     int rv;
 
     gen.pconf = pconf;
+    gen.tick = maintain_tick();
     ap_log_pid(pconf, ap_pid_fname);
 
     if (!r->mpm->was_graceful) {

@@ -1,0 +1,143 @@
+"""The parent's memory stays flat and idle processes use no CPU (issue
+13): many environments, all idle,
+observed from outside through /proc (the parent's anonymous memory: its
+heap and pools, not the segment or the scoreboard, which are shared
+mappings).
+
+- idle over thousands of maintenance passes (PH_MAINTAIN_TICK_MS=10: a
+  pass every 10 ms instead of every second): an environment costs the
+  parent nothing per pass (it used to allocate from its configuration pool
+  on every one, +460 kB a minute with 500 environments, hidden for the
+  first minutes by the blocks the configuration's parsing left free);
+- over graceful restarts: a generation gives back what it took.
+
+Short forms (PH_MEMORY_TICKS_SECONDS, PH_MEMORY_RESTARTS) for .ci/run.
+"""
+
+import os
+import pwd
+import signal
+import time
+
+import phtest
+from phtest import http_get, vhost, wait_for
+
+TICK_SECONDS = int(os.environ.get("PH_MEMORY_TICKS_SECONDS", "20"))
+TICK_MS = 10
+RESTARTS = int(os.environ.get("PH_MEMORY_RESTARTS", "40"))
+
+
+def tenants_conf(n):
+    """n environments t1..tn, `MinProcessors 0` (users alice and bob in
+    turn), one vhost tN.test each, and probe.test without environment."""
+    parts = [phtest.server_head(threads=2, server_limit=64, muxes=1)]
+    for i in range(1, n + 1):
+        user = phtest.ENV_USERS[i % 2]
+        parts.append(phtest.processor(f"t{i}", user, MinProcessors=0))
+        parts.append(vhost(f"t{i}.test", f"t{i}", user))
+    parts.append(vhost("probe.test", None, "main"))
+    return "".join(parts)
+
+
+def start(servers, n, env=None):
+    port = phtest.free_port()
+    srv = servers(tenants_conf(n), values={"PORT": port}, loglevel="warn", env=env)
+    # probe.test has no environment: the multiplexer's 503 says it is up
+    srv.start(ready_hosts=["probe.test"], port=port)
+    srv.port = port
+    return srv
+
+
+def anon_kb(pid):
+    """The process's anonymous memory (kB): heap, pools, stacks."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Anonymous:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no Anonymous line for pid {pid}")
+
+
+def test_parent_memory_flat_while_idle(servers, tree):
+    # 500 idle environments: each pass visits every one of them
+    srv = start(servers, 500, env={"PH_MAINTAIN_TICK_MS": str(TICK_MS)})
+    pid = srv.parent_pid
+    assert http_get(srv.port, "t1.test", "/index.html", timeout=30).status == 200
+    time.sleep(5)       # the first ticks after start settle what they use
+    samples = [(0, anon_kb(pid))]
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < TICK_SECONDS:
+        time.sleep(5)
+        samples.append((round(time.monotonic() - t0), anon_kb(pid)))
+    growth = samples[-1][1] - samples[0][1]
+    passes = TICK_SECONDS * 1000 // TICK_MS
+    print(f"parent anonymous memory over {TICK_SECONDS} s idle, about {passes} passes "
+          f"(s, kB): {samples}")
+    # the old growth: ~8 kB a pass with 500 environments, some 16 MB here
+    assert growth <= 256, (f"the parent grew {growth} kB in {TICK_SECONDS} s idle "
+                           f"(about {passes} passes): {samples}")
+
+
+def restarted(srv, before):
+    return srv.log_text().count("resuming normal operations") > before
+
+
+def test_parent_memory_flat_over_graceful_restarts(servers, tree):
+    srv = start(servers, 100)
+    pid = srv.parent_pid
+    samples = []
+    for i in range(1, RESTARTS + 1):
+        before = srv.log_text().count("resuming normal operations")
+        os.kill(pid, signal.SIGUSR1)
+        wait_for(lambda: restarted(srv, before), 30, interval=0.05,
+                 what=f"graceful restart {i} in the error log")
+        if i == 10 or i % 10 == 0 or i == RESTARTS:
+            samples.append((i, anon_kb(pid)))
+    # still serving, as the same parent
+    assert srv.parent_pid == pid and phtest.pid_alive(pid)
+    wait_for(lambda: http_get(srv.port, "t2.test", "/index.html", timeout=30).status == 200,
+             30, what="t2 answering after the restarts")
+    # from the 10th on: the first restarts grow the allocator's arenas
+    first = next(kb for i, kb in samples if i >= min(10, RESTARTS))
+    growth = samples[-1][1] - first
+    print(f"parent anonymous memory over {RESTARTS} graceful restarts (restart, kB): {samples}")
+    # measured: ~1.5 kB a restart from the 10th to the 50th, slowing down,
+    # +0 from the 100th to the 300th (the allocator settling); a leak of a
+    # few bytes per environment a restart is above this
+    per = growth / max(1, RESTARTS - 10)
+    assert per <= 4, f"the parent grew {growth} kB over {RESTARTS} restarts: {samples}"
+
+
+def cpu_ticks(pid):
+    """utime + stime of pid, in clock ticks (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(rest[11]) + int(rest[12])
+
+
+def test_idle_multiplexers_and_parent_use_no_cpu(servers, tree):
+    """1,000 idle environments: the multiplexers do no work on a timer for
+    them (they used to look at every ticket of every environment once a
+    second: ~0.12 s of CPU in 20 s), and the parent's pass stays small."""
+    srv = start(servers, 1000)
+    pid = srv.parent_pid
+    www = pwd.getpwnam("www-data").pw_uid
+    muxes = [p for p in phtest.descendants(pid)
+             if phtest.proc_ppid(p) == pid
+             and (phtest.proc_uids(p) or ((None,),))[0][1] == www]
+    assert muxes, "no multiplexer found"
+    time.sleep(3)       # start-up work done
+    before = {p: cpu_ticks(p) for p in muxes + [pid]}
+    time.sleep(20)
+    used = {p: cpu_ticks(p) - t for p, t in before.items()}
+    hz = os.sysconf("SC_CLK_TCK")
+    mux_s = sum(used[p] for p in muxes) / hz
+    parent_s = used[pid] / hz
+    print(f"CPU in 20 s idle with 1,000 environments: multiplexers {mux_s:.2f} s "
+          f"({len(muxes)}), parent {parent_s:.2f} s")
+    # 0.1% of a core over 20 s is 0.02 s (the clock ticks are 10 ms); the
+    # code before issue 13 used 0.05 s (one multiplexer)
+    assert mux_s <= 0.02, f"idle multiplexers used {mux_s:.2f} s in 20 s: {used}"
+    assert parent_s <= 0.05, f"the idle parent used {parent_s:.2f} s in 20 s"
