@@ -54,6 +54,19 @@ typedef struct slots_case {
 #define NOW 1000000LL
 #define TPC 2
 
+/* A plan writing into the caller's arrays. */
+static void plan_over(ph_slots_plan *p, int *spawn, ph_slots_why *why,
+                      unsigned *settle, long long *quiet, int *env_scratch,
+                      int *proc_scratch)
+{
+    p->spawn_env = spawn;
+    p->why = why;
+    p->settle = settle;
+    p->quiet_until_ms = quiet;
+    p->env_scratch = env_scratch;
+    p->proc_scratch = proc_scratch;
+}
+
 static void run_case(const slots_case *t)
 {
     ph_slots_env envs[MAXE];
@@ -98,13 +111,7 @@ static void run_case(const slots_case *t)
     c.min_spare_threads = t->min_spare_threads;
     c.max_spare_threads = t->max_spare_threads;
     c.start_servers = t->start_servers;
-    p.spawn_env = spawn;
-    p.why = why;
-    p.settle = settle;
-    p.quiet_until_ms = quiet;
-    p.env_scratch = env_scratch;
-    p.proc_scratch = proc_scratch;
-
+    plan_over(&p, spawn, why, settle, quiet, env_scratch, proc_scratch);
     ph_slots_decide(&c, &p);
 
     for (n = 0; t->spawn[n] != END; n++) {
@@ -394,12 +401,8 @@ static void test_twenty_tenants_seven_slots(void)
             c.now_ms = now;
             c.idle_timeout_s = 900;
             c.threads_per_child = TPC;
-            p.spawn_env = spawn;
-            p.why = why;
-            p.settle = settle;
-            p.quiet_until_ms = quiet;
-            p.env_scratch = env_scratch;
-            p.proc_scratch = proc_scratch;
+            plan_over(&p, spawn, why, settle, quiet, env_scratch,
+                      proc_scratch);
             ph_slots_decide(&c, &p);
             for (i = 0; i < N; i++) {
                 envs[i].quiet_until_ms = quiet[i];
