@@ -529,8 +529,9 @@ static void report_whereis(report *rep)
  *   "aim"     env_offset aimed at the parent's copy of another
  *             environment's gid (processors lands there) and uid (demand)
  */
-#if PH_SHM_LAYOUT_MAJOR == 3
-/* Layout 3.x (records as in 2.x): MAIN (header, env identities, child
+#if PH_SHM_LAYOUT_MAJOR == 3 || PH_SHM_LAYOUT_MAJOR == 4
+/* Layout 3.x and 4.x (records as in 2.x; 4.0 only made two of them
+ * longer, and the sizes below come from sizeof): MAIN (header, env identities, child
  * records; the parent writes), MUX, then one page-aligned region per
  * environment (its counters, its children's figures, its partitions and
  * tickets); one file per writer since 3.0, mapped side by side. */
