@@ -369,7 +369,7 @@ def test_pstat_agrees_with_status_auto(servers, tree, shm_dump):
     assert doc["totals"]["dropped_noenv"] == top["PeruserDroppedNoEnvironment"] == 1
     assert doc["totals"]["requests"] == envs["alice"]["Requests"] + envs["bob"]["Requests"]
 
-    text = pstat(srv, "-1", "-d", "0")
+    text = pstat(srv, "-t", "-d", "0")
     names = [ln.split()[0] for ln in text.splitlines() if ln.split()]
     assert "alice" in names and "bob" in names, text
     for pid in (c["pid"] for c in doc["children"]):
