@@ -338,7 +338,7 @@ def test_status_figures_match_traffic(servers, tree, shm_dump):
 
 
 def test_pstat_agrees_with_status_auto(servers, tree, shm_dump):
-    """pstat -1 lists both environments; pstat -j's per-environment
+    """pstat -t lists both environments; pstat -j's per-environment
     requests, drops and 421s equal ?auto's, read after the traffic."""
     srv = start(servers, TWO_ENVS, ["alice.test", "bob.test"])
     port = srv.port

@@ -174,18 +174,19 @@ int pstat_proc_read(int32_t pid, pstat_proc *out)
     return 0;
 }
 
-/* Boot time, wall clock seconds ("btime" of /proc/stat). */
-static int64_t boot_time_s(void)
+/* When the machine booted, wall clock seconds: the wall clock now less
+ * the time since boot (/proc/stat's btime line can sit past the first
+ * pages of a big machine's file). */
+static double boot_time_s(void)
 {
-    char buf[8192], *p;
-    long long bt;
+    struct timespec wall, boot;
 
-    if (read_small("/proc/stat", buf, sizeof(buf)) < 0
-        || (p = strstr(buf, "\nbtime ")) == NULL
-        || sscanf(p + 7, "%lld", &bt) != 1) {
-        return -1;
+    if (clock_gettime(CLOCK_REALTIME, &wall) != 0
+        || clock_gettime(CLOCK_BOOTTIME, &boot) != 0) {
+        return -1.0;
     }
-    return bt;
+    return (double)(wall.tv_sec - boot.tv_sec)
+           + (double)(wall.tv_nsec - boot.tv_nsec) / 1e9;
 }
 
 /*
@@ -199,7 +200,7 @@ static int64_t boot_time_s(void)
 int pstat_server_alive(int64_t pid, int64_t birth_time_us)
 {
     uint64_t cpu, start;
-    int64_t boot;
+    double boot;
     char state;
     double started_s;
 
@@ -216,10 +217,10 @@ int pstat_server_alive(int64_t pid, int64_t birth_time_us)
         return 0;               /* killed, not yet reaped */
     }
     boot = boot_time_s();
-    if (boot < 0 || birth_time_us <= 0) {
+    if (boot < 0.0 || birth_time_us <= 0) {
         return 1;
     }
-    started_s = (double)boot + (double)start / (double)pstat_proc_hz();
+    started_s = boot + (double)start / (double)pstat_proc_hz();
     /* The parent creates the segment after it started; a process that
      * started later holds a reused pid.  Two seconds of slack for the
      * rounding of btime. */

@@ -139,7 +139,7 @@ static void fit_cell(char *buf, const pstat_column *col, double v, int bytes,
  * same handful of uids is looked up every refresh). */
 void pstat_user_name(char *buf, size_t len, int64_t uid)
 {
-    enum { CACHED = 32 };
+    enum { CACHED = 256 };
     static struct { int64_t uid; char name[32]; } cache[CACHED];
     static unsigned used, next;
     struct passwd *pw;
