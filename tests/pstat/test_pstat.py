@@ -151,24 +151,23 @@ def test_table_text(fake):
 HOSTILE = "\x1b[2Jx\nPeruser.bob.Requests: 9\x1b]0;owned\x07\u009b\x7f"
 
 
+def terminal_lines(*args):
+    """pstat's output lines, checked free of any byte a terminal acts on."""
+    r = subprocess.run([PSTAT] + list(args), capture_output=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    raw = [b for b in r.stdout if (b < 0x20 and b != 0x0a) or b >= 0x7f]
+    assert raw == [], f"raw control bytes reached the terminal: {raw}"
+    return r.stdout.decode("ascii").splitlines()
+
+
 def test_hostile_name_escaped(fake):
     s = fake(names=["alice", HOSTILE])
-    fields = subprocess.run([PSTAT, "-1", "--shm", s.path, "-d", "0.2"],
-                            capture_output=True, timeout=20)
-    assert fields.returncode == 0, fields.stderr
-    raw = [b for b in fields.stdout if (b < 0x20 and b != 0x0a) or b >= 0x7f]
-    assert raw == [], f"raw control bytes reached the terminal: {raw}"
-    lines = fields.stdout.decode("ascii").splitlines()
+    lines = terminal_lines("-1", "--shm", s.path, "-d", "0.2")
     assert not [l for l in lines if not l.startswith(("MAIN.", "ENV.", "CHILD."))], lines
     assert "ENV.%1b%5b2Jx%0aPeruser.bob.Requests%3a%209%1b%5d0%3bowned%07%c2%9b%7f.requests" \
         in [l.split()[0] for l in lines]
 
-    text = subprocess.run([PSTAT, "-t", "--shm", s.path, "-d", "0.2"],
-                          capture_output=True, timeout=20)
-    assert text.returncode == 0, text.stderr
-    raw = [b for b in text.stdout if (b < 0x20 and b != 0x0a) or b >= 0x7f]
-    assert raw == [], f"raw control bytes reached the terminal: {raw}"
-    lines = text.stdout.decode("ascii").splitlines()
+    lines = terminal_lines("-t", "--shm", s.path, "-d", "0.2")
     assert not [l for l in lines if l.startswith("Peruser.")], lines
     # the name is one cell of one row (cut to its column, '>' says so), escaped
     assert sum(1 for l in lines if l.startswith("\\x1b[2Jx\\x0aPeruser> ")) == 1, lines

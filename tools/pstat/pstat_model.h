@@ -107,7 +107,9 @@ typedef struct pstat_totals {
     double bytes_per_s, r4xx_per_s, r5xx_per_s;
 } pstat_totals;
 
-/* Columns of the two views; a view is sorted by one of its columns. */
+/* Columns of the two views; a view is sorted by one of its columns.  In
+ * both, BYTE_RATE to USER are the same seven in the same order
+ * (pstat_text.c fills them with one function). */
 enum {
     PSTAT_ECOL_NAME, PSTAT_ECOL_CHILDREN, PSTAT_ECOL_BUSY, PSTAT_ECOL_IDLE,
     PSTAT_ECOL_REQ_RATE, PSTAT_ECOL_CONN_RATE, PSTAT_ECOL_BYTE_RATE,

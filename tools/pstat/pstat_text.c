@@ -207,6 +207,22 @@ void pstat_format_uptime(char *buf, size_t len, int64_t s)
              (int)(s / 3600 % 24), (int)(s / 60 % 60), (int)(s % 60));
 }
 
+/* The seven columns environments and children share, in this order from
+ * `first` on in both tables: bytes/s, 4xx/s, 5xx/s, CPU %, RSS, PSS, user. */
+static void tenant_cells(char cells[][PSTAT_CELL_MAX],
+                         const pstat_column *cols, int first, double bytes_s,
+                         double r4xx_s, double r5xx_s, double cpu,
+                         int64_t rss, int64_t pss, int64_t uid)
+{
+    fit_cell(cells[first], &cols[first], bytes_s, 1, 0);
+    fit_cell(cells[first + 1], &cols[first + 1], r4xx_s, 0, 1);
+    fit_cell(cells[first + 2], &cols[first + 2], r5xx_s, 0, 1);
+    fit_cell(cells[first + 3], &cols[first + 3], cpu, 0, 1);
+    fit_cell(cells[first + 4], &cols[first + 4], (double)rss, 1, 0);
+    fit_cell(cells[first + 5], &cols[first + 5], (double)pss, 1, 0);
+    pstat_user_name(cells[first + 6], PSTAT_CELL_MAX, uid);
+}
+
 void pstat_env_cells(const pstat_env_row *r,
                      char cells[PSTAT_ECOL_COUNT][PSTAT_CELL_MAX])
 {
@@ -227,18 +243,9 @@ void pstat_env_cells(const pstat_env_row *r,
              r->requests_per_s, 0, 1);
     fit_cell(cells[PSTAT_ECOL_CONN_RATE], ECOL(PSTAT_ECOL_CONN_RATE),
              r->connections_per_s, 0, 1);
-    fit_cell(cells[PSTAT_ECOL_BYTE_RATE], ECOL(PSTAT_ECOL_BYTE_RATE),
-             r->bytes_per_s, 1, 0);
-    fit_cell(cells[PSTAT_ECOL_4XX_RATE], ECOL(PSTAT_ECOL_4XX_RATE),
-             r->r4xx_per_s, 0, 1);
-    fit_cell(cells[PSTAT_ECOL_5XX_RATE], ECOL(PSTAT_ECOL_5XX_RATE),
-             r->r5xx_per_s, 0, 1);
-    fit_cell(cells[PSTAT_ECOL_CPU], ECOL(PSTAT_ECOL_CPU), r->cpu_pct, 0, 1);
-    fit_cell(cells[PSTAT_ECOL_RSS], ECOL(PSTAT_ECOL_RSS),
-             (double)r->rss_bytes, 1, 0);
-    fit_cell(cells[PSTAT_ECOL_PSS], ECOL(PSTAT_ECOL_PSS),
-             (double)r->pss_bytes, 1, 0);
-    pstat_user_name(cells[PSTAT_ECOL_USER], PSTAT_CELL_MAX, e->uid);
+    tenant_cells(cells, pstat_env_columns, PSTAT_ECOL_BYTE_RATE,
+                 r->bytes_per_s, r->r4xx_per_s, r->r5xx_per_s, r->cpu_pct,
+                 r->rss_bytes, r->pss_bytes, e->uid);
     node_cell(cells[PSTAT_ECOL_NODE], r->numa_node, 0);
     fit_cell(cells[PSTAT_ECOL_DROPPED], ECOL(PSTAT_ECOL_DROPPED),
              (double)r->dropped, 0, 0);
@@ -280,18 +287,9 @@ void pstat_child_cells(const pstat_child_row *r,
              (double)c->requests, 0, 0);
     fit_cell(cells[PSTAT_CCOL_REQ_RATE], CCOL(PSTAT_CCOL_REQ_RATE),
              r->requests_per_s, 0, 1);
-    fit_cell(cells[PSTAT_CCOL_BYTE_RATE], CCOL(PSTAT_CCOL_BYTE_RATE),
-             r->bytes_per_s, 1, 0);
-    fit_cell(cells[PSTAT_CCOL_4XX_RATE], CCOL(PSTAT_CCOL_4XX_RATE),
-             r->r4xx_per_s, 0, 1);
-    fit_cell(cells[PSTAT_CCOL_5XX_RATE], CCOL(PSTAT_CCOL_5XX_RATE),
-             r->r5xx_per_s, 0, 1);
-    fit_cell(cells[PSTAT_CCOL_CPU], CCOL(PSTAT_CCOL_CPU), r->cpu_pct, 0, 1);
-    fit_cell(cells[PSTAT_CCOL_RSS], CCOL(PSTAT_CCOL_RSS),
-             (double)r->rss_bytes, 1, 0);
-    fit_cell(cells[PSTAT_CCOL_PSS], CCOL(PSTAT_CCOL_PSS),
-             (double)r->pss_bytes, 1, 0);
-    pstat_user_name(cells[PSTAT_CCOL_USER], PSTAT_CELL_MAX, r->uid);
+    tenant_cells(cells, pstat_child_columns, PSTAT_CCOL_BYTE_RATE,
+                 r->bytes_per_s, r->r4xx_per_s, r->r5xx_per_s, r->cpu_pct,
+                 r->rss_bytes, r->pss_bytes, r->uid);
 #undef CCOL
     if (r->idle_ms >= 0) {
         format_ms(cells[PSTAT_CCOL_LAST_USED], PSTAT_CELL_MAX, r->idle_ms);
