@@ -356,7 +356,7 @@ def test_prometheus_exposition(fake):
     # dropped_timeout of index 2 is 2, dropped_channel 4; the label escaped
     assert 'peruser_dropped_total{environment="mike",reason="timeout"} 2' in lines
     assert 'peruser_dropped_total{environment="mike",reason="channel"} 4' in lines
-    assert 'peruser_avail_ratio{environment="mike"} 0.80000000000000004' in lines
+    assert 'peruser_avail_ratio{environment="mike"} 0.8' in lines
     assert [l for l in lines if l.startswith('peruser_requests_total{environment="b\\"o\\\\b\\nx"} ')]
     assert "peruser_up 1" in lines and "peruser_dropped_no_environment_total 7" in lines
 

@@ -404,6 +404,13 @@ static void walk(const pstat_model *m, const pstat_fieldset *set,
 
 /* ---- -1 ------------------------------------------------------------------ */
 
+/* Decimals to print v with: none for a whole number (a counter), else
+ * `frac` (CPU %, seconds).  Compared within int64's range only. */
+static int decimals_of(double v, int frac)
+{
+    return v > -9e18 && v < 9e18 && v == (double)(int64_t)v ? 0 : frac;
+}
+
 static void print_line(const pstat_field *f, void *arg)
 {
     FILE *out = arg;
@@ -411,13 +418,11 @@ static void print_line(const pstat_field *f, void *arg)
     /* varnishstat -1: name, value, rate ("." when none), description */
     if (f->rate >= 0.0) {
         fprintf(out, "%-40s %14.*f %12.2f %s\n", f->name,
-                f->value == (double)(int64_t)f->value ? 0 : 2, f->value,
-                f->rate, f->description);
+                decimals_of(f->value, 2), f->value, f->rate, f->description);
     }
     else {
         fprintf(out, "%-40s %14.*f %12s %s\n", f->name,
-                f->value == (double)(int64_t)f->value ? 0 : 2, f->value,
-                ".", f->description);
+                decimals_of(f->value, 2), f->value, ".", f->description);
     }
 }
 
@@ -442,8 +447,8 @@ static void json_field(const pstat_field *f, void *arg)
     /* names are ph_escape_key output: [A-Za-z0-9_.%-], no escaping */
     fprintf(x->out, "%s\n    \"%s\": {\"type\": \"%s\", \"value\": %.*f"
             ", \"rate\": ", x->n++ ? "," : "", f->name,
-            f->counter ? "counter" : "gauge",
-            f->value == (double)(int64_t)f->value ? 0 : 3, f->value);
+            f->counter ? "counter" : "gauge", decimals_of(f->value, 3),
+            f->value);
     if (f->rate >= 0.0) {
         fprintf(x->out, "%.3f", f->rate);
     }
@@ -526,8 +531,11 @@ static void prom_family(FILE *out, const key_def *k, const key_def *prev)
 static void prom_sample(FILE *out, const char *metric, const char *labels,
                         double v)
 {
-    fprintf(out, "%s%s%s%s %.17g\n", metric, labels[0] ? "{" : "", labels,
-            labels[0] ? "}" : "", v);
+    /* whole numbers in full, others to 15 significant digits (0.9, not
+     * 0.90000000000000002) */
+    fprintf(out, decimals_of(v, 1) == 0 ? "%s%s%s%s %.0f\n"
+                                        : "%s%s%s%s %.15g\n",
+            metric, labels[0] ? "{" : "", labels, labels[0] ? "}" : "", v);
 }
 
 int pstat_print_prometheus(FILE *out, const pstat_model *m,
