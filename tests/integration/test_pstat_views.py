@@ -95,9 +95,13 @@ class Load:
 
 
 def cells(screen, first):
-    """The cells of the row whose first cell is `first`, by column title."""
+    """The cells of the row whose first cell is `first`, by column title;
+    None if there is no such row (yet)."""
     lines = screen.splitlines()
-    head = next(i for i, ln in enumerate(lines) if ln.split()[:1] in (["ENVIRONMENT"], ["SLOT"]))
+    head = next((i for i, ln in enumerate(lines)
+                 if ln.split()[:1] in (["ENVIRONMENT"], ["SLOT"])), None)
+    if head is None:
+        return None                 # not drawn yet
     titles = (lines[head].replace("CHILD A/I/MAX", "CHILD_A/I/MAX")
               .replace("OUT B/S", "OUT_B/S").replace("LAST USED", "LAST_USED").split())
     for ln in lines[head + 1:]:
