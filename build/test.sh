@@ -25,6 +25,25 @@ install_deps \
     python3-pytest python3-requests clang valgrind tmux libncurses-dev haproxy \
     libnghttp2-dev nghttp2-client python3-h2 openssl man-db
 
+# promtool checks pstat's Prometheus exposition (tests/pstat,
+# test_pstat_views.py).  It comes with Debian's prometheus package, whose
+# postinst starts the prometheus server (port 9090) and the node exporter
+# it recommends (9100) where init scripts may run: a policy-rc.d that
+# refuses every start keeps them stopped while it installs, unless the
+# machine already has one (Debian's Docker images do).
+if ! command -v promtool >/dev/null; then
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+        install_deps prometheus
+        rm -f /usr/sbin/policy-rc.d
+        trap - EXIT
+    else
+        install_deps prometheus
+    fi
+fi
+
 echo "== make"
 make
 echo "== make unit"

@@ -199,6 +199,7 @@ typedef struct ph_shm_env_snapshot {
     int32_t queue_depth, idle_workers, in_flight;
     uint32_t avail, demand, processors;
     uint32_t numa_failures;
+    uint64_t bytes_sent, responses_4xx, responses_5xx;
     int64_t oldest_wait_ms;         /* age of the oldest waiting connection
                                      * over all multiplexers; 0 = none */
 } ph_shm_env_snapshot;
@@ -211,6 +212,7 @@ typedef struct ph_shm_child_snapshot {
     int32_t busy_threads, idle_threads;
     int32_t room;                   /* connections it will still take */
     uint64_t requests, connections;
+    uint64_t bytes_sent, responses_4xx, responses_5xx;
     int64_t last_used_ms, started_us;
 } ph_shm_child_snapshot;
 

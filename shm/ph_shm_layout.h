@@ -132,10 +132,12 @@
 #include <stdint.h>
 
 #define PH_SHM_MAGIC         0x5048534du     /* "PHSM" */
-#define PH_SHM_LAYOUT_MAJOR  3u              /* incompatible changes:
+#define PH_SHM_LAYOUT_MAJOR  4u              /* incompatible changes:
                                               * 2: regions by writer
                                               * 3: one file per writer
-                                              *    (records as in 2) */
+                                              *    (records as in 2)
+                                              * 4: bytes and 4xx/5xx
+                                              *    counters (env, child) */
 #define PH_SHM_LAYOUT_MINOR  0u              /* compatible additions */
 #define PH_SHM_NAME_MAX      64              /* environment name, NUL incl. */
 
@@ -226,6 +228,11 @@ typedef struct ph_shm_env_stats {
      * generation); the first one logs it.  Writers: its processors. */
     _Atomic uint32_t numa_failures;
     uint64_t _reserved1[2];
+    /* What its processors answered (their log_transaction): body bytes
+     * sent, and responses by status class.  Writers: its processors. */
+    _Atomic uint64_t bytes_sent;
+    _Atomic uint64_t responses_4xx;
+    _Atomic uint64_t responses_5xx;
 } ph_shm_env_stats;
 
 /* MAIN: what a slot holds.  Writer: the parent. */
@@ -258,6 +265,10 @@ typedef struct ph_shm_child_stats {
     /* PH_NUMA_FAILED_* bits: which binding to the node MAIN names failed
      * (written by the child itself, once, after its binding calls). */
     _Atomic uint32_t numa_failed;
+    /* As the env's counters of the same names, for this child only. */
+    _Atomic uint64_t bytes_sent;
+    _Atomic uint64_t responses_4xx;
+    _Atomic uint64_t responses_5xx;
 } ph_shm_child_stats;
 
 #define PH_NUMA_FAILED_CPU 0x1u
@@ -292,9 +303,9 @@ _Static_assert(sizeof(ph_shm_header) == 144, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(offsetof(ph_shm_header, generation) == 128,
                "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_env) == 120, "bump PH_SHM_LAYOUT_MAJOR");
-_Static_assert(sizeof(ph_shm_env_stats) == 80, "bump PH_SHM_LAYOUT_MAJOR");
+_Static_assert(sizeof(ph_shm_env_stats) == 104, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_child) == 40, "bump PH_SHM_LAYOUT_MAJOR");
-_Static_assert(sizeof(ph_shm_child_stats) == 48, "bump PH_SHM_LAYOUT_MAJOR");
+_Static_assert(sizeof(ph_shm_child_stats) == 72, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_mux_area) == 64, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_partition) == 40, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_ticket) == 24, "bump PH_SHM_LAYOUT_MAJOR");

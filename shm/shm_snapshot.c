@@ -72,6 +72,9 @@ static void copy_env_counters(const ph_shm_env_stats *e,
     out->avail = LOAD(e->avail);
     out->demand = LOAD(e->demand);
     out->numa_failures = LOAD(e->numa_failures);
+    out->bytes_sent = LOAD(e->bytes_sent);
+    out->responses_4xx = LOAD(e->responses_4xx);
+    out->responses_5xx = LOAD(e->responses_5xx);
 }
 
 /*
@@ -190,6 +193,9 @@ int ph_shm_child_snapshot_get(const ph_shm *shm, uint32_t slot,
     out->room = LOAD(st->room);
     out->requests = LOAD(st->requests);
     out->connections = LOAD(st->connections);
+    out->bytes_sent = LOAD(st->bytes_sent);
+    out->responses_4xx = LOAD(st->responses_4xx);
+    out->responses_5xx = LOAD(st->responses_5xx);
     out->last_used_ms = LOAD(st->last_used_ms);
     out->numa_failed = LOAD(st->numa_failed)
                        & (PH_NUMA_FAILED_CPU | PH_NUMA_FAILED_MEM);

@@ -529,8 +529,9 @@ static void report_whereis(report *rep)
  *   "aim"     env_offset aimed at the parent's copy of another
  *             environment's gid (processors lands there) and uid (demand)
  */
-#if PH_SHM_LAYOUT_MAJOR == 3
-/* Layout 3.x (records as in 2.x): MAIN (header, env identities, child
+#if PH_SHM_LAYOUT_MAJOR == 3 || PH_SHM_LAYOUT_MAJOR == 4
+/* Layout 3.x and 4.x (records as in 2.x; 4.0 only made two of them
+ * longer, and the sizes below come from sizeof): MAIN (header, env identities, child
  * records; the parent writes), MUX, then one page-aligned region per
  * environment (its counters, its children's figures, its partitions and
  * tickets); one file per writer since 3.0, mapped side by side. */
@@ -573,7 +574,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
                            + (uint64_t)g.child_capacity * sizeof(ph_shm_child_stats));
     r_tickets = ALIGN64(r_partitions
                         + (uint64_t)g.mux_capacity * sizeof(ph_shm_partition));
-    if (g.magic != PH_SHM_MAGIC || g.layout_major != 3
+    if (g.magic != PH_SHM_MAGIC || g.layout_major != PH_SHM_LAYOUT_MAJOR
         || g.env_record_size != sizeof(ph_shm_env)
         || g.env_stats_size != sizeof(ph_shm_env_stats)
         || g.child_record_size != sizeof(ph_shm_child)
@@ -585,8 +586,9 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
         || r_tickets + (uint64_t)g.mux_capacity * g.tickets_per_partition
                * sizeof(ph_shm_ticket) > g.region_stride
         || g.region_offset + (uint64_t)g.env_capacity * g.region_stride > maplen) {
-        say(rep, "layout.error=not a layout 3.x segment this module knows "
-            "(magic 0x%x, layout %u)", g.magic, (unsigned)g.layout_major);
+        say(rep, "layout.error=not a layout %u.x segment this module knows "
+            "(magic 0x%x, layout %u)", PH_SHM_LAYOUT_MAJOR, g.magic,
+            (unsigned)g.layout_major);
         return;
     }
     for (e = 0; e < g.env_capacity; e++) {

@@ -338,7 +338,7 @@ def test_status_figures_match_traffic(servers, tree, shm_dump):
 
 
 def test_pstat_agrees_with_status_auto(servers, tree, shm_dump):
-    """pstat -1 lists both environments; pstat -j's per-environment
+    """pstat -t lists both environments; pstat -j's per-environment
     requests, drops and 421s equal ?auto's, read after the traffic."""
     srv = start(servers, TWO_ENVS, ["alice.test", "bob.test"])
     port = srv.port
@@ -369,7 +369,7 @@ def test_pstat_agrees_with_status_auto(servers, tree, shm_dump):
     assert doc["totals"]["dropped_noenv"] == top["PeruserDroppedNoEnvironment"] == 1
     assert doc["totals"]["requests"] == envs["alice"]["Requests"] + envs["bob"]["Requests"]
 
-    text = pstat(srv, "-1", "-d", "0")
+    text = pstat(srv, "-t", "-d", "0")
     names = [ln.split()[0] for ln in text.splitlines() if ln.split()]
     assert "alice" in names and "bob" in names, text
     for pid in (c["pid"] for c in doc["children"]):

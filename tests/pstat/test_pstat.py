@@ -3,10 +3,12 @@
 The fake server fills a real segment through the shm/ library by fixed
 rules (see the comment at the top of fake_server.c) and keeps its request
 counters moving at known rates, so every figure pstat prints can be
-predicted here.  Covered: -1, -j (values and rates), errors (no segment,
-no permission, usage), and the interactive view in a real terminal (tmux:
-rows, sorting, reverse, filter, child view, interval, resize, following a
-restart and a stop, quitting).
+predicted here.  Covered: -t, -1 (varnishstat's form) and -f, -j (values,
+rates, field descriptions), --prometheus (checked with promtool),
+--version, errors (no segment, no permission, usage, a dead server), and
+the interactive view in a real terminal (tmux: rows, sorting, reverse,
+filter, child view, interval, resize, 80x24 with columns scrolled, following
+a restart, a stop and a server killed, quitting).
 
 Run:  /usr/bin/python3 -m pytest -q tests/pstat
 The binaries are built by a session fixture (make).  Waits poll for a
@@ -15,6 +17,7 @@ happen.
 """
 
 import json
+import re
 import os
 import select
 import shutil
@@ -124,9 +127,9 @@ def test_unit_tests_pass():
 # ---- -1 and -j ----------------------------------------------------------
 
 
-def test_once_text(fake):
+def test_table_text(fake):
     s = fake()
-    r = pstat("-1", "--shm", s.path, "-d", "0.3")
+    r = pstat("-t", "--shm", s.path, "-d", "0.3")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "pstat " + s.path
@@ -137,7 +140,7 @@ def test_once_text(fake):
     assert set(rows) == set(NAMES)
     # mike: index 2, 3 processors (1 idle), max 6, dropped 2 + 4
     assert rows["mike"][1] == "3/1/6"
-    assert rows["mike"][6] == "6" and rows["mike"][7] == "2/4"
+    assert rows["mike"][14] == "6" and rows["mike"][15] == "2/4"
     assert sum(1 for l in lines if " PROCESSOR " in l) == 6
     assert sum(1 for l in lines if " MULTIPLEXER " in l) == 1
 
@@ -148,17 +151,26 @@ def test_once_text(fake):
 HOSTILE = "\x1b[2Jx\nPeruser.bob.Requests: 9\x1b]0;owned\x07\u009b\x7f"
 
 
+def terminal_lines(*args):
+    """pstat's output lines, checked free of any byte a terminal acts on."""
+    r = subprocess.run([PSTAT] + list(args), capture_output=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    raw = [b for b in r.stdout if (b < 0x20 and b != 0x0a) or b >= 0x7f]
+    assert raw == [], f"raw control bytes reached the terminal: {raw}"
+    return r.stdout.decode("ascii").splitlines()
+
+
 def test_hostile_name_escaped(fake):
     s = fake(names=["alice", HOSTILE])
-    text = subprocess.run([PSTAT, "-1", "--shm", s.path, "-d", "0.2"],
-                          capture_output=True, timeout=20)
-    assert text.returncode == 0, text.stderr
-    raw = [b for b in text.stdout if (b < 0x20 and b != 0x0a) or b >= 0x7f]
-    assert raw == [], f"raw control bytes reached the terminal: {raw}"
-    lines = text.stdout.decode("ascii").splitlines()
+    lines = terminal_lines("-1", "--shm", s.path, "-d", "0.2")
+    assert not [l for l in lines if not l.startswith(("MAIN.", "ENV.", "CHILD."))], lines
+    assert "ENV.%1b%5b2Jx%0aPeruser.bob.Requests%3a%209%1b%5d0%3bowned%07%c2%9b%7f.requests" \
+        in [l.split()[0] for l in lines]
+
+    lines = terminal_lines("-t", "--shm", s.path, "-d", "0.2")
     assert not [l for l in lines if l.startswith("Peruser.")], lines
-    # the name is one cell of one row (cut to its column), escaped
-    assert sum(1 for l in lines if l.startswith("\\x1b[2Jx\\x0aPeruser")) == 1, lines
+    # the name is one cell of one row (cut to its column, '>' says so), escaped
+    assert sum(1 for l in lines if l.startswith("\\x1b[2Jx\\x0aPeruser> ")) == 1, lines
 
     js = subprocess.run([PSTAT, "-j", "--shm", s.path, "-d", "0.2"],
                         capture_output=True, timeout=20)
@@ -178,7 +190,7 @@ def test_json_values_and_rates(fake):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["pstat_version"] == 1
-    assert doc["layout"].startswith("3.")
+    assert doc["layout"].startswith("4.")
     assert doc["path"] == s.path
     assert 0.45 <= doc["interval_s"] <= 1.0
     srv = doc["server"]
@@ -261,6 +273,117 @@ def test_json_after_restart(fake):
     assert second["server"]["birth_time_us"] > first["server"]["birth_time_us"]
 
 
+def fields_of(text):
+    """-1's lines as {name: (value, rate, description)}; varnishstat's form:
+    name, value, rate ('.' for none), then the description."""
+    out = {}
+    for line in text.splitlines():
+        name, value, rate, desc = line.split(None, 3)
+        out[name] = (float(value), None if rate == "." else float(rate), desc)
+    return out
+
+
+def test_once_fields_varnishstat_form(fake):
+    s = fake(base=200.0)
+    r = pstat("-1", "--shm", s.path, "-d", "0.5")
+    assert r.returncode == 0, r.stderr
+    f = fields_of(r.stdout)
+    # mike is index 2: 600 requests/s, dropped 2 + 4, 3 processors, max 6
+    value, rate, desc = f["ENV.mike.requests"]
+    assert value > 0 and 600 * 0.8 <= rate <= 600 * 1.2, f["ENV.mike.requests"]
+    assert desc == "Requests served by its processors"
+    assert f["ENV.mike.dropped_timeout"][:2] == (2, None)
+    assert f["ENV.mike.dropped_channel"][0] == 4
+    assert f["ENV.mike.processors"][0] == 3 and f["ENV.mike.processors_max"][0] == 6
+    assert f["MAIN.dropped_noenv"][0] == 7 and f["MAIN.up"][0] == 1
+    assert f["CHILD.0.type"][0] == 1 and f["CHILD.0.pid"][0] == s.proc.pid
+    # every field has a description
+    assert all(d for _, _, d in f.values())
+
+
+def test_field_filter(fake):
+    s = fake()
+    r = pstat("-1", "--shm", s.path, "-d", "0", "-f", "ENV.mike.*", "-f", "MAIN.up",
+              "-f", "^*.processors*")
+    assert r.returncode == 0, r.stderr
+    names = set(fields_of(r.stdout))
+    assert "MAIN.up" in names and "ENV.mike.requests" in names
+    assert not [n for n in names if n.startswith(("ENV.alice", "ENV.zed", "CHILD."))], names
+    assert not [n for n in names if ".processors" in n], names
+    assert [n for n in names if n.startswith("MAIN.")] == ["MAIN.up"]
+    # the same globs choose the JSON's fields
+    doc = json.loads(pstat("-j", "--shm", s.path, "-d", "0", "-f", "ENV.zed.*").stdout)
+    assert doc["fields"] and all(k.startswith("ENV.zed.") for k in doc["fields"])
+    r = pstat("-1", "--shm", s.path, "-f", "^")
+    assert r.returncode == 1 and r.stderr.startswith("pstat: -f")
+
+
+def test_json_fields_have_descriptions(fake):
+    s = fake()
+    doc = json.loads(pstat("-j", "--shm", s.path, "-d", "0.3").stdout)
+    fields = doc["fields"]
+    assert fields["ENV.alice.requests"]["type"] == "counter"
+    assert fields["ENV.alice.avail"]["type"] == "gauge"
+    assert fields["ENV.alice.requests"]["rate"] > 0
+    for name, f in fields.items():
+        assert set(f) == {"type", "value", "rate", "description"}, name
+        assert f["description"], name
+    assert doc["server"]["alive"] is True
+
+
+def test_version():
+    r = pstat("--version")
+    assert r.returncode == 0 and r.stdout.startswith("pstat ")
+    assert "layout 4.x" in r.stdout and "JSON output version 1" in r.stdout
+
+
+def promtool_check(text):
+    assert shutil.which("promtool"), "promtool missing: apt-get install prometheus"
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def test_prometheus_exposition(fake):
+    s = fake(names=["alice", 'b"o\\b\nx', "mike"])
+    r = pstat("--prometheus", "--shm", s.path, "-d", "0")
+    assert r.returncode == 0, r.stderr
+    promtool_check(r.stdout)
+    lines = r.stdout.splitlines()
+    assert "# TYPE peruser_requests_total counter" in lines
+    assert lines.count("# TYPE peruser_responses_total counter") == 1
+    # dropped_timeout of index 2 is 2, dropped_channel 4; the label escaped
+    assert 'peruser_dropped_total{environment="mike",reason="timeout"} 2' in lines
+    assert 'peruser_dropped_total{environment="mike",reason="channel"} 4' in lines
+    assert 'peruser_avail_ratio{environment="mike"} 0.8' in lines
+    assert [l for l in lines if l.startswith('peruser_requests_total{environment="b\\"o\\\\b\\nx"} ')]
+    assert "peruser_up 1" in lines and "peruser_dropped_no_environment_total 7" in lines
+
+
+def test_dead_server(fake, tmux_pstat):
+    """The server's parent killed with SIGKILL leaves its segment behind:
+    pstat says the server is dead instead of showing its frozen figures."""
+    s = fake()
+    t = tmux_pstat(s, "-d", "0.2")
+    t.wait_screen(lambda l: len(rows(l)) == 3, "rows of the live server")
+    s.proc.kill()
+    s.proc.wait(timeout=10)
+    assert os.path.exists(s.path)
+    t.wait_screen(lambda l: "server dead" in l[3] and rows(l) == [], "dead noticed")
+    for mode in ("-1", "-j", "-t"):
+        r = pstat(mode, "--shm", s.path, "-d", "0")
+        assert r.returncode == 2 and r.stdout == "", (mode, r)
+        assert "server is dead" in r.stderr and str(s.proc.pid) in r.stderr
+    r = pstat("--prometheus", "--shm", s.path, "-d", "0")
+    assert r.returncode == 2 and "peruser_up 0" in r.stdout.splitlines()
+    assert "peruser_requests_total" not in r.stdout
+    promtool_check(r.stdout)
+    # a new server at the same path is followed
+    fake(names=["solo"])
+    t.wait_screen(lambda l: rows(l) == ["solo"], "new server followed")
+
+
 # ---- errors --------------------------------------------------------------
 
 
@@ -286,7 +409,7 @@ def test_permission_denied(fake, segdir):
                         binary, "-j", "--shm", s.path],
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 2, r
-    assert "permission denied" in r.stderr and "monitoring group" in r.stderr
+    assert "permission denied" in r.stderr and "ExtendedScoreBoardGroup" in r.stderr
     assert r.stderr.count("\n") == 1
 
 
@@ -375,7 +498,7 @@ def test_tui_rows_sort_filter_view_quit(fake, tmux_pstat):
                   and l[5].split()[4] != "-", "rows by rate")
     lines = t.screen()
     assert "generation 1" in lines[0] and "refresh 1.0s" in lines[0]
-    assert "environments 3" in lines[1]
+    assert "envs 3" in lines[1]
     assert lines[4].split()[0] == "ENVIRONMENT"
 
     t.keys("r")
@@ -429,6 +552,28 @@ def test_tui_resize(fake, tmux_pstat):
     t.run("resize-window", "-t", "t", "-x", "160", "-y", "40")
     t.wait_screen(lambda l: len(rows(l)) == 3, "redrawn for 160x40")
     assert t.alive()
+
+
+def test_tui_80x24_scrolls_columns(fake, tmux_pstat):
+    """At 80x24 nothing is wider than the terminal, a name longer than its
+    column ends in '>', and the columns that do not fit are reached with
+    the arrow keys, the first column staying put."""
+    long_name = "a-very-long-environment-name"
+    s = fake(names=["alice", long_name, "mike"], base=2e7)
+    t = tmux_pstat(s, width=80, height=24)
+    lines = t.wait_screen(lambda l: len(rows(l)) == 3 and l[5].split()[4] != "-", "rows")
+    assert len(lines) == 24 and max(len(x) for x in lines) <= 80, lines
+    assert "cols 2-8/19>" in lines[2], lines[2]
+    assert "a-very-long-environ>" in rows(lines), rows(lines)
+    # 2e7 * 3 requests/s: 8 digits, scaled to fit its 7 columns, never cut
+    assert re.fullmatch(r"[56][0-9]\.[0-9]M", lines[5].split()[4]), lines[5]
+    assert "USER" not in lines[4]
+    t.keys("Right", "Right", "Right", "Right", "Right", "Right", "Right")
+    lines = t.wait_screen(lambda l: "cols <9-" in l[2], "scrolled right")
+    assert lines[4].split()[0] == "ENVIRONMENT" and "USER" in lines[4] and "CPU%" in lines[4]
+    assert max(len(x) for x in lines) <= 80
+    t.keys("Left", "Left", "Left", "Left", "Left", "Left", "Left", "Left")
+    t.wait_screen(lambda l: "cols 2-8/19>" in l[2] and "REQ/S" in l[4], "back to the left")
 
 
 def test_tui_follows_restart_and_stop(fake, tmux_pstat):

@@ -33,7 +33,10 @@ static void sample_make(pstat_sample *s, int64_t taken_us, uint32_t envs,
     CU_ASSERT_FATAL(pstat_sample_reserve(s, envs, children) == 0);
     memset(s->envs, 0, envs * sizeof(*s->envs));
     memset(s->children, 0, children * sizeof(*s->children));
+    memset(s->procs, 0, children * sizeof(*s->procs));
     s->taken_us = taken_us;
+    s->alive = 1;
+    s->hz = 100;
     s->wall_us = 1000000000000LL + taken_us;
     s->server_pid = 42;
     s->birth_time_us = 1000000000000LL;
@@ -429,6 +432,8 @@ static void test_source_follows_restart(void)
 
 /* ---- output -------------------------------------------------------------- */
 
+static const pstat_fieldset none_filtered = { .n = 0 };
+
 static void test_json_shape(void)
 {
     pstat_sample a, b;
@@ -443,7 +448,7 @@ static void test_json_shape(void)
     CU_ASSERT_FATAL(pstat_model_build(&m, &a, &b) == 0);
     f = open_memstream(&doc, &len);
     CU_ASSERT_FATAL(f != NULL);
-    CU_ASSERT_EQUAL(pstat_print_json(f, &m, "/x"), 0);
+    CU_ASSERT_EQUAL(pstat_print_json(f, &m, "/x", &none_filtered), 0);
     fclose(f);
     CU_ASSERT(strstr(doc, "\"pstat_version\": 1") != NULL);
     CU_ASSERT(strstr(doc, "\"requests_per_s\": 100.000") != NULL);
@@ -451,6 +456,178 @@ static void test_json_shape(void)
     CU_ASSERT(strstr(doc, "\"name\": \"b\\\"o\\\\b\\u0001\"") != NULL);
     CU_ASSERT(strstr(doc, "\"connections_per_s\": null") != NULL);
     CU_ASSERT(strstr(doc, "\"env\": null") != NULL);
+    free(doc);
+    free_all(&a, &b, &m);
+}
+
+/* ---- the kernel's figures, answers, fields, Prometheus ------------------- */
+
+static void proc_set(pstat_sample *s, uint32_t row, uint64_t ticks,
+                     int64_t rss, int64_t pss)
+{
+    pstat_proc *p = &s->procs[row];
+
+    p->pid = s->children[row].pid;
+    p->ok = 1;
+    p->cpu_ticks = ticks;
+    p->start_ticks = 5;
+    p->rss_bytes = rss;
+    p->pss_bytes = pss;
+    p->uid = 1000;
+}
+
+/* bob's two processors: 14 used 1 s of CPU in 2 s (50%), 13 used 0.2 s
+ * (10%); 13's Pss unreadable, so bob's PSS is unknown, not a part. */
+static void test_cpu_memory_answers(void)
+{
+    pstat_sample a, b;
+    pstat_model m;
+
+    two_samples(&a, &b);
+    proc_set(&a, 1, 1000, 4096, 2048);
+    proc_set(&a, 2, 50, 8192, -1);
+    proc_set(&a, 3, 100, 8192, 4096);
+    proc_set(&b, 1, 1000, 4096, 2048);
+    proc_set(&b, 2, 70, 8192, -1);
+    proc_set(&b, 3, 200, 16384, 4096);
+    b.envs[1].bytes_sent = 3000;
+    b.envs[1].responses_4xx = 10;
+    b.envs[1].responses_5xx = 4;
+    a.children[3].bytes_sent = 100;
+    b.children[3].bytes_sent = 2100;
+    b.children[3].responses_5xx = 2;
+    pstat_model_init(&m);
+    CU_ASSERT_FATAL(pstat_model_build(&m, &a, &b) == 0);
+    CU_ASSERT_NEAR(m.children[2].cpu_pct, 10.0);
+    CU_ASSERT_NEAR(m.children[3].cpu_pct, 50.0);
+    CU_ASSERT_NEAR(m.envs[1].cpu_pct, 60.0);
+    CU_ASSERT_NEAR(m.envs[0].cpu_pct, 0.0);
+    CU_ASSERT_EQUAL(m.envs[1].rss_bytes, 8192 + 16384);
+    CU_ASSERT_EQUAL(m.envs[1].pss_bytes, -1);
+    CU_ASSERT_EQUAL(m.envs[0].pss_bytes, 2048);
+    CU_ASSERT_NEAR(m.envs[1].bytes_per_s, 1500.0);
+    CU_ASSERT_NEAR(m.envs[1].r4xx_per_s, 5.0);
+    CU_ASSERT_NEAR(m.envs[1].r5xx_per_s, 2.0);
+    CU_ASSERT_NEAR(m.children[3].bytes_per_s, 1000.0);
+    CU_ASSERT_NEAR(m.children[3].r5xx_per_s, 1.0);
+    CU_ASSERT_NEAR(m.totals.bytes_per_s, 1500.0);
+    /* another process in the same pid (a new start time): no CPU rate */
+    b.procs[3].start_ticks = 6;
+    CU_ASSERT_FATAL(pstat_model_build(&m, &a, &b) == 0);
+    CU_ASSERT(m.children[3].cpu_pct < 0.0);
+    free_all(&a, &b, &m);
+}
+
+static void test_fit_number(void)
+{
+    char buf[32];
+
+    pstat_fit_number(buf, sizeof(buf), 6, 123, 0, 0);
+    CU_ASSERT_STRING_EQUAL(buf, "123");
+    pstat_fit_number(buf, sizeof(buf), 6, 12.25, 0, 1);
+    CU_ASSERT_STRING_EQUAL(buf, "12.2");
+    pstat_fit_number(buf, sizeof(buf), 6, 1234567, 0, 1);
+    CU_ASSERT_STRING_EQUAL(buf, "1.2M");
+    pstat_fit_number(buf, sizeof(buf), 5, 999999, 0, 0);
+    CU_ASSERT_STRING_EQUAL(buf, "1.0M");
+    pstat_fit_number(buf, sizeof(buf), 6, 10.0 * 1024 * 1024, 1, 0);
+    CU_ASSERT_STRING_EQUAL(buf, "10.0M");
+    pstat_fit_number(buf, sizeof(buf), 4, 123456789, 0, 0);
+    CU_ASSERT_STRING_EQUAL(buf, "123M");
+    pstat_fit_number(buf, sizeof(buf), 2, 12345, 0, 0);
+    CU_ASSERT_STRING_EQUAL(buf, "++");
+}
+
+static void test_field_globs(void)
+{
+    pstat_fieldset f = { .n = 0 };
+
+    CU_ASSERT(pstat_field_shown(&f, "ENV.alice.requests"));
+    CU_ASSERT_EQUAL(pstat_filter_add(&f, "ENV.*"), 0);
+    CU_ASSERT(pstat_field_shown(&f, "ENV.alice.requests"));
+    CU_ASSERT(!pstat_field_shown(&f, "MAIN.uptime"));
+    CU_ASSERT_EQUAL(pstat_filter_add(&f, "^*.bob.*"), 0);
+    CU_ASSERT(!pstat_field_shown(&f, "ENV.bob.requests"));
+    CU_ASSERT(pstat_field_shown(&f, "ENV.alice.requests"));
+    f.n = 0;
+    CU_ASSERT_EQUAL(pstat_filter_add(&f, "^MAIN.*"), 0);
+    CU_ASSERT(pstat_field_shown(&f, "CHILD.3.pid"));
+    CU_ASSERT(!pstat_field_shown(&f, "MAIN.up"));
+    CU_ASSERT_EQUAL(pstat_filter_add(&f, "^"), -1);
+    CU_ASSERT_EQUAL(pstat_filter_add(&f, ""), -1);
+}
+
+static char *render(int (*fn)(FILE *, const pstat_model *,
+                              const pstat_fieldset *),
+                    const pstat_model *m, const pstat_fieldset *set)
+{
+    char *doc = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&doc, &len);
+
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT_EQUAL(fn(f, m, set), 0);
+    fclose(f);
+    return doc;
+}
+
+static void test_fields_and_prometheus(void)
+{
+    pstat_fieldset set = { .n = 0 };
+    pstat_sample a, b;
+    pstat_model m;
+    char *doc;
+
+    two_samples(&a, &b);
+    snprintf(a.envs[1].name, sizeof(a.envs[1].name), "b\"o\\b\x01\n");
+    snprintf(b.envs[1].name, sizeof(b.envs[1].name), "b\"o\\b\x01\n");
+    b.envs[0].responses_4xx = 7;
+    b.envs[0].dropped_timeout = 3;
+    pstat_model_init(&m);
+    CU_ASSERT_FATAL(pstat_model_build(&m, &a, &b) == 0);
+
+    doc = render(pstat_print_fields, &m, &set);
+    /* name value rate description, one a line */
+    CU_ASSERT(strstr(doc, "\nENV.alice.requests ") != NULL);
+    CU_ASSERT(strstr(doc, " 300       100.00 Requests served by its "
+                     "processors\n") != NULL);
+    CU_ASSERT(strstr(doc, "ENV.b%22o%5cb%01%0a.requests ") != NULL);
+    CU_ASSERT(strncmp(doc, "MAIN.up ", 8) == 0);
+    CU_ASSERT(strstr(doc, "\x01") == NULL && strstr(doc, "\n\n") == NULL);
+    free(doc);
+
+    CU_ASSERT_EQUAL(pstat_filter_add(&set, "ENV.alice.*"), 0);
+    CU_ASSERT_EQUAL(pstat_filter_add(&set, "^*.cpu_pct"), 0);
+    doc = render(pstat_print_fields, &m, &set);
+    CU_ASSERT(strstr(doc, "ENV.alice.requests") != NULL);
+    CU_ASSERT(strstr(doc, "MAIN.") == NULL && strstr(doc, "ENV.b") == NULL);
+    CU_ASSERT(strstr(doc, "cpu_pct") == NULL);
+    free(doc);
+    set.n = 0;
+
+    doc = render(pstat_print_prometheus, &m, &set);
+    CU_ASSERT(strstr(doc, "# TYPE peruser_requests_total counter\n"
+                     "peruser_requests_total{environment=\"alice\"} 300\n")
+              != NULL);
+    CU_ASSERT(strstr(doc, "peruser_requests_total{environment="
+                     "\"b\\\"o\\\\b%01\\n\"} 1010\n") != NULL);
+    CU_ASSERT(strstr(doc, "peruser_responses_total{environment=\"alice\","
+                     "class=\"4xx\"} 7\n") != NULL);
+    CU_ASSERT(strstr(doc, "peruser_dropped_total{environment=\"alice\","
+                     "reason=\"timeout\"} 3\n") != NULL);
+    /* one HELP and one TYPE per family, label variants included */
+    CU_ASSERT(strstr(strstr(doc, "# TYPE peruser_responses_total") + 1,
+                     "# TYPE peruser_responses_total") == NULL);
+    CU_ASSERT(strstr(doc, "peruser_up 1\n") != NULL);
+    CU_ASSERT(strstr(doc, "peruser_avail_ratio{environment=\"alice\"} 1\n")
+              != NULL);
+    free(doc);
+
+    /* a dead server: "up 0" and nothing else as if it were current */
+    m.alive = 0;
+    doc = render(pstat_print_prometheus, &m, &set);
+    CU_ASSERT(strstr(doc, "peruser_up 0\n") != NULL);
+    CU_ASSERT(strstr(doc, "peruser_requests_total") == NULL);
     free(doc);
     free_all(&a, &b, &m);
 }
@@ -474,6 +651,10 @@ static const struct {
     { "filter by environment", test_filter },
     { "source follows restart and stop", test_source_follows_restart },
     { "JSON shape and escaping", test_json_shape },
+    { "CPU, memory, bytes and 4xx/5xx rates", test_cpu_memory_answers },
+    { "numbers fit their columns", test_fit_number },
+    { "-f globs", test_field_globs },
+    { "-1 fields and Prometheus", test_fields_and_prometheus },
 };
 
 static int run_tests(void)

@@ -22,7 +22,7 @@ PSTAT_OBJDIR   := $(OBJ)/tools/pstat
 PSTAT_SHM_OBJ  := $(patsubst shm/%.c,$(PSTAT_OBJDIR)/shm/%.o,\
                     $(wildcard shm/*.c))
 PSTAT_CORE_OBJ := $(addprefix $(PSTAT_OBJDIR)/,pstat_model.o \
-                    pstat_source.o pstat_text.o)
+                    pstat_source.o pstat_text.o pstat_fields.o pstat_proc.o)
 PSTAT_OBJ      := $(PSTAT_OBJDIR)/pstat_main.o $(PSTAT_OBJDIR)/pstat_tui.o \
                   $(PSTAT_CORE_OBJ) $(PSTAT_SHM_OBJ)
 PSTAT_BIN      := $(OUT)/pstat

@@ -3,14 +3,20 @@
  * modes (-1 plain text, -j JSON); the interactive view is pstat_tui.c.
  *
  *   pstat [--shm PATH] [-d SECS]        interactive, top-like
- *   pstat -1 [--shm PATH] [-d SECS]     one plain-text snapshot
- *   pstat -j [--shm PATH] [-d SECS]     one JSON snapshot
+ *   pstat -1 [-f GLOB]... [--shm PATH]  every field: name value rate
+ *                                       description (as varnishstat -1)
+ *   pstat -j [-f GLOB]...               one JSON snapshot
+ *   pstat -t                            the two tables, as plain text
+ *   pstat --prometheus [-f GLOB]...     Prometheus text exposition
+ *   pstat --version
  *
  * Exit status: 0 ok, 1 usage, 2 the segment cannot be read (one sentence
- * on stderr saying why: no server running, permission, layout ...).
+ * on stderr saying why: no server running, permission, layout ...) or
+ * its server is dead (its figures are frozen: nothing is shown as live).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,21 +35,36 @@
 #define MIN_TUI_S       0.1
 #define MAX_INTERVAL_S  3600.0
 
-typedef enum { MODE_TUI, MODE_TEXT, MODE_JSON } pstat_mode;
+/* The project's release (CHANGES), and what this pstat reads. */
+#define PSTAT_RELEASE   "2.4-peruser_hybrid"
+
+typedef enum {
+    MODE_TUI, MODE_TABLE, MODE_FIELDS, MODE_JSON, MODE_PROMETHEUS
+} pstat_mode;
 
 typedef struct pstat_options {
     pstat_mode mode;
     const char *path;
     double interval_s;              /* < 0: the mode's default */
+    pstat_fieldset fields;          /* -f */
 } pstat_options;
 
 static void usage(FILE *out)
 {
     fprintf(out,
-        "usage: pstat [-1 | -j] [--shm PATH] [-d SECONDS]\n"
+        "usage: pstat [-1 | -j | -t | --prometheus] [-f GLOB]... "
+        "[--shm PATH] [-d SECONDS]\n"
         "  (no mode)        interactive, top-like; h inside for keys\n"
-        "  -1, --once       one plain-text snapshot\n"
+        "  -1, --once       every field, one a line: name value rate "
+        "description\n"
         "  -j, --json       one JSON snapshot (see tools/pstat/README.md)\n"
+        "  -t, --table      the environment and child tables, plain text\n"
+        "  --prometheus     per-environment metrics, Prometheus text "
+        "format\n"
+        "  -f GLOB          only fields matching GLOB (repeatable); ^GLOB\n"
+        "                   leaves matching fields out (-1, -j, "
+        "--prometheus)\n"
+        "  -V, --version    pstat's version and the layouts it reads\n"
         "  --shm PATH       the segment file (default: $PSTAT_SHM, else\n"
         "                   " PSTAT_DEFAULT_SHM ")\n"
         "  -d, -i, --interval SECONDS\n"
@@ -75,6 +96,9 @@ static int parse_options(int argc, char **argv, pstat_options *o)
     static const struct option longs[] = {
         { "once", no_argument, NULL, '1' },
         { "json", no_argument, NULL, 'j' },
+        { "table", no_argument, NULL, 't' },
+        { "prometheus", no_argument, NULL, 'P' },
+        { "version", no_argument, NULL, 'V' },
         { "shm", required_argument, NULL, 'S' },
         { "interval", required_argument, NULL, 'd' },
         { "help", no_argument, NULL, 'h' },
@@ -86,15 +110,35 @@ static int parse_options(int argc, char **argv, pstat_options *o)
     o->mode = MODE_TUI;
     o->path = NULL;
     o->interval_s = -1.0;
+    o->fields.n = 0;
     opterr = 0;                 /* our own message, in our own words */
-    while ((ch = getopt_long(argc, argv, ":1jd:i:h", longs, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":1jtVf:d:i:h", longs, NULL))
+           != -1) {
         switch (ch) {
         case '1':
-            o->mode = MODE_TEXT;
+            o->mode = MODE_FIELDS;
             break;
         case 'j':
             o->mode = MODE_JSON;
             break;
+        case 't':
+            o->mode = MODE_TABLE;
+            break;
+        case 'P':
+            o->mode = MODE_PROMETHEUS;
+            break;
+        case 'f':
+            if (pstat_filter_add(&o->fields, optarg) != 0) {
+                fprintf(stderr, "pstat: -f wants a glob (at most %d), not "
+                        "'%s'\n", PSTAT_MAX_GLOBS, optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'V':
+            printf("pstat %s: JSON output version %d, reads segment "
+                   "layout %u.x\n", PSTAT_RELEASE, PSTAT_VERSION,
+                   PH_SHM_LAYOUT_MAJOR);
+            exit(0);
         case 'S':
             o->path = optarg;
             break;
@@ -177,8 +221,31 @@ static int run_once(pstat_source *src, const pstat_options *o)
         fprintf(stderr, "pstat: out of memory\n");
         goto cleanup;
     }
-    rv = o->mode == MODE_JSON ? pstat_print_json(stdout, &m, src->path)
-                              : pstat_print_text(stdout, &m, src->path);
+    if (!m.alive) {
+        /* Frozen figures are not shown as live.  Prometheus gets its
+         * "up 0", so that a scrape says what happened. */
+        fprintf(stderr, "pstat: the server is dead: its parent (pid %"
+                PRId64 ") is gone, and %s holds its last figures, frozen\n",
+                m.server_pid, src->path);
+        if (o->mode == MODE_PROMETHEUS) {
+            pstat_print_prometheus(stdout, &m, &o->fields);
+        }
+        goto cleanup;
+    }
+    switch (o->mode) {
+    case MODE_JSON:
+        rv = pstat_print_json(stdout, &m, src->path, &o->fields);
+        break;
+    case MODE_FIELDS:
+        rv = pstat_print_fields(stdout, &m, &o->fields);
+        break;
+    case MODE_PROMETHEUS:
+        rv = pstat_print_prometheus(stdout, &m, &o->fields);
+        break;
+    default:
+        rv = pstat_print_text(stdout, &m, src->path);
+        break;
+    }
     if (rv != 0) {
         fprintf(stderr, "pstat: cannot write the output: %s\n",
                 strerror(errno));

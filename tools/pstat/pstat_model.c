@@ -35,6 +35,11 @@ int pstat_sample_reserve(pstat_sample *s, uint32_t envs, uint32_t children)
             return ENOMEM;
         }
         s->children = p;
+        p = realloc(s->procs, (size_t)children * sizeof(*s->procs));
+        if (p == NULL) {
+            return ENOMEM;
+        }
+        s->procs = p;
         s->children_room = children;
     }
     return 0;
@@ -44,6 +49,7 @@ void pstat_sample_free(pstat_sample *s)
 {
     free(s->envs);
     free(s->children);
+    free(s->procs);
     memset(s, 0, sizeof(*s));
 }
 
@@ -170,6 +176,11 @@ static void build_envs(pstat_model *m, const pstat_sample *prev,
         r->dropped = e->dropped_timeout + e->dropped_channel;
         r->requests_per_s = PSTAT_RATE_UNKNOWN;
         r->connections_per_s = PSTAT_RATE_UNKNOWN;
+        r->bytes_per_s = PSTAT_RATE_UNKNOWN;
+        r->r4xx_per_s = PSTAT_RATE_UNKNOWN;
+        r->r5xx_per_s = PSTAT_RATE_UNKNOWN;
+        r->cpu_pct = PSTAT_RATE_UNKNOWN;
+        r->numa_node = -1;
         if (prev == NULL) {
             continue;
         }
@@ -178,14 +189,63 @@ static void build_envs(pstat_model *m, const pstat_sample *prev,
         }
         if (j < prev->n_envs && prev->envs[j].index == e->index
             && strcmp(prev->envs[j].name, e->name) == 0) {
-            r->requests_per_s = rate_of(e->requests, prev->envs[j].requests,
-                                        seconds);
-            r->connections_per_s = rate_of(e->connections,
-                                           prev->envs[j].connections,
+            const ph_shm_env_snapshot *p = &prev->envs[j];
+
+            r->requests_per_s = rate_of(e->requests, p->requests, seconds);
+            r->connections_per_s = rate_of(e->connections, p->connections,
                                            seconds);
+            r->bytes_per_s = rate_of(e->bytes_sent, p->bytes_sent, seconds);
+            r->r4xx_per_s = rate_of(e->responses_4xx, p->responses_4xx,
+                                    seconds);
+            r->r5xx_per_s = rate_of(e->responses_5xx, p->responses_5xx,
+                                    seconds);
         }
     }
     m->n_envs = cur->n_envs;
+}
+
+/* A child's CPU use over the interval, in % of one CPU: from the kernel's
+ * tick counts of the same process (pid and start time) in both readings. */
+static double cpu_pct_of(const pstat_proc *now, const pstat_proc *before,
+                         double seconds, long hz)
+{
+    if (!now->ok || !before->ok || now->start_ticks != before->start_ticks
+        || now->cpu_ticks < before->cpu_ticks || seconds <= 0.0 || hz <= 0) {
+        return PSTAT_RATE_UNKNOWN;
+    }
+    return (double)(now->cpu_ticks - before->cpu_ticks) / (double)hz
+           / seconds * 100.0;
+}
+
+/* What a processor adds to its environment's row. */
+static void add_to_env(pstat_env_row *env, const pstat_child_row *r)
+{
+    const ph_shm_child_snapshot *c = &r->c;
+
+    env->children_alive++;
+    if (c->busy_threads <= 0) {
+        env->children_idle++;
+    }
+    env->busy_threads += c->busy_threads > 0 ? c->busy_threads : 0;
+    env->idle_threads += c->idle_threads > 0 ? c->idle_threads : 0;
+    if (r->cpu_pct >= 0.0) {
+        env->cpu_pct = (env->cpu_pct > 0.0 ? env->cpu_pct : 0.0)
+                       + r->cpu_pct;
+    }
+    /* A sum with a part missing would read as the whole: unknown. */
+    if (env->children_alive == 1) {
+        env->rss_bytes = r->rss_bytes;
+        env->pss_bytes = r->pss_bytes;
+        env->numa_node = c->numa_node;
+        return;
+    }
+    env->rss_bytes = env->rss_bytes < 0 || r->rss_bytes < 0
+                     ? -1 : env->rss_bytes + r->rss_bytes;
+    env->pss_bytes = env->pss_bytes < 0 || r->pss_bytes < 0
+                     ? -1 : env->pss_bytes + r->pss_bytes;
+    if (env->numa_node != c->numa_node) {
+        env->numa_node = PSTAT_NODE_MIXED;
+    }
 }
 
 static void build_children(pstat_model *m, const pstat_sample *prev,
@@ -193,15 +253,25 @@ static void build_children(pstat_model *m, const pstat_sample *prev,
 {
     uint32_t i, j = 0;
     int64_t now_ms = cur->taken_us / 1000;
+    static const pstat_proc none = { 0, 0, 0, 0, -1, -1, -1 };
 
     for (i = 0; i < cur->n_children; i++) {
         pstat_child_row *r = &m->children[i];
         const ph_shm_child_snapshot *c = &cur->children[i];
         pstat_env_row *env = NULL;
 
+        const pstat_proc *proc = cur->procs ? &cur->procs[i] : &none;
+
         memset(r, 0, sizeof(*r));
         r->c = *c;
         r->requests_per_s = PSTAT_RATE_UNKNOWN;
+        r->bytes_per_s = PSTAT_RATE_UNKNOWN;
+        r->r4xx_per_s = PSTAT_RATE_UNKNOWN;
+        r->r5xx_per_s = PSTAT_RATE_UNKNOWN;
+        r->cpu_pct = PSTAT_RATE_UNKNOWN;
+        r->rss_bytes = proc->ok ? proc->rss_bytes : -1;
+        r->pss_bytes = proc->ok ? proc->pss_bytes : -1;
+        r->uid = proc->ok ? proc->uid : -1;
         /* last_used_ms is the writer's CLOCK_MONOTONIC, the same clock as
          * ours on the same machine; a future value means "just now". */
         r->idle_ms = -1;
@@ -212,25 +282,31 @@ static void build_children(pstat_model *m, const pstat_sample *prev,
         if (c->type == PH_CHILD_TYPE_PROCESSOR) {
             env = env_row_by_index(m, c->env_index);
         }
+        if (prev != NULL) {
+            while (j < prev->n_children
+                   && prev->children[j].slot < c->slot) {
+                j++;
+            }
+        }
+        if (prev != NULL && j < prev->n_children
+            && prev->children[j].slot == c->slot
+            && prev->children[j].pid == c->pid) {
+            const ph_shm_child_snapshot *p = &prev->children[j];
+
+            r->requests_per_s = rate_of(c->requests, p->requests, seconds);
+            r->bytes_per_s = rate_of(c->bytes_sent, p->bytes_sent, seconds);
+            r->r4xx_per_s = rate_of(c->responses_4xx, p->responses_4xx,
+                                    seconds);
+            r->r5xx_per_s = rate_of(c->responses_5xx, p->responses_5xx,
+                                    seconds);
+            if (cur->procs && prev->procs) {
+                r->cpu_pct = cpu_pct_of(proc, &prev->procs[j], seconds,
+                                        cur->hz);
+            }
+        }
         if (env != NULL) {
             memcpy(r->env_name, env->e.name, sizeof(r->env_name));
-            env->children_alive++;
-            if (c->busy_threads <= 0) {
-                env->children_idle++;
-            }
-            env->busy_threads += c->busy_threads > 0 ? c->busy_threads : 0;
-            env->idle_threads += c->idle_threads > 0 ? c->idle_threads : 0;
-        }
-        if (prev == NULL) {
-            continue;
-        }
-        while (j < prev->n_children && prev->children[j].slot < c->slot) {
-            j++;
-        }
-        if (j < prev->n_children && prev->children[j].slot == c->slot
-            && prev->children[j].pid == c->pid) {
-            r->requests_per_s = rate_of(c->requests,
-                                        prev->children[j].requests, seconds);
+            add_to_env(env, r);
         }
     }
     m->n_children = cur->n_children;
@@ -253,6 +329,19 @@ static void build_totals(pstat_model *m, const pstat_sample *cur)
         t->connections += r->e.connections;
         t->dropped_timeout += r->e.dropped_timeout;
         t->dropped_channel += r->e.dropped_channel;
+        t->misdirected += r->e.misdirected;
+        t->bytes_sent += r->e.bytes_sent;
+        t->responses_4xx += r->e.responses_4xx;
+        t->responses_5xx += r->e.responses_5xx;
+        if (r->bytes_per_s >= 0.0) {
+            t->bytes_per_s += r->bytes_per_s;
+        }
+        if (r->r4xx_per_s >= 0.0) {
+            t->r4xx_per_s += r->r4xx_per_s;
+        }
+        if (r->r5xx_per_s >= 0.0) {
+            t->r5xx_per_s += r->r5xx_per_s;
+        }
         /* An environment whose rate is unknown (new this interval) adds
          * nothing rather than making the whole total unknown. */
         if (r->requests_per_s >= 0.0) {
@@ -266,6 +355,9 @@ static void build_totals(pstat_model *m, const pstat_sample *cur)
     if (!m->rates) {
         t->requests_per_s = PSTAT_RATE_UNKNOWN;
         t->connections_per_s = PSTAT_RATE_UNKNOWN;
+        t->bytes_per_s = PSTAT_RATE_UNKNOWN;
+        t->r4xx_per_s = PSTAT_RATE_UNKNOWN;
+        t->r5xx_per_s = PSTAT_RATE_UNKNOWN;
     }
     for (i = 0; i < m->n_children; i++) {
         t->children++;
@@ -306,6 +398,7 @@ int pstat_model_build(pstat_model *m, const pstat_sample *prev,
     m->child_capacity = cur->child_capacity;
     m->mux_capacity = cur->mux_capacity;
     m->busy_records = cur->busy_records;
+    m->alive = cur->alive;
     m->taken_us = cur->taken_us;
     m->wall_us = cur->wall_us;
     m->rates = prev != NULL;
@@ -344,7 +437,8 @@ typedef struct sort_ctx {
 
 int pstat_env_col_descends(int col)
 {
-    return col != PSTAT_ECOL_NAME;
+    return col != PSTAT_ECOL_NAME && col != PSTAT_ECOL_USER
+           && col != PSTAT_ECOL_NODE;
 }
 
 int pstat_child_col_descends(int col)
@@ -354,6 +448,12 @@ int pstat_child_col_descends(int col)
     case PSTAT_CCOL_IDLE:
     case PSTAT_CCOL_REQUESTS:
     case PSTAT_CCOL_REQ_RATE:
+    case PSTAT_CCOL_BYTE_RATE:
+    case PSTAT_CCOL_4XX_RATE:
+    case PSTAT_CCOL_5XX_RATE:
+    case PSTAT_CCOL_CPU:
+    case PSTAT_CCOL_RSS:
+    case PSTAT_CCOL_PSS:
         return 1;
     default:
         return 0;
@@ -386,6 +486,22 @@ static int env_key_cmp(const pstat_env_row *a, const pstat_env_row *b,
         return CMP(a->e.queue_depth, b->e.queue_depth);
     case PSTAT_ECOL_OLDEST:
         return CMP(a->e.oldest_wait_ms, b->e.oldest_wait_ms);
+    case PSTAT_ECOL_BYTE_RATE:
+        return CMP(a->bytes_per_s, b->bytes_per_s);
+    case PSTAT_ECOL_4XX_RATE:
+        return CMP(a->r4xx_per_s, b->r4xx_per_s);
+    case PSTAT_ECOL_5XX_RATE:
+        return CMP(a->r5xx_per_s, b->r5xx_per_s);
+    case PSTAT_ECOL_CPU:
+        return CMP(a->cpu_pct, b->cpu_pct);
+    case PSTAT_ECOL_RSS:
+        return CMP(a->rss_bytes, b->rss_bytes);
+    case PSTAT_ECOL_PSS:
+        return CMP(a->pss_bytes, b->pss_bytes);
+    case PSTAT_ECOL_USER:
+        return CMP(a->e.uid, b->e.uid);
+    case PSTAT_ECOL_NODE:
+        return CMP(a->numa_node, b->numa_node);
     default:
         return 0;
     }
@@ -415,6 +531,20 @@ static int child_key_cmp(const pstat_child_row *a, const pstat_child_row *b,
         return CMP(a->c.requests, b->c.requests);
     case PSTAT_CCOL_REQ_RATE:
         return CMP(a->requests_per_s, b->requests_per_s);
+    case PSTAT_CCOL_BYTE_RATE:
+        return CMP(a->bytes_per_s, b->bytes_per_s);
+    case PSTAT_CCOL_4XX_RATE:
+        return CMP(a->r4xx_per_s, b->r4xx_per_s);
+    case PSTAT_CCOL_5XX_RATE:
+        return CMP(a->r5xx_per_s, b->r5xx_per_s);
+    case PSTAT_CCOL_CPU:
+        return CMP(a->cpu_pct, b->cpu_pct);
+    case PSTAT_CCOL_RSS:
+        return CMP(a->rss_bytes, b->rss_bytes);
+    case PSTAT_CCOL_PSS:
+        return CMP(a->pss_bytes, b->pss_bytes);
+    case PSTAT_CCOL_USER:
+        return CMP(a->uid, b->uid);
     case PSTAT_CCOL_LAST_USED:
         /* Most recently used first; never used (-1) last. */
         if ((a->idle_ms < 0) != (b->idle_ms < 0)) {

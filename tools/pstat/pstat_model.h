@@ -28,6 +28,16 @@
 /* A rate that cannot be known (one sample only, or see above). */
 #define PSTAT_RATE_UNKNOWN  (-1.0)
 
+/* What the kernel says of one child (pstat_proc.c); -1: unknown. */
+typedef struct pstat_proc {
+    int32_t pid;
+    int ok;                         /* /proc/PID/stat was read */
+    uint64_t cpu_ticks;             /* utime + stime, clock ticks */
+    uint64_t start_ticks;           /* since boot, to tell a reused pid */
+    int64_t rss_bytes, pss_bytes;
+    int64_t uid;                    /* effective */
+} pstat_proc;
+
 /* One reading of the segment. */
 typedef struct pstat_sample {
     int64_t taken_us;               /* CLOCK_MONOTONIC when read */
@@ -46,6 +56,9 @@ typedef struct pstat_sample {
     uint32_t envs_room, children_room;
     ph_shm_env_snapshot *envs;
     ph_shm_child_snapshot *children;
+    pstat_proc *procs;              /* of children[i], same index */
+    int alive;                      /* its writer (creator_pid) runs */
+    long hz;                        /* clock ticks per second */
 } pstat_sample;
 
 void pstat_sample_init(pstat_sample *s);
@@ -63,13 +76,24 @@ typedef struct pstat_env_row {
     int64_t busy_threads, idle_threads;  /* sums over those processors */
     uint64_t dropped;               /* dropped_timeout + dropped_channel */
     double requests_per_s, connections_per_s;
+    double bytes_per_s, r4xx_per_s, r5xx_per_s;
+    double cpu_pct;                 /* sum over its processors; -1 */
+    int64_t rss_bytes, pss_bytes;   /* sums; -1 when one is unknown */
+    int32_t numa_node;              /* of its processors; -1 none,
+                                     * PSTAT_NODE_MIXED */
 } pstat_env_row;
+
+#define PSTAT_NODE_MIXED    (-2)
 
 typedef struct pstat_child_row {
     ph_shm_child_snapshot c;
     char env_name[PH_SHM_NAME_MAX]; /* "" when it has none */
     double requests_per_s;
+    double bytes_per_s, r4xx_per_s, r5xx_per_s;
     int64_t idle_ms;                /* since its last request; -1 never */
+    double cpu_pct;                 /* of one CPU, over the interval; -1 */
+    int64_t rss_bytes, pss_bytes;   /* -1 unknown */
+    int64_t uid;                    /* effective, from /proc; -1 */
 } pstat_child_row;
 
 typedef struct pstat_totals {
@@ -79,19 +103,27 @@ typedef struct pstat_totals {
     uint64_t requests, connections;
     double requests_per_s, connections_per_s;
     uint64_t dropped, dropped_timeout, dropped_channel, dropped_noenv;
+    uint64_t misdirected, bytes_sent, responses_4xx, responses_5xx;
+    double bytes_per_s, r4xx_per_s, r5xx_per_s;
 } pstat_totals;
 
-/* Columns of the two views; a view is sorted by one of its columns. */
+/* Columns of the two views; a view is sorted by one of its columns.  In
+ * both, BYTE_RATE to USER are the same seven in the same order
+ * (pstat_text.c fills them with one function). */
 enum {
     PSTAT_ECOL_NAME, PSTAT_ECOL_CHILDREN, PSTAT_ECOL_BUSY, PSTAT_ECOL_IDLE,
-    PSTAT_ECOL_REQ_RATE, PSTAT_ECOL_CONN_RATE, PSTAT_ECOL_DROPPED,
-    PSTAT_ECOL_DROP_DETAIL, PSTAT_ECOL_AVAIL, PSTAT_ECOL_QUEUE,
-    PSTAT_ECOL_OLDEST, PSTAT_ECOL_COUNT
+    PSTAT_ECOL_REQ_RATE, PSTAT_ECOL_CONN_RATE, PSTAT_ECOL_BYTE_RATE,
+    PSTAT_ECOL_4XX_RATE, PSTAT_ECOL_5XX_RATE, PSTAT_ECOL_CPU,
+    PSTAT_ECOL_RSS, PSTAT_ECOL_PSS, PSTAT_ECOL_USER, PSTAT_ECOL_NODE,
+    PSTAT_ECOL_DROPPED, PSTAT_ECOL_DROP_DETAIL, PSTAT_ECOL_AVAIL,
+    PSTAT_ECOL_QUEUE, PSTAT_ECOL_OLDEST, PSTAT_ECOL_COUNT
 };
 enum {
     PSTAT_CCOL_SLOT, PSTAT_CCOL_PID, PSTAT_CCOL_TYPE, PSTAT_CCOL_STATUS,
     PSTAT_CCOL_ENV, PSTAT_CCOL_NODE, PSTAT_CCOL_BUSY, PSTAT_CCOL_IDLE, PSTAT_CCOL_REQUESTS,
-    PSTAT_CCOL_REQ_RATE, PSTAT_CCOL_LAST_USED, PSTAT_CCOL_COUNT
+    PSTAT_CCOL_REQ_RATE, PSTAT_CCOL_LAST_USED, PSTAT_CCOL_BYTE_RATE,
+    PSTAT_CCOL_4XX_RATE, PSTAT_CCOL_5XX_RATE, PSTAT_CCOL_CPU,
+    PSTAT_CCOL_RSS, PSTAT_CCOL_PSS, PSTAT_CCOL_USER, PSTAT_CCOL_COUNT
 };
 
 /* How the rows are arranged.  Each column has a natural direction (names
@@ -109,6 +141,7 @@ typedef struct pstat_model {
     uint32_t env_count, layout_major, layout_minor;
     uint32_t env_capacity, child_capacity, mux_capacity;
     uint32_t busy_records;
+    int alive;                      /* the server's parent still runs */
     int64_t taken_us, wall_us;
     int rates;                      /* 1: rates measured over interval_s */
     double interval_s;

@@ -13,8 +13,10 @@
  * never faults.  We notice the change at the next refresh and remap.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "pstat.h"
@@ -56,6 +58,33 @@ void pstat_source_init(pstat_source *src, const char *path)
     src->path = path;
 }
 
+/*
+ * Who may read the segment is decided by one directive: say which, and
+ * the group it names here (the group of the file), so that the operator
+ * knows what to change.
+ */
+static void permission_sentence(pstat_source *src)
+{
+    struct stat st;
+    struct group *g;
+    char group[64];
+
+    snprintf(group, sizeof(group), "?");
+    if (stat(src->path, &st) == 0) {
+        g = getgrgid(st.st_gid);
+        if (g != NULL && g->gr_name != NULL) {
+            snprintf(group, sizeof(group), "%s", g->gr_name);
+        }
+        else {
+            snprintf(group, sizeof(group), "%u", (unsigned)st.st_gid);
+        }
+    }
+    snprintf(src->err, sizeof(src->err), "permission denied: cannot read "
+             "%s (group %s): run pstat as root or as a member of the group "
+             "that the server's ExtendedScoreBoardGroup names (the monitoring "
+             "group)", src->path, group);
+}
+
 int pstat_source_open(pstat_source *src)
 {
     int rv;
@@ -67,6 +96,10 @@ int pstat_source_open(pstat_source *src)
     rv = ph_shm_open_readonly(&src->shm, src->path, src->err,
                               sizeof(src->err));
     src->error = rv;
+    if (rv == EACCES || rv == EPERM) {
+        permission_sentence(src);
+        return rv;
+    }
     if (rv != 0) {
         if (src->err[0] == '\0') {
             snprintf(src->err, sizeof(src->err), "cannot read %s: %s",
@@ -152,5 +185,12 @@ int pstat_source_sample(pstat_source *src, pstat_sample *s)
             s->n_children++;
         }
     }
+    /* The kernel's figures of each child, read after the segment's: a
+     * child that exits in between reads as unknown, never as another. */
+    s->hz = pstat_proc_hz();
+    for (i = 0; i < s->n_children; i++) {
+        pstat_proc_read(s->children[i].pid, &s->procs[i]);
+    }
+    s->alive = pstat_server_alive(s->server_pid, s->birth_time_us);
     return 0;
 }

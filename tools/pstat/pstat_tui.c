@@ -9,6 +9,13 @@
  *   line 4   column titles, the sort column underlined
  *   5 ...    one row per environment, or per child
  *
+ * The first column (the environment's name, the child's slot) stays put;
+ * the others scroll left and right (arrow keys) when they do not fit the
+ * terminal, and line 2 says which are shown.  Cells fit their columns
+ * (numbers scaled with k/M/G, a cut name ends in '>'), so nothing is cut
+ * silently.  A server whose parent is gone is said to be dead, and its
+ * frozen figures are not shown.
+ *
  * One loop: wait for a key or the next refresh, whichever comes first,
  * then draw everything again (curses sends only what changed).  A
  * refresh first asks whether the segment file is still the one mapped:
@@ -47,6 +54,7 @@ typedef struct tui {
     int view;
     int help;
     uint32_t scroll;            /* first row shown */
+    int hscroll[2];             /* per view: first scrolled column (>= 1) */
     int64_t interval_us;
     int64_t next_us;            /* next refresh, monotonic */
     char problem[600];          /* stays until it is solved */
@@ -96,9 +104,21 @@ static void refresh_data(tui *t)
         }
         t->have_prev = 0;
     }
-    if (pstat_source_sample(t->src, &t->cur) != 0
-        || pstat_model_build(&t->model, t->have_prev ? &t->prev : NULL,
-                             &t->cur) != 0) {
+    if (pstat_source_sample(t->src, &t->cur) != 0) {
+        snprintf(t->problem, sizeof(t->problem), "out of memory");
+        return;
+    }
+    if (!t->cur.alive) {
+        snprintf(t->problem, sizeof(t->problem), "server dead: its parent "
+                 "(pid %lld) is gone; its figures are frozen, not shown "
+                 "(waiting for a new server)", (long long)t->cur.server_pid);
+        t->connected = 0;
+        t->have_prev = 0;
+        pstat_model_free(&t->model);
+        return;
+    }
+    if (pstat_model_build(&t->model, t->have_prev ? &t->prev : NULL,
+                          &t->cur) != 0) {
         snprintf(t->problem, sizeof(t->problem), "out of memory");
         return;
     }
@@ -127,27 +147,70 @@ static void schedule_refresh(tui *t)
 
 /* ---- drawing ------------------------------------------------------- */
 
+/* A line, cut to the terminal's width with '>' in its last column when
+ * longer: nothing is cut silently. */
 static void put_line(int y, const char *text, attr_t attr)
 {
-    if (y >= LINES) {
+    int cut;
+
+    if (y >= LINES || COLS <= 0) {
         return;
     }
+    cut = (int)strlen(text) > COLS;
     move(y, 0);
     clrtoeol();
     attron(attr);
-    addnstr(text, COLS);
+    addnstr(text, cut ? COLS - 1 : COLS);
+    if (cut) {
+        addch('>');
+    }
     attroff(attr);
+}
+
+/* The columns shown: the first, then from the view's scroll position as
+ * many as fit in COLS.  Returns how many are in which. */
+static int visible_columns(tui *t, int which[], int *last)
+{
+    const pstat_column *cols = t->view == VIEW_ENVS ? pstat_env_columns
+                                                    : pstat_child_columns;
+    int ncols = t->view == VIEW_ENVS ? PSTAT_ECOL_COUNT : PSTAT_CCOL_COUNT;
+    int *h = &t->hscroll[t->view];
+    int n = 0, width, i;
+
+    if (*h < 1) {
+        *h = 1;
+    }
+    if (*h > ncols - 1) {
+        *h = ncols - 1;
+    }
+    which[n++] = 0;
+    width = cols[0].width;
+    for (i = *h; i < ncols; i++) {
+        if (width + 1 + cols[i].width > COLS && n > 1) {
+            break;
+        }
+        which[n++] = i;
+        width += 1 + cols[i].width;
+    }
+    *last = which[n - 1];
+    return n;
 }
 
 static void draw_header(tui *t)
 {
-    char line[600], part[400];
+    char line[600], part[400], cols_note[64];
     const pstat_column *cols;
-    int ncols, col, x, i, descending;
+    int ncols, col, x, i, descending, which[PSTAT_ECOL_COUNT
+                                            + PSTAT_CCOL_COUNT];
+    int nwhich, last;
 
     if (t->connected) {
-        pstat_format_server(part, sizeof(part), &t->model);
-        snprintf(line, sizeof(line), "pstat  %s  refresh %.1fs", part,
+        /* -t's server line without the layout, to fit 80 columns */
+        pstat_format_uptime(part, sizeof(part), t->model.uptime_s);
+        snprintf(line, sizeof(line), "pstat  server pid %lld  up %s  "
+                 "generation %llu  refresh %.1fs",
+                 (long long)t->model.server_pid, part,
+                 (unsigned long long)t->model.generation,
                  (double)t->interval_us / 1e6);
     }
     else {
@@ -156,7 +219,7 @@ static void draw_header(tui *t)
     }
     put_line(0, line, A_BOLD);
     if (t->connected) {
-        pstat_format_totals(line, sizeof(line), &t->model);
+        pstat_format_totals_short(line, sizeof(line), &t->model);
         put_line(1, line, A_NORMAL);
     }
 
@@ -167,12 +230,20 @@ static void draw_header(tui *t)
                  ? pstat_env_col_descends(col) != (t->order.env_reverse != 0)
                  : pstat_child_col_descends(col)
                    != (t->order.child_reverse != 0);
-    snprintf(line, sizeof(line), "view: %s (%u shown)  sort: %s %s%s%s",
+    nwhich = visible_columns(t, which, &last);
+    cols_note[0] = '\0';
+    if (t->hscroll[t->view] > 1 || last < ncols - 1) {
+        snprintf(cols_note, sizeof(cols_note), "  cols %s%d-%d/%d%s",
+                 t->hscroll[t->view] > 1 ? "<" : "", t->hscroll[t->view] + 1,
+                 last + 1, ncols, last < ncols - 1 ? ">" : "");
+    }
+    snprintf(line, sizeof(line), "view: %s (%u shown)  sort: %s %s%s%s%s",
              t->view == VIEW_ENVS ? "environments" : "children",
              t->view == VIEW_ENVS ? t->model.n_env_shown
                                   : t->model.n_child_shown,
              cols[col].title, descending ? "descending" : "ascending",
-             t->order.filter[0] ? "  filter: " : "", t->order.filter);
+             cols_note, t->order.filter[0] ? "  filter: " : "",
+             t->order.filter);
     put_line(2, line, A_NORMAL);
 
     if (t->problem[0]) {
@@ -182,22 +253,21 @@ static void draw_header(tui *t)
         put_line(3, t->flash, A_BOLD);
     }
     else if (t->help) {
-        put_line(3, "q quit  v/Tab view  s/S or >/< sort column  r reverse"
-                 "  f filter  d interval  +/- slower/faster  "
-                 "arrows/PgUp/PgDn scroll  space refresh  h help",
+        put_line(3, "q quit  v view  s/S sort  r reverse  f filter  "
+                 "left/right columns  up/down rows  +/- d interval",
                  A_NORMAL);
     }
     else {
         put_line(3, "h or ? for keys", A_DIM);
     }
 
-    pstat_join_cells(line, sizeof(line), cols, ncols, NULL);
+    pstat_join_some(line, sizeof(line), cols, which, nwhich, NULL);
     put_line(4, line, A_REVERSE);
-    /* The sort column's title, underlined where it stands. */
-    for (i = 0, x = 0; i < col; i++) {
-        x += cols[i].width + 1;
+    /* The sort column's title, underlined where it stands (if shown). */
+    for (i = 0, x = 0; i < nwhich && which[i] != col; i++) {
+        x += cols[which[i]].width + 1;
     }
-    if (x < COLS && LINES > 4) {
+    if (i < nwhich && x < COLS && LINES > 4) {
         mvchgat(4, x, cols[col].width, A_REVERSE | A_UNDERLINE | A_BOLD, 0,
                 NULL);
     }
@@ -212,22 +282,23 @@ static void draw_rows(tui *t)
                                       : t->model.n_child_shown;
     uint32_t room = LINES > ROW_FIRST ? (uint32_t)(LINES - ROW_FIRST) : 0;
     uint32_t i;
-    int y;
+    int y, which[PSTAT_ECOL_COUNT + PSTAT_CCOL_COUNT], nwhich, last;
 
+    nwhich = visible_columns(t, which, &last);
     if (t->scroll + room > n) {
         t->scroll = n > room ? n - room : 0;
     }
     for (i = t->scroll, y = ROW_FIRST; i < n && y < LINES; i++, y++) {
         if (t->view == VIEW_ENVS) {
             pstat_env_cells(&t->model.envs[t->model.env_shown[i]], ecells);
-            pstat_join_cells(line, sizeof(line), pstat_env_columns,
-                             PSTAT_ECOL_COUNT, ecells);
+            pstat_join_some(line, sizeof(line), pstat_env_columns, which,
+                            nwhich, ecells);
         }
         else {
             pstat_child_cells(&t->model.children[t->model.child_shown[i]],
                               ccells);
-            pstat_join_cells(line, sizeof(line), pstat_child_columns,
-                             PSTAT_CCOL_COUNT, ccells);
+            pstat_join_some(line, sizeof(line), pstat_child_columns, which,
+                            nwhich, ccells);
         }
         put_line(y, line, A_NORMAL);
     }
@@ -369,6 +440,14 @@ static int handle_key(tui *t, int ch)
         break;
     case KEY_HOME:
         t->scroll = 0;
+        break;
+    case KEY_RIGHT:
+    case 'l':
+        t->hscroll[t->view]++;      /* visible_columns clamps it */
+        break;
+    case KEY_LEFT:
+    case 'H':
+        t->hscroll[t->view]--;
         break;
     default:
         break;                      /* KEY_RESIZE too: just redraw */

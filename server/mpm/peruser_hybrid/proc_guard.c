@@ -180,10 +180,44 @@ static int guard_handler(request_rec *r)
     return refuse_foreign(r, "handler");
 }
 
+/* What the environment answered, for pstat's bytes/s and 4xx/5xx rates
+ * (advisory, like count_request).  Every response this processor logs for
+ * its own vhosts counts, the ones refused before post_read_request (400,
+ * 408 ...) and the answer thread's 503s included, as in an access log. */
+static void count_response(const request_rec *r)
+{
+    ph_shm_env_stats *env = ph_segment_env_stats(serving_env->index);
+    ph_shm_child_stats *child = ph_segment_child_stats(my_slot);
+    uint64_t bytes = r->bytes_sent > 0 ? (uint64_t)r->bytes_sent : 0;
+    int cls = r->status / 100;
+
+    if (env) {
+        atomic_fetch_add(&env->bytes_sent, bytes);
+        if (cls == 4 || cls == 5) {
+            atomic_fetch_add(cls == 4 ? &env->responses_4xx
+                                      : &env->responses_5xx, 1);
+        }
+    }
+    if (child) {
+        atomic_fetch_add(&child->bytes_sent, bytes);
+        if (cls == 4 || cls == 5) {
+            atomic_fetch_add(cls == 4 ? &child->responses_4xx
+                                      : &child->responses_5xx, 1);
+        }
+    }
+}
+
 static int guard_log_transaction(request_rec *r)
 {
+    if (!serving_env) {
+        return DECLINED;
+    }
     /* Not OK nor DECLINED: no later log_transaction hook runs. */
-    return is_foreign(r) ? DONE : DECLINED;
+    if (is_foreign(r)) {
+        return DONE;
+    }
+    count_response(r);
+    return DECLINED;
 }
 
 static void guard_insert_error_filter(request_rec *r)

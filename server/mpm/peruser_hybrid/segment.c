@@ -161,6 +161,9 @@ static void carry_counters(const ph_shm *old, const ph_shm *map)
         atomic_store(&to->dropped_channel,
                      atomic_load(&from->dropped_channel));
         atomic_store(&to->misdirected, atomic_load(&from->misdirected));
+        atomic_store(&to->bytes_sent, atomic_load(&from->bytes_sent));
+        atomic_store(&to->responses_4xx, atomic_load(&from->responses_4xx));
+        atomic_store(&to->responses_5xx, atomic_load(&from->responses_5xx));
     }
     atomic_store(&ph_shm_mux_area_at(map)->dropped_noenv,
                  atomic_load(&ph_shm_mux_area_at(old)->dropped_noenv));
@@ -207,6 +210,9 @@ static void carry_children(const ph_shm *old, const ph_shm *map)
                 (int32_t)ph_conf.thread_limit));
             atomic_store(&ts->requests, atomic_load(&fs->requests));
             atomic_store(&ts->connections, atomic_load(&fs->connections));
+            atomic_store(&ts->bytes_sent, atomic_load(&fs->bytes_sent));
+            atomic_store(&ts->responses_4xx, atomic_load(&fs->responses_4xx));
+            atomic_store(&ts->responses_5xx, atomic_load(&fs->responses_5xx));
             atomic_store(&ts->last_used_ms, atomic_load(&fs->last_used_ms));
             atomic_store(&ts->status, st <= PH_CHILD_READY ? st
                                                            : PH_CHILD_STANDBY);
