@@ -27,6 +27,7 @@
 #include "ph_config.h"
 #include "ph_log.h"
 #include "ph_magic.h"
+#include "ph_sock.h"
 #include "proc.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -146,28 +147,19 @@ static long conn_id(int slot, int thread_index)
 static int conn_create(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
                        int thread_index)
 {
-    struct sockaddr_storage local, remote;
-    socklen_t llen = sizeof(local), rlen = sizeof(remote);
-    apr_os_sock_info_t info;
     conn_rec *c;
     int rc;
 
     PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
 
-    if (getsockname(pc->fd, (struct sockaddr *)&local, &llen) < 0
-        || getpeername(pc->fd, (struct sockaddr *)&remote, &rlen) < 0) {
-        return 0;       /* client already gone */
-    }
-    memset(&info, 0, sizeof(info));
-    info.os_sock = &pc->fd;
-    info.local = (struct sockaddr *)&local;
-    info.remote = (struct sockaddr *)&remote;
-    info.family = local.ss_family;
-    info.type = SOCK_STREAM;
-    if (apr_os_sock_make(&pc->sock, &info, pc->pool) != APR_SUCCESS) {
+    /* A client that reset the connection after sending part of a head is
+     * still read and logged, as stock httpd does, under the address the
+     * multiplexer's accept() gave (ph_sock.h). */
+    if (ph_sock_wrap(&pc->sock, &pc->fd, &pc->msg.peer, pc->pool)
+        != APR_SUCCESS) {
         pc->sock = NULL;
-        return 0;
+        return 0;       /* client already gone */
     }
     pc->ba = apr_bucket_alloc_create(pc->pool);
     ap_create_sb_handle(&pc->sbh, pc->pool, ps->slot,
