@@ -20,7 +20,7 @@ STALL_CONF = CONF.replace(
 @pytest.fixture(scope="module")
 def stall_pair(module_servers):
     return phtest.start_event_and_ph(module_servers, STALL_CONF, ["alice.test"],
-                                     extra_ports=["noh2"])
+                                     extra_ports=["noh2", "h2set"])
 
 
 # The multiplexer waits for the first HEADERS under mod_reqtimeout's header
