@@ -17,10 +17,10 @@
 
 /* env_index 0x04030201, vhost_id 0x0d0c0b0a, mux_slot 7, flags
  * HEAD_COMPLETE, ticket 0x1122334455667788, ticket_gen
- * 0x0102030405060708, peer [2001:db8::1%3]:40000. */
+ * 0x0102030405060708, idle_ms 0x00012345, peer [2001:db8::1%3]:40000. */
 static const ph_chan_msg sample = {
     0x04030201u, 0x0d0c0b0au, 7u, PH_CHAN_F_HEAD_COMPLETE,
-    0x1122334455667788ull, 0x0102030405060708ull,
+    0x1122334455667788ull, 0x0102030405060708ull, 0x00012345u,
     { PH_CHAN_PEER_IPV6, 40000, 3,
       { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } }
 };
@@ -28,7 +28,7 @@ static const ph_chan_msg sample = {
 static const unsigned char sample_wire[PH_CHAN_MSG_LEN] = {
     0x48, 0x43, 0x48, 0x50,     /*  0 magic 0x50484348, little-endian */
     0x02, 0x00,                 /*  4 version 2 */
-    0x40, 0x00,                 /*  6 length 64 */
+    0x44, 0x00,                 /*  6 length 68 */
     0x01, 0x02, 0x03, 0x04,     /*  8 env_index */
     0x0a, 0x0b, 0x0c, 0x0d,     /* 12 vhost_id */
     0x07, 0x00, 0x00, 0x00,     /* 16 mux_slot */
@@ -37,10 +37,11 @@ static const unsigned char sample_wire[PH_CHAN_MSG_LEN] = {
     0x44, 0x33, 0x22, 0x11,
     0x08, 0x07, 0x06, 0x05,     /* 32 ticket_gen */
     0x04, 0x03, 0x02, 0x01,
-    0x06, 0x00,                 /* 40 peer family 6, zero */
-    0x40, 0x9c,                 /* 42 peer port 40000 */
-    0x03, 0x00, 0x00, 0x00,     /* 44 peer scope id */
-    0x20, 0x01, 0x0d, 0xb8,     /* 48 peer address */
+    0x45, 0x23, 0x01, 0x00,     /* 40 idle_ms */
+    0x06, 0x00,                 /* 44 peer family 6, zero */
+    0x40, 0x9c,                 /* 46 peer port 40000 */
+    0x03, 0x00, 0x00, 0x00,     /* 48 peer scope id */
+    0x20, 0x01, 0x0d, 0xb8,     /* 52 peer address */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
 };
 
@@ -49,6 +50,7 @@ static int msg_equal(const ph_chan_msg *a, const ph_chan_msg *b)
     return a->env_index == b->env_index && a->vhost_id == b->vhost_id
            && a->mux_slot == b->mux_slot && a->flags == b->flags
            && a->ticket == b->ticket && a->ticket_gen == b->ticket_gen
+           && a->idle_ms == b->idle_ms
            && a->peer.family == b->peer.family
            && a->peer.port == b->peer.port
            && a->peer.scope_id == b->peer.scope_id
@@ -61,6 +63,7 @@ static void poison(ph_chan_msg *m)
     m->env_index = m->vhost_id = m->mux_slot = m->flags = 0xdeadbeefu;
     m->ticket = 0xdeadbeefdeadbeefull;
     m->ticket_gen = 0xdeadbeefdeadbeefull;
+    m->idle_ms = 0xdeadbeefu;
     m->peer.family = 0xee;
     m->peer.port = 0xdead;
     m->peer.scope_id = 0xdeadbeefu;
@@ -117,15 +120,15 @@ static void test_decode_sample(void)
 static void test_round_trip(void)
 {
     static const ph_chan_msg cases[] = {
-        { 0, 0, 0, 0, 0, 0, { 0, 0, 0, { 0 } } },
+        { 0, 0, 0, 0, 0, 0, 0, { 0, 0, 0, { 0 } } },
         { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT64_MAX,
-          UINT64_MAX, { PH_CHAN_PEER_IPV6, UINT16_MAX, UINT32_MAX,
+          UINT64_MAX, UINT32_MAX, { PH_CHAN_PEER_IPV6, UINT16_MAX, UINT32_MAX,
                         { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } } },
-        { 1, 2, 3, PH_CHAN_F_HEAD_COMPLETE, 1, 2,
+        { 1, 2, 3, PH_CHAN_F_HEAD_COMPLETE, 1, 2, 2000,
           { PH_CHAN_PEER_IPV4, 80, 0, { 127, 0, 0, 1 } } },
         { 0x80000000u, 0x7fffffffu, 0x00ff00ffu, 0xff00ff00u,
-          0x8000000000000001ull, 0x7ffffffffffffffeull,
+          0x8000000000000001ull, 0x7ffffffffffffffeull, 0x80000000u,
           { PH_CHAN_PEER_IPV4, 1, 0, { 10, 1, 2, 3 } } },
     };
     /* One spare byte in front, so decode also runs on an odd address. */
@@ -214,8 +217,8 @@ static void test_decode_bad_version(void)
 static void test_decode_bad_length(void)
 {
     static const unsigned char lengths[][2] = {
-        { 0x00, 0x00 }, { 0x3f, 0x00 }, { 0x41, 0x00 }, { 0x00, 0x40 },
-        { 0x40, 0x01 }, { 0x28, 0x00 },   /* the last: version 1's */
+        { 0x00, 0x00 }, { 0x43, 0x00 }, { 0x45, 0x00 }, { 0x00, 0x44 },
+        { 0x44, 0x01 }, { 0x28, 0x00 },   /* the last: version 1's */
     };
     unsigned char buf[PH_CHAN_MSG_LEN + 8];
     ph_chan_msg m;
@@ -251,7 +254,7 @@ static void test_decode_bad_peer(void)
 
     for (i = 0; i < sizeof(families); i++) {
         memcpy(buf, sample_wire, sizeof(buf));
-        buf[40] = families[i];
+        buf[44] = families[i];
         poison(&m);
         CU_ASSERT_EQUAL(ph_chan_msg_decode(buf, sizeof(buf), &m),
                         PH_CHAN_DECODE_BAD_PEER);
@@ -259,12 +262,12 @@ static void test_decode_bad_peer(void)
     }
     /* the byte after the family is zero */
     memcpy(buf, sample_wire, sizeof(buf));
-    buf[41] = 1;
+    buf[45] = 1;
     CU_ASSERT_EQUAL(ph_chan_msg_decode(buf, sizeof(buf), &m),
                     PH_CHAN_DECODE_BAD_PEER);
     /* no peer at all is fine */
     memcpy(buf, sample_wire, sizeof(buf));
-    buf[40] = PH_CHAN_PEER_NONE;
+    buf[44] = PH_CHAN_PEER_NONE;
     CU_ASSERT_EQUAL(ph_chan_msg_decode(buf, sizeof(buf), &m),
                     PH_CHAN_DECODE_OK);
     CU_ASSERT_EQUAL(m.peer.family, PH_CHAN_PEER_NONE);

@@ -22,11 +22,12 @@
 #define OFF_FLAGS    20
 #define OFF_TICKET   24
 #define OFF_TICKET_GEN 32
-#define OFF_PEER_FAMILY 40
-#define OFF_PEER_ZERO  41
-#define OFF_PEER_PORT  42
-#define OFF_PEER_SCOPE 44
-#define OFF_PEER_ADDR  48
+#define OFF_IDLE_MS    40
+#define OFF_PEER_FAMILY 44
+#define OFF_PEER_ZERO  45
+#define OFF_PEER_PORT  46
+#define OFF_PEER_SCOPE 48
+#define OFF_PEER_ADDR  52
 
 static void put_u16(unsigned char *p, uint16_t v)
 {
@@ -94,6 +95,7 @@ size_t ph_chan_msg_encode(const ph_chan_msg *msg, unsigned char *buf,
     put_u32(buf + OFF_FLAGS, msg->flags);
     put_u64(buf + OFF_TICKET, msg->ticket);
     put_u64(buf + OFF_TICKET_GEN, msg->ticket_gen);
+    put_u32(buf + OFF_IDLE_MS, msg->idle_ms);
     buf[OFF_PEER_FAMILY] = msg->peer.family;
     buf[OFF_PEER_ZERO] = 0;
     put_u16(buf + OFF_PEER_PORT, msg->peer.port);
@@ -140,6 +142,7 @@ ph_chan_decode_result ph_chan_msg_decode(const unsigned char *buf,
     out->flags = get_u32(buf + OFF_FLAGS);
     out->ticket = get_u64(buf + OFF_TICKET);
     out->ticket_gen = get_u64(buf + OFF_TICKET_GEN);
+    out->idle_ms = get_u32(buf + OFF_IDLE_MS);
     out->peer.family = buf[OFF_PEER_FAMILY];
     out->peer.port = get_u16(buf + OFF_PEER_PORT);
     out->peer.scope_id = get_u32(buf + OFF_PEER_SCOPE);

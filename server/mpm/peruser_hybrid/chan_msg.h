@@ -21,7 +21,7 @@
 
 #define PH_CHAN_MAGIC    0x50484348u   /* "PHCH" */
 #define PH_CHAN_VERSION  2u
-#define PH_CHAN_MSG_LEN  64u           /* encoded size of version 2 */
+#define PH_CHAN_MSG_LEN  68u           /* encoded size of version 2 */
 
 /* flags */
 #define PH_CHAN_F_HEAD_COMPLETE 0x0001u /* mux saw the whole request head */
@@ -61,16 +61,21 @@ typedef struct {
     uint32_t flags;         /* PH_CHAN_F_* */
     uint64_t ticket;        /* ticket: multiplexer index << 32 | slot */
     uint64_t ticket_gen;    /* the ticket's generation when published */
+    uint32_t idle_ms;       /* how long the client has been idle here
+                             * already (h2c: since its whole preface):
+                             * taken off the connection's first wait in
+                             * the processor, whose clock stock httpd
+                             * would have started then (proc_conn.c) */
     ph_chan_peer peer;      /* the client, from accept() */
 } ph_chan_msg;
 
 /*
  * Layout of version 2 (all little-endian):
- *   0  u32 magic   4  u16 version   6  u16 length (=64)
+ *   0  u32 magic   4  u16 version   6  u16 length (=68)
  *   8  u32 env_index   12 u32 vhost_id   16 u32 mux_slot   20 u32 flags
- *   24 u64 ticket      32 u64 ticket_gen
- *   40 u8 peer family (0, 4, 6)   41 u8 zero   42 u16 peer port
- *   44 u32 peer scope id          48 16 bytes peer address
+ *   24 u64 ticket      32 u64 ticket_gen 40 u32 idle_ms
+ *   44 u8 peer family (0, 4, 6)   45 u8 zero   46 u16 peer port
+ *   48 u32 peer scope id          52 16 bytes peer address
  * (Version 1 was the first 40 bytes, without the peer.)
  */
 

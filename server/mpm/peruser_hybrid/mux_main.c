@@ -113,6 +113,9 @@ typedef struct mux_conn {
     int h2c;                    /* began with (a prefix of) the HTTP/2
                                  * preface: never answered in HTTP/1;
                                  * 2 once the whole preface is in */
+    long long preface_ms;       /* when the whole preface was seen: stock
+                                 * mod_http2's clock starts there */
+    uint32_t idle_ms;           /* for the message (chan_msg.h) */
     int facts_known;            /* facts are its address's own */
     ph_address_facts facts;     /* what its address decides: limits and
                                  * head-read policy of the default server
@@ -464,6 +467,7 @@ static void set_message(mux_state *m, mux_conn *mc, const ph_route *rt,
     mc->msg.flags = flags;
     mc->msg.ticket = 0;
     mc->msg.ticket_gen = 0;
+    mc->msg.idle_ms = mc->idle_ms;
     mc->msg.peer = mc->peer;
 }
 
@@ -604,6 +608,9 @@ static int peek_h2c(mux_state *m, mux_conn *mc, const char *buf, size_t n,
     case PH_H2_NOT_H2:
         return 0;
     case PH_H2_NEED_MORE:
+        if (n >= PH_H2_PREFACE_LEN && mc->h2c != 2) {
+            mc->preface_ms = ph_now_ms();
+        }
         mc->h2c = n >= PH_H2_PREFACE_LEN ? 2 : 1;
         if (!mc->peer_closed && window_left > 0) {
             return 1;
@@ -929,8 +936,12 @@ static void expire(mux_state *m)
              * in stock httpd mod_http2 has had the connection since the
              * preface, and its own timeouts end it (a GOAWAY).  Hand it,
              * by address, to the default server's environment, whose
-             * mod_http2 does the same. */
+             * mod_http2 does the same -- on a clock that started at the
+             * preface, as stock's did (idle_ms). */
             ph_h2_first first;
+            long long idle = now - mc->preface_ms;
+            mc->idle_ms = idle <= 0 ? 0
+                          : idle > UINT32_MAX ? UINT32_MAX : (uint32_t)idle;
             memset(&first, 0, sizeof(first));
             first.verdict = PH_H2_BY_ADDRESS;
             route_h2c(m, mc, &first);
