@@ -15,33 +15,11 @@
 
 #include <CUnit/CUnit.h>
 
-#include "apr_general.h"
 #include "apr_network_io.h"
 #include "apr_pools.h"
 
 #include "ph_sock.h"
 #include "unit_suites.h"
-
-static apr_pool_t *pool;
-
-static apr_pool_t *get_pool(void)
-{
-    if (!pool) {
-        apr_initialize();
-        apr_pool_create(&pool, NULL);
-    }
-    return pool;
-}
-
-static int suite_cleanup(void)
-{
-    if (pool) {
-        apr_pool_destroy(pool);
-        pool = NULL;
-        apr_terminate();
-    }
-    return 0;
-}
 
 static const char sent[] = "GET / HTTP/1.1\r\nHost: bob.test\r\n";
 
@@ -118,11 +96,11 @@ static void test_reset_client_read_with_carried_address(void)
 
     /* Nothing carried: the client is gone, and nobody says who it was. */
     fd = server;
-    CU_ASSERT_NOT_EQUAL(ph_sock_wrap(&sock, &fd, NULL, get_pool()),
+    CU_ASSERT_NOT_EQUAL(ph_sock_wrap(&sock, &fd, NULL, ph_unit_pool()),
                         APR_SUCCESS);
     CU_ASSERT_PTR_NULL(sock);
 
-    CU_ASSERT_EQUAL_FATAL(ph_sock_wrap(&sock, &fd, &carried, get_pool()),
+    CU_ASSERT_EQUAL_FATAL(ph_sock_wrap(&sock, &fd, &carried, ph_unit_pool()),
                           APR_SUCCESS);
     /* the same descriptor, still the client's socket, still close-on-exec */
     CU_ASSERT_EQUAL(fd, server);
@@ -156,7 +134,7 @@ static void test_connected_client_keeps_its_own_address(void)
     wrong.sin_port = htons((uint16_t)(ntohs(peer.sin_port) ^ 1));
     ph_chan_peer_set(&carried, (struct sockaddr *)&wrong, sizeof(wrong));
     fd = server;
-    CU_ASSERT_EQUAL_FATAL(ph_sock_wrap(&sock, &fd, &carried, get_pool()),
+    CU_ASSERT_EQUAL_FATAL(ph_sock_wrap(&sock, &fd, &carried, ph_unit_pool()),
                           APR_SUCCESS);
     CU_ASSERT_EQUAL(fd, server);
     CU_ASSERT_EQUAL(apr_socket_addr_get(&remote, APR_REMOTE, sock),
@@ -175,6 +153,6 @@ static const ph_unit_test tests[] = {
 
 int ph_unit_register_sock_wrap(void)
 {
-    return ph_unit_add_suite("sock_wrap", suite_cleanup, tests,
+    return ph_unit_add_suite("sock_wrap", ph_unit_pool_cleanup, tests,
                              sizeof(tests) / sizeof(tests[0]));
 }

@@ -20,7 +20,7 @@ UNIT_MOD_SRC  := $(addprefix $(MPM_DIR)/,head_parse.c h2_preface.c tls_hello.c \
                    config_value.c envconf_scan.c envconf_cache.c \
                    placement.c placement_topo.c policy_slots.c)
 UNIT_SHM_SRC  := shm/shm_escape.c
-UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c test_head_parse.c \
+UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c unit_apr.c test_head_parse.c \
                    test_h2_preface.c test_tls_hello.c \
                    test_chan_msg.c test_sock_wrap.c test_config_value.c \
                    test_config_rows.c test_shm_escape.c \
