@@ -561,15 +561,12 @@ def _compare(case, stock, ours):
             f"{case}: ph closed at {ours['t_close']} s, event at {stock['t_close']} s"
 
 
-# Differences from stock that are known and recorded (doc/decisions.md,
-# "A request that routes nowhere is answered by httpd on the default
-# server"): strict, so that one that starts matching stock is noticed.
-KNOWN_DIFFERENCES = {
-    # The head is still unread in the kernel when the client resets, and
-    # the kernel drops unread bytes on a reset: no process can read the
-    # request line any more, so no access-log line says 400 for it.
-    "rst-request-line-complete": "a reset client's unread request line is not logged",
-}
+# Differences from stock that are known and recorded (doc/decisions.md):
+# strict, so that one that starts matching stock is noticed.  None left:
+# rst-request-line-complete was one until the accept() address travelled
+# with the socket ("A client that resets is read under the address
+# accept() gave").
+KNOWN_DIFFERENCES = {}
 
 
 @pytest.mark.parametrize("case", [

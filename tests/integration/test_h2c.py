@@ -28,6 +28,7 @@ H2C = "Protocols h2c http/1.1"
 CONF = """
 Listen 127.0.0.1:@@PORT@@
 Listen 127.0.0.1:@@NOH2@@
+Listen 127.0.0.1:@@H2SET@@
 User www-data
 Group www-data
 ThreadsPerChild 8
@@ -44,7 +45,13 @@ LogFormat "%v %H \\"%r\\" %>s" protolog
             "CustomLog @@TMP@@/bob_access.log protolog")
     # an address whose default server does not allow h2c
     + vhost("alice.test", "alice", "alice", port="@@NOH2@@")
-    + vhost("bob.test", "bob", "bob", port="@@NOH2@@"))
+    + vhost("bob.test", "bob", "bob", port="@@NOH2@@")
+    # an address whose default server (alice's) and bob's vhost set the
+    # session's HTTP/2 settings differently
+    + vhost("alice.test", "alice", "alice", H2C, "H2MaxSessionStreams 7",
+            "H2WindowSize 40000", port="@@H2SET@@")
+    + vhost("bob.test", "bob", "bob", H2C, "H2MaxSessionStreams 13",
+            "H2WindowSize 50000", port="@@H2SET@@"))
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -52,7 +59,7 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 @pytest.fixture(scope="module")
 def pair(module_servers):
     return phtest.start_event_and_ph(module_servers, CONF, ["alice.test"],
-                                     extra_ports=["noh2"])
+                                     extra_ports=["noh2", "h2set"])
 
 
 def uid_of(name):
@@ -107,6 +114,28 @@ def test_second_stream_for_other_environment_gets_421(pair, first, other):
         assert status == 200 and phtest.parse_id(body)["uid"] == uid_of(first), body
     finally:
         c.close()
+
+
+def test_session_settings_are_the_default_vhosts(pair):
+    """mod_http2 sets an h2c session up on the connection's base server,
+    the address's default vhost (alice's here), whatever vhost the
+    requests name: a client asking bob.test sees alice's
+    SETTINGS_MAX_CONCURRENT_STREAMS and INITIAL_WINDOW_SIZE under stock
+    event, and so under ph, served by bob's environment all the same."""
+    seen = {}
+    for mpm in ("event", "ph"):
+        c = H2Client.h2c(pair[mpm].h2set)
+        try:
+            status, body = c.get("bob.test")
+            assert status == 200, (mpm, status, body)
+            if mpm == "ph":
+                assert phtest.parse_id(body)["uid"] == uid_of("bob"), body
+            rs = c.conn.remote_settings
+            seen[mpm] = (rs.max_concurrent_streams, rs.initial_window_size)
+        finally:
+            c.close()
+    assert seen["event"] == (7, 40000), seen
+    assert seen["ph"] == seen["event"], seen
 
 
 # -- what stock answers, side by side ----------------------------------------

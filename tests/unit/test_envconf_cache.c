@@ -8,32 +8,10 @@
 
 #include <CUnit/CUnit.h>
 
-#include "apr_general.h"
 #include "apr_pools.h"
 
 #include "envconf_cache.h"
 #include "unit_suites.h"
-
-static apr_pool_t *pool;
-
-static apr_pool_t *get_pool(void)
-{
-    if (!pool) {
-        apr_initialize();
-        apr_pool_create(&pool, NULL);
-    }
-    return pool;
-}
-
-static int suite_cleanup(void)
-{
-    if (pool) {
-        apr_pool_destroy(pool);
-        pool = NULL;
-        apr_terminate();
-    }
-    return 0;
-}
 
 typedef struct {
     const char *line;
@@ -106,7 +84,7 @@ static void test_cases(void)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const cache_case *c = &cases[i];
         const char *out = NULL, *dir = "unset";
-        ph_cache_line_kind k = ph_envconf_cache_line(get_pool(), c->line,
+        ph_cache_line_kind k = ph_envconf_cache_line(ph_unit_pool(), c->line,
                                                      c->env, "/run/rt", &out,
                                                      &dir);
 
@@ -140,10 +118,10 @@ static void test_dbm_default_without_runtime_dir(void)
 {
     const char *out = NULL;
 
-    CU_ASSERT_EQUAL(ph_envconf_cache_line(get_pool(), "SSLSessionCache dbm",
+    CU_ASSERT_EQUAL(ph_envconf_cache_line(ph_unit_pool(), "SSLSessionCache dbm",
                                           "a", NULL, &out, NULL),
                     PH_CACHE_LINE_REFUSE);
-    CU_ASSERT_EQUAL(ph_envconf_cache_line(get_pool(), "SSLSessionCache dbm",
+    CU_ASSERT_EQUAL(ph_envconf_cache_line(ph_unit_pool(), "SSLSessionCache dbm",
                                           "a", "/r\"x", &out, NULL),
                     PH_CACHE_LINE_REFUSE);
 }
@@ -152,12 +130,12 @@ static void test_two_environments_two_places(void)
 {
     const char *a, *b, *line = "SSLSessionCache dbm:/run/c";
 
-    ph_envconf_cache_line(get_pool(), line, "alice", NULL, &a, NULL);
-    ph_envconf_cache_line(get_pool(), line, "bob", NULL, &b, NULL);
+    ph_envconf_cache_line(ph_unit_pool(), line, "alice", NULL, &a, NULL);
+    ph_envconf_cache_line(ph_unit_pool(), line, "bob", NULL, &b, NULL);
     CU_ASSERT_STRING_NOT_EQUAL(a, b);
     /* names that escape alike cannot meet: "a.b" is a%2Eb, not a.b */
-    ph_envconf_cache_line(get_pool(), line, "a.b", NULL, &a, NULL);
-    ph_envconf_cache_line(get_pool(), line, "a%2Eb", NULL, &b, NULL);
+    ph_envconf_cache_line(ph_unit_pool(), line, "a.b", NULL, &a, NULL);
+    ph_envconf_cache_line(ph_unit_pool(), line, "a%2Eb", NULL, &b, NULL);
     CU_ASSERT_STRING_NOT_EQUAL(a, b);
 }
 
@@ -169,6 +147,6 @@ static const ph_unit_test tests[] = {
 
 int ph_unit_register_envconf_cache(void)
 {
-    return ph_unit_add_suite("envconf_cache", suite_cleanup, tests,
+    return ph_unit_add_suite("envconf_cache", ph_unit_pool_cleanup, tests,
                              sizeof(tests) / sizeof(tests[0]));
 }

@@ -26,10 +26,17 @@ typedef struct {
 int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,
                       const ph_unit_test *tests, size_t n);
 
+/* unit_apr.c: an APR pool for a suite's tests (APR initialised on first
+ * use), and the suite cleanup that destroys it. */
+struct apr_pool_t;
+struct apr_pool_t *ph_unit_pool(void);
+int ph_unit_pool_cleanup(void);
+
 int ph_unit_register_head_parse(void);
 int ph_unit_register_h2_preface(void);
 int ph_unit_register_tls_hello(void);
 int ph_unit_register_chan_msg(void);
+int ph_unit_register_sock_wrap(void);
 int ph_unit_register_config_value(void);
 int ph_unit_register_config_rows(void);
 int ph_unit_register_shm_escape(void);

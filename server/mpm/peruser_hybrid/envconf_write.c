@@ -247,15 +247,28 @@ static int addr_safe(const char *v)
  * How httpd reads a request head on a connection whose default server is
  * s: httpd applies the default server's limits, rules and timeouts, and
  * its PROXY protocol setting, before it knows the request's vhost, which
- * may be X's.  These lines of s's own section are copied into its stub,
- * as written: they hold no secret (numbers, on/off, addresses), and
- * without them X's processors would read such heads with the main
- * server's settings, unlike stock httpd.
+ * may be X's.  Likewise the protocols the connection may speak, and, for
+ * an HTTP/2 connection with prior knowledge, every setting of its session
+ * (mod_http2 takes the connection and sets up its session on the default
+ * server: streams, window, memory, padding ...; per-request H2 settings
+ * are the request's vhost's and are not here).  These lines of s's own
+ * section are copied into its stub, as written: they hold no secret
+ * (numbers, on/off, addresses, protocol names), and without them X's
+ * processors would read such heads, or run such sessions, with the main
+ * server's settings, unlike stock httpd.  proc_confine.c keeps what they
+ * set (mod_reqtimeout's and mod_http2's entries, the core's Protocols) in
+ * the inert foreign vhosts.
  */
 static const char *const head_reading[] = {
     "LimitRequestLine", "LimitRequestFieldSize", "LimitRequestFields",
     "HttpProtocolOptions", "Timeout", "RequestReadTimeout",
-    "RemoteIPProxyProtocol", "RemoteIPProxyProtocolExceptions", NULL
+    "RemoteIPProxyProtocol", "RemoteIPProxyProtocolExceptions",
+    "Protocols", "ProtocolsHonorOrder",
+    "H2Direct", "H2MaxSessionStreams", "H2WindowSize", "H2StreamMaxMemSize",
+    "H2MaxDataFrameLen", "H2MaxStreamErrors", "H2MaxHeaderBlockLen",
+    "H2Padding", "H2Push", "H2PushDiarySize", "H2WebSockets",
+    "H2StreamTimeout", "H2ModernTLSOnly", "H2TLSWarmUpSize",
+    "H2TLSCoolDownSecs", NULL
 };
 
 static const char *stub_head_reading(apr_pool_t *p, const server_rec *s)

@@ -14,6 +14,7 @@
 
 #include "httpd.h"
 
+#include "chan_msg.h"
 #include "h2_preface.h"
 #include "head_parse.h"
 #include "tls_hello.h"
@@ -32,9 +33,13 @@ typedef struct ph_route {
  * an environment, exactly as httpd would pick the virtual host: by the
  * local address (IP-based vhosts), then by Host or absolute URI
  * (name-based, ServerAlias, wildcards), honouring StrictHostCheck.
- * Scratch allocations come from p, which the caller clears.
+ * Scratch allocations come from p, which the caller clears.  peer (may
+ * be NULL): the client as accept() gave it, which stands in for
+ * getpeername() once the client reset the connection (ph_sock.h); so
+ * for ph_mux_route_default and ph_mux_address_facts.
  */
-void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out);
+void ph_mux_route(apr_pool_t *p, int fd, const ph_chan_peer *peer,
+                  const ph_head *head, ph_route *out);
 
 /*
  * Route an h2c (prior knowledge) connection whose first request is
@@ -99,7 +104,8 @@ int ph_mux_route_by_address(apr_pool_t *p, int fd, ph_route *out);
  * connection with.  Fills out like ph_mux_route (status 503 when that
  * server has no environment, 400 when the peer is gone).
  */
-void ph_mux_route_default(apr_pool_t *p, int fd, ph_route *out);
+void ph_mux_route_default(apr_pool_t *p, int fd, const ph_chan_peer *peer,
+                          ph_route *out);
 
 /* The limits and rules httpd reads a request head with on a connection
  * whose default server (for its local address) is s: LimitRequestLine,
@@ -139,7 +145,8 @@ typedef struct ph_address_facts {
 
 /* The facts for the connection on socket fd.  Returns 0, or -1 (f
  * untouched) if the socket cannot be looked at.  Scratch from p. */
-int ph_mux_address_facts(apr_pool_t *p, int fd, ph_address_facts *f);
+int ph_mux_address_facts(apr_pool_t *p, int fd, const ph_chan_peer *peer,
+                         ph_address_facts *f);
 
 /*
  * Write a complete canned response for status (400, 408, 414, 503) with

@@ -104,6 +104,8 @@ typedef struct mux_conn {
     int by_address;             /* never answered in HTTP by us: a
                                  * non-HTTP address, or TLS */
     long long accepted_ms;      /* the head's read policy counts from */
+    ph_chan_peer peer;          /* the client, as accept() gave it: after
+                                 * a reset the socket no longer knows */
     size_t peeked;              /* bytes of head seen so far */
     int header_only;            /* the request line says HEAD: an answer
                                  * of ours carries no body, as httpd's */
@@ -111,6 +113,9 @@ typedef struct mux_conn {
     int h2c;                    /* began with (a prefix of) the HTTP/2
                                  * preface: never answered in HTTP/1;
                                  * 2 once the whole preface is in */
+    long long preface_ms;       /* when the whole preface was seen: stock
+                                 * mod_http2's clock starts there */
+    uint32_t idle_ms;           /* for the message (chan_msg.h) */
     int facts_known;            /* facts are its address's own */
     ph_address_facts facts;     /* what its address decides: limits and
                                  * head-read policy of the default server
@@ -462,6 +467,8 @@ static void set_message(mux_state *m, mux_conn *mc, const ph_route *rt,
     mc->msg.flags = flags;
     mc->msg.ticket = 0;
     mc->msg.ticket_gen = 0;
+    mc->msg.idle_ms = mc->idle_ms;
+    mc->msg.peer = mc->peer;
 }
 
 /*
@@ -488,7 +495,7 @@ static void conn_refer(mux_state *m, mux_conn *mc, int status, int expired)
         conn_close(m, mc);      /* not HTTP: a close is the refusal */
         return;
     }
-    ph_mux_route_default(m->scratch, mc->tag.fd, &rt);
+    ph_mux_route_default(m->scratch, mc->tag.fd, &mc->peer, &rt);
     apr_pool_clear(m->scratch);
     if (rt.status) {
         if (status) {
@@ -509,7 +516,7 @@ static void route(mux_state *m, mux_conn *mc, const ph_head *head)
 
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
-    ph_mux_route(m->scratch, mc->tag.fd, head, &rt);
+    ph_mux_route(m->scratch, mc->tag.fd, &mc->peer, head, &rt);
     if (rt.status == HTTP_SERVICE_UNAVAILABLE) {
         /* a vhost no environment serves: nobody else may answer for it;
          * the operator is told who asks for it (rate-limited) */
@@ -601,6 +608,9 @@ static int peek_h2c(mux_state *m, mux_conn *mc, const char *buf, size_t n,
     case PH_H2_NOT_H2:
         return 0;
     case PH_H2_NEED_MORE:
+        if (n >= PH_H2_PREFACE_LEN && mc->h2c != 2) {
+            mc->preface_ms = ph_now_ms();
+        }
         mc->h2c = n >= PH_H2_PREFACE_LEN ? 2 : 1;
         if (!mc->peer_closed && window_left > 0) {
             return 1;
@@ -717,7 +727,8 @@ static int address_facts(mux_state *m, mux_conn *mc)
     }
     mc->facts_known = 1;
     if (m->facts_vary
-        && ph_mux_address_facts(m->scratch, mc->tag.fd, &mc->facts) == 0) {
+        && ph_mux_address_facts(m->scratch, mc->tag.fd, &mc->peer,
+                                &mc->facts) == 0) {
         list_remove(mc);
         mc->deadline_ms = mc->accepted_ms + mc->facts.policy.initial_ms;
         peeking_insert(m, mc);
@@ -849,8 +860,11 @@ static void accept_some(mux_state *m, ev_tag *lt)
 
     for (i = 0; i < ACCEPT_BATCH && !m->exiting; i++) {
         struct epoll_event ev;
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof(peer);
         mux_conn *mc;
-        int fd = accept4(lt->fd, NULL, NULL, SOCK_CLOEXEC);
+        int fd = accept4(lt->fd, (struct sockaddr *)&peer, &peer_len,
+                         SOCK_CLOEXEC);
 
         if (fd < 0) {
             if (errno == EINTR) {
@@ -868,6 +882,7 @@ static void accept_some(mux_state *m, ev_tag *lt)
             atomic_fetch_add(&m->child_rec->connections, 1);
         }
         mc = conn_new(m, fd);
+        ph_chan_peer_set(&mc->peer, (struct sockaddr *)&peer, peer_len);
         mc->state = MC_PEEK;
         mc->accepted_ms = ph_now_ms();
         mc->facts = m->facts;
@@ -921,8 +936,12 @@ static void expire(mux_state *m)
              * in stock httpd mod_http2 has had the connection since the
              * preface, and its own timeouts end it (a GOAWAY).  Hand it,
              * by address, to the default server's environment, whose
-             * mod_http2 does the same. */
+             * mod_http2 does the same -- on a clock that started at the
+             * preface, as stock's did (idle_ms). */
             ph_h2_first first;
+            long long idle = now - mc->preface_ms;
+            mc->idle_ms = idle <= 0 ? 0
+                          : idle > UINT32_MAX ? UINT32_MAX : (uint32_t)idle;
             memset(&first, 0, sizeof(first));
             first.verdict = PH_H2_BY_ADDRESS;
             route_h2c(m, mc, &first);

@@ -30,6 +30,7 @@
 #include "ph_env.h"
 #include "ph_front.h"
 #include "ph_proto.h"
+#include "ph_sock.h"
 
 static int parses_unsafe(server_rec *s)
 {
@@ -210,26 +211,15 @@ int ph_mux_limits_vary(void)
     return 0;
 }
 
-/* A connection record with just what the vhost code and logging read. */
-static conn_rec *scratch_conn(apr_pool_t *p, int fd)
+/* A connection record with just what the vhost code and logging read.
+ * peer: the client's address from accept(), which is the only one left
+ * once it reset the connection (ph_sock.h); may be NULL. */
+static conn_rec *scratch_conn(apr_pool_t *p, int fd, const ph_chan_peer *peer)
 {
-    struct sockaddr_storage local, remote;
-    socklen_t llen = sizeof(local), rlen = sizeof(remote);
-    apr_os_sock_info_t info;
     apr_socket_t *sock = NULL;
     conn_rec *c;
 
-    if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0
-        || getpeername(fd, (struct sockaddr *)&remote, &rlen) < 0) {
-        return NULL;
-    }
-    memset(&info, 0, sizeof(info));
-    info.os_sock = &fd;
-    info.local = (struct sockaddr *)&local;
-    info.remote = (struct sockaddr *)&remote;
-    info.family = local.ss_family;
-    info.type = SOCK_STREAM;
-    if (apr_os_sock_make(&sock, &info, p) != APR_SUCCESS) {
+    if (ph_sock_wrap(&sock, &fd, peer, p) != APR_SUCCESS) {
         return NULL;
     }
     c = apr_pcalloc(p, sizeof(*c));
@@ -292,9 +282,10 @@ static request_rec *scratch_request(apr_pool_t *p, conn_rec *c)
     return r;
 }
 
-int ph_mux_address_facts(apr_pool_t *p, int fd, ph_address_facts *f)
+int ph_mux_address_facts(apr_pool_t *p, int fd, const ph_chan_peer *peer,
+                         ph_address_facts *f)
 {
-    conn_rec *c = scratch_conn(p, fd);
+    conn_rec *c = scratch_conn(p, fd, peer);
     env_scan scan = { NULL, 0 };
 
     if (!c) {
@@ -311,7 +302,7 @@ int ph_mux_address_facts(apr_pool_t *p, int fd, ph_address_facts *f)
 
 conn_rec *ph_mux_scratch_conn(apr_pool_t *p, int fd)
 {
-    return scratch_conn(p, fd);
+    return scratch_conn(p, fd, NULL);
 }
 
 request_rec *ph_mux_scratch_request(apr_pool_t *p, conn_rec *c)
@@ -380,7 +371,8 @@ static int route_fields(request_rec *r, const ph_head *head)
     return OK;
 }
 
-void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out)
+void ph_mux_route(apr_pool_t *p, int fd, const ph_chan_peer *peer,
+                  const ph_head *head, ph_route *out)
 {
     core_server_config *core;
     request_rec *r;
@@ -390,7 +382,7 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_head *head, ph_route *out)
 
     memset(out, 0, sizeof(*out));
     out->env_index = -1;
-    if (!(c = scratch_conn(p, fd))) {
+    if (!(c = scratch_conn(p, fd, peer))) {
         out->status = HTTP_BAD_REQUEST;     /* peer already gone */
         return;
     }
@@ -454,7 +446,7 @@ int ph_mux_route_by_address(apr_pool_t *p, int fd, ph_route *out)
     if (!ph_proto_any_by_address()) {
         return 0;
     }
-    if (!(c = scratch_conn(p, fd))) {
+    if (!(c = scratch_conn(p, fd, NULL))) {
         out->status = HTTP_BAD_REQUEST;     /* peer already gone */
         return 1;
     }
@@ -465,13 +457,14 @@ int ph_mux_route_by_address(apr_pool_t *p, int fd, ph_route *out)
     return 1;
 }
 
-void ph_mux_route_default(apr_pool_t *p, int fd, ph_route *out)
+void ph_mux_route_default(apr_pool_t *p, int fd, const ph_chan_peer *peer,
+                          ph_route *out)
 {
     conn_rec *c;
 
     memset(out, 0, sizeof(*out));
     out->env_index = -1;
-    if (!(c = scratch_conn(p, fd))) {
+    if (!(c = scratch_conn(p, fd, peer))) {
         out->status = HTTP_BAD_REQUEST;     /* peer already gone */
         return;
     }

@@ -150,6 +150,13 @@ proc_conn *ph_proc_conn_new(proc_state *ps, int fd, const ph_chan_msg *msg);
 
 /* proc_listener.c */
 void ph_proc_listener_run(proc_state *ps);
+/* Receive one connection from chan_fd (the channel or the answer
+ * channel, named `which` in the log): 0 with *fd and *msg, EAGAIN when
+ * nothing waits (or the receive failed: logged), EPROTO for a message
+ * refused (malformed, or routed to another environment: logged, its
+ * socket closed; another may follow), or PH_CHANNEL_EOF. */
+int ph_proc_receive_checked(proc_state *ps, int chan_fd, const char *which,
+                            int *fd, ph_chan_msg *msg);
 void ph_proc_park(proc_state *ps, proc_conn *pc, uint32_t events,
                   long long timeout_ms);
 void ph_proc_wake_listener(proc_state *ps);

@@ -135,7 +135,6 @@ int ph_answer_wanted(proc_state *ps)
 
 int ph_answer_take(proc_state *ps)
 {
-    ph_chan_decode_result why;
     ph_chan_msg msg;
     proc_conn *pc;
     int fd, rv;
@@ -145,24 +144,10 @@ int ph_answer_take(proc_state *ps)
     if (!ph_answer_wanted(ps)) {
         return 0;
     }
-    rv = ph_channel_recv(ps->answer_fd, &fd, &msg, &why);
-    if (rv == EAGAIN || rv == PH_CHANNEL_EOF) {
-        return rv == PH_CHANNEL_EOF ? PH_CHANNEL_EOF : 0;
-    }
+    rv = ph_proc_receive_checked(ps, ps->answer_fd, "answer channel", &fd,
+                                 &msg);
     if (rv) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
-                     PHLOGNO(00364) "environment %s: answer channel "
-                     "receive failed (%s)", ps->env->name,
-                     rv == EPROTO ? ph_chan_decode_strerror(why) : "");
-        return 0;
-    }
-    if (msg.env_index != (uint32_t)ps->env->index) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
-                     PHLOGNO(00365) "environment %s: answer channel gave "
-                     "a connection routed to environment #%u; closing it",
-                     ps->env->name, msg.env_index);
-        close(fd);
-        return 0;
+        return rv == PH_CHANNEL_EOF ? PH_CHANNEL_EOF : 0;
     }
     /* Whatever the message says: from this channel, a 503 only, and its
      * head is read without waiting for the client. */

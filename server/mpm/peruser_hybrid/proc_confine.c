@@ -34,6 +34,7 @@
  */
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "http_main.h"
 
@@ -65,24 +66,66 @@ static void blank_config(apr_pool_t *p, ap_conf_vector_t **server_conf,
 }
 
 /*
- * Modules whose server configuration says only how a request head is read
- * on a connection whose default server this is (mod_reqtimeout's times):
- * httpd applies them before it knows the request's vhost, which may be
- * ours.  A foreign vhost keeps these entries, and nothing else; they hold
- * no secret.  (The core's limits are server_rec fields, kept anyway;
- * mod_remoteip keeps its PROXY protocol addresses in the main server's
- * configuration.)
+ * Modules whose server configuration says only how a connection whose
+ * default server is this one is read before its request's vhost is known
+ * (which may be ours): mod_reqtimeout's times for the head, mod_http2's
+ * session settings for a prior-knowledge HTTP/2 connection (streams,
+ * window, memory ...; mod_http2 sets the session up on c->base_server).
+ * A foreign vhost keeps these entries, and of the core only its
+ * Protocols (core_protocols), nothing else; they hold no secret: numbers,
+ * on/off, protocol names.  (The core's limits are server_rec fields, kept
+ * anyway; mod_remoteip keeps its PROXY protocol addresses in the main
+ * server's configuration.)
  */
 static const char *const head_reading_modules[] = {
-    "mod_reqtimeout.c", NULL
+    "mod_reqtimeout.c", "mod_http2.c", NULL
 };
 
-/* server_conf, with s's own entries of head_reading_modules. */
+/* A copy of server_conf's vector, to change some entries of. */
+static ap_conf_vector_t *vector_copy(apr_pool_t *p,
+                                     ap_conf_vector_t *server_conf)
+{
+    ap_conf_vector_t *v = ap_create_per_dir_config(p);    /* zeroed */
+    module *all;
+
+    for (all = ap_top_module; all; all = all->next) {
+        ap_set_module_config(v, all, ap_get_module_config(server_conf, all));
+    }
+    return v;
+}
+
+/*
+ * The core configuration `base` with s's own Protocols (mod_http2 asks
+ * the core whether the connection's default server allows h2c), or NULL
+ * when s names none.  Built by the core itself -- a fresh vhost
+ * configuration with only the protocols set, merged over base -- so that
+ * the struct is the running httpd's size, whatever the headers this
+ * module was built with.
+ */
+static void *core_protocols(apr_pool_t *p, void *base, const server_rec *s)
+{
+    core_server_config *own = ap_get_core_module_config(s->module_config);
+    core_server_config *fresh;
+
+    if (!own || !own->protocols || own->protocols->nelts == 0
+        || !core_module.create_server_config
+        || !core_module.merge_server_config) {
+        return NULL;
+    }
+    fresh = core_module.create_server_config(p, (server_rec *)s);
+    fresh->protocols = own->protocols;
+    fresh->protocols_honor_order = own->protocols_honor_order;
+    return core_module.merge_server_config(p, base, fresh);
+}
+
+/* server_conf, with s's own entries of head_reading_modules and its
+ * Protocols. */
 static ap_conf_vector_t *with_head_reading(apr_pool_t *p,
                                            ap_conf_vector_t *server_conf,
                                            const server_rec *s)
 {
     ap_conf_vector_t *v = NULL;
+    void *core;
     module *m;
     int i;
 
@@ -91,14 +134,16 @@ static ap_conf_vector_t *with_head_reading(apr_pool_t *p,
             continue;
         }
         if (!v) {
-            module *all;
-            v = ap_create_per_dir_config(p);    /* a zeroed vector */
-            for (all = ap_top_module; all; all = all->next) {
-                ap_set_module_config(v, all,
-                                     ap_get_module_config(server_conf, all));
-            }
+            v = vector_copy(p, server_conf);
         }
         ap_set_module_config(v, m, ap_get_module_config(s->module_config, m));
+    }
+    core = core_protocols(p, ap_get_core_module_config(server_conf), s);
+    if (core) {
+        if (!v) {
+            v = vector_copy(p, server_conf);
+        }
+        ap_set_core_module_config(v, core);
     }
     return v ? v : server_conf;
 }

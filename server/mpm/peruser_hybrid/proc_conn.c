@@ -27,6 +27,7 @@
 #include "ph_config.h"
 #include "ph_log.h"
 #include "ph_magic.h"
+#include "ph_sock.h"
 #include "proc.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -146,28 +147,19 @@ static long conn_id(int slot, int thread_index)
 static int conn_create(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
                        int thread_index)
 {
-    struct sockaddr_storage local, remote;
-    socklen_t llen = sizeof(local), rlen = sizeof(remote);
-    apr_os_sock_info_t info;
     conn_rec *c;
     int rc;
 
     PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
 
-    if (getsockname(pc->fd, (struct sockaddr *)&local, &llen) < 0
-        || getpeername(pc->fd, (struct sockaddr *)&remote, &rlen) < 0) {
-        return 0;       /* client already gone */
-    }
-    memset(&info, 0, sizeof(info));
-    info.os_sock = &pc->fd;
-    info.local = (struct sockaddr *)&local;
-    info.remote = (struct sockaddr *)&remote;
-    info.family = local.ss_family;
-    info.type = SOCK_STREAM;
-    if (apr_os_sock_make(&pc->sock, &info, pc->pool) != APR_SUCCESS) {
+    /* A client that reset the connection after sending part of a head is
+     * still read and logged, as stock httpd does, under the address the
+     * multiplexer's accept() gave (ph_sock.h). */
+    if (ph_sock_wrap(&pc->sock, &pc->fd, &pc->msg.peer, pc->pool)
+        != APR_SUCCESS) {
         pc->sock = NULL;
-        return 0;
+        return 0;       /* client already gone */
     }
     pc->ba = apr_bucket_alloc_create(pc->pool);
     ap_create_sb_handle(&pc->sbh, pc->pool, ps->slot,
@@ -245,6 +237,18 @@ static void process_once(proc_conn *pc)
     }
 }
 
+/* The timeout of the connection's next wait: timeout_ms, less, the first
+ * time, what the client already spent idle in the multiplexer (an h2c
+ * client that stalled after its preface: stock's mod_http2 had the
+ * connection, and its clock, from the preface on). */
+static long next_wait_ms(proc_conn *pc, long timeout_ms)
+{
+    long left = timeout_ms - (long)pc->msg.idle_ms;
+
+    pc->msg.idle_ms = 0;
+    return left > 0 ? left : 0;
+}
+
 /* Flush what the output filters hold.  Returns 0 when the connection
  * should go on, or 1 when it was parked to wait for the socket. */
 static int write_completion(proc_state *ps, proc_conn *pc)
@@ -270,7 +274,8 @@ static int write_completion(proc_state *ps, proc_conn *pc)
     if (c->data_in_output_filters
         || pc->pub.sense == CONN_SENSE_WANT_READ) {
         ph_proc_park(ps, pc, events_for_sense(pc, EPOLLOUT),
-                     apr_time_as_msec(c->base_server->timeout));
+                     next_wait_ms(pc,
+                                  apr_time_as_msec(c->base_server->timeout)));
         return 1;
     }
     /* Not closed just because this child is stopping: the response just
@@ -287,7 +292,7 @@ static int write_completion(proc_state *ps, proc_conn *pc)
         pc->pub.state = CONN_STATE_KEEPALIVE;
         pc->pub.sense = CONN_SENSE_DEFAULT;
         ap_update_child_status(pc->sbh, SERVER_BUSY_KEEPALIVE, NULL);
-        ph_proc_park(ps, pc, EPOLLIN, pc->ka_timeout_ms);
+        ph_proc_park(ps, pc, EPOLLIN, next_wait_ms(pc, pc->ka_timeout_ms));
         return 1;
     }
     return 0;
@@ -333,7 +338,8 @@ void ph_proc_conn_run(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
         case CONN_STATE_ASYNC_WAITIO:
             pc->pub.state = CONN_STATE_PROCESSING;
             ph_proc_park(ps, pc, events_for_sense(pc, EPOLLIN),
-                         apr_time_as_msec(pc->c->base_server->timeout));
+                         next_wait_ms(pc, apr_time_as_msec(
+                                              pc->c->base_server->timeout)));
             return;
         case CONN_STATE_LINGER_NORMAL:  /* lingering read finished */
             ph_proc_conn_destroy(ps, pc);

@@ -255,40 +255,41 @@ static int guard_process_connection(conn_rec *c)
 }
 
 /*
- * A connection the multiplexer routed by a name sent before any request
- * to one of our vhosts, on an address whose default server is another
- * environment's: an h2c (prior knowledge) connection on its first
- * request's :authority (PH_CHAN_F_H2C, mux_h2c.c), a TLS connection on
- * its ClientHello's SNI (PH_CHAN_F_TLS_SNI, mux_tls.c).  mod_http2 decides
- * whether to take the connection, and mod_ssl whether to speak TLS and
- * with which keys, from c->base_server -- here that default server, which
- * proc_confine.c made inert (none of its configuration, none of its keys),
- * so they would refuse, or run on settings that are not the address's.
- * The connection's base server becomes the routed vhost instead, only if
- * it is ours: the message is only a hint, a vhost of another environment
- * (or an index past the list) changes nothing, and every request is still
- * checked on its own vhost by ph_guard_post_read_request (421).
+ * A TLS connection the multiplexer routed on its ClientHello's SNI
+ * (PH_CHAN_F_TLS_SNI, mux_tls.c) to one of our vhosts, on an address
+ * whose default server is another environment's: mod_ssl decides whether
+ * to speak TLS, and with which keys, from c->base_server -- here that
+ * default server, which proc_confine.c made inert (none of its keys), so
+ * it would refuse.  The connection's base server becomes the routed vhost
+ * instead, only if it is ours: the message is only a hint, a vhost of
+ * another environment (or an index past the list) changes nothing, and
+ * every request is still checked on its own vhost by
+ * ph_guard_post_read_request (421).
+ *
+ * An h2c connection routed on its first :authority (PH_CHAN_F_H2C) keeps
+ * the default server, as in stock httpd: its inert copy here keeps what
+ * mod_http2 takes the connection and sets the session up with (its
+ * Protocols and H2 lines: envconf_write.c, proc_confine.c), so that the
+ * session runs on the address's settings, not the routed vhost's.
  */
 void ph_guard_routed_base(conn_rec *c, const ph_chan_msg *msg)
 {
-    const char *how = (msg->flags & PH_CHAN_F_TLS_SNI) ? "TLS (SNI)"
-                                                       : "h2c (:authority)";
     server_rec *s;
 
-    if (!serving_env || !(msg->flags & (PH_CHAN_F_H2C | PH_CHAN_F_TLS_SNI))
+    if (!serving_env || !(msg->flags & PH_CHAN_F_TLS_SNI)
         || ph_env_of_server(c->base_server) == serving_env) {
         return;
     }
     s = ph_env_server_by_id(msg->vhost_id);
     if (!s || ph_env_of_server(s) != serving_env) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, PHLOGNO(00351)
-                      "%s connection names virtual host #%u, not one of "
-                      "environment %s: base server left as is",
-                      how, msg->vhost_id, serving_env->name);
+                      "TLS (SNI) connection names virtual host #%u, not "
+                      "one of environment %s: base server left as is",
+                      msg->vhost_id, serving_env->name);
         return;
     }
     ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c, PHLOGNO(00352)
-                  "%s connection: base server %s (as routed)", how,
+                  "TLS (SNI) connection: base server %s (as routed)",
                   s->server_hostname ? s->server_hostname : "(unnamed)");
     c->base_server = s;
 }

@@ -357,6 +357,44 @@ static void account_handoff(proc_state *ps, const ph_chan_msg *msg)
     }
 }
 
+int ph_proc_receive_checked(proc_state *ps, int chan_fd, const char *which,
+                            int *fd, ph_chan_msg *msg)
+{
+    ph_chan_decode_result why;
+    int rv;
+
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
+
+    rv = ph_channel_recv(chan_fd, fd, msg, &why);
+    if (rv == EAGAIN || rv == PH_CHANNEL_EOF) {
+        return rv;
+    }
+    if (rv == EPROTO) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                     PHLOGNO(00411) "environment %s: refused a malformed "
+                     "%s message (%s)", ps->env->name, which,
+                     ph_chan_decode_strerror(why));
+        return EPROTO;
+    }
+    if (rv) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
+                     PHLOGNO(00412) "environment %s: %s receive failed",
+                     ps->env->name, which);
+        return EAGAIN;
+    }
+    if (msg->env_index != (uint32_t)ps->env->index) {
+        /* Only our channels deliver to us, so this is a bug, not an
+         * attack; refuse rather than guess. */
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                     PHLOGNO(00413) "environment %s: %s gave a connection "
+                     "routed to environment #%u; closing it",
+                     ps->env->name, which, msg->env_index);
+        close(*fd);
+        return EPROTO;
+    }
+    return 0;
+}
+
 /* Take connections from the channel while workers are idle.  Returns 0,
  * or PH_CHANNEL_EOF once the channel is closed for good. */
 static int take_from_channel(proc_state *ps)
@@ -369,40 +407,16 @@ static int take_from_channel(proc_state *ps)
         n = room;
     }
     while (n-- > 0 && !atomic_load(&ps->stopping)) {
-        ph_chan_decode_result why;
         ph_chan_msg msg;
         proc_conn *pc;
         int fd, rv;
 
-        rv = ph_channel_recv(ps->chan_fd, &fd, &msg, &why);
-        if (rv == EAGAIN) {
-            return 0;
-        }
-        if (rv == PH_CHANNEL_EOF) {
-            return PH_CHANNEL_EOF;
-        }
+        rv = ph_proc_receive_checked(ps, ps->chan_fd, "channel", &fd, &msg);
         if (rv == EPROTO) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
-                         PHLOGNO(00411) "environment %s: refused a malformed "
-                         "channel message (%s)", ps->env->name,
-                         ph_chan_decode_strerror(why));
             continue;
         }
         if (rv) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
-                         PHLOGNO(00412) "environment %s: channel receive "
-                         "failed", ps->env->name);
-            return 0;
-        }
-        if (msg.env_index != (uint32_t)ps->env->index) {
-            /* Only our channel delivers to us, so this is a bug, not an
-             * attack; refuse rather than guess. */
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
-                         PHLOGNO(00413) "environment %s: got a connection "
-                         "routed to environment #%u; closing it",
-                         ps->env->name, msg.env_index);
-            close(fd);
-            continue;
+            return rv == PH_CHANNEL_EOF ? PH_CHANNEL_EOF : 0;
         }
         account_handoff(ps, &msg);
         /* a 503 for want of a worker comes by the answer channel only */
