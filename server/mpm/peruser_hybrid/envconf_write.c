@@ -251,7 +251,9 @@ static int addr_safe(const char *v)
  * an HTTP/2 connection with prior knowledge, every setting of its session
  * (mod_http2 takes the connection and sets up its session on the default
  * server: streams, window, memory, padding ...; per-request H2 settings
- * are the request's vhost's and are not here).  These lines of s's own
+ * are the request's vhost's and are not here).  And the keep-alive wait
+ * after a request whose vhost sets no KeepAliveTimeout of its own is the
+ * default server's (event's rule; proc_guard.c).  These lines of s's own
  * section are copied into its stub, as written: they hold no secret
  * (numbers, on/off, addresses, protocol names), and without them X's
  * processors would read such heads, or run such sessions, with the main
@@ -261,7 +263,7 @@ static int addr_safe(const char *v)
  */
 static const char *const head_reading[] = {
     "LimitRequestLine", "LimitRequestFieldSize", "LimitRequestFields",
-    "HttpProtocolOptions", "Timeout", "RequestReadTimeout",
+    "HttpProtocolOptions", "Timeout", "RequestReadTimeout", "KeepAliveTimeout",
     "RemoteIPProxyProtocol", "RemoteIPProxyProtocolExceptions",
     "Protocols", "ProtocolsHonorOrder",
     "H2Direct", "H2MaxSessionStreams", "H2WindowSize", "H2StreamMaxMemSize",

@@ -101,6 +101,18 @@ static const char *vhost_name(const request_rec *r)
                                       : "(unnamed)";
 }
 
+/* The keep-alive wait after r, as stock event picks it: r's vhost's own
+ * KeepAliveTimeout where that vhost sets one, else the connection's base
+ * server's (the address's default vhost; in this environment's
+ * configuration its stub, which carries the line: envconf_write.c). */
+static apr_interval_time_t ka_timeout_of(const request_rec *r)
+{
+    if (r->server->keep_alive_timeout_set) {
+        return r->server->keep_alive_timeout;
+    }
+    return r->connection->base_server->keep_alive_timeout;
+}
+
 int ph_guard_post_read_request(request_rec *r)
 {
     const ph_env *wanted;
@@ -120,7 +132,7 @@ int ph_guard_post_read_request(request_rec *r)
     if (wanted == serving_env) {
         if (pc) {
             ap_assert(pc->magic == PROC_CONN_MAGIC);
-            pc->ka_timeout_ms = apr_time_as_msec(r->server->keep_alive_timeout);
+            pc->ka_timeout_ms = apr_time_as_msec(ka_timeout_of(r));
         }
         if (pc && (pc->msg.flags & PH_CHAN_F_WAIT_OVER)) {
             /* our vhost, but no worker was free in time: 503 */
