@@ -132,10 +132,12 @@
 #include <stdint.h>
 
 #define PH_SHM_MAGIC         0x5048534du     /* "PHSM" */
-#define PH_SHM_LAYOUT_MAJOR  3u              /* incompatible changes:
+#define PH_SHM_LAYOUT_MAJOR  4u              /* incompatible changes:
                                               * 2: regions by writer
                                               * 3: one file per writer
-                                              *    (records as in 2) */
+                                              *    (records as in 2)
+                                              * 4: child figures grew
+                                              *    (cgroup, allocator) */
 #define PH_SHM_LAYOUT_MINOR  0u              /* compatible additions */
 #define PH_SHM_NAME_MAX      64              /* environment name, NUL incl. */
 
@@ -225,7 +227,11 @@ typedef struct ph_shm_env_stats {
     /* Its processors that could not bind to their NUMA node (this
      * generation); the first one logs it.  Writers: its processors. */
     _Atomic uint32_t numa_failures;
-    uint64_t _reserved1[2];
+    /* Its processors that could not join the environment's cgroups (this
+     * generation); the first one logs it.  Writers: its processors. */
+    _Atomic uint32_t cgroup_failures;
+    uint32_t _reserved0;
+    uint64_t _reserved1;
 } ph_shm_env_stats;
 
 /* MAIN: what a slot holds.  Writer: the parent. */
@@ -258,6 +264,16 @@ typedef struct ph_shm_child_stats {
     /* PH_NUMA_FAILED_* bits: which binding to the node MAIN names failed
      * (written by the child itself, once, after its binding calls). */
     _Atomic uint32_t numa_failed;
+    /* 1: it could not join one of its environment's cgroups (written by
+     * the child itself, once, as root, before dropping privileges). */
+    _Atomic uint32_t cgroup_failed;
+    uint32_t _reserved0;
+    /* Its allocator's figures (jemalloc's stats.allocated and
+     * stats.resident, bytes; 0: not jemalloc, or not yet read), refreshed
+     * by the child now and then.  A processor's are display values only:
+     * nothing decides anything on them. */
+    _Atomic uint64_t alloc_allocated;
+    _Atomic uint64_t alloc_resident;
 } ph_shm_child_stats;
 
 #define PH_NUMA_FAILED_CPU 0x1u
@@ -294,7 +310,7 @@ _Static_assert(offsetof(ph_shm_header, generation) == 128,
 _Static_assert(sizeof(ph_shm_env) == 120, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_env_stats) == 80, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_child) == 40, "bump PH_SHM_LAYOUT_MAJOR");
-_Static_assert(sizeof(ph_shm_child_stats) == 48, "bump PH_SHM_LAYOUT_MAJOR");
+_Static_assert(sizeof(ph_shm_child_stats) == 72, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_mux_area) == 64, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_partition) == 40, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_ticket) == 24, "bump PH_SHM_LAYOUT_MAJOR");

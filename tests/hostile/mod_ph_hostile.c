@@ -529,8 +529,9 @@ static void report_whereis(report *rep)
  *   "aim"     env_offset aimed at the parent's copy of another
  *             environment's gid (processors lands there) and uid (demand)
  */
-#if PH_SHM_LAYOUT_MAJOR == 3
-/* Layout 3.x (records as in 2.x): MAIN (header, env identities, child
+#if PH_SHM_LAYOUT_MAJOR == 4
+/* Layout 4.x (3.x with larger child figures; records otherwise as in
+ * 2.x): MAIN (header, env identities, child
  * records; the parent writes), MUX, then one page-aligned region per
  * environment (its counters, its children's figures, its partitions and
  * tickets); one file per writer since 3.0, mapped side by side. */
@@ -585,7 +586,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
         || r_tickets + (uint64_t)g.mux_capacity * g.tickets_per_partition
                * sizeof(ph_shm_ticket) > g.region_stride
         || g.region_offset + (uint64_t)g.env_capacity * g.region_stride > maplen) {
-        say(rep, "layout.error=not a layout 3.x segment this module knows "
+        say(rep, "layout.error=not a layout 4.x segment this module knows "
             "(magic 0x%x, layout %u)", g.magic, (unsigned)g.layout_major);
         return;
     }
@@ -703,7 +704,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
     (void)own;
     (void)variant;
     /* The tests fail on this line: adapt this function to the layout. */
-    say(rep, "layout.error=attack_layout() knows layout 3.x, the "
+    say(rep, "layout.error=attack_layout() knows layout 4.x, the "
         "segment is %u.x: adapt it", PH_SHM_LAYOUT_MAJOR);
 }
 #endif /* PH_SHM_LAYOUT_MAJOR */
