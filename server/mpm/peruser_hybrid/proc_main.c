@@ -19,6 +19,7 @@
 #include "scoreboard.h"
 
 #include "apr_signal.h"
+#include "ph_cgroup.h"
 #include "ph_child.h"
 #include "ph_clock.h"
 #include "ph_config.h"
@@ -198,7 +199,7 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
      * module's child_init sees the configuration. */
     ph_close_foreign_logs(env, pchild);
     ph_confine_vhosts(env, pchild);
-    if (ph_cgroups_join(what, env->cgroups)) {
+    if (ph_cgroup_join_self(slot, env, what)) {
         return PH_EXIT_ENV_SETUP;
     }
     /* After the cgroups (joining a cpuset resets the affinity), as root
