@@ -94,17 +94,25 @@ def roots():
         made[c] = d
     yield made
     for d in made.values():
-        for sub in sorted(d.glob("*/"), reverse=True):
-            if sub.is_dir():
-                kill_group(sub)
-                try:
-                    sub.rmdir()
-                except OSError:
-                    pass
+        remove_group(d)
+
+
+def remove_group(d):
+    """Remove group d and the groups in it, killing (by pid) what is left
+    in them; raise if it cannot be removed."""
+    for sub in [p for p in d.iterdir() if p.is_dir()]:
+        remove_group(sub)
+    kill_group(d)
+
+    def gone():
         try:
             d.rmdir()
+        except FileNotFoundError:
+            return True
         except OSError:
-            pass
+            return False
+        return True
+    wait_for(gone, 10, what=f"{d} removed")
 
 
 def kill_group(d, timeout=10):
@@ -296,8 +304,7 @@ def cpuset_group():
     d = own_group("cpuset") / f"ph-it-{uuid.uuid4().hex[:8]}"
     d.mkdir()
     yield d
-    kill_group(d)
-    d.rmdir()
+    remove_group(d)
 
 
 def test_join_failure_counted_once_logged(cpuset_group, servers, tree, shm_dump):
@@ -357,8 +364,7 @@ def test_cgroup_v2_group_joined(servers, tree, shm_dump):
         assert groups_of(alice["pid"])[""] == "/" + d.name
         srv.stop()
     finally:
-        kill_group(d)
-        d.rmdir()
+        remove_group(d)
 
 
 def test_config_errors(roots, servers, tree):

@@ -37,6 +37,7 @@
 
 #include "channel.h"
 #include "ph_clock.h"
+#include "ph_alloc.h"
 #include "ph_cgroup.h"
 #include "ph_config.h"
 #include "ph_factory.h"
@@ -1046,6 +1047,7 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
             return !OK;
         }
         ph_scoreboard_set_generation(r->mpm->my_generation);
+        ph_alloc_note();
     }
     if (!r->slots) {
         r->nslots = (int)ph_conf.server_limit;
