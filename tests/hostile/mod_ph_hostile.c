@@ -574,7 +574,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
                            + (uint64_t)g.child_capacity * sizeof(ph_shm_child_stats));
     r_tickets = ALIGN64(r_partitions
                         + (uint64_t)g.mux_capacity * sizeof(ph_shm_partition));
-    if (g.magic != PH_SHM_MAGIC || g.layout_major != 3
+    if (g.magic != PH_SHM_MAGIC || g.layout_major != PH_SHM_LAYOUT_MAJOR
         || g.env_record_size != sizeof(ph_shm_env)
         || g.env_stats_size != sizeof(ph_shm_env_stats)
         || g.child_record_size != sizeof(ph_shm_child)
