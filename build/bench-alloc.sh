@@ -122,28 +122,9 @@ read -r je_n je_rss0 je_pss0 <<<"$(memory jemalloc)"
 
 echo "glibc malloc vs jemalloc ($(basename "$JEMALLOC")${BENCH_MALLOC_CONF:+, MALLOC_CONF=$BENCH_MALLOC_CONF}): $ENVS environments x 1 processor x 25 threads, 2 multiplexers; one wrk per environment, -t1 -c$CONNS -d${SECONDS_PER_RUN}s, 100-byte file, $(nproc) CPUs, median of $REPEAT alternating runs"
 printf '%-10s %12s %12s %8s  %s\n' mode "glibc req/s" "jemalloc" "je/glibc" "runs glibc | jemalloc; errors"
-addr=1
-for mode in keepalive close; do
-    extra=()
-    [ "$mode" = close ] && extra=(-H 'Connection: close')
-    load 3 "$GL_PORT" "$addr" 2 "${extra[@]}" >/dev/null    # warm-up
-    load 4 "$JE_PORT" "$addr" 2 "${extra[@]}" >/dev/null
-    addr=$((addr + 1))
-    gl_all=() je_all=() errs=""
-    for _ in $(seq 1 "$REPEAT"); do
-        read -r gl_rps gl_err <<<"$(load 3 "$GL_PORT" "$addr" "$SECONDS_PER_RUN" "${extra[@]}")"
-        read -r je_rps je_err <<<"$(load 4 "$JE_PORT" "$addr" "$SECONDS_PER_RUN" "${extra[@]}")"
-        addr=$((addr + 1))
-        gl_all+=("$gl_rps")
-        je_all+=("$je_rps")
-        [ "$gl_err$je_err" = nonenone ] || errs="$errs [glibc: $gl_err | jemalloc: $je_err]"
-    done
-    gl_med=$(median "${gl_all[@]}")
-    je_med=$(median "${je_all[@]}")
-    ratio=$(awk -v a="$je_med" -v b="$gl_med" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-    printf '%-10s %12s %12s %8s  %s | %s;%s\n' "$mode" "$gl_med" "$je_med" "$ratio" \
-        "${gl_all[*]}" "${je_all[*]}" "${errs:- none}"
-done
+run_glibc() { local a=$1; shift; load 3 "$GL_PORT" "$a" "$@"; }
+run_jemalloc() { local a=$1; shift; load 4 "$JE_PORT" "$a" "$@"; }
+compare_modes glibc jemalloc run_glibc run_jemalloc
 
 read -r gl_n gl_rss1 gl_pss1 <<<"$(memory glibc)"
 read -r je_n je_rss1 je_pss1 <<<"$(memory jemalloc)"

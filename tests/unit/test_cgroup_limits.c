@@ -79,21 +79,27 @@ static void test_v1_memory(void)
 
 static void test_v1_pids_cpu(void)
 {
+    /* { weight, cpu max %, expected } */
+    static const struct { long weight, pct; const char *want; } cpu[] = {
+        { 200, 50, "cpu.shares=2048;cpu.cfs_period_us=100000;"
+                   "cpu.cfs_quota_us=50000;" },
+        { 0, 0, "cpu.shares=1024;cpu.cfs_period_us=100000;"
+                "cpu.cfs_quota_us=-1;" },
+        /* weight 1 and 10000 stay within cpu.shares' 2..262144 */
+        { 1, 0, "cpu.shares=10;cpu.cfs_period_us=100000;"
+                "cpu.cfs_quota_us=-1;" },
+        { 10000, 0, "cpu.shares=102400;cpu.cfs_period_us=100000;"
+                    "cpu.cfs_quota_us=-1;" },
+    };
+    size_t i;
+
     CU_ASSERT_STRING_EQUAL(joined(PH_CG_V1, PH_CG_CTRL_PIDS, 0, 40, 0, 0),
                            "pids.max=40;");
-    CU_ASSERT_STRING_EQUAL(joined(PH_CG_V1, PH_CG_CTRL_CPU, 0, 0, 200, 50),
-                           "cpu.shares=2048;cpu.cfs_period_us=100000;"
-                           "cpu.cfs_quota_us=50000;");
-    CU_ASSERT_STRING_EQUAL(joined(PH_CG_V1, PH_CG_CTRL_CPU, 0, 0, 0, 0),
-                           "cpu.shares=1024;cpu.cfs_period_us=100000;"
-                           "cpu.cfs_quota_us=-1;");
-    /* weight 1 and 10000 stay within cpu.shares' 2..262144 */
-    CU_ASSERT_STRING_EQUAL(joined(PH_CG_V1, PH_CG_CTRL_CPU, 0, 0, 1, 0),
-                           "cpu.shares=10;cpu.cfs_period_us=100000;"
-                           "cpu.cfs_quota_us=-1;");
-    CU_ASSERT_STRING_EQUAL(joined(PH_CG_V1, PH_CG_CTRL_CPU, 0, 0, 10000, 0),
-                           "cpu.shares=102400;cpu.cfs_period_us=100000;"
-                           "cpu.cfs_quota_us=-1;");
+    for (i = 0; i < sizeof(cpu) / sizeof(cpu[0]); i++) {
+        CU_ASSERT_STRING_EQUAL(joined(PH_CG_V1, PH_CG_CTRL_CPU, 0, 0,
+                                      cpu[i].weight, cpu[i].pct),
+                               cpu[i].want);
+    }
 }
 
 static void test_bounds_and_need(void)

@@ -32,6 +32,14 @@ static int put_word(ph_cgroup_file *out, int n, int max, const char *name,
     return n + 1;
 }
 
+/* pids.max: the same file and values in v1 and v2 */
+static int put_pids(ph_cgroup_file *out, int n, int max,
+                    const ph_cgroup_limits *l)
+{
+    return l->pids_max > 0 ? put(out, n, max, "pids.max", "%ld", l->pids_max)
+                           : put_word(out, n, max, "pids.max", "max");
+}
+
 static long mib_bytes(long mib)
 {
     return mib * 1024L * 1024L;     /* bounded by the directive: 4 TiB */
@@ -69,8 +77,7 @@ static int files_v2(unsigned ctrl, const ph_cgroup_limits *l,
         }
     }
     if (ctrl & PH_CG_CTRL_PIDS) {
-        n = l->pids_max > 0 ? put(out, n, max, "pids.max", "%ld", l->pids_max)
-                            : put_word(out, n, max, "pids.max", "max");
+        n = put_pids(out, n, max, l);
     }
     if (ctrl & PH_CG_CTRL_CPU) {
         n = put(out, n, max, "cpu.weight", "%ld",
@@ -115,8 +122,7 @@ static int files_v1(unsigned ctrl, const ph_cgroup_limits *l,
         }
     }
     if (ctrl & PH_CG_CTRL_PIDS) {
-        n = l->pids_max > 0 ? put(out, n, max, "pids.max", "%ld", l->pids_max)
-                            : put_word(out, n, max, "pids.max", "max");
+        n = put_pids(out, n, max, l);
     }
     if (ctrl & PH_CG_CTRL_CPU) {
         n = put(out, n, max, "cpu.shares", "%ld",
