@@ -10,6 +10,7 @@
 #   make bench      build/bench.sh: peruser_hybrid vs stock mpm_event
 #   make bench-h2c  build/bench-h2c.sh: the same over h2c, with h2load
 #   make bench-tls  build/bench-tls.sh: the same over TLS (h2 and http/1.1), with h2load
+#   make bench-alloc build/bench-alloc.sh: glibc malloc vs jemalloc (RSS, PSS, req/s)
 #   make coldstart  build/coldstart.sh: spawn-on-demand latency
 #   make slots      build/slots.sh: 1,000 tenants on ServerLimit, beside event
 #   make scale      build/scale.sh: N idle tenants beside event and mpm-itk (memory, CPU, fds, cold start)
@@ -52,7 +53,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench bench-h2c bench-tls coldstart slots scale intree install uninstall install-account clean asan tsan \
+.PHONY: all unit check integration bench bench-h2c bench-tls bench-alloc coldstart slots scale intree install uninstall install-account clean asan tsan \
         httpd-tests-ph httpd-tests-ph-env httpd-tests-event
 all: $(MODULE) $(OUT)/pstat
 
@@ -107,6 +108,9 @@ check: unit integration
 
 bench: $(MODULE)
 	bash build/bench.sh
+
+bench-alloc: $(MODULE)
+	bash build/bench-alloc.sh
 
 bench-h2c: $(MODULE)
 	bash build/bench-h2c.sh

@@ -61,27 +61,9 @@ bench() {
     run_wrk "http://$addr:$port/100b.txt" "$secs" -H 'Host: alice.test' "$@"
 }
 
+run_event() { local a=$1; shift; bench "127.0.1.$a" "$EV_PORT" "$@"; }
+run_ph() { local a=$1; shift; bench "127.0.2.$a" "$PH_PORT" "$@"; }
+
 echo "peruser_hybrid vs mpm_event: wrk -t$THREADS -c$CONNS -d${SECONDS_PER_RUN}s, 100-byte file, $(nproc) CPUs, median of $REPEAT alternating runs"
 printf '%-10s %12s %12s %8s  %s\n' mode "event req/s" "ph req/s" "ph/event" "runs event | ph; errors"
-addr=1
-for mode in keepalive close; do
-    extra=()
-    [ "$mode" = close ] && extra=(-H 'Connection: close')
-    bench "127.0.1.$addr" "$EV_PORT" 2 "${extra[@]}" >/dev/null   # warm-up
-    bench "127.0.2.$addr" "$PH_PORT" 2 "${extra[@]}" >/dev/null
-    addr=$((addr + 1))
-    ev_all=() ph_all=() errs=""
-    for _ in $(seq 1 "$REPEAT"); do
-        read -r ev_rps ev_err <<<"$(bench "127.0.1.$addr" "$EV_PORT" "$SECONDS_PER_RUN" "${extra[@]}")"
-        read -r ph_rps ph_err <<<"$(bench "127.0.2.$addr" "$PH_PORT" "$SECONDS_PER_RUN" "${extra[@]}")"
-        addr=$((addr + 1))
-        ev_all+=("$ev_rps")
-        ph_all+=("$ph_rps")
-        [ "$ev_err$ph_err" = nonenone ] || errs="$errs [event: $ev_err | ph: $ph_err]"
-    done
-    ev_med=$(median "${ev_all[@]}")
-    ph_med=$(median "${ph_all[@]}")
-    ratio=$(awk -v a="$ph_med" -v b="$ev_med" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-    printf '%-10s %12s %12s %8s  %s | %s;%s\n' "$mode" "$ev_med" "$ph_med" "$ratio" \
-        "${ev_all[*]}" "${ph_all[*]}" "${errs:- none}"
-done
+compare_modes event ph run_event run_ph

@@ -64,6 +64,18 @@ EOF
 # cgid for threaded MPMs such as this one; instead:
 #     a2dismod cgid; ln -s ../mods-available/cgi.load \\
 #         /etc/apache2/mods-enabled/cgi.load
+#
+# jemalloc (apt-get install libjemalloc2): the whole server runs on it when
+# /etc/apache2/envvars has
+#     export LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+# (optionally MALLOC_CONF=background_thread:true: the children turn the
+# background threads on again after fork); pstat -j then shows each child's
+# allocated and resident bytes.  glibc's malloc is the default: see
+# doc/decisions.md, "jemalloc".
+#
+# Per-environment limits: CgroupRoot names cgroup directories the server
+# makes a group per environment in; ProcessorMemoryMax, ProcessorPidsMax,
+# ProcessorCpuWeight and ProcessorCpuMax (below) are written there.
 <IfModule mpm_peruser_hybrid_module>
 
 <Processor $user>

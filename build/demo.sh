@@ -9,6 +9,9 @@
 #   bash build/demo.sh            (as root; from any directory)
 #   PORT=9090 bash build/demo.sh  on another port (default 8080)
 #   DEMO_DIR=/tmp/x bash build/demo.sh   in another directory (its own)
+#   JEMALLOC=1 bash build/demo.sh  on jemalloc: apache2 started with
+#                                 LD_PRELOAD=libjemalloc.so.2 (libjemalloc2;
+#                                 the README's "Allocator" section)
 #   bash build/demo.sh --remove   stops the demo server and removes what the
 #                                 demo made: /tmp/peruser-hybrid-demo and the
 #                                 users alice and bob if it created them
@@ -177,7 +180,14 @@ EOF
 
 echo "== starting apache2 -f $CONF"
 /usr/sbin/apache2 -f "$CONF" -t
-/usr/sbin/apache2 -f "$CONF" -k start
+if [ "${JEMALLOC:-0}" = 1 ]; then
+    # the whole server (parent, factories, children) on jemalloc
+    install_deps libjemalloc2
+    LD_PRELOAD=$(dpkg -L libjemalloc2 | grep '/libjemalloc\.so\.2$') \
+        /usr/sbin/apache2 -f "$CONF" -k start
+else
+    /usr/sbin/apache2 -f "$CONF" -k start
+fi
 
 # Wait (poll, bounded to ~30 s) until both environments answer.
 for host in alice.test bob.test; do

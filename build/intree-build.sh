@@ -218,7 +218,7 @@ rm -f "$LOGDIR"/*.log
 need_pkgs=()
 for pkg in autoconf automake libtool libtool-bin make gcc libc6-dev \
            libapr1-dev libaprutil1-dev libpcre2-dev libexpat1-dev curl procps \
-           libhwloc-dev; do
+           libhwloc-dev libjemalloc-dev; do
     st=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     if [[ $st != *"install ok installed"* ]]; then
         need_pkgs+=("$pkg")
@@ -609,6 +609,15 @@ stop_httpd || die "httpd processes remained after SIGTERM to pid $parent (killed
 httpd_started=0
 if pid_alive "$parent"; then die "parent pid $parent still alive"; fi
 echo "  stopped: no process of $HTTPD remains"
+# built in, the MPM links libjemalloc when it is installed (config3.m4): the
+# server then runs on it, and says so (PH00618; PH00617: glibc's malloc)
+if ldd "$HTTPD" | grep -q libjemalloc; then
+    grep -q 'PH00618' "$RUNDIR/logs/error_log" \
+        || die "httpd links libjemalloc but the server does not run on it (no PH00618 in error_log)"
+    echo "  httpd links libjemalloc: the server ran on jemalloc (PH00618)"
+else
+    echo "  httpd does not link libjemalloc ($mpm_build MPM): glibc's malloc"
+fi
 if grep -qE '\[(emerg|alert|crit)\]|AH00[0-9]*: .*(segfault|exit signal)' "$RUNDIR/logs/error_log"; then
     echo "---- serious entries in error_log:" >&2
     grep -E '\[(emerg|alert|crit)\]|segfault|exit signal' "$RUNDIR/logs/error_log" >&2 || true

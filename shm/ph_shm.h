@@ -200,6 +200,7 @@ typedef struct ph_shm_env_snapshot {
     uint32_t avail, demand, processors;
     uint32_t numa_failures;
     uint64_t bytes_sent, responses_4xx, responses_5xx;
+    uint32_t cgroup_failures;
     int64_t oldest_wait_ms;         /* age of the oldest waiting connection
                                      * over all multiplexers; 0 = none */
 } ph_shm_env_snapshot;
@@ -209,6 +210,9 @@ typedef struct ph_shm_child_snapshot {
     uint32_t type, status, generation, threads;
     int32_t pid, env_index, numa_node;
     uint32_t numa_failed;           /* PH_NUMA_FAILED_* */
+    uint32_t cgroup_failed;         /* 1: could not join its cgroups */
+    uint64_t alloc_allocated;       /* jemalloc figures, 0: none */
+    uint64_t alloc_resident;        /* (untrusted display values) */
     int32_t busy_threads, idle_threads;
     int32_t room;                   /* connections it will still take */
     uint64_t requests, connections;

@@ -137,7 +137,9 @@
                                               * 3: one file per writer
                                               *    (records as in 2)
                                               * 4: bytes and 4xx/5xx
-                                              *    counters (env, child) */
+                                              *    counters (env, child),
+                                              *    cgroup and allocator
+                                              *    figures */
 #define PH_SHM_LAYOUT_MINOR  0u              /* compatible additions */
 #define PH_SHM_NAME_MAX      64              /* environment name, NUL incl. */
 
@@ -227,7 +229,11 @@ typedef struct ph_shm_env_stats {
     /* Its processors that could not bind to their NUMA node (this
      * generation); the first one logs it.  Writers: its processors. */
     _Atomic uint32_t numa_failures;
-    uint64_t _reserved1[2];
+    /* Its processors that could not join the environment's cgroups (this
+     * generation); the first one logs it.  Writers: its processors. */
+    _Atomic uint32_t cgroup_failures;
+    uint32_t _reserved0;
+    uint64_t _reserved1;
     /* What its processors answered (their log_transaction): body bytes
      * sent, and responses by status class.  Writers: its processors. */
     _Atomic uint64_t bytes_sent;
@@ -269,6 +275,16 @@ typedef struct ph_shm_child_stats {
     _Atomic uint64_t bytes_sent;
     _Atomic uint64_t responses_4xx;
     _Atomic uint64_t responses_5xx;
+    /* 1: it could not join one of its environment's cgroups (written by
+     * the child itself, once, as root, before dropping privileges). */
+    _Atomic uint32_t cgroup_failed;
+    uint32_t _reserved0;
+    /* Its allocator's figures (jemalloc's stats.allocated and
+     * stats.resident, bytes; 0: not jemalloc, or not yet read), refreshed
+     * by the child now and then.  A processor's are display values only:
+     * nothing decides anything on them. */
+    _Atomic uint64_t alloc_allocated;
+    _Atomic uint64_t alloc_resident;
 } ph_shm_child_stats;
 
 #define PH_NUMA_FAILED_CPU 0x1u
@@ -305,7 +321,7 @@ _Static_assert(offsetof(ph_shm_header, generation) == 128,
 _Static_assert(sizeof(ph_shm_env) == 120, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_env_stats) == 104, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_child) == 40, "bump PH_SHM_LAYOUT_MAJOR");
-_Static_assert(sizeof(ph_shm_child_stats) == 72, "bump PH_SHM_LAYOUT_MAJOR");
+_Static_assert(sizeof(ph_shm_child_stats) == 96, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_mux_area) == 64, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_partition) == 40, "bump PH_SHM_LAYOUT_MAJOR");
 _Static_assert(sizeof(ph_shm_ticket) == 24, "bump PH_SHM_LAYOUT_MAJOR");

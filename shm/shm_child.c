@@ -26,6 +26,9 @@ static void reset_stats(ph_shm_child_stats *st, uint32_t status)
     atomic_store_explicit(&st->last_used_ms, 0, memory_order_relaxed);
     atomic_store_explicit(&st->room, 0, memory_order_relaxed);
     atomic_store_explicit(&st->numa_failed, 0, memory_order_relaxed);
+    atomic_store_explicit(&st->cgroup_failed, 0, memory_order_relaxed);
+    atomic_store_explicit(&st->alloc_allocated, 0, memory_order_relaxed);
+    atomic_store_explicit(&st->alloc_resident, 0, memory_order_relaxed);
     atomic_store_explicit(&st->status, status, memory_order_release);
 }
 

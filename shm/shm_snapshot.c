@@ -75,6 +75,7 @@ static void copy_env_counters(const ph_shm_env_stats *e,
     out->bytes_sent = LOAD(e->bytes_sent);
     out->responses_4xx = LOAD(e->responses_4xx);
     out->responses_5xx = LOAD(e->responses_5xx);
+    out->cgroup_failures = LOAD(e->cgroup_failures);
 }
 
 /*
@@ -199,6 +200,9 @@ int ph_shm_child_snapshot_get(const ph_shm *shm, uint32_t slot,
     out->last_used_ms = LOAD(st->last_used_ms);
     out->numa_failed = LOAD(st->numa_failed)
                        & (PH_NUMA_FAILED_CPU | PH_NUMA_FAILED_MEM);
+    out->cgroup_failed = LOAD(st->cgroup_failed) ? 1 : 0;
+    out->alloc_allocated = LOAD(st->alloc_allocated);
+    out->alloc_resident = LOAD(st->alloc_resident);
     if (out->status > PH_CHILD_READY) {
         out->status = PH_CHILD_STANDBY;     /* nonsense from the region */
     }

@@ -73,7 +73,7 @@ echo "slept"
 AUTO_FIGURES = ("ChildrenAlive", "ChildrenIdle", "ChildrenMax", "Connections",
                 "Requests", "DroppedTimeout", "DroppedChannel", "Misdirected",
                 "Avail", "QueueDepth", "OldestWaitMs", "BusyThreads", "IdleThreads",
-                "NumaBindFailures")
+                "NumaBindFailures", "CgroupJoinFailures")
 
 
 # --------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def html_table(page, title):
 def child_rows(page):
     rows = html_table(page, "Peruser status")
     assert rows[0] == ["ID", "PID", "STATUS", "SB STATUS", "Type", "Processor",
-                       "Pss", "AVAIL", "Node"], rows[0]
+                       "Pss", "AVAIL", "Node", "Allocated/resident"], rows[0]
     return [dict(zip(rows[0], r)) for r in rows[1:]]
 
 

@@ -158,10 +158,12 @@ def test_auto_spreads_environments_and_multiplexers(servers, tree, shm_dump):
     r = http_get(srv.port, "alice.test", "/server-status")
     page = r.body.decode()
     for p in procs.values():
-        row = re.search(rf"<tr><td>\d+</td><td>{p['pid']}</td>.*?</tr>", page)
+        # the peruser table's row (httpd's own table has the pid too)
+        row = re.search(rf"<tr><td>\d+</td><td>{p['pid']}</td><td>[A-Z]+</td>.*?</tr>", page)
         assert row, page[-3000:]
         want = "1 (unbound)" if p["numa_node"] == 1 else "0"
-        assert row.group(0).endswith(f"<td>{want}</td></tr>"), row.group(0)
+        # the Node cell, then Allocated/resident ("-": glibc's malloc)
+        assert row.group(0).endswith(f"<td>{want}</td><td>-</td></tr>"), row.group(0)
     # said once, for the environment on node 1, with its own id; the
     # multiplexer on node 1 says it for itself
     lines = srv.log_lines(r"PH00605")

@@ -118,7 +118,8 @@ static void print_env(const ph_shm_env_snapshot *e, const uint64_t tk[4])
            ", \"misdirected\": %llu"
            ", \"queue_depth\": %d, \"idle_workers\": %d, \"in_flight\": %d"
            ", \"avail\": %u, \"demand\": %u, \"processors\": %u"
-           ", \"numa_failures\": %u, \"oldest_wait_ms\": %lld"
+           ", \"numa_failures\": %u, \"cgroup_failures\": %u"
+           ", \"oldest_wait_ms\": %lld"
            ", \"tickets_busy\": %llu, \"tickets_filling\": %llu"
            ", \"tickets_ready\": %llu, \"tickets_claimed\": %llu}",
            e->uid, e->gid, e->min_processors, e->max_processors,
@@ -130,6 +131,7 @@ static void print_env(const ph_shm_env_snapshot *e, const uint64_t tk[4])
            (unsigned long long)e->misdirected,
            e->queue_depth, e->idle_workers, e->in_flight,
            e->avail, e->demand, e->processors, e->numa_failures,
+           e->cgroup_failures,
            (long long)e->oldest_wait_ms,
            (unsigned long long)(tk[PH_TICKET_FILLING] + tk[PH_TICKET_READY]
                                 + tk[PH_TICKET_CLAIMED]),
@@ -143,13 +145,13 @@ static void print_child(const ph_shm_child_snapshot *c)
     printf("    {\"slot\": %u, \"pid\": %d, \"type\": %u, \"type_name\": "
            "\"%s\", \"status\": %u, \"status_name\": \"%s\""
            ", \"generation\": %u, \"threads\": %u, \"env_index\": %d"
-           ", \"numa_node\": %d, \"numa_failed\": %u"
+           ", \"numa_node\": %d, \"numa_failed\": %u, \"cgroup_failed\": %u"
            ", \"busy_threads\": %d, \"idle_threads\": %d, \"room\": %d"
            ", \"requests\": %llu, \"connections\": %llu"
            ", \"last_used_ms\": %lld, \"started_us\": %lld}",
            c->slot, c->pid, c->type, type_word(c->type), c->status,
            status_word(c->status), c->generation, c->threads, c->env_index,
-           c->numa_node, c->numa_failed, c->busy_threads, c->idle_threads,
+           c->numa_node, c->numa_failed, c->cgroup_failed, c->busy_threads, c->idle_threads,
            c->room,
            (unsigned long long)c->requests,
            (unsigned long long)c->connections,

@@ -25,6 +25,7 @@ static int (*const suites[])(void) = {
     ph_unit_register_envconf_scan,
     ph_unit_register_envconf_cache,
     ph_unit_register_placement,
+    ph_unit_register_cgroup_limits,
     ph_unit_register_policy_slots,
 };
 

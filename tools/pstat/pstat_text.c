@@ -535,11 +535,21 @@ static void json_env(FILE *out, const pstat_env_row *r)
             ", \"avail\": %u, \"queue_depth\": %d, \"oldest_wait_ms\": %"
             PRId64 ", \"in_flight\": %d, \"idle_workers\": %d"
             ", \"demand\": %u, \"processors\": %u, \"wait_timeout_ms\": %u"
-            ", \"numa_bind_failures\": %u}",
+            ", \"numa_bind_failures\": %u, \"cgroup_join_failures\": %u}",
             r->dropped, e->dropped_timeout, e->dropped_channel,
             e->misdirected, e->avail, e->queue_depth, e->oldest_wait_ms,
             e->in_flight, e->idle_workers, e->demand, e->processors,
-            e->wait_timeout_ms, e->numa_failures);
+            e->wait_timeout_ms, e->numa_failures, e->cgroup_failures);
+}
+
+static void json_bytes(FILE *out, const char *key, uint64_t v)
+{
+    if (v) {
+        fprintf(out, ", \"%s\": %" PRIu64, key, v);
+    }
+    else {
+        fprintf(out, ", \"%s\": null", key);
+    }
 }
 
 static void json_child(FILE *out, const pstat_child_row *r)
@@ -573,10 +583,16 @@ static void json_child(FILE *out, const pstat_child_row *r)
         fprintf(out, "%" PRId64, r->idle_ms);
     }
     fprintf(out, ", \"started_us\": %" PRId64 ", \"numa_node\": %d"
-            ", \"numa_cpu_failed\": %s, \"numa_mem_failed\": %s}",
+            ", \"numa_cpu_failed\": %s, \"numa_mem_failed\": %s"
+            ", \"cgroup_failed\": %s",
             c->started_us, c->numa_node,
             c->numa_failed & PH_NUMA_FAILED_CPU ? "true" : "false",
-            c->numa_failed & PH_NUMA_FAILED_MEM ? "true" : "false");
+            c->numa_failed & PH_NUMA_FAILED_MEM ? "true" : "false",
+            c->cgroup_failed ? "true" : "false");
+    /* the child's own figures (jemalloc), null when it reports none */
+    json_bytes(out, "alloc_allocated", c->alloc_allocated);
+    json_bytes(out, "alloc_resident", c->alloc_resident);
+    fputs("}", out);
 }
 
 int pstat_print_json(FILE *out, const pstat_model *m, const char *path,

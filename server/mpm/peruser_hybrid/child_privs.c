@@ -2,8 +2,6 @@
  * child_privs.c -- giving up root for good in a child.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -19,36 +17,6 @@
 #include "ph_log.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
-
-int ph_cgroups_join(const char *what, const apr_array_header_t *dirs)
-{
-    char pid[32];
-    int i, len;
-
-    if (geteuid() != 0 || !dirs) {
-        return 0;
-    }
-    len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-    for (i = 0; i < dirs->nelts; i++) {
-        const char *dir = APR_ARRAY_IDX(dirs, i, const char *);
-        char path[1024];
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-        fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, pid, (size_t)len) != len) {
-            ap_log_error(APLOG_MARK, APLOG_ALERT, errno, ap_server_conf,
-                         PHLOGNO(00206) "%s: cannot join cgroup %s", what,
-                         dir);
-            if (fd >= 0) {
-                close(fd);
-            }
-            return -1;
-        }
-        close(fd);
-    }
-    return 0;
-}
 
 void ph_nice_apply(const char *what, int level)
 {

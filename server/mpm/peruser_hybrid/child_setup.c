@@ -18,6 +18,7 @@
 #include "http_main.h"
 #include "mpm_common.h"
 
+#include "ph_alloc.h"
 #include "ph_child.h"
 #include "ph_env.h"
 #include "ph_factory.h"
@@ -146,6 +147,7 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
 
     if (type == PH_CHILD_MUX) {
         ph_numa_bind_self(slot, type, NULL, "multiplexer");
+        ph_alloc_child_init(slot, "multiplexer");
         code = ph_mux_main(slot, mux_index, pchild);
     }
     else {

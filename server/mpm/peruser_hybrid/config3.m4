@@ -10,13 +10,32 @@ dnl Extra link libraries for the MPM go in MOD_MPM_PERUSER_HYBRID_LDADD:
 dnl libnghttp2, whose HPACK inflater h2_preface.c uses to route h2c
 dnl connections (Debian: libnghttp2-dev); libhwloc, whose topology
 dnl placement_topo.c and numa_bind.c read to place children on NUMA nodes
-dnl (Debian: libhwloc-dev).
+dnl (Debian: libhwloc-dev); libjemalloc when built in (below).
 
 AC_CHECK_HEADER([nghttp2/nghttp2.h], [],
     [AC_MSG_ERROR([peruser_hybrid needs nghttp2/nghttp2.h (libnghttp2-dev)])])
 AC_CHECK_HEADER([hwloc.h], [],
     [AC_MSG_ERROR([peruser_hybrid needs hwloc.h (libhwloc-dev)])])
 MOD_MPM_PERUSER_HYBRID_LDADD="-lnghttp2 -lhwloc"
+
+dnl jemalloc (Debian: libjemalloc-dev), linked when the MPM is built into
+dnl httpd: it is then the malloc of the whole server, from its first
+dnl allocation.  A shared MPM is loaded after the C library's malloc is in
+dnl use, so it never links jemalloc (preload libjemalloc.so.2 instead, see
+dnl the README).  --without-ph-jemalloc keeps glibc's malloc;
+dnl --with-ph-jemalloc requires jemalloc.  alloc_stats.c finds mallctl()
+dnl at run time either way.
+AC_ARG_WITH([ph-jemalloc],
+    APACHE_HELP_STRING([--without-ph-jemalloc],
+                       [peruser_hybrid built in: do not link jemalloc]),
+    [ph_jemalloc=$withval], [ph_jemalloc=auto])
+if test "$ph_jemalloc" != no && test "$enable_mpm_peruser_hybrid" != shared; then
+    AC_CHECK_LIB([jemalloc], [mallctl],
+        [MOD_MPM_PERUSER_HYBRID_LDADD="$MOD_MPM_PERUSER_HYBRID_LDADD -ljemalloc"],
+        [if test "$ph_jemalloc" = yes; then
+             AC_MSG_ERROR([--with-ph-jemalloc: no libjemalloc (libjemalloc-dev)])
+         fi])
+fi
 APACHE_SUBST(MOD_MPM_PERUSER_HYBRID_LDADD)
 
 ph_mpm_objects=""

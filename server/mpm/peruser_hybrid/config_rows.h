@@ -53,6 +53,21 @@ PH_ROW_CUSTOM(Cgroup, "<Processor>", "Cgroup dir [dir ...]", "none",
               "Processors join each cgroup directory (one per v1 "
               "controller, or one v2 group) before dropping privileges; "
               "each must contain cgroup.procs at startup")
+PH_ROW_CUSTOM(CgroupRoot, "server config", "CgroupRoot dir [dir ...]",
+              "none", ITERATE, ph_cgroup_set_root,
+              "Existing cgroup directories (one v2 group, or one per v1 "
+              "controller hierarchy) under which the server, as root, "
+              "creates a group per environment (dir/name, owned by root), "
+              "writes its Processor* limits there and removes it at stop; "
+              "the environment's processors join it before dropping "
+              "privileges")
+PH_ROW_CUSTOM(CgroupRequired, "<Processor>", "CgroupRequired on|off", "off",
+              PROCESSOR, processor_line,
+              "on: a processor that cannot join one of its cgroups (Cgroup "
+              "or CgroupRoot's) exits instead of serving unconfined (the "
+              "parent backs off before the next attempt, up to 30 s); off: "
+              "it serves, the failure is logged once per generation and "
+              "counted in status")
 PH_ROW_CUSTOM(NUMANode, "server config, <Processor>",
               "NUMANode auto|none|N", "auto", TAKE1, set_numa_node,
               "Which NUMA node children run on (CPUs and memory bound with "
@@ -207,6 +222,28 @@ PH_ROW(ExpireTimeout, PH_CTX_SERVER, 0, 86400, DEFAULT_EXPIRE_TIMEOUT,
        "A processor with a thread busy on one request for this long takes "
        "no more connections, finishes the others and is replaced (0: "
        "never)")
+PH_ROW(ProcessorMemoryMax, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 4194304, 0,
+       "MiB", memory_max_mib, memory_max_mib,
+       "Memory of an environment's processors and everything they run "
+       "together (its cgroup's memory.max, v1 memory.limit_in_bytes; no "
+       "swap beyond it): past it the kernel kills the largest of them.  "
+       "Needs CgroupRoot; at server level, each environment's own limit "
+       "(0: none)")
+PH_ROW(ProcessorPidsMax, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 4194304, 0,
+       "tasks", pids_max, pids_max,
+       "Processes and threads of an environment's processors and what "
+       "they run together (pids.max; a processor has ThreadsPerChild + 2 "
+       "threads).  Needs CgroupRoot (0: none)")
+PH_ROW(ProcessorCpuWeight, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 10000, 0,
+       "weight", cpu_weight, cpu_weight,
+       "An environment's share of contended CPU (cpu.weight 1 to 10000, "
+       "v1 cpu.shares = weight x 1024 / 100).  Needs CgroupRoot (0: the "
+       "kernel's default, 100)")
+PH_ROW(ProcessorCpuMax, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 100000, 0,
+       "percent", cpu_max_pct, cpu_max_pct,
+       "CPU time an environment may use, in percent of one CPU (200: two "
+       "CPUs; cpu.max, v1 cpu.cfs_quota_us per 100 ms).  Needs CgroupRoot "
+       "(0: no limit)")
 
 #ifdef PH_ROW_DEFAULTED
 #undef PH_ROW

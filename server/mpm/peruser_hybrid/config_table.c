@@ -13,6 +13,7 @@
 
 #include "config_value.h"
 #include "mpm_default.h"
+#include "ph_cgroup.h"
 #include "ph_config.h"
 #include "ph_env.h"
 #include "ph_front.h"
@@ -33,6 +34,10 @@ ph_settings ph_conf;
     offsetof(ph_env_limits, min_spare_processors)
 #define PH_ENV_OFF_max_spare_processors \
     offsetof(ph_env_limits, max_spare_processors)
+#define PH_ENV_OFF_memory_max_mib offsetof(ph_env_limits, memory_max_mib)
+#define PH_ENV_OFF_pids_max       offsetof(ph_env_limits, pids_max)
+#define PH_ENV_OFF_cpu_weight     offsetof(ph_env_limits, cpu_weight)
+#define PH_ENV_OFF_cpu_max_pct    offsetof(ph_env_limits, cpu_max_pct)
 const ph_directive ph_directives[] = {
 #include "config_rows.h"
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
@@ -54,6 +59,7 @@ void ph_config_reset(void)
     ph_conf.processor_image = PH_IMAGE_EXEC;
     ph_conf.status_env = NULL;
     ph_conf.numa_node = PH_NUMA_AUTO;
+    ph_conf.cgroup_roots = NULL;
 }
 
 const ph_directive *ph_directive_find(const char *name)
@@ -299,6 +305,8 @@ enum {
     AP_INIT_TAKE1(#name, handler, NULL, RSRC_CONF, help),
 #define PH_CUSTOM_TAKE12(name, handler, help) \
     AP_INIT_TAKE12(#name, handler, NULL, RSRC_CONF, help),
+#define PH_CUSTOM_ITERATE(name, handler, help) \
+    AP_INIT_ITERATE(#name, handler, NULL, RSRC_CONF, help),
 #define PH_CUSTOM_PROCESSOR(name, handler, help)
 
 const command_rec ph_cmds[] = {

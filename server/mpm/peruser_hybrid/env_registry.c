@@ -67,11 +67,16 @@ static ph_env *env_add(apr_pool_t *p, const char *name)
     env->limits.max_processors = -1;
     env->limits.min_spare_processors = -1;
     env->limits.max_spare_processors = -1;
+    env->limits.memory_max_mib = -1;
+    env->limits.pids_max = -1;
+    env->limits.cpu_weight = -1;
+    env->limits.cpu_max_pct = -1;
     env->chan[0] = env->chan[1] = -1;
     env->answer[0] = env->answer[1] = -1;
     env->doorbell = -1;
     env->shm_index = -1;
     env->cgroups = apr_array_make(p, 1, sizeof(const char *));
+    env->cgroup_groups = apr_array_make(p, 1, sizeof(const char *));
     env->numa_node = PH_NUMA_UNSET;
     env->nice_level = PH_NICE_UNSET;
     APR_ARRAY_PUSH(ph_envs, ph_env *) = env;
@@ -135,6 +140,16 @@ static const char *processor_line(cmd_parms *cmd, ph_env *env,
         env->nice_level = (int)nice;
         return NULL;
     }
+    if (!strcasecmp(dir->directive, "CgroupRequired")) {
+        if (strcasecmp(arg, "on") && strcasecmp(arg, "off")) {
+            return apr_psprintf(cmd->pool, "<Processor %s>: CgroupRequired "
+                                "takes on or off, not '%s' (%s:%d)",
+                                env->name, arg, dir->filename,
+                                dir->line_num);
+        }
+        env->cgroup_required = !strcasecmp(arg, "on");
+        return NULL;
+    }
     if (!strcasecmp(dir->directive, "User")) {
         env->user_name = apr_pstrdup(cmd->pool, arg);
         return NULL;
@@ -147,9 +162,11 @@ static const char *processor_line(cmd_parms *cmd, ph_env *env,
     if (!d || !(d->contexts & PH_CTX_PROCESSOR)) {
         return apr_psprintf(cmd->pool, "<Processor %s>: '%s' is not allowed "
                             "here (allowed: User, Group, Chroot, Cgroup, "
-                            "NUMANode, NiceLevel, "
+                            "CgroupRequired, NUMANode, NiceLevel, "
                             "MinProcessors, MaxProcessors, "
-                            "MinSpareProcessors, MaxSpareProcessors) "
+                            "MinSpareProcessors, MaxSpareProcessors, "
+                            "ProcessorMemoryMax, ProcessorPidsMax, "
+                            "ProcessorCpuWeight, ProcessorCpuMax) "
                             "(%s:%d)", env->name,
                             dir->directive, dir->filename, dir->line_num);
     }

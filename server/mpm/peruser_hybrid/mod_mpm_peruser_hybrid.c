@@ -18,6 +18,7 @@
 #include "scoreboard.h"
 #include "unixd.h"
 
+#include "ph_cgroup.h"
 #include "ph_config.h"
 #include "ph_env.h"
 #include "ph_factory.h"
@@ -155,6 +156,9 @@ static int ph_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     if (!msg) {
         msg = ph_numa_check_config(pconf);
+    }
+    if (!msg) {
+        msg = ph_cgroup_check_config(pconf);
     }
     if (msg) {
         ap_log_error(APLOG_MARK, APLOG_CRIT | APLOG_STARTUP, 0, NULL,

@@ -54,6 +54,7 @@
 #include "channel.h"
 #include "mux.h"
 #include "mux_admit.h"
+#include "ph_alloc.h"
 #include "ph_child.h"
 #include "ph_env.h"
 #include "ph_clock.h"
@@ -1187,6 +1188,7 @@ int ph_mux_main(int slot, int mux_index, apr_pool_t *pchild)
             dispatch(&m, &events[i]);
         }
         expire(&m);
+        ph_alloc_publish();
     }
     ap_update_child_status_from_indexes(slot, 0, SERVER_DEAD, NULL);
     return 0;

@@ -37,6 +37,8 @@
 
 #include "channel.h"
 #include "ph_clock.h"
+#include "ph_alloc.h"
+#include "ph_cgroup.h"
 #include "ph_config.h"
 #include "ph_factory.h"
 #include "ph_env.h"
@@ -929,6 +931,7 @@ static int graceful_stop(void)
     }
     /* Timed out, or told to stop now: make sure nothing is left. */
     ph_reclaim_children(note_child_stopped);
+    ph_cgroup_groups_remove();
     ph_segment_teardown(gen.pconf, &r->segment);
     return DONE;
 }
@@ -1044,6 +1047,7 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
             return !OK;
         }
         ph_scoreboard_set_generation(r->mpm->my_generation);
+        ph_alloc_note();
     }
     if (!r->slots) {
         r->nslots = (int)ph_conf.server_limit;
@@ -1077,6 +1081,8 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
                      "environment runs as uid %ld", (long)geteuid());
     }
 
+    /* Before any child: its processors join these groups. */
+    ph_cgroup_groups_setup();
     start_generation();
 
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf, PHLOGNO(00106)
@@ -1092,6 +1098,7 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
     if (r->mpm->shutdown_pending && r->mpm->is_ungraceful) {
         release_generation();
         ph_reclaim_children(note_child_stopped);
+        ph_cgroup_groups_remove();
         ph_segment_teardown(pconf, &r->segment);
         if (!gen.child_fatal) {
             ap_remove_pid(pconf, ap_pid_fname);

@@ -55,10 +55,6 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild);
 int ph_privs_drop(const char *what, const char *user_name, uid_t uid,
                   gid_t gid, const char *chroot_dir);
 
-/* Move this process into each cgroup directory (as root, before
- * dropping privileges).  Returns 0, or -1 after logging why. */
-int ph_cgroups_join(const char *what, const apr_array_header_t *dirs);
-
 /* NiceLevel: set this process's nice value to level (PH_NICE_UNSET:
  * leave it), as root before dropping privileges; threads and programs it
  * starts inherit it.  A failure is logged; the child runs on. */

@@ -35,6 +35,10 @@ typedef struct ph_settings {
     long min_spare_threads;   /* MinSpareThreads */
     long max_spare_threads;   /* MaxSpareThreads */
     long expire_timeout;      /* ExpireTimeout (seconds) */
+    long memory_max_mib;      /* ProcessorMemoryMax (global default) */
+    long pids_max;            /* ProcessorPidsMax */
+    long cpu_weight;          /* ProcessorCpuWeight */
+    long cpu_max_pct;         /* ProcessorCpuMax */
     /* not in the numeric table: */
     long wait_timeout_s;      /* ProcessorWaitTimeout <seconds> */
     long wait_levels;         /* ProcessorWaitTimeout ... [levels] */
@@ -45,6 +49,8 @@ typedef struct ph_settings {
     const char *status_env;   /* StatusEnvironment; NULL = none */
     int numa_node;            /* NUMANode: PH_NUMA_AUTO, PH_NUMA_NONE or
                                * a node number (placement.h) */
+    apr_array_header_t *cgroup_roots; /* CgroupRoot dirs (const char *);
+                                       * NULL = none */
 } ph_settings;
 
 /* ProcessorImage: where an environment's processors come from. */
@@ -79,6 +85,10 @@ typedef struct ph_env_limits {
     long max_processors;
     long min_spare_processors;
     long max_spare_processors;
+    long memory_max_mib;      /* the cgroup limits (cgroup_limits.h) */
+    long pids_max;
+    long cpu_weight;
+    long cpu_max_pct;
 } ph_env_limits;
 
 extern ph_settings ph_conf;

@@ -17,6 +17,7 @@
 #include "http_main.h"
 
 #include "channel.h"
+#include "ph_alloc.h"
 #include "ph_clock.h"
 #include "ph_config.h"
 #include "ph_log.h"
@@ -582,6 +583,7 @@ void ph_proc_listener_run(proc_state *ps)
         int stopping = atomic_load(&ps->stopping);
 
         check_expired(ps);
+        ph_alloc_publish();
         if (stopping && atomic_load(&ps->live_conns) <= ps->expired) {
             break;
         }

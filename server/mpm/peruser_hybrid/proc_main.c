@@ -19,6 +19,8 @@
 #include "scoreboard.h"
 
 #include "apr_signal.h"
+#include "ph_alloc.h"
+#include "ph_cgroup.h"
 #include "ph_child.h"
 #include "ph_clock.h"
 #include "ph_config.h"
@@ -198,7 +200,7 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
      * module's child_init sees the configuration. */
     ph_close_foreign_logs(env, pchild);
     ph_confine_vhosts(env, pchild);
-    if (ph_cgroups_join(what, env->cgroups)) {
+    if (ph_cgroup_join_self(slot, env, what)) {
         return PH_EXIT_ENV_SETUP;
     }
     /* After the cgroups (joining a cpuset resets the affinity), as root
@@ -209,6 +211,8 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
                       env->chroot_dir)) {
         return PH_EXIT_ENV_SETUP;
     }
+    /* After the binding, before any thread of its own. */
+    ph_alloc_child_init(slot, what);
     if ((rv = state_init(&ps, slot, env, pchild)) != 0) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, ap_server_conf,
                      PHLOGNO(00420) "%s: cannot set up", what);

@@ -199,13 +199,14 @@ static void child_table(request_rec *r, env_row *rows, int muxes,
     ap_rputs("<h2>Peruser status</h2>\n<table border=\"0\"><tr><th>ID</th>"
              "<th>PID</th><th>STATUS</th><th>SB STATUS</th><th>Type</th>"
              "<th>Processor</th><th>Pss</th><th>AVAIL</th><th>Node</th>"
-             "</tr>\n", r);
+             "<th>Allocated/resident</th></tr>\n", r);
     for (i = 0; i < slots; i++) {
         ph_shm_child_snapshot c;
         const char *env = "(null)";
         size_t env_max = sizeof("(null)");
         char pss[64] = "0/0/0";
         char node[32] = "-";
+        char alloc[64] = "-";
         unsigned avail = 0;
 
         if (ph_shm_child_snapshot_get(ph_segment, i, &c) != 0) {
@@ -236,13 +237,24 @@ static void child_table(request_rec *r, env_row *rows, int muxes,
             apr_snprintf(node, sizeof(node), "%d%s", c.numa_node,
                          c.numa_failed ? " (unbound)" : "");
         }
+        if (c.pid && c.cgroup_failed) {
+            apr_cpystrn(node + strlen(node), " (no cgroup)",
+                        sizeof(node) - strlen(node));
+        }
+        if (c.pid && c.alloc_allocated) {
+            /* the child's own figures: display only */
+            apr_snprintf(alloc, sizeof(alloc), "%" APR_UINT64_T_FMT "/%"
+                         APR_UINT64_T_FMT, c.alloc_allocated,
+                         c.alloc_resident);
+        }
         ap_rprintf(r, "<tr><td>%u</td><td>%d</td><td>%s</td><td>%s</td>"
                    "<td>%s</td><td>%s</td><td>%s</td><td>%u%%</td>"
-                   "<td>%s</td></tr>\n",
+                   "<td>%s</td><td>%s</td></tr>\n",
                    i, c.pid, child_status_name(c.pid ? c.status : 0),
                    c.pid ? sb_status_name((int)i, (int)c.threads) : "DEAD",
                    child_type_name(c.pid ? c.type : 0),
-                   html_name(r->pool, env, env_max), pss, avail, node);
+                   html_name(r->pool, env, env_max), pss, avail, node,
+                   alloc);
     }
     ap_rputs("</table>\n", r);
 }
@@ -256,21 +268,23 @@ static void env_stats_html(request_rec *r, env_row *rows, int n)
              "<th>Connections</th><th>Requests</th><th>Dropped: timeout</th>"
              "<th>Dropped: channel</th><th>421</th><th>AVAIL</th>"
              "<th>Queue</th><th>Oldest wait</th><th>Busy/idle threads</th>"
-             "<th>NUMA bind failures</th></tr>\n", r);
+             "<th>NUMA bind failures</th><th>Cgroup join failures</th>"
+             "</tr>\n", r);
     for (i = 0; i < n && rows[i].s.in_use; i++) {
         env_row *e = &rows[i];
         ap_rprintf(r, "<tr><td>%s</td><td>%d/%d/%u</td><td>%" APR_UINT64_T_FMT
                    "</td><td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
                    "</td><td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
                    "</td><td>%u%%</td><td>%d</td><td>%" APR_INT64_T_FMT
-                   " ms</td><td>%d/%d</td><td>%u</td></tr>\n",
+                   " ms</td><td>%d/%d</td><td>%u</td><td>%u</td></tr>\n",
                    html_name(r->pool, e->s.name, sizeof(e->s.name)),
                    e->alive, e->idle,
                    e->s.max_processors, e->s.connections, e->s.requests,
                    e->s.dropped_timeout, e->s.dropped_channel,
                    e->s.misdirected, e->s.avail, e->s.queue_depth,
                    (apr_int64_t)e->s.oldest_wait_ms, e->busy_threads,
-                   e->idle_threads, e->s.numa_failures);
+                   e->idle_threads, e->s.numa_failures,
+                   e->s.cgroup_failures);
     }
     ap_rputs("</table>\n", r);
     if (view_only == -1) {
@@ -315,13 +329,15 @@ static void env_stats_auto(request_rec *r, env_row *rows, int n, int muxes)
                    "Peruser.%s.OldestWaitMs: %" APR_INT64_T_FMT "\n"
                    "Peruser.%s.BusyThreads: %d\n"
                    "Peruser.%s.IdleThreads: %d\n"
-                   "Peruser.%s.NumaBindFailures: %u\n",
+                   "Peruser.%s.NumaBindFailures: %u\n"
+                   "Peruser.%s.CgroupJoinFailures: %u\n",
                    k, e->alive, k, e->idle, k, e->s.max_processors,
                    k, e->s.connections, k, e->s.requests,
                    k, e->s.dropped_timeout, k, e->s.dropped_channel,
                    k, e->s.misdirected, k, e->s.avail, k, e->s.queue_depth,
                    k, (apr_int64_t)e->s.oldest_wait_ms, k, e->busy_threads,
-                   k, e->idle_threads, k, e->s.numa_failures);
+                   k, e->idle_threads, k, e->s.numa_failures,
+                   k, e->s.cgroup_failures);
     }
 }
 
