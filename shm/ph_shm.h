@@ -36,9 +36,12 @@ typedef struct ph_shm_geom {
     uint32_t envs, children, muxes, tickets;    /* tickets per partition */
     uint32_t page;
     uint64_t env_off, child_off, main_size;     /* MAIN */
-    uint64_t mux_off, mux_children_off, mux_size;
+    uint64_t mux_off, mux_children_off, mux_demand_off, mux_size;
+    uint32_t demand_words;                      /* ceil(envs / 64) */
     uint64_t region_off, region_stride;         /* ENV REGIONS */
-    uint64_t r_children_off, r_partition_off, r_ticket_off, r_size;
+    uint64_t r_partition_off, r_head;           /* HEAD: env_stats, */
+                                                /* partitions; pages */
+    uint64_t r_children_off, r_ticket_off, r_size;  /* BODY */
     uint64_t total;
 } ph_shm_geom;
 
@@ -87,6 +90,13 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
  * any other mapping.  Who still maps them keeps them until it unmaps or
  * exits. */
 void ph_shm_unlink_env_files(const ph_shm *shm);
+
+/* The creator, before it forks env's first processor (again later is a
+ * no-op): reserve the pages of ENV REGION env's BODY (its processors'
+ * figures and its tickets) on tmpfs, which only its HEAD had at creation.
+ * Returns 0 or an errno value (ENOSPC: the tmpfs is full; the child
+ * would have died of SIGBUS on its first write there). */
+int ph_shm_env_reserve(const ph_shm *shm, uint32_t env);
 
 /* Bytes a segment of geometry g takes (for messages and tests). */
 uint64_t ph_shm_size_for(const ph_shm_geometry *g);
@@ -238,11 +248,22 @@ typedef struct ph_ticket_ref {
     uint64_t gen;
 } ph_ticket_ref;
 
-/* Allocate a FREE ticket of partition (mux, env): FREE|g -> FILLING|g,
- * recording pid as allocator.  Returns 0, or -1 if the partition has no
- * FREE ticket. */
+/* Allocate a FREE ticket of partition (mux, env), the lowest: FREE|g ->
+ * FILLING|g, recording pid as allocator and as the partition's owner
+ * (ph_shm_partition_own).  Returns 0, or -1 if the partition has no FREE
+ * ticket. */
 int ph_ticket_alloc(const ph_shm *shm, uint32_t mux, uint32_t env,
                     pid_t pid, ph_ticket_ref *out);
+
+/* A multiplexer, before it first writes partition part: record pid as
+ * its owner (the parent's sweep of a dead multiplexer resets what it
+ * owned). */
+void ph_shm_partition_own(ph_shm_partition *part, pid_t pid);
+
+/* Partition (mux, env)'s high water mark, clamped to its size: tickets at
+ * and above it are FREE (0 for indices outside the geometry). */
+uint32_t ph_shm_partition_used(const ph_shm *shm, uint32_t mux,
+                               uint32_t env);
 
 /* FILLING|g -> READY|g with ready_at_ms; counts it in env.in_flight.
  * Returns 0, or -1 if the ticket is not FILLING|g any more (swept). */
@@ -299,12 +320,26 @@ unsigned ph_shm_child_reaped(const ph_shm *shm, uint32_t slot, pid_t pid,
 
 /* ---- coordination counters --------------------------------------------- */
 
-/* AVAIL: add delta (may be negative), clamped to 0..100, by CAS. */
+/* AVAIL: add delta (may be negative), clamped to 0..100, by CAS; returns
+ * the new AVAIL. */
 uint32_t ph_shm_avail_adjust(ph_shm_env_stats *env, int delta);
+
+/* AVAIL, 0..100 (stored as 100 - AVAIL: the zero-filled file is 100). */
+uint32_t ph_shm_avail(const ph_shm_env_stats *env);
 
 /* Raise spawn demand by one unless it already reaches `limit` (CAS).
  * Returns 1 if raised. */
 int ph_shm_demand_raise(ph_shm_env_stats *env, uint32_t limit);
+
+/* A multiplexer, after raising env's demand: flag env in the MUX
+ * region's demand bits, so that the parent looks at the demand of the
+ * environments flagged only, not at a page of every region each pass. */
+void ph_shm_demand_flag(const ph_shm *shm, uint32_t env);
+
+/* The parent: take (and clear) word `word` of the demand bits, bit b
+ * standing for environment 64 * word + b; 0 for a word beyond the
+ * geometry (geom.demand_words). */
+uint64_t ph_shm_demand_flags_take(const ph_shm *shm, uint32_t word);
 
 /* The pending demand, clamped to `limit`, left in place (parent). */
 uint32_t ph_shm_demand_peek(const ph_shm_env_stats *env, uint32_t limit);

@@ -529,11 +529,12 @@ static void report_whereis(report *rep)
  *   "aim"     env_offset aimed at the parent's copy of another
  *             environment's gid (processors lands there) and uid (demand)
  */
-#if PH_SHM_LAYOUT_MAJOR == 3
-/* Layout 3.x (records as in 2.x): MAIN (header, env identities, child
- * records; the parent writes), MUX, then one page-aligned region per
- * environment (its counters, its children's figures, its partitions and
- * tickets); one file per writer since 3.0, mapped side by side. */
+#if PH_SHM_LAYOUT_MAJOR == 4
+/* Layout 4.x (records as in 2.x and 3.x): MAIN (header, env identities,
+ * child records; the parent writes), MUX, then one page-aligned region
+ * per environment (its HEAD: counters and partitions, on pages of their
+ * own; then its children's figures and its tickets); one file per writer
+ * since 3.0, mapped side by side.  AVAIL is stored as 100 - AVAIL. */
 #define ALIGN64(v) (((v) + 63u) & ~(uint64_t)63u)
 
 static void attack_layout(report *rep, const mapping *m, const char *own,
@@ -568,12 +569,14 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
         return;
     }
     g = *h;
-    r_children = ALIGN64(sizeof(ph_shm_env_stats));
-    r_partitions = ALIGN64(r_children
-                           + (uint64_t)g.child_capacity * sizeof(ph_shm_child_stats));
-    r_tickets = ALIGN64(r_partitions
-                        + (uint64_t)g.mux_capacity * sizeof(ph_shm_partition));
-    if (g.magic != PH_SHM_MAGIC || g.layout_major != 3
+    r_partitions = ALIGN64(sizeof(ph_shm_env_stats));
+    r_children = (r_partitions
+                  + (uint64_t)g.mux_capacity * sizeof(ph_shm_partition)
+                  + g.page_size - 1) & ~((uint64_t)g.page_size - 1);
+    r_tickets = ALIGN64(r_children
+                        + (uint64_t)g.child_capacity * sizeof(ph_shm_child_stats));
+    if (g.magic != PH_SHM_MAGIC || g.layout_major != 4
+        || g.page_size == 0 || (g.page_size & (g.page_size - 1)) != 0
         || g.env_record_size != sizeof(ph_shm_env)
         || g.env_stats_size != sizeof(ph_shm_env_stats)
         || g.child_record_size != sizeof(ph_shm_child)
@@ -585,7 +588,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
         || r_tickets + (uint64_t)g.mux_capacity * g.tickets_per_partition
                * sizeof(ph_shm_ticket) > g.region_stride
         || g.region_offset + (uint64_t)g.env_capacity * g.region_stride > maplen) {
-        say(rep, "layout.error=not a layout 3.x segment this module knows "
+        say(rep, "layout.error=not a layout 4.x segment this module knows "
             "(magic 0x%x, layout %u)", g.magic, (unsigned)g.layout_major);
         return;
     }
@@ -612,7 +615,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
     if (strcmp(variant, "own") == 0) {
         if (own_env >= 0) {
             POKE(STATS(own_env)->in_flight, INT32_MAX);
-            POKE(STATS(own_env)->avail, 0);
+            POKE(STATS(own_env)->unavail, 100);
             POKE(STATS(own_env)->idle_workers, INT32_MIN);
             POKE(STATS(own_env)->queue_depth, INT32_MAX);
             if (own_slot >= 0) {
@@ -628,7 +631,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
                 continue;
             }
             POKE(STATS(e)->in_flight, INT32_MAX);
-            POKE(STATS(e)->avail, 0);
+            POKE(STATS(e)->unavail, 100);
             POKE(STATS(e)->queue_depth, INT32_MAX);
             POKE(STATS(e)->idle_workers, INT32_MIN);
             POKE(STATS(e)->demand, UINT32_MAX);
