@@ -36,8 +36,10 @@ typedef struct ph_shm_geom {
     uint32_t envs, children, muxes, tickets;    /* tickets per partition */
     uint32_t page;
     uint64_t env_off, child_off, main_size;     /* MAIN */
-    uint64_t mux_off, mux_children_off, mux_demand_off, mux_size;
-    uint32_t demand_words;                      /* ceil(envs / 64) */
+    uint64_t mux_off, mux_children_off, mux_demand_off, mux_used_off,
+        mux_size;
+    uint32_t demand_words;                      /* ceil(envs / 64), also
+                                                 * of the used bits */
     uint64_t region_off, region_stride;         /* ENV REGIONS */
     uint64_t r_partition_off, r_head;           /* HEAD: env_stats, */
                                                 /* partitions; pages */
@@ -255,10 +257,13 @@ typedef struct ph_ticket_ref {
 int ph_ticket_alloc(const ph_shm *shm, uint32_t mux, uint32_t env,
                     pid_t pid, ph_ticket_ref *out);
 
-/* A multiplexer, before it first writes partition part: record pid as
- * its owner (the parent's sweep of a dead multiplexer resets what it
- * owned). */
-void ph_shm_partition_own(ph_shm_partition *part, pid_t pid);
+/* A multiplexer, before it first writes partition (mux, env): record pid
+ * as its owner (the parent's sweep of a dead multiplexer resets what it
+ * owned), and, the first time, env in the MUX region's used bits (the
+ * regions that sweep looks at).  Nothing for indices outside the
+ * geometry. */
+void ph_shm_partition_own(const ph_shm *shm, uint32_t mux, uint32_t env,
+                          pid_t pid);
 
 /* Partition (mux, env)'s high water mark, clamped to its size: tickets at
  * and above it are FREE (0 for indices outside the geometry). */
@@ -311,7 +316,8 @@ void ph_shm_child_forked(const ph_shm *shm, uint32_t slot, pid_t pid);
 void ph_shm_child_placed(const ph_shm *shm, uint32_t slot, int32_t node);
 
 /* After reaping pid from slot: sweep its tickets in the regions it could
- * write (a processor: its env's; a multiplexer: every env's), take its idle
+ * write (a processor: its env's; a multiplexer: those of the environments
+ * a multiplexer used this generation, by the MUX region's used bits), take its idle
  * threads (clamped to 0..max_threads) off its own env's idle_workers, reset
  * its figures and free the slot in MAIN.  Type and env come from MAIN.
  * Returns the number of tickets freed. */

@@ -16,6 +16,8 @@
  *   +--------------------------+ mux_offset (page aligned)
  *   | MUX (parent, muxes)      |  ph_shm_mux_area    dropped_noenv
  *   |                          |  ph_shm_child_stats [C]  muxes' figures
+ *   |                          |  uint64 demand bits [ceil(E/64)]
+ *   |                          |  uint64 used bits   [ceil(E/64)]
  *   +--------------------------+ region_offset = end of <path>
  *   | ENV REGION 0             |  HEAD (page aligned, reserved at creation)
  *   | (parent, muxes, env 0's  |  ph_shm_env_stats         counters
@@ -97,6 +99,13 @@
  *                its main thread; counters: its threads); the parent
  *                before the fork and after the reap.
  *   mux_area     multiplexers (dropped_noenv).
+ *   demand bits  bit e: a multiplexer raised env e's demand (set by it,
+ *                release); the parent takes each word by exchange and
+ *                reads the demand of those environments only.
+ *   used bits    bit e: a multiplexer used a partition of env e this
+ *                generation (set before its first write there); the
+ *                parent's sweep of a dead multiplexer looks at those
+ *                regions only.  Never cleared within a generation.
  *   partition    its multiplexer (pending, oldest_wait_since_ms, used,
  *                mux_pid: set on its first use, not at its start); the
  *                parent when sweeping a dead one.  `used` is a high

@@ -94,6 +94,9 @@ int ph_shm_geom_compute(const ph_shm_geometry *g, uint32_t page,
         || align_up(end, SHM_ALIGN, &o->mux_demand_off)
         || array_end(o->mux_demand_off, o->demand_words, sizeof(uint64_t),
                      &end)
+        || align_up(end, SHM_ALIGN, &o->mux_used_off)
+        || array_end(o->mux_used_off, o->demand_words, sizeof(uint64_t),
+                     &end)
         || align_up(end, page, &o->mux_size)
         || __builtin_add_overflow(o->mux_off, o->mux_size, &o->region_off)) {
         return -1;

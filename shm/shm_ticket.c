@@ -107,15 +107,28 @@ static ph_shm_ticket *ref_ticket(const ph_shm *shm, const ph_ticket_ref *t,
     return &w->tickets[t->index];
 }
 
-void ph_shm_partition_own(ph_shm_partition *part, pid_t pid)
+void ph_shm_partition_own(const ph_shm *shm, uint32_t mux, uint32_t env,
+                          pid_t pid)
 {
-    /* On its first use by this multiplexer, not at its start: a
-     * multiplexer touches the regions of the environments it serves. */
-    if (atomic_load_explicit(&part->mux_pid, memory_order_relaxed)
-        != (uint32_t)pid) {
-        atomic_store_explicit(&part->mux_pid, (uint32_t)pid,
-                              memory_order_relaxed);
+    where at;
+    uint64_t bit = (uint64_t)1 << (env % 64);
+    _Atomic uint64_t *used;
+
+    if (locate(shm, mux, env, &at) != 0
+        || atomic_load_explicit(&at.part->mux_pid, memory_order_relaxed)
+               == (uint32_t)pid) {
+        return;
     }
+    /* On its first use by this multiplexer, not at its start: a
+     * multiplexer touches the regions of the environments it serves.  The
+     * used bit first, so that a sweep that could find our pid here looks
+     * at this region. */
+    used = ph_shm_mux_bits(shm, shm->geom.mux_used_off, env / 64);
+    if (!(atomic_load_explicit(used, memory_order_relaxed) & bit)) {
+        atomic_fetch_or_explicit(used, bit, memory_order_release);
+    }
+    atomic_store_explicit(&at.part->mux_pid, (uint32_t)pid,
+                          memory_order_relaxed);
 }
 
 /* The partition's high water mark, clamped to its size: tickets at and
@@ -148,7 +161,7 @@ int ph_ticket_alloc(const ph_shm *shm, uint32_t mux, uint32_t env,
     if (locate(shm, mux, env, &at) != 0) {
         return -1;
     }
-    ph_shm_partition_own(at.part, pid);
+    ph_shm_partition_own(shm, mux, env, pid);
     /* First fit: the tickets in use stay at the low indices, so a
      * partition touches the pages of as many tickets as it ever had in
      * flight at once, not all of them (ph_shm_layout.h, "pages on use").
@@ -480,21 +493,14 @@ int ph_shm_demand_raise(ph_shm_env_stats *env, uint32_t limit)
     return 1;
 }
 
-/* Word w of the demand bits (MUX region: multiplexers and the parent
- * write it, no processor), w checked by the caller. */
-static _Atomic uint64_t *demand_word(const ph_shm *shm, uint32_t w)
-{
-    return (_Atomic uint64_t *)(ph_shm_base(shm) + shm->geom.mux_off
-                                + shm->geom.mux_demand_off)
-           + w;
-}
-
 void ph_shm_demand_flag(const ph_shm *shm, uint32_t env)
 {
     assert(shm->magic == PH_SHM_MAP_MAGIC);
     if (env < shm->geom.envs) {
         /* release: whoever takes the flag sees the demand raised before */
-        atomic_fetch_or_explicit(demand_word(shm, env / 64),
+        atomic_fetch_or_explicit(ph_shm_mux_bits(shm,
+                                                 shm->geom.mux_demand_off,
+                                                 env / 64),
                                  (uint64_t)1 << (env % 64),
                                  memory_order_release);
     }
@@ -502,17 +508,18 @@ void ph_shm_demand_flag(const ph_shm *shm, uint32_t env)
 
 uint64_t ph_shm_demand_flags_take(const ph_shm *shm, uint32_t word)
 {
+    _Atomic uint64_t *bits;
+
     assert(shm->magic == PH_SHM_MAP_MAGIC);
     if (word >= shm->geom.demand_words) {
         return 0;
     }
     /* a cheap load first: a pass over nothing flagged writes nothing */
-    if (atomic_load_explicit(demand_word(shm, word), memory_order_relaxed)
-        == 0) {
+    bits = ph_shm_mux_bits(shm, shm->geom.mux_demand_off, word);
+    if (atomic_load_explicit(bits, memory_order_relaxed) == 0) {
         return 0;
     }
-    return atomic_exchange_explicit(demand_word(shm, word), 0,
-                                    memory_order_acq_rel);
+    return atomic_exchange_explicit(bits, 0, memory_order_acq_rel);
 }
 
 uint32_t ph_shm_demand_peek(const ph_shm_env_stats *env, uint32_t limit)

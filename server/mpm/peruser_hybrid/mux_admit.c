@@ -260,7 +260,8 @@ void ph_admit_waiting(int mux_index, int env_index, int delta,
                                             env_index)))) {
         return;
     }
-    ph_shm_partition_own(part, getpid());
+    ph_shm_partition_own(ph_segment, (uint32_t)mux_index,
+                         (uint32_t)ph_segment_env_slot(env_index), getpid());
     if (delta) {
         atomic_fetch_add(&part->pending, delta);
         atomic_fetch_add(&rec->queue_depth, delta);
