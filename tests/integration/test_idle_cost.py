@@ -27,10 +27,10 @@ TICK_MS = 10
 RESTARTS = int(os.environ.get("PH_MEMORY_RESTARTS", "40"))
 
 
-def tenants_conf(n):
+def tenants_conf(n, server_limit=64):
     """n environments t1..tn, `MinProcessors 0` (users alice and bob in
     turn), one vhost tN.test each, and probe.test without environment."""
-    parts = [phtest.server_head(threads=2, server_limit=64, muxes=1)]
+    parts = [phtest.server_head(threads=2, server_limit=server_limit, muxes=1)]
     for i in range(1, n + 1):
         user = phtest.ENV_USERS[i % 2]
         parts.append(phtest.processor(f"t{i}", user, MinProcessors=0))
@@ -181,13 +181,8 @@ def idle_footprint(servers, n):
     segment's (apparent, allocated) kB and the sum of Pss (kB) of every
     server process, with the per-process figures; the server is stopped."""
     port = phtest.free_port()
-    parts = [phtest.server_head(threads=2, server_limit=256, muxes=1)]
-    for i in range(1, n + 1):
-        user = phtest.ENV_USERS[i % 2]
-        parts.append(phtest.processor(f"t{i}", user, MinProcessors=0))
-        parts.append(vhost(f"t{i}.test", f"t{i}", user))
-    parts.append(vhost("probe.test", None, "main"))
-    srv = servers("".join(parts), values={"PORT": port}, loglevel="warn", name=f"n{n}")
+    srv = servers(tenants_conf(n, server_limit=256), values={"PORT": port},
+                  loglevel="warn", name=f"n{n}")
     srv.start(ready_hosts=["probe.test"], port=port)
     try:
         assert http_get(port, "t1.test", "/index.html", timeout=30).status == 200
