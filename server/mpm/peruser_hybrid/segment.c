@@ -196,6 +196,7 @@ static void carry_children(const ph_shm *old, const ph_shm *map)
     for (slot = 0; slot < r->max_slot_used; slot++) {
         ph_shm_child *from, *to;
         ph_shm_child_stats *fs, *ts;
+        int env;
 
         if (r->slots[slot].pid == 0
             || !(from = ph_shm_child_at(old, (uint32_t)slot))
@@ -203,14 +204,21 @@ static void carry_children(const ph_shm *old, const ph_shm *map)
             continue;
         }
         fs = ph_shm_child_stats_of(old, (uint32_t)slot);
+        env = from->type == PH_CHILD_TYPE_PROCESSOR && from->env_index >= 0
+                  ? env_named_like(old, (uint32_t)from->env_index)
+                  : -1;
+        /* Its figures go to its environment's BODY in the new segment,
+         * whose pages must exist first (a write to a page a full tmpfs
+         * cannot give is a SIGBUS, here in the root parent): without
+         * them it is listed without figures. */
+        if (env >= 0 && ph_shm_env_reserve(map, (uint32_t)env) != 0) {
+            env = -1;
+        }
         ph_shm_seq_write_begin(&to->seq);
         to->type = from->type;
         to->pid = (int32_t)r->slots[slot].pid;
         to->generation = from->generation;
-        to->env_index = from->type == PH_CHILD_TYPE_PROCESSOR
-                            && from->env_index >= 0
-                        ? env_named_like(old, (uint32_t)from->env_index)
-                        : -1;
+        to->env_index = env;
         to->numa_node = from->numa_node;
         to->started_us = from->started_us;
         ph_shm_seq_write_end(&to->seq);
