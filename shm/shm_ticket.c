@@ -142,6 +142,19 @@ static uint32_t used_of(const where *w)
     return used < w->count ? used : w->count;
 }
 
+/* used = max(used, n), by CAS: never lowered, even if two allocators
+ * raced (there is one per partition, but nothing here relies on it). */
+static void raise_used(ph_shm_partition *part, uint32_t n)
+{
+    uint32_t cur = atomic_load_explicit(&part->used, memory_order_relaxed);
+
+    while (cur < n
+           && !atomic_compare_exchange_weak_explicit(
+               &part->used, &cur, n, memory_order_release,
+               memory_order_relaxed)) {
+    }
+}
+
 uint32_t ph_shm_partition_used(const ph_shm *shm, uint32_t mux,
                                uint32_t env)
 {
@@ -182,10 +195,7 @@ int ph_ticket_alloc(const ph_shm *shm, uint32_t mux, uint32_t env,
          * is free (see take_claim_lock).  The high water mark is raised
          * first, so that a sweep that sees the ticket taken looks at it.
          */
-        if (i >= used_of(&at)) {
-            atomic_store_explicit(&at.part->used, i + 1,
-                                  memory_order_release);
-        }
+        raise_used(at.part, i + 1);
         atomic_store_explicit(&tk->alloc_pid, (int32_t)pid,
                               memory_order_relaxed);
         atomic_store_explicit(&tk->claim_pid, 0, memory_order_relaxed);
