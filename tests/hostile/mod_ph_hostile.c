@@ -706,7 +706,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
     (void)own;
     (void)variant;
     /* The tests fail on this line: adapt this function to the layout. */
-    say(rep, "layout.error=attack_layout() knows layout 3.x, the "
+    say(rep, "layout.error=attack_layout() knows layout 4.x, the "
         "segment is %u.x: adapt it", PH_SHM_LAYOUT_MAJOR);
 }
 #endif /* PH_SHM_LAYOUT_MAJOR */
