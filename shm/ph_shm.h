@@ -127,7 +127,7 @@ void ph_shm_close_fds(ph_shm *shm);
  * they were replaced meanwhile: a restart).  Returns 0, or an errno value with a
  * sentence in err (e.g. "no server running: /run/apache2/peruser.shm does
  * not exist", "permission denied: ... (is your user in the monitoring
- * group?)", "layout 5.0 is newer than this pstat understands (4.x)").
+ * group?)", "layout 6.0 is newer than this pstat understands (5.x)").
  */
 int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
                          size_t errlen);

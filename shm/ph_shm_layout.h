@@ -30,7 +30,7 @@
  *   | ENV REGION 1 ... E-1     |  files <path>.i<ino>.e1 ... .e<E-1>
  *   +--------------------------+ total_size
  *
- * PAGES ON USE (layout 4.0, issue 13): every file is sized at creation
+ * PAGES ON USE (layout 5.0, issue 13): every file is sized at creation
  * but only MAIN, MUX and each region's HEAD are reserved on tmpfs then
  * (posix_fallocate), and the parent writes nothing into a region at
  * creation: every "nothing" is all-zero bytes (tickets FREE|1 through the
@@ -161,11 +161,13 @@
 #include <stdint.h>
 
 #define PH_SHM_MAGIC         0x5048534du     /* "PHSM" */
-#define PH_SHM_LAYOUT_MAJOR  4u              /* incompatible changes:
+#define PH_SHM_LAYOUT_MAJOR  5u              /* incompatible changes:
                                               * 2: regions by writer
                                               * 3: one file per writer
                                               *    (records as in 2)
-                                              * 4: region HEAD first,
+                                              * 4: (issue 15's counters,
+                                              *    on another branch)
+                                              * 5: region HEAD first,
                                               *    zero is "nothing" */
 #define PH_SHM_LAYOUT_MINOR  0u              /* compatible additions */
 #define PH_SHM_NAME_MAX      64              /* environment name, NUL incl. */

@@ -529,8 +529,8 @@ static void report_whereis(report *rep)
  *   "aim"     env_offset aimed at the parent's copy of another
  *             environment's gid (processors lands there) and uid (demand)
  */
-#if PH_SHM_LAYOUT_MAJOR == 4
-/* Layout 4.x (records as in 2.x and 3.x): MAIN (header, env identities,
+#if PH_SHM_LAYOUT_MAJOR == 5
+/* Layout 5.x (records as in 2.x and 3.x): MAIN (header, env identities,
  * child records; the parent writes), MUX, then one page-aligned region
  * per environment (its HEAD: counters and partitions, on pages of their
  * own; then its children's figures and its tickets); one file per writer
@@ -575,7 +575,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
                   + g.page_size - 1) & ~((uint64_t)g.page_size - 1);
     r_tickets = ALIGN64(r_children
                         + (uint64_t)g.child_capacity * sizeof(ph_shm_child_stats));
-    if (g.magic != PH_SHM_MAGIC || g.layout_major != 4
+    if (g.magic != PH_SHM_MAGIC || g.layout_major != 5
         || g.page_size == 0 || (g.page_size & (g.page_size - 1)) != 0
         || g.env_record_size != sizeof(ph_shm_env)
         || g.env_stats_size != sizeof(ph_shm_env_stats)
@@ -588,7 +588,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
         || r_tickets + (uint64_t)g.mux_capacity * g.tickets_per_partition
                * sizeof(ph_shm_ticket) > g.region_stride
         || g.region_offset + (uint64_t)g.env_capacity * g.region_stride > maplen) {
-        say(rep, "layout.error=not a layout 4.x segment this module knows "
+        say(rep, "layout.error=not a layout 5.x segment this module knows "
             "(magic 0x%x, layout %u)", g.magic, (unsigned)g.layout_major);
         return;
     }
@@ -706,7 +706,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
     (void)own;
     (void)variant;
     /* The tests fail on this line: adapt this function to the layout. */
-    say(rep, "layout.error=attack_layout() knows layout 4.x, the "
+    say(rep, "layout.error=attack_layout() knows layout 5.x, the "
         "segment is %u.x: adapt it", PH_SHM_LAYOUT_MAJOR);
 }
 #endif /* PH_SHM_LAYOUT_MAJOR */

@@ -211,9 +211,13 @@ def test_segment_and_memory_grow_with_use_not_with_environments(servers, tree):
           f"{sorted(per_l.values(), reverse=True)}")
     print(f"per idle environment: segment {seg_per_env:.1f} kB allocated, "
           f"Pss {pss_per_env:.1f} kB")
-    # an idle environment keeps one page of counters (4 kB); it used to be
-    # 76 kB (tickets of 10 multiplexer partitions, 256 processor slots)
-    assert seg_per_env <= 4.5, (f"the segment grows {seg_per_env:.1f} kB per idle "
+    # an idle environment keeps one page of counters and partitions (its
+    # HEAD); it used to be 76 kB (tickets of 10 multiplexer partitions,
+    # 256 processor slots)
+    page_kb = os.sysconf("SC_PAGE_SIZE") / 1024
+    assert seg_per_env <= page_kb + 0.5, (f"the segment grows {seg_per_env:.1f} kB per idle "
                                 f"environment: {alloc_s} kB at N=50, {alloc_l} kB at N=500")
-    assert pss_per_env <= 40, (f"the server's Pss grows {pss_per_env:.1f} kB per idle "
+    # 22-23 kB measured (the configuration in each image: see "pages on
+    # use" in doc/decisions.md)
+    assert pss_per_env <= 32, (f"the server's Pss grows {pss_per_env:.1f} kB per idle "
                                f"environment: {pss_s} kB at N=50, {pss_l} kB at N=500")

@@ -199,7 +199,7 @@ static uint64_t env_file_blocks(const ph_shm_fx *fx, uint32_t e)
     return (uint64_t)est.st_blocks;
 }
 
-/* Layout 4.0, pages on use (issue 13): creation reserves only each
+/* Layout 5.0, pages on use (issue 13): creation reserves only each
  * region's HEAD and touches no page of any region; what a new file holds
  * (zero) is every record's "nothing"; the BODY is reserved on demand. */
 static void test_pages_on_use(void)
