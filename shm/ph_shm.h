@@ -36,9 +36,14 @@ typedef struct ph_shm_geom {
     uint32_t envs, children, muxes, tickets;    /* tickets per partition */
     uint32_t page;
     uint64_t env_off, child_off, main_size;     /* MAIN */
-    uint64_t mux_off, mux_children_off, mux_size;
+    uint64_t mux_off, mux_children_off, mux_demand_off, mux_used_off,
+        mux_size;
+    uint32_t demand_words;                      /* ceil(envs / 64), also
+                                                 * of the used bits */
     uint64_t region_off, region_stride;         /* ENV REGIONS */
-    uint64_t r_children_off, r_partition_off, r_ticket_off, r_size;
+    uint64_t r_partition_off, r_head;           /* HEAD: env_stats, */
+                                                /* partitions; pages */
+    uint64_t r_children_off, r_ticket_off, r_size;  /* BODY */
     uint64_t total;
 } ph_shm_geom;
 
@@ -88,6 +93,13 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
  * exits. */
 void ph_shm_unlink_env_files(const ph_shm *shm);
 
+/* The creator, before it forks env's first processor (again later is a
+ * no-op): reserve the pages of ENV REGION env's BODY (its processors'
+ * figures and its tickets) on tmpfs, which only its HEAD had at creation.
+ * Returns 0 or an errno value (ENOSPC: the tmpfs is full; the child
+ * would have died of SIGBUS on its first write there). */
+int ph_shm_env_reserve(const ph_shm *shm, uint32_t env);
+
 /* Bytes a segment of geometry g takes (for messages and tests). */
 uint64_t ph_shm_size_for(const ph_shm_geometry *g);
 
@@ -115,7 +127,7 @@ void ph_shm_close_fds(ph_shm *shm);
  * they were replaced meanwhile: a restart).  Returns 0, or an errno value with a
  * sentence in err (e.g. "no server running: /run/apache2/peruser.shm does
  * not exist", "permission denied: ... (is your user in the monitoring
- * group?)", "layout 4.0 is newer than this pstat understands (3.x)").
+ * group?)", "layout 6.0 is newer than this pstat understands (5.x)").
  */
 int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
                          size_t errlen);
@@ -244,11 +256,25 @@ typedef struct ph_ticket_ref {
     uint64_t gen;
 } ph_ticket_ref;
 
-/* Allocate a FREE ticket of partition (mux, env): FREE|g -> FILLING|g,
- * recording pid as allocator.  Returns 0, or -1 if the partition has no
- * FREE ticket. */
+/* Allocate a FREE ticket of partition (mux, env), the lowest: FREE|g ->
+ * FILLING|g, recording pid as allocator and as the partition's owner
+ * (ph_shm_partition_own).  Returns 0, or -1 if the partition has no FREE
+ * ticket. */
 int ph_ticket_alloc(const ph_shm *shm, uint32_t mux, uint32_t env,
                     pid_t pid, ph_ticket_ref *out);
+
+/* A multiplexer, before it first writes partition (mux, env): record pid
+ * as its owner (the parent's sweep of a dead multiplexer resets what it
+ * owned), and, the first time, env in the MUX region's used bits (the
+ * regions that sweep looks at).  Nothing for indices outside the
+ * geometry. */
+void ph_shm_partition_own(const ph_shm *shm, uint32_t mux, uint32_t env,
+                          pid_t pid);
+
+/* Partition (mux, env)'s high water mark, clamped to its size: tickets at
+ * and above it are FREE (0 for indices outside the geometry). */
+uint32_t ph_shm_partition_used(const ph_shm *shm, uint32_t mux,
+                               uint32_t env);
 
 /* FILLING|g -> READY|g with ready_at_ms; counts it in env.in_flight.
  * Returns 0, or -1 if the ticket is not FILLING|g any more (swept). */
@@ -296,7 +322,8 @@ void ph_shm_child_forked(const ph_shm *shm, uint32_t slot, pid_t pid);
 void ph_shm_child_placed(const ph_shm *shm, uint32_t slot, int32_t node);
 
 /* After reaping pid from slot: sweep its tickets in the regions it could
- * write (a processor: its env's; a multiplexer: every env's), take its idle
+ * write (a processor: its env's; a multiplexer: those of the environments
+ * a multiplexer used this generation, by the MUX region's used bits), take its idle
  * threads (clamped to 0..max_threads) off its own env's idle_workers, reset
  * its figures and free the slot in MAIN.  Type and env come from MAIN.
  * Returns the number of tickets freed. */
@@ -305,12 +332,26 @@ unsigned ph_shm_child_reaped(const ph_shm *shm, uint32_t slot, pid_t pid,
 
 /* ---- coordination counters --------------------------------------------- */
 
-/* AVAIL: add delta (may be negative), clamped to 0..100, by CAS. */
+/* AVAIL: add delta (may be negative), clamped to 0..100, by CAS; returns
+ * the new AVAIL. */
 uint32_t ph_shm_avail_adjust(ph_shm_env_stats *env, int delta);
+
+/* AVAIL, 0..100 (stored as 100 - AVAIL: the zero-filled file is 100). */
+uint32_t ph_shm_avail(const ph_shm_env_stats *env);
 
 /* Raise spawn demand by one unless it already reaches `limit` (CAS).
  * Returns 1 if raised. */
 int ph_shm_demand_raise(ph_shm_env_stats *env, uint32_t limit);
+
+/* A multiplexer, after raising env's demand: flag env in the MUX
+ * region's demand bits, so that the parent looks at the demand of the
+ * environments flagged only, not at a page of every region each pass. */
+void ph_shm_demand_flag(const ph_shm *shm, uint32_t env);
+
+/* The parent: take (and clear) word `word` of the demand bits, bit b
+ * standing for environment 64 * word + b; 0 for a word beyond the
+ * geometry (geom.demand_words). */
+uint64_t ph_shm_demand_flags_take(const ph_shm *shm, uint32_t word);
 
 /* The pending demand, clamped to `limit`, left in place (parent). */
 uint32_t ph_shm_demand_peek(const ph_shm_env_stats *env, uint32_t limit);

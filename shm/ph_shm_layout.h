@@ -16,15 +16,31 @@
  *   +--------------------------+ mux_offset (page aligned)
  *   | MUX (parent, muxes)      |  ph_shm_mux_area    dropped_noenv
  *   |                          |  ph_shm_child_stats [C]  muxes' figures
+ *   |                          |  uint64 demand bits [ceil(E/64)]
+ *   |                          |  uint64 used bits   [ceil(E/64)]
  *   +--------------------------+ region_offset = end of <path>
- *   | ENV REGION 0             |  ph_shm_env_stats         counters
- *   | (parent, muxes, env 0's  |  ph_shm_child_stats [C]   its processors'
- *   |  processors)             |                           figures, by slot
- *   |  file <path>.i<ino>.e0   |  ph_shm_partition [M]     (mux m, env 0)
+ *   | ENV REGION 0             |  HEAD (page aligned, reserved at creation)
+ *   | (parent, muxes, env 0's  |  ph_shm_env_stats         counters
+ *   |  processors)             |  ph_shm_partition [M]     (mux m, env 0)
+ *   |  file <path>.i<ino>.e0   |  BODY (reserved on use, below)
+ *   |                          |  ph_shm_child_stats [C]   its processors'
+ *   |                          |                           figures, by slot
  *   |                          |  ph_shm_ticket [M][T]
  *   +--------------------------+ region_offset + region_stride
  *   | ENV REGION 1 ... E-1     |  files <path>.i<ino>.e1 ... .e<E-1>
  *   +--------------------------+ total_size
+ *
+ * PAGES ON USE (layout 5.0, issue 13): every file is sized at creation
+ * but only MAIN, MUX and each region's HEAD are reserved on tmpfs then
+ * (posix_fallocate), and the parent writes nothing into a region at
+ * creation: every "nothing" is all-zero bytes (tickets FREE|1 through the
+ * biased generation of PH_TICKET_WORD, AVAIL 100 stored as unavail 0).
+ * A region's BODY is reserved by the parent before it forks env's first
+ * processor (ph_shm_env_reserve), so a full tmpfs fails there and not as
+ * a SIGBUS in a child.  Nothing scans every environment: tickets are
+ * allocated first-fit and looked at only below their partition's high
+ * water mark (`used`), so the pages a region has touched are its HEAD and
+ * those its processors and handoffs in flight needed.
  *
  * <ino> is the inode of the file at <path> (unique while it exists; a
  * reader takes it from its fstat).  Every process reserves total_size
@@ -83,8 +99,19 @@
  *                its main thread; counters: its threads); the parent
  *                before the fork and after the reap.
  *   mux_area     multiplexers (dropped_noenv).
- *   partition    its multiplexer (pending, oldest_wait_since_ms, hint);
- *                the parent when sweeping a dead one.
+ *   demand bits  bit e: a multiplexer raised env e's demand (set by it,
+ *                release); the parent takes each word by exchange and
+ *                reads the demand of those environments only.
+ *   used bits    bit e: a multiplexer used a partition of env e this
+ *                generation (set before its first write there); the
+ *                parent's sweep of a dead multiplexer looks at those
+ *                regions only.  Never cleared within a generation.
+ *   partition    its multiplexer (pending, oldest_wait_since_ms, used,
+ *                mux_pid: set on its first use, not at its start); the
+ *                parent when sweeping a dead one.  `used` is a high
+ *                water mark: tickets at and above it are FREE; readers
+ *                clamp it to T (X's processors can write it: a wrong
+ *                one only hides X's own tickets from X's accounting).
  *   ticket       see the life cycle below.
  *
  * TICKET LIFE CYCLE (state and generation in one 64-bit word, changed only
@@ -111,7 +138,9 @@
  *     having received the message) and CLAIMED slots it claimed -- in the
  *     regions the dead child could write only.
  *   - Generations start at PH_TICKET_GEN_FIRST (1): generation 0 never
- *     names a ticket, so a channel message can use it for "none".
+ *     names a ticket, so a channel message can use it for "none".  The
+ *     word holds the generation minus 1, so that the zero-filled file is
+ *     FREE|1 everywhere without the parent writing (touching) a page.
  *   - A claim CAS fails for a stale generation (the slot was swept or
  *     reused): the claimer still serves the connection it received from
  *     the kernel, but does not account it twice.
@@ -132,14 +161,16 @@
 #include <stdint.h>
 
 #define PH_SHM_MAGIC         0x5048534du     /* "PHSM" */
-#define PH_SHM_LAYOUT_MAJOR  4u              /* incompatible changes:
+#define PH_SHM_LAYOUT_MAJOR  5u              /* incompatible changes:
                                               * 2: regions by writer
                                               * 3: one file per writer
                                               *    (records as in 2)
                                               * 4: bytes and 4xx/5xx
                                               *    counters (env, child),
                                               *    cgroup and allocator
-                                              *    figures */
+                                              *    figures
+                                              * 5: region HEAD first,
+                                              *    zero is "nothing" */
 #define PH_SHM_LAYOUT_MINOR  0u              /* compatible additions */
 #define PH_SHM_NAME_MAX      64              /* environment name, NUL incl. */
 
@@ -149,9 +180,11 @@
 #define PH_TICKET_READY    2u
 #define PH_TICKET_CLAIMED  3u
 
-#define PH_TICKET_WORD(gen, state) (((uint64_t)(gen) << 8) | (state))
+/* The word holds gen - 1: a zero word is FREE|PH_TICKET_GEN_FIRST. */
+#define PH_TICKET_WORD(gen, state) \
+    ((((uint64_t)(gen) - 1u) << 8) | (uint64_t)(state))
 #define PH_TICKET_STATE(word)      ((unsigned)((word) & 0xffu))
-#define PH_TICKET_GEN(word)        ((word) >> 8)
+#define PH_TICKET_GEN(word)        (((uint64_t)(word) >> 8) + 1u)
 #define PH_TICKET_GEN_FIRST        1u     /* of every slot, at creation */
 
 /* child types and statuses (the peruser guide's words) */
@@ -224,7 +257,10 @@ typedef struct ph_shm_env_stats {
     _Atomic int32_t queue_depth;        /* waiting in multiplexers */
     _Atomic int32_t idle_workers;       /* idle threads of its processors */
     _Atomic int32_t in_flight;          /* READY tickets, not yet claimed */
-    _Atomic uint32_t avail;             /* AVAIL, 0..100 */
+    _Atomic uint32_t unavail;           /* 100 - AVAIL (0..100), so that
+                                         * the zero-filled file is AVAIL
+                                         * 100: read it through
+                                         * ph_shm_avail() */
     _Atomic uint32_t demand;            /* processors wanted (spawn) */
     /* Its processors that could not bind to their NUMA node (this
      * generation); the first one logs it.  Writers: its processors. */
@@ -302,7 +338,8 @@ typedef struct ph_shm_partition {
     _Atomic int32_t pending;        /* connections its mux holds waiting */
     _Atomic uint32_t mux_pid;       /* owner, 0 = none */
     _Atomic int64_t oldest_wait_since_ms;  /* monotonic ms; 0 = none */
-    _Atomic uint32_t next_hint;     /* where to look for a FREE ticket */
+    _Atomic uint32_t used;          /* high water: tickets [used, T) are
+                                     * FREE (its multiplexer raises it) */
     uint32_t _reserved0;
     uint64_t _reserved1[2];
 } ph_shm_partition;

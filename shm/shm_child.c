@@ -78,6 +78,34 @@ void ph_shm_child_placed(const ph_shm *shm, uint32_t slot, int32_t node)
     }
 }
 
+/*
+ * A dead multiplexer's tickets and partitions: in the regions of the
+ * environments some multiplexer used this generation (the MUX region's
+ * used bits, set before a multiplexer's first write to a partition), not
+ * in every region: a look at every one would give this process a page of
+ * each (ph_shm_layout.h, "pages on use").  The bits are written by
+ * multiplexers only (processors map MUX read-only); every index is bounded
+ * by the private geometry.
+ */
+static unsigned sweep_used_envs(const ph_shm *shm, pid_t pid)
+{
+    unsigned freed = 0;
+    uint64_t bits;
+    uint32_t w, b;
+
+    for (w = 0; w < shm->geom.demand_words; w++) {
+        bits = atomic_load_explicit(
+            ph_shm_mux_bits(shm, shm->geom.mux_used_off, w),
+            memory_order_acquire);
+        for (b = 0; bits != 0 && b < 64; b++, bits >>= 1) {
+            if ((bits & 1) && (uint64_t)w * 64 + b < shm->geom.envs) {
+                freed += ph_ticket_sweep_env(shm, w * 64 + b, pid);
+            }
+        }
+    }
+    return freed;
+}
+
 unsigned ph_shm_child_reaped(const ph_shm *shm, uint32_t slot, pid_t pid,
                              int32_t max_threads)
 {
@@ -85,7 +113,7 @@ unsigned ph_shm_child_reaped(const ph_shm *shm, uint32_t slot, pid_t pid,
     ph_shm_child_stats *st;
     ph_shm_env_stats *es;
     unsigned freed = 0;
-    uint32_t type, e;
+    uint32_t type;
     int32_t env, idle;
 
     if (c == NULL) {
@@ -95,9 +123,7 @@ unsigned ph_shm_child_reaped(const ph_shm *shm, uint32_t slot, pid_t pid,
     env = c->env_index;
     st = ph_shm_child_stats_of(shm, slot);
     if (type == PH_CHILD_TYPE_MULTIPLEXER) {
-        for (e = 0; e < shm->geom.envs; e++) {
-            freed += ph_ticket_sweep_env(shm, e, pid);
-        }
+        freed = sweep_used_envs(shm, pid);
     }
     else if (type == PH_CHILD_TYPE_PROCESSOR && env >= 0
              && (es = ph_shm_env_stats_at(shm, (uint32_t)env)) != NULL) {

@@ -56,4 +56,14 @@ static inline ph_shm_ticket *ph_shm_geom_ticket(const ph_shm *shm,
            + ((size_t)mux * shm->geom.tickets + index);
 }
 
+/* Word w (< geom.demand_words) of a bit array of the MUX region at
+ * offset off (mux_demand_off or mux_used_off): bit b of it stands for
+ * environment 64 * w + b.  Written by multiplexers and the parent. */
+static inline _Atomic uint64_t *ph_shm_mux_bits(const ph_shm *shm,
+                                                uint64_t off, uint32_t w)
+{
+    return (_Atomic uint64_t *)(ph_shm_base(shm) + shm->geom.mux_off + off)
+           + w;
+}
+
 #endif /* PH_SHM_INTERNAL_H */

@@ -87,20 +87,29 @@ int ph_shm_geom_compute(const ph_shm_geometry *g, uint32_t page,
     }
     /* MUX */
     o->mux_off = o->main_size;
+    o->demand_words = (uint32_t)(((uint64_t)o->envs + 63) / 64);
     if (align_up(sizeof(ph_shm_mux_area), SHM_ALIGN, &o->mux_children_off)
         || array_end(o->mux_children_off, o->children,
                      sizeof(ph_shm_child_stats), &end)
+        || align_up(end, SHM_ALIGN, &o->mux_demand_off)
+        || array_end(o->mux_demand_off, o->demand_words, sizeof(uint64_t),
+                     &end)
+        || align_up(end, SHM_ALIGN, &o->mux_used_off)
+        || array_end(o->mux_used_off, o->demand_words, sizeof(uint64_t),
+                     &end)
         || align_up(end, page, &o->mux_size)
         || __builtin_add_overflow(o->mux_off, o->mux_size, &o->region_off)) {
         return -1;
     }
-    /* one ENV REGION */
+    /* one ENV REGION: its HEAD (counters and partitions, what is
+     * written for an environment without processors) on pages of its
+     * own, then its BODY (ph_shm_layout.h) */
     if (__builtin_mul_overflow((uint64_t)o->muxes, o->tickets, &tickets)
-        || align_up(sizeof(ph_shm_env_stats), SHM_ALIGN, &o->r_children_off)
-        || array_end(o->r_children_off, o->children,
-                     sizeof(ph_shm_child_stats), &end)
-        || align_up(end, SHM_ALIGN, &o->r_partition_off)
+        || align_up(sizeof(ph_shm_env_stats), SHM_ALIGN, &o->r_partition_off)
         || array_end(o->r_partition_off, o->muxes, sizeof(ph_shm_partition),
+                     &end)
+        || align_up(end, page, &o->r_head)
+        || array_end(o->r_head, o->children, sizeof(ph_shm_child_stats),
                      &end)
         || align_up(end, SHM_ALIGN, &o->r_ticket_off)
         || array_end(o->r_ticket_off, tickets, sizeof(ph_shm_ticket),
@@ -108,6 +117,7 @@ int ph_shm_geom_compute(const ph_shm_geometry *g, uint32_t page,
         || align_up(o->r_size, page, &o->region_stride)) {
         return -1;
     }
+    o->r_children_off = o->r_head;
     if (__builtin_mul_overflow((uint64_t)o->envs, o->region_stride, &regions)
         || __builtin_add_overflow(o->region_off, regions, &o->total)) {
         return -1;
@@ -173,34 +183,24 @@ static void fill_header(ph_shm_header *h, const ph_shm_geom *o)
 }
 
 /*
- * The file is new and therefore zero-filled: every partition empty, every
- * counter 0, every child STANDBY.  Only the fields whose "nothing" is not
- * zero are written here.  Tickets start at FREE|1: generation 0 never
- * names a ticket, so a channel message can use it for "no ticket".
+ * The files are new and therefore zero-filled: every ticket FREE|1 (the
+ * word holds the generation minus one), every partition empty, every
+ * counter 0, AVAIL 100 (stored as unavail 0), every child STANDBY.  Only
+ * the child identities, in MAIN, have a "nothing" that is not zero; no
+ * environment region is written (touched) here (ph_shm_layout.h, "pages
+ * on use").
  */
 static void fill_records(const ph_shm *shm)
 {
     const ph_shm_geom *o = &shm->geom;
     ph_shm_child *child;
-    uint32_t e, i, m, t;
+    uint32_t i;
 
     for (i = 0; i < o->children; i++) {
         child = ph_shm_child_at(shm, i);
         child->type = PH_CHILD_TYPE_NONE;
         child->env_index = -1;
         child->numa_node = -1;
-    }
-    for (e = 0; e < o->envs; e++) {
-        atomic_store_explicit(&ph_shm_geom_env_stats(shm, e)->avail, 100,
-                              memory_order_relaxed);
-        for (m = 0; m < o->muxes; m++) {
-            for (t = 0; t < o->tickets; t++) {
-                atomic_store_explicit(
-                    &ph_shm_geom_ticket(shm, m, e, t)->word,
-                    PH_TICKET_WORD(PH_TICKET_GEN_FIRST, PH_TICKET_FREE),
-                    memory_order_relaxed);
-            }
-        }
     }
 }
 
@@ -222,11 +222,13 @@ static int env_file_name(char *buf, size_t len, const char *path, ino_t ino,
 
 /*
  * Create a new file of size bytes at name, replacing whatever was there,
- * owned by group gid ((gid_t)-1: the caller's), mode SHM_MODE, its pages
- * reserved.  Returns 0 with the O_RDWR descriptor in *out, or an errno
- * value (and nothing at name).
+ * owned by group gid ((gid_t)-1: the caller's), mode SHM_MODE, its first
+ * `reserve` bytes of pages reserved (the rest is a hole until used).
+ * Returns 0 with the O_RDWR descriptor in *out, or an errno value (and
+ * nothing at name).
  */
-static int make_file(const char *name, uint64_t size, gid_t gid, int *out)
+static int make_file(const char *name, uint64_t size, uint64_t reserve,
+                     gid_t gid, int *out)
 {
     int fd, rv;
 
@@ -251,9 +253,10 @@ static int make_file(const char *name, uint64_t size, gid_t gid, int *out)
         rv = errno;
         goto fail;
     }
-    /* Reserve the pages now: a full tmpfs must fail here, not raise
-     * SIGBUS in a child that touches a ticket later. */
-    if ((rv = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+    /* Reserve the pages written before use now: a full tmpfs must fail
+     * here, not raise SIGBUS in a child that touches them later (a
+     * region's BODY: ph_shm_env_reserve). */
+    if ((rv = posix_fallocate(fd, 0, (off_t)reserve)) != 0) {
         goto fail;
     }
     *out = fd;
@@ -265,14 +268,30 @@ fail:
     return rv;
 }
 
-/* Map the first len bytes of fd over [at, at + len) of a reservation of
- * this process, with prot. */
-static int map_fixed(void *at, uint64_t len, int prot, int fd)
+/*
+ * Map len bytes of fd from offset off over [at, at + len) of a
+ * reservation of this process, with prot.  MADV_RANDOM: a fault maps the
+ * one page touched.  Without it, a read fault on a file that is not on
+ * tmpfs reads ahead and maps the pages around it (64 kB here): one look at
+ * an environment's counters would bring its whole region into this
+ * process, and pages on use (ph_shm_layout.h) would be lost.  Advice
+ * only: a kernel that ignores it costs memory, not correctness.
+ */
+static int map_fixed_at(void *at, uint64_t len, int prot, int fd,
+                        uint64_t off)
 {
-    if (mmap(at, (size_t)len, prot, MAP_SHARED | MAP_FIXED, fd, 0) != at) {
+    if (mmap(at, (size_t)len, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)off)
+        != at) {
         return errno ? errno : EINVAL;
     }
+    (void)madvise(at, (size_t)len, MADV_RANDOM);
     return 0;
+}
+
+/* The first len bytes of fd at `at` (map_fixed_at). */
+static int map_fixed(void *at, uint64_t len, int prot, int fd)
+{
+    return map_fixed_at(at, len, prot, fd, 0);
 }
 
 /* Reserve total bytes of address space, mapped to nothing usable, for
@@ -322,7 +341,8 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
                          (long)getpid()) >= sizeof(tmp)) {
         return ENAMETOOLONG;
     }
-    if ((rv = make_file(tmp, o.region_off, monitor_gid, &fd)) != 0) {
+    if ((rv = make_file(tmp, o.region_off, o.region_off, monitor_gid, &fd))
+        != 0) {
         return rv;
     }
     if (fstat(fd, &st) != 0) {
@@ -346,8 +366,8 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
      * writable mapping of one (mremap) reaches only past its end. */
     for (e = 0; e < o.envs; e++) {
         if ((rv = env_file_name(name, sizeof(name), path, st.st_ino, e)) != 0
-            || (rv = make_file(name, o.region_stride, monitor_gid, &fd))
-                   != 0) {
+            || (rv = make_file(name, o.region_stride, o.r_head, monitor_gid,
+                               &fd)) != 0) {
             goto fail;
         }
         made = e + 1;
@@ -440,6 +460,33 @@ static int open_part_as(int mode, const char *name, uint64_t size,
     }
     *out = fd;
     return 0;
+}
+
+int ph_shm_env_reserve(const ph_shm *shm, uint32_t env)
+{
+    char name[4096];
+    int fd, rv;
+
+    assert(shm->magic == PH_SHM_MAP_MAGIC);
+    if (shm->path == NULL || shm->role != PH_SHM_ROLE_PARENT) {
+        return EBADF;           /* not the creator's mapping */
+    }
+    if (env >= shm->geom.envs) {
+        return EINVAL;
+    }
+    if ((rv = env_file_name(name, sizeof(name), shm->path, shm->ino, env))
+        != 0) {
+        return rv;
+    }
+    /* Nothing but a regular file of one region on the segment's device
+     * (O_NOFOLLOW); reserving what is already reserved is a no-op. */
+    if ((rv = open_part_as(O_RDWR, name, shm->geom.region_stride, shm->dev,
+                           NULL, &fd)) != 0) {
+        return rv;
+    }
+    rv = posix_fallocate(fd, 0, (off_t)shm->geom.region_stride);
+    close(fd);
+    return rv;
 }
 
 /* Replace [0, len) of the mapping by a read-only view of the main file,
@@ -763,16 +810,6 @@ int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
     return 0;
 }
 
-/* Map len bytes of fd from offset off at `at`, read-write (MAP_SHARED). */
-static int map_fixed_rw_at(void *at, uint64_t len, int fd, uint64_t off)
-{
-    if (mmap(at, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-             fd, (off_t)off) != at) {
-        return errno ? errno : EINVAL;
-    }
-    return 0;
-}
-
 int ph_shm_attach_multiplexer(ph_shm *shm, const char *path, ino_t expect_ino,
                               char *err, size_t errlen)
 {
@@ -787,9 +824,9 @@ int ph_shm_attach_multiplexer(ph_shm *shm, const char *path, ino_t expect_ino,
      * ph_shm_layout.h). */
     if ((rv = open_part_as(O_RDWR, path, shm->geom.region_off, shm->dev,
                            &shm->ino, &fd)) == 0) {
-        rv = map_fixed_rw_at(ph_shm_base(shm) + shm->geom.mux_off,
-                             shm->geom.region_off - shm->geom.mux_off, fd,
-                             shm->geom.mux_off);
+        rv = map_fixed_at(ph_shm_base(shm) + shm->geom.mux_off,
+                          shm->geom.region_off - shm->geom.mux_off,
+                          PROT_READ | PROT_WRITE, fd, shm->geom.mux_off);
         close(fd);
     }
     for (e = 0; rv == 0 && e < shm->geom.envs; e++) {
@@ -798,8 +835,8 @@ int ph_shm_attach_multiplexer(ph_shm *shm, const char *path, ino_t expect_ino,
                                   shm->dev, NULL, &fd)) != 0) {
             break;
         }
-        rv = map_fixed_rw_at(ph_shm_region(shm, e), shm->geom.region_stride,
-                             fd, 0);
+        rv = map_fixed(ph_shm_region(shm, e), shm->geom.region_stride,
+                       PROT_READ | PROT_WRITE, fd);
         close(fd);
     }
     if (rv != 0) {

@@ -69,7 +69,7 @@ static void copy_env_counters(const ph_shm_env_stats *e,
     out->queue_depth = LOAD(e->queue_depth);
     out->idle_workers = LOAD(e->idle_workers);
     out->in_flight = LOAD(e->in_flight);
-    out->avail = LOAD(e->avail);
+    out->avail = ph_shm_avail(e);
     out->demand = LOAD(e->demand);
     out->numa_failures = LOAD(e->numa_failures);
     out->bytes_sent = LOAD(e->bytes_sent);

@@ -99,33 +99,87 @@ static int locate(const ph_shm *shm, uint32_t mux, uint32_t env, where *w)
 static ph_shm_ticket *ref_ticket(const ph_shm *shm, const ph_ticket_ref *t,
                                  where *w)
 {
-    if (t->gen > GEN_MAX || locate(shm, t->mux, t->env, w) != 0
+    if (t->gen < PH_TICKET_GEN_FIRST || t->gen > GEN_MAX
+        || locate(shm, t->mux, t->env, w) != 0
         || t->index >= w->count) {
         return NULL;
     }
     return &w->tickets[t->index];
 }
 
+void ph_shm_partition_own(const ph_shm *shm, uint32_t mux, uint32_t env,
+                          pid_t pid)
+{
+    where at;
+    uint64_t bit = (uint64_t)1 << (env % 64);
+    _Atomic uint64_t *used;
+
+    if (locate(shm, mux, env, &at) != 0
+        || atomic_load_explicit(&at.part->mux_pid, memory_order_relaxed)
+               == (uint32_t)pid) {
+        return;
+    }
+    /* On its first use by this multiplexer, not at its start: a
+     * multiplexer touches the regions of the environments it serves.  The
+     * used bit first, so that a sweep that could find our pid here looks
+     * at this region. */
+    used = ph_shm_mux_bits(shm, shm->geom.mux_used_off, env / 64);
+    if (!(atomic_load_explicit(used, memory_order_relaxed) & bit)) {
+        atomic_fetch_or_explicit(used, bit, memory_order_release);
+    }
+    atomic_store_explicit(&at.part->mux_pid, (uint32_t)pid,
+                          memory_order_relaxed);
+}
+
+/* The partition's high water mark, clamped to its size: tickets at and
+ * above it are FREE.  X's processors can write it; a wrong one only hides
+ * X's own tickets from X's own accounting. */
+static uint32_t used_of(const where *w)
+{
+    uint32_t used = atomic_load_explicit(&w->part->used,
+                                         memory_order_acquire);
+
+    return used < w->count ? used : w->count;
+}
+
+/* used = max(used, n), by CAS: never lowered, even if two allocators
+ * raced (there is one per partition, but nothing here relies on it). */
+static void raise_used(ph_shm_partition *part, uint32_t n)
+{
+    uint32_t cur = atomic_load_explicit(&part->used, memory_order_relaxed);
+
+    while (cur < n
+           && !atomic_compare_exchange_weak_explicit(
+               &part->used, &cur, n, memory_order_release,
+               memory_order_relaxed)) {
+    }
+}
+
+uint32_t ph_shm_partition_used(const ph_shm *shm, uint32_t mux,
+                               uint32_t env)
+{
+    where at;
+
+    return locate(shm, mux, env, &at) == 0 ? used_of(&at) : 0;
+}
+
 int ph_ticket_alloc(const ph_shm *shm, uint32_t mux, uint32_t env,
                     pid_t pid, ph_ticket_ref *out)
 {
     ph_shm_ticket *tk;
-    uint32_t start, n, i;
+    uint32_t i;
     uint64_t w;
     where at;
 
     if (locate(shm, mux, env, &at) != 0) {
         return -1;
     }
-    /* The hint is only a place to start; whatever it holds, the scan
-     * stays inside the partition. */
-    start = atomic_load_explicit(&at.part->next_hint, memory_order_relaxed)
-            % at.count;
-    for (n = 0; n < at.count; n++) {
-        i = start + n;
-        if (i >= at.count) {
-            i -= at.count;
-        }
+    ph_shm_partition_own(shm, mux, env, pid);
+    /* First fit: the tickets in use stay at the low indices, so a
+     * partition touches the pages of as many tickets as it ever had in
+     * flight at once, not all of them (ph_shm_layout.h, "pages on use").
+     * Generations, not spreading, make reuse safe. */
+    for (i = 0; i < at.count; i++) {
         tk = &at.tickets[i];
         w = atomic_load_explicit(&tk->word, memory_order_relaxed);
         if (PH_TICKET_STATE(w) != PH_TICKET_FREE) {
@@ -138,8 +192,10 @@ int ph_ticket_alloc(const ph_shm *shm, uint32_t mux, uint32_t env,
          * ticket of this partition (only its multiplexer allocates here),
          * and the CAS releases both stores to whoever sees FILLING.
          * claim_pid goes back to 0: the claim lock of this incarnation
-         * is free (see take_claim_lock).
+         * is free (see take_claim_lock).  The high water mark is raised
+         * first, so that a sweep that sees the ticket taken looks at it.
          */
+        raise_used(at.part, i + 1);
         atomic_store_explicit(&tk->alloc_pid, (int32_t)pid,
                               memory_order_relaxed);
         atomic_store_explicit(&tk->claim_pid, 0, memory_order_relaxed);
@@ -147,9 +203,6 @@ int ph_ticket_alloc(const ph_shm *shm, uint32_t mux, uint32_t env,
                       PH_TICKET_WORD(PH_TICKET_GEN(w), PH_TICKET_FILLING))) {
             continue;
         }
-        atomic_store_explicit(&at.part->next_hint,
-                              i + 1 < at.count ? i + 1 : 0,
-                              memory_order_relaxed);
         out->mux = mux;
         out->env = env;
         out->index = i;
@@ -387,7 +440,7 @@ unsigned ph_ticket_sweep_env(const ph_shm *shm, uint32_t env, pid_t pid)
         if (locate(shm, m, env, &at) != 0) {
             continue;
         }
-        for (i = 0; i < at.count; i++) {
+        for (i = 0; i < used_of(&at); i++) {
             freed += (unsigned)sweep_ticket(&at.tickets[i], at.env,
                                             (int32_t)pid);
         }
@@ -410,20 +463,30 @@ void ph_ticket_from_id(uint64_t id, uint64_t gen, uint32_t env,
     out->gen = gen;
 }
 
+uint32_t ph_shm_avail(const ph_shm_env_stats *env)
+{
+    uint32_t lost = atomic_load_explicit(&env->unavail, memory_order_relaxed);
+
+    /* The env's processors can write its region: a value out of range
+     * is taken as AVAIL 100, as ph_shm_avail_adjust takes it. */
+    return lost > 100 ? 100 : 100 - lost;
+}
+
 uint32_t ph_shm_avail_adjust(ph_shm_env_stats *env, int delta)
 {
-    uint32_t old = atomic_load_explicit(&env->avail, memory_order_relaxed);
+    uint32_t old = atomic_load_explicit(&env->unavail, memory_order_relaxed);
     int64_t v;
     uint32_t next;
 
     do {
         /* A value out of range (the env's processors can write its
-         * region) is taken as 100 and repaired by this write. */
-        v = (int64_t)(old > 100 ? 100 : old) + delta;
+         * region) is taken as AVAIL 100 and repaired by this write. */
+        v = (int64_t)(old > 100 ? 0 : old) - delta;
         next = v < 0 ? 0 : v > 100 ? 100 : (uint32_t)v;
     } while (!atomic_compare_exchange_weak_explicit(
-        &env->avail, &old, next, memory_order_relaxed, memory_order_relaxed));
-    return next;
+        &env->unavail, &old, next, memory_order_relaxed,
+        memory_order_relaxed));
+    return 100 - next;
 }
 
 int ph_shm_demand_raise(ph_shm_env_stats *env, uint32_t limit)
@@ -438,6 +501,35 @@ int ph_shm_demand_raise(ph_shm_env_stats *env, uint32_t limit)
         &env->demand, &cur, cur + 1, memory_order_release,
         memory_order_relaxed));
     return 1;
+}
+
+void ph_shm_demand_flag(const ph_shm *shm, uint32_t env)
+{
+    assert(shm->magic == PH_SHM_MAP_MAGIC);
+    if (env < shm->geom.envs) {
+        /* release: whoever takes the flag sees the demand raised before */
+        atomic_fetch_or_explicit(ph_shm_mux_bits(shm,
+                                                 shm->geom.mux_demand_off,
+                                                 env / 64),
+                                 (uint64_t)1 << (env % 64),
+                                 memory_order_release);
+    }
+}
+
+uint64_t ph_shm_demand_flags_take(const ph_shm *shm, uint32_t word)
+{
+    _Atomic uint64_t *bits;
+
+    assert(shm->magic == PH_SHM_MAP_MAGIC);
+    if (word >= shm->geom.demand_words) {
+        return 0;
+    }
+    /* a cheap load first: a pass over nothing flagged writes nothing */
+    bits = ph_shm_mux_bits(shm, shm->geom.mux_demand_off, word);
+    if (atomic_load_explicit(bits, memory_order_relaxed) == 0) {
+        return 0;
+    }
+    return atomic_exchange_explicit(bits, 0, memory_order_acq_rel);
 }
 
 uint32_t ph_shm_demand_peek(const ph_shm_env_stats *env, uint32_t limit)

@@ -529,12 +529,12 @@ static void report_whereis(report *rep)
  *   "aim"     env_offset aimed at the parent's copy of another
  *             environment's gid (processors lands there) and uid (demand)
  */
-#if PH_SHM_LAYOUT_MAJOR == 3 || PH_SHM_LAYOUT_MAJOR == 4
-/* Layout 3.x and 4.x (records as in 2.x; 4.0 only made two of them
- * longer, and the sizes below come from sizeof): MAIN (header, env identities, child
- * records; the parent writes), MUX, then one page-aligned region per
- * environment (its counters, its children's figures, its partitions and
- * tickets); one file per writer since 3.0, mapped side by side. */
+#if PH_SHM_LAYOUT_MAJOR == 5
+/* Layout 5.x (records as in 2.x and 3.x): MAIN (header, env identities,
+ * child records; the parent writes), MUX, then one page-aligned region
+ * per environment (its HEAD: counters and partitions, on pages of their
+ * own; then its children's figures and its tickets); one file per writer
+ * since 3.0, mapped side by side.  AVAIL is stored as 100 - AVAIL. */
 #define ALIGN64(v) (((v) + 63u) & ~(uint64_t)63u)
 
 static void attack_layout(report *rep, const mapping *m, const char *own,
@@ -569,12 +569,14 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
         return;
     }
     g = *h;
-    r_children = ALIGN64(sizeof(ph_shm_env_stats));
-    r_partitions = ALIGN64(r_children
-                           + (uint64_t)g.child_capacity * sizeof(ph_shm_child_stats));
-    r_tickets = ALIGN64(r_partitions
-                        + (uint64_t)g.mux_capacity * sizeof(ph_shm_partition));
-    if (g.magic != PH_SHM_MAGIC || g.layout_major != PH_SHM_LAYOUT_MAJOR
+    r_partitions = ALIGN64(sizeof(ph_shm_env_stats));
+    r_children = (r_partitions
+                  + (uint64_t)g.mux_capacity * sizeof(ph_shm_partition)
+                  + g.page_size - 1) & ~((uint64_t)g.page_size - 1);
+    r_tickets = ALIGN64(r_children
+                        + (uint64_t)g.child_capacity * sizeof(ph_shm_child_stats));
+    if (g.magic != PH_SHM_MAGIC || g.layout_major != 5
+        || g.page_size == 0 || (g.page_size & (g.page_size - 1)) != 0
         || g.env_record_size != sizeof(ph_shm_env)
         || g.env_stats_size != sizeof(ph_shm_env_stats)
         || g.child_record_size != sizeof(ph_shm_child)
@@ -586,9 +588,8 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
         || r_tickets + (uint64_t)g.mux_capacity * g.tickets_per_partition
                * sizeof(ph_shm_ticket) > g.region_stride
         || g.region_offset + (uint64_t)g.env_capacity * g.region_stride > maplen) {
-        say(rep, "layout.error=not a layout %u.x segment this module knows "
-            "(magic 0x%x, layout %u)", PH_SHM_LAYOUT_MAJOR, g.magic,
-            (unsigned)g.layout_major);
+        say(rep, "layout.error=not a layout 5.x segment this module knows "
+            "(magic 0x%x, layout %u)", g.magic, (unsigned)g.layout_major);
         return;
     }
     for (e = 0; e < g.env_capacity; e++) {
@@ -614,7 +615,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
     if (strcmp(variant, "own") == 0) {
         if (own_env >= 0) {
             POKE(STATS(own_env)->in_flight, INT32_MAX);
-            POKE(STATS(own_env)->avail, 0);
+            POKE(STATS(own_env)->unavail, 100);
             POKE(STATS(own_env)->idle_workers, INT32_MIN);
             POKE(STATS(own_env)->queue_depth, INT32_MAX);
             if (own_slot >= 0) {
@@ -630,7 +631,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
                 continue;
             }
             POKE(STATS(e)->in_flight, INT32_MAX);
-            POKE(STATS(e)->avail, 0);
+            POKE(STATS(e)->unavail, 100);
             POKE(STATS(e)->queue_depth, INT32_MAX);
             POKE(STATS(e)->idle_workers, INT32_MIN);
             POKE(STATS(e)->demand, UINT32_MAX);
@@ -705,7 +706,7 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
     (void)own;
     (void)variant;
     /* The tests fail on this line: adapt this function to the layout. */
-    say(rep, "layout.error=attack_layout() knows layout 4.x, the "
+    say(rep, "layout.error=attack_layout() knows layout 5.x, the "
         "segment is %u.x: adapt it", PH_SHM_LAYOUT_MAJOR);
 }
 #endif /* PH_SHM_LAYOUT_MAJOR */

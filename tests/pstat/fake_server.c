@@ -98,7 +98,7 @@ static void fill_env(fake *f, uint32_t i)
     atomic_store(&es->dropped_timeout, i);
     atomic_store(&es->dropped_channel, 2 * i);
     atomic_store(&es->queue_depth, (int32_t)(i % 5));
-    atomic_store(&es->avail, 100 - 10 * (i % 10));
+    atomic_store(&es->unavail, 10 * (i % 10));
 }
 
 static void fill_child(fake *f, uint32_t slot, uint32_t type, int32_t env,

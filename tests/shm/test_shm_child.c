@@ -4,6 +4,8 @@
  * hostile processor may have written: garbage is clamped, and only the
  * dead child's own environment is touched.
  */
+#include <sys/mman.h>
+
 #include "shm_tests.h"
 
 #define PROC_PID  2002
@@ -109,16 +111,22 @@ static void test_reaped_processor_clamped_and_confined(void)
     ph_shm_fx_close(&fx);
 }
 
+/* Slot 0 of f holds multiplexer MUX_PID. */
+static void mux_in_slot0(ph_shm_fx *f)
+{
+    CU_ASSERT_FATAL(ph_shm_child_prepare(&f->shm, 0,
+                                         PH_CHILD_TYPE_MULTIPLEXER, -1, 1, 0)
+                    == 0);
+    ph_shm_child_forked(&f->shm, 0, MUX_PID);
+}
+
 /* A dead multiplexer's tickets are swept in every env region. */
 static void test_reaped_multiplexer_sweeps_every_env(void)
 {
     ph_ticket_ref a, b;
 
     ph_shm_fx_open(&fx, 2, 4, 2, 4);
-    CU_ASSERT_FATAL(ph_shm_child_prepare(&fx.shm, 0,
-                                         PH_CHILD_TYPE_MULTIPLEXER, -1, 1, 0)
-                    == 0);
-    ph_shm_child_forked(&fx.shm, 0, MUX_PID);
+    mux_in_slot0(&fx);
     CU_ASSERT_FATAL(ph_ticket_alloc(&fx.shm, 1, 0, MUX_PID, &a) == 0);
     CU_ASSERT_FATAL(ph_ticket_alloc(&fx.shm, 1, 1, MUX_PID, &b) == 0);
     CU_ASSERT_EQUAL(ph_shm_child_reaped(&fx.shm, 0, MUX_PID, MAX_THR), 2u);
@@ -130,6 +138,31 @@ static void test_reaped_multiplexer_sweeps_every_env(void)
     ph_shm_fx_close(&fx);
 }
 
+/* Only the regions a multiplexer used are looked at: a dead
+ * multiplexer's sweep does not give the parent a page of every region. */
+static void test_reaped_multiplexer_looks_at_used_regions_only(void)
+{
+    ph_ticket_ref a;
+    ph_shm_fx big;
+    ph_shm_env_stats *es;
+
+    ph_shm_fx_open(&big, 130, 4, 2, 4);
+    mux_in_slot0(&big);
+    CU_ASSERT_FATAL(ph_ticket_alloc(&big.shm, 1, 129, MUX_PID, &a) == 0);
+    /* region 5 was never used: a page of it is not even looked at */
+    CU_ASSERT_EQUAL(ph_shm_child_reaped(&big.shm, 0, MUX_PID, MAX_THR), 1u);
+    CU_ASSERT_EQUAL(PH_TICKET_STATE(atomic_load(
+                        &ph_shm_ticket_at(&big.shm, 1, 129, 0)->word)),
+                    PH_TICKET_FREE);
+    es = ph_shm_env_stats_at(&big.shm, 5);
+    {
+        unsigned char vec[1];
+        CU_ASSERT_FATAL(mincore(es, 4096, vec) == 0);
+        CU_ASSERT_EQUAL(vec[0] & 1, 0);
+    }
+    ph_shm_fx_close(&big);
+}
+
 int ph_shm_test_register_child(void)
 {
     static const ph_shm_test tests[] = {
@@ -138,6 +171,8 @@ int ph_shm_test_register_child(void)
           test_reaped_processor_clamped_and_confined },
         { "reaped multiplexer: every env swept",
           test_reaped_multiplexer_sweeps_every_env },
+        { "reaped multiplexer: used regions only",
+          test_reaped_multiplexer_looks_at_used_regions_only },
     };
 
     return ph_shm_test_add_suite("shm_child", tests,

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -139,7 +140,7 @@ static void test_create_initial_records(void)
         ph_shm_env *env = ph_shm_env_at(&fx.shm, i);
         ph_shm_env_stats *es = ph_shm_env_stats_at(&fx.shm, i);
 
-        CU_ASSERT_EQUAL(atomic_load(&es->avail), 100u);
+        CU_ASSERT_EQUAL(ph_shm_avail(es), 100u);
         CU_ASSERT_EQUAL(env->in_use, 0u);
         CU_ASSERT_EQUAL(atomic_load(&es->in_flight), 0);
         CU_ASSERT_EQUAL(atomic_load(&env->seq) % 2, 0u);
@@ -167,6 +168,66 @@ static void test_create_initial_records(void)
             }
         }
     }
+    ph_shm_fx_close(&fx);
+}
+
+/* Pages of this process's mapping in [at, at + len) that are resident
+ * (mapped after a fault), by mincore. */
+static size_t resident_pages(const void *at, size_t len)
+{
+    unsigned char vec[4096];
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = len / page, i, got = 0;
+
+    CU_ASSERT_FATAL(n <= sizeof(vec));
+    CU_ASSERT_FATAL(mincore((void *)at, len, vec) == 0);
+    for (i = 0; i < n; i++) {
+        got += vec[i] & 1;
+    }
+    return got;
+}
+
+/* The blocks (512 bytes) environment region e's file holds. */
+static uint64_t env_file_blocks(const ph_shm_fx *fx, uint32_t e)
+{
+    char name[300];
+    struct stat st, est;
+
+    CU_ASSERT_FATAL(stat(fx->path, &st) == 0);
+    snprintf(name, sizeof(name), "%s.i%llu.e%u", fx->path,
+             (unsigned long long)st.st_ino, e);
+    CU_ASSERT_FATAL(stat(name, &est) == 0);
+    return (uint64_t)est.st_blocks;
+}
+
+/* Layout 5.0, pages on use (issue 13): creation reserves only each
+ * region's HEAD and touches no page of any region; what a new file holds
+ * (zero) is every record's "nothing"; the BODY is reserved on demand. */
+static void test_pages_on_use(void)
+{
+    ph_shm_fx fx;
+    const ph_shm_geom *g;
+    uint32_t e;
+
+    ph_shm_fx_open(&fx, 3, 64, 4, 256);
+    g = &fx.shm.geom;
+    CU_ASSERT(g->r_head < g->region_stride);
+    CU_ASSERT_EQUAL(g->r_children_off, g->r_head);
+    CU_ASSERT(g->r_partition_off + 4 * sizeof(ph_shm_partition) <= g->r_head);
+    for (e = 0; e < 3; e++) {
+        CU_ASSERT_EQUAL(resident_pages(ph_shm_env_stats_at(&fx.shm, e),
+                                       (size_t)g->region_stride), 0u);
+        CU_ASSERT_EQUAL(env_file_blocks(&fx, e) * 512, g->r_head);
+    }
+    /* zero is FREE|1 and AVAIL 100 */
+    CU_ASSERT_EQUAL(PH_TICKET_WORD(PH_TICKET_GEN_FIRST, PH_TICKET_FREE), 0u);
+    CU_ASSERT_EQUAL(PH_TICKET_GEN(0), (uint64_t)PH_TICKET_GEN_FIRST);
+    CU_ASSERT_EQUAL(ph_shm_avail(ph_shm_env_stats_at(&fx.shm, 1)), 100u);
+    /* the BODY of region 1, on its first processor */
+    CU_ASSERT_EQUAL(ph_shm_env_reserve(&fx.shm, 1), 0);
+    CU_ASSERT_EQUAL(env_file_blocks(&fx, 1) * 512, g->region_stride);
+    CU_ASSERT_EQUAL(env_file_blocks(&fx, 2) * 512, g->r_head);
+    CU_ASSERT_EQUAL(ph_shm_env_reserve(&fx.shm, 1), 0);     /* again */
+    CU_ASSERT_EQUAL(ph_shm_env_reserve(&fx.shm, 3), EINVAL);
     ph_shm_fx_close(&fx);
 }
 
@@ -736,6 +797,8 @@ int ph_shm_test_register_segment(void)
     static const ph_shm_test tests[] = {
         { "create fills the header", test_create_fills_header },
         { "create: initial records", test_create_initial_records },
+        { "pages on use: HEAD reserved, nothing touched",
+          test_pages_on_use },
         { "size_for and create refuse bad geometry", test_size_for_refuses },
         { "create: mode 0640, monitoring group", test_create_mode_and_group },
         { "no descriptor kept, creator or reader", test_no_descriptor_left },

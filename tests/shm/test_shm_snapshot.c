@@ -48,7 +48,7 @@ static void test_env_snapshot_copies(void)
     atomic_store(&es->queue_depth, 6);
     atomic_store(&es->idle_workers, 7);
     atomic_store(&es->in_flight, 2);
-    atomic_store(&es->avail, 90);
+    atomic_store(&es->unavail, 10);
     atomic_store(&es->demand, 1);
     atomic_store(&e->processors, 4);
 

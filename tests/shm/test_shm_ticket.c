@@ -143,10 +143,12 @@ static void test_alloc_when_full_and_hint(void)
     /* out-of-range partitions */
     CU_ASSERT_EQUAL(ph_ticket_alloc(&fx.shm, 2, 0, MUX_PID, &other), -1);
     CU_ASSERT_EQUAL(ph_ticket_alloc(&fx.shm, 0, 2, MUX_PID, &other), -1);
-    /* a hint scribbled beyond the partition is only a starting point */
-    atomic_store(&ph_shm_partition_at(&fx.shm, 1, 0)->next_hint, 1000003);
+    /* a high water mark scribbled beyond the partition is clamped, and
+     * allocation is first fit whatever it says */
+    atomic_store(&ph_shm_partition_at(&fx.shm, 1, 0)->used, 1000003);
+    CU_ASSERT_EQUAL(ph_shm_partition_used(&fx.shm, 1, 0), 4u);
     CU_ASSERT_EQUAL(ph_ticket_alloc(&fx.shm, 1, 0, MUX_PID, &other), 0);
-    CU_ASSERT(other.index < 4);
+    CU_ASSERT_EQUAL(other.index, 0u);
     ph_shm_fx_close(&fx);
 }
 
@@ -307,8 +309,6 @@ static void test_claim_after_sweep_of_its_multiplexer(void)
     CU_ASSERT_EQUAL(ph_ticket_claim(&fx.shm, &ready, PROC_PID), -1);
     CU_ASSERT_EQUAL(ph_ticket_publish(&fx.shm, &filling, 1), -1);
     /* ... also once the slot is in use again (next generation) */
-    atomic_store(&ph_shm_partition_at(&fx.shm, 0, 0)->next_hint,
-                 ready.index);
     reused = ready_ticket(0, 0);
     CU_ASSERT_EQUAL(reused.index, ready.index);
     CU_ASSERT_EQUAL(reused.gen, ready.gen + 1);
@@ -431,7 +431,6 @@ static void test_claim_lock_held_elsewhere(void)
     CU_ASSERT_EQUAL(in_flight(1), 0);
     /* the next alloc of the slot frees the lock for the next claimer */
     CU_ASSERT_EQUAL(ph_ticket_release(&fx.shm, &t), 0);
-    atomic_store(&ph_shm_partition_at(&fx.shm, 0, 1)->next_hint, t.index);
     CU_ASSERT_FATAL(ph_ticket_alloc(&fx.shm, 0, 1, MUX_PID, &t) == 0);
     CU_ASSERT_EQUAL(atomic_load(&tk->claim_pid), 0);
     ph_shm_fx_close(&fx);
@@ -535,6 +534,57 @@ static void test_demand_peek_settle(void)
     ph_shm_fx_close(&fx);
 }
 
+/* First fit under a high water mark: a partition touches as many tickets
+ * as it had in flight at once; the sweep looks below the mark only. */
+static void test_alloc_first_fit_high_water(void)
+{
+    ph_ticket_ref a, b, c;
+
+    open_fx();
+    CU_ASSERT_EQUAL(ph_shm_partition_used(&fx.shm, 0, 1), 0u);
+    CU_ASSERT_FATAL(ph_ticket_alloc(&fx.shm, 0, 1, MUX_PID, &a) == 0);
+    CU_ASSERT_FATAL(ph_ticket_alloc(&fx.shm, 0, 1, MUX_PID, &b) == 0);
+    CU_ASSERT_EQUAL(a.index, 0u);
+    CU_ASSERT_EQUAL(b.index, 1u);
+    CU_ASSERT_EQUAL(ph_shm_partition_used(&fx.shm, 0, 1), 2u);
+    CU_ASSERT_EQUAL(atomic_load(&ph_shm_partition_at(&fx.shm, 0, 1)->mux_pid),
+                    (uint32_t)MUX_PID);
+    /* the lowest FREE one is taken again, the mark stays */
+    CU_ASSERT_EQUAL(ph_ticket_retract(&fx.shm, &a), 0);
+    CU_ASSERT_FATAL(ph_ticket_alloc(&fx.shm, 0, 1, MUX_PID, &c) == 0);
+    CU_ASSERT_EQUAL(c.index, 0u);
+    CU_ASSERT_EQUAL(c.gen, a.gen + 1);
+    CU_ASSERT_EQUAL(ph_shm_partition_used(&fx.shm, 0, 1), 2u);
+    /* the other partitions of the region were not used */
+    CU_ASSERT_EQUAL(ph_shm_partition_used(&fx.shm, 1, 1), 0u);
+    CU_ASSERT_EQUAL(ph_shm_partition_used(&fx.shm, 0, 0), 0u);
+    /* a dead multiplexer's tickets below the mark are swept */
+    CU_ASSERT_EQUAL(ph_ticket_sweep_env(&fx.shm, 1, MUX_PID), 2u);
+    CU_ASSERT_EQUAL(ph_shm_partition_used(&fx.shm, 9, 1), 0u);
+    ph_shm_fx_close(&fx);
+}
+
+/* Demand flags: a multiplexer flags what it raised; the parent takes each
+ * word once, and nothing beyond the geometry. */
+static void test_demand_flags(void)
+{
+    ph_shm_fx big;
+
+    ph_shm_fx_open(&big, 130, 4, 2, 4);
+    CU_ASSERT_EQUAL(big.shm.geom.demand_words, 3u);
+    CU_ASSERT_EQUAL(ph_shm_demand_flags_take(&big.shm, 0), 0u);
+    ph_shm_demand_flag(&big.shm, 1);
+    ph_shm_demand_flag(&big.shm, 64);
+    ph_shm_demand_flag(&big.shm, 129);
+    ph_shm_demand_flag(&big.shm, 130);              /* beyond: ignored */
+    CU_ASSERT_EQUAL(ph_shm_demand_flags_take(&big.shm, 0), (uint64_t)1 << 1);
+    CU_ASSERT_EQUAL(ph_shm_demand_flags_take(&big.shm, 0), 0u);
+    CU_ASSERT_EQUAL(ph_shm_demand_flags_take(&big.shm, 1), 1u);
+    CU_ASSERT_EQUAL(ph_shm_demand_flags_take(&big.shm, 2), (uint64_t)1 << 1);
+    CU_ASSERT_EQUAL(ph_shm_demand_flags_take(&big.shm, 3), 0u);
+    ph_shm_fx_close(&big);
+}
+
 static void test_ticket_id(void)
 {
     ph_ticket_ref t = { 7, 1, 123456, 99 }, back;
@@ -559,16 +609,17 @@ static void test_avail_clamp(void)
 
     open_fx();
     env = ph_shm_env_stats_at(&fx.shm, 0);
-    CU_ASSERT_EQUAL(atomic_load(&env->avail), 100u);
+    CU_ASSERT_EQUAL(ph_shm_avail(env), 100u);
     CU_ASSERT_EQUAL(ph_shm_avail_adjust(env, 10), 100u);
     CU_ASSERT_EQUAL(ph_shm_avail_adjust(env, -30), 70u);
     CU_ASSERT_EQUAL(ph_shm_avail_adjust(env, -200), 0u);
     CU_ASSERT_EQUAL(ph_shm_avail_adjust(env, -1), 0u);
     CU_ASSERT_EQUAL(ph_shm_avail_adjust(env, 55), 55u);
-    CU_ASSERT_EQUAL(atomic_load(&env->avail), 55u);
+    CU_ASSERT_EQUAL(atomic_load(&env->unavail), 45u);
     CU_ASSERT_EQUAL(ph_shm_avail_adjust(env, 0), 55u);
     /* an out-of-range value written by someone else is repaired */
-    atomic_store(&env->avail, 5000);
+    atomic_store(&env->unavail, 5000);
+    CU_ASSERT_EQUAL(ph_shm_avail(env), 100u);
     CU_ASSERT_EQUAL(ph_shm_avail_adjust(env, 0), 100u);
     CU_ASSERT_EQUAL(ph_shm_avail_adjust(env, -2147483647 - 1), 0u);
     CU_ASSERT_EQUAL(ph_shm_avail_adjust(env, 2147483647), 100u);
@@ -630,6 +681,9 @@ int ph_shm_test_register_ticket(void)
         { "demand is clamped to the limit", test_demand_clamped },
         { "demand peeked stays until settled", test_demand_peek_settle },
         { "ticket id round trip", test_ticket_id },
+        { "alloc first fit under a high water mark",
+          test_alloc_first_fit_high_water },
+        { "demand flags: flag, take once, bounded", test_demand_flags },
         { "AVAIL clamps to 0..100", test_avail_clamp },
         { "spawn demand raise, peek and settle", test_demand },
     };

@@ -38,19 +38,20 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
 
 /*
  * Environments whose partition of ours may hold a READY ticket: marked by
- * a handoff, unmarked by a look that finds none READY there.  At start
- * every record of the segment is looked at (what a predecessor in our
- * mux_index left, in whatever environment), until a look finds none.  The
- * look for lost tickets visits only these, so an idle multiplexer reads
- * no ticket at all, whatever the number of environments (issue 13).
- * Private to this process.
+ * a handoff, unmarked by a look that finds none READY there.  The look
+ * for lost tickets visits only these, so an idle multiplexer reads no
+ * ticket at all, whatever the number of environments (issue 13).  Nothing
+ * is looked at at start: what a dead predecessor in our mux_index
+ * allocated was swept back to FREE by the parent when it reaped it,
+ * before our start (a look at every environment would touch a page of
+ * every region: ph_shm_layout.h, "pages on use").  Private to this
+ * process.
  */
 typedef struct handed_set {
     unsigned char *marked;      /* one per environment */
     int *list;                  /* the marked ones, in no order */
     int n;
     int nenvs;
-    int all;                    /* look at every record of the segment */
 } handed_set;
 
 static handed_set handed;
@@ -127,10 +128,7 @@ long long ph_admit_wait_ms(int env_index)
     if (!rec || !stats || !rec->wait_timeout_ms) {
         return 0;
     }
-    avail = atomic_load(&stats->avail);
-    if (avail > 100) {
-        avail = 100;
-    }
+    avail = ph_shm_avail(stats);       /* 0..100 */
     levels = rec->wait_levels ? rec->wait_levels : 1;
     level = (avail * levels + 99) / 100;        /* ceil(avail / step) */
     if (level > levels) {
@@ -223,7 +221,12 @@ static void ask_parent_for_processor(int env_index, int connection_limit)
     }
     limit = connection_limit ? (uint32_t)connection_limit
                              : rec->max_processors - alive;
-    if (ph_shm_demand_raise(stats, limit) && ph_heritage_now.wake_wr >= 0) {
+    if (!ph_shm_demand_raise(stats, limit)) {
+        return;
+    }
+    /* the parent looks at the demand of flagged environments only */
+    ph_shm_demand_flag(ph_segment, (uint32_t)ph_segment_env_slot(env_index));
+    if (ph_heritage_now.wake_wr >= 0) {
         ssize_t ignored = write(ph_heritage_now.wake_wr, "d", 1);
         (void)ignored;
     }
@@ -257,6 +260,8 @@ void ph_admit_waiting(int mux_index, int env_index, int delta,
                                             env_index)))) {
         return;
     }
+    ph_shm_partition_own(ph_segment, (uint32_t)mux_index,
+                         (uint32_t)ph_segment_env_slot(env_index), getpid());
     if (delta) {
         atomic_fetch_add(&part->pending, delta);
         atomic_fetch_add(&rec->queue_depth, delta);
@@ -332,25 +337,25 @@ void ph_admit_init(apr_pool_t *p, int nenvs)
 {
     handed.nenvs = nenvs;
     handed.n = 0;
-    handed.all = 1;
     handed.marked = apr_pcalloc(p, (apr_size_t)nenvs + 1);
     handed.list = apr_pcalloc(p, sizeof(int) * ((apr_size_t)nenvs + 1));
 }
 
 int ph_admit_unclaimed(void)
 {
-    return handed.n + handed.all;
+    return handed.n;
 }
 
-/* Look at env's tickets of our partition: retract those READY for longer
- * than LOST_HANDOFF_MS.  Returns how many are still READY. */
-static int reclaim_env(int mux_index, uint32_t env, uint32_t per,
-                       long long cutoff)
+/* Look at env's tickets of our partition (below its high water mark: the
+ * others are FREE): retract those READY for longer than LOST_HANDOFF_MS.
+ * Returns how many are still READY. */
+static int reclaim_env(int mux_index, uint32_t env, long long cutoff)
 {
-    uint32_t i;
+    uint32_t i, used = ph_shm_partition_used(ph_segment, (uint32_t)mux_index,
+                                             env);
     int ready = 0;
 
-    for (i = 0; i < per; i++) {
+    for (i = 0; i < used; i++) {
         ph_shm_ticket *tk = ph_shm_ticket_at(ph_segment, (uint32_t)mux_index,
                                              env, i);
         uint64_t w;
@@ -387,28 +392,10 @@ static int reclaim_env(int mux_index, uint32_t env, uint32_t per,
 
 int ph_admit_reclaim_lost(int mux_index)
 {
-    uint32_t per;
     long long cutoff = ph_now_ms() - LOST_HANDOFF_MS;
     int k;
 
     if (!ph_segment || mux_index < 0) {
-        return 0;
-    }
-    per = ph_segment->geom.tickets;
-    if (handed.all) {
-        uint32_t env;
-        int ready = 0;
-
-        for (env = 0; env < ph_segment->geom.envs; env++) {
-            ready += reclaim_env(mux_index, env, per, cutoff);
-        }
-        if (ready) {
-            return handed.n + 1;
-        }
-        handed.all = 0;
-        while (handed.n > 0) {
-            handed.marked[handed.list[--handed.n]] = 0;
-        }
         return 0;
     }
     for (k = 0; k < handed.n; ) {
@@ -416,7 +403,7 @@ int ph_admit_reclaim_lost(int mux_index)
         int32_t slot = ph_segment_env_slot(env_index);
 
         if (slot >= 0
-            && reclaim_env(mux_index, (uint32_t)slot, per, cutoff) > 0) {
+            && reclaim_env(mux_index, (uint32_t)slot, cutoff) > 0) {
             k++;
             continue;
         }

@@ -1096,9 +1096,6 @@ static int setup(mux_state *m, int slot, int mux_index,
     m->chan_armed = apr_pcalloc(pchild, sizeof(int) * ph_envs->nelts);
     m->doorbell_tags = apr_pcalloc(pchild, sizeof(ev_tag) * ph_envs->nelts);
     for (i = 0; i < ph_envs->nelts; i++) {
-        ph_shm_partition *part = ph_shm_partition_at(
-            ph_segment, (uint32_t)mux_index,
-            (uint32_t)ph_segment_env_slot(i));
         m->chan_tags[i].kind = TAG_CHANNEL;
         m->chan_tags[i].fd = ph_env_by_index(i)->chan[0];
         m->chan_tags[i].env_index = i;
@@ -1116,10 +1113,9 @@ static int setup(mux_state *m, int slot, int mux_index,
                       &ev) < 0) {
             return errno;
         }
-        /* Our partitions: the parent's sweep finds them by this pid. */
-        if (part) {
-            atomic_store(&part->mux_pid, (uint32_t)getpid());
-        }
+        /* Our partitions get our pid on their first use
+         * (ph_shm_partition_own), not here: that would touch a page of
+         * every environment's region (ph_shm_layout.h). */
     }
     for (lr = ap_listeners; lr; lr = lr->next) {
         m->nlisteners++;

@@ -648,6 +648,9 @@ static void census_take(ph_slots_census *c, apr_time_t now)
         gen.census_envs[k].idle += pr->idle || child_is_starting(i);
         gen.census_envs[k].idle_threads += pr->idle_threads;
     }
+    /* Demand is read only where a multiplexer flagged it (issue 13: no
+     * page of every environment's region each pass). */
+    ph_segment_collect_demand();
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_slots_env *e = &gen.census_envs[i];
         if (e->backoff) {

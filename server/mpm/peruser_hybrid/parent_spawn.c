@@ -147,7 +147,9 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
         return -1;
     }
 
-    ph_segment_child_prepare(slot, type, env);
+    if (ph_segment_child_prepare(slot, type, env) != 0) {
+        return -1;              /* logged */
+    }
     ph_numa_place(slot, type, env);
     ph_scoreboard_slot_prepare(slot, r->mpm->my_generation);
     if (type == PH_CHILD_PROC && ph_factory_in_use()) {

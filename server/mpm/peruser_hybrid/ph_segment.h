@@ -43,9 +43,10 @@ int ph_segment_setup(apr_pool_t *pconf, ph_shm *retained_map);
 void ph_segment_teardown(apr_pool_t *pconf, ph_shm *retained_map);
 
 /* Parent, before fork: the slot's identity for the coming child, and its
- * figures reset; after fork: its pid. */
-void ph_segment_child_prepare(int slot, ph_child_type type,
-                              const ph_env *env);
+ * figures reset (for a processor, its region's pages reserved first:
+ * ph_shm_env_reserve); 0, or an errno value (logged: do not fork); after
+ * fork: its pid. */
+int ph_segment_child_prepare(int slot, ph_child_type type, const ph_env *env);
 void ph_segment_child_forked(int slot, pid_t pid);
 
 /* A factory (ph_factory.h), instead of ph_segment_setup: map the segment
@@ -74,9 +75,14 @@ void ph_segment_child_reaped(int slot, pid_t pid);
 /* Child, once running: record that it is ready with `threads` workers. */
 void ph_segment_child_ready(int slot, unsigned threads);
 
+/* Parent, once per pass before ph_segment_peek_demand: take the
+ * environments multiplexers flagged when raising their demand. */
+void ph_segment_collect_demand(void);
+
 /* Parent: the spawn demand multiplexers raised for env (clamped to its
  * MaxProcessors), left in place until ph_segment_settle_demand says how
- * many processors were forked for it. */
+ * many processors were forked for it; 0, without reading env's region,
+ * for an environment not flagged since its demand was last seen at 0. */
 uint32_t ph_segment_peek_demand(int env_index);
 void ph_segment_settle_demand(int env_index, uint32_t served);
 

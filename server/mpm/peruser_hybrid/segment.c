@@ -27,6 +27,12 @@ const ph_shm *ph_segment;
 
 static gid_t monitor_gid = (gid_t)-1;
 
+/* Parent, per generation: environments whose demand is worth a look
+ * (flagged by a multiplexer, and not yet seen back at 0); the others'
+ * regions are not read at all.  One byte per environment, by index. */
+static unsigned char *demand_watch;
+static int demand_watch_n;
+
 static const char *segment_path(apr_pool_t *p);
 
 /* The segment's directory must exist: the parent creates the file there
@@ -150,20 +156,32 @@ static void carry_counters(const ph_shm *old, const ph_shm *map)
     for (r = 0; r < old->geom.envs; r++) {
         int i = env_named_like(old, r);
         ph_shm_env_stats *from = ph_shm_env_stats_at(old, r), *to;
+        uint64_t c[8];
 
         if (i < 0 || !from || !(to = ph_shm_env_stats_at(map, (uint32_t)i))) {
             continue;
         }
-        atomic_store(&to->connections, atomic_load(&from->connections));
-        atomic_store(&to->requests, atomic_load(&from->requests));
-        atomic_store(&to->dropped_timeout,
-                     atomic_load(&from->dropped_timeout));
-        atomic_store(&to->dropped_channel,
-                     atomic_load(&from->dropped_channel));
-        atomic_store(&to->misdirected, atomic_load(&from->misdirected));
-        atomic_store(&to->bytes_sent, atomic_load(&from->bytes_sent));
-        atomic_store(&to->responses_4xx, atomic_load(&from->responses_4xx));
-        atomic_store(&to->responses_5xx, atomic_load(&from->responses_5xx));
+        c[0] = atomic_load(&from->connections);
+        c[1] = atomic_load(&from->requests);
+        c[2] = atomic_load(&from->dropped_timeout);
+        c[3] = atomic_load(&from->dropped_channel);
+        c[4] = atomic_load(&from->misdirected);
+        c[5] = atomic_load(&from->bytes_sent);
+        c[6] = atomic_load(&from->responses_4xx);
+        c[7] = atomic_load(&from->responses_5xx);
+        /* Zero is what the new file holds: an environment never used
+         * keeps its new region untouched (ph_shm_layout.h). */
+        if ((c[0] | c[1] | c[2] | c[3] | c[4] | c[5] | c[6] | c[7]) == 0) {
+            continue;
+        }
+        atomic_store(&to->connections, c[0]);
+        atomic_store(&to->requests, c[1]);
+        atomic_store(&to->dropped_timeout, c[2]);
+        atomic_store(&to->dropped_channel, c[3]);
+        atomic_store(&to->misdirected, c[4]);
+        atomic_store(&to->bytes_sent, c[5]);
+        atomic_store(&to->responses_4xx, c[6]);
+        atomic_store(&to->responses_5xx, c[7]);
     }
     atomic_store(&ph_shm_mux_area_at(map)->dropped_noenv,
                  atomic_load(&ph_shm_mux_area_at(old)->dropped_noenv));
@@ -184,6 +202,7 @@ static void carry_children(const ph_shm *old, const ph_shm *map)
     for (slot = 0; slot < r->max_slot_used; slot++) {
         ph_shm_child *from, *to;
         ph_shm_child_stats *fs, *ts;
+        int env;
 
         if (r->slots[slot].pid == 0
             || !(from = ph_shm_child_at(old, (uint32_t)slot))
@@ -191,14 +210,21 @@ static void carry_children(const ph_shm *old, const ph_shm *map)
             continue;
         }
         fs = ph_shm_child_stats_of(old, (uint32_t)slot);
+        env = from->type == PH_CHILD_TYPE_PROCESSOR && from->env_index >= 0
+                  ? env_named_like(old, (uint32_t)from->env_index)
+                  : -1;
+        /* Its figures go to its environment's BODY in the new segment,
+         * whose pages must exist first (a write to a page a full tmpfs
+         * cannot give is a SIGBUS, here in the root parent): without
+         * them it is listed without figures. */
+        if (env >= 0 && ph_shm_env_reserve(map, (uint32_t)env) != 0) {
+            env = -1;
+        }
         ph_shm_seq_write_begin(&to->seq);
         to->type = from->type;
         to->pid = (int32_t)r->slots[slot].pid;
         to->generation = from->generation;
-        to->env_index = from->type == PH_CHILD_TYPE_PROCESSOR
-                            && from->env_index >= 0
-                        ? env_named_like(old, (uint32_t)from->env_index)
-                        : -1;
+        to->env_index = env;
         to->numa_node = from->numa_node;
         to->started_us = from->started_us;
         ph_shm_seq_write_end(&to->seq);
@@ -249,6 +275,8 @@ int ph_segment_setup(apr_pool_t *pconf, ph_shm *map)
         env->shm_index = i;
         publish_env(ph_shm_env_at(&fresh, (uint32_t)i), env);
     }
+    demand_watch = apr_pcalloc(pconf, (apr_size_t)nenvs + 1);
+    demand_watch_n = nenvs;
     if (map->magic == PH_SHM_MAP_MAGIC) {
         carry_counters(map, &fresh);
         carry_children(map, &fresh);
@@ -357,17 +385,34 @@ ph_shm_child_stats *ph_segment_child_stats(int slot)
     return ph_shm_child_stats_of(ph_segment, (uint32_t)slot);
 }
 
-void ph_segment_child_prepare(int slot, ph_child_type type,
-                              const ph_env *env)
+int ph_segment_child_prepare(int slot, ph_child_type type, const ph_env *env)
 {
-    if (ph_segment && slot >= 0) {
-        ph_shm_child_prepare(ph_segment, (uint32_t)slot,
-                             type == PH_CHILD_MUX ? PH_CHILD_TYPE_MULTIPLEXER
-                                                  : PH_CHILD_TYPE_PROCESSOR,
-                             env ? env->shm_index : -1,
-                             (uint32_t)ph_heritage_now.generation,
-                             apr_time_now());
+    int rv;
+
+    if (!ph_segment || slot < 0) {
+        return 0;
     }
+    /* A processor writes its figures and claims tickets in its region's
+     * BODY, which has no pages on tmpfs until its environment is in use:
+     * reserve them now, so that a full tmpfs refuses this start instead of
+     * killing the child with SIGBUS on its first write. */
+    if (type == PH_CHILD_PROC && env && env->shm_index >= 0
+        && (rv = ph_shm_env_reserve(ph_segment, (uint32_t)env->shm_index))
+               != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
+                     PHLOGNO(00141) "cannot start a processor for "
+                     "environment %s: its region of the shared-memory "
+                     "segment (%" APR_UINT64_T_FMT " bytes) cannot be "
+                     "reserved", env->name, ph_segment->geom.region_stride);
+        return rv;
+    }
+    ph_shm_child_prepare(ph_segment, (uint32_t)slot,
+                         type == PH_CHILD_MUX ? PH_CHILD_TYPE_MULTIPLEXER
+                                              : PH_CHILD_TYPE_PROCESSOR,
+                         env ? env->shm_index : -1,
+                         (uint32_t)ph_heritage_now.generation,
+                         apr_time_now());
+    return 0;
 }
 
 void ph_segment_child_forked(int slot, pid_t pid)
@@ -461,12 +506,43 @@ static ph_shm_env_stats *demand_of(int env_index, uint32_t *limit)
     return rec;
 }
 
+void ph_segment_collect_demand(void)
+{
+    uint32_t w, b;
+    uint64_t bits;
+
+    if (!ph_segment || !demand_watch) {
+        return;
+    }
+    for (w = 0; w < ph_segment->geom.demand_words; w++) {
+        bits = ph_shm_demand_flags_take(ph_segment, w);
+        for (b = 0; bits; b++, bits >>= 1) {
+            /* record e is environment e (ph_segment_setup), bounded */
+            uint64_t e = (uint64_t)w * 64 + b;
+            if ((bits & 1) && e < (uint64_t)demand_watch_n) {
+                demand_watch[e] = 1;
+            }
+        }
+    }
+}
+
 uint32_t ph_segment_peek_demand(int env_index)
 {
-    uint32_t limit;
-    ph_shm_env_stats *rec = demand_of(env_index, &limit);
+    uint32_t limit, d;
+    ph_shm_env_stats *rec;
 
-    return rec ? ph_shm_demand_peek(rec, limit) : 0;
+    if (!demand_watch || env_index < 0 || env_index >= demand_watch_n
+        || !demand_watch[env_index]) {
+        return 0;       /* never flagged: its region is not looked at */
+    }
+    if (!(rec = demand_of(env_index, &limit))) {
+        return 0;
+    }
+    d = ph_shm_demand_peek(rec, limit);
+    if (d == 0) {
+        demand_watch[env_index] = 0;    /* until it is flagged again */
+    }
+    return d;
 }
 
 void ph_segment_settle_demand(int env_index, uint32_t served)
