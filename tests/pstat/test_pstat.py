@@ -29,6 +29,15 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _layout_major():
+    """The segment layout this tree's pstat reads (shm/ph_shm_layout.h)."""
+    with open(os.path.join(ROOT, "shm", "ph_shm_layout.h")) as f:
+        return int(re.search(r"#define PH_SHM_LAYOUT_MAJOR\s+(\d+)u", f.read()).group(1))
+
+
+LAYOUT_MAJOR = _layout_major()
 OUT = os.path.join(ROOT, "build", "out")
 PSTAT = os.path.join(OUT, "pstat")
 FAKE = os.path.join(OUT, "pstat_fake_server")
@@ -190,7 +199,7 @@ def test_json_values_and_rates(fake):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["pstat_version"] == 1
-    assert doc["layout"].startswith("4.")
+    assert doc["layout"].startswith(f"{LAYOUT_MAJOR}.")
     assert doc["path"] == s.path
     assert 0.45 <= doc["interval_s"] <= 1.0
     srv = doc["server"]
@@ -334,7 +343,7 @@ def test_json_fields_have_descriptions(fake):
 def test_version():
     r = pstat("--version")
     assert r.returncode == 0 and r.stdout.startswith("pstat ")
-    assert "layout 4.x" in r.stdout and "JSON output version 1" in r.stdout
+    assert f"layout {LAYOUT_MAJOR}.x" in r.stdout and "JSON output version 1" in r.stdout
 
 
 def promtool_check(text):
