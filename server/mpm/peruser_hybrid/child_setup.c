@@ -18,6 +18,7 @@
 #include "http_main.h"
 #include "mpm_common.h"
 
+#include "doorbell.h"
 #include "ph_child.h"
 #include "ph_env.h"
 #include "ph_factory.h"
@@ -46,7 +47,8 @@ void ph_child_close_listeners(void)
 /*
  * Close the channel ends this child must not hold: a processor keeps only
  * its own environment's receive ends (channel and answer channel) and
- * doorbell, a multiplexer the send ends and every doorbell.
+ * every multiplexer's doorbell, a multiplexer the send ends and its own
+ * doorbell (doorbell.h).
  */
 static void close_foreign_channels(ph_child_type type, const ph_env *mine)
 {
@@ -64,10 +66,6 @@ static void close_foreign_channels(ph_child_type type, const ph_env *mine)
                 env->answer[1] = -1;
             }
             continue;
-        }
-        if (env != mine && env->doorbell >= 0) {
-            close(env->doorbell);
-            env->doorbell = -1;
         }
         if (env->chan[0] >= 0) {
             close(env->chan[0]);
@@ -133,6 +131,9 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
     }
 
     close_foreign_channels(type, env);
+    if (type == PH_CHILD_MUX) {
+        ph_doorbells_keep_only(mux_index);
+    }
     if (type == PH_CHILD_PROC) {
         /* Only multiplexers accept; a processor never holds a listener. */
         ph_child_close_listeners();

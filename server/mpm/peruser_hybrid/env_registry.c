@@ -69,7 +69,6 @@ static ph_env *env_add(apr_pool_t *p, const char *name)
     env->limits.max_spare_processors = -1;
     env->chan[0] = env->chan[1] = -1;
     env->answer[0] = env->answer[1] = -1;
-    env->doorbell = -1;
     env->shm_index = -1;
     env->cgroups = apr_array_make(p, 1, sizeof(const char *));
     env->numa_node = PH_NUMA_UNSET;

@@ -25,7 +25,9 @@
  * heads.  PENDING connections each have the wait AVAIL allowed when they
  * arrived (mux_admit.c); a pending list is in arrival order and scanned
  * when its earliest deadline is due.  Capacity appearing is signalled by
- * the environment's doorbell (an eventfd its processors ring).
+ * this multiplexer's doorbell (doorbell.h: an eventfd the processors of
+ * any environment ring), after which only the environments with
+ * connections waiting here are looked at.
  *
  * The peeked bytes are never consumed: the processor reads the client's
  * original bytes itself.  Peeking needs edge-triggered readiness (the
@@ -52,6 +54,7 @@
 #include "unixd.h"
 
 #include "channel.h"
+#include "doorbell.h"
 #include "mux.h"
 #include "mux_admit.h"
 #include "ph_child.h"
@@ -134,13 +137,15 @@ typedef struct mux_state {
     mux_list peeking;
     mux_list lingering;
     mux_list *pending;          /* one per environment */
-    unsigned char *waiting;     /* per environment: its pending list is
-                                 * not empty (as counted in nwaiting) */
-    int nwaiting;               /* environments with connections pending:
-                                 * 0 when idle, and then no timer looks at
-                                 * any environment (issue 13) */
+    int *waiting;               /* the environments whose pending list is
+                                 * not empty, nwaiting of them, in no
+                                 * order: a doorbell or a timer walks
+                                 * these only (issue 13) */
+    int *waiting_at;            /* per environment: its position in
+                                 * waiting + 1, 0 when not there */
+    int nwaiting;
     ev_tag *chan_tags;          /* one per environment */
-    ev_tag *doorbell_tags;      /* one per environment */
+    ev_tag doorbell_tag;        /* ours (doorbell.h) */
     int *chan_armed;            /* EPOLLOUT registered for that channel */
     ev_tag *listener_tags;
     int nlisteners;
@@ -316,14 +321,25 @@ static void arm_channel(mux_state *m, int env_index, int on)
     }
 }
 
+/* Keep m->waiting the set of environments with connections pending here:
+ * added at the end, removed by moving the last one into the hole.  A walk
+ * from the end down to 0 therefore sees every environment that was there
+ * when it began, once, even when the walk's own work removes or re-adds
+ * the one it is at (both touch only positions already passed). */
 static void pending_changed(mux_state *m, int env_index, int delta)
 {
     mux_list *l = &m->pending[env_index];
-    unsigned char now_waiting = l->head != NULL;
+    int at = m->waiting_at[env_index];
 
-    if (now_waiting != m->waiting[env_index]) {
-        m->waiting[env_index] = now_waiting;
-        m->nwaiting += now_waiting ? 1 : -1;
+    if (l->head && !at) {
+        m->waiting[m->nwaiting++] = env_index;
+        m->waiting_at[env_index] = m->nwaiting;
+    }
+    else if (!l->head && at) {
+        int last = m->waiting[--m->nwaiting];
+        m->waiting[at - 1] = last;
+        m->waiting_at[last] = at;
+        m->waiting_at[env_index] = 0;
     }
     ph_admit_waiting(m->mux_index, env_index, delta,
                      l->head ? l->head->since_ms : 0);
@@ -903,7 +919,7 @@ static void stop_accepting(mux_state *m)
 static void expire(mux_state *m)
 {
     long long now = ph_now_ms();
-    int i;
+    int w;
 
     while (m->peeking.head && m->peeking.head->deadline_ms <= now) {
         mux_conn *mc = m->peeking.head;
@@ -940,7 +956,8 @@ static void expire(mux_state *m)
             conn_refer(m, mc, 0, 1);
         }
     }
-    for (i = 0; m->nwaiting > 0 && i < ph_envs->nelts; i++) {
+    for (w = m->nwaiting - 1; w >= 0; w--) {
+        int i = m->waiting[w];
         mux_list *l = &m->pending[i];
         mux_conn *mc, *next;
         long long due = 0;
@@ -991,7 +1008,7 @@ static void expire(mux_state *m)
 static int next_timeout(mux_state *m)
 {
     long long next = ph_now_ms() + 1000, now = ph_now_ms();
-    int i;
+    int w;
 
     if (m->peeking.head && m->peeking.head->deadline_ms < next) {
         next = m->peeking.head->deadline_ms;
@@ -999,9 +1016,10 @@ static int next_timeout(mux_state *m)
     if (m->lingering.head && m->lingering.head->deadline_ms < next) {
         next = m->lingering.head->deadline_ms;
     }
-    for (i = 0; m->nwaiting > 0 && i < ph_envs->nelts; i++) {
-        if (m->pending[i].head && m->pending[i].next_due_ms < next) {
-            next = m->pending[i].next_due_ms;
+    for (w = 0; w < m->nwaiting; w++) {
+        const mux_list *l = &m->pending[m->waiting[w]];
+        if (l->head && l->next_due_ms < next) {
+            next = l->next_due_ms;
         }
     }
     return next > now ? (int)(next - now) : 0;
@@ -1011,6 +1029,7 @@ static void dispatch(mux_state *m, struct epoll_event *ev)
 {
     ev_tag *tag = ev->data.ptr;
     mux_conn *mc;
+    int w;
 
     switch (tag->kind) {
     case TAG_LISTENER:
@@ -1023,7 +1042,12 @@ static void dispatch(mux_state *m, struct epoll_event *ev)
         flush_pending(m, tag->env_index);
         return;
     case TAG_DOORBELL:
-        flush_pending(m, tag->env_index);
+        /* Some environment has a free worker: look at those we hold
+         * connections for (a ring in vain costs this walk, no more). */
+        ph_doorbell_reset(tag->fd);
+        for (w = m->nwaiting - 1; w >= 0; w--) {
+            flush_pending(m, m->waiting[w]);
+        }
         return;
     case TAG_CONN:
         mc = (mux_conn *)tag;
@@ -1070,11 +1094,11 @@ static int setup(mux_state *m, int slot, int mux_index,
         return errno;
     }
     m->pending = apr_pcalloc(pchild, sizeof(mux_list) * ph_envs->nelts);
-    m->waiting = apr_pcalloc(pchild, (apr_size_t)ph_envs->nelts + 1);
+    m->waiting = apr_pcalloc(pchild, sizeof(int) * (ph_envs->nelts + 1));
+    m->waiting_at = apr_pcalloc(pchild, sizeof(int) * (ph_envs->nelts + 1));
     ph_admit_init(pchild, ph_envs->nelts);
     m->chan_tags = apr_pcalloc(pchild, sizeof(ev_tag) * ph_envs->nelts);
     m->chan_armed = apr_pcalloc(pchild, sizeof(int) * ph_envs->nelts);
-    m->doorbell_tags = apr_pcalloc(pchild, sizeof(ev_tag) * ph_envs->nelts);
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_shm_partition *part = ph_shm_partition_at(
             ph_segment, (uint32_t)mux_index,
@@ -1082,20 +1106,6 @@ static int setup(mux_state *m, int slot, int mux_index,
         m->chan_tags[i].kind = TAG_CHANNEL;
         m->chan_tags[i].fd = ph_env_by_index(i)->chan[0];
         m->chan_tags[i].env_index = i;
-        m->doorbell_tags[i].kind = TAG_DOORBELL;
-        m->doorbell_tags[i].fd = ph_env_by_index(i)->doorbell;
-        m->doorbell_tags[i].env_index = i;
-        /* Edge-triggered and never read: every ring reaches every
-         * multiplexer.  (Reading it would let one multiplexer swallow a
-         * ring that another, holding the waiting connection, needed.)
-         * A 64-bit counter bumped once per idle worker does not fill. */
-        memset(&ev, 0, sizeof(ev));
-        ev.events = EPOLLIN | EPOLLET;
-        ev.data.ptr = &m->doorbell_tags[i];
-        if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->doorbell_tags[i].fd,
-                      &ev) < 0) {
-            return errno;
-        }
         /* Our partitions: the parent's sweep finds them by this pid. */
         if (part) {
             atomic_store(&part->mux_pid, (uint32_t)getpid());
@@ -1118,6 +1128,17 @@ static int setup(mux_state *m, int slot, int mux_index,
         if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             return errno;
         }
+    }
+    /* Our doorbell, ours alone: read after each ring (doorbell.h). */
+    m->doorbell_tag.kind = TAG_DOORBELL;
+    m->doorbell_tag.fd = ph_doorbell_fd(mux_index);
+    m->doorbell_tag.env_index = -1;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.ptr = &m->doorbell_tag;
+    if (m->doorbell_tag.fd < 0
+        || epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->doorbell_tag.fd, &ev) < 0) {
+        return m->doorbell_tag.fd < 0 ? EBADF : errno;
     }
     m->lifeline_tag.kind = TAG_LIFELINE;
     m->lifeline_tag.fd = ph_heritage_now.lifeline_fd;

@@ -37,6 +37,7 @@
 #include "ph_env.h"
 #include "ph_envconf.h"
 #include "ph_env_scoreboard.h"
+#include "doorbell.h"
 #include "ph_factory.h"
 #include "ph_log.h"
 #include "ph_parent.h"
@@ -227,10 +228,19 @@ static const char *config_of(apr_pool_t *p, const ph_env *env)
 }
 
 /* What a factory is exec'd with, at 3, 4, ... (ph_factory.h): X's control
- * socket, channel, doorbell and answer channel (receive ends); or, for
- * the multiplexers' factory (env NULL), the control socket, lifeline, wake
- * pipe, every environment's channel send end, doorbell and answer channel
- * send end, and every listener. */
+ * socket, channel and answer channel (receive ends) and the multiplexers'
+ * doorbells; or, for the multiplexers' factory (env NULL), the control
+ * socket, lifeline, wake pipe, the doorbells, every environment's channel
+ * send end and answer channel send end, and every listener. */
+static void push_doorbells(apr_array_header_t *fds)
+{
+    int k;
+
+    for (k = 0; k < ph_doorbells_count(); k++) {
+        APR_ARRAY_PUSH(fds, int) = ph_doorbell_fd(k);
+    }
+}
+
 static apr_array_header_t *inherited_fds(apr_pool_t *p, int ctl,
                                          const ph_env *env, int *nlisteners)
 {
@@ -242,16 +252,16 @@ static apr_array_header_t *inherited_fds(apr_pool_t *p, int ctl,
     *nlisteners = 0;
     if (env) {
         APR_ARRAY_PUSH(fds, int) = env->chan[1];
-        APR_ARRAY_PUSH(fds, int) = env->doorbell;
         APR_ARRAY_PUSH(fds, int) = env->answer[1];
+        push_doorbells(fds);
         return fds;
     }
     APR_ARRAY_PUSH(fds, int) = ph_heritage_now.lifeline_fd;
     APR_ARRAY_PUSH(fds, int) = ph_heritage_now.wake_wr;
+    push_doorbells(fds);
     for (i = 0; i < ph_envs->nelts; i++) {
         const ph_env *e = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         APR_ARRAY_PUSH(fds, int) = e->chan[0];
-        APR_ARRAY_PUSH(fds, int) = e->doorbell;
         APR_ARRAY_PUSH(fds, int) = e->answer[0];
     }
     for (lr = ap_listeners; lr; lr = lr->next) {
@@ -401,13 +411,16 @@ static int start(factory *f, ph_env *env)
         return rv;
     }
     fds = inherited_fds(p, sv[1], env, &nlisteners);
-    spec = env ? apr_psprintf(p, "env=%d name=%s gen=%d ino=%lu", env->index,
-                              env->name, (int)r->mpm->my_generation,
-                              (unsigned long)r->segment.ino)
+    spec = env ? apr_psprintf(p, "env=%d name=%s gen=%d ino=%lu bells=%d",
+                              env->index, env->name,
+                              (int)r->mpm->my_generation,
+                              (unsigned long)r->segment.ino,
+                              ph_doorbells_count())
                : apr_psprintf(p, "multiplexers gen=%d ino=%lu envs=%d "
-                              "listeners=%d", (int)r->mpm->my_generation,
+                              "listeners=%d bells=%d",
+                              (int)r->mpm->my_generation,
                               (unsigned long)r->segment.ino, ph_envs->nelts,
-                              nlisteners);
+                              nlisteners, ph_doorbells_count());
     pid = fork();
     if (pid == 0) {
         close(sv[0]);

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -36,6 +35,7 @@
 #include "mpm_common.h"
 
 #include "channel.h"
+#include "doorbell.h"
 #include "ph_clock.h"
 #include "ph_config.h"
 #include "ph_factory.h"
@@ -169,12 +169,8 @@ static int open_generation_pipes(apr_pool_t *pconf)
         }
         close_with(pconf, &env->answer[0]);
         close_with(pconf, &env->answer[1]);
-        if ((env->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
-            return errno;
-        }
-        close_with(pconf, &env->doorbell);
     }
-    return 0;
+    return ph_doorbells_create(pconf, (int)ph_conf.max_multiplexers);
 }
 
 /* Tell this generation's children to finish (see the top of the file). */

@@ -48,10 +48,6 @@ typedef struct ph_env {
      * buffer is small, which bounds how many wait there.  -1 when not
      * open in this process. */
     int answer[2];
-    /* Eventfd the environment's processors ring when a worker becomes
-     * idle while connections wait for it; multiplexers watch it.  -1 when
-     * not open in this process. */
-    int doorbell;
     /* Its record and region in the shared-memory segment: the segment is
      * new every generation, so this is its index; its figures are carried
      * forward from the last generation by name.  -1 until set up. */
