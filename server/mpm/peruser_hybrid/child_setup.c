@@ -18,6 +18,7 @@
 #include "http_main.h"
 #include "mpm_common.h"
 
+#include "broker.h"
 #include "doorbell.h"
 #include "ph_child.h"
 #include "ph_env.h"
@@ -57,6 +58,16 @@ static void close_foreign_channels(ph_child_type type, const ph_env *mine)
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         if (type == PH_CHILD_MUX) {
+            /* Send ends too: they come from the parent when needed
+             * (broker.h), a bounded number at a time. */
+            if (env->chan[0] >= 0) {
+                close(env->chan[0]);
+                env->chan[0] = -1;
+            }
+            if (env->answer[0] >= 0) {
+                close(env->answer[0]);
+                env->answer[0] = -1;
+            }
             if (env->chan[1] >= 0) {
                 close(env->chan[1]);
                 env->chan[1] = -1;
@@ -131,6 +142,7 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
     }
 
     close_foreign_channels(type, env);
+    ph_broker_close_in_child(type == PH_CHILD_MUX ? mux_index : -1);
     if (type == PH_CHILD_MUX) {
         ph_doorbells_keep_only(mux_index);
     }

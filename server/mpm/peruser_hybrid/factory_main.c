@@ -41,6 +41,7 @@
 #include "mpm_common.h"
 #include "scoreboard.h"
 
+#include "broker.h"
 #include "doorbell.h"
 #include "ph_child.h"
 #include "ph_config.h"
@@ -95,15 +96,15 @@ static int parse_spec(factory_spec *sp)
 }
 
 /* Where the inherited descriptors after the doorbells start: the
- * multiplexers' environments' send ends, then the listeners. */
-static int first_env_fd(const factory_spec *sp)
+ * multiplexers' broker sockets (one per doorbell), then the listeners. */
+static int first_broker_fd(const factory_spec *sp)
 {
     return PH_FACTORY_FD_BELLS + sp->bells;
 }
 
 static int first_listener(const factory_spec *sp)
 {
-    return first_env_fd(sp) + (sp->muxes ? 2 * sp->envs : 0);
+    return first_broker_fd(sp) + (sp->muxes ? sp->bells : 0);
 }
 
 ph_env *ph_factory_env(void)
@@ -144,10 +145,9 @@ int ph_factory_makes_multiplexers(void)
 }
 
 /* Only what this factory's children hold, at the numbers the parent put
- * them: X's channel and answer channel; or, for the multiplexers, every
- * environment's channel send end and answer channel send end, the
- * lifeline and the parent's wake pipe; in both, every multiplexer's
- * doorbell.  (They are close-on-exec since pre_config:
+ * them: X's channel and answer channel; or, for the multiplexers, their
+ * broker sockets (send ends come through them, broker.h), the lifeline
+ * and the parent's wake pipe; in both, every multiplexer's doorbell.  (They are close-on-exec since pre_config:
  * ph_factory_inherited_cloexec.) */
 static void adopt_descriptors(const factory_spec *sp, ph_env *mine)
 {
@@ -157,12 +157,11 @@ static void adopt_descriptors(const factory_spec *sp, ph_env *mine)
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         env->chan[0] = env->chan[1] = -1;
         env->answer[0] = env->answer[1] = -1;
-        if (!mine) {
-            env->chan[0] = first_env_fd(sp) + 2 * i;
-            env->answer[0] = first_env_fd(sp) + 2 * i + 1;
-        }
     }
     ph_doorbells_adopt(PH_FACTORY_FD_BELLS, sp->bells);
+    if (!mine) {
+        ph_broker_adopt(first_broker_fd(sp), sp->bells);
+    }
     ph_heritage_now.lifeline_fd = ph_heritage_now.lifeline_wr = -1;
     ph_heritage_now.wake_rd = ph_heritage_now.wake_wr = -1;
     if (mine) {

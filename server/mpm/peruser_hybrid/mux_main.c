@@ -53,6 +53,7 @@
 #include "scoreboard.h"
 #include "unixd.h"
 
+#include "broker.h"
 #include "channel.h"
 #include "doorbell.h"
 #include "mux.h"
@@ -77,7 +78,8 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
 #define RECLAIM_EVERY_MS 1000           /* lost-ticket scan */
 
 typedef enum {
-    TAG_LISTENER = 1, TAG_LIFELINE, TAG_CHANNEL, TAG_DOORBELL, TAG_CONN
+    TAG_LISTENER = 1, TAG_LIFELINE, TAG_CHANNEL, TAG_DOORBELL, TAG_BROKER,
+    TAG_CONN
 } tag_kind;
 
 /* Every epoll registration points at a struct starting with a tag. */
@@ -146,6 +148,8 @@ typedef struct mux_state {
     int nwaiting;
     ev_tag *chan_tags;          /* one per environment */
     ev_tag doorbell_tag;        /* ours (doorbell.h) */
+    ev_tag broker_tag;          /* send ends come from the parent here
+                                 * (broker.h, mux_ends.c) */
     int *chan_armed;            /* EPOLLOUT registered for that channel */
     ev_tag *listener_tags;
     int nlisteners;
@@ -308,15 +312,17 @@ static ph_head_verdict ph_head_parse_and_note(mux_conn *mc, const char *buf,
 static void arm_channel(mux_state *m, int env_index, int on)
 {
     struct epoll_event ev;
+    int fd = ph_env_by_index(env_index)->chan[0];
 
-    if (m->chan_armed[env_index] == on) {
-        return;
+    if (m->chan_armed[env_index] == on || fd < 0) {
+        return;     /* (an environment armed is never evicted: fd stays) */
     }
+    m->chan_tags[env_index].fd = fd;
     memset(&ev, 0, sizeof(ev));
     ev.events = EPOLLOUT;
     ev.data.ptr = &m->chan_tags[env_index];
     if (epoll_ctl(m->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
-                  m->chan_tags[env_index].fd, &ev) == 0) {
+                  fd, &ev) == 0) {
         m->chan_armed[env_index] = on;
     }
 }
@@ -417,7 +423,8 @@ static void flush_pending(mux_state *m, int env_index)
 {
     mux_list *l = &m->pending[env_index];
 
-    while (l->head && ph_admit_capacity(env_index) > 0) {
+    while (l->head && ph_mux_ends_have(env_index)
+           && ph_admit_capacity(env_index) > 0) {
         mux_conn *mc = l->head;
         list_remove(mc);
         pending_changed(m, env_index, -1);
@@ -437,17 +444,28 @@ static void admit(mux_state *m, mux_conn *mc, int env_index)
 {
     mux_list *l = &m->pending[env_index];
     long long wait_ms, now;
+    /* Not held: asked for now, and the connection waits for the answer as
+     * it would for a worker (broker.h). */
+    int have = ph_mux_ends_have(env_index);
+    int capacity = ph_admit_capacity(env_index) > 0;
 
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     /* Arrival order: never overtake connections already waiting. */
-    if (l->count == 0 && ph_admit_capacity(env_index) > 0
-        && handoff(m, mc, env_index)) {
+    if (l->count == 0 && have && capacity && handoff(m, mc, env_index)) {
         ph_admit_found_capacity(env_index, 0);
         return;
     }
-    ph_admit_want_processor(env_index);
     wait_ms = ph_admit_wait_ms(env_index);
+    if (!have && capacity) {
+        /* Only the send ends are missing: no processor is wanted, and
+         * the wait for the parent's answer is not AVAIL's to refuse. */
+        wait_ms = wait_ms > PH_BROKER_RETRY_MS ? wait_ms
+                                                : PH_BROKER_RETRY_MS;
+    }
+    else {
+        ph_admit_want_processor(env_index);
+    }
     if (wait_ms <= 0) {
         /* AVAIL is at 0% (or no wait is configured): refuse at once. */
         drop_waiting(m, mc, env_index);
@@ -1025,6 +1043,23 @@ static int next_timeout(mux_state *m)
     return next > now ? (int)(next - now) : 0;
 }
 
+/* The loop's state, for the callbacks of mux_ends.c (one loop a
+ * process). */
+static mux_state *the_mux;
+
+/* Whether env_index's send ends are in use here: connections wait for it,
+ * or its channel is armed.  Such ends are never evicted. */
+static int ends_busy(int env_index)
+{
+    return the_mux->pending[env_index].head != NULL
+           || the_mux->chan_armed[env_index];
+}
+
+static void ends_arrived(int env_index)
+{
+    flush_pending(the_mux, env_index);
+}
+
 static void dispatch(mux_state *m, struct epoll_event *ev)
 {
     ev_tag *tag = ev->data.ptr;
@@ -1040,6 +1075,9 @@ static void dispatch(mux_state *m, struct epoll_event *ev)
         return;
     case TAG_CHANNEL:
         flush_pending(m, tag->env_index);
+        return;
+    case TAG_BROKER:
+        ph_mux_ends_receive(ends_arrived);
         return;
     case TAG_DOORBELL:
         /* Some environment has a free worker: look at those we hold
@@ -1104,7 +1142,7 @@ static int setup(mux_state *m, int slot, int mux_index,
             ph_segment, (uint32_t)mux_index,
             (uint32_t)ph_segment_env_slot(i));
         m->chan_tags[i].kind = TAG_CHANNEL;
-        m->chan_tags[i].fd = ph_env_by_index(i)->chan[0];
+        m->chan_tags[i].fd = -1;      /* set when armed */
         m->chan_tags[i].env_index = i;
         /* Our partitions: the parent's sweep finds them by this pid. */
         if (part) {
@@ -1128,6 +1166,19 @@ static int setup(mux_state *m, int slot, int mux_index,
         if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             return errno;
         }
+    }
+    the_mux = m;
+    ph_mux_ends_init(pchild, ph_envs->nelts, ph_broker_mux_fd(mux_index),
+                     ends_busy);
+    m->broker_tag.kind = TAG_BROKER;
+    m->broker_tag.fd = ph_broker_mux_fd(mux_index);
+    m->broker_tag.env_index = -1;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.ptr = &m->broker_tag;
+    if (m->broker_tag.fd < 0
+        || epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->broker_tag.fd, &ev) < 0) {
+        return m->broker_tag.fd < 0 ? EBADF : errno;
     }
     /* Our doorbell, ours alone: read after each ring (doorbell.h). */
     m->doorbell_tag.kind = TAG_DOORBELL;

@@ -37,6 +37,7 @@
 #include "ph_env.h"
 #include "ph_envconf.h"
 #include "ph_env_scoreboard.h"
+#include "broker.h"
 #include "doorbell.h"
 #include "ph_factory.h"
 #include "ph_log.h"
@@ -230,8 +231,9 @@ static const char *config_of(apr_pool_t *p, const ph_env *env)
 /* What a factory is exec'd with, at 3, 4, ... (ph_factory.h): X's control
  * socket, channel and answer channel (receive ends) and the multiplexers'
  * doorbells; or, for the multiplexers' factory (env NULL), the control
- * socket, lifeline, wake pipe, the doorbells, every environment's channel
- * send end and answer channel send end, and every listener. */
+ * socket, lifeline, wake pipe, the doorbells, the multiplexers' broker
+ * sockets (broker.h: they ask for send ends there), and every listener:
+ * nothing per environment. */
 static void push_doorbells(apr_array_header_t *fds)
 {
     int k;
@@ -259,10 +261,8 @@ static apr_array_header_t *inherited_fds(apr_pool_t *p, int ctl,
     APR_ARRAY_PUSH(fds, int) = ph_heritage_now.lifeline_fd;
     APR_ARRAY_PUSH(fds, int) = ph_heritage_now.wake_wr;
     push_doorbells(fds);
-    for (i = 0; i < ph_envs->nelts; i++) {
-        const ph_env *e = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        APR_ARRAY_PUSH(fds, int) = e->chan[0];
-        APR_ARRAY_PUSH(fds, int) = e->answer[0];
+    for (i = 0; i < ph_broker_count(); i++) {
+        APR_ARRAY_PUSH(fds, int) = ph_broker_mux_fd(i);
     }
     for (lr = ap_listeners; lr; lr = lr->next) {
         apr_os_sock_t fd = -1;

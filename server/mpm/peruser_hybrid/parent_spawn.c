@@ -147,6 +147,9 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
         full_slots(type, env);
         return -1;
     }
+    if (type == PH_CHILD_PROC && ph_channels_open(env) != 0) {
+        return -1;              /* logged */
+    }
 
     ph_segment_child_prepare(slot, type, env);
     ph_numa_place(slot, type, env);

@@ -38,9 +38,11 @@ typedef struct ph_env {
     const char *defn_file;      /* where the <Processor> block is */
     unsigned defn_line;
     int implicit;               /* created because no <Processor> exists */
-    /* The environment's channel, created by the parent each generation:
-     * [0] is the send end (multiplexers), [1] the receive end (processors
-     * of this environment only).  -1 when not open in this process. */
+    /* The environment's channel, created by the parent each generation
+     * when first needed (parent_channels.c): [0] is the send end
+     * (multiplexers, which get it from the parent's broker, broker.h),
+     * [1] the receive end (processors of this environment only).  -1 when
+     * not open in this process. */
     int chan[2];
     /* Its answer channel, made the same way: connections that waited
      * ProcessorWaitTimeout for a worker in vain, for the processors'

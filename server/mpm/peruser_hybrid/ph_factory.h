@@ -64,8 +64,8 @@
  * "multiplexers gen=<g> ino=<segment inode> envs=<n> listeners=<l>
  * bells=<m>"; descriptors: the control socket (3), the generation's
  * lifeline read end (4) and wake pipe write end (5), the m doorbells
- * (6 .. 5 + m), then environment i's channel send end (6 + m + 2i) and
- * answer channel send end (7 + m + 2i), then the l listening sockets.
+ * (6 .. 5 + m), the m broker sockets' multiplexer ends (6 + m .. 5 + 2m,
+ * broker.h), then the l listening sockets: nothing per environment.
  */
 #define PH_FACTORY_FD_LIFELINE  4
 #define PH_FACTORY_FD_WAKE      5
