@@ -62,6 +62,23 @@ typedef struct ph_broker_msg {
                                          * descriptors then) */
 } ph_broker_msg;
 
+#define PH_BROKER_MAX_FDS 2             /* descriptors in one message */
+#define PH_BROKER_EOF (-1)              /* the other end is closed */
+
+/* ---- both sides (broker_msg.c) ---------------------------------------- */
+
+/* Send m with nfds (0..PH_BROKER_MAX_FDS) descriptors.  Never blocks.
+ * 0, EAGAIN when the socket is full, or another errno value. */
+int ph_broker_send(int fd, const ph_broker_msg *m, const int *fds, int nfds);
+
+/* Receive one message.  Never blocks.  0 with *m and fds[0 .. *nfds - 1]
+ * (close-on-exec) filled; EAGAIN when nothing waits; PH_BROKER_EOF;
+ * EPROTO for a message of another size or with descriptors cut off (any
+ * it carried are closed); or another errno value.  The caller checks
+ * every field and closes descriptors it does not want. */
+int ph_broker_recv(int fd, ph_broker_msg *m, int fds[PH_BROKER_MAX_FDS],
+                   int *nfds);
+
 /* ---- parent (parent_broker.c) ----------------------------------------- */
 
 /* Start of a generation: n sockets (n = MaxMultiplexers), serving the

@@ -45,11 +45,20 @@ void ph_child_close_listeners(void)
     }
 }
 
+static void close_end(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
 /*
  * Close the channel ends this child must not hold: a processor keeps only
  * its own environment's receive ends (channel and answer channel) and
- * every multiplexer's doorbell, a multiplexer the send ends and its own
- * doorbell (doorbell.h).
+ * every multiplexer's doorbell; a multiplexer keeps none (send ends come
+ * from the parent when needed, a bounded number at a time: broker.h) and
+ * its own doorbell (doorbell.h).
  */
 static void close_foreign_channels(ph_child_type type, const ph_env *mine)
 {
@@ -57,42 +66,11 @@ static void close_foreign_channels(ph_child_type type, const ph_env *mine)
 
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        if (type == PH_CHILD_MUX) {
-            /* Send ends too: they come from the parent when needed
-             * (broker.h), a bounded number at a time. */
-            if (env->chan[0] >= 0) {
-                close(env->chan[0]);
-                env->chan[0] = -1;
-            }
-            if (env->answer[0] >= 0) {
-                close(env->answer[0]);
-                env->answer[0] = -1;
-            }
-            if (env->chan[1] >= 0) {
-                close(env->chan[1]);
-                env->chan[1] = -1;
-            }
-            if (env->answer[1] >= 0) {
-                close(env->answer[1]);
-                env->answer[1] = -1;
-            }
-            continue;
-        }
-        if (env->chan[0] >= 0) {
-            close(env->chan[0]);
-            env->chan[0] = -1;
-        }
-        if (env != mine && env->chan[1] >= 0) {
-            close(env->chan[1]);
-            env->chan[1] = -1;
-        }
-        if (env->answer[0] >= 0) {
-            close(env->answer[0]);
-            env->answer[0] = -1;
-        }
-        if (env != mine && env->answer[1] >= 0) {
-            close(env->answer[1]);
-            env->answer[1] = -1;
+        close_end(&env->chan[0]);
+        close_end(&env->answer[0]);
+        if (type == PH_CHILD_MUX || env != mine) {
+            close_end(&env->chan[1]);
+            close_end(&env->answer[1]);
         }
     }
 }

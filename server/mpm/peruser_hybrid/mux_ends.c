@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -132,7 +131,7 @@ static void ask(int env_index)
     m.env_index = env_index;
     /* Never blocks; a request that does not fit now is made again on the
      * next look after PH_BROKER_RETRY_MS (asked_ms is set either way). */
-    (void)send(me.broker_fd, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)ph_broker_send(me.broker_fd, &m, NULL, 0);
     me.asked_ms[env_index] = now;
 }
 
@@ -180,65 +179,38 @@ int ph_mux_ends_receive(void (*got)(int env_index))
 {
     for (;;) {
         ph_broker_msg m;
-        struct msghdr mh;
-        struct iovec iov;
-        union {
-            struct cmsghdr align;
-            char buf[CMSG_SPACE(2 * sizeof(int))];
-        } cbuf;
-        struct cmsghdr *cm;
-        int fds[2] = { -1, -1 }, nfds = 0;
-        ssize_t n;
+        int fds[PH_BROKER_MAX_FDS], nfds = 0, i, rv;
 
         if (me.broker_fd < 0) {
             return -1;
         }
-        memset(&mh, 0, sizeof(mh));
-        iov.iov_base = &m;
-        iov.iov_len = sizeof(m);
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        mh.msg_control = cbuf.buf;
-        mh.msg_controllen = sizeof(cbuf.buf);
-        n = recvmsg(me.broker_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        rv = ph_broker_recv(me.broker_fd, &m, fds, &nfds);
+        if (rv == EAGAIN) {
             return 0;
         }
-        if (n <= 0) {
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, n < 0 ? errno : 0,
-                         ap_server_conf, PHLOGNO(00172) "the parent closed "
-                         "this multiplexer's broker socket");
+        if (rv == EPROTO) {
+            continue;   /* cannot be from the parent; nothing kept */
+        }
+        if (rv != 0) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG,
+                         rv == PH_BROKER_EOF ? 0 : rv, ap_server_conf,
+                         PHLOGNO(00172) "the parent closed this "
+                         "multiplexer's broker socket");
             close(me.broker_fd);
             me.broker_fd = -1;
             return -1;
         }
-        for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-            if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-                nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-                if (nfds > 2) {
-                    nfds = 2;   /* cannot be: our buffer holds two */
-                }
-                memcpy(fds, CMSG_DATA(cm), sizeof(int) * (size_t)nfds);
-            }
-        }
-        if (n == (ssize_t)sizeof(m) && m.magic == PH_BROKER_MAGIC
-            && m.kind == PH_BROKER_ENDS && m.status == 0 && nfds == 2
-            && !(mh.msg_flags & MSG_CTRUNC)) {
+        if (m.magic == PH_BROKER_MAGIC && m.kind == PH_BROKER_ENDS
+            && m.status == 0 && nfds == 2) {
             if (install(m.env_index, fds)) {
                 got(m.env_index);
             }
             continue;
         }
-        if (nfds > 0) {
-            close(fds[0]);
+        for (i = 0; i < nfds; i++) {
+            close(fds[i]);
         }
-        if (nfds > 1) {
-            close(fds[1]);
-        }
-        if (n == (ssize_t)sizeof(m) && m.status != 0) {
+        if (m.magic == PH_BROKER_MAGIC && m.status != 0) {
             ap_log_error(APLOG_MARK, APLOG_ERR, m.status, ap_server_conf,
                          PHLOGNO(00173) "the parent has no channel for "
                          "environment %d", (int)m.env_index);

@@ -207,41 +207,18 @@ static void ends_of(const ph_broker_gen *g, int i, int *chan, int *answer)
 static void answer(int fd, int env_index, int chan, int ans)
 {
     ph_broker_msg m;
-    struct msghdr mh;
-    struct iovec iov;
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(2 * sizeof(int))];
-    } cbuf;
-    struct cmsghdr *cm;
-    int fds[2] = { chan, ans };
+    int fds[2] = { chan, ans }, rv;
 
     memset(&m, 0, sizeof(m));
-    memset(&mh, 0, sizeof(mh));
     m.magic = PH_BROKER_MAGIC;
     m.kind = PH_BROKER_ENDS;
     m.env_index = env_index;
     m.status = chan >= 0 && ans >= 0 ? 0 : ENOENT;
-    iov.iov_base = &m;
-    iov.iov_len = sizeof(m);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    if (m.status == 0) {
-        memset(&cbuf, 0, sizeof(cbuf));
-        mh.msg_control = cbuf.buf;
-        mh.msg_controllen = sizeof(cbuf.buf);
-        cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(fds));
-        memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-    }
     /* Never blocks: an answer that does not fit is dropped, and the
      * multiplexer asks again (broker.h). */
-    if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0
-        && errno != EAGAIN && errno != EWOULDBLOCK && errno != EPIPE
-        && errno != ECONNRESET) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, errno, ap_server_conf,
+    rv = ph_broker_send(fd, &m, fds, m.status == 0 ? 2 : 0);
+    if (rv != 0 && rv != EAGAIN && rv != EPIPE && rv != ECONNRESET) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, ap_server_conf,
                      PHLOGNO(00170) "cannot answer a multiplexer's request "
                      "for the send ends of environment %d", env_index);
     }
@@ -255,24 +232,21 @@ static void serve(ph_broker_gen *g, int k)
     PH_CHECK_MAGIC(g, BROKER_GEN_MAGIC);
     for (i = 0; i < PH_BROKER_BATCH; i++) {
         ph_broker_msg m;
-        int chan, ans;
-        /* One byte more than a request: a longer message is not one. */
-        char buf[sizeof(ph_broker_msg) + 1];
-        ssize_t n = recv(g->ask[k], buf, sizeof(buf), MSG_DONTWAIT);
+        int chan, ans, fds[PH_BROKER_MAX_FDS], nfds, j;
+        int rv = ph_broker_recv(g->ask[k], &m, fds, &nfds);
 
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
+        if (rv != 0 && rv != EPROTO) {
             return;     /* nothing more, or its multiplexer is gone */
         }
-        memcpy(&m, buf, sizeof(m) <= (size_t)n ? sizeof(m) : (size_t)n);
-        if (n != (ssize_t)sizeof(m) || m.magic != PH_BROKER_MAGIC
+        for (j = 0; j < nfds; j++) {
+            close(fds[j]);      /* a request carries none */
+        }
+        if (rv != 0 || nfds || m.magic != PH_BROKER_MAGIC
             || m.kind != PH_BROKER_ASK) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
                          PHLOGNO(00171) "multiplexer %d of generation %d "
-                         "sent a malformed request (%ld bytes); ignored", k,
-                         (int)g->gen, (long)n);
+                         "sent a malformed request; ignored", k,
+                         (int)g->gen);
             continue;
         }
         ends_of(g, m.env_index, &chan, &ans);
