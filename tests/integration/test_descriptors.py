@@ -16,6 +16,7 @@ import os
 import pwd
 import signal
 import threading
+import time
 
 import phtest
 from phtest import http_get, parse_id, vhost, wait_for
@@ -149,3 +150,59 @@ def test_graceful_restart_while_asking_many_environments(servers, tree, env_user
             t.join(60)
     print(f"{count[0]} requests over 3 graceful restarts, failures: {failures[:10]}")
     assert not failures, f"{len(failures)} of {count[0]} failed: {failures[:10]}"
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return int(rest[11]) + int(rest[12])
+
+
+def n_sockets(pid):
+    """Sockets a process holds."""
+    n = 0
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            n += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+    except OSError:
+        pass
+    return n
+
+
+def test_parent_idle_while_an_old_multiplexer_drains(servers, tree):
+    """ProcessorImage fork, two multiplexers, a graceful restart while a
+    client that sends nothing keeps one old multiplexer alive (until
+    Timeout): the other old one is gone, and the parent must not spin on
+    the hang-up of its broker socket meanwhile."""
+    conf = tenants_conf(4, muxes=2).replace(
+        "MinMultiplexers 2", "MinMultiplexers 2\nProcessorImage fork\nTimeout 20")
+    srv = start(servers, conf, ready_hosts=["t1.test"])
+    pid = srv.parent_pid
+    old = set(multiplexers(srv))
+    assert len(old) == 2, old
+    # a head begun and never finished: accepted, and held while peeking
+    base = {p: n_sockets(p) for p in old}
+    silent = [phtest.RawConn(srv.port)]
+    silent[0].send(b"GET /index.html HTTP/1.1\r\nHost: t1.test\r\n")
+    wait_for(lambda: any(n_sockets(p) > base[p] for p in old), 10, interval=0.05,
+             what="a multiplexer holding the half-sent head")
+    try:
+        before = srv.log_text().count("resuming normal operations")
+        os.kill(pid, signal.SIGUSR1)
+        wait_for(lambda: srv.log_text().count("resuming normal operations") > before,
+                 30, interval=0.05, what="the graceful restart")
+        # one old multiplexer gone, one still holding a silent client
+        wait_for(lambda: len(old & set(multiplexers(srv))) == 1, 15, interval=0.05,
+                 what="one old multiplexer gone, the other draining")
+        t0 = cpu_ticks(pid)
+        time.sleep(3)
+        still = old & set(multiplexers(srv))
+        used = (cpu_ticks(pid) - t0) / os.sysconf("SC_CLK_TCK")
+        print(f"parent CPU over 3 s while an old multiplexer drains: {used:.2f} s "
+              f"(old multiplexers left: {sorted(still)})")
+        assert still, "the draining multiplexer went before the measure ended"
+        assert used < 0.5, f"the parent used {used:.2f} s of CPU in 3 s"
+        assert http_get(srv.port, "t2.test", "/index.html", timeout=30).status == 200
+    finally:
+        for c in silent:
+            c.close()

@@ -235,8 +235,16 @@ static void serve(ph_broker_gen *g, int k)
         int chan, ans, fds[PH_BROKER_MAX_FDS], nfds, j;
         int rv = ph_broker_recv(g->ask[k], &m, fds, &nfds);
 
+        if (rv == EAGAIN) {
+            return;     /* nothing more */
+        }
         if (rv != 0 && rv != EPROTO) {
-            return;     /* nothing more, or its multiplexer is gone */
+            /* No multiplexer holds the other end any more (an older
+             * generation's: this process closed its copy): polling it
+             * would report the hang-up on every wait. */
+            close(g->ask[k]);
+            g->ask[k] = -1;
+            return;
         }
         for (j = 0; j < nfds; j++) {
             close(fds[j]);      /* a request carries none */
