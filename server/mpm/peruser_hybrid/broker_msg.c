@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "broker_msg.h"
 
 /* One message's header, its bytes and room for its descriptors. */
 typedef struct wire {
