@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,18 +334,20 @@ static void exec_factory(const apr_array_header_t *fds, char *const argv[],
  * (ETIMEDOUT, EPIPE for EOF, EPROTO for a malformed message). */
 static int receive(int fd, ph_factory_msg *m, int ms)
 {
-    struct pollfd pfd = { fd, POLLIN, 0 };
+    apr_time_t end = apr_time_now() + apr_time_from_msec(ms);
     ssize_t n;
-    int rv;
 
-    do {
-        rv = poll(&pfd, 1, ms);
-    } while (rv < 0 && errno == EINTR);
-    if (rv == 0) {
-        return ETIMEDOUT;
-    }
-    if (rv < 0) {
-        return errno;
+    /* Multiplexers' requests for send ends are served meanwhile
+     * (broker.h): a factory's start takes a while, and other
+     * environments' connections must not wait for it. */
+    for (;;) {
+        long left = (long)apr_time_as_msec(end - apr_time_now());
+        if (ph_broker_wait(fd, left > 0 ? (int)left : 0)) {
+            break;
+        }
+        if (left <= 0) {
+            return ETIMEDOUT;
+        }
     }
     do {
         n = recv(fd, m, sizeof(*m), MSG_DONTWAIT);
