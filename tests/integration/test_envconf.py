@@ -146,7 +146,7 @@ def test_environment_files_hold_only_their_environment(servers, tree, tmp):
     assert srv.log_lines(r"PH00504: wrote the multiplexers' configuration")
     # httpd accepts it as the multiplexers' factory reads it, and nowhere
     # else (MultiplexerFacts is refused in any other configuration)
-    spec_env = dict(srv.env, PH_FACTORY_SPEC="multiplexers gen=1 ino=0 envs=2 listeners=1")
+    spec_env = dict(srv.env, PH_FACTORY_SPEC="multiplexers gen=1 ino=0 envs=2 listeners=1 bells=10")
     res = subprocess.run([phtest.APACHE, "-t", "-D", "PH_FACTORY", "-f", str(mux_paths[0])],
                          capture_output=True, text=True, timeout=60, env=spec_env)
     assert res.returncode == 0 and "Syntax OK" in res.stderr, res.stderr

@@ -19,6 +19,7 @@ static int (*const suites[])(void) = {
     ph_unit_register_tls_hello,
     ph_unit_register_chan_msg,
     ph_unit_register_sock_wrap,
+    ph_unit_register_broker_msg,
     ph_unit_register_config_value,
     ph_unit_register_config_rows,
     ph_unit_register_shm_escape,

@@ -37,6 +37,7 @@ int ph_unit_register_h2_preface(void);
 int ph_unit_register_tls_hello(void);
 int ph_unit_register_chan_msg(void);
 int ph_unit_register_sock_wrap(void);
+int ph_unit_register_broker_msg(void);
 int ph_unit_register_config_value(void);
 int ph_unit_register_config_rows(void);
 int ph_unit_register_shm_escape(void);

@@ -19,6 +19,8 @@
 #include "mpm_common.h"
 
 #include "ph_alloc.h"
+#include "broker.h"
+#include "doorbell.h"
 #include "ph_child.h"
 #include "ph_env.h"
 #include "ph_factory.h"
@@ -44,10 +46,20 @@ void ph_child_close_listeners(void)
     }
 }
 
+static void close_end(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
 /*
  * Close the channel ends this child must not hold: a processor keeps only
  * its own environment's receive ends (channel and answer channel) and
- * doorbell, a multiplexer the send ends and every doorbell.
+ * every multiplexer's doorbell; a multiplexer keeps none (send ends come
+ * from the parent when needed, a bounded number at a time: broker.h) and
+ * its own doorbell (doorbell.h).
  */
 static void close_foreign_channels(ph_child_type type, const ph_env *mine)
 {
@@ -55,36 +67,11 @@ static void close_foreign_channels(ph_child_type type, const ph_env *mine)
 
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        if (type == PH_CHILD_MUX) {
-            if (env->chan[1] >= 0) {
-                close(env->chan[1]);
-                env->chan[1] = -1;
-            }
-            if (env->answer[1] >= 0) {
-                close(env->answer[1]);
-                env->answer[1] = -1;
-            }
-            continue;
-        }
-        if (env != mine && env->doorbell >= 0) {
-            close(env->doorbell);
-            env->doorbell = -1;
-        }
-        if (env->chan[0] >= 0) {
-            close(env->chan[0]);
-            env->chan[0] = -1;
-        }
-        if (env != mine && env->chan[1] >= 0) {
-            close(env->chan[1]);
-            env->chan[1] = -1;
-        }
-        if (env->answer[0] >= 0) {
-            close(env->answer[0]);
-            env->answer[0] = -1;
-        }
-        if (env != mine && env->answer[1] >= 0) {
-            close(env->answer[1]);
-            env->answer[1] = -1;
+        close_end(&env->chan[0]);
+        close_end(&env->answer[0]);
+        if (type == PH_CHILD_MUX || env != mine) {
+            close_end(&env->chan[1]);
+            close_end(&env->answer[1]);
         }
     }
 }
@@ -134,6 +121,10 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
     }
 
     close_foreign_channels(type, env);
+    ph_broker_close_in_child(type == PH_CHILD_MUX ? mux_index : -1);
+    if (type == PH_CHILD_MUX) {
+        ph_doorbells_keep_only(mux_index);
+    }
     if (type == PH_CHILD_PROC) {
         /* Only multiplexers accept; a processor never holds a listener. */
         ph_child_close_listeners();

@@ -73,7 +73,6 @@ static ph_env *env_add(apr_pool_t *p, const char *name)
     env->limits.cpu_max_pct = -1;
     env->chan[0] = env->chan[1] = -1;
     env->answer[0] = env->answer[1] = -1;
-    env->doorbell = -1;
     env->shm_index = -1;
     env->cgroups = apr_array_make(p, 1, sizeof(const char *));
     env->cgroup_groups = apr_array_make(p, 1, sizeof(const char *));

@@ -41,6 +41,8 @@
 #include "mpm_common.h"
 #include "scoreboard.h"
 
+#include "broker.h"
+#include "doorbell.h"
 #include "ph_child.h"
 #include "ph_config.h"
 #include "ph_env.h"
@@ -65,7 +67,11 @@ typedef struct factory_spec {
     int gen;
     unsigned long ino;
     int envs, listeners;        /* multiplexers: what they inherit */
+    int bells;                  /* the multiplexers' doorbells */
 } factory_spec;
+
+/* The most doorbells a spec may name (MaxMultiplexers' own bound). */
+#define PH_FACTORY_MAX_BELLS 1000
 
 static int parse_spec(factory_spec *sp)
 {
@@ -75,15 +81,30 @@ static int parse_spec(factory_spec *sp)
     if (!text) {
         return -1;
     }
-    if (sscanf(text, "env=%d name=%255s gen=%d ino=%lu", &sp->env_index,
-               sp->name, &sp->gen, &sp->ino) == 4) {
-        return 0;
+    if (sscanf(text, "env=%d name=%255s gen=%d ino=%lu bells=%d",
+               &sp->env_index, sp->name, &sp->gen, &sp->ino,
+               &sp->bells) == 5) {
+        return sp->bells >= 0 && sp->bells <= PH_FACTORY_MAX_BELLS ? 0 : -1;
     }
     sp->muxes = 1;
     sp->env_index = -1;
-    return sscanf(text, "multiplexers gen=%d ino=%lu envs=%d listeners=%d",
-                  &sp->gen, &sp->ino, &sp->envs, &sp->listeners) == 4
-           && sp->envs >= 0 && sp->listeners > 0 ? 0 : -1;
+    return sscanf(text, "multiplexers gen=%d ino=%lu envs=%d listeners=%d "
+                  "bells=%d", &sp->gen, &sp->ino, &sp->envs, &sp->listeners,
+                  &sp->bells) == 5
+           && sp->envs >= 0 && sp->listeners > 0 && sp->bells >= 0
+           && sp->bells <= PH_FACTORY_MAX_BELLS ? 0 : -1;
+}
+
+/* Where the inherited descriptors after the doorbells start: the
+ * multiplexers' broker sockets (one per doorbell), then the listeners. */
+static int first_broker_fd(const factory_spec *sp)
+{
+    return PH_FACTORY_FD_BELLS + sp->bells;
+}
+
+static int first_listener(const factory_spec *sp)
+{
+    return first_broker_fd(sp) + (sp->muxes ? sp->bells : 0);
 }
 
 ph_env *ph_factory_env(void)
@@ -107,8 +128,7 @@ void ph_factory_inherited_cloexec(void)
     if (!ph_factory_is_me() || parse_spec(&sp) != 0) {
         return;
     }
-    last = sp.muxes ? PH_FACTORY_FD_ENVS + 3 * sp.envs + sp.listeners - 1
-                    : PH_FACTORY_FD_ANSWER;
+    last = first_listener(&sp) + (sp.muxes ? sp.listeners : 0) - 1;
     for (fd = PH_FACTORY_FD_CONTROL; fd <= last; fd++) {
         int flags = fcntl(fd, F_GETFD);
         if (flags >= 0) {
@@ -125,29 +145,27 @@ int ph_factory_makes_multiplexers(void)
 }
 
 /* Only what this factory's children hold, at the numbers the parent put
- * them: X's channel, doorbell and answer channel; or, for the
- * multiplexers, every environment's channel send end, doorbell and answer
- * channel send end, the lifeline and the parent's wake pipe.  (They are
- * close-on-exec since pre_config: ph_factory_inherited_cloexec.) */
-static void adopt_descriptors(ph_env *mine)
+ * them: X's channel and answer channel; or, for the multiplexers, their
+ * broker sockets (send ends come through them, broker.h), the lifeline
+ * and the parent's wake pipe; in both, every multiplexer's doorbell.  (They are close-on-exec since pre_config:
+ * ph_factory_inherited_cloexec.) */
+static void adopt_descriptors(const factory_spec *sp, ph_env *mine)
 {
     int i;
 
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        env->chan[0] = env->chan[1] = env->doorbell = -1;
+        env->chan[0] = env->chan[1] = -1;
         env->answer[0] = env->answer[1] = -1;
-        if (!mine) {
-            env->chan[0] = PH_FACTORY_FD_ENVS + 3 * i;
-            env->doorbell = PH_FACTORY_FD_ENVS + 3 * i + 1;
-            env->answer[0] = PH_FACTORY_FD_ENVS + 3 * i + 2;
-        }
+    }
+    ph_doorbells_adopt(PH_FACTORY_FD_BELLS, sp->bells);
+    if (!mine) {
+        ph_broker_adopt(first_broker_fd(sp), sp->bells);
     }
     ph_heritage_now.lifeline_fd = ph_heritage_now.lifeline_wr = -1;
     ph_heritage_now.wake_rd = ph_heritage_now.wake_wr = -1;
     if (mine) {
         mine->chan[1] = PH_FACTORY_FD_CHANNEL;
-        mine->doorbell = PH_FACTORY_FD_DOORBELL;
         mine->answer[1] = PH_FACTORY_FD_ANSWER;
     }
     else {
@@ -204,7 +222,7 @@ int ph_factory_adopt_listeners(apr_pool_t *pconf, server_rec *s)
                      ph_envs ? ph_envs->nelts : 0);
         return !OK;
     }
-    first = PH_FACTORY_FD_ENVS + 3 * sp.envs;
+    first = first_listener(&sp);
     /* The parent's listeners, by address: the same Listen lines made
      * this list, and nothing here binds. */
     for (lr = ap_listeners; lr; lr = lr->next, n++) {
@@ -411,7 +429,7 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s)
     if (ph_segment_attach(pconf, env, sp.ino) != 0) {
         return DONE;
     }
-    adopt_descriptors(env);
+    adopt_descriptors(&sp, env);
     r->mpm->mpm_state = AP_MPMQ_RUNNING;
     if (say(ctl, PH_FACTORY_READY, -1, 0) != 0) {
         return DONE;

@@ -25,7 +25,9 @@
  * heads.  PENDING connections each have the wait AVAIL allowed when they
  * arrived (mux_admit.c); a pending list is in arrival order and scanned
  * when its earliest deadline is due.  Capacity appearing is signalled by
- * the environment's doorbell (an eventfd its processors ring).
+ * this multiplexer's doorbell (doorbell.h: an eventfd the processors of
+ * any environment ring), after which only the environments with
+ * connections waiting here are looked at.
  *
  * The peeked bytes are never consumed: the processor reads the client's
  * original bytes itself.  Peeking needs edge-triggered readiness (the
@@ -51,7 +53,9 @@
 #include "scoreboard.h"
 #include "unixd.h"
 
+#include "broker.h"
 #include "channel.h"
+#include "doorbell.h"
 #include "mux.h"
 #include "mux_admit.h"
 #include "ph_alloc.h"
@@ -75,7 +79,8 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
 #define RECLAIM_EVERY_MS 1000           /* lost-ticket scan */
 
 typedef enum {
-    TAG_LISTENER = 1, TAG_LIFELINE, TAG_CHANNEL, TAG_DOORBELL, TAG_CONN
+    TAG_LISTENER = 1, TAG_LIFELINE, TAG_CHANNEL, TAG_DOORBELL, TAG_BROKER,
+    TAG_CONN
 } tag_kind;
 
 /* Every epoll registration points at a struct starting with a tag. */
@@ -140,13 +145,17 @@ typedef struct mux_state {
     mux_list peeking;
     mux_list lingering;
     mux_list *pending;          /* one per environment */
-    unsigned char *waiting;     /* per environment: its pending list is
-                                 * not empty (as counted in nwaiting) */
-    int nwaiting;               /* environments with connections pending:
-                                 * 0 when idle, and then no timer looks at
-                                 * any environment (issue 13) */
+    int *waiting;               /* the environments whose pending list is
+                                 * not empty, nwaiting of them, in no
+                                 * order: a doorbell or a timer walks
+                                 * these only (issue 13) */
+    int *waiting_at;            /* per environment: its position in
+                                 * waiting + 1, 0 when not there */
+    int nwaiting;
     ev_tag *chan_tags;          /* one per environment */
-    ev_tag *doorbell_tags;      /* one per environment */
+    ev_tag doorbell_tag;        /* ours (doorbell.h) */
+    ev_tag broker_tag;          /* send ends come from the parent here
+                                 * (broker.h, mux_ends.c) */
     int *chan_armed;            /* EPOLLOUT registered for that channel */
     ev_tag *listener_tags;
     int nlisteners;
@@ -309,27 +318,40 @@ static ph_head_verdict ph_head_parse_and_note(mux_conn *mc, const char *buf,
 static void arm_channel(mux_state *m, int env_index, int on)
 {
     struct epoll_event ev;
+    int fd = ph_env_by_index(env_index)->chan[0];
 
-    if (m->chan_armed[env_index] == on) {
-        return;
+    if (m->chan_armed[env_index] == on || fd < 0) {
+        return;     /* (an environment armed is never evicted: fd stays) */
     }
+    m->chan_tags[env_index].fd = fd;
     memset(&ev, 0, sizeof(ev));
     ev.events = EPOLLOUT;
     ev.data.ptr = &m->chan_tags[env_index];
     if (epoll_ctl(m->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
-                  m->chan_tags[env_index].fd, &ev) == 0) {
+                  fd, &ev) == 0) {
         m->chan_armed[env_index] = on;
     }
 }
 
+/* Keep m->waiting the set of environments with connections pending here:
+ * added at the end, removed by moving the last one into the hole.  A walk
+ * from the end down to 0 therefore sees every environment that was there
+ * when it began, once, even when the walk's own work removes or re-adds
+ * the one it is at (both touch only positions already passed). */
 static void pending_changed(mux_state *m, int env_index, int delta)
 {
     mux_list *l = &m->pending[env_index];
-    unsigned char now_waiting = l->head != NULL;
+    int at = m->waiting_at[env_index];
 
-    if (now_waiting != m->waiting[env_index]) {
-        m->waiting[env_index] = now_waiting;
-        m->nwaiting += now_waiting ? 1 : -1;
+    if (l->head && !at) {
+        m->waiting[m->nwaiting++] = env_index;
+        m->waiting_at[env_index] = m->nwaiting;
+    }
+    else if (!l->head && at) {
+        int last = m->waiting[--m->nwaiting];
+        m->waiting[at - 1] = last;
+        m->waiting_at[last] = at;
+        m->waiting_at[env_index] = 0;
     }
     ph_admit_waiting(m->mux_index, env_index, delta,
                      l->head ? l->head->since_ms : 0);
@@ -407,7 +429,8 @@ static void flush_pending(mux_state *m, int env_index)
 {
     mux_list *l = &m->pending[env_index];
 
-    while (l->head && ph_admit_capacity(env_index) > 0) {
+    while (l->head && ph_mux_ends_have(env_index)
+           && ph_admit_capacity(env_index) > 0) {
         mux_conn *mc = l->head;
         list_remove(mc);
         pending_changed(m, env_index, -1);
@@ -427,17 +450,28 @@ static void admit(mux_state *m, mux_conn *mc, int env_index)
 {
     mux_list *l = &m->pending[env_index];
     long long wait_ms, now;
+    /* Not held: asked for now, and the connection waits for the answer as
+     * it would for a worker (broker.h). */
+    int have = ph_mux_ends_have(env_index);
+    int capacity = ph_admit_capacity(env_index) > 0;
 
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     /* Arrival order: never overtake connections already waiting. */
-    if (l->count == 0 && ph_admit_capacity(env_index) > 0
-        && handoff(m, mc, env_index)) {
+    if (l->count == 0 && have && capacity && handoff(m, mc, env_index)) {
         ph_admit_found_capacity(env_index, 0);
         return;
     }
-    ph_admit_want_processor(env_index);
     wait_ms = ph_admit_wait_ms(env_index);
+    if (!have && capacity) {
+        /* Only the send ends are missing: no processor is wanted, and
+         * the wait for the parent's answer is not AVAIL's to refuse. */
+        wait_ms = wait_ms > PH_BROKER_RETRY_MS ? wait_ms
+                                                : PH_BROKER_RETRY_MS;
+    }
+    else {
+        ph_admit_want_processor(env_index);
+    }
     if (wait_ms <= 0) {
         /* AVAIL is at 0% (or no wait is configured): refuse at once. */
         drop_waiting(m, mc, env_index);
@@ -919,7 +953,7 @@ static void stop_accepting(mux_state *m)
 static void expire(mux_state *m)
 {
     long long now = ph_now_ms();
-    int i;
+    int w;
 
     while (m->peeking.head && m->peeking.head->deadline_ms <= now) {
         mux_conn *mc = m->peeking.head;
@@ -960,7 +994,8 @@ static void expire(mux_state *m)
             conn_refer(m, mc, 0, 1);
         }
     }
-    for (i = 0; m->nwaiting > 0 && i < ph_envs->nelts; i++) {
+    for (w = m->nwaiting - 1; w >= 0; w--) {
+        int i = m->waiting[w];
         mux_list *l = &m->pending[i];
         mux_conn *mc, *next;
         long long due = 0;
@@ -1011,7 +1046,7 @@ static void expire(mux_state *m)
 static int next_timeout(mux_state *m)
 {
     long long next = ph_now_ms() + 1000, now = ph_now_ms();
-    int i;
+    int w;
 
     if (m->peeking.head && m->peeking.head->deadline_ms < next) {
         next = m->peeking.head->deadline_ms;
@@ -1019,18 +1054,37 @@ static int next_timeout(mux_state *m)
     if (m->lingering.head && m->lingering.head->deadline_ms < next) {
         next = m->lingering.head->deadline_ms;
     }
-    for (i = 0; m->nwaiting > 0 && i < ph_envs->nelts; i++) {
-        if (m->pending[i].head && m->pending[i].next_due_ms < next) {
-            next = m->pending[i].next_due_ms;
+    for (w = 0; w < m->nwaiting; w++) {
+        const mux_list *l = &m->pending[m->waiting[w]];
+        if (l->head && l->next_due_ms < next) {
+            next = l->next_due_ms;
         }
     }
     return next > now ? (int)(next - now) : 0;
+}
+
+/* The loop's state, for the callbacks of mux_ends.c (one loop a
+ * process). */
+static mux_state *the_mux;
+
+/* Whether env_index's send ends are in use here: connections wait for it,
+ * or its channel is armed.  Such ends are never evicted. */
+static int ends_busy(int env_index)
+{
+    return the_mux->pending[env_index].head != NULL
+           || the_mux->chan_armed[env_index];
+}
+
+static void ends_arrived(int env_index)
+{
+    flush_pending(the_mux, env_index);
 }
 
 static void dispatch(mux_state *m, struct epoll_event *ev)
 {
     ev_tag *tag = ev->data.ptr;
     mux_conn *mc;
+    int w;
 
     switch (tag->kind) {
     case TAG_LISTENER:
@@ -1042,8 +1096,16 @@ static void dispatch(mux_state *m, struct epoll_event *ev)
     case TAG_CHANNEL:
         flush_pending(m, tag->env_index);
         return;
+    case TAG_BROKER:
+        ph_mux_ends_receive(ends_arrived);
+        return;
     case TAG_DOORBELL:
-        flush_pending(m, tag->env_index);
+        /* Some environment has a free worker: look at those we hold
+         * connections for (a ring in vain costs this walk, no more). */
+        ph_doorbell_reset(tag->fd);
+        for (w = m->nwaiting - 1; w >= 0; w--) {
+            flush_pending(m, m->waiting[w]);
+        }
         return;
     case TAG_CONN:
         mc = (mux_conn *)tag;
@@ -1090,29 +1152,15 @@ static int setup(mux_state *m, int slot, int mux_index,
         return errno;
     }
     m->pending = apr_pcalloc(pchild, sizeof(mux_list) * ph_envs->nelts);
-    m->waiting = apr_pcalloc(pchild, (apr_size_t)ph_envs->nelts + 1);
+    m->waiting = apr_pcalloc(pchild, sizeof(int) * (ph_envs->nelts + 1));
+    m->waiting_at = apr_pcalloc(pchild, sizeof(int) * (ph_envs->nelts + 1));
     ph_admit_init(pchild, ph_envs->nelts);
     m->chan_tags = apr_pcalloc(pchild, sizeof(ev_tag) * ph_envs->nelts);
     m->chan_armed = apr_pcalloc(pchild, sizeof(int) * ph_envs->nelts);
-    m->doorbell_tags = apr_pcalloc(pchild, sizeof(ev_tag) * ph_envs->nelts);
     for (i = 0; i < ph_envs->nelts; i++) {
         m->chan_tags[i].kind = TAG_CHANNEL;
-        m->chan_tags[i].fd = ph_env_by_index(i)->chan[0];
+        m->chan_tags[i].fd = -1;      /* set when armed */
         m->chan_tags[i].env_index = i;
-        m->doorbell_tags[i].kind = TAG_DOORBELL;
-        m->doorbell_tags[i].fd = ph_env_by_index(i)->doorbell;
-        m->doorbell_tags[i].env_index = i;
-        /* Edge-triggered and never read: every ring reaches every
-         * multiplexer.  (Reading it would let one multiplexer swallow a
-         * ring that another, holding the waiting connection, needed.)
-         * A 64-bit counter bumped once per idle worker does not fill. */
-        memset(&ev, 0, sizeof(ev));
-        ev.events = EPOLLIN | EPOLLET;
-        ev.data.ptr = &m->doorbell_tags[i];
-        if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->doorbell_tags[i].fd,
-                      &ev) < 0) {
-            return errno;
-        }
         /* Our partitions get our pid on their first use
          * (ph_shm_partition_own), not here: that would touch a page of
          * every environment's region (ph_shm_layout.h). */
@@ -1134,6 +1182,30 @@ static int setup(mux_state *m, int slot, int mux_index,
         if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             return errno;
         }
+    }
+    the_mux = m;
+    ph_mux_ends_init(pchild, ph_envs->nelts, ph_broker_mux_fd(mux_index),
+                     ends_busy);
+    m->broker_tag.kind = TAG_BROKER;
+    m->broker_tag.fd = ph_broker_mux_fd(mux_index);
+    m->broker_tag.env_index = -1;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.ptr = &m->broker_tag;
+    if (m->broker_tag.fd < 0
+        || epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->broker_tag.fd, &ev) < 0) {
+        return m->broker_tag.fd < 0 ? EBADF : errno;
+    }
+    /* Our doorbell, ours alone: read after each ring (doorbell.h). */
+    m->doorbell_tag.kind = TAG_DOORBELL;
+    m->doorbell_tag.fd = ph_doorbell_fd(mux_index);
+    m->doorbell_tag.env_index = -1;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.ptr = &m->doorbell_tag;
+    if (m->doorbell_tag.fd < 0
+        || epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->doorbell_tag.fd, &ev) < 0) {
+        return m->doorbell_tag.fd < 0 ? EBADF : errno;
     }
     m->lifeline_tag.kind = TAG_LIFELINE;
     m->lifeline_tag.fd = ph_heritage_now.lifeline_fd;

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +36,8 @@
 #include "ph_env.h"
 #include "ph_envconf.h"
 #include "ph_env_scoreboard.h"
+#include "broker.h"
+#include "doorbell.h"
 #include "ph_factory.h"
 #include "ph_log.h"
 #include "ph_parent.h"
@@ -227,10 +228,20 @@ static const char *config_of(apr_pool_t *p, const ph_env *env)
 }
 
 /* What a factory is exec'd with, at 3, 4, ... (ph_factory.h): X's control
- * socket, channel, doorbell and answer channel (receive ends); or, for
- * the multiplexers' factory (env NULL), the control socket, lifeline, wake
- * pipe, every environment's channel send end, doorbell and answer channel
- * send end, and every listener. */
+ * socket, channel and answer channel (receive ends) and the multiplexers'
+ * doorbells; or, for the multiplexers' factory (env NULL), the control
+ * socket, lifeline, wake pipe, the doorbells, the multiplexers' broker
+ * sockets (broker.h: they ask for send ends there), and every listener:
+ * nothing per environment. */
+static void push_doorbells(apr_array_header_t *fds)
+{
+    int k;
+
+    for (k = 0; k < ph_doorbells_count(); k++) {
+        APR_ARRAY_PUSH(fds, int) = ph_doorbell_fd(k);
+    }
+}
+
 static apr_array_header_t *inherited_fds(apr_pool_t *p, int ctl,
                                          const ph_env *env, int *nlisteners)
 {
@@ -242,17 +253,15 @@ static apr_array_header_t *inherited_fds(apr_pool_t *p, int ctl,
     *nlisteners = 0;
     if (env) {
         APR_ARRAY_PUSH(fds, int) = env->chan[1];
-        APR_ARRAY_PUSH(fds, int) = env->doorbell;
         APR_ARRAY_PUSH(fds, int) = env->answer[1];
+        push_doorbells(fds);
         return fds;
     }
     APR_ARRAY_PUSH(fds, int) = ph_heritage_now.lifeline_fd;
     APR_ARRAY_PUSH(fds, int) = ph_heritage_now.wake_wr;
-    for (i = 0; i < ph_envs->nelts; i++) {
-        const ph_env *e = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        APR_ARRAY_PUSH(fds, int) = e->chan[0];
-        APR_ARRAY_PUSH(fds, int) = e->doorbell;
-        APR_ARRAY_PUSH(fds, int) = e->answer[0];
+    push_doorbells(fds);
+    for (i = 0; i < ph_broker_count(); i++) {
+        APR_ARRAY_PUSH(fds, int) = ph_broker_mux_fd(i);
     }
     for (lr = ap_listeners; lr; lr = lr->next) {
         apr_os_sock_t fd = -1;
@@ -325,18 +334,20 @@ static void exec_factory(const apr_array_header_t *fds, char *const argv[],
  * (ETIMEDOUT, EPIPE for EOF, EPROTO for a malformed message). */
 static int receive(int fd, ph_factory_msg *m, int ms)
 {
-    struct pollfd pfd = { fd, POLLIN, 0 };
+    apr_time_t end = apr_time_now() + apr_time_from_msec(ms);
     ssize_t n;
-    int rv;
 
-    do {
-        rv = poll(&pfd, 1, ms);
-    } while (rv < 0 && errno == EINTR);
-    if (rv == 0) {
-        return ETIMEDOUT;
-    }
-    if (rv < 0) {
-        return errno;
+    /* Multiplexers' requests for send ends are served meanwhile
+     * (broker.h): a factory's start takes a while, and other
+     * environments' connections must not wait for it. */
+    for (;;) {
+        long left = (long)apr_time_as_msec(end - apr_time_now());
+        if (ph_broker_wait(fd, left > 0 ? (int)left : 0)) {
+            break;
+        }
+        if (left <= 0) {
+            return ETIMEDOUT;
+        }
     }
     do {
         n = recv(fd, m, sizeof(*m), MSG_DONTWAIT);
@@ -401,13 +412,16 @@ static int start(factory *f, ph_env *env)
         return rv;
     }
     fds = inherited_fds(p, sv[1], env, &nlisteners);
-    spec = env ? apr_psprintf(p, "env=%d name=%s gen=%d ino=%lu", env->index,
-                              env->name, (int)r->mpm->my_generation,
-                              (unsigned long)r->segment.ino)
+    spec = env ? apr_psprintf(p, "env=%d name=%s gen=%d ino=%lu bells=%d",
+                              env->index, env->name,
+                              (int)r->mpm->my_generation,
+                              (unsigned long)r->segment.ino,
+                              ph_doorbells_count())
                : apr_psprintf(p, "multiplexers gen=%d ino=%lu envs=%d "
-                              "listeners=%d", (int)r->mpm->my_generation,
+                              "listeners=%d bells=%d",
+                              (int)r->mpm->my_generation,
                               (unsigned long)r->segment.ino, ph_envs->nelts,
-                              nlisteners);
+                              nlisteners, ph_doorbells_count());
     pid = fork();
     if (pid == 0) {
         close(sv[0]);

@@ -7,9 +7,10 @@
  * to finish by closing its own ends of their pipes:
  *   - the lifeline (write end): multiplexers see EOF, stop accepting,
  *     finish routing what they hold and exit;
- *   - each channel's send end: once the multiplexers are gone too, the
- *     processors read EOF after the last queued connection, finish their
- *     connections and exit.
+ *   - each channel's send end (kept by the broker until the generation's
+ *     last multiplexer is gone, broker.h): the processors then read EOF
+ *     after the last queued connection, finish their connections and
+ *     exit.
  * The same chain runs if the parent itself dies, so no child outlives it
  * for longer than its connections last.
  */
@@ -20,7 +21,6 @@
 #include <stdio.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -35,7 +35,9 @@
 #include "http_main.h"
 #include "mpm_common.h"
 
+#include "broker.h"
 #include "channel.h"
+#include "doorbell.h"
 #include "ph_clock.h"
 #include "ph_alloc.h"
 #include "ph_cgroup.h"
@@ -138,7 +140,7 @@ static void close_with(apr_pool_t *pconf, int *fd)
 static int open_generation_pipes(apr_pool_t *pconf)
 {
     int fds[2];
-    int i;
+    int rv;
 
     if (pipe2(fds, O_CLOEXEC) < 0) {
         return errno;
@@ -156,27 +158,13 @@ static int open_generation_pipes(apr_pool_t *pconf)
     close_with(pconf, &ph_heritage_now.wake_rd);
     close_with(pconf, &ph_heritage_now.wake_wr);
 
-    for (i = 0; i < ph_envs->nelts; i++) {
-        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        int rv = ph_channel_create(env->chan);
-        if (rv) {
-            return rv;
-        }
-        close_with(pconf, &env->chan[0]);
-        close_with(pconf, &env->chan[1]);
-        if ((rv = ph_channel_create(env->answer)) != 0
-            || (rv = ph_channel_bound(env->answer[0], PH_ANSWER_QUEUE_BYTES))
-               != 0) {
-            return rv;
-        }
-        close_with(pconf, &env->answer[0]);
-        close_with(pconf, &env->answer[1]);
-        if ((env->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
-            return errno;
-        }
-        close_with(pconf, &env->doorbell);
+    /* Environments' channels: on first use (parent_channels.c). */
+    ph_channels_generation_start(pconf);
+    if ((rv = ph_doorbells_create(pconf, (int)ph_conf.max_multiplexers))
+        != 0) {
+        return rv;
     }
-    return 0;
+    return ph_broker_generation_start((int)ph_conf.max_multiplexers);
 }
 
 /* Tell this generation's children to finish (see the top of the file). */
@@ -186,6 +174,9 @@ static void release_generation(void)
 
     close_fd(&ph_heritage_now.lifeline_wr);
     ph_factory_generation_end();
+    /* The send ends stay with the broker while a multiplexer of this
+     * generation lives (broker.h); the rest is closed now. */
+    ph_broker_generation_end();
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         close_fd(&env->chan[0]);
@@ -823,9 +814,8 @@ static void drain_wake_pipe(void)
 /* Wait up to timeout_ms for a child to exit or a signal to arrive. */
 static void wait_for_event(int timeout_ms)
 {
-    struct pollfd pfd = { ph_heritage_now.wake_rd, POLLIN, 0 };
-
-    if (poll(&pfd, 1, timeout_ms) > 0) {
+    /* Multiplexers' requests for send ends are served meanwhile. */
+    if (ph_broker_wait(ph_heritage_now.wake_rd, timeout_ms)) {
         drain_wake_pipe();
     }
 }
@@ -887,6 +877,7 @@ static void server_main_loop(void)
         wait_for_event(next_tick_ms());
         reap_children();
         ph_factory_tidy();
+        ph_broker_tidy();
         if (r->mpm->restart_pending || r->mpm->shutdown_pending) {
             break;
         }
@@ -931,6 +922,7 @@ static int graceful_stop(void)
            && (!cutoff || apr_time_now() < cutoff)) {
         wait_for_event(200);
         reap_children();
+        ph_broker_tidy();
     }
     /* Timed out, or told to stop now: make sure nothing is left. */
     ph_reclaim_children(note_child_stopped);

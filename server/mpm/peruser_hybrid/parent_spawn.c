@@ -12,6 +12,7 @@
 #include "http_log.h"
 #include "mpm_common.h"
 
+#include "doorbell.h"
 #include "ph_config.h"
 #include "ph_factory.h"
 #include "ph_log.h"
@@ -146,6 +147,9 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
         full_slots(type, env);
         return -1;
     }
+    if (type == PH_CHILD_PROC && ph_channels_open(env) != 0) {
+        return -1;              /* logged */
+    }
 
     if (ph_segment_child_prepare(slot, type, env) != 0) {
         return -1;              /* logged */
@@ -174,16 +178,14 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
     }
 
     ph_segment_child_forked(slot, pid);
-    if (type == PH_CHILD_PROC && env->doorbell >= 0) {
+    if (type == PH_CHILD_PROC) {
         /* Multiplexers count a processor's idle workers only once its pid
          * is in the segment.  Its workers may have counted themselves
          * idle and rung the doorbell before that (a factory's answer takes
          * a round trip): ring once more now that they count, or
          * connections waiting for this environment would wait for a
          * doorbell that already rang. */
-        uint64_t one = 1;
-        ssize_t ignored = write(env->doorbell, &one, sizeof(one));
-        (void)ignored;
+        ph_doorbells_ring(env->index, 0);
     }
     r->slots[slot].pid = pid;
     r->slots[slot].type = type;

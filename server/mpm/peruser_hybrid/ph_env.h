@@ -43,9 +43,11 @@ typedef struct ph_env {
     const char *defn_file;      /* where the <Processor> block is */
     unsigned defn_line;
     int implicit;               /* created because no <Processor> exists */
-    /* The environment's channel, created by the parent each generation:
-     * [0] is the send end (multiplexers), [1] the receive end (processors
-     * of this environment only).  -1 when not open in this process. */
+    /* The environment's channel, created by the parent each generation
+     * when first needed (parent_channels.c): [0] is the send end
+     * (multiplexers, which get it from the parent's broker, broker.h),
+     * [1] the receive end (processors of this environment only).  -1 when
+     * not open in this process. */
     int chan[2];
     /* Its answer channel, made the same way: connections that waited
      * ProcessorWaitTimeout for a worker in vain, for the processors'
@@ -53,10 +55,6 @@ typedef struct ph_env {
      * buffer is small, which bounds how many wait there.  -1 when not
      * open in this process. */
     int answer[2];
-    /* Eventfd the environment's processors ring when a worker becomes
-     * idle while connections wait for it; multiplexers watch it.  -1 when
-     * not open in this process. */
-    int doorbell;
     /* Its record and region in the shared-memory segment: the segment is
      * new every generation, so this is its index; its figures are carried
      * forward from the last generation by name.  -1 until set up. */

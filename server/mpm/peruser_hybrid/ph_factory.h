@@ -41,16 +41,19 @@
 
 /* The define that marks an exec'd factory on its command line, and the
  * environment variable that carries what it needs to know (ph_factory_spec
- * in text: "env=<index> name=<name> gen=<generation> ino=<segment inode>").
- * Both must be present: a stray define alone starts a normal server. */
+ * in text: "env=<index> name=<name> gen=<generation> ino=<segment inode>
+ * bells=<m>").  Both must be present: a stray define alone starts a
+ * normal server. */
 #define PH_FACTORY_DEFINE "PH_FACTORY"
 #define PH_FACTORY_ENVVAR "PH_FACTORY_SPEC"
 
-/* The descriptors a factory is exec'd with. */
+/* The descriptors a factory is exec'd with: the control socket, X's
+ * channel and answer channel (receive ends), then the m multiplexers'
+ * doorbells (doorbell.h) from PH_FACTORY_FD_BELLS on. */
 #define PH_FACTORY_FD_CONTROL   3   /* SOCK_SEQPACKET to the parent */
 #define PH_FACTORY_FD_CHANNEL   4   /* X's channel, receive end */
-#define PH_FACTORY_FD_DOORBELL  5   /* X's doorbell eventfd */
-#define PH_FACTORY_FD_ANSWER    6   /* X's answer channel, receive end */
+#define PH_FACTORY_FD_ANSWER    5   /* X's answer channel, receive end */
+#define PH_FACTORY_FD_BELLS     6   /* the first of m doorbells */
 
 /*
  * The multiplexers' factory (ProcessorImage exec): the same protocol, its
@@ -58,15 +61,14 @@
  * is exec'd on the multiplexers' configuration (envconf_write.c: every
  * virtual host a stub, with MultiplexerFacts, ph_front.h), so no tenant's
  * keys or settings are ever in a multiplexer's memory.  Spec:
- * "multiplexers gen=<g> ino=<segment inode> envs=<n> listeners=<l>";
- * descriptors: the control socket (3), the generation's lifeline read end
- * (4) and wake pipe write end (5), then environment i's channel send end
- * (6 + 3i), doorbell (7 + 3i) and answer channel send end (8 + 3i), then
- * the l listening sockets.
+ * "multiplexers gen=<g> ino=<segment inode> envs=<n> listeners=<l>
+ * bells=<m>"; descriptors: the control socket (3), the generation's
+ * lifeline read end (4) and wake pipe write end (5), the m doorbells
+ * (6 .. 5 + m), the m broker sockets' multiplexer ends (6 + m .. 5 + 2m,
+ * broker.h), then the l listening sockets: nothing per environment.
  */
 #define PH_FACTORY_FD_LIFELINE  4
 #define PH_FACTORY_FD_WAKE      5
-#define PH_FACTORY_FD_ENVS      6
 
 typedef enum ph_factory_kind {
     PH_FACTORY_READY = 1,           /* factory -> parent: serving spawns */

@@ -43,6 +43,9 @@ typedef struct ph_retained {
     struct factory *old_factories; /* older generations' processor
                                  * factories still serving (malloc'd;
                                  * parent_factory.c) */
+    struct ph_broker_gen *old_brokers; /* older generations' send-end
+                                 * brokers, kept while a multiplexer of
+                                 * theirs lives (malloc'd; parent_broker.c) */
 } ph_retained;
 
 extern ph_retained *ph_retained_state;
@@ -56,6 +59,12 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s);
 /* Fork a child of this generation into a free slot.  Returns the slot, or
  * -1 (logged) when no slot is free or fork failed. */
 int ph_spawn_child(ph_child_type type, ph_env *env);
+
+/* parent_channels.c: an environment's channel and answer channel are
+ * made on first use.  Start of a generation: where they will be closed.
+ * ph_channels_open: make env's (nothing if made), 0 or an errno (logged). */
+void ph_channels_generation_start(apr_pool_t *pconf);
+int ph_channels_open(ph_env *env);
 
 /* Forget the child in slot (it has been reaped). */
 void ph_slot_release(int slot);

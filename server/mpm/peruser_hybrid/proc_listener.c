@@ -18,6 +18,7 @@
 
 #include "channel.h"
 #include "ph_alloc.h"
+#include "doorbell.h"
 #include "ph_clock.h"
 #include "ph_config.h"
 #include "ph_log.h"
@@ -244,9 +245,7 @@ void ph_proc_ring_doorbell(proc_state *ps)
 {
     PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     if (atomic_load(&ps->env_rec->queue_depth) > 0) {
-        uint64_t one = 1;
-        ssize_t ignored = write(ps->env->doorbell, &one, sizeof(one));
-        (void)ignored;
+        ph_doorbells_ring(ps->env->index, 0);
     }
 }
 
