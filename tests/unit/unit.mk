@@ -16,16 +16,15 @@
 
 UNIT_DIR      := tests/unit
 UNIT_MOD_SRC  := $(addprefix $(MPM_DIR)/,head_parse.c h2_preface.c tls_hello.c \
-                   chan_msg.c sock_wrap.c \
-                   chan_msg.c broker_msg.c \
+                   chan_msg.c sock_wrap.c broker_msg.c \
                    config_value.c envconf_scan.c envconf_cache.c \
                    placement.c placement_topo.c policy_slots.c \
                    cgroup_limits.c)
 UNIT_SHM_SRC  := shm/shm_escape.c
 UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c unit_apr.c test_head_parse.c \
                    test_h2_preface.c test_tls_hello.c \
-                   test_chan_msg.c test_sock_wrap.c test_config_value.c \
-                   test_chan_msg.c test_broker_msg.c test_config_value.c \
+                   test_chan_msg.c test_sock_wrap.c test_broker_msg.c \
+                   test_config_value.c \
                    test_config_rows.c test_shm_escape.c \
                    test_envconf_scan.c test_envconf_cache.c \
                    test_placement.c test_policy_slots.c \
