@@ -10,6 +10,7 @@ load, config changes by graceful, and -k restart / -k stop ending children.
 import os
 import re
 import resource
+import signal
 import socket
 import time
 
@@ -645,21 +646,27 @@ def test_graceful_under_load(servers, tree, env_users, shm_dump):
     MinSpareProcessors 0
 """)
     url = f"http://127.0.0.1:{srv.port}/small.txt"
-    wrks = [phtest.run_tool_async(["wrk", "-t1", "-c16", "-d8s", "-H", f"Host: {h}", url])
+    # wrk runs until told to stop (SIGINT: it prints its figures), so that
+    # a restart slowed by a busy machine still happens under load; the
+    # waits below are generous for the same reason.
+    wrks = [phtest.run_tool_async(["wrk", "-t1", "-c16", "-d90s", "--timeout", "20s",
+                                   "-H", f"Host: {h}", url])
             for h in ("alice.test", "bob.test")]
     try:
         gens = [generation(srv)]
         start_req = env_requests(srv)
-        wait_for(lambda: env_requests(srv) > start_req + 500, 5, what="load flowing")
+        wait_for(lambda: env_requests(srv) > start_req + 500, 30, what="load flowing")
         for _ in range(2):
             res = srv.apache("-k", "graceful")
             assert res.returncode == 0, res.stderr
-            wait_for(lambda: generation(srv) > gens[-1], 5, what="a new generation")
+            wait_for(lambda: generation(srv) > gens[-1], 30, what="a new generation")
             gens.append(generation(srv))
             before = env_requests(srv)
-            wait_for(lambda: env_requests(srv) > before + 200, 5,
+            wait_for(lambda: env_requests(srv) > before + 200, 30,
                      what="load served by the new generation")
-        outs = [phtest.finish_tool(w, 20) for w in wrks]
+        for w in wrks:
+            w.send_signal(signal.SIGINT)
+        outs = [phtest.finish_tool(w, 30) for w in wrks]
     finally:
         for w in wrks:
             if w.poll() is None:
