@@ -161,4 +161,8 @@ int ph_factory_owner_adopt(apr_pool_t *pconf, apr_pool_t *plog,
 int ph_factory_owner_restore(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s);
 
+/* pre_config, in a factory's first configuration pass only: unlink the
+ * <VirtualHost> sections from the tree (factory_first_pass.c). */
+void ph_factory_first_pass_prune(void);
+
 #endif /* PH_FACTORY_H */
