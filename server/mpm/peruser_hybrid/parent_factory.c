@@ -223,6 +223,9 @@ static const char *config_of(apr_pool_t *p, const ph_env *env)
 {
     const char *own = env ? ph_envconf_path(env) : ph_envconf_front_path();
 
+    if (!own && ph_envconf_files_in_use()) {
+        return NULL;    /* never the whole configuration instead */
+    }
     return own ? own : ph_envconf_main_file(p, ap_server_conf);
 }
 
@@ -385,6 +388,10 @@ static int start(factory *f, ph_env *env)
     argv = apr_array_copy(p, base_argv);
     push(argv, "-f");
     push(argv, config_of(p, env));
+    if (!APR_ARRAY_IDX(argv, argv->nelts - 1, const char *)) {
+        apr_pool_destroy(p);
+        return EIO;     /* logged */
+    }
     /* After the configuration: a PidFile of its own, which it never
      * writes, so that httpd's start-up check ("already running") does
      * not find the parent's. */
