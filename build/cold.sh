@@ -19,6 +19,9 @@
 #   COLD_PH_LINES="ProcessorImage fork"  (server lines for peruser_hybrid)
 #   COLD_MPMS="base ph event" COLD_BASE_MODULE=/path/to/other/build.so
 #                                 (before and after in one run)
+#   COLD_TMPFS_RUN=1              (default: each server's runtime directory
+#                                 in /dev/shm, as Debian's /run/apache2 is
+#                                 tmpfs; 0: under /tmp)
 #
 # Bounded: every curl has a 30 s limit, start-up is polled for at most
 # 30 s, every server is stopped by its pid before the next starts.
@@ -50,7 +53,17 @@ ulimit -n 65536 2>/dev/null || true
 ensure_env_users
 make_work_dir ph-cold
 STOP_SECONDS=60
-trap cleanup_servers EXIT
+TMPFS_RUN=${COLD_TMPFS_RUN:-1}
+[ -d /dev/shm ] || TMPFS_RUN=0
+TMPFS_DIRS=()
+finish() {
+    local rc=$? d
+    for d in "${TMPFS_DIRS[@]}"; do
+        rm -rf "$d"
+    done
+    cleanup_servers "$rc"
+}
+trap finish EXIT
 
 declare -A R
 
@@ -91,6 +104,14 @@ measure() {
     if [ "$mpm" = base ]; then
         [ -n "$BASE_MODULE" ] || { echo "$SCRIPT: base needs COLD_BASE_MODULE" >&2; return 1; }
         MODULE=$BASE_MODULE kind=ph
+    fi
+    # the runtime directory on tmpfs, as Debian's /run/apache2 is: the
+    # segment's files are created there at every start (on ext4, creating
+    # a thousand files where a thousand were just removed takes seconds)
+    if [ "$TMPFS_RUN" = 1 ]; then
+        mkdir -p "$dir"
+        ln -sfn "$(mktemp -d /dev/shm/ph-cold-run-XXXXXX)" "$dir/run"
+        TMPFS_DIRS+=("$(readlink "$dir/run")")
     fi
     # shellcheck disable=SC2086
     TENANT_PROCESSOR_LINES="MinProcessors 0" tenants_conf "$dir" "$kind" "$n" "$port" \
