@@ -98,7 +98,7 @@ factories_cpu() {
 }
 
 measure() {
-    local n=$1 mpm=$2 dir=$WORK/$2-$1 port t0 t1 code ok=0 kind=$2
+    local n=$1 mpm=$2 dir=$WORK/$2-$1 port kind=$2
     port=$(free_port)
     MODULE=$OUR_MODULE
     if [ "$mpm" = base ]; then
@@ -116,19 +116,8 @@ measure() {
     # shellcheck disable=SC2086
     TENANT_PROCESSOR_LINES="MinProcessors 0" tenants_conf "$dir" "$kind" "$n" "$port" \
         ${COLD_PH_LINES:+"$COLD_PH_LINES"}
-    t0=$(date +%s%N)
-    /usr/sbin/apache2 -f "$dir/httpd.conf" -k start
-    STARTED+=("$dir") STARTED_LABELS+=("$mpm-$n")
-    for _ in $(seq 1 300); do
-        code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' -H "Host: t1.test" \
-                    "http://127.0.0.1:$port/100b.txt" 2>/dev/null || true)
-        [ -n "$code" ] && [ "$code" != 000 ] && { ok=1; break; }
-        sleep 0.02
-    done
-    t1=$(date +%s%N)
-    [ "$ok" = 1 ] || { echo "$SCRIPT: $mpm with $n tenants did not answer" >&2
-                       tail "$dir/error.log" >&2; return 1; }
-    R[$n,$mpm,start]=$(( (t1 - t0) / 1000000 ))
+    tenants_start "$dir" "$mpm-$n" "$port" || return 1
+    R[$n,$mpm,start]=$START_MS
     local last_seq=$((1 + SEQ)) first_par=$((2 + SEQ)) last_par=$((1 + SEQ + PAR))
     [ "$last_seq" -le "$n" ] || last_seq=$n
     [ "$last_par" -le "$n" ] || last_par=$n
