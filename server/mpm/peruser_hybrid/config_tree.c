@@ -26,7 +26,8 @@
  * tree, possibly at the same address, always in a later generation...
  * except the first two passes at start-up, which the main state tells
  * apart).  Built in the process that asks, before it forks children that
- * would ask (post_config), so threads only read it.
+ * would ask (post_config), so threads only read it; kept in a pool of the
+ * process's pconf, cleared with it.
  */
 static struct {
     const ap_directive_t *tree;
@@ -35,7 +36,15 @@ static struct {
     apr_hash_t *by_site;        /* "line:file" -> first <VirtualHost> */
 } sections;
 
-static void index_sections(void)
+static apr_status_t forget_sections(void *unused)
+{
+    (void)unused;
+    sections.pool = NULL;
+    sections.by_site = NULL;
+    return APR_SUCCESS;
+}
+
+static void index_sections(const server_rec *s)
 {
     const ap_directive_t *d;
     int gen = ap_state_query(AP_SQ_CONFIG_GEN);
@@ -45,10 +54,15 @@ static void index_sections(void)
         && sections.gen == gen && sections.state == state) {
         return;
     }
-    if (!sections.pool) {
-        apr_pool_create(&sections.pool, NULL);
+    /* In a pool of the process's pconf: this module is unloaded and
+     * loaded again with every generation, its statics with it, so a pool
+     * of its own would be lost at each restart. */
+    if (sections.pool) {
+        apr_pool_destroy(sections.pool);    /* runs forget_sections */
     }
-    apr_pool_clear(sections.pool);
+    apr_pool_create(&sections.pool, s->process->pconf);
+    apr_pool_cleanup_register(sections.pool, NULL, forget_sections,
+                              apr_pool_cleanup_null);
     sections.by_site = apr_hash_make(sections.pool);
     sections.tree = ap_conftree;
     sections.gen = gen;
@@ -78,7 +92,7 @@ const ap_directive_t *ph_config_section_of(const server_rec *s, int *top)
     if (!s->defn_name) {
         return NULL;
     }
-    index_sections();
+    index_sections(s);
     if ((size_t)apr_snprintf(key, sizeof(key), "%u:%s", s->defn_line_number,
                              s->defn_name) < sizeof(key) - 1) {
         d = apr_hash_get(sections.by_site, key, APR_HASH_KEY_STRING);
