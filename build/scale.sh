@@ -144,25 +144,13 @@ cold() {
 declare -A R   # R[N,mpm,row]
 
 measure() {
-    local n=$1 mpm=$2 dir=$WORK/$2-$1 port t0 t1 pid pids p k
+    local n=$1 mpm=$2 dir=$WORK/$2-$1 port pid pids p k
     local t_before t_after muxfds="" facfds="" cpu_mux=0 cpu_par=0 b a
     local half first_par last_par
     port=$(free_port)
     TENANT_PROCESSOR_LINES="MinProcessors 0" tenants_conf "$dir" "$mpm" "$n" "$port"
-    t0=$(date +%s%N)
-    /usr/sbin/apache2 -f "$dir/httpd.conf" -k start
-    STARTED+=("$dir") STARTED_LABELS+=("$mpm-$n")
-    local ok=0
-    for _ in $(seq 1 300); do
-        code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' -H "Host: t1.test" \
-                    "http://127.0.0.1:$port/100b.txt" 2>/dev/null || true)
-        [ -n "$code" ] && [ "$code" != 000 ] && { ok=1; break; }
-        sleep 0.1
-    done
-    t1=$(date +%s%N)
-    [ "$ok" = 1 ] || { echo "$SCRIPT: $mpm with $n tenants did not answer" >&2
-                       tail "$dir/error.log" >&2; return 1; }
-    R[$n,$mpm,start]=$(( (t1 - t0) / 1000000 ))
+    tenants_start "$dir" "$mpm-$n" "$port" || return 1
+    R[$n,$mpm,start]=$START_MS
     pid=$(cat "$dir/httpd.pid")
     sleep "$SETTLE"
 

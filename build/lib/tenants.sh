@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# build/lib/tenants.sh -- many tenants, one vhost each, for build/slots.sh
-# and build/scale.sh.  Sourced, not run, after lib/common.sh and
+# build/lib/tenants.sh -- many tenants, one vhost each, for build/slots.sh,
+# build/scale.sh and build/cold.sh.  Sourced, not run, after lib/common.sh and
 # lib/httpd.sh:
 #
 #   . "$(dirname "$(readlink -f "$0")")/lib/tenants.sh"
@@ -65,6 +65,32 @@ EOF
             printf '    DocumentRoot %s\n</VirtualHost>\n' "$WORK/www"
         done
     } > "$dir/httpd.conf"
+}
+
+# tenants_start DIR LABEL PORT: start apache2 on DIR/httpd.conf (noted in
+# STARTED for cleanup_servers) and poll t1.test every 20 ms, at most 15 s,
+# until it gives any answer; sets START_MS to the milliseconds from the
+# start to that answer, or complains with the end of DIR/error.log and
+# returns 1.  (Not in a $(...): STARTED must reach the caller.)
+tenants_start() {
+    local dir=$1 label=$2 port=$3 t0 t1 code
+    t0=$(date +%s%N)
+    /usr/sbin/apache2 -f "$dir/httpd.conf" -k start
+    STARTED+=("$dir") STARTED_LABELS+=("$label")
+    for _ in $(seq 1 750); do
+        code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' -H "Host: t1.test" \
+                    "http://127.0.0.1:$port/100b.txt" 2>/dev/null || true)
+        if [ -n "$code" ] && [ "$code" != 000 ]; then
+            t1=$(date +%s%N)
+            # shellcheck disable=SC2034  # read by the caller
+            START_MS=$(( (t1 - t0) / 1000000 ))
+            return 0
+        fi
+        sleep 0.02
+    done
+    echo "$SCRIPT: $label did not answer" >&2
+    tail "$dir/error.log" >&2
+    return 1
 }
 
 # tenant_touch I PORT: "CODE SECONDS" of one GET of tI.test's 100b.txt

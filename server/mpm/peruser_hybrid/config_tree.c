@@ -12,21 +12,97 @@
 #include "apr_strings.h"
 #include "http_config.h"
 #include "http_core.h"
+#include "http_main.h"
+#include "apr_hash.h"
 
 #include "ph_config_tree.h"
+
+/*
+ * The <VirtualHost> sections of the tree by "line:file", built at the
+ * first question about a tree: a scan of the whole tree for each vhost
+ * was N^2 string compares in every image's start at N vhosts (issue 13:
+ * the parent's start, a factory's start).  The tree is known by its
+ * address and the configuration generation (a new pass builds a new
+ * tree, possibly at the same address, always in a later generation...
+ * except the first two passes at start-up, which the main state tells
+ * apart).  Built in the process that asks, before it forks children that
+ * would ask (post_config), so threads only read it; kept in a pool of the
+ * process's pconf, cleared with it.
+ */
+static struct {
+    const ap_directive_t *tree;
+    int gen, state;
+    apr_pool_t *pool;
+    apr_hash_t *by_site;        /* "line:file" -> first <VirtualHost> */
+} sections;
+
+static apr_status_t forget_sections(void *unused)
+{
+    (void)unused;
+    sections.pool = NULL;
+    sections.by_site = NULL;
+    return APR_SUCCESS;
+}
+
+static void index_sections(const server_rec *s)
+{
+    const ap_directive_t *d;
+    int gen = ap_state_query(AP_SQ_CONFIG_GEN);
+    int state = ap_state_query(AP_SQ_MAIN_STATE);
+
+    if (sections.by_site && sections.tree == ap_conftree
+        && sections.gen == gen && sections.state == state) {
+        return;
+    }
+    /* In a pool of the process's pconf: this module is unloaded and
+     * loaded again with every generation, its statics with it, so a pool
+     * of its own would be lost at each restart. */
+    if (sections.pool) {
+        apr_pool_destroy(sections.pool);    /* runs forget_sections */
+    }
+    apr_pool_create(&sections.pool, s->process->pconf);
+    apr_pool_cleanup_register(sections.pool, NULL, forget_sections,
+                              apr_pool_cleanup_null);
+    sections.by_site = apr_hash_make(sections.pool);
+    sections.tree = ap_conftree;
+    sections.gen = gen;
+    sections.state = state;
+    for (d = ap_conftree; d; d = d->next) {
+        if (d->directive && !strcasecmp(d->directive, "<VirtualHost")
+            && d->filename) {
+            const char *key = apr_psprintf(sections.pool, "%u:%s",
+                                           (unsigned)d->line_num,
+                                           d->filename);
+            if (!apr_hash_get(sections.by_site, key, APR_HASH_KEY_STRING)) {
+                apr_hash_set(sections.by_site, key, APR_HASH_KEY_STRING, d);
+            }
+        }
+    }
+}
 
 const ap_directive_t *ph_config_section_of(const server_rec *s, int *top)
 {
     const ap_directive_t *d;
+    char key[4096 + 16];
 
     *top = !s->is_virtual;
     if (*top) {
         return ap_conftree;
     }
+    if (!s->defn_name) {
+        return NULL;
+    }
+    index_sections(s);
+    if ((size_t)apr_snprintf(key, sizeof(key), "%u:%s", s->defn_line_number,
+                             s->defn_name) < sizeof(key) - 1) {
+        d = apr_hash_get(sections.by_site, key, APR_HASH_KEY_STRING);
+        return d ? d->first_child : NULL;
+    }
+    /* a name longer than any path: look the slow way */
     for (d = ap_conftree; d; d = d->next) {
         if (d->directive && !strcasecmp(d->directive, "<VirtualHost")
             && (unsigned)d->line_num == s->defn_line_number && d->filename
-            && s->defn_name && !strcmp(d->filename, s->defn_name)) {
+            && !strcmp(d->filename, s->defn_name)) {
             return d->first_child;
         }
     }

@@ -27,6 +27,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "apr_hash.h"
 #include "apr_strings.h"
 #include "unixd.h"
 
@@ -60,7 +61,27 @@ static int user_in_group(const ph_env *env, gid_t group)
     return found;
 }
 
-static int refuse_server_account(apr_pool_t *p, const ph_env *env)
+/* user_in_group, asked once per (user, primary group): getgrouplist
+ * reads the whole group database, and a thousand environments of a few
+ * accounts asked it a thousand times (in every factory's start too). */
+static int user_in_group_memo(apr_hash_t *memo, const ph_env *env,
+                              gid_t group)
+{
+    apr_pool_t *p = apr_hash_pool_get(memo);
+    const char *key = apr_psprintf(p, "%s:%ld", env->user_name,
+                                   (long)env->gid);
+    int *in = apr_hash_get(memo, key, APR_HASH_KEY_STRING);
+
+    if (!in) {
+        in = apr_palloc(p, sizeof(*in));
+        *in = user_in_group(env, group);
+        apr_hash_set(memo, key, APR_HASH_KEY_STRING, in);
+    }
+    return *in;
+}
+
+static int refuse_server_account(apr_pool_t *p, apr_hash_t *memo,
+                                 const ph_env *env)
 {
     uid_t server_uid = ap_unixd_config.user_id;
     gid_t server_gid = ap_unixd_config.group_id;
@@ -76,7 +97,7 @@ static int refuse_server_account(apr_pool_t *p, const ph_env *env)
                             "Group (gid %ld)", env->group_name,
                             (long)server_gid);
     }
-    else if (user_in_group(env, server_gid)) {
+    else if (user_in_group_memo(memo, env, server_gid)) {
         what = apr_psprintf(p, "User %s is a member of the "
                             "server's Group (gid %ld)", env->user_name,
                             (long)server_gid);
@@ -138,6 +159,7 @@ static void note_shared_user(int index)
 
 int ph_env_check_accounts(apr_pool_t *p)
 {
+    apr_hash_t *memo;
     int i, refused = 0;
 
     if (!ph_envs || ph_envs->nelts == 0 || ph_env_by_index(0)->implicit) {
@@ -154,8 +176,9 @@ int ph_env_check_accounts(apr_pool_t *p)
                      "threaded MPMs)");
         refused = 1;
     }
+    memo = apr_hash_make(p);
     for (i = 0; i < ph_envs->nelts; i++) {
-        refused |= refuse_server_account(p, ph_env_by_index(i));
+        refused |= refuse_server_account(p, memo, ph_env_by_index(i));
         if (!ph_factory_is_me()) {  /* the parent said it already */
             note_shared_user(i);
         }

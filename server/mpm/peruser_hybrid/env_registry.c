@@ -28,10 +28,15 @@ apr_array_header_t *ph_envs;
 
 static apr_hash_t *bindings;
 static apr_array_header_t *servers_by_id;  /* vhost id -> server_rec * */
+/* name -> ph_env *: a scan of ph_envs for each <Processor> and each
+ * vhost's ServerEnvironment was N^2 string compares per configuration
+ * read (issue 13: a factory's start at 1,000 environments). */
+static apr_hash_t *by_name;
 
 void ph_env_reset(apr_pool_t *pconf)
 {
     ph_envs = apr_array_make(pconf, 8, sizeof(ph_env *));
+    by_name = apr_hash_make(pconf);
     bindings = NULL;    /* the last generation's, in a cleared pool */
 }
 
@@ -45,15 +50,7 @@ ph_env *ph_env_by_index(int index)
 
 static ph_env *env_find(const char *name)
 {
-    int i;
-
-    for (i = 0; ph_envs && i < ph_envs->nelts; i++) {
-        ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        if (!strcmp(env->name, name)) {
-            return env;
-        }
-    }
-    return NULL;
+    return by_name ? apr_hash_get(by_name, name, APR_HASH_KEY_STRING) : NULL;
 }
 
 static ph_env *env_add(apr_pool_t *p, const char *name)
@@ -79,6 +76,9 @@ static ph_env *env_add(apr_pool_t *p, const char *name)
     env->numa_node = PH_NUMA_UNSET;
     env->nice_level = PH_NICE_UNSET;
     APR_ARRAY_PUSH(ph_envs, ph_env *) = env;
+    if (by_name) {
+        apr_hash_set(by_name, env->name, APR_HASH_KEY_STRING, env);
+    }
     return env;
 }
 
@@ -302,31 +302,73 @@ int ph_env_can_switch_users(void)
     return geteuid() == 0;
 }
 
-static const char *resolve_identity(apr_pool_t *p, ph_env *env)
+/*
+ * getpwnam and getgrnam read the account databases (nsswitch: files,
+ * systemd's userdb...) at every call: tens of system calls each.  A
+ * thousand environments of a few accounts looked every name up a thousand
+ * times, in the parent's two passes and in every factory's start (issue
+ * 13: most of a factory's start).  Each name is looked up once per
+ * resolution; the answer for a name does not change within one.
+ */
+typedef struct id_memo {
+    apr_hash_t *users;          /* name -> id_known */
+    apr_hash_t *groups;
+} id_memo;
+
+typedef struct id_known {
+    int found;
+    unsigned long id;
+} id_known;
+
+static const id_known *known_id(apr_pool_t *p, apr_hash_t *h,
+                                const char *name, int group)
 {
-    struct passwd *pw;
-    struct group *gr;
+    id_known *k = apr_hash_get(h, name, APR_HASH_KEY_STRING);
+
+    if (!k) {
+        k = apr_pcalloc(p, sizeof(*k));
+        if (group) {
+            struct group *gr = getgrnam(name);
+            k->found = gr != NULL;
+            k->id = gr ? (unsigned long)gr->gr_gid : 0;
+        }
+        else {
+            struct passwd *pw = getpwnam(name);
+            k->found = pw != NULL;
+            k->id = pw ? (unsigned long)pw->pw_uid : 0;
+        }
+        apr_hash_set(h, apr_pstrdup(p, name), APR_HASH_KEY_STRING, k);
+    }
+    return k;
+}
+
+static const char *resolve_identity(apr_pool_t *p, apr_pool_t *scratch,
+                                    id_memo *memo, ph_env *env)
+{
+    const id_known *pw, *gr;
 
     PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
 
-    if (!(pw = getpwnam(env->user_name))) {
+    pw = known_id(scratch, memo->users, env->user_name, 0);
+    if (!pw->found) {
         return apr_psprintf(p, "<Processor %s> (%s:%u): unknown user '%s'",
                             env->name, env->defn_file, env->defn_line,
                             env->user_name);
     }
-    if (!(gr = getgrnam(env->group_name))) {
+    gr = known_id(scratch, memo->groups, env->group_name, 1);
+    if (!gr->found) {
         return apr_psprintf(p, "<Processor %s> (%s:%u): unknown group '%s'",
                             env->name, env->defn_file, env->defn_line,
                             env->group_name);
     }
-    if (pw->pw_uid == 0 || gr->gr_gid == 0) {
+    if (pw->id == 0 || gr->id == 0) {
         return apr_psprintf(p, "<Processor %s> (%s:%u): refusing to run an "
                             "environment as root (User %s, Group %s)",
                             env->name, env->defn_file, env->defn_line,
                             env->user_name, env->group_name);
     }
-    env->uid = pw->pw_uid;
-    env->gid = gr->gr_gid;
+    env->uid = (uid_t)pw->id;
+    env->gid = (gid_t)gr->id;
     return NULL;
 }
 
@@ -430,13 +472,22 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         env->defn_file = "(implicit)";
     }
     else {
-        for (i = 0; i < ph_envs->nelts; i++) {
+        apr_pool_t *scratch;
+        id_memo memo;
+
+        apr_pool_create(&scratch, p);
+        memo.users = apr_hash_make(scratch);
+        memo.groups = apr_hash_make(scratch);
+        for (i = 0, msg = NULL; i < ph_envs->nelts && !msg; i++) {
             ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-            if ((msg = resolve_identity(p, env))
-                || (msg = check_env_limits(p, env))
-                || (msg = check_env_places(p, env))) {
-                return msg;
+            if (!(msg = resolve_identity(p, scratch, &memo, env))
+                && !(msg = check_env_limits(p, env))) {
+                msg = check_env_places(p, env);
             }
+        }
+        apr_pool_destroy(scratch);
+        if (msg) {
+            return msg;
         }
     }
 

@@ -92,16 +92,37 @@ static const ph_env no_env;
  * each stub says what they route it by. */
 static const ph_env multiplexers;
 
-/* This generation's files, by environment index, and the multiplexers'
- * (from pconf). */
+/* This generation's files, by environment index (NULL: not written
+ * yet), and the multiplexers' (from pconf). */
 static apr_array_header_t *written_paths;
 static const char *front_path;
+
+/*
+ * What an environment's file is made from, kept for the generation: an
+ * environment's file is written when its factory first starts (issue 13:
+ * at start-up the parent wrote all N files, O(N^2) bytes, before the
+ * first answer; most environments of a large server never start in a
+ * generation).  In a pool of pconf's; each file's own work is in a pool
+ * of its own, destroyed once written.
+ */
+typedef struct later_files {
+    apr_pool_t *pool;
+    owner_map map;
+    ph_envconf_callbacks cb;
+    ph_envconf_doc *doc;
+    const char *dir;
+    int gen;
+    server_rec *s;
+} later_files;
+
+static later_files *later;
 
 static apr_status_t forget_paths(void *unused)
 {
     (void)unused;
     written_paths = NULL;
     front_path = NULL;
+    later = NULL;
     return APR_SUCCESS;
 }
 
@@ -888,93 +909,115 @@ static const char *write_multiplexers(apr_pool_t *p, apr_pool_t *ptemp,
     return NULL;
 }
 
+/* Write env's file of this generation (later holds what it is made
+ * from).  NULL, or why not (from p). */
+static const char *write_env(apr_pool_t *p, later_files *l, const ph_env *env)
+{
+    apr_pool_t *iter;
+    const char *text, *name, *msg;
+    apr_size_t len;
+
+    PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
+    apr_pool_create(&iter, l->pool);
+    reset_visits(iter, &l->map, env);
+    msg = ph_envconf_emit(iter, l->doc, env->name, &l->cb, &text, &len);
+    if (!msg) {
+        msg = check_all_met(iter, &l->map);
+    }
+    name = file_name(iter, env->name, l->gen);
+    if (!msg) {
+        msg = ph_envconf_store(iter, l->dir, name, text, len);
+    }
+    if (msg) {
+        msg = apr_psprintf(p, "environment %s: %s", env->name, msg);
+        apr_pool_destroy(iter);
+        return msg;
+    }
+    APR_ARRAY_IDX(written_paths, env->index, const char *) =
+        apr_pstrcat(p, l->dir, "/", name, NULL);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, l->s, PHLOGNO(00501)
+                 "wrote environment %s's configuration %s/%s: %"
+                 APR_SIZE_T_FMT " bytes, %u virtual hosts of other "
+                 "environments as stubs", env->name, l->dir, name, len,
+                 l->map.stubs);
+    apr_pool_destroy(iter);
+    return NULL;
+}
+
 const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
                                  server_rec *s, const char *main_conf_file)
 {
-    ph_envconf_callbacks cb;
-    ph_envconf_doc *doc;
-    owner_map map;
-    apr_array_header_t *paths;
+    later_files *l;
     apr_hash_t *now;
-    const char *dir, *msg;
-    int gen, i;
+    const char *msg;
+    int i;
 
     written_paths = NULL;
     front_path = NULL;
+    later = NULL;
     /* Started by a user who cannot switch users, every environment runs
      * as that user: there is no boundary for a file to keep. */
     if (!has_environments() || !ph_env_can_switch_users()) {
         return NULL;
     }
-    if ((msg = prepare(ptemp, s, main_conf_file, &map, &cb, &doc))) {
+    l = apr_pcalloc(p, sizeof(*l));
+    apr_pool_create(&l->pool, p);
+    l->s = s;
+    if ((msg = prepare(l->pool, s, main_conf_file, &l->map, &l->cb,
+                       &l->doc))) {
         return apr_pstrdup(p, msg);
     }
-    if (!(dir = ap_runtime_dir_relative(ptemp, PH_ENVCONF_DIR))) {
+    if (!(l->dir = ap_runtime_dir_relative(p, PH_ENVCONF_DIR))) {
         return "invalid DefaultRuntimeDir for environments' configurations";
     }
-    if ((msg = prepare_dir(p, dir))) {
+    if ((msg = prepare_dir(p, l->dir))) {
         return msg;
     }
-    gen = ap_state_query(AP_SQ_CONFIG_GEN);
-    paths = apr_array_make(p, ph_envs->nelts, sizeof(const char *));
-    now = apr_hash_make(ptemp);
+    l->gen = ap_state_query(AP_SQ_CONFIG_GEN);
+    written_paths = apr_array_make(p, ph_envs->nelts, sizeof(const char *));
     for (i = 0; i < ph_envs->nelts; i++) {
-        const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
-        apr_pool_t *iter;
-        const char *text, *name;
-        apr_size_t len;
-
-        PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
-        APR_ARRAY_PUSH(paths, const char *) = NULL;
-        apr_pool_create(&iter, ptemp);
-        reset_visits(iter, &map, env);
-        msg = ph_envconf_emit(iter, doc, env->name, &cb, &text, &len);
-        if (!msg) {
-            msg = check_all_met(iter, &map);
-        }
-        name = file_name(ptemp, env->name, gen);
-        if (!msg) {
-            msg = ph_envconf_store(iter, dir, name, text, len);
-        }
-        if (msg) {
-            msg = apr_psprintf(p, "environment %s: %s", env->name, msg);
-            apr_pool_destroy(iter);
-            return msg;
-        }
-        apr_hash_set(now, name, APR_HASH_KEY_STRING, name);
-        APR_ARRAY_IDX(paths, i, const char *) =
-            apr_pstrcat(p, dir, "/", name, NULL);
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PHLOGNO(00501)
-                     "wrote environment %s's configuration %s/%s: %"
-                     APR_SIZE_T_FMT " bytes, %u virtual hosts of other "
-                     "environments as stubs", env->name, dir, name, len,
-                     map.stubs);
-        apr_pool_destroy(iter);
+        APR_ARRAY_PUSH(written_paths, const char *) = NULL;
     }
-    if ((msg = write_multiplexers(p, ptemp, s, dir, gen, doc, &cb, &map,
-                                  now))) {
+    now = apr_hash_make(ptemp);
+    if ((msg = write_multiplexers(p, ptemp, s, l->dir, l->gen, l->doc,
+                                  &l->cb, &l->map, now))) {
         return msg;
     }
-    remove_stale(s, dir, now);
-    if (map.outside) {
+    /* Environments' files of earlier generations go; this generation's
+     * are written on first use (ph_envconf_path). */
+    remove_stale(s, l->dir, now);
+    if (l->map.outside) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PHLOGNO(00380)
                      "\"%s\": a TLS cache outside this server's files is "
                      "one cache for every environment's processors, each "
                      "of which can read the others' sessions there; give "
                      "each environment its own (shmcb or dbm are made per "
-                     "environment)", map.outside);
+                     "environment)", l->map.outside);
     }
-    map.magic = 0;
-    written_paths = paths;
+    later = l;
     apr_pool_cleanup_register(p, NULL, forget_paths, apr_pool_cleanup_null);
     return NULL;
 }
 
+int ph_envconf_files_in_use(void)
+{
+    return later != NULL;
+}
+
 const char *ph_envconf_path(const ph_env *env)
 {
+    const char *path, *msg;
+
     PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
-    if (!written_paths || env->index < 0
+    if (!later || !written_paths || env->index < 0
         || env->index >= written_paths->nelts) {
+        return NULL;
+    }
+    path = APR_ARRAY_IDX(written_paths, env->index, const char *);
+    if (!path && (msg = write_env(apr_pool_parent_get(later->pool), later,
+                                  env))) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, later->s, PHLOGNO(00193)
+                     "%s: its factory cannot start", msg);
         return NULL;
     }
     return APR_ARRAY_IDX(written_paths, env->index, const char *);

@@ -130,6 +130,7 @@ static int ph_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
     }
     ph_factory_inherited_cloexec();
+    ph_factory_first_pass_prune();
     ap_listen_pre_config();
     ph_config_reset();
     ph_env_reset(pconf);

@@ -61,6 +61,8 @@ typedef struct factory {
     apr_time_t empty_since;     /* without a processor since (0: has) */
     int retired;                /* let go for idleness: no warning when
                                  * it exits */
+    int pending;                /* exec'd, its READY not read yet */
+    apr_time_t launched;        /* when it was exec'd */
     int ctl;                    /* parent's end of the control socket */
     int env_index;              /* in its generation; -1: the
                                  * multiplexers' factory */
@@ -224,6 +226,9 @@ static const char *config_of(apr_pool_t *p, const ph_env *env)
 {
     const char *own = env ? ph_envconf_path(env) : ph_envconf_front_path();
 
+    if (!own && ph_envconf_files_in_use()) {
+        return NULL;    /* never the whole configuration instead */
+    }
     return own ? own : ph_envconf_main_file(p, ap_server_conf);
 }
 
@@ -369,6 +374,7 @@ static void forget(factory *f)
     }
     f->ctl = -1;
     f->pid = 0;
+    f->pending = 0;
 }
 
 /* A factory that failed us: kill it (it is waited for with the others in
@@ -381,21 +387,26 @@ static void abandon(factory *f)
     forget(f);
 }
 
-/* Start f: X's processor factory (env), or the multiplexers' (NULL). */
-static int start(factory *f, ph_env *env)
+/* Start f: X's processor factory (env), or the multiplexers' (NULL); its
+ * READY is awaited by await_ready. */
+static int launch(factory *f, ph_env *env)
 {
     ph_retained *r = ph_retained_state;
     apr_array_header_t *argv, *fds;
     apr_pool_t *p;
-    ph_factory_msg m;
     const char *spec;
     int sv[2], rv, nlisteners;
     pid_t pid;
+    apr_time_t began = apr_time_now();
 
     apr_pool_create(&p, NULL);
     argv = apr_array_copy(p, base_argv);
     push(argv, "-f");
     push(argv, config_of(p, env));
+    if (!APR_ARRAY_IDX(argv, argv->nelts - 1, const char *)) {
+        apr_pool_destroy(p);
+        return EIO;     /* logged */
+    }
     /* After the configuration: a PidFile of its own, which it never
      * writes, so that httpd's start-up check ("already running") does
      * not find the parent's. */
@@ -439,6 +450,22 @@ static int start(factory *f, ph_env *env)
     f->env_index = env ? env->index : -1;
     f->gen = r->mpm->my_generation;
     f->env_name = env ? env->name : NULL;
+    f->launched = apr_time_now();
+    f->pending = 1;
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00191)
+                 "%s: exec'd, pid %" APR_PID_T_FMT " (fork and exec took "
+                 "%" APR_TIME_T_FMT " us in the parent)", label(f), pid,
+                 f->launched - began);
+    return 0;
+}
+
+/* A launched factory's READY (configuration read, logs open). */
+static int await_ready(factory *f)
+{
+    ph_factory_msg m;
+    int rv;
+
+    f->pending = 0;
     if ((rv = receive(f->ctl, &m, READY_TIMEOUT_MS)) == 0
         && m.kind != PH_FACTORY_READY) {
         rv = EPROTO;
@@ -448,8 +475,44 @@ static int start(factory *f, ph_env *env)
         return rv;
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00522)
-                 "%s is ready, pid %" APR_PID_T_FMT,
-                 label(f), pid);
+                 "%s is ready, pid %" APR_PID_T_FMT " (%" APR_TIME_T_FMT
+                 " us after its exec)", label(f), f->pid,
+                 apr_time_now() - f->launched);
+    return 0;
+}
+
+/* Launch f if it is not running (nor waiting out a back-off); then, if
+ * it is still starting, wait for its READY.  0 or an errno value, the
+ * back-off set and logged (PH00523). */
+static int start(factory *f, ph_env *env, int wait)
+{
+    int rv = 0;
+
+    if (f->pid == 0) {
+        if (apr_time_now() < f->retry_at) {
+            return EAGAIN;
+        }
+        rv = launch(f, env);
+    }
+    if (!rv && f->pending && wait) {
+        rv = await_ready(f);
+    }
+    if (rv != 0) {
+        f->retry_delay = f->retry_delay ? f->retry_delay * 2 : RETRY_FIRST;
+        if (f->retry_delay > RETRY_MAX) {
+            f->retry_delay = RETRY_MAX;
+        }
+        f->retry_at = apr_time_now() + f->retry_delay;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
+                     PHLOGNO(00523) "%s did not start (its "
+                     "configuration or a module's start-up failed? see "
+                     "above); next attempt in %" APR_TIME_T_FMT " s",
+                     label(f), apr_time_sec(f->retry_delay));
+        return rv;
+    }
+    if (!f->pending) {
+        f->retry_delay = 0;
+    }
     return 0;
 }
 
@@ -460,30 +523,15 @@ static pid_t fork_through(factory *f, ph_env *env, int slot, int value)
     ph_factory_msg m = { PH_FACTORY_MSG_MAGIC, PH_FACTORY_SPAWN, slot, value };
     int rv, status;
     pid_t pid;
+    apr_time_t asked;
 
     if (f->pid && f->ctl < 0) {
         return -1;      /* let go, not reaped yet: the next tick starts one */
     }
-    if (f->pid == 0) {
-        if (apr_time_now() < f->retry_at) {
-            return -1;
-        }
-        if ((rv = start(f, env)) != 0) {
-            f->retry_delay = f->retry_delay ? f->retry_delay * 2
-                                            : RETRY_FIRST;
-            if (f->retry_delay > RETRY_MAX) {
-                f->retry_delay = RETRY_MAX;
-            }
-            f->retry_at = apr_time_now() + f->retry_delay;
-            ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
-                         PHLOGNO(00523) "%s did not start (its "
-                         "configuration or a module's start-up failed? see "
-                         "above); next attempt in %" APR_TIME_T_FMT " s",
-                         label(f), apr_time_sec(f->retry_delay));
-            return -1;
-        }
-        f->retry_delay = 0;
+    if (start(f, env, 1) != 0) {
+        return -1;
     }
+    asked = apr_time_now();
     if (send(f->ctl, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m)) {
         rv = errno;
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
@@ -516,6 +564,9 @@ static pid_t fork_through(factory *f, ph_env *env, int slot, int value)
                      (long)pid);
         return -1;
     }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00192)
+                 "%s forked pid %ld for slot %d in %" APR_TIME_T_FMT " us",
+                 label(f), (long)pid, slot, apr_time_now() - asked);
     return pid;
 }
 
@@ -525,6 +576,19 @@ pid_t ph_factory_fork_processor(ph_env *env, int slot)
         return -1;
     }
     return fork_through(&current[env->index], env, slot, 0);
+}
+
+void ph_factory_prestart(ph_env *env)
+{
+    factory *f;
+
+    if (!current || env->index < 0 || env->index >= ncurrent - 1) {
+        return;
+    }
+    f = &current[env->index];
+    if (!(f->pid && f->ctl < 0)) {
+        start(f, env, 0);
+    }
 }
 
 pid_t ph_factory_fork_multiplexer(int slot, int mux_index)

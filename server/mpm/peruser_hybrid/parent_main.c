@@ -734,6 +734,11 @@ static void apply_plan(const ph_slots_census *c, const ph_slots_plan *p)
         gen.quiet_until_ms[k] = p->quiet_until_ms[k];
         gen.forked[k] = 0;
     }
+    /* Cold environments' factories start side by side (issue 13). */
+    for (i = 0; i < p->nspawn && ph_factory_in_use(); i++) {
+        ph_factory_prestart(APR_ARRAY_IDX(ph_envs, p->spawn_env[i],
+                                          ph_env *));
+    }
     for (i = 0; i < p->nspawn; i++) {
         k = p->spawn_env[i];
         if ((stopped = told_to_stop())) {

@@ -26,11 +26,14 @@
 #define PH_ENVCONF_DIR "peruser_hybrid"
 
 /*
- * Write every environment's file for this generation (p: pconf, for the
- * paths ph_envconf_path returns; ptemp: scratch).  main_conf_file: the
- * file httpd read (-f), or NULL to find it from httpd's command line.
- * Returns NULL, or a message (from p) naming what could not be split or
- * written; nothing of this generation is then usable.
+ * Prepare this generation's files (p: pconf, which keeps what they are
+ * made from and the paths ph_envconf_path returns; ptemp: scratch):
+ * write the multiplexers' file and remove earlier generations' files.
+ * An environment's own file is written when its factory first starts
+ * (ph_envconf_path).  main_conf_file: the file httpd read (-f), or NULL
+ * to find it from httpd's command line.  Returns NULL, or a message (from
+ * p) naming what could not be split or written; nothing of this
+ * generation is then usable.
  */
 const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
                                  server_rec *s, const char *main_conf_file);
@@ -41,7 +44,13 @@ const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
  */
 const char *ph_envconf_check(apr_pool_t *ptemp, server_rec *s);
 
-/* The file written for env this generation, or NULL if none was. */
+/* Whether this generation's environments have files of their own
+ * (ProcessorImage exec, run by root). */
+int ph_envconf_files_in_use(void);
+
+/* The file of env this generation, written now if it was not yet (the
+ * first start of its factory); NULL if it cannot be written (logged,
+ * PH00193) or none are in use (ph_envconf_files_in_use). */
 const char *ph_envconf_path(const ph_env *env);
 
 /* The multiplexers' file of this generation (every vhost a stub with its

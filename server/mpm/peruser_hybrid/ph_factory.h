@@ -163,4 +163,14 @@ int ph_factory_owner_adopt(apr_pool_t *pconf, apr_pool_t *plog,
 int ph_factory_owner_restore(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s);
 
+/* Launch env's factory now if it is not running, without waiting for
+ * it: the parent launches the factories of every environment it is about
+ * to give a first processor, so that they read their configurations side
+ * by side (the fork that follows waits for each READY in turn). */
+void ph_factory_prestart(ph_env *env);
+
+/* pre_config, in a factory's first configuration pass only: unlink the
+ * <VirtualHost> sections from the tree (factory_first_pass.c). */
+void ph_factory_first_pass_prune(void);
+
 #endif /* PH_FACTORY_H */
