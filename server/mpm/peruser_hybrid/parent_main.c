@@ -887,6 +887,7 @@ static void server_main_loop(void)
         wait_for_event(next_tick_ms());
         reap_children();
         ph_factory_tidy();
+        ph_cgroup_tidy();
         if (r->mpm->restart_pending || r->mpm->shutdown_pending) {
             break;
         }
@@ -1131,5 +1132,6 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
         release_generation();
         ph_reclaim_children(note_child_stopped);
     }
+    ph_cgroup_generation_end();
     return OK;
 }
