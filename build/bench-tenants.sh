@@ -102,7 +102,8 @@ HZ=$(getconf CLK_TCK)
 server_dir() { echo "$WORK/$1"; }
 
 # start VARIANT: write its configuration and start it; ph-cold is only
-# waited for until its port accepts (a request would start a processor)
+# waited for until its pid file is written and its port accepts (a
+# request would start a processor)
 start() {
     local v=$1 dir mpm=${1%-*} lines="MinProcessors 0"
     dir=$(server_dir "$v")
@@ -117,7 +118,8 @@ start() {
     /usr/sbin/apache2 -f "$dir/httpd.conf" -k start
     STARTED+=("$dir") STARTED_LABELS+=("$v")
     for _ in $(seq 1 300); do
-        (exec 3<>"/dev/tcp/127.0.0.1/${PORT[$v]}") 2>/dev/null && return 0
+        [ -s "$dir/httpd.pid" ] && (exec 3<>"/dev/tcp/127.0.0.1/${PORT[$v]}") 2>/dev/null &&
+            return 0
         sleep 0.1
     done
     echo "$SCRIPT: $v does not accept on port ${PORT[$v]}" >&2
