@@ -16,6 +16,10 @@
 #   ph-nospare  as ph, with `MinSpareProcessors 0` too: one processor per
 #            tenant instead of the default's two spares each (which fill
 #            ServerLimit 256 at 100 tenants);
+#   ph-fork  as ph, with `ProcessorImage fork`: processors forked from
+#            the parent (sharing its memory, every environment's
+#            configuration included) instead of each environment's own
+#            exec'd image (the default);
 #   ph-1env  (not by default: a diagnosis) peruser_hybrid with the same
 #            vhosts all in environment t1: every connection in one
 #            environment's processors, as event has them in few processes;
@@ -33,7 +37,8 @@
 #
 #   make bench-tenants                  (as root)
 #   BT_TENANTS=100 BT_SECONDS=10 BT_WARMUP=3 BT_REPEAT=3
-#   BT_MPMS="ph ph-cold ph-nospare event itk"   (a subset)
+#   BT_MPMS="ph ph-cold ph-nospare ph-fork event itk"   (a subset; or
+#   with ph-1env)
 #   BT_MODULE=path/to/mod_mpm_peruser_hybrid.so (another build)
 #
 # Bounded: each wrk runs BT_SECONDS (killed 30 s later), curls have a 30 s
@@ -58,7 +63,7 @@ N=${BT_TENANTS:-100}
 SECS=${BT_SECONDS:-10}
 WARMUP=${BT_WARMUP:-3}
 REPEAT=${BT_REPEAT:-3}
-MPMS=${BT_MPMS:-ph ph-cold ph-nospare event itk}
+MPMS=${BT_MPMS:-ph ph-cold ph-nospare ph-fork event itk}
 MODULE=${BT_MODULE:-$REPO/build/out/mod_mpm_peruser_hybrid.so}
 require_tools "$SCRIPT" "bash build/test.sh installs it" wrk curl /usr/sbin/apache2
 [ -f "$MODULE" ] || make
@@ -105,11 +110,14 @@ server_dir() { echo "$WORK/$1"; }
 # waited for until its pid file is written and its port accepts (a
 # request would start a processor)
 start() {
-    local v=$1 dir mpm=${1%-*} lines="MinProcessors 0"
+    local v=$1 dir mpm=${1%-*} lines="MinProcessors 0" image
     dir=$(server_dir "$v")
     PORT[$v]=$(free_port)
     [ "$v" != ph-nospare ] || lines="$lines"$'\n'"    MinSpareProcessors 0"
-    TENANT_PROCESSOR_LINES=$lines tenants_conf "$dir" "$mpm" "$N" "${PORT[$v]}"
+    image=exec
+    [ "$v" != ph-fork ] || image=fork
+    TENANT_PROCESSOR_LINES=$lines tenants_conf "$dir" "$mpm" "$N" "${PORT[$v]}" \
+        "ProcessorImage $image"
     [ "$v" != ph-1env ] || sed -i 's/ServerEnvironment t[0-9]*$/ServerEnvironment t1/' "$dir/httpd.conf"
     if [ "$v" != ph-cold ]; then
         start_server "$dir" "$v" "http://127.0.0.1:${PORT[$v]}/100b.txt" t1.test
