@@ -114,8 +114,8 @@ start() {
     dir=$(server_dir "$v")
     PORT[$v]=$(free_port)
     [ "$v" != ph-nospare ] || lines="$lines"$'\n'"    MinSpareProcessors 0"
-    image=exec
-    [ "$v" != ph-fork ] || image=fork
+    image="exec"
+    [ "$v" != ph-fork ] || image="fork"
     TENANT_PROCESSOR_LINES=$lines tenants_conf "$dir" "$mpm" "$N" "${PORT[$v]}" \
         "ProcessorImage $image"
     [ "$v" != ph-1env ] || sed -i 's/ServerEnvironment t[0-9]*$/ServerEnvironment t1/' "$dir/httpd.conf"
