@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import threading
 import uuid
 from pathlib import Path
 
@@ -487,3 +488,43 @@ def test_groups_follow_cgroup_root_at_graceful_restart(roots, servers, tree, shm
     finally:
         for d in new.values():
             remove_group(d)
+
+
+def test_removed_environment_group_killed_after_graceful_timeout(roots, servers, tree, shm_dump):
+    """With GracefulShutdownTimeout, a removed environment's old processor
+    still serving a request keeps its groups until that timeout; then what
+    is in them, the processor and its CGI included, is killed by pid and
+    the groups go (the request ends unanswered)."""
+    _, gate = phtest.gated_cgi(tree["bob"])
+    srv = start(servers, conf(roots, global_lines="GracefulShutdownTimeout 4\n"))
+    ready_processors(srv, "bob")
+    result = {}
+
+    def client():
+        try:
+            result["r"] = http_get(srv.port, "bob.test", "/cgi-bin/gated.cgi", timeout=60)
+        except Exception as exc:  # the connection is cut: reported below
+            result["exc"] = exc
+    t = threading.Thread(target=client)
+    t.start()
+    try:
+        wait_for(lambda: len((roots["pids"] / "bob" / "cgroup.procs").read_text().split()) >= 2,
+                 30, what="bob's CGI running in his group")
+        srv.conf_path.write_text(without_env(srv.conf_path.read_text(), "bob"))
+        res = srv.apache("-k", "graceful")
+        assert res.returncode == 0, res.stderr
+        wait_for(lambda: srv.log_lines(r"PH00122"), 30, what="the graceful restart")
+        # still serving: the groups stay (4 s of timeout, checked at once)
+        assert all((roots[c] / "bob").exists() for c in V1)
+        wait_for(lambda: not any((roots[c] / "bob").exists() for c in V1), 30,
+                 what="bob's groups removed after GracefulShutdownTimeout")
+        assert srv.log_lines(r"PH00622.*environment bob: killed \d+ process")
+        t.join(30)
+        assert not t.is_alive()
+        assert "exc" in result or b"gated done" not in result["r"].body, result
+        r = http_get(srv.port, "alice.test", "/")
+        assert r.status == 200 and b"hello from alice" in r.body, r
+    finally:
+        if gate.exists():
+            gate.unlink()
+        t.join(30)
