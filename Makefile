@@ -15,6 +15,7 @@
 #   make slots      build/slots.sh: 1,000 tenants on ServerLimit, beside event
 #   make scale      build/scale.sh: N idle tenants beside event and mpm-itk (memory, CPU, fds, cold start)
 #   make cold       build/cold.sh: start time and cold first answers at N tenants, beside event
+#   make bench-tenants build/bench-tenants.sh: a wrk load over 100 tenants beside event and mpm-itk
 #   make shm-bench  ticket handoff vs a mutex queue (tests/shm)
 #   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
 #   make fuzz-short libFuzzer on head_parse.c and tls_hello.c, 20 s each
@@ -54,7 +55,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench bench-h2c bench-tls bench-alloc coldstart cold slots scale intree install uninstall install-account clean asan tsan \
+.PHONY: all unit check integration bench bench-h2c bench-tls bench-alloc bench-tenants coldstart cold slots scale intree install uninstall install-account clean asan tsan \
         httpd-tests-ph httpd-tests-ph-env httpd-tests-event
 all: $(MODULE) $(OUT)/pstat
 
@@ -132,6 +133,9 @@ scale: $(MODULE)
 
 cold: $(MODULE)
 	bash build/cold.sh
+
+bench-tenants: $(MODULE)
+	bash build/bench-tenants.sh
 
 # httpd's own test suite (shared/httpd-tests, beside the repository) in
 # one mode, compared with stock event's failures: see build/httpd-tests.sh.

@@ -54,19 +54,7 @@ MPMS=${SCALE_MPMS:-ph event itk}
 MODULE=${SCALE_MODULE:-$REPO/build/out/mod_mpm_peruser_hybrid.so}
 require_tools "$SCRIPT" "" curl xargs /usr/sbin/apache2
 [ -f "$MODULE" ] || make
-if [[ " $MPMS " == *" itk "* ]] && [ ! -f "$MODDIR/mpm_itk.so" ]; then
-    # Debian's package enables mpm_itk (and mpm_prefork) in /etc/apache2:
-    # the machine's own choice of MPM is put back.
-    mpms_before=$(cd /etc/apache2/mods-enabled 2>/dev/null && ls mpm_*.load 2>/dev/null || true)
-    install_deps libapache2-mpm-itk
-    mpms_after=$(cd /etc/apache2/mods-enabled 2>/dev/null && ls mpm_*.load 2>/dev/null || true)
-    for m in $mpms_after; do
-        case " $(echo $mpms_before) " in *" $m "*) ;; *) a2dismod -q -f "${m%.load}" >/dev/null ;; esac
-    done
-    for m in $mpms_before; do
-        case " $(echo $mpms_after) " in *" $m "*) ;; *) a2enmod -q "${m%.load}" >/dev/null ;; esac
-    done
-fi
+[[ " $MPMS " != *" itk "* ]] || ensure_itk
 for n in $NS; do
     if [ "$n" -lt 1 ] || [ "$n" -gt 10000 ]; then
         echo "$SCRIPT: N=$n: 1 to 10000" >&2

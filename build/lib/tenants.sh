@@ -1,13 +1,30 @@
 # shellcheck shell=bash
 # build/lib/tenants.sh -- many tenants, one vhost each, for build/slots.sh,
-# build/scale.sh and build/cold.sh.  Sourced, not run, after lib/common.sh and
-# lib/httpd.sh:
+# build/scale.sh, build/cold.sh and build/bench-tenants.sh.  Sourced, not
+# run, after lib/common.sh and lib/httpd.sh:
 #
 #   . "$(dirname "$(readlink -f "$0")")/lib/tenants.sh"
 #
 # Tenant I is the vhost tI.test, served from WORK/www, under user alice
 # (I odd) or bob (I even): peruser_hybrid gives it the environment tI,
 # mpm-itk an AssignUserID, stock event nothing.
+
+# ensure_itk: Debian's libapache2-mpm-itk installed (MODDIR/mpm_itk.so).
+# The package enables mpm_itk (and mpm_prefork) in /etc/apache2: the
+# machine's own choice of MPM is put back.
+ensure_itk() {
+    local before after m
+    [ ! -f "$MODDIR/mpm_itk.so" ] || return 0
+    before=$(cd /etc/apache2/mods-enabled 2>/dev/null && ls mpm_*.load 2>/dev/null || true)
+    install_deps libapache2-mpm-itk
+    after=$(cd /etc/apache2/mods-enabled 2>/dev/null && ls mpm_*.load 2>/dev/null || true)
+    for m in $after; do
+        case " $(echo $before) " in *" $m "*) ;; *) a2dismod -q -f "${m%.load}" >/dev/null ;; esac
+    done
+    for m in $before; do
+        case " $(echo $after) " in *" $m "*) ;; *) a2enmod -q "${m%.load}" >/dev/null ;; esac
+    done
+}
 
 # tenant_user I: alice or bob, in turn
 tenant_user() {

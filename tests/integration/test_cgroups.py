@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import threading
 import uuid
 from pathlib import Path
 
@@ -383,3 +384,147 @@ def test_config_errors(roots, servers, tree):
     refused(conf(None, global_lines="CgroupRoot /tmp\n"), "CgroupRoot /tmp is not a cgroup")
     refused(conf(roots, alice_limits={"ProcessorCpuWeight": 10001}), "ProcessorCpuWeight")
     refused(conf(roots, alice_limits={"CgroupRequired": "maybe"}), "CgroupRequired takes on or off")
+
+
+ORPHAN_CGI = """\
+#!/usr/bin/python3
+import os, sys, time
+sys.stdout.write("Content-Type: text/plain\\r\\n\\r\\n")
+sys.stdout.flush()
+pid = os.fork()
+if pid == 0:                        # outlives its processor: an orphan
+    os.setsid()
+    for fd in (0, 1, 2):
+        os.close(fd)
+    time.sleep(300)
+    os._exit(0)
+print("orphan", pid)
+"""
+
+
+def without_env(text, env):
+    """The configuration text without <Processor env> and env.test's vhost."""
+    text = re.sub(rf"<Processor {env}>\n.*?</Processor>\n", "", text, flags=re.S)
+    return re.sub(rf"<VirtualHost [^>]*>\n    ServerName {env}\.test\n.*?</VirtualHost>\n",
+                  "", text, flags=re.S)
+
+
+def graceful(srv, text):
+    """Rewrite the configuration and restart gracefully; wait until alice
+    is served by the next generation."""
+    srv.conf_path.write_text(text)
+    res = srv.apache("-k", "graceful")
+    assert res.returncode == 0, res.stderr
+    wait_for(lambda: srv.log_lines(r"PH00122"), 30, what="the graceful restart")
+
+    def alice_serves():
+        try:
+            r = http_get(srv.port, "alice.test", "/", timeout=5)
+        except (OSError, phtest.ConnectionClosed):
+            return None
+        return r.status == 200 and b"hello from alice" in r.body
+    wait_for(alice_serves, 30, what="alice served after the restart")
+
+
+def test_removed_environment_groups_go_at_graceful_restart(roots, servers, tree, shm_dump):
+    """A graceful restart that removes bob: once bob's old processor is
+    gone, what it left in its groups (an orphaned CGI) is killed and the
+    groups are removed, without waiting for the server to stop; alice's
+    groups stay, with her processor in them."""
+    install(tree, "orphan.cgi", ORPHAN_CGI, env="bob")
+    srv = start(servers, conf(roots))
+    ready_processors(srv, "alice")
+    r = http_get(srv.port, "bob.test", "/cgi-bin/orphan.cgi", timeout=30)
+    assert r.status == 200, r
+    orphan = int(re.search(rb"^orphan (\d+)$", r.body, re.M).group(1))
+    try:
+        assert phtest.pid_alive(orphan)
+        assert str(orphan) in (roots["pids"] / "bob" / "cgroup.procs").read_text().split()
+        graceful(srv, without_env(srv.conf_path.read_text(), "bob"))
+        wait_for(lambda: not any((roots[c] / "bob").exists() for c in V1), 30,
+                 what="bob's groups removed after the graceful restart")
+        wait_for(lambda: not phtest.pid_alive(orphan), 10, what="the orphan killed")
+        assert srv.log_lines(r"PH00622.*environment bob: killed 1 process")
+        alice = ready_processors(srv, "alice")[0]
+        rel = {c: "/" + str(roots[c].relative_to(CG / c)) for c in V1}
+        for c in V1:
+            assert (roots[c] / "alice").is_dir(), c
+            assert groups_of(alice["pid"])[c] == f"{rel[c]}/alice", c
+        srv.stop()
+        for c in V1:
+            assert not (roots[c] / "alice").exists(), c
+    finally:
+        if phtest.pid_alive(orphan):
+            os.kill(orphan, signal.SIGKILL)
+
+
+def test_groups_follow_cgroup_root_at_graceful_restart(roots, servers, tree, shm_dump):
+    """CgroupRoot changed by a graceful restart: the environments' groups
+    under the old roots are removed once the old processors are gone;
+    the new processors are in groups under the new roots."""
+    srv = start(servers, conf(roots))
+    ready_processors(srv, "alice")
+    name = f"ph-it-{uuid.uuid4().hex[:8]}"
+    new = {c: own_group(c) / name for c in V1}
+    for d in new.values():
+        d.mkdir()
+    try:
+        text = srv.conf_path.read_text()
+        old_line = "CgroupRoot " + " ".join(str(roots[c]) for c in V1)
+        assert old_line in text
+        graceful(srv, text.replace(old_line, "CgroupRoot " + " ".join(str(new[c]) for c in V1)))
+        wait_for(lambda: not any((roots[c] / e).exists() for c in V1 for e in ("alice", "bob")),
+                 30, what="the groups under the old CgroupRoot removed")
+        rel = {c: "/" + str(new[c].relative_to(CG / c)) for c in V1}
+
+        def in_new_groups():
+            procs = ready_processors(srv, "alice")
+            return all(groups_of(p["pid"])[c] == f"{rel[c]}/alice" for p in procs for c in V1)
+        wait_for(in_new_groups, 30, what="alice's processors in the new groups")
+        r = http_get(srv.port, "bob.test", "/")
+        assert r.status == 200 and b"hello from bob" in r.body, r
+        srv.stop()
+        assert not any((new[c] / e).exists() for c in V1 for e in ("alice", "bob"))
+    finally:
+        for d in new.values():
+            remove_group(d)
+
+
+def test_removed_environment_group_killed_after_graceful_timeout(roots, servers, tree, shm_dump):
+    """With GracefulShutdownTimeout, a removed environment's old processor
+    still serving a request keeps its groups until that timeout; then what
+    is in them, the processor and its CGI included, is killed by pid and
+    the groups go (the request ends unanswered)."""
+    _, gate = phtest.gated_cgi(tree["bob"])
+    srv = start(servers, conf(roots, global_lines="GracefulShutdownTimeout 4\n"))
+    ready_processors(srv, "bob")
+    result = {}
+
+    def client():
+        try:
+            result["r"] = http_get(srv.port, "bob.test", "/cgi-bin/gated.cgi", timeout=60)
+        except Exception as exc:  # the connection is cut: reported below
+            result["exc"] = exc
+    t = threading.Thread(target=client)
+    t.start()
+    try:
+        wait_for(lambda: len((roots["pids"] / "bob" / "cgroup.procs").read_text().split()) >= 2,
+                 30, what="bob's CGI running in his group")
+        srv.conf_path.write_text(without_env(srv.conf_path.read_text(), "bob"))
+        res = srv.apache("-k", "graceful")
+        assert res.returncode == 0, res.stderr
+        wait_for(lambda: srv.log_lines(r"PH00122"), 30, what="the graceful restart")
+        # still serving: the groups stay (4 s of timeout, checked at once)
+        assert all((roots[c] / "bob").exists() for c in V1)
+        wait_for(lambda: not any((roots[c] / "bob").exists() for c in V1), 30,
+                 what="bob's groups removed after GracefulShutdownTimeout")
+        assert srv.log_lines(r"PH00622.*environment bob: killed \d+ process")
+        t.join(30)
+        assert not t.is_alive()
+        assert "exc" in result or b"gated done" not in result["r"].body, result
+        r = http_get(srv.port, "alice.test", "/")
+        assert r.status == 200 and b"hello from alice" in r.body, r
+    finally:
+        if gate.exists():
+            gate.unlink()
+        t.join(30)

@@ -1,12 +1,14 @@
 /*
  * cgroup_groups.c -- CgroupRoot: the groups the parent makes for each
- * environment, their limits, and their removal at stop (ph_cgroup.h).
+ * environment, their limits, and their removal at stop, or, for a group
+ * a restart left without environment, once it is empty (ph_cgroup.h).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -17,6 +19,7 @@
 #include "apr_strings.h"
 #include "http_log.h"
 #include "http_main.h"
+#include "mpm_common.h"
 
 #include "cgroup_limits.h"
 #include "ph_cgroup.h"
@@ -24,6 +27,7 @@
 #include "ph_env.h"
 #include "ph_log.h"
 #include "ph_magic.h"
+#include "ph_parent.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -38,6 +42,9 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
  * what was left in it. */
 #define REMOVE_WAIT_MS 3000
 
+/* Members of a group read at once (more are killed at the next try). */
+#define MEMBERS_MAX 256
+
 typedef struct cg_root {
     const char *dir;
     int version;                /* PH_CG_V1 / PH_CG_V2 */
@@ -47,6 +54,34 @@ typedef struct cg_root {
 /* This generation's roots, found by check_config (pconf); the parent and
  * a factory each have their own, children inherit them. */
 static apr_array_header_t *roots;
+
+/* A group an earlier generation made that the current one does not have
+ * (a restart removed its environment, or changed CgroupRoot).  Its
+ * processors may still be serving, so it outlives the pconf it was named
+ * in: malloc'd, listed in the parent's retained data (this module's
+ * statics go with each generation).  Parent only. */
+#define CG_LEAVING_MAGIC 0x5048434cu    /* "PHCL" */
+typedef struct cg_leaving {
+    unsigned magic;
+    char *dir;                  /* malloc'd */
+    char *env_name;             /* malloc'd, for messages */
+    apr_time_t kill_from;       /* what is left in it is killed from then
+                                 * on (the restart + GracefulShutdownTimeout),
+                                 * 0: once no processor is among it */
+    struct cg_leaving *next;
+} cg_leaving;
+
+static cg_leaving **leaving_list(void)
+{
+    static const char key[] = "mpm_peruser_hybrid_cgroup_leaving";
+    cg_leaving **l = ap_retained_data_get(key);
+
+    if (!l) {
+        l = ap_retained_data_create(key, sizeof(*l));
+        *l = NULL;
+    }
+    return l;
+}
 
 const char *ph_cgroup_set_root(cmd_parms *cmd, void *dummy, const char *arg)
 {
@@ -290,12 +325,62 @@ cannot_make:
                  env->name, dir);
 }
 
+static void leaving_free(cg_leaving *g)
+{
+    g->magic = 0;
+    free(g->dir);
+    free(g->env_name);
+    free(g);
+}
+
+/* Drop (and free) every group of the list for which done(g, now) says
+ * so. */
+static void leaving_sweep(int (*done)(cg_leaving *g, apr_time_t now),
+                          apr_time_t now)
+{
+    cg_leaving **pp = leaving_list(), *g;
+
+    while ((g = *pp) != NULL) {
+        PH_CHECK_MAGIC(g, CG_LEAVING_MAGIC);
+        if (done(g, now)) {
+            *pp = g->next;
+            leaving_free(g);
+        }
+        else {
+            pp = &g->next;
+        }
+    }
+}
+
+/* A group this generation makes again is not leaving: it is reused. */
+static int reused(cg_leaving *g, apr_time_t now)
+{
+    int i, j;
+
+    (void)now;
+    for (i = 0; i < ph_envs->nelts; i++) {
+        const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+
+        for (j = 0; j < env->cgroup_groups->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(env->cgroup_groups, j, const char *),
+                        g->dir)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 void ph_cgroup_groups_setup(void)
 {
     unsigned need = 0;
     int i, j;
 
-    if (!roots || !roots->nelts || geteuid() != 0) {
+    if (geteuid() != 0) {
+        return;
+    }
+    leaving_sweep(reused, 0);
+    if (!roots || !roots->nelts) {
         return;
     }
     for (i = 0; i < ph_envs->nelts; i++) {
@@ -320,8 +405,10 @@ void ph_cgroup_groups_setup(void)
     }
 }
 
-/* SIGKILL every process listed in dir/cgroup.procs; how many. */
-static int kill_members(const char *dir)
+/* The pids listed in dir/cgroup.procs (kernel-written: a member cannot
+ * add a process of another group), at most max; how many, -1 when the
+ * file cannot be read. */
+static int members(const char *dir, pid_t *pids, int max)
 {
     char path[1024];
     long pid;
@@ -330,20 +417,41 @@ static int kill_members(const char *dir)
 
     apr_snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
     if (!(f = fopen(path, "re"))) {
-        return 0;
+        return -1;
     }
-    while (fscanf(f, "%ld", &pid) == 1) {
-        if (pid > 1 && pid != (long)getpid() && kill((pid_t)pid, SIGKILL) == 0) {
-            n++;
-            /* an orphan re-parented to this child subreaper */
-            waitpid((pid_t)pid, NULL, WNOHANG);
+    while (n < max && fscanf(f, "%ld", &pid) == 1) {
+        if (pid > 1 && pid != (long)getpid()) {
+            pids[n++] = (pid_t)pid;
         }
     }
     fclose(f);
     return n;
 }
 
-static void group_remove(const ph_env *env, const char *dir)
+/* SIGKILL those pids; how many. */
+static int kill_pids(const pid_t *pids, int n)
+{
+    int i, killed = 0;
+
+    for (i = 0; i < n; i++) {
+        if (kill(pids[i], SIGKILL) == 0) {
+            killed++;
+            /* an orphan re-parented to this child subreaper */
+            waitpid(pids[i], NULL, WNOHANG);
+        }
+    }
+    return killed;
+}
+
+/* SIGKILL every process listed in dir/cgroup.procs; how many. */
+static int kill_members(const char *dir)
+{
+    pid_t pids[MEMBERS_MAX];
+
+    return kill_pids(pids, members(dir, pids, MEMBERS_MAX));
+}
+
+static void group_remove(const char *env_name, const char *dir)
 {
     int waited, killed = 0;
 
@@ -354,7 +462,7 @@ static void group_remove(const ph_env *env, const char *dir)
         if (errno != EBUSY || waited >= REMOVE_WAIT_MS) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, errno, ap_server_conf,
                          PHLOGNO(00616) "environment %s: cannot remove its "
-                         "cgroup %s", env->name, dir);
+                         "cgroup %s", env_name, dir);
             return;
         }
         killed += kill_members(dir);
@@ -363,14 +471,128 @@ static void group_remove(const ph_env *env, const char *dir)
     if (killed) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
                      PHLOGNO(00615) "environment %s: killed %d process(es) "
-                     "left in its cgroup %s at stop", env->name, killed, dir);
+                     "left in its cgroup %s at stop", env_name, killed, dir);
     }
+}
+
+void ph_cgroup_generation_end(void)
+{
+    cg_leaving **l = leaving_list(), *g;
+    apr_time_t kill_from = 0;
+    int i, j;
+
+    if (!roots || !roots->nelts || geteuid() != 0) {
+        return;
+    }
+    if (ap_graceful_shutdown_timeout) {
+        kill_from = apr_time_now()
+                    + apr_time_from_sec(ap_graceful_shutdown_timeout);
+    }
+    for (i = 0; i < ph_envs->nelts; i++) {
+        const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+
+        for (j = 0; j < env->cgroup_groups->nelts; j++) {
+            const char *dir = APR_ARRAY_IDX(env->cgroup_groups, j,
+                                            const char *);
+
+            for (g = *l; g && strcmp(g->dir, dir); g = g->next) {
+            }
+            if (g) {
+                g->kill_from = kill_from;   /* the latest restart's */
+                continue;
+            }
+            if (!(g = calloc(1, sizeof(*g))) || !(g->dir = strdup(dir))
+                || !(g->env_name = strdup(env->name))) {
+                if (g) {
+                    free(g->dir);
+                    free(g);
+                }
+                continue;   /* left until the server stops, as before */
+            }
+            g->magic = CG_LEAVING_MAGIC;
+            g->kill_from = kill_from;
+            g->next = *l;
+            *l = g;
+        }
+    }
+}
+
+/* Whether pid is a processor of the parent's (any generation); *current:
+ * of this generation. */
+static int is_processor(pid_t pid, int *current)
+{
+    ph_retained *r = ph_retained_state;
+    int slot = ph_slot_of_pid(pid);
+
+    if (slot < 0 || r->slots[slot].type != PH_CHILD_PROC) {
+        return 0;
+    }
+    *current |= r->slots[slot].gen == r->mpm->my_generation;
+    return 1;
+}
+
+/* One step for a leaving group: 1 when it is gone (or given up). */
+static int leaving_step(cg_leaving *g, apr_time_t now)
+{
+    pid_t pids[MEMBERS_MAX];
+    int i, n, procs = 0, current = 0, killed;
+
+    if (rmdir(g->dir) == 0 || errno == ENOENT) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                     PHLOGNO(00621) "environment %s: its cgroup %s, which "
+                     "the configuration no longer has, is removed",
+                     g->env_name, g->dir);
+        return 1;
+    }
+    if (errno != EBUSY
+        || (n = members(g->dir, pids, MEMBERS_MAX)) < 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, ap_server_conf,
+                     PHLOGNO(00623) "environment %s: cannot remove its "
+                     "cgroup %s, which the configuration no longer has",
+                     g->env_name, g->dir);
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        procs += is_processor(pids[i], &current);
+    }
+    if (current) {
+        return 1;   /* this generation's processors use it: not leaving */
+    }
+    /* An older generation's processor finishes its connections; what is
+     * left once they are gone (orphaned CGIs), or anything after the
+     * graceful timeout, is killed by pid, as at stop. */
+    if (g->kill_from ? now < g->kill_from : procs > 0) {
+        return 0;
+    }
+    if ((killed = kill_pids(pids, n)) > 0) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
+                     PHLOGNO(00622) "environment %s: killed %d process(es) "
+                     "left in its cgroup %s, which the configuration no "
+                     "longer has", g->env_name, killed, g->dir);
+    }
+    return 0;       /* removed at a later tick, once the kernel freed it */
+}
+
+void ph_cgroup_tidy(void)
+{
+    if (*leaving_list()) {
+        leaving_sweep(leaving_step, apr_time_now());
+    }
+}
+
+/* At stop: removed as the current generation's are. */
+static int removed(cg_leaving *g, apr_time_t now)
+{
+    (void)now;
+    group_remove(g->env_name, g->dir);
+    return 1;
 }
 
 void ph_cgroup_groups_remove(void)
 {
     int i, j;
 
+    leaving_sweep(removed, 0);
     if (!roots || !roots->nelts || geteuid() != 0) {
         return;
     }
@@ -378,7 +600,7 @@ void ph_cgroup_groups_remove(void)
         const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
 
         for (j = 0; j < env->cgroup_groups->nelts; j++) {
-            group_remove(env, APR_ARRAY_IDX(env->cgroup_groups, j,
+            group_remove(env->name, APR_ARRAY_IDX(env->cgroup_groups, j,
                                             const char *));
         }
     }

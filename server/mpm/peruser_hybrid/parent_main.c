@@ -883,6 +883,7 @@ static void server_main_loop(void)
         reap_children();
         ph_factory_tidy();
         ph_broker_tidy();
+        ph_cgroup_tidy();
         if (r->mpm->restart_pending || r->mpm->shutdown_pending) {
             break;
         }
@@ -1128,5 +1129,6 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
         release_generation();
         ph_reclaim_children(note_child_stopped);
     }
+    ph_cgroup_generation_end();
     return OK;
 }

@@ -15,9 +15,15 @@
  *       failure is counted in its segment record and its environment's
  *       (logged by the first of the generation); with CgroupRequired on
  *       it exits (the parent backs off);
+ *   parent, at a restart
+ *       keeps the list of this generation's groups (retained, malloc'd);
+ *       the next generation takes back those it makes again; each tick,
+ *       one left over (its environment removed, or CgroupRoot changed) is
+ *       removed once empty; what is left in it once no processor is (or,
+ *       with GracefulShutdownTimeout, after it) is killed by pid;
  *   parent, at stop (after reaping its children)
  *       kills what is left in the groups (orphaned CGIs) and removes
- *       them.
+ *       them, those left over by restarts too.
  * TRUST: the groups and their files are root's and never delegated: the
  * processor, once it is the environment's user, can neither write its
  * limits nor move itself (or a CGI) to another group (cgroup.procs of
@@ -42,6 +48,16 @@ const char *ph_cgroup_check_config(apr_pool_t *p);
  * limits.  Failures are logged; the processors then fail to join (and
  * say so). */
 void ph_cgroup_groups_setup(void);
+
+/* Parent, at a restart (graceful or not), while the ending generation's
+ * configuration is still there: its groups become leftovers until the
+ * next generation's setup takes back those it makes again. */
+void ph_cgroup_generation_end(void);
+
+/* Parent, each tick: remove the leftovers that are empty; kill what is
+ * left in one once none of its members is a processor (or after
+ * GracefulShutdownTimeout). */
+void ph_cgroup_tidy(void);
 
 /* Parent, at stop, after the children were reaped. */
 void ph_cgroup_groups_remove(void);
