@@ -257,6 +257,7 @@ static apr_array_header_t *inherited_fds(apr_pool_t *p, int ctl,
     APR_ARRAY_PUSH(fds, int) = ctl;
     *nlisteners = 0;
     if (env) {
+        ap_assert(env->chan[1] >= 0 && env->answer[1] >= 0);
         APR_ARRAY_PUSH(fds, int) = env->chan[1];
         APR_ARRAY_PUSH(fds, int) = env->answer[1];
         push_doorbells(fds);
@@ -399,6 +400,13 @@ static int launch(factory *f, ph_env *env)
     pid_t pid;
     apr_time_t began = apr_time_now();
 
+    /* A processor factory is exec'd holding its environment's receive
+     * ends, which are made on first use (parent_channels.c): a factory
+     * started ahead of its first processor (ph_factory_prestart) is that
+     * first use. */
+    if (env && (rv = ph_channels_open(env)) != 0) {
+        return rv;      /* logged */
+    }
     apr_pool_create(&p, NULL);
     argv = apr_array_copy(p, base_argv);
     push(argv, "-f");
