@@ -71,7 +71,8 @@ typedef struct parent_gen {
     backoff *env_backoff;       /* one per environment */
     int child_fatal;            /* a child reported a server-wide failure */
     int starting;               /* first maintenance of the generation */
-    unsigned backlog_seen;      /* accept queue at the last look */
+    long long backlog_since_ms; /* the accept queue has not been empty
+                                 * at any look since then; 0: it was */
     int cap_logged;             /* MaxRequestWorkers warning said */
     /* The processor policy's census and plan (policy_slots.h), sized
      * once per generation: a tick allocates nothing. */
@@ -443,13 +444,15 @@ static unsigned accept_backlog(void)
 
 /*
  * Multiplexers between MinMultiplexers and MaxMultiplexers.  One more is
- * started while connections stay queued on the listeners from one look to
- * the next (the multiplexers are not keeping up, whatever the reason: CPU,
+ * started while connections stay queued on the listeners for a second
+ * (the multiplexers are not keeping up, whatever the reason: CPU,
  * or one of them hung), or while every one of them is over 75% busy (they
  * never block, so CPU is what they run out of).  MultiplexerIdleTimeout
  * retires one above the minimum that accepted nothing for that long.
  * Returns the change in the number alive.
  */
+#define BACKLOG_PERSIST_MS 1000
+
 static int scale_multiplexers(int muxes)
 {
     ph_retained *r = ph_retained_state;
@@ -481,9 +484,18 @@ static int scale_multiplexers(int muxes)
             change--;
         }
     }
+    /* Queued for a while, not at two looks in a row: the looks come
+     * quickly at a generation's start, while the new multiplexers are
+     * still starting and a connection or two waits for them. */
     backlog = accept_backlog();
-    queued = backlog > 0 && gen.backlog_seen > 0;
-    gen.backlog_seen = backlog;
+    if (!backlog) {
+        gen.backlog_since_ms = 0;
+    }
+    else if (!gen.backlog_since_ms) {
+        gen.backlog_since_ms = ph_now_ms();
+    }
+    queued = gen.backlog_since_ms
+             && ph_now_ms() - gen.backlog_since_ms >= BACKLOG_PERSIST_MS;
     if (((measured && busy == measured) || queued)
         && muxes + change < ph_conf.max_multiplexers
         && ph_spawn_child(PH_CHILD_MUX, NULL) >= 0) {
@@ -498,7 +510,7 @@ static int scale_multiplexers(int muxes)
                          PHLOGNO(00114) "all %d multiplexers over 75%% "
                          "busy: started one more", measured);
         }
-        gen.backlog_seen = 0;   /* give the new one a tick to drain it */
+        gen.backlog_since_ms = 0;   /* give the new one time to drain it */
         change++;
     }
     return change;
