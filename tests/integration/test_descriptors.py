@@ -21,7 +21,7 @@ import time
 import phtest
 from phtest import http_get, parse_id, vhost, wait_for
 
-KEPT = 64               # PH_MUX_ENDS_KEPT (broker.h): environments, 2 fds each
+KEPT = 64               # MultiplexerChannelCache's default: environments, 2 fds each
 BOUND = 64 + 2 * KEPT   # what a multiplexer may hold, whatever N
 
 
@@ -98,13 +98,40 @@ def ask_all(srv, env_users, n, rounds):
 
 
 def test_more_environments_than_a_multiplexer_keeps(servers, tree, env_users):
-    """More environments than PH_MUX_ENDS_KEPT, twice around: the second
+    """More environments than MultiplexerChannelCache's default, twice around: the second
     round needs ends given up in the first one; all answered, each by its
     own user."""
     srv = start(servers, tenants_conf(MANY, server_limit=MANY + 8))
     ask_all(srv, env_users, MANY, 2)
     for p in multiplexers(srv):
         assert fd_count(p) < BOUND, f"multiplexer {p} holds {fd_count(p)} descriptors"
+
+
+def test_channel_cache_directive_bounds_what_a_multiplexer_holds(servers, tree, env_users):
+    """MultiplexerChannelCache 4 and ten environments, twice around, through
+    one multiplexer: every CGI answers as its environment's user (the second
+    round needs ends given up in the first), and the multiplexer's
+    descriptors grow by at most 4 environments' ends (2 each) beyond what it
+    held after a first request, not by ten environments' (before, the cache
+    was 64 whatever the configuration, and the directive was refused)."""
+    n, cache = 10, 4
+    conf = tenants_conf(n, server_limit=n + 8).replace(
+        "MinMultiplexers 1",
+        f"MinMultiplexers 1\nMaxMultiplexers 1\nMultiplexerChannelCache {cache}")
+    srv = start(servers, conf)
+    mux = multiplexers(srv)
+    assert len(mux) == 1, mux
+    ask_all(srv, env_users, 1, 1)
+    base = fd_count(mux[0])
+    ask_all(srv, env_users, n, 2)
+    assert multiplexers(srv) == mux, "the multiplexer was replaced"
+    grown = fd_count(mux[0]) - base
+    print(f"multiplexer descriptors: {base} after t1, +{grown} after {n} "
+          f"environments twice (cache {cache})")
+    # the cache holds t1 at the base already; a few more for connections
+    # still closing
+    assert grown <= 2 * (cache - 1) + 4, \
+        f"the multiplexer holds {grown} more descriptors: more than {cache} environments' ends"
 
 
 def test_graceful_restart_while_asking_many_environments(servers, tree, env_users):

@@ -19,6 +19,7 @@ UNIT_MOD_SRC  := $(addprefix $(MPM_DIR)/,head_parse.c h2_preface.c tls_hello.c \
                    chan_msg.c sock_wrap.c broker_msg.c \
                    config_value.c envconf_scan.c envconf_cache.c \
                    placement.c placement_topo.c policy_slots.c \
+                   policy_mux.c policy_admit.c \
                    cgroup_limits.c)
 UNIT_SHM_SRC  := shm/shm_escape.c
 UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c unit_apr.c test_head_parse.c \
@@ -28,6 +29,7 @@ UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c unit_apr.c test_head_parse
                    test_config_rows.c test_shm_escape.c \
                    test_envconf_scan.c test_envconf_cache.c \
                    test_placement.c test_policy_slots.c \
+                   test_policy_mux.c test_policy_admit.c \
                    test_cgroup_limits.c)
 UNIT_NAMES    := $(notdir $(UNIT_MOD_SRC:.c=.o) $(UNIT_SHM_SRC:.c=.o) \
                    $(UNIT_TEST_SRC:.c=.o))

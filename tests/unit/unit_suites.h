@@ -45,6 +45,8 @@ int ph_unit_register_envconf_scan(void);
 int ph_unit_register_envconf_cache(void);
 int ph_unit_register_placement(void);
 int ph_unit_register_policy_slots(void);
+int ph_unit_register_policy_mux(void);
+int ph_unit_register_policy_admit(void);
 int ph_unit_register_cgroup_limits(void);
 
 #endif /* PH_UNIT_SUITES_H */

@@ -17,7 +17,7 @@
  * i's pending list meanwhile (bounded by the allowed wait, as when no
  * worker is free), and asks again after PH_BROKER_RETRY_MS when an answer
  * was lost (the parent drops one its socket cannot take).  It keeps at
- * most PH_MUX_ENDS_KEPT environments' ends, least recently used going
+ * most MultiplexerChannelCache environments' ends, least recently used going
  * first, and only among those with nothing waiting or armed here
  * (mux_ends.c).
  *

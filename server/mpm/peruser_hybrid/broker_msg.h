@@ -10,7 +10,6 @@
 
 #define PH_BROKER_MAGIC 0x50484252u     /* "PHBR" */
 #define PH_BROKER_RETRY_MS 1000
-#define PH_MUX_ENDS_KEPT 64             /* environments, 2 fds each */
 #define PH_BROKER_BATCH 64              /* messages per socket per wakeup */
 
 typedef enum ph_broker_kind {

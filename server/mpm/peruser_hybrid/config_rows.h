@@ -175,6 +175,14 @@ PH_ROW(MultiplexerIdleTimeout, PH_CTX_SERVER, 0, 86400,
        "long is retired (0: never).  More are started, up to "
        "MaxMultiplexers, while connections stay queued on the listeners or "
        "every one is over 75% busy")
+PH_ROW(MultiplexerChannelCache, PH_CTX_SERVER, 1, 100000,
+       DEFAULT_MULTIPLEXER_CHANNEL_CACHE, "environments", mux_channel_cache,
+       PH_NONE,
+       "Environments whose channel send ends (two descriptors each) a "
+       "multiplexer keeps; it asks the parent for others when they get "
+       "connections, closing the least recently used one with nothing "
+       "waiting.  More costs descriptors, fewer costs a round trip to the "
+       "parent for a tenant that comes back")
 PH_ROW(MinProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
        DEFAULT_MIN_PROCESSORS, "processes", min_processors, min_processors,
        "Processor children kept running per environment; with 0, the "

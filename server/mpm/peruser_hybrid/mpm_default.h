@@ -79,6 +79,13 @@
 #define DEFAULT_MULTIPLEXER_IDLE_TIMEOUT 0
 #endif
 
+/* MultiplexerChannelCache: environments whose channel send ends (2
+ * descriptors) a multiplexer keeps; more are asked of the parent when
+ * needed, the least recently used with nothing waiting going first. */
+#ifndef DEFAULT_MULTIPLEXER_CHANNEL_CACHE
+#define DEFAULT_MULTIPLEXER_CHANNEL_CACHE 64
+#endif
+
 /* ---- processors (per-environment children: one user/group/chroot) ----- */
 
 /* MinProcessors: processors per environment kept running; 0 = start on

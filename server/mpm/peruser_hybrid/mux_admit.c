@@ -3,18 +3,13 @@
  * now, must it wait, and for how long; and the handoff itself, with a
  * ticket from this multiplexer's partition.
  *
- * Capacity is what the environment's processors can take at once: their
- * idle worker threads (each child's record in the segment) minus handoffs
- * already in flight (READY tickets).  It is advisory -- an environment can
- * write the segment -- and it only ever decides *when* that environment's
- * own connections are handed over, never to whom.
- *
- * AVAIL (the peruser guide's availability figure, 0-100%) moves one level
- * (100 / levels) per outcome: up when a connection finds capacity at once,
- * down when one is dropped after waiting.  The wait a new connection is
- * allowed shrinks with it: ProcessorWaitTimeout * ceil(AVAIL / level) /
- * levels, so at 0% a flooded environment's excess is refused immediately
- * instead of piling up.  Nothing here sleeps.
+ * The rules (capacity, AVAIL, the allowed wait, asking for a processor)
+ * are policy_admit.c's, over a census of the environment this file reads
+ * from the segment once per decision (read_census) and does not clamp:
+ * policy_admit.c is the one place where the figures an environment's
+ * processors can write are clamped.  They are advisory, and only ever
+ * decide *when* that environment's own connections are handed over, never
+ * to whom.  Nothing here sleeps.
  */
 #include <errno.h>
 #include <unistd.h>
@@ -29,6 +24,7 @@
 #include "ph_config.h"
 #include "ph_log.h"
 #include "ph_segment.h"
+#include "policy_admit.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -66,12 +62,6 @@ static void handed_mark(int env_index)
     handed.list[handed.n++] = env_index;
 }
 
-static int avail_step(const ph_shm_env *rec)
-{
-    unsigned levels = rec->wait_levels ? rec->wait_levels : 1;
-    return (int)((100 + levels - 1) / levels);
-}
-
 /* A processor of environment record rec_index that reads our channel:
  * only processors of our generation do; older ones (finishing after a
  * graceful restart) are listed under the env of their name but read
@@ -82,77 +72,100 @@ static int is_our_processor(const ph_shm_child *c, int32_t rec_index)
            && c->generation == (uint32_t)ph_heritage_now.generation;
 }
 
-/* Figures of slot from env region rec_index: written by that env's
- * processors, so every one is clamped before use. */
-static int32_t figure(_Atomic int32_t *f)
+/* Room for the processors of one environment in a census: a slot of the
+ * segment each at most (ph_admit_init). */
+static ph_admit_proc *census_procs;
+static uint32_t census_room;
+
+/* Read env's figures into c, as they are (policy_admit.h clamps them);
+ * its processors' too when with_procs.  0, or -1 when env has no record
+ * (no segment, an index beyond it). */
+static int read_census(int env_index, ph_admit_census *c, int with_procs)
 {
-    return ph_shm_clamp(atomic_load_explicit(f, memory_order_relaxed), 0,
-                        (int32_t)ph_conf.thread_limit);
+    ph_shm_env *rec = ph_segment_env(env_index);
+    ph_shm_env_stats *stats = ph_segment_env_stats(env_index);
+    int32_t rec_index = ph_segment_env_slot(env_index);
+    uint32_t slot, n;
+
+    if (!rec || !stats) {
+        return -1;
+    }
+    c->wait_timeout_ms = rec->wait_timeout_ms;
+    c->wait_levels = rec->wait_levels;
+    c->max_processors = rec->max_processors;
+    c->processors = atomic_load(&rec->processors);
+    c->thread_limit = (int32_t)ph_conf.thread_limit;
+    c->in_flight_max = PH_TICKETS_PER_PARTITION
+                       * (int32_t)ph_segment->geom.muxes;
+    c->avail = ph_shm_avail(stats);
+    c->in_flight = atomic_load(&stats->in_flight);
+    c->nprocs = 0;
+    c->procs = census_procs;
+    if (!with_procs || rec_index < 0) {
+        return 0;
+    }
+    n = ph_segment->geom.children;
+    for (slot = 0; slot < n && (uint32_t)c->nprocs < census_room; slot++) {
+        ph_shm_child *ch = ph_shm_child_at(ph_segment, slot);
+        ph_shm_child_stats *st;
+        ph_admit_proc *p;
+
+        if (!is_our_processor(ch, rec_index)
+            || !(st = ph_shm_proc_stats_at(ph_segment, (uint32_t)rec_index,
+                                           slot))) {
+            continue;
+        }
+        p = &census_procs[c->nprocs++];
+        p->forked = ch->pid != 0;
+        p->starting = atomic_load(&st->status) == PH_CHILD_STARTING;
+        p->idle_threads = atomic_load_explicit(&st->idle_threads,
+                                               memory_order_relaxed);
+        p->busy_threads = atomic_load(&st->busy_threads);
+        p->room = atomic_load_explicit(&st->room, memory_order_relaxed);
+        p->threads = (int32_t)atomic_load(&st->threads);
+    }
+    return 0;
 }
 
 int ph_admit_capacity(int env_index)
 {
-    ph_shm_env_stats *rec = ph_segment_env_stats(env_index);
-    int32_t rec_index = ph_segment_env_slot(env_index);
-    uint32_t slot, n;
-    int idle = 0;
+    ph_admit_census c;
 
-    if (!rec) {
-        return 0;
-    }
-    n = ph_segment->geom.children;
-    for (slot = 0; slot < n; slot++) {
-        ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
-        ph_shm_child_stats *st;
-        if (c->pid != 0 && is_our_processor(c, rec_index)
-            && (st = ph_shm_proc_stats_at(ph_segment, (uint32_t)rec_index,
-                                          slot)) != NULL) {
-            /* what it will take: idle threads, but no more than its
-             * AsyncRequestWorkerFactor room */
-            int i = figure(&st->idle_threads);
-            int room = figure(&st->room);
-            idle += i > room ? room : i;
-        }
-    }
-    return idle - ph_shm_clamp(atomic_load(&rec->in_flight), 0,
-                               PH_TICKETS_PER_PARTITION
-                               * (int32_t)ph_segment->geom.muxes);
+    return read_census(env_index, &c, 1) == 0 ? ph_admit_rule_capacity(&c)
+                                              : 0;
 }
 
 long long ph_admit_wait_ms(int env_index)
 {
-    ph_shm_env *rec = ph_segment_env(env_index);
-    ph_shm_env_stats *stats = ph_segment_env_stats(env_index);
-    unsigned avail, levels, level;
+    ph_admit_census c;
 
-    if (!rec || !stats || !rec->wait_timeout_ms) {
-        return 0;
+    return read_census(env_index, &c, 0) == 0 ? ph_admit_rule_wait_ms(&c)
+                                              : 0;
+}
+
+/* Move env's AVAIL as the rules say for outcome o. */
+static void avail_move(int env_index, ph_admit_outcome o)
+{
+    ph_shm_env_stats *stats = ph_segment_env_stats(env_index);
+    ph_admit_census c;
+    int delta;
+
+    if (stats && read_census(env_index, &c, 0) == 0
+        && (delta = ph_admit_rule_avail_delta(&c, o)) != 0) {
+        ph_shm_avail_adjust(stats, delta);
     }
-    avail = ph_shm_avail(stats);       /* 0..100 */
-    levels = rec->wait_levels ? rec->wait_levels : 1;
-    level = (avail * levels + 99) / 100;        /* ceil(avail / step) */
-    if (level > levels) {
-        level = levels;
-    }
-    return (long long)rec->wait_timeout_ms * level / levels;
 }
 
 void ph_admit_found_capacity(int env_index, int waited)
 {
-    ph_shm_env *rec = ph_segment_env(env_index);
-    ph_shm_env_stats *stats = ph_segment_env_stats(env_index);
-
-    if (rec && stats && !waited) {
-        ph_shm_avail_adjust(stats, avail_step(rec));
-    }
+    avail_move(env_index, waited ? PH_ADMIT_AFTER_WAIT : PH_ADMIT_AT_ONCE);
 }
 
 void ph_admit_dropped(int env_index, ph_admit_drop why)
 {
-    ph_shm_env *rec = ph_segment_env(env_index);
     ph_shm_env_stats *stats = ph_segment_env_stats(env_index);
 
-    if (!rec || !stats) {
+    if (!ph_segment_env(env_index) || !stats) {
         if (ph_segment && why == PH_DROP_NO_ENV) {
             atomic_fetch_add(&ph_shm_mux_area_at(ph_segment)->dropped_noenv,
                              1);
@@ -161,66 +174,32 @@ void ph_admit_dropped(int env_index, ph_admit_drop why)
     }
     if (why == PH_DROP_TIMEOUT) {
         atomic_fetch_add(&stats->dropped_timeout, 1);
-        ph_shm_avail_adjust(stats, -avail_step(rec));
+        avail_move(env_index, PH_ADMIT_WAIT_OVER);
     }
     else {
         atomic_fetch_add(&stats->dropped_channel, 1);
+        avail_move(env_index, PH_ADMIT_CHANNEL_FAILED);
     }
 }
 
-/* A processor of env that is starting will bring capacity shortly:
- * asking for another now would start one more than needed.  "Starting"
- * lasts until every worker has counted itself in (idle or busy): a child
- * says READY just before its threads run, and in between it has no
- * capacity to show. */
-static int processor_starting(int env_index)
-{
-    int32_t rec_index = ph_segment_env_slot(env_index);
-    uint32_t slot, n = ph_segment->geom.children;
-
-    if (rec_index < 0) {
-        return 0;
-    }
-    for (slot = 0; slot < n; slot++) {
-        ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
-        ph_shm_child_stats *st;
-        if (!is_our_processor(c, rec_index)
-            || !(st = ph_shm_proc_stats_at(ph_segment, (uint32_t)rec_index,
-                                           slot))) {
-            continue;
-        }
-        /* STARTING from the parent's prepare on, before its fork returns
-         * and the pid is known: that one is coming too. */
-        if (atomic_load(&st->status) == PH_CHILD_STARTING
-            || (c->pid != 0
-                && figure(&st->idle_threads) + figure(&st->busy_threads)
-                       < ph_shm_clamp((int32_t)atomic_load(&st->threads), 0,
-                                      (int32_t)ph_conf.thread_limit))) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Raise env's spawn demand by one, up to `limit`, unless one of its
- * processors is starting or it has MaxProcessors; then wake the parent,
- * which polls this pipe and forks at once (a full pipe already means
- * "wake up"). */
+/*
+ * Raise env's spawn demand by one, up to the limit the rules give (none
+ * while one of its processors is starting -- it brings capacity shortly,
+ * and "starting" lasts until every worker has counted itself in -- or
+ * once it has MaxProcessors); then wake the parent, which polls this pipe
+ * and forks at once (a full pipe already means "wake up").
+ */
 static void ask_parent_for_processor(int env_index, int connection_limit)
 {
-    ph_shm_env *rec = ph_segment_env(env_index);
     ph_shm_env_stats *stats = ph_segment_env_stats(env_index);
-    uint32_t alive, limit;
+    ph_admit_census c;
+    uint32_t limit;
 
-    if (!rec || !stats || processor_starting(env_index)) {
+    if (!stats || read_census(env_index, &c, 1) != 0
+        || !(limit = ph_admit_rule_demand_limit(
+                 &c, (uint32_t)connection_limit))) {
         return;
     }
-    alive = atomic_load(&rec->processors);
-    if (alive >= rec->max_processors) {
-        return;
-    }
-    limit = connection_limit ? (uint32_t)connection_limit
-                             : rec->max_processors - alive;
     if (!ph_shm_demand_raise(stats, limit)) {
         return;
     }
@@ -335,6 +314,9 @@ int ph_admit_send_answer(int env_index, int fd, ph_chan_msg *msg)
 
 void ph_admit_init(apr_pool_t *p, int nenvs)
 {
+    census_room = ph_segment ? ph_segment->geom.children : 0;
+    census_procs = apr_pcalloc(p, sizeof(ph_admit_proc)
+                                      * ((apr_size_t)census_room + 1));
     handed.nenvs = nenvs;
     handed.n = 0;
     handed.marked = apr_pcalloc(p, (apr_size_t)nenvs + 1);

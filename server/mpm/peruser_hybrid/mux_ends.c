@@ -5,11 +5,13 @@
  *
  * The ends of environment i live where mux_admit.c uses them
  * (env->chan[0], env->answer[0]; -1 when not held).  Held environments
- * form a list in order of use; when PH_MUX_ENDS_KEPT are held and another
+ * form a list in order of use; when MultiplexerChannelCache of them (read
+ * by the multiplexers' own configuration pass) are held and another
  * arrives, the least recently used one with nothing waiting or armed here
- * is closed.  When every held one is busy, the new one is kept anyway: the
- * excess is bounded by the environments with connections waiting here,
- * each of which holds a client's descriptor already.
+ * is closed (PH00628).  When every held one is busy, the new one is kept
+ * anyway (PH00629): the excess is bounded by the environments with
+ * connections waiting here, each of which holds a client's descriptor
+ * already.
  */
 #include <errno.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 
 #include "broker.h"
 #include "ph_clock.h"
+#include "ph_config.h"
 #include "ph_env.h"
 #include "ph_log.h"
 
@@ -104,6 +107,10 @@ static int evict_one(void)
             continue;
         }
         unlink_env(i);
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                     PHLOGNO(00628) "MultiplexerChannelCache %ld full: "
+                     "closed the send ends of environment %s, used least "
+                     "recently", ph_conf.mux_channel_cache, env->name);
         close(env->chan[0]);
         if (env->answer[0] >= 0) {
             close(env->answer[0]);
@@ -164,8 +171,12 @@ static int install(int env_index, const int fds[2])
         close(fds[1]);
         return 0;
     }
-    if (me.held >= PH_MUX_ENDS_KEPT) {
-        evict_one();
+    if (me.held >= ph_conf.mux_channel_cache && !evict_one()) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                     PHLOGNO(00629) "MultiplexerChannelCache %ld full and "
+                     "every environment held has connections waiting: "
+                     "keeping the send ends of %s too (%d held)",
+                     ph_conf.mux_channel_cache, env->name, me.held + 1);
     }
     env->chan[0] = fds[0];
     env->answer[0] = fds[1];

@@ -47,6 +47,7 @@
 #include "ph_log.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
+#include "policy_mux.h"
 #include "policy_slots.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -74,12 +75,16 @@ typedef struct parent_gen {
     long long backlog_since_ms; /* the accept queue has not been empty
                                  * at any look since then; 0: it was */
     int cap_logged;             /* MaxRequestWorkers warning said */
+    int mux_cap_logged;         /* MaxMultiplexers warning said */
     /* The processor policy's census and plan (policy_slots.h), sized
      * once per generation: a tick allocates nothing. */
     ph_slots_env *census_envs;  /* one per environment */
     ph_slots_proc *census_procs;/* one per slot */
     long long *quiet_until_ms;  /* per environment, kept between ticks */
     ph_slots_plan plan;
+    /* The multiplexer policy's (policy_mux.h), one per slot. */
+    ph_mux_scale_mux *mux_census;
+    ph_mux_scale_plan mux_plan;
     int *forked;                /* per environment, this tick */
     apr_time_t *proc_seen;      /* per environment: the last tick it had
                                  * a processor (any generation), 0 never */
@@ -442,78 +447,99 @@ static unsigned accept_backlog(void)
     return total;
 }
 
-/*
- * Multiplexers between MinMultiplexers and MaxMultiplexers.  One more is
- * started while connections stay queued on the listeners for a second
- * (the multiplexers are not keeping up, whatever the reason: CPU,
- * or one of them hung), or while every one of them is over 75% busy (they
- * never block, so CPU is what they run out of).  MultiplexerIdleTimeout
- * retires one above the minimum that accepted nothing for that long.
- * Returns the change in the number alive.
- */
-#define BACKLOG_PERSIST_MS 1000
-
-static int scale_multiplexers(int muxes)
+/* The current generation's multiplexers, as policy_mux.h wants them.  In
+ * back-off the policy decides nothing, so their CPU and the accept queue
+ * are not read (a CPU look starts a new measuring window). */
+static void mux_census_take(ph_mux_scale_census *c, int held_off)
 {
     ph_retained *r = ph_retained_state;
-    long long idle_ms = ph_conf.multiplexer_idle_timeout * 1000LL;
-    int i, busy = 0, measured = 0, change = 0, queued;
-    unsigned backlog;
+    int i, n = 0;
 
     for (i = 0; i < r->max_slot_used; i++) {
         ph_slot *sl = &r->slots[i];
-        int pct;
+        ph_mux_scale_mux *m;
 
-        if (!sl->pid || sl->type != PH_CHILD_MUX || sl->retiring
+        if (!sl->pid || sl->type != PH_CHILD_MUX
             || sl->gen != r->mpm->my_generation) {
             continue;
         }
-        if ((pct = cpu_percent(sl)) >= 0) {
-            measured++;
-            busy += pct > 75;
+        m = &gen.mux_census[n++];
+        m->slot = i;
+        m->retiring = sl->retiring;
+        m->cpu_pct = sl->retiring || held_off ? -1 : cpu_percent(sl);
+        m->idle_ms = sl->retiring || held_off ? 0 : idle_for_ms(i);
+    }
+    c->nmuxes = n;
+    c->muxes = gen.mux_census;
+    c->backoff = held_off;
+    c->backlog = held_off ? 0 : accept_backlog();
+    c->backlog_since_ms = gen.backlog_since_ms;
+    c->now_ms = ph_now_ms();
+    c->idle_timeout_ms = ph_conf.multiplexer_idle_timeout * 1000LL;
+    c->min_muxes = ph_conf.min_multiplexers;
+    c->max_muxes = ph_conf.max_multiplexers;
+}
+
+/* Multiplexers between MinMultiplexers and MaxMultiplexers: policy_mux.h
+ * decides, this applies. */
+static void scale_multiplexers(apr_time_t now)
+{
+    ph_retained *r = ph_retained_state;
+    ph_mux_scale_census c;
+    ph_mux_scale_plan *p = &gen.mux_plan;
+    int i, alive;
+
+    mux_census_take(&c, now < gen.mux_backoff.until);
+    ph_mux_scale_decide(&c, p);
+    for (i = 0; i < c.nmuxes; i++) {
+        int slot = c.muxes[i].slot;
+        ph_slot *sl = &r->slots[slot];
+
+        if (!p->retire[i]) {
+            continue;
         }
-        if (idle_ms && muxes + change > ph_conf.min_multiplexers
-            && idle_for_ms(i) >= idle_ms) {
-            sl->retiring = 1;
-            ph_scoreboard_slot_quiescing(i);
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
-                         PHLOGNO(00113) "retiring multiplexer in slot %d, "
-                         "pid %" APR_PID_T_FMT ": MultiplexerIdleTimeout",
-                         i, sl->pid);
-            ap_mpm_safe_kill(sl->pid, AP_SIG_GRACEFUL);
-            change--;
-        }
+        sl->retiring = 1;
+        ph_scoreboard_slot_quiescing(slot);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                     PHLOGNO(00113) "retiring multiplexer in slot %d, "
+                     "pid %" APR_PID_T_FMT ": MultiplexerIdleTimeout",
+                     slot, sl->pid);
+        ap_mpm_safe_kill(sl->pid, AP_SIG_GRACEFUL);
     }
-    /* Queued for a while, not at two looks in a row: the looks come
-     * quickly at a generation's start, while the new multiplexers are
-     * still starting and a connection or two waits for them. */
-    backlog = accept_backlog();
-    if (!backlog) {
-        gen.backlog_since_ms = 0;
+    gen.backlog_since_ms = p->backlog_since_ms;
+    if (p->capped != PH_MUX_GROW_NONE && !gen.mux_cap_logged) {
+        gen.mux_cap_logged = 1;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     PHLOGNO(00607) "MaxMultiplexers %ld reached and %s: "
+                     "no more multiplexer is started (said once a "
+                     "generation)", c.max_muxes,
+                     p->capped == PH_MUX_GROW_BACKLOG
+                         ? "connections stay queued on the listeners"
+                         : "every one is busy");
     }
-    else if (!gen.backlog_since_ms) {
-        gen.backlog_since_ms = ph_now_ms();
-    }
-    queued = gen.backlog_since_ms
-             && ph_now_ms() - gen.backlog_since_ms >= BACKLOG_PERSIST_MS;
-    if (((measured && busy == measured) || queued)
-        && muxes + change < ph_conf.max_multiplexers
+    alive = p->kept;
+    if (p->grow != PH_MUX_GROW_NONE
         && ph_spawn_child(PH_CHILD_MUX, NULL) >= 0) {
-        if (queued) {
+        if (p->grow == PH_MUX_GROW_BACKLOG) {
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
                          PHLOGNO(00115) "%u connection(s) still waiting to "
                          "be accepted: started one more multiplexer",
-                         backlog);
+                         c.backlog);
         }
         else {
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
-                         PHLOGNO(00114) "all %d multiplexers over 75%% "
-                         "busy: started one more", measured);
+                         PHLOGNO(00114) "all %d multiplexers over %d%% "
+                         "busy: started one more", p->measured,
+                         PH_MUX_BUSY_PCT);
         }
         gen.backlog_since_ms = 0;   /* give the new one time to drain it */
-        change++;
+        alive++;
     }
-    return change;
+    for (; alive < p->floor; alive++) {
+        if (ph_spawn_child(PH_CHILD_MUX, NULL) < 0) {
+            break;
+        }
+    }
 }
 
 /* Processors all environments together may have (MaxRequestWorkers). */
@@ -561,6 +587,8 @@ static void census_alloc(void)
 
     gen.census_envs = apr_pcalloc(gen.pconf, sizeof(ph_slots_env) * nenvs);
     gen.census_procs = apr_pcalloc(gen.pconf, sizeof(ph_slots_proc) * nslots);
+    gen.mux_census = apr_pcalloc(gen.pconf, sizeof(ph_mux_scale_mux) * nslots);
+    gen.mux_plan.retire = apr_pcalloc(gen.pconf, sizeof(int) * nslots);
     gen.quiet_until_ms = apr_pcalloc(gen.pconf, sizeof(long long) * nenvs);
     gen.forked = apr_pcalloc(gen.pconf, sizeof(int) * nenvs);
     gen.proc_seen = apr_pcalloc(gen.pconf, sizeof(apr_time_t) * nenvs);
@@ -785,26 +813,10 @@ static void apply_plan(const ph_slots_census *c, const ph_slots_plan *p)
  * beyond need (policy_slots.h decides; this applies). */
 static void maintain_children(void)
 {
-    ph_retained *r = ph_retained_state;
     ph_slots_census c;
-    int muxes = 0, i;
     apr_time_t now = apr_time_now();
 
-    for (i = 0; i < r->max_slot_used; i++) {
-        const ph_slot *sl = &r->slots[i];
-        if (sl->pid && sl->type == PH_CHILD_MUX && !sl->retiring
-            && sl->gen == r->mpm->my_generation) {
-            muxes++;
-        }
-    }
-    if (now >= gen.mux_backoff.until) {
-        muxes += scale_multiplexers(muxes);
-        for (; muxes < ph_conf.min_multiplexers; muxes++) {
-            if (ph_spawn_child(PH_CHILD_MUX, NULL) < 0) {
-                break;
-            }
-        }
-    }
+    scale_multiplexers(now);
     census_take(&c, now);
     ph_slots_decide(&c, &gen.plan);
     apply_plan(&c, &gen.plan);
@@ -1041,6 +1053,7 @@ static void start_generation(void)
     census_alloc();
     gen.starting = 1;
     gen.cap_logged = 0;
+    gen.mux_cap_logged = 0;
     maintain_children();
     gen.starting = 0;
 }

@@ -25,6 +25,7 @@ typedef struct ph_settings {
     long min_multiplexers;    /* MinMultiplexers */
     long max_multiplexers;    /* MaxMultiplexers */
     long multiplexer_idle_timeout; /* MultiplexerIdleTimeout (seconds) */
+    long mux_channel_cache;   /* MultiplexerChannelCache (environments) */
     long min_processors;      /* MinProcessors (global default) */
     long max_processors;      /* MaxProcessors (global default) */
     long min_spare_processors;/* MinSpareProcessors */
