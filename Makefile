@@ -16,6 +16,7 @@
 #   make scale      build/scale.sh: N idle tenants beside event and mpm-itk (memory, CPU, fds, cold start)
 #   make cold       build/cold.sh: start time and cold first answers at N tenants, beside event
 #   make bench-tenants build/bench-tenants.sh: a wrk load over 100 tenants beside event and mpm-itk
+#   make flatness      the parent's memory at 1,000 environments: an hour's passes, 1,000 graceful restarts
 #   make shm-bench  ticket handoff vs a mutex queue (tests/shm)
 #   make intree     build/intree-build.sh: httpd built --with-mpm=peruser_hybrid
 #   make fuzz-short libFuzzer on head_parse.c and tls_hello.c, 20 s each
@@ -55,7 +56,7 @@ SHM_SRC := $(wildcard shm/*.c)
 MPM_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(MPM_SRC) $(SHM_SRC))
 MODULE  := $(OUT)/mod_mpm_peruser_hybrid.so
 
-.PHONY: all unit check integration bench bench-h2c bench-tls bench-alloc bench-tenants coldstart cold slots scale intree install uninstall install-account clean asan tsan \
+.PHONY: all unit check integration bench bench-h2c bench-tls bench-alloc bench-tenants flatness coldstart cold slots scale intree install uninstall install-account clean asan tsan \
         httpd-tests-ph httpd-tests-ph-env httpd-tests-event
 all: $(MODULE) $(OUT)/pstat
 
@@ -136,6 +137,15 @@ cold: $(MODULE)
 
 bench-tenants: $(MODULE)
 	bash build/bench-tenants.sh
+
+# The parent's memory at 1,000 environments over an hour's maintenance
+# passes (3,600, run every 10 ms) and over 1,000 graceful restarts: the
+# long form of test_idle_cost.py's two flatness tests (.ci/run runs the
+# short one).  About 20 minutes.
+flatness: $(MODULE)
+	PH_MEMORY_ENVS=1000 PH_MEMORY_TICKS_SECONDS=36 PH_MEMORY_RESTARTS=1000 \
+	    /usr/bin/python3 -m pytest -p no:cacheprovider -v -s \
+	    tests/integration/test_idle_cost.py -k flat
 
 # httpd's own test suite (shared/httpd-tests, beside the repository) in
 # one mode, compared with stock event's failures: see build/httpd-tests.sh.

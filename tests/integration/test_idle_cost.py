@@ -11,7 +11,9 @@ mappings).
   first minutes by the blocks the configuration's parsing left free);
 - over graceful restarts: a generation gives back what it took.
 
-Short forms (PH_MEMORY_TICKS_SECONDS, PH_MEMORY_RESTARTS) for .ci/run.
+Short forms (PH_MEMORY_TICKS_SECONDS, PH_MEMORY_RESTARTS) for .ci/run; the
+long form (`make flatness`: an hour's passes and 1,000 restarts at 1,000
+environments) sets those and PH_MEMORY_ENVS.
 """
 
 import os
@@ -25,6 +27,10 @@ from phtest import http_get, vhost, wait_for
 TICK_SECONDS = int(os.environ.get("PH_MEMORY_TICKS_SECONDS", "20"))
 TICK_MS = 10
 RESTARTS = int(os.environ.get("PH_MEMORY_RESTARTS", "40"))
+# environments of the idle run and of the restarts run (default 500 / 100)
+ENVS = os.environ.get("PH_MEMORY_ENVS")
+IDLE_ENVS = int(ENVS or 500)
+RESTART_ENVS = int(ENVS or 100)
 
 
 def tenants_conf(n, server_limit=64):
@@ -59,7 +65,7 @@ def anon_kb(pid):
 
 def test_parent_memory_flat_while_idle(servers, tree):
     # 500 idle environments: each pass visits every one of them
-    srv = start(servers, 500, env={"PH_MAINTAIN_TICK_MS": str(TICK_MS)})
+    srv = start(servers, IDLE_ENVS, env={"PH_MAINTAIN_TICK_MS": str(TICK_MS)})
     pid = srv.parent_pid
     assert http_get(srv.port, "t1.test", "/index.html", timeout=30).status == 200
     time.sleep(5)       # the first ticks after start settle what they use
@@ -82,7 +88,7 @@ def restarted(srv, before):
 
 
 def test_parent_memory_flat_over_graceful_restarts(servers, tree):
-    srv = start(servers, 100)
+    srv = start(servers, RESTART_ENVS)
     pid = srv.parent_pid
     samples = []
     for i in range(1, RESTARTS + 1):

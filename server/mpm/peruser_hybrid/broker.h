@@ -88,6 +88,10 @@ void ph_mux_ends_init(apr_pool_t *p, int nenvs, int broker_fd,
  * if not, they are asked for (at most once per PH_BROKER_RETRY_MS). */
 int ph_mux_ends_have(int env_index);
 
+/* The parent closed env_index's channels (they had gone unused: a send
+ * said EPIPE): close our ends and ask for the new ones at once. */
+void ph_mux_ends_forget(int env_index);
+
 /* Read the broker's answers; each environment whose ends arrived is
  * passed to got().  Returns -1 when the parent closed the socket (no more
  * will come), else 0. */

@@ -76,9 +76,10 @@ static void close_foreign_channels(ph_child_type type, const ph_env *mine)
     }
 }
 
-/* Multiplexers and processors hold one descriptor per connection: allow
- * as many as the hard limit permits (no privilege needed). */
-static void raise_fd_limit(void)
+/* Multiplexers and processors hold one descriptor per connection, the
+ * parent four per environment in use (parent_channels.c): allow as many
+ * as the hard limit permits (no privilege needed). */
+void ph_raise_fd_limit(void)
 {
     struct rlimit rl;
 
@@ -132,7 +133,7 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
         ph_heritage_now.lifeline_fd = -1;
     }
 
-    raise_fd_limit();
+    ph_raise_fd_limit();
     apr_pool_create(&pchild, ap_pglobal);
     apr_pool_tag(pchild, "pchild");
 

@@ -142,6 +142,24 @@ static void ask(int env_index)
     me.asked_ms[env_index] = now;
 }
 
+void ph_mux_ends_forget(int env_index)
+{
+    ph_env *env = ph_env_by_index(env_index);
+
+    if (!env || env_index >= me.nenvs || !held(env)) {
+        return;
+    }
+    unlink_env(env_index);
+    close(env->chan[0]);
+    if (env->answer[0] >= 0) {
+        close(env->answer[0]);
+    }
+    env->chan[0] = env->answer[0] = -1;
+    me.held--;
+    me.asked_ms[env_index] = 0;     /* the new ones, at once */
+    ask(env_index);
+}
+
 int ph_mux_ends_have(int env_index)
 {
     ph_env *env = ph_env_by_index(env_index);

@@ -383,6 +383,14 @@ static int handoff(mux_state *m, mux_conn *mc, int env_index)
         arm_channel(m, env_index, 1);
         return 0;
     }
+    if (rv == EPIPE || rv == ECONNREFUSED) {
+        /* The parent closed the environment's channels, unused for a
+         * while (parent_channels.c): nothing was queued; wait for the
+         * ends of the new ones. */
+        arm_channel(m, env_index, 0);
+        ph_mux_ends_forget(env_index);
+        return 0;
+    }
     ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf, PHLOGNO(00302)
                  "cannot hand a connection to environment %s; answering "
                  "503", ph_env_by_index(env_index)->name);
@@ -408,11 +416,19 @@ static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
     PH_CHECK_MAGIC(mc, MUX_CONN_MAGIC);
 
     ph_admit_dropped(env_index, PH_DROP_TIMEOUT);
-    if (!mc->by_address
-        && ph_admit_send_answer(env_index, mc->tag.fd, &mc->msg) == 0) {
-        epoll_ctl(m->epfd, EPOLL_CTL_DEL, mc->tag.fd, NULL);
-        conn_close(m, mc);      /* our copy: the environment has it */
-        return;
+    if (!mc->by_address) {
+        int rv = ph_admit_send_answer(env_index, mc->tag.fd, &mc->msg);
+        if (rv == 0) {
+            epoll_ctl(m->epfd, EPOLL_CTL_DEL, mc->tag.fd, NULL);
+            conn_close(m, mc);  /* our copy: the environment has it */
+            return;
+        }
+        if (rv == EPIPE || rv == ECONNREFUSED) {
+            /* Ends of channels the parent closed (handoff()): this one
+             * is answered here, the next through the new ones. */
+            arm_channel(m, env_index, 0);
+            ph_mux_ends_forget(env_index);
+        }
     }
     ph_mux_note_wait_over(env_index, secs);
     if (mc->by_address) {

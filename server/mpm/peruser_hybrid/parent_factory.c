@@ -720,6 +720,13 @@ static void retire_idle(void)
     }
 }
 
+int ph_factory_running(int env_index)
+{
+    /* current[ncurrent - 1] is the multiplexers' */
+    return env_index >= 0 && env_index < ncurrent - 1
+           && current[env_index].pid != 0;
+}
+
 void ph_factory_tidy(void)
 {
     factory *f;

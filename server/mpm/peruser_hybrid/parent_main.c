@@ -42,6 +42,7 @@
 #include "ph_alloc.h"
 #include "ph_cgroup.h"
 #include "ph_config.h"
+#include "ph_child.h"
 #include "ph_factory.h"
 #include "ph_env.h"
 #include "ph_log.h"
@@ -304,22 +305,6 @@ static int processors_wanted(const ph_env *env, int alive, uint32_t demand)
         want = min;
     }
     return (int)(want < max ? want : max);
-}
-
-/*
- * Connections already handed to env wait in its channel or its answer
- * channel (a 503 to answer), whose receive ends the parent holds: the
- * kernel says whether any are queued (poll consumes nothing).  With no
- * processor left, nobody else would ask for one, since no multiplexer is
- * waiting.
- */
-static int channel_has_waiting(const ph_env *env)
-{
-    struct pollfd pfd[2] = { { env->chan[1], POLLIN, 0 },
-                             { env->answer[1], POLLIN, 0 } };
-
-    return poll(pfd, 2, 0) > 0
-           && ((pfd[0].revents & POLLIN) || (pfd[1].revents & POLLIN));
 }
 
 static long env_limit(const ph_env *env, size_t off)
@@ -698,7 +683,13 @@ static void census_take(ph_slots_census *c, apr_time_t now)
          * costs no system call (issue 13). */
         e->queued = e->alive == 0 && gen.proc_seen[i]
                     && now - gen.proc_seen[i] <= QUEUE_WATCH
-                    && channel_has_waiting(APR_ARRAY_IDX(ph_envs, i, ph_env *));
+                    && ph_channels_waiting(APR_ARRAY_IDX(ph_envs, i, ph_env *));
+        /* Channels nobody can use any more go (issue 13: the parent's
+         * descriptors follow the environments in use). */
+        if (e->alive == 0 && !e->demand && !e->queued) {
+            ph_channels_close_idle(APR_ARRAY_IDX(ph_envs, i, ph_env *),
+                                   gen.proc_seen[i], now);
+        }
     }
     c->nenvs = ph_envs->nelts;
     c->envs = gen.census_envs;
@@ -1065,6 +1056,7 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
 
     gen.pconf = pconf;
     gen.tick = maintain_tick();
+    ph_raise_fd_limit();
     ap_log_pid(pconf, ap_pid_fname);
 
     if (!r->mpm->was_graceful) {

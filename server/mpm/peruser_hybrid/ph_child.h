@@ -41,6 +41,9 @@ extern ph_heritage ph_heritage_now;
 void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
     __attribute__((noreturn));
 
+/* The soft limit on descriptors raised to the hard one (child_setup.c). */
+void ph_raise_fd_limit(void);
+
 /* The two kinds of children; each returns the process exit code. */
 int ph_mux_main(int slot, int mux_index, apr_pool_t *pchild);
 int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild);

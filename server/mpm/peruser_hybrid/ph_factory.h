@@ -109,6 +109,10 @@ pid_t ph_factory_fork_multiplexer(int slot, int mux_index);
  * another), 0 if not. */
 int ph_factory_reaped(pid_t pid, int status);
 
+/* Whether environment env_index of this generation has a factory (started
+ * or starting); 0 when processors are not made by factories. */
+int ph_factory_running(int env_index);
+
 /* End of a generation: its factories are kept, with their piped loggers,
  * while processors of theirs live; each is told to exit (its control
  * socket closed) once none does.  Their processors are unaffected. */

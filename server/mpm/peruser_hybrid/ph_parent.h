@@ -65,6 +65,13 @@ int ph_spawn_child(ph_child_type type, ph_env *env);
  * ph_channels_open: make env's (nothing if made), 0 or an errno (logged). */
 void ph_channels_generation_start(apr_pool_t *pconf);
 int ph_channels_open(ph_env *env);
+/* Whether a connection waits in env's channel or answer channel. */
+int ph_channels_waiting(const ph_env *env);
+/* Close env's channels if nothing can use them: no processor since
+ * last_processor (0: none this generation), no factory, nothing waiting,
+ * for long enough (parent_channels.c).  Returns 1 if it closed them. */
+int ph_channels_close_idle(ph_env *env, apr_time_t last_processor,
+                           apr_time_t now);
 
 /* Forget the child in slot (it has been reaped). */
 void ph_slot_release(int slot);
