@@ -129,7 +129,7 @@ def test_min_spare_processors(servers, tree, env_users, shm_dump):
     _cgi, gate = phtest.gated_cgi(tree["alice"])
     # settles at 2 idle processors (MinProcessors 1 + spares up to 2 idle)
     wait_for(lambda: len(processors(srv, alice)) == 2 and idle_count(srv, "alice") == 2,
-             10, what="alice to settle at 2 idle processors")
+             30, what="alice to settle at 2 idle processors")
     seen_max = 0
     t_end = time.monotonic() + 1.5          # ... and stays there (>1 parent check)
     while time.monotonic() < t_end:
