@@ -60,6 +60,7 @@ typedef struct {
     const server_rec *s;
     const ph_env *env;          /* NULL: no ServerEnvironment */
     const char *stub;           /* its stub, or why it cannot have one */
+    const char *front_stub;     /* the stub with its MultiplexerFacts */
     int stub_bad;
     int visited;                /* the scanner met its definition */
 } vh_entry;
@@ -398,11 +399,9 @@ unsafe_name:
 /*
  * e's stub as the file being written wants it: the multiplexers' gets a
  * MultiplexerFacts line before the end of the section (what the parent
- * knows from e's whole section; ph_front.h).  That file is written once a
- * generation, so its stubs are made in the pool of that one output (p),
- * not kept for the generation.
+ * knows from e's whole section; ph_front.h).
  */
-static const char *stub_for(apr_pool_t *p, const owner_map *m, vh_entry *e)
+static const char *stub_for(const owner_map *m, vh_entry *e)
 {
     static const char end[] = "</VirtualHost>\n";
     size_t n;
@@ -410,13 +409,19 @@ static const char *stub_for(apr_pool_t *p, const owner_map *m, vh_entry *e)
     if (m->self != &multiplexers || e->stub_bad || !*e->stub) {
         return e->stub;
     }
-    n = strlen(e->stub);
-    ap_assert(n >= sizeof(end) - 1
-              && !strcmp(e->stub + n - (sizeof(end) - 1), end));
-    return apr_pstrcat(p, apr_pstrndup(p, e->stub, n - (sizeof(end) - 1)),
-                       ph_front_facts_line(p, ph_front_facts_compute(
-                                                  (server_rec *)e->s)),
-                       end, NULL);
+    if (!e->front_stub) {
+        n = strlen(e->stub);
+        ap_assert(n >= sizeof(end) - 1
+                  && !strcmp(e->stub + n - (sizeof(end) - 1), end));
+        e->front_stub = apr_pstrcat(m->pool,
+                                    apr_pstrndup(m->pool, e->stub,
+                                                 n - (sizeof(end) - 1)),
+                                    ph_front_facts_line(
+                                        m->pool, ph_front_facts_compute(
+                                            (server_rec *)e->s)),
+                                    end, NULL);
+    }
+    return e->front_stub;
 }
 
 static const char *env_label(const ph_env *env)
@@ -524,7 +529,7 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
                 *text = e->stub;
                 return PH_ENVCONF_REFUSE;
             }
-            all = apr_pstrcat(p, all, stub_for(p, m, e), NULL);
+            all = apr_pstrcat(p, all, stub_for(m, e), NULL);
             e->visited = 1;
             m->stubs++;
         }
@@ -535,7 +540,7 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
         return PH_ENVCONF_INACTIVE;
     }
     e = APR_ARRAY_IDX(k->list, visit, vh_entry *);
-    *text = stub_for(p, m, e);
+    *text = stub_for(m, e);
     if (e->stub_bad) {
         return PH_ENVCONF_REFUSE;
     }
