@@ -36,4 +36,7 @@ void ph_alloc_publish(void);
  * system (pool_cache.c). */
 void ph_pool_cache_limit(apr_pool_t *pconf);
 
+/* A child, once its pchild exists: that allocator keeps MaxMemFree. */
+void ph_pool_cache_child(apr_pool_t *pchild);
+
 #endif /* PH_ALLOC_H */

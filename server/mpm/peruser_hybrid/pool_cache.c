@@ -13,9 +13,16 @@
  * free() otherwise) as soon as a pool is cleared or destroyed: after the
  * first pass, when ptemp goes, at a restart.  Nothing else changes: a
  * later allocation takes a new block from the system.
+ *
+ * A child (multiplexer, processor) inherits the cap with the allocator;
+ * its own pools are a server's working memory, so it gets what httpd's
+ * MPMs give their children's allocators instead: MaxMemFree (2 MB unless
+ * configured; 0 keeps everything, as before).
  */
+#include "httpd.h"
 #include "apr_allocator.h"
 #include "apr_pools.h"
+#include "mpm_common.h"
 
 #include "ph_alloc.h"
 
@@ -29,5 +36,14 @@ void ph_pool_cache_limit(apr_pool_t *pconf)
 
     if (allocator) {
         apr_allocator_max_free_set(allocator, POOL_CACHE_BYTES);
+    }
+}
+
+void ph_pool_cache_child(apr_pool_t *pchild)
+{
+    apr_allocator_t *allocator = apr_pool_allocator_get(pchild);
+
+    if (allocator) {
+        apr_allocator_max_free_set(allocator, ap_max_mem_free);
     }
 }
