@@ -258,6 +258,7 @@ def test_scoreboards_resident_only_where_written(servers, tree):
     # on tmpfs, as Debian's /run: there a page read through a mapping is
     # allocated as much as one written
     shm_run = tempfile.mkdtemp(prefix="ph-it-sb-", dir="/dev/shm")
+    os.chmod(shm_run, 0o755)    # as a run directory: t1's processors pass
     conf = (phtest.server_head(threads=2, server_limit=256, muxes=1)
             + f"DefaultRuntimeDir {shm_run}\n"
             + "StatusEnvironment t1\n"
@@ -272,6 +273,9 @@ def test_scoreboards_resident_only_where_written(servers, tree):
         for _ in range(2):
             r = http_get(port, "t1.test", "/server-status", timeout=30)
             assert r.status == 200 and b"Other environments' requests" in r.body, r
+        # and t1 could read it (a refusal would show in no page)
+        log = (srv.tmp / "error.log").read_text(errors="replace")
+        assert "Permission denied" not in log, log[-2000:]
         files = glob.glob(f"{shm_run}/peruser_hybrid-status/sb.t2.*")
         assert len(files) == 1, files
         st = os.stat(files[0])
