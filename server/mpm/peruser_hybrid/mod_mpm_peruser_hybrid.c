@@ -19,6 +19,7 @@
 #include "unixd.h"
 
 #include "ph_cgroup.h"
+#include "ph_alloc.h"
 #include "ph_config.h"
 #include "ph_env.h"
 #include "ph_factory.h"
@@ -108,6 +109,7 @@ static int ph_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)ptemp;
     ph_retained_init();
     r = ph_retained_state;
+    ph_pool_cache_limit(pconf);
 
     if (ap_exists_config_define("DEBUG")
         || ap_exists_config_define("ONE_PROCESS")) {

@@ -1064,6 +1064,7 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
             r->mpm->mpm_state = AP_MPMQ_STOPPING;
             return !OK;
         }
+        ph_scoreboard_trim();
         ph_scoreboard_set_generation(r->mpm->my_generation);
         ph_alloc_note();
     }

@@ -20,6 +20,8 @@
 #ifndef PH_ALLOC_H
 #define PH_ALLOC_H
 
+#include "apr_pools.h"
+
 /* Parent at start-up: say (info) whether the server runs on jemalloc. */
 void ph_alloc_note(void);
 
@@ -28,5 +30,13 @@ void ph_alloc_child_init(int slot, const char *what);
 
 /* Child, from its event loop: refresh its figures (rate-limited). */
 void ph_alloc_publish(void);
+
+/* pre_config, in the parent and the factories: the global allocator keeps
+ * at most a small cache of freed pool blocks, and returns the rest to the
+ * system (pool_cache.c). */
+void ph_pool_cache_limit(apr_pool_t *pconf);
+
+/* A child, once its pchild exists: that allocator keeps MaxMemFree. */
+void ph_pool_cache_child(apr_pool_t *pchild);
 
 #endif /* PH_ALLOC_H */
