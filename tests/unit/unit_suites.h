@@ -46,5 +46,6 @@ int ph_unit_register_envconf_cache(void);
 int ph_unit_register_placement(void);
 int ph_unit_register_policy_slots(void);
 int ph_unit_register_cgroup_limits(void);
+int ph_unit_register_site_index(void);
 
 #endif /* PH_UNIT_SUITES_H */
