@@ -29,6 +29,7 @@ static int (*const suites[])(void) = {
     ph_unit_register_cgroup_limits,
     ph_unit_register_policy_slots,
     ph_unit_register_site_index,
+    ph_unit_register_envconf_stub,
 };
 
 int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,
