@@ -87,7 +87,8 @@ typedef struct {
     apr_array_header_t *entries;    /* vh_entry *, definition order */
     apr_hash_t *keys;               /* "site:line:file" -> vh_key */
     const ph_env *self;             /* the environment being written */
-    unsigned stubs;                 /* stubs written for it */
+    unsigned stubs;                 /* vhosts written as stubs for it */
+    unsigned run_vhosts, run_stubs; /* of those, in runs; the runs' stubs */
     const char *outside;            /* a TLS cache line no file can
                                      * place per environment */
 } owner_map;
@@ -241,6 +242,7 @@ static void reset_visits(apr_pool_t *p, owner_map *m, const ph_env *self)
 
     m->self = self;
     m->stubs = 0;
+    m->run_vhosts = m->run_stubs = 0;
     for (hi = apr_hash_first(p, m->keys); hi; hi = apr_hash_next(hi)) {
         vh_key *k = apr_hash_this_val(hi);
         k->visits = 0;
@@ -481,6 +483,8 @@ static const char *run_text(owner_map *m, apr_pool_t *p, vh_entry *e,
     }
     head->run_written = 1;
     *stubs = (unsigned)head->run_len;
+    m->run_vhosts += (unsigned)head->run_len;
+    m->run_stubs++;
     return ph_stub_text(p, parts, head->run_len);
 }
 
@@ -1031,8 +1035,9 @@ static const char *write_env(apr_pool_t *p, later_files *l, const ph_env *env)
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, l->s, PHLOGNO(00501)
                  "wrote environment %s's configuration %s/%s: %"
                  APR_SIZE_T_FMT " bytes, %u virtual hosts of other "
-                 "environments as stubs", env->name, l->dir, name, len,
-                 l->map.stubs);
+                 "environments as stubs (%u of them in runs, as %u)",
+                 env->name, l->dir, name, len, l->map.stubs,
+                 l->map.run_vhosts, l->map.run_stubs);
     apr_pool_destroy(iter);
     return NULL;
 }
