@@ -14,8 +14,6 @@ server_rec for them instead of one each.
 """
 import pwd
 import re
-import socket
-import ssl
 
 import phtest
 from phtest import vhost
@@ -95,25 +93,11 @@ def tls_conf():
     return conf
 
 
-def https(port, sni, host, path="/cgi-bin/id.cgi"):
-    """(status, body, peer certificate's CN) of GET path over TLS."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
-        with ctx.wrap_socket(raw, server_hostname=sni) as s:
-            der = s.getpeercert(binary_form=True)
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-                      .encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+def https(port, sni, host):
+    """(status, body, the certificate's name) of GET /cgi-bin/id.cgi."""
+    status, body, der = phtest.https_request(port, sni, host)
     cn = re.search(rb"([a-z0-9]+\.test)", der)
-    return int(head.split(b" ")[1]), body, cn.group(1).decode() if cn else None
+    return status, body, cn.group(1).decode() if cn else None
 
 
 def test_sni_after_a_run_reaches_its_vhost(servers, tree, tmp):
