@@ -14,6 +14,7 @@ server_rec for them instead of one each.
 """
 import pwd
 import re
+import subprocess
 
 import phtest
 from phtest import vhost
@@ -62,6 +63,20 @@ def test_a_run_is_one_stub_and_each_of_its_names_is_421(servers, tree):
     assert len(sections(env_file(srv, "t4"))) == 4, sections(env_file(srv, "t4"))
     for secret in ("DocumentRoot",):
         assert len(re.findall(secret, text)) == 1, text    # only its own
+    assert srv.log_lines(r"PH00501: wrote environment t1's .* as stubs "
+                         r"\(7 of them in runs, as 1\)")
+
+    # httpd reads the file as t1's factory does, and StubStandsFor is
+    # refused anywhere else (an operator cannot give a vhost a weight)
+    path = next((srv.run_dir / "peruser_hybrid").glob("env-t1.*.conf"))
+    factory = dict(srv.env, PH_FACTORY_SPEC="env=0 name=t1 gen=1 ino=0 bells=1")
+    res = subprocess.run([phtest.APACHE, "-t", "-D", "PH_FACTORY", "-f", str(path)],
+                         capture_output=True, text=True, timeout=60, env=factory)
+    assert res.returncode == 0 and "Syntax OK" in res.stderr, res.stderr
+    res = subprocess.run([phtest.APACHE, "-t", "-f", str(path)],
+                         capture_output=True, text=True, timeout=60, env=srv.env)
+    assert res.returncode != 0 and "StubStandsFor is written by the server" in res.stderr, \
+        res.stderr
 
     # On a connection served by t1 (the default vhost of the address), a
     # request for any other tenant's name is refused, never served.
