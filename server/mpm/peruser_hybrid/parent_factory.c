@@ -501,7 +501,7 @@ static int launch(factory *f, ph_env *env)
     f->launched = apr_time_now();
     f->pending = 1;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00191)
-                 "%s: exec'd, pid %" APR_PID_T_FMT " (fork and exec took "
+                 "%s: exec'd, pid %" APR_PID_T_FMT " (its launch took "
                  "%" APR_TIME_T_FMT " us in the parent)", label(f), pid,
                  f->launched - began);
     return 0;
