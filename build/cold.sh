@@ -97,6 +97,22 @@ factories_cpu() {
     done | pct
 }
 
+# CPU time (ms, p50/p99) each processor of the server PID used so far
+# (every thread): its start -- confining the other vhosts, closing their
+# logs -- and its one answer.  A processor runs as its tenant, not as
+# User, and is not a factory.
+processors_cpu() {
+    local p u
+    u=$(id -u www-data)
+    for p in $(tree_pids "$1"); do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" != apache2-factory ] || continue
+        [ "$(stat -c %u "/proc/$p" 2>/dev/null)" != 0 ] || continue
+        [ "$(stat -c %u "/proc/$p" 2>/dev/null)" != "$u" ] || continue
+        cat /proc/"$p"/task/*/schedstat 2>/dev/null |
+            awk '{ t += $1 } END { if (NR) print t / 1000000 }' || true
+    done | pct
+}
+
 measure() {
     local n=$1 mpm=$2 dir=$WORK/$2-$1 port kind=$2
     port=$(free_port)
@@ -123,6 +139,7 @@ measure() {
     [ "$last_par" -le "$n" ] || last_par=$n
     R[$n,$mpm,seq]=$(seq 2 "$last_seq" | xargs -P 1 -I{} bash -c "tenant_touch {} $port" | tenants_summary)
     R[$n,$mpm,cpu]=$(factories_cpu "$(cat "$dir/httpd.pid")")
+    R[$n,$mpm,pcpu]=$(processors_cpu "$(cat "$dir/httpd.pid")")
     R[$n,$mpm,par]=$(seq "$first_par" "$last_par" | xargs -P 20 -I{} bash -c "tenant_touch {} $port" | tenants_summary)
     [ "$kind" = ph ] && R[$n,$mpm,factory]=$(breakdown "$dir/error.log")
     stop_server "$dir" "$mpm-$n" 60 || true
@@ -142,6 +159,8 @@ for n in $NS; do
         printf '%-6s cold, 20 at a time:      %s\n' "$mpm" "${R[$n,$mpm,par]:--}"
         [ -z "${R[$n,$mpm,cpu]:-}" ] ||
             printf '%-6s CPU of each factory after the one-after-another series, p50/p99 (ms): %s\n' "$mpm" "${R[$n,$mpm,cpu]}"
+        [ -z "${R[$n,$mpm,pcpu]:-}" ] ||
+            printf '%-6s CPU of each processor after its first answer, p50/p99 (ms): %s\n' "$mpm" "${R[$n,$mpm,pcpu]}"
     done
     for mpm in $MPMS; do
         [ -z "${R[$n,$mpm,factory]:-}" ] || printf '%-6s p50/p99 (ms): %s\n' "$mpm" "${R[$n,$mpm,factory]}"

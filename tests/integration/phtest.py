@@ -16,6 +16,7 @@ import pwd
 import re
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import time
@@ -1055,6 +1056,28 @@ def make_tls_certs(directory, envs=("alice", "bob")):
         if not (certs / f"{env}.crt").exists():
             make_cert(certs, env, f"{env}.test")
     return certs
+
+
+def https_request(port, sni, host, path="/cgi-bin/id.cgi"):
+    """GET path with Host host over TLS with SNI sni (None: no SNI), no
+    certificate check.  Returns (status, body, the server's certificate in
+    DER)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
+        with ctx.wrap_socket(raw, server_hostname=sni) as s:
+            der = s.getpeercert(binary_form=True)
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+                      .encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), body, der
 
 
 def make_cert(directory, name, cn):

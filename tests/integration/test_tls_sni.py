@@ -12,7 +12,6 @@ same test, where stock is the reference.
 import pwd
 import re
 import socket
-import ssl
 import subprocess
 
 import pytest
@@ -47,21 +46,7 @@ def peer_cn(port, sni):
 
 def https(port, sni, host, path="/cgi-bin/id.cgi"):
     """(status, body) of GET path with Host host over TLS with SNI sni."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
-        with ctx.wrap_socket(raw, server_hostname=sni) as s:
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-                      .encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ")[1]), body
+    return phtest.https_request(port, sni, host, path)[:2]
 
 
 @pytest.mark.parametrize("sni", ["alice.test", "bob.test", "www.bob.test", "BOB.TEST",

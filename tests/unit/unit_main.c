@@ -30,6 +30,8 @@ static int (*const suites[])(void) = {
     ph_unit_register_policy_slots,
     ph_unit_register_policy_mux,
     ph_unit_register_policy_admit,
+    ph_unit_register_site_index,
+    ph_unit_register_envconf_stub,
 };
 
 int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,

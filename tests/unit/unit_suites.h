@@ -48,5 +48,7 @@ int ph_unit_register_policy_slots(void);
 int ph_unit_register_policy_mux(void);
 int ph_unit_register_policy_admit(void);
 int ph_unit_register_cgroup_limits(void);
+int ph_unit_register_site_index(void);
+int ph_unit_register_envconf_stub(void);
 
 #endif /* PH_UNIT_SUITES_H */

@@ -15,6 +15,7 @@
 #include "mpm_default.h"
 #include "ph_cgroup.h"
 #include "ph_config.h"
+#include "envconf_stub.h"
 #include "ph_env.h"
 #include "ph_front.h"
 #include "ph_numa.h"
@@ -317,6 +318,10 @@ const command_rec ph_cmds[] = {
     AP_INIT_RAW_ARGS(PH_FRONT_FACTS_DIRECTIVE, ph_front_facts_cmd, NULL,
                      RSRC_CONF, "internal: what the multiplexers route a "
                      "virtual host by"),
+    /* Written by the server into environments' files only (ph_env.h). */
+    AP_INIT_TAKE1(PH_STUB_WEIGHT_DIRECTIVE, ph_env_set_stub_weight, NULL,
+                  RSRC_CONF, "internal: how many virtual hosts of other "
+                  "environments a stub stands for"),
 #define PH_ROW_CUSTOM(name, ctx, syntax, def, kind, handler, help) \
     PH_CUSTOM_##kind(name, handler, help)
 #include "config_rows.h"

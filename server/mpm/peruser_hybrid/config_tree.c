@@ -16,9 +16,10 @@
 #include "apr_hash.h"
 
 #include "ph_config_tree.h"
+#include "site_index.h"
 
 /*
- * The <VirtualHost> sections of the tree by "line:file", built at the
+ * The <VirtualHost> sections of the tree by (file, line), built at the
  * first question about a tree: a scan of the whole tree for each vhost
  * was N^2 string compares in every image's start at N vhosts (issue 13:
  * the parent's start, a factory's start).  The tree is known by its
@@ -33,7 +34,7 @@ static struct {
     const ap_directive_t *tree;
     int gen, state;
     apr_pool_t *pool;
-    apr_hash_t *by_site;        /* "line:file" -> first <VirtualHost> */
+    ph_site_index *by_site;     /* (file, line) -> first <VirtualHost> */
 } sections;
 
 static apr_status_t forget_sections(void *unused)
@@ -63,19 +64,14 @@ static void index_sections(const server_rec *s)
     apr_pool_create(&sections.pool, s->process->pconf);
     apr_pool_cleanup_register(sections.pool, NULL, forget_sections,
                               apr_pool_cleanup_null);
-    sections.by_site = apr_hash_make(sections.pool);
+    sections.by_site = ph_site_index_make(sections.pool);
     sections.tree = ap_conftree;
     sections.gen = gen;
     sections.state = state;
     for (d = ap_conftree; d; d = d->next) {
-        if (d->directive && !strcasecmp(d->directive, "<VirtualHost")
-            && d->filename) {
-            const char *key = apr_psprintf(sections.pool, "%u:%s",
-                                           (unsigned)d->line_num,
-                                           d->filename);
-            if (!apr_hash_get(sections.by_site, key, APR_HASH_KEY_STRING)) {
-                apr_hash_set(sections.by_site, key, APR_HASH_KEY_STRING, d);
-            }
+        if (d->directive && !strcasecmp(d->directive, "<VirtualHost")) {
+            ph_site_index_add(sections.by_site, d->filename,
+                              (unsigned)d->line_num, (void *)d);
         }
     }
 }
@@ -83,7 +79,6 @@ static void index_sections(const server_rec *s)
 const ap_directive_t *ph_config_section_of(const server_rec *s, int *top)
 {
     const ap_directive_t *d;
-    char key[4096 + 16];
 
     *top = !s->is_virtual;
     if (*top) {
@@ -93,20 +88,9 @@ const ap_directive_t *ph_config_section_of(const server_rec *s, int *top)
         return NULL;
     }
     index_sections(s);
-    if ((size_t)apr_snprintf(key, sizeof(key), "%u:%s", s->defn_line_number,
-                             s->defn_name) < sizeof(key) - 1) {
-        d = apr_hash_get(sections.by_site, key, APR_HASH_KEY_STRING);
-        return d ? d->first_child : NULL;
-    }
-    /* a name longer than any path: look the slow way */
-    for (d = ap_conftree; d; d = d->next) {
-        if (d->directive && !strcasecmp(d->directive, "<VirtualHost")
-            && (unsigned)d->line_num == s->defn_line_number && d->filename
-            && !strcmp(d->filename, s->defn_name)) {
-            return d->first_child;
-        }
-    }
-    return NULL;
+    d = ph_site_index_find(sections.by_site, s->defn_name,
+                           s->defn_line_number);
+    return d ? d->first_child : NULL;
 }
 
 /* mod_reqtimeout's defaults for the header stage (its MRT_DEFAULT_header_*) */

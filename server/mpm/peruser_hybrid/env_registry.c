@@ -3,8 +3,10 @@
  * resolution at startup.
  */
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,7 +19,9 @@
 #include "unixd.h"
 
 #include "config_value.h"
+#include "envconf_stub.h"
 #include "ph_env.h"
+#include "ph_factory.h"
 #include "ph_log.h"
 #include "ph_magic.h"
 #include "ph_module.h"
@@ -229,6 +233,30 @@ const char *ph_env_set_server_env(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+const char *ph_env_set_stub_weight(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    ph_server_conf *sc = ap_get_module_config(cmd->server->module_config,
+                                              &mpm_peruser_hybrid_module);
+    char *end;
+    long n;
+
+    (void)dummy;
+    if (!ph_factory_is_me() || ph_factory_makes_multiplexers()
+        || !cmd->server->is_virtual) {
+        return PH_STUB_WEIGHT_DIRECTIVE " is written by the server into "
+               "the stubs of an environment's own configuration; it has "
+               "no use elsewhere";
+    }
+    n = strtol(arg, &end, 10);
+    if (*end || n < 1 || n > INT_MAX / 2) {
+        return apr_pstrcat(cmd->pool, PH_STUB_WEIGHT_DIRECTIVE ": not a "
+                           "count of virtual hosts: ", arg, NULL);
+    }
+    sc->stands_for = (int)n;
+    return NULL;
+}
+
 void *ph_env_create_server_conf(apr_pool_t *p, server_rec *s)
 {
     (void)s;
@@ -266,6 +294,7 @@ static ph_server_conf *server_conf(const server_rec *s)
 typedef struct vhost_binding {
     ph_env *env;
     int vhost_id;
+    int weight;         /* vhosts of the whole configuration it stands for */
 } vhost_binding;
 
 static const vhost_binding *binding_of(const server_rec *s)
@@ -280,6 +309,13 @@ ph_env *ph_env_of_server(const server_rec *s)
 
     ap_assert(!env || env->magic == PH_ENV_MAGIC);
     return env;
+}
+
+int ph_env_stub_weight(const server_rec *s)
+{
+    const vhost_binding *b = binding_of(s);
+
+    return b && b->weight > 1 ? b->weight : 1;
 }
 
 int ph_env_vhost_id(const server_rec *s)
@@ -496,10 +532,11 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
     }
     bindings = apr_hash_make(p);
     servers_by_id = apr_array_make(p, 16, sizeof(server_rec *));
-    for (s = main_server; s; s = s->next, vhost_id++) {
+    for (s = main_server; s; s = s->next) {
         ph_server_conf *sc = server_conf(s);
         vhost_binding *b = apr_pcalloc(p, sizeof(*b));
         const server_rec **key = apr_palloc(p, sizeof(*key));
+        int weight = sc->stands_for > 1 ? sc->stands_for : 1;
 
         sc->vhost_id = vhost_id;
         if (ph_envs->nelts == 1
@@ -519,7 +556,11 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         }
         b->env = sc->env;
         b->vhost_id = vhost_id;
-        APR_ARRAY_PUSH(servers_by_id, server_rec *) = s;
+        b->weight = weight;
+        /* a merged stub holds every id of the vhosts it stands for */
+        for (i = 0; i < weight; i++, vhost_id++) {
+            APR_ARRAY_PUSH(servers_by_id, server_rec *) = s;
+        }
         *key = s;
         apr_hash_set(bindings, key, sizeof(*key), b);
     }

@@ -43,6 +43,7 @@
 
 #include "envconf_cache.h"
 #include "envconf_scan.h"
+#include "envconf_stub.h"
 #include "ph_config_tree.h"
 #include "ph_env.h"
 #include "ph_envconf.h"
@@ -55,21 +56,30 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
 
 #define OWNER_MAP_MAGIC 0x50484f4du  /* "PHOM" */
 
-/* One virtual host, where it was defined, and whose it is. */
-typedef struct {
-    const server_rec *s;
-    const ph_env *env;          /* NULL: no ServerEnvironment */
-    const char *stub;           /* its stub, or why it cannot have one */
-    const char *front_stub;     /* the stub with its MultiplexerFacts */
-    int stub_bad;
-    int visited;                /* the scanner met its definition */
-} vh_entry;
-
 /* The vhosts made at one (site, file, line), in definition order. */
 typedef struct {
     apr_array_header_t *list;   /* vh_entry * */
     unsigned visits;            /* times the scanner met the line */
 } vh_key;
+
+/* One virtual host, where it was defined, and whose it is. */
+typedef struct vh_entry {
+    const server_rec *s;
+    const ph_env *env;          /* NULL: no ServerEnvironment */
+    ph_envconf_site site;
+    const vh_key *key;
+    int index;                  /* in the owner map's entries */
+    const char *stub;           /* its stub, or why it cannot have one */
+    ph_stub_parts parts;        /* what the stub says (stub_bad: nothing) */
+    const char *front_stub;     /* the stub with its MultiplexerFacts */
+    int stub_bad;
+    int visited;                /* the scanner met its definition */
+    /* The run of stubs it is in, in the file being written (envconf_stub.h):
+     * the run's first entry, which stands for run_len entries, or NULL. */
+    struct vh_entry *run_head;
+    int run_len;                /* the head's: entries it stands for */
+    int run_written;            /* the head's: its stub was written */
+} vh_entry;
 
 typedef struct {
     unsigned magic;
@@ -77,7 +87,8 @@ typedef struct {
     apr_array_header_t *entries;    /* vh_entry *, definition order */
     apr_hash_t *keys;               /* "site:line:file" -> vh_key */
     const ph_env *self;             /* the environment being written */
-    unsigned stubs;                 /* stubs written for it */
+    unsigned stubs;                 /* vhosts written as stubs for it */
+    unsigned run_vhosts, run_stubs; /* of those, in runs; the runs' stubs */
     const char *outside;            /* a TLS cache line no file can
                                      * place per environment */
 } owner_map;
@@ -215,6 +226,9 @@ static const char *build_map(apr_pool_t *p, server_rec *main_server,
             k->list = apr_array_make(p, 1, sizeof(vh_entry *));
             apr_hash_set(m->keys, key, APR_HASH_KEY_STRING, k);
         }
+        e->site = site;
+        e->key = k;
+        e->index = m->entries->nelts;
         APR_ARRAY_PUSH(k->list, vh_entry *) = e;
         APR_ARRAY_PUSH(m->entries, vh_entry *) = e;
     }
@@ -228,12 +242,16 @@ static void reset_visits(apr_pool_t *p, owner_map *m, const ph_env *self)
 
     m->self = self;
     m->stubs = 0;
+    m->run_vhosts = m->run_stubs = 0;
     for (hi = apr_hash_first(p, m->keys); hi; hi = apr_hash_next(hi)) {
         vh_key *k = apr_hash_this_val(hi);
         k->visits = 0;
     }
     for (i = 0; i < m->entries->nelts; i++) {
-        APR_ARRAY_IDX(m->entries, i, vh_entry *)->visited = 0;
+        vh_entry *e = APR_ARRAY_IDX(m->entries, i, vh_entry *);
+
+        e->visited = 0;
+        e->run_head = NULL;     /* no runs unless plan_runs makes them */
     }
 }
 
@@ -314,18 +332,21 @@ static const char *stub_head_reading(apr_pool_t *p, const server_rec *s)
 }
 
 /*
- * The stub of vhost s: its addresses (as written, so X's httpd resolves
+ * The stub of vhost e: its addresses (as written, so X's httpd resolves
  * them the same), its names, its environment and how heads are read on
- * its addresses (stub_head_reading) -- nothing else of the section.  A vhost with no address left (every one unresolvable) is in
- * no address chain: no stub is needed to keep anything's place.
+ * its addresses (stub_head_reading) -- nothing else of the section; its
+ * parts kept in e for runs (envconf_stub.h).  A vhost with no address
+ * left (every one unresolvable) is in no address chain: no stub is
+ * needed to keep anything's place.
  */
-static const char *stub_of(apr_pool_t *p, const vh_entry *e, int *bad)
+static const char *stub_of(apr_pool_t *p, vh_entry *e, int *bad)
 {
     const server_rec *s = e->s;
     const server_addr_rec *a;
     apr_array_header_t *words = apr_array_make(p, 4, sizeof(const char *));
+    apr_array_header_t *names;
     apr_hash_t *seen = apr_hash_make(p);
-    const char *text;
+    const ph_stub_parts *one = &e->parts;
     int i;
 
     *bad = 0;
@@ -350,43 +371,30 @@ static const char *stub_of(apr_pool_t *p, const vh_entry *e, int *bad)
     if (words->nelts == 0) {
         return "";
     }
-    text = apr_pstrcat(p, "<VirtualHost ",
-                       apr_array_pstrcat(p, words, ' '), ">\n", NULL);
-    if (s->server_hostname) {
-        if (!stub_safe(s->server_hostname)) {
-            goto unsafe_name;
-        }
-        text = apr_pstrcat(p, text, "ServerName \"", s->server_hostname,
-                           s->port ? apr_psprintf(p, ":%u",
-                                                  (unsigned)s->port) : "",
-                           "\"\n", NULL);
+    if (s->server_hostname && !stub_safe(s->server_hostname)) {
+        goto unsafe_name;
     }
-    words = apr_array_make(p, 4, sizeof(const char *));
+    names = apr_array_make(p, 4, sizeof(const char *));
     for (i = 0; s->names && i < s->names->nelts; i++) {
-        APR_ARRAY_PUSH(words, const char *) =
+        APR_ARRAY_PUSH(names, const char *) =
             APR_ARRAY_IDX(s->names, i, const char *);
     }
     for (i = 0; s->wild_names && i < s->wild_names->nelts; i++) {
-        APR_ARRAY_PUSH(words, const char *) =
+        APR_ARRAY_PUSH(names, const char *) =
             APR_ARRAY_IDX(s->wild_names, i, const char *);
     }
-    if (words->nelts) {
-        text = apr_pstrcat(p, text, "ServerAlias", NULL);
-        for (i = 0; i < words->nelts; i++) {
-            const char *n = APR_ARRAY_IDX(words, i, const char *);
-            if (!stub_safe(n)) {
-                goto unsafe_name;
-            }
-            text = apr_pstrcat(p, text, " \"", n, "\"", NULL);
+    for (i = 0; i < names->nelts; i++) {
+        if (!stub_safe(APR_ARRAY_IDX(names, i, const char *))) {
+            goto unsafe_name;
         }
-        text = apr_pstrcat(p, text, "\n", NULL);
     }
-    if (e->env) {
-        text = apr_pstrcat(p, text, "ServerEnvironment ", e->env->name, "\n",
-                           NULL);
-    }
-    text = apr_pstrcat(p, text, stub_head_reading(p, s), NULL);
-    return apr_pstrcat(p, text, "</VirtualHost>\n", NULL);
+    e->parts.addrs = apr_array_pstrcat(p, words, ' ');
+    e->parts.server_name = s->server_hostname;
+    e->parts.port = s->server_hostname ? (unsigned)s->port : 0;
+    e->parts.aliases = names;
+    e->parts.env = e->env ? e->env->name : NULL;
+    e->parts.head = stub_head_reading(p, s);
+    return ph_stub_text(p, &one, 1);
 
 unsafe_name:
     *bad = 1;
@@ -394,6 +402,90 @@ unsafe_name:
                         "with a quote, backslash or control character "
                         "cannot be written in a stub", s->defn_line_number,
                         s->defn_name);
+}
+
+static void ensure_stub(owner_map *m, vh_entry *e)
+{
+    if (!e->stub) {
+        /* Once per vhost, whatever the number of environments. */
+        e->stub = stub_of(m->pool, e, &e->stub_bad);
+    }
+}
+
+/*
+ * The runs of X's file (envconf_stub.h): consecutive vhosts, in
+ * definition order, each defined by a <VirtualHost> of its own (not a Use
+ * of a macro, not a definition read twice), of other environments, with
+ * mergeable stubs.  Anything else between two vhosts ends a run: one of
+ * X's, a vhost with no stub or none written, a Use.  Only environments'
+ * files have runs: the multiplexers route by each vhost's own stub, and
+ * the check reads every stub on its own.
+ */
+static void plan_runs(owner_map *m)
+{
+    vh_entry *prev = NULL;
+    int i;
+
+    for (i = 0; i < m->entries->nelts; i++) {
+        vh_entry *e = APR_ARRAY_IDX(m->entries, i, vh_entry *);
+
+        e->run_len = 0;
+        e->run_written = 0;
+        if (m->self == &no_env || m->self == &multiplexers
+            || e->site != PH_ENVCONF_AT_VHOST || e->key->list->nelts != 1
+            || !e->env || e->env == m->self) {
+            prev = NULL;
+            continue;
+        }
+        ensure_stub(m, e);
+        if (e->stub_bad || !*e->stub) {
+            prev = NULL;
+            continue;
+        }
+        if (prev && ph_stub_mergeable(&prev->parts, &e->parts)) {
+            e->run_head = prev->run_head;
+            e->run_head->run_len++;
+        }
+        else {
+            e->run_head = e;
+            e->run_len = 1;
+        }
+        prev = e;
+    }
+}
+
+/*
+ * The text for e, a vhost of a run: its head writes one stub for the
+ * whole run, the others nothing -- unless the head was not written
+ * before them (the scanner met the text in another order than httpd
+ * made the vhosts: not expected), when each writes its own stub, as
+ * without runs.
+ */
+static const char *run_text(owner_map *m, apr_pool_t *p, vh_entry *e,
+                            unsigned *stubs)
+{
+    vh_entry *head = e->run_head;
+    const ph_stub_parts **parts;
+    int i;
+
+    if (head->run_len == 1 || (e != head && !head->run_written)) {
+        *stubs = 1;
+        return e->stub;
+    }
+    if (e != head) {
+        *stubs = 0;
+        return "";
+    }
+    parts = apr_palloc(p, sizeof(*parts) * (apr_size_t)head->run_len);
+    for (i = 0; i < head->run_len; i++) {
+        parts[i] = &APR_ARRAY_IDX(m->entries, head->index + i,
+                                  vh_entry *)->parts;
+    }
+    head->run_written = 1;
+    *stubs = (unsigned)head->run_len;
+    m->run_vhosts += (unsigned)head->run_len;
+    m->run_stubs++;
+    return ph_stub_text(p, parts, head->run_len);
 }
 
 /*
@@ -476,11 +568,7 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
     }
     visit = k->visits++;
     for (i = 0; i < k->list->nelts; i++) {
-        e = APR_ARRAY_IDX(k->list, i, vh_entry *);
-        if (!e->stub) {
-            /* Once per vhost, whatever the number of environments. */
-            e->stub = stub_of(m->pool, e, &e->stub_bad);
-        }
+        ensure_stub(m, APR_ARRAY_IDX(k->list, i, vh_entry *));
     }
     first = APR_ARRAY_IDX(k->list, 0, vh_entry *);
     for (i = 1; i < k->list->nelts; i++) {
@@ -540,6 +628,14 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
         return PH_ENVCONF_INACTIVE;
     }
     e = APR_ARRAY_IDX(k->list, visit, vh_entry *);
+    if (e->run_head && !e->stub_bad) {
+        unsigned n;
+
+        *text = run_text(m, p, e, &n);
+        e->visited = 1;
+        m->stubs += n;
+        return PH_ENVCONF_FOREIGN;
+    }
     *text = stub_for(m, e);
     if (e->stub_bad) {
         return PH_ENVCONF_REFUSE;
@@ -920,6 +1016,7 @@ static const char *write_env(apr_pool_t *p, later_files *l, const ph_env *env)
     PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
     apr_pool_create(&iter, l->pool);
     reset_visits(iter, &l->map, env);
+    plan_runs(&l->map);
     msg = ph_envconf_emit(iter, l->doc, env->name, &l->cb, &text, &len);
     if (!msg) {
         msg = check_all_met(iter, &l->map);
@@ -938,8 +1035,9 @@ static const char *write_env(apr_pool_t *p, later_files *l, const ph_env *env)
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, l->s, PHLOGNO(00501)
                  "wrote environment %s's configuration %s/%s: %"
                  APR_SIZE_T_FMT " bytes, %u virtual hosts of other "
-                 "environments as stubs", env->name, l->dir, name, len,
-                 l->map.stubs);
+                 "environments as stubs (%u of them in runs, as %u)",
+                 env->name, l->dir, name, len, l->map.stubs,
+                 l->map.run_vhosts, l->map.run_stubs);
     apr_pool_destroy(iter);
     return NULL;
 }

@@ -44,6 +44,7 @@
 #include "broker.h"
 #include "doorbell.h"
 #include "ph_child.h"
+#include "ph_clock.h"
 #include "ph_config.h"
 #include "ph_env.h"
 #include "ph_env_scoreboard.h"
@@ -439,6 +440,11 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s)
                  "%s%s ready, pid %ld", env ? "processor factory of "
                  "environment " : "the multiplexers' factory",
                  env ? env->name : "", (long)getpid());
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PHLOGNO(00626)
+                 "%s%s: %" APR_INT64_T_FMT " us of CPU from the parent's "
+                 "fork to READY", env ? "processor factory of environment "
+                 : "the multiplexers' factory", env ? env->name : "",
+                 (apr_int64_t)ph_cpu_us());
     serve(env, ctl);
     r->mpm->mpm_state = AP_MPMQ_STOPPING;
     return DONE;

@@ -70,7 +70,23 @@ typedef struct ph_server_conf {
     const char *env_set_in;     /* for messages */
     ph_env *env;                /* resolved in post_config; NULL = none */
     int vhost_id;               /* position in the server list */
+    int stands_for;             /* a processor factory's merged stub: the
+                                 * number of vhosts it stands for
+                                 * (PH_STUB_WEIGHT_DIRECTIVE); 0: one */
 } ph_server_conf;
+
+/* PH_STUB_WEIGHT_DIRECTIVE (envconf_stub.h): written by the parent into
+ * a stub of an environment's file that stands for several consecutive
+ * virtual hosts of other environments, so that vhost ids stay those of
+ * the whole configuration, which the multiplexers send
+ * (ph_env_server_by_id).  Refused anywhere but in a processor factory's
+ * <VirtualHost>. */
+const char *ph_env_set_stub_weight(cmd_parms *cmd, void *dummy,
+                                   const char *arg);
+
+/* The number of virtual hosts of the whole configuration s stands for:
+ * more than 1 only for a merged stub in a processor's image. */
+int ph_env_stub_weight(const server_rec *s);
 
 void ph_env_reset(apr_pool_t *pconf);
 
@@ -102,7 +118,8 @@ int ph_env_check_accounts(apr_pool_t *p);
 /* The environment serving virtual host s, or NULL. */
 ph_env *ph_env_of_server(const server_rec *s);
 
-/* The vhost id of s (its position in the server list). */
+/* The vhost id of s (its position in the whole configuration's server
+ * list: a merged stub counts for the vhosts it stands for). */
 int ph_env_vhost_id(const server_rec *s);
 
 /* The server whose vhost id is vhost_id in this process's list, or NULL

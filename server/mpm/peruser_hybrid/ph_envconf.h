@@ -8,8 +8,10 @@
  * addresses, ServerName, ServerAlias and ServerEnvironment: an httpd that
  * reads X's file matches requests to the same vhosts in the same order,
  * answers 421 for the others' (the processor's guard), and never reads
- * their secrets.  envconf_scan.c filters the text; envconf_write.c is the
- * glue to httpd.
+ * their secrets.  Consecutive stubs of the same addresses are one stub
+ * with all their names (issue 13, envconf_stub.h).  envconf_scan.c filters
+ * the text; envconf_stub.c writes stubs; envconf_write.c is the glue to
+ * httpd.
  *
  * Files: <DefaultRuntimeDir>/peruser_hybrid/env-<name>.<gen>.conf, mode
  * 0600, in a directory of mode 0700 owned by the parent's user (root);

@@ -11,7 +11,7 @@
  * parent did), runs no request and listens on nothing.
  *
  *   parent                          factory of X (root, X's config only)
- *     | fork + exec apache2 -f X.conf -D PH_FACTORY, descriptors 3-5
+ *     | posix_spawn apache2 -f X.conf -D PH_FACTORY, descriptors 3-5
  *     |  <------------------------- READY  (configuration read, logs open)
  *     |  SPAWN slot ----------------> fork; the child forks the processor
  *     |                              and exits at once, so the processor

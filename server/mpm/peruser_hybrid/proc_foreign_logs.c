@@ -42,6 +42,7 @@
 #include "ph_log.h"
 #include "ph_magic.h"
 #include "proc.h"
+#include "site_index.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -58,6 +59,7 @@ typedef struct log_sets {
     apr_hash_t *keep;       /* file_id -> "": named by us or the main server */
     apr_hash_t *drop;       /* file_id -> "": named by other environments */
     int piped;              /* piped logs of other environments, left open */
+    ph_site_index *servers; /* (file, line) -> the server_rec made there */
 } log_sets;
 
 /* Error logs: by apr_file_t, shared between vhosts naming one file. */
@@ -89,19 +91,30 @@ static int close_error_logs(apr_pool_t *p, const ph_env *mine)
     return n;
 }
 
-/* The vhost a <VirtualHost> block of the configuration tree made. */
-static server_rec *server_of_block(const ap_directive_t *d)
+/*
+ * The vhost each <VirtualHost> block of the configuration tree made, by
+ * where it was defined: indexed once, in the list's order (the first
+ * server of a site wins, as a walk over the list would find it).  A walk
+ * over every server for each block was N^2 string compares in every new
+ * processor at N virtual hosts (issue 13).
+ */
+static ph_site_index *index_servers(apr_pool_t *p)
 {
+    ph_site_index *ix = ph_site_index_make(p);
     server_rec *s;
 
     for (s = ap_server_conf->next; s; s = s->next) {
-        if (d->line_num >= 0
-            && s->defn_line_number == (unsigned)d->line_num && s->defn_name
-            && d->filename && !strcmp(s->defn_name, d->filename)) {
-            return s;
-        }
+        ph_site_index_add(ix, s->defn_name, s->defn_line_number, s);
     }
-    return NULL;
+    return ix;
+}
+
+static server_rec *server_of_block(const log_sets *ls, const ap_directive_t *d)
+{
+    if (d->line_num < 0) {
+        return NULL;
+    }
+    return ph_site_index_find(ls->servers, d->filename, (unsigned)d->line_num);
 }
 
 static int is_access_log(const ap_directive_t *d)
@@ -144,7 +157,7 @@ static void walk_tree(log_sets *ls, const ap_directive_t *d,
 {
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "<VirtualHost")) {
-            walk_tree(ls, d->first_child, server_of_block(d));
+            walk_tree(ls, d->first_child, server_of_block(ls, d));
         }
         else if (is_access_log(d)) {
             note_log(ls, d, owner);
@@ -228,6 +241,7 @@ void ph_close_foreign_logs(const ph_env *mine, apr_pool_t *pchild)
     ls.mine = mine;
     ls.keep = apr_hash_make(p);
     ls.drop = apr_hash_make(p);
+    ls.servers = index_servers(p);
     walk_tree(&ls, ap_conftree, NULL);
     access = drop_access_logs(&ls);
     errors = close_error_logs(p, mine);

@@ -97,6 +97,9 @@ static int is_foreign(const request_rec *r)
 
 static const char *vhost_name(const request_rec *r)
 {
+    if (ph_env_stub_weight(r->server) > 1 && r->hostname) {
+        return r->hostname;     /* one of the names of a merged stub */
+    }
     return r->server->server_hostname ? r->server->server_hostname
                                       : "(unnamed)";
 }
@@ -150,7 +153,10 @@ int ph_guard_post_read_request(request_rec *r)
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PHLOGNO(00430)
                   "request for virtual host %s (environment %s) arrived on "
                   "a connection served by environment %s: 421",
-                  vhost_name(r), wanted ? wanted->name : "(none)",
+                  vhost_name(r),
+                  !wanted ? "(none)"
+                  : ph_env_stub_weight(r->server) > 1 ? "another"
+                  : wanted->name,
                   serving_env->name);
     r->connection->keepalive = AP_CONN_CLOSE;
     return HTTP_MISDIRECTED_REQUEST;

@@ -188,6 +188,7 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     proc_state ps;
     apr_status_t rv;
     char *what;
+    long long confine_us;
     int i;
 
     PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
@@ -198,8 +199,10 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     /* Other environments' vhosts and logs, out of reach: while still root
      * (their log directories may be closed to our user), and before any
      * module's child_init sees the configuration. */
+    confine_us = ph_cpu_us();
     ph_close_foreign_logs(env, pchild);
     ph_confine_vhosts(env, pchild);
+    confine_us = ph_cpu_us() - confine_us;
     if (ph_cgroup_join_self(slot, env, what)) {
         return PH_EXIT_ENV_SETUP;
     }
@@ -258,6 +261,11 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
                  "%s ready in slot %d, pid %" APR_PID_T_FMT ", uid %ld, "
                  "%d workers", what, slot, getpid(), (long)getuid(),
                  ps.nworkers);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00194)
+                 "%s: %" APR_INT64_T_FMT " us of CPU from its fork to ready, "
+                 "%" APR_INT64_T_FMT " us of it making other environments' "
+                 "vhosts and logs inert", what, (apr_int64_t)ph_cpu_us(),
+                 (apr_int64_t)confine_us);
 
     if (ps.nworkers > 0) {
         ph_proc_listener_run(&ps);

@@ -1,0 +1,55 @@
+/*
+ * envconf_stub.h -- the text of a stub: what an environment's file (and
+ * the multiplexers') holds of another environment's <VirtualHost>
+ * (ph_envconf.h, "the stub rule"), and one stub standing for a run of
+ * them.
+ *
+ * Issue 13: each stub is a server_rec in the factory's httpd, with every
+ * module's per-server configuration, and a resolver call per address; at
+ * N environments of one vhost each, N-1 of them in every factory's start.
+ * Consecutive stubs of the same addresses, with the same head-reading
+ * lines, are matched by httpd exactly as one stub with all their names
+ * would be: a name-based vhost chain is searched in definition order,
+ * and nothing of ours lies between them.  So an environment's file holds
+ * one stub per such run; it says how many vhosts it stands for
+ * (PH_STUB_WEIGHT_DIRECTIVE), so that vhost ids stay those of the whole
+ * configuration.
+ *
+ * Pure (APR only): CUnit suite tests/unit/test_envconf_stub.c.
+ */
+#ifndef PH_ENVCONF_STUB_H
+#define PH_ENVCONF_STUB_H
+
+#include "apr_pools.h"
+#include "apr_tables.h"
+
+#define PH_STUB_WEIGHT_DIRECTIVE "StubStandsFor"
+
+/* A ServerAlias line is cut before it passes this many bytes (httpd reads
+ * a configuration line of at most 8 KB). */
+#define PH_STUB_ALIAS_LINE_MAX 2000
+
+/* What one stub says, each value already checked to be writable (no
+ * quote, backslash or control character). */
+typedef struct ph_stub_parts {
+    const char *addrs;          /* "<VirtualHost" arguments: "a:80 [b]:80" */
+    const char *server_name;    /* ServerName's host, or NULL */
+    unsigned port;              /* ServerName's port, 0 for none */
+    const apr_array_header_t *aliases;  /* const char *; may be NULL */
+    const char *env;            /* ServerEnvironment, or NULL */
+    const char *head;           /* head-reading lines, "" for none */
+} ph_stub_parts;
+
+/* Whether b may join a run that a is in: the same addresses and
+ * head-reading lines, both of some environment. */
+int ph_stub_mergeable(const ph_stub_parts *a, const ph_stub_parts *b);
+
+/* The text of one stub standing for parts[0..n-1] (n >= 1), a run of
+ * mergeable stubs in definition order: the first's ServerName and
+ * environment, every name of every one (the others' ServerNames as
+ * aliases: httpd matches a host to a name without its port), and, for
+ * n > 1, its weight. */
+const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
+                         int n);
+
+#endif /* PH_ENVCONF_STUB_H */
