@@ -134,21 +134,27 @@ int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
 
 /*
  * A process that was not forked from the creator (an environment's
- * processor factory, exec'd by the parent): map the segment at path as
- * ph_shm_open_readonly does, then ENV REGION env read-write from its
- * file, re-opened O_RDWR (the caller must be allowed to: root).  The
- * result is what ph_shm_restrict(PROCESSOR, env) gives a forked child:
- * role PROCESSOR, no descriptor kept, nothing else writable.  expect_ino,
- * if not 0, is the inode the main file must have (the generation the
- * caller was started for; ESTALE otherwise).  Returns 0, or an errno
- * value with a sentence in err.
+ * processor factory, exec'd by the parent): map the main file of the
+ * segment at path read-only, validated as ph_shm_open_readonly does, then
+ * ENV REGION env read-write from its file, re-opened O_RDWR (the caller
+ * must be allowed to: root).  The other environments' regions are mapped
+ * only with see_all (read-only views, as a reader's: the StatusEnvironment
+ * shows every environment); without it they stay unmapped address space
+ * (PROT_NONE, backed by nothing): a tenant's code can neither read other
+ * tenants' figures nor write them, and the factory opens two files, not
+ * one per environment.  Role PROCESSOR, no descriptor kept, nothing else
+ * writable.  expect_ino, if not 0, is the inode the main file must have
+ * (the generation the caller was started for; ESTALE otherwise).  Returns
+ * 0, or an errno value with a sentence in err.
  */
 int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
-                            ino_t expect_ino, char *err, size_t errlen);
+                            int see_all, ino_t expect_ino, char *err,
+                            size_t errlen);
 
 /*
  * The multiplexers' factory (exec'd by the parent, front_main.c): map the
- * segment at path as ph_shm_open_readonly does, then MUX and every ENV
+ * main file of the segment at path read-only (validated as
+ * ph_shm_open_readonly does), then MUX and every ENV
  * REGION read-write from their files, re-opened O_RDWR (root only).  The
  * result is what ph_shm_restrict(MULTIPLEXER) gives a forked child: role
  * MULTIPLEXER, MAIN read-only, no descriptor kept.  expect_ino as for

@@ -649,12 +649,14 @@ static int header_check(const ph_shm_header *h, uint32_t magic,
     return 0;
 }
 
-int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
-                         size_t errlen)
+/* The main file read-only in a reservation the size of the whole segment,
+ * its header checked; the environments' regions not mapped yet (PROT_NONE
+ * address space, backed by nothing). */
+static int open_main(ph_shm *shm, const char *path, char *err, size_t errlen)
 {
     struct stat st;
     ph_shm_geom g;
-    uint32_t magic, e;
+    uint32_t magic;
     char *base;
     void *map;
     int fd, rv;
@@ -729,7 +731,21 @@ int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
         return say(err, errlen, rv, "cannot map %s: %s", path,
                    strerror(rv));
     }
-    for (e = 0; e < g.envs; e++) {
+    return 0;
+
+close_fd:
+    close(fd);
+    return rv;
+}
+
+/* Read-only views of every environment's region, one file each. */
+static int view_all_envs(ph_shm *shm, const char *path, char *err,
+                         size_t errlen)
+{
+    uint32_t e;
+    int rv;
+
+    for (e = 0; e < shm->geom.envs; e++) {
         if ((rv = view_env(shm, path, e)) != 0) {
             ph_shm_unmap(shm);
             if (rv == ENOENT || rv == ESTALE) {
@@ -742,27 +758,34 @@ int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
                 return say(err, errlen, rv, "%s is inconsistent: the file "
                            "of environment region %u is not one region "
                            "(%llu bytes) long", path, e,
-                           (unsigned long long)g.region_stride);
+                           (unsigned long long)shm->geom.region_stride);
             }
             return say(err, errlen, rv, "cannot map environment region %u "
                        "of %s: %s", e, path, strerror(rv));
         }
     }
     return 0;
+}
 
-close_fd:
-    close(fd);
-    return rv;
+int ph_shm_open_readonly(ph_shm *shm, const char *path, char *err,
+                         size_t errlen)
+{
+    int rv;
+
+    if ((rv = open_main(shm, path, err, errlen)) != 0) {
+        return rv;
+    }
+    return view_all_envs(shm, path, err, errlen);
 }
 
 /* ph_shm_open_readonly, and the main file must be expect_ino's (if not 0):
  * the start of both attaches of an exec'd factory. */
 static int open_generation(ph_shm *shm, const char *path, ino_t expect_ino,
-                           char *err, size_t errlen)
+                           int views, char *err, size_t errlen)
 {
     int rv;
 
-    if ((rv = ph_shm_open_readonly(shm, path, err, errlen)) != 0) {
+    if ((rv = open_main(shm, path, err, errlen)) != 0) {
         return rv;
     }
     if (expect_ino != 0 && shm->ino != expect_ino) {
@@ -770,16 +793,18 @@ static int open_generation(ph_shm *shm, const char *path, ino_t expect_ino,
         return say(err, errlen, ESTALE, "%s is not the segment of this "
                    "generation (a restart?)", path);
     }
-    return 0;
+    return views ? view_all_envs(shm, path, err, errlen) : 0;
 }
 
 int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
-                            ino_t expect_ino, char *err, size_t errlen)
+                            int see_all, ino_t expect_ino, char *err,
+                            size_t errlen)
 {
     char name[4096];
     int fd, rv;
 
-    if ((rv = open_generation(shm, path, expect_ino, err, errlen)) != 0) {
+    if ((rv = open_generation(shm, path, expect_ino, see_all, err, errlen))
+        != 0) {
         return rv;
     }
     if (env >= shm->geom.envs) {
@@ -817,7 +842,8 @@ int ph_shm_attach_multiplexer(ph_shm *shm, const char *path, ino_t expect_ino,
     uint32_t e;
     int fd, rv;
 
-    if ((rv = open_generation(shm, path, expect_ino, err, errlen)) != 0) {
+    /* No read-only views first: every region is mapped read-write below. */
+    if ((rv = open_generation(shm, path, expect_ino, 0, err, errlen)) != 0) {
         return rv;
     }
     /* MUX: the tail of the main file, from its own offset (page aligned,

@@ -22,10 +22,19 @@ free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# make_work_dir PREFIX: WORK=/tmp/PREFIX-XXXXXX (mode 755) with WORK/www
-# holding the 100-byte file 100b.txt (99 x "x" and a newline).
+# make_work_dir PREFIX: WORK=/dev/shm/PREFIX-XXXXXX (mode 755) with WORK/www
+# holding the 100-byte file 100b.txt (99 x "x" and a newline).  On tmpfs,
+# as Debian's /run (APACHE_RUN_DIR) is: the runtime directory holds
+# peruser_hybrid's segment, one file per environment, and on a disk file
+# system creating thousands of them costs what the disk's allocator makes
+# it cost (on ext4, seconds after many runs' deletions), which no
+# production server pays.  /tmp when /dev/shm is not a tmpfs.
 make_work_dir() {
-    WORK=$(mktemp -d "/tmp/$1-XXXXXX")
+    local base=/tmp
+    if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /dev/shm ]; then
+        base=/dev/shm
+    fi
+    WORK=$(mktemp -d "$base/$1-XXXXXX")
     chmod 755 "$WORK"
     mkdir -p "$WORK/www"
     head -c 99 /dev/zero | tr '\0' x > "$WORK/www/100b.txt"

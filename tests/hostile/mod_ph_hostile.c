@@ -723,6 +723,15 @@ static void attack_layout_mode(report *rep, const char *prefix,
             && probe_read((unsigned char *)maps[i].start)
             && ((ph_shm_header *)maps[i].start)->magic == PH_SHM_MAGIC) {
             mapping whole = segment_extent(maps, n, i);
+            /* A processor maps other environments' regions not at all
+             * (holes of PROT_NONE address space between the files): aim
+             * at the whole segment the header describes all the same;
+             * what is not mapped faults and is counted. */
+            uint64_t total = ((ph_shm_header *)maps[i].start)->total_size;
+            if (total <= (uint64_t)SIZE_MAX - maps[i].start
+                && maps[i].start + total > whole.end) {
+                whole.end = maps[i].start + (size_t)total;
+            }
             say(rep, "layout.map=%s", maps[i].path);
             attack_layout(rep, &whole, own, variant);
             return;

@@ -27,15 +27,20 @@
 typedef enum probe {
     PROBE_STORE,        /* a plain store: 0 = done, SIGSEGV = refused */
     PROBE_MPROTECT,     /* mprotect(PROT_WRITE): exit 0, or the errno */
-    PROBE_PROCMEM       /* pwrite to /proc/self/mem: exit 0, or errno */
+    PROBE_PROCMEM,      /* pwrite to /proc/self/mem: exit 0, or errno */
+    PROBE_LOAD,         /* a plain load: 0 = done, SIGSEGV = refused */
+    PROBE_FORCE_STORE   /* mprotect(PROT_WRITE), then a store: 0 = done
+                         * (to whatever is mapped there), or the errno */
 } probe;
 
 static ph_shm_fx fx;
 
 /* How a probing PROCESSOR child gets its mapping: restricted from the
  * creator's (forked from the parent), or attached afresh by path
- * (ph_shm_attach_processor: a factory exec'd by the parent). */
+ * (ph_shm_attach_processor: a factory exec'd by the parent), with the
+ * other regions' views (the StatusEnvironment's) or without. */
 static int attach_mode;
+static int attach_see_all;
 
 static void open_fx(void)
 {
@@ -74,8 +79,8 @@ static int try_write(ph_shm_role role, uint32_t env, _Atomic uint64_t *p,
             ph_shm mine;
 
             ph_shm_unmap(&fx.shm);
-            if (ph_shm_attach_processor(&mine, fx.path, env, 0, err,
-                                        sizeof(err)) != 0) {
+            if (ph_shm_attach_processor(&mine, fx.path, env, attach_see_all,
+                                        0, err, sizeof(err)) != 0) {
                 _exit(100);
             }
             p = (_Atomic uint64_t *)((char *)mine.hdr + off);
@@ -90,6 +95,15 @@ static int try_write(ph_shm_role role, uint32_t env, _Atomic uint64_t *p,
         case PROBE_MPROTECT:
             _exit(mprotect(page_of((void *)p), page_bytes(),
                            PROT_READ | PROT_WRITE) == 0 ? 0 : errno);
+        case PROBE_LOAD:
+            _exit(atomic_load(p) == v ? 103 : 0);
+        case PROBE_FORCE_STORE:
+            if (mprotect(page_of((void *)p), page_bytes(),
+                         PROT_READ | PROT_WRITE) != 0) {
+                _exit(errno);
+            }
+            atomic_store(p, v);
+            _exit(0);
         case PROBE_PROCMEM:
             fd = open("/proc/self/mem", O_RDWR);
             if (fd < 0) {
@@ -180,13 +194,15 @@ static void test_attached_processor_writes_only_its_region(void)
     attach_mode = 0;
 }
 
-/* Attached: the other regions' views stay read-only too. */
+/* Attached as the StatusEnvironment's: the other regions' views stay
+ * read-only too. */
 static void test_attached_views_stay_readonly(void)
 {
     int st;
 
     open_fx();
     attach_mode = 1;
+    attach_see_all = 1;
     st = try_write(PH_SHM_ROLE_PROCESSOR, 0, main_field(), PROBE_MPROTECT);
     CU_ASSERT(exited(st, EACCES));
     st = try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(2), PROBE_MPROTECT);
@@ -196,9 +212,45 @@ static void test_attached_views_stay_readonly(void)
               && WEXITSTATUS(st) < 100);
     st = try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(0), PROBE_STORE);
     CU_ASSERT(exited(st, 0));
+    /* and they are there to read */
+    CU_ASSERT(exited(try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(2),
+                               PROBE_LOAD), 0));
     attach_mode = 0;
+    attach_see_all = 0;
     CU_ASSERT_EQUAL(atomic_load(env_field(1)), 0u);
     CU_ASSERT_EQUAL(atomic_load(env_field(0)), 0x5a5a5a5a5a5a5a5aull);
+    ph_shm_fx_close(&fx);
+}
+
+/* Attached as any other environment's: the other regions are not mapped
+ * at all.  A load faults (no tenant reads another's figures); whatever a
+ * forced write reaches (mprotect, /proc/self/mem), it is not the segment. */
+static void test_attached_processor_sees_no_other_region(void)
+{
+    int st;
+
+    open_fx();
+    attach_mode = 1;
+    attach_see_all = 0;
+    CU_ASSERT(refused_store(try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(2),
+                                      PROBE_LOAD)));
+    CU_ASSERT(refused_store(try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(1),
+                                      PROBE_LOAD)));
+    CU_ASSERT(exited(try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(0),
+                               PROBE_LOAD), 0));
+    CU_ASSERT(exited(try_write(PH_SHM_ROLE_PROCESSOR, 0, main_field(),
+                               PROBE_LOAD), 0));
+    st = try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(2), PROBE_FORCE_STORE);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) < 100);
+    st = try_write(PH_SHM_ROLE_PROCESSOR, 0, env_field(1), PROBE_PROCMEM);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) < 100);
+    /* the main file's view is still the read-only descriptor's */
+    st = try_write(PH_SHM_ROLE_PROCESSOR, 0, main_field(), PROBE_MPROTECT);
+    CU_ASSERT(exited(st, EACCES));
+    attach_mode = 0;
+    CU_ASSERT_EQUAL(atomic_load(env_field(1)), 0u);
+    CU_ASSERT_EQUAL(atomic_load(env_field(2)), 0u);
+    CU_ASSERT_EQUAL(atomic_load(main_field()), 0u);
     ph_shm_fx_close(&fx);
 }
 
@@ -209,11 +261,11 @@ static void test_attach_refuses(void)
     ph_shm a;
 
     open_fx();
-    CU_ASSERT_EQUAL(ph_shm_attach_processor(&a, fx.path, ENVS, 0, err,
+    CU_ASSERT_EQUAL(ph_shm_attach_processor(&a, fx.path, ENVS, 0, 0, err,
                                             sizeof(err)), EINVAL);
-    CU_ASSERT_EQUAL(ph_shm_attach_processor(&a, fx.path, 0, fx.shm.ino + 1,
+    CU_ASSERT_EQUAL(ph_shm_attach_processor(&a, fx.path, 0, 0, fx.shm.ino + 1,
                                             err, sizeof(err)), ESTALE);
-    CU_ASSERT_FATAL(ph_shm_attach_processor(&a, fx.path, 1, fx.shm.ino, err,
+    CU_ASSERT_FATAL(ph_shm_attach_processor(&a, fx.path, 1, 0, fx.shm.ino, err,
                                             sizeof(err)) == 0);
     CU_ASSERT_EQUAL(a.role, PH_SHM_ROLE_PROCESSOR);
     CU_ASSERT_EQUAL(a.own_env, 1u);
@@ -513,6 +565,8 @@ int ph_shm_test_register_restrict(void)
           test_attached_processor_writes_only_its_region },
         { "attached processor: read-only views stay read-only",
           test_attached_views_stay_readonly },
+        { "attached processor: other regions not mapped, not reached",
+          test_attached_processor_sees_no_other_region },
         { "attach refuses a bad env, another generation's segment",
           test_attach_refuses },
         { "restrict closes the descriptors", test_restrict_closes_descriptors },

@@ -17,6 +17,7 @@
 
 #include "ph_clock.h"
 #include "ph_config.h"
+#include "ph_env_scoreboard.h"
 #include "ph_log.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
@@ -316,7 +317,10 @@ int ph_segment_attach(apr_pool_t *pconf, ph_env *env, unsigned long ino)
         ph_env *e = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         e->shm_index = e->index;
     }
+    /* Only the StatusEnvironment's processors look at other
+     * environments' figures (status_hook.c): nobody else maps them. */
     rv = env ? ph_shm_attach_processor(map, path, (uint32_t)env->shm_index,
+                                       ph_env_scoreboard_viewer() == env,
                                        (ino_t)ino, err, sizeof(err))
              : ph_shm_attach_multiplexer(map, path, (ino_t)ino, err,
                                          sizeof(err));
