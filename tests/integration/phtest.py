@@ -1070,14 +1070,19 @@ def https_request(port, sni, host, path="/cgi-bin/id.cgi"):
             der = s.getpeercert(binary_form=True)
             s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
                       .encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = recv_to_close(s)
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split(b" ")[1]), body, der
+
+
+def recv_to_close(s):
+    """Every byte the peer sends on socket s until it closes."""
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
 
 
 def make_cert(directory, name, cn):

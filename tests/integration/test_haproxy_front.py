@@ -72,12 +72,7 @@ def get_from(src, port, host, path):
         s.connect(("127.0.0.1", port))
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
                   .encode())
-        got = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            got += chunk
+        got = phtest.recv_to_close(s)
     head, _, body = got.partition(b"\r\n\r\n")
     if not head.startswith(b"HTTP/"):
         return None, got
