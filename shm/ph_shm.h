@@ -64,6 +64,8 @@ typedef struct ph_shm {
     ph_shm_geom geom;               /* private copy (see above) */
     ph_shm_role role;
     uint32_t own_env;               /* PROCESSOR: the writable region */
+    int own_only;                   /* PROCESSOR attached without views:
+                                     * no other env region is mapped */
     char *path;                     /* PARENT only (malloc'd), else NULL:
                                      * ph_shm_restrict re-opens the files
                                      * read-only by it */
@@ -172,8 +174,9 @@ void ph_shm_unmap(ph_shm *shm);
 
 /* ---- records ---------------------------------------------------------
  * Every index is checked against the private geometry: NULL if out of
- * range.  A non-const pointer does not mean the page is writable in this
- * process (see ph_shm_restrict). */
+ * range, or in an env region this process does not map (own_only).  A
+ * non-const pointer does not mean the page is writable in this process
+ * (see ph_shm_restrict). */
 
 ph_shm_env *ph_shm_env_at(const ph_shm *shm, uint32_t env);
 ph_shm_env_stats *ph_shm_env_stats_at(const ph_shm *shm, uint32_t env);

@@ -32,6 +32,13 @@ static inline char *ph_shm_region(const ph_shm *shm, uint32_t env)
            + (uint64_t)env * shm->geom.region_stride;
 }
 
+/* Whether env's region is mapped here: everywhere but in a processor
+ * attached without views (ph_shm_attach_processor), which maps its own. */
+static inline int ph_shm_region_mapped(const ph_shm *shm, uint32_t env)
+{
+    return !shm->own_only || env == shm->own_env;
+}
+
 static inline ph_shm_env_stats *ph_shm_geom_env_stats(const ph_shm *shm,
                                                       uint32_t env)
 {

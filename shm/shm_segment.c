@@ -832,6 +832,7 @@ int ph_shm_attach_processor(ph_shm *shm, const char *path, uint32_t env,
     }
     shm->role = PH_SHM_ROLE_PROCESSOR;
     shm->own_env = env;
+    shm->own_only = !see_all;
     return 0;
 }
 
@@ -912,7 +913,8 @@ ph_shm_env *ph_shm_env_at(const ph_shm *shm, uint32_t env)
 ph_shm_env_stats *ph_shm_env_stats_at(const ph_shm *shm, uint32_t env)
 {
     assert(shm->magic == PH_SHM_MAP_MAGIC);
-    return env < shm->geom.envs ? ph_shm_geom_env_stats(shm, env) : NULL;
+    return env < shm->geom.envs && ph_shm_region_mapped(shm, env)
+           ? ph_shm_geom_env_stats(shm, env) : NULL;
 }
 
 ph_shm_child *ph_shm_child_at(const ph_shm *shm, uint32_t slot)
@@ -928,7 +930,8 @@ ph_shm_child_stats *ph_shm_proc_stats_at(const ph_shm *shm, uint32_t env,
                                          uint32_t slot)
 {
     assert(shm->magic == PH_SHM_MAP_MAGIC);
-    if (env >= shm->geom.envs || slot >= shm->geom.children) {
+    if (env >= shm->geom.envs || slot >= shm->geom.children
+        || !ph_shm_region_mapped(shm, env)) {
         return NULL;
     }
     return (ph_shm_child_stats *)(ph_shm_region(shm, env)
@@ -957,7 +960,8 @@ ph_shm_partition *ph_shm_partition_at(const ph_shm *shm, uint32_t mux,
                                       uint32_t env)
 {
     assert(shm->magic == PH_SHM_MAP_MAGIC);
-    if (mux >= shm->geom.muxes || env >= shm->geom.envs) {
+    if (mux >= shm->geom.muxes || env >= shm->geom.envs
+        || !ph_shm_region_mapped(shm, env)) {
         return NULL;
     }
     return ph_shm_geom_partition(shm, mux, env);
@@ -968,7 +972,7 @@ ph_shm_ticket *ph_shm_ticket_at(const ph_shm *shm, uint32_t mux,
 {
     assert(shm->magic == PH_SHM_MAP_MAGIC);
     if (mux >= shm->geom.muxes || env >= shm->geom.envs
-        || index >= shm->geom.tickets) {
+        || index >= shm->geom.tickets || !ph_shm_region_mapped(shm, env)) {
         return NULL;
     }
     return ph_shm_geom_ticket(shm, mux, env, index);

@@ -110,7 +110,8 @@ int ph_shm_env_snapshot_get(const ph_shm *shm, uint32_t env, int64_t now_ms,
     uint32_t start;
 
     memset(out, 0, sizeof(*out));
-    if ((e = ph_shm_env_at(shm, env)) == NULL) {
+    if ((e = ph_shm_env_at(shm, env)) == NULL
+        || !ph_shm_region_mapped(shm, env)) {
         return -1;
     }
     for (tries = 0;; tries++) {

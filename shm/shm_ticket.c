@@ -82,7 +82,8 @@ typedef struct where {
 static int locate(const ph_shm *shm, uint32_t mux, uint32_t env, where *w)
 {
     assert(shm->magic == PH_SHM_MAP_MAGIC);
-    if (mux >= shm->geom.muxes || env >= shm->geom.envs) {
+    if (mux >= shm->geom.muxes || env >= shm->geom.envs
+        || !ph_shm_region_mapped(shm, env)) {
         return -1;
     }
     w->tickets = ph_shm_geom_ticket(shm, mux, env, 0);

@@ -254,6 +254,38 @@ static void test_attached_processor_sees_no_other_region(void)
     ph_shm_fx_close(&fx);
 }
 
+/* Attached without views, the accessors name no other region: NULL, a
+ * failed snapshot, no ticket; the own region as before. */
+static void test_attached_accessors_name_only_own_region(void)
+{
+    ph_shm_env_snapshot es;
+    ph_ticket_ref t;
+    char err[256];
+    ph_shm a;
+
+    open_fx();
+    CU_ASSERT_FATAL(ph_shm_attach_processor(&a, fx.path, 1, 0, fx.shm.ino,
+                                            err, sizeof(err)) == 0);
+    CU_ASSERT_PTR_NOT_NULL(ph_shm_env_stats_at(&a, 1));
+    CU_ASSERT_PTR_NULL(ph_shm_env_stats_at(&a, 0));
+    CU_ASSERT_PTR_NULL(ph_shm_env_stats_at(&a, 2));
+    CU_ASSERT_PTR_NOT_NULL(ph_shm_proc_stats_at(&a, 1, 0));
+    CU_ASSERT_PTR_NULL(ph_shm_proc_stats_at(&a, 2, 0));
+    CU_ASSERT_PTR_NULL(ph_shm_partition_at(&a, 0, 0));
+    CU_ASSERT_PTR_NULL(ph_shm_ticket_at(&a, 0, 2, 0));
+    CU_ASSERT_EQUAL(ph_shm_env_snapshot_get(&a, 1, 0, &es), 0);
+    CU_ASSERT_EQUAL(ph_shm_env_snapshot_get(&a, 2, 0, &es), -1);
+    CU_ASSERT_NOT_EQUAL(ph_ticket_alloc(&a, 0, 2, getpid(), &t), 0);
+    ph_shm_unmap(&a);
+    /* with views (the StatusEnvironment's): every region, read-only */
+    CU_ASSERT_FATAL(ph_shm_attach_processor(&a, fx.path, 1, 1, fx.shm.ino,
+                                            err, sizeof(err)) == 0);
+    CU_ASSERT_PTR_NOT_NULL(ph_shm_env_stats_at(&a, 2));
+    CU_ASSERT_EQUAL(ph_shm_env_snapshot_get(&a, 2, 0, &es), 0);
+    ph_shm_unmap(&a);
+    ph_shm_fx_close(&fx);
+}
+
 /* Attach refuses an env beyond the geometry and a replaced segment. */
 static void test_attach_refuses(void)
 {
@@ -567,6 +599,8 @@ int ph_shm_test_register_restrict(void)
           test_attached_views_stay_readonly },
         { "attached processor: other regions not mapped, not reached",
           test_attached_processor_sees_no_other_region },
+        { "attached processor: accessors name only its own region",
+          test_attached_accessors_name_only_own_region },
         { "attach refuses a bad env, another generation's segment",
           test_attach_refuses },
         { "restrict closes the descriptors", test_restrict_closes_descriptors },
