@@ -292,7 +292,7 @@ RequestReadTimeout header={HEADER_TIMEOUT}-6,MinRate=500
 ErrorDocument 400 "main server 400"
 ErrorDocument 408 "main server 408"
 ErrorDocument 414 "main server 414"
-LogFormat "%a %{remote}p %>s \\"%r\\" %b" battery
+LogFormat "%a %{remote}p %{local}p %>s \\"%r\\" %b" battery
 CustomLog @@TMP@@/main-access.log battery
 """ + phtest.TWO_PROCESSORS + (
     _default_vhost("front", *_limits("front"))
@@ -421,7 +421,7 @@ SILENT = {
     "silent-timeout-only": ("tonly", [], None),
 }
 
-ACCESS_RE = re.compile(r'^(\S+) (\d+) (\d{3}) "(.*)" (\S+)$')
+ACCESS_RE = re.compile(r'^(\S+) (\d+) (\d+) (\d{3}) "(.*)" (\S+)$')
 ERROR_RE = re.compile(r"\[client [^\]]*:(\d+)\](?:.*?\[remote [^\]]*:(\d+)\])?"
                       r".*?\b(AH\d{5}|PH\d{5})")
 
@@ -448,19 +448,21 @@ def _log_files(srv, kind):
     return sorted(srv.tmp.glob(f"*{kind}.log"))
 
 
-def _access_lines(srv, ports):
+def _access_lines(srv, ports, local_port):
     """{log file: [(address, status, request, bytes)]} of the lines whose
-    client port is one of ports."""
+    client port is one of ports, on the server's port local_port: the
+    cases run at once on several listeners, and two connections to two
+    listeners may have the same client port."""
     out = {}
     for f in _log_files(srv, "-access"):
         for ln in f.read_text(errors="replace").splitlines():
             m = ACCESS_RE.match(ln)
-            if m and int(m.group(2)) in ports:
-                req = m.group(4)
+            if m and int(m.group(2)) in ports and int(m.group(3)) == local_port:
+                req = m.group(5)
                 if len(req) > 60:
                     req = f"{req[:30]}...({len(req)} bytes)"
-                out.setdefault(f.name, []).append((m.group(1), int(m.group(3)), req,
-                                                   m.group(5)))
+                out.setdefault(f.name, []).append((m.group(1), int(m.group(4)), req,
+                                                   m.group(6)))
     return out
 
 
@@ -520,7 +522,8 @@ def _observe(srv, case, cases, r):
     ah, ph = _error_ids(srv, ports)
     return {"status": _status(r.data), "body": _mark_body(r.data), "end": r.end,
             "t_close": None if r.t_close is None else round(r.t_close, 2),
-            "access": _access_lines(srv, ports), "errors": ah, "ph-lines": ph[:3]}
+            "access": _access_lines(srv, ports, getattr(srv, cases[case][0])),
+            "errors": ah, "ph-lines": ph[:3]}
 
 
 @pytest.fixture(scope="module")
