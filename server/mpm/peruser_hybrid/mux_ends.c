@@ -97,6 +97,18 @@ static void link_newest(int i)
 
 /* Close the ends of the least recently used environment that is not busy;
  * 0 when every held one is. */
+/* Close environment i's ends and take it off the list. */
+static void release(int i, ph_env *env)
+{
+    unlink_env(i);
+    close(env->chan[0]);
+    if (env->answer[0] >= 0) {
+        close(env->answer[0]);
+    }
+    env->chan[0] = env->answer[0] = -1;
+    me.held--;
+}
+
 static int evict_one(void)
 {
     int i;
@@ -106,17 +118,11 @@ static int evict_one(void)
         if (me.busy(i)) {
             continue;
         }
-        unlink_env(i);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
                      PHLOGNO(00628) "MultiplexerChannelCache %ld full: "
                      "closed the send ends of environment %s, used least "
                      "recently", ph_conf.mux_channel_cache, env->name);
-        close(env->chan[0]);
-        if (env->answer[0] >= 0) {
-            close(env->answer[0]);
-        }
-        env->chan[0] = env->answer[0] = -1;
-        me.held--;
+        release(i, env);
         return 1;
     }
     return 0;
@@ -149,13 +155,7 @@ void ph_mux_ends_forget(int env_index)
     if (!env || env_index >= me.nenvs || !held(env)) {
         return;
     }
-    unlink_env(env_index);
-    close(env->chan[0]);
-    if (env->answer[0] >= 0) {
-        close(env->answer[0]);
-    }
-    env->chan[0] = env->answer[0] = -1;
-    me.held--;
+    release(env_index, env);
     me.asked_ms[env_index] = 0;     /* the new ones, at once */
     ask(env_index);
 }

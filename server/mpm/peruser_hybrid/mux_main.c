@@ -364,6 +364,19 @@ static void pending_remove(mux_state *m, mux_conn *mc, int env_index)
     pending_changed(m, env_index, -1);
 }
 
+/* A send that failed with rv: if the parent closed env's channels,
+ * unused for a while (parent_channels.c), our ends are let go and the new
+ * ones asked for.  Returns 1 in that case. */
+static int ends_closed(mux_state *m, int env_index, int rv)
+{
+    if (rv != EPIPE && rv != ECONNREFUSED) {
+        return 0;
+    }
+    arm_channel(m, env_index, 0);
+    ph_mux_ends_forget(env_index);
+    return 1;
+}
+
 /* Send mc to its environment.  Returns 1 if it left this process (sent,
  * or answered 503 because the channel failed), 0 if it must wait. */
 static int handoff(mux_state *m, mux_conn *mc, int env_index)
@@ -383,13 +396,8 @@ static int handoff(mux_state *m, mux_conn *mc, int env_index)
         arm_channel(m, env_index, 1);
         return 0;
     }
-    if (rv == EPIPE || rv == ECONNREFUSED) {
-        /* The parent closed the environment's channels, unused for a
-         * while (parent_channels.c): nothing was queued; wait for the
-         * ends of the new ones. */
-        arm_channel(m, env_index, 0);
-        ph_mux_ends_forget(env_index);
-        return 0;
+    if (ends_closed(m, env_index, rv)) {
+        return 0;       /* nothing was queued: wait for the new ends */
     }
     ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf, PHLOGNO(00302)
                  "cannot hand a connection to environment %s; answering "
@@ -423,12 +431,8 @@ static void drop_waiting(mux_state *m, mux_conn *mc, int env_index)
             conn_close(m, mc);  /* our copy: the environment has it */
             return;
         }
-        if (rv == EPIPE || rv == ECONNREFUSED) {
-            /* Ends of channels the parent closed (handoff()): this one
-             * is answered here, the next through the new ones. */
-            arm_channel(m, env_index, 0);
-            ph_mux_ends_forget(env_index);
-        }
+        /* this one is answered here, the next through the new ends */
+        ends_closed(m, env_index, rv);
     }
     ph_mux_note_wait_over(env_index, secs);
     if (mc->by_address) {
