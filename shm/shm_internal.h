@@ -33,7 +33,9 @@ static inline char *ph_shm_region(const ph_shm *shm, uint32_t env)
 }
 
 /* Whether env's region is mapped here: everywhere but in a processor
- * attached without views (ph_shm_attach_processor), which maps its own. */
+ * attached without views (ph_shm_attach_processor), which maps its own.
+ * Every way into a region checks it (the record accessors, the env
+ * snapshot, the ticket locator): a new one must too. */
 static inline int ph_shm_region_mapped(const ph_shm *shm, uint32_t env)
 {
     return !shm->own_only || env == shm->own_env;
