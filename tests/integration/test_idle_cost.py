@@ -299,3 +299,21 @@ def test_scoreboards_resident_only_where_written(servers, tree):
     finally:
         srv.stop()
         shutil.rmtree(shm_run, ignore_errors=True)
+
+
+def test_parent_scoreboard_stays_small_after_many_cold_tenants(servers, tree):
+    """Processors and multiplexers come from factories whose images their
+    workers write (ProcessorImage exec): the parent's own scoreboard rows of
+    a slot are nobody's.  The parent used to write them afresh for every
+    child it started, so each slot ever used became resident in it (21 kB
+    at ThreadLimit 64): 30 cold tenants, 30 slots or more, were 630 kB and
+    more, and a busy server's tenants going through every slot of
+    ServerLimit 256 left the whole 5.4 MB resident in the parent."""
+    srv = start(servers, 30)
+    for i in range(1, 31):
+        r = http_get(srv.port, f"t{i}.test", "/index.html", timeout=30)
+        assert r.status == 200, (i, r)
+    used = len(set(c["slot"] for c in phtest.segment(srv)["children"] if c["pid"]))
+    assert used >= 30, used
+    kb = scoreboard_rss_kb(srv.parent_pid)
+    assert kb <= 256, f"the parent's scoreboard is {kb} kB resident after {used} slots"

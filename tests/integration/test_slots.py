@@ -111,8 +111,12 @@ def test_idle_retirement_is_not_replaced_by_spares(servers, tree, env_users):
     assert len(started) == seen
     print(f"{len(started)} processor starts for {n} tenants touched once")
     # each: its first processor and one spare (the first one idle counts
-    # as one of MinSpareProcessors 2), a few more if a tick saw one busy
-    assert len(started) <= n * spare + 3, \
+    # as one of MinSpareProcessors 2), and one more if a tick saw the
+    # first busy with the request (2 idle kept beside a busy one: what
+    # MinSpareProcessors says; a loaded machine's slow request spans a
+    # tick for every tenant, CI saw 3 for 5 of 6).  Replacements after
+    # IdleTimeout, the bug this guards against, were hundreds.
+    assert len(started) <= n * (spare + 1), \
         f"{len(started)} processor forks for {n} tenants touched once: {started}"
     # the rule itself: after an environment's first retirement for
     # idleness, no processor of it starts again (nothing asked for one)

@@ -155,7 +155,14 @@ int ph_spawn_child(ph_child_type type, ph_env *env)
         return -1;              /* logged */
     }
     ph_numa_place(slot, type, env);
-    ph_scoreboard_slot_prepare(slot, r->mpm->my_generation);
+    if (ph_factory_in_use()) {
+        /* Both kinds come from a factory, whose image their workers
+         * write (factory_main.c prepares the rows there) */
+        ph_scoreboard_slot_prepare_process(slot, r->mpm->my_generation);
+    }
+    else {
+        ph_scoreboard_slot_prepare(slot, r->mpm->my_generation);
+    }
     if (type == PH_CHILD_PROC && ph_factory_in_use()) {
         /* From the environment's own image (ProcessorImage exec) */
         if ((pid = ph_factory_fork_processor(env, slot)) < 0) {

@@ -89,8 +89,11 @@ void ph_reclaim_children(ph_reclaim_fn *stopped);
 
 /* httpd's scoreboard, written and never read by the parent
  * (parent_scoreboard.c).  prepare: before fork, the slot's entries written
- * afresh for a new child of generation gen; started: after fork. */
+ * afresh for a new child of generation gen (prepare_process: the process
+ * row alone, for a child a factory makes, whose workers write the
+ * factory's image); started: after fork. */
 void ph_scoreboard_slot_prepare(int slot, ap_generation_t gen);
+void ph_scoreboard_slot_prepare_process(int slot, ap_generation_t gen);
 void ph_scoreboard_slot_started(int slot, pid_t pid, ap_generation_t gen);
 void ph_scoreboard_slot_quiescing(int slot);
 void ph_scoreboard_slot_free(int slot);
