@@ -78,12 +78,19 @@ static void close_foreign_channels(ph_child_type type, const ph_env *mine)
 
 /* Multiplexers and processors hold one descriptor per connection, the
  * parent four per environment in use (parent_channels.c): allow as many
- * as the hard limit permits (no privilege needed). */
-void ph_raise_fd_limit(void)
+ * as the hard limit permits (no privilege needed), and the hard limit
+ * itself raised to `need` if it is lower (root may; 0: as it is). */
+void ph_raise_fd_limit(rlim_t need)
 {
     struct rlimit rl;
 
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    if (rl.rlim_max < need) {
+        rl.rlim_max = need;
+    }
+    if (rl.rlim_cur != rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
@@ -133,7 +140,7 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
         ph_heritage_now.lifeline_fd = -1;
     }
 
-    ph_raise_fd_limit();
+    ph_raise_fd_limit(0);
     apr_pool_create(&pchild, ap_pglobal);
     apr_pool_tag(pchild, "pchild");
     ph_pool_cache_child(pchild);

@@ -317,7 +317,6 @@ static int spawn_factory(apr_pool_t *p, const apr_array_header_t *fds,
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     sigset_t none, all;
-    struct rlimit rl;
 
     /* Each to a scratch number above every source and every target first,
      * so that no dup2 overwrites a source not yet copied. */
@@ -336,16 +335,7 @@ static int spawn_factory(apr_pool_t *p, const apr_array_header_t *fds,
      * is not enough (root may).  Set in the parent, which the child
      * inherits it from (the parent's own descriptors do not grow with
      * the number of environments). */
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rlim_t need = (rlim_t)base + (rlim_t)n + 1024;
-        if (rl.rlim_max < need) {
-            rl.rlim_max = need;
-        }
-        if (rl.rlim_cur != rl.rlim_max) {
-            rl.rlim_cur = rl.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &rl);
-        }
-    }
+    ph_raise_fd_limit((rlim_t)base + (rlim_t)n + 1024);
     if ((rv = posix_spawn_file_actions_init(&fa)) != 0) {
         return rv;
     }

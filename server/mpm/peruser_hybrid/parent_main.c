@@ -1056,7 +1056,7 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
 
     gen.pconf = pconf;
     gen.tick = maintain_tick();
-    ph_raise_fd_limit();
+    ph_raise_fd_limit(0);
     ap_log_pid(pconf, ap_pid_fname);
 
     if (!r->mpm->was_graceful) {

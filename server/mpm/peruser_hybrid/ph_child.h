@@ -10,6 +10,8 @@
 #ifndef PH_CHILD_H
 #define PH_CHILD_H
 
+#include <sys/resource.h>
+
 #include "httpd.h"
 #include "scoreboard.h"
 
@@ -41,8 +43,11 @@ extern ph_heritage ph_heritage_now;
 void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
     __attribute__((noreturn));
 
-/* The soft limit on descriptors raised to the hard one (child_setup.c). */
-void ph_raise_fd_limit(void);
+/* The soft limit on descriptors raised to the hard one, the hard one
+ * first to `need` if it is lower (root only; 0: left as it is) --
+ * child_setup.c.  The parent at start, before spawning a factory, and
+ * every child. */
+void ph_raise_fd_limit(rlim_t need);
 
 /* The two kinds of children; each returns the process exit code. */
 int ph_mux_main(int slot, int mux_index, apr_pool_t *pchild);
