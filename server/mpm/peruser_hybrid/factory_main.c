@@ -50,6 +50,7 @@
 #include "ph_env_scoreboard.h"
 #include "ph_factory.h"
 #include "ph_log.h"
+#include "ph_numa.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
 
@@ -289,6 +290,7 @@ static pid_t fork_child(ph_env *env, int slot, int mux_index, int ctl)
         return -1;
     }
     ph_scoreboard_slot_prepare(slot, r->mpm->my_generation);
+    ph_numa_factory_prepare(ap_server_conf->process->pconf, slot);
     mid = fork();
     if (mid == 0) {
         pid_t p;
