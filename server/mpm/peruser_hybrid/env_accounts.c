@@ -177,11 +177,20 @@ int ph_env_check_accounts(apr_pool_t *p)
         refused = 1;
     }
     memo = apr_hash_make(p);
+    if (ph_factory_is_me()) {
+        /* The parent checked every environment and said which share an
+         * account.  A factory forks one environment's processors: that
+         * one is checked again, against the accounts as they are when it
+         * starts; the multiplexers' factory forks none.  (Every
+         * environment's getgrouplist, through nsswitch, in each pass of
+         * each factory's start, was a tenth of a factory's CPU at N = 10,
+         * and grows with the number of accounts.) */
+        const ph_env *mine = ph_factory_env();
+        return refused | (mine ? refuse_server_account(p, memo, mine) : 0);
+    }
     for (i = 0; i < ph_envs->nelts; i++) {
         refused |= refuse_server_account(p, memo, ph_env_by_index(i));
-        if (!ph_factory_is_me()) {  /* the parent said it already */
-            note_shared_user(i);
-        }
+        note_shared_user(i);
     }
     return refused;
 }
