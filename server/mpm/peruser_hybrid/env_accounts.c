@@ -26,6 +26,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
@@ -186,6 +187,12 @@ int ph_env_check_accounts(apr_pool_t *p)
          * each factory's start, was a tenth of a factory's CPU at N = 10,
          * and grows with the number of accounts.) */
         const ph_env *mine = ph_factory_env();
+
+        /* Once, in the pass the factory runs on: the first reads the
+         * same file, minutes or microseconds earlier. */
+        if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+            return refused;
+        }
         return refused | (mine ? refuse_server_account(p, memo, mine) : 0);
     }
     for (i = 0; i < ph_envs->nelts; i++) {
