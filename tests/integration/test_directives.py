@@ -290,6 +290,45 @@ def test_environment_user_in_server_group_refused(servers, env_users):
     assert "User mallory is a member of the server's Group" in out, out
 
 
+def test_account_changed_after_start_stops_only_its_environment(servers, tree, env_users):
+    """An account changed after the start (eve added to the server's Group,
+    which her processors' initgroups() would give them): the factory of
+    her environment, started later on a cold request, refuses to start
+    (PH00060), and her site is not served; alice's environment, started
+    after the change too, is served.  Before, every factory checked every
+    environment's account, so one tenant's account made every environment
+    not yet started unavailable."""
+    phtest.ensure_user("eve")
+    subprocess.run(["gpasswd", "--delete", "eve", "www-data"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert "eve" not in grp.getgrnam("www-data").gr_mem
+    port = phtest.free_port()
+    conf = (phtest.server_head(threads=2)
+            + "ProcessorWaitTimeout 2\n"
+            + phtest.processor("alice", "alice", MinProcessors=0)
+            + phtest.processor("eve", "eve", MinProcessors=0)
+            + vhost("alice.test", "alice", "alice")
+            + vhost("eve.test", "eve", "main")
+            + vhost("probe.test", None, "main"))
+    srv = servers(conf, values={"PORT": port}, loglevel="warn")
+    try:
+        srv.start(ready_hosts=["probe.test"], port=port)
+        subprocess.run(["usermod", "--append", "--groups", "www-data", "eve"],
+                       check=True)
+        r = phtest.http_get(port, "alice.test", "/index.html", timeout=30)
+        assert r.status == 200, r
+        r = phtest.http_get(port, "eve.test", "/index.html", timeout=30)
+        assert r.status != 200, r
+        log = (srv.tmp / "error.log").read_text(errors="replace")
+        refusals = [line for line in log.splitlines() if "PH00060" in line]
+        assert refusals and all("<Processor eve>" in line for line in refusals), log[-3000:]
+    finally:
+        # before the stop: `apache2 -k stop` checks the configuration too
+        subprocess.run(["gpasswd", "--delete", "eve", "www-data"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        srv.stop()
+
+
 def test_no_processor_runs_as_server_user(servers):
     # one implicit environment, as stock httpd: allowed
     rc, out = run_accounts_t(servers, template=NO_PROCESSOR)

@@ -317,3 +317,73 @@ def test_parent_scoreboard_stays_small_after_many_cold_tenants(servers, tree):
     assert used >= 30, used
     kb = scoreboard_rss_kb(srv.parent_pid)
     assert kb <= 256, f"the parent's scoreboard is {kb} kB resident after {used} slots"
+
+
+def vm_kb(pid, field):
+    """A Vm* line of /proc/PID/status (kB): VmHWM is the peak resident
+    memory ps and top report, shared memory pages included."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def test_factory_start_never_makes_its_scoreboard_resident(servers, tree):
+    """A factory's httpd scoreboard (ServerLimit 2000 x ThreadLimit 64
+    worker records here, 42 MB) is never resident in it, not even for a
+    moment: its peak resident memory stays far below the image's size, in
+    anonymous memory (t1's) and in the file a StatusEnvironment reads
+    (t2's), and its processors' rows show in their /server-status as
+    before.  Before, the factory's start zeroed the whole image with
+    memset (httpd's pre_mpm), then gave the pages back: its peak was the
+    image and more, and the zeroing a fifth of its start's CPU."""
+    port = phtest.free_port()
+    shm_run = tempfile.mkdtemp(prefix="ph-it-sbpeak-", dir="/dev/shm")
+    os.chmod(shm_run, 0o755)
+    conf = (phtest.server_head(threads=2, server_limit=2000, muxes=1)
+            + f"DefaultRuntimeDir {shm_run}\n"
+            + "StatusEnvironment t1\n"
+            + "".join(phtest.processor(f"t{i}", phtest.ENV_USERS[i % 2], MinProcessors=0)
+                      + vhost(f"t{i}.test", f"t{i}", phtest.ENV_USERS[i % 2],
+                              "<Location /server-status>",
+                              "    SetHandler server-status",
+                              "</Location>")
+                      for i in (1, 2))
+            + vhost("probe.test", None, "main"))
+    srv = servers(conf, values={"PORT": port}, loglevel="warn")
+    try:
+        srv.start(ready_hosts=["probe.test"], port=port)
+        image_kb = 2000 * 64 * 300 // 1024     # a worker_score is over 300 bytes
+        for env in ("t1", "t2"):
+            assert http_get(port, f"{env}.test", "/index.html", timeout=30).status == 200
+            pid = srv.factory_of(env)
+            assert pid, f"no factory of {env}"
+            hwm, rss = vm_kb(pid, "VmHWM"), vm_kb(pid, "VmRSS")
+            print(f"{env}'s factory: VmHWM {hwm} kB, VmRSS {rss} kB; image {image_kb} kB")
+            assert hwm < image_kb // 2, (f"{env}'s factory peaked at {hwm} kB resident "
+                                         f"(now {rss} kB) with a {image_kb} kB scoreboard")
+        # t2's file for the StatusEnvironment: its global record and its
+        # processor's rows (t2's own /server-status, below, reads it all
+        # through stock mod_status, which allocates every page it reads)
+        files = glob.glob(f"{shm_run}/peruser_hybrid-status/sb.t2.*")
+        assert len(files) == 1, files
+        st = os.stat(files[0])
+        assert st.st_size > image_kb * 1024, st.st_size
+        assert st.st_blocks * 512 // 1024 <= 512, f"t2's scoreboard file holds {st.st_blocks // 2} kB"
+
+        def rows(env):
+            r = http_get(port, f"{env}.test", "/server-status?auto", timeout=30)
+            assert r.status == 200, r
+            board = [line for line in r.body.split(b"\n") if line.startswith(b"Scoreboard: ")]
+            return board[0][len(b"Scoreboard: "):] if board else b""
+        for env in ("t1", "t2"):
+            # its processors' rows: the worker answering this, and idle ones
+            # (which may still be starting)
+            board = wait_for(lambda env=env: (lambda b: b if b.count(b"W") == 1
+                                              and b"_" in b else None)(rows(env)),
+                             30, what=f"{env}'s row in its /server-status")
+            print(f"{env}: {board[:12]!r}")
+    finally:
+        srv.stop()
+        shutil.rmtree(shm_run, ignore_errors=True)

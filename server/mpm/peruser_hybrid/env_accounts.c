@@ -26,6 +26,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
@@ -177,11 +178,26 @@ int ph_env_check_accounts(apr_pool_t *p)
         refused = 1;
     }
     memo = apr_hash_make(p);
+    if (ph_factory_is_me()) {
+        /* The parent checked every environment and said which share an
+         * account.  A factory forks one environment's processors: that
+         * one is checked again, against the accounts as they are when it
+         * starts; the multiplexers' factory forks none.  (Every
+         * environment's getgrouplist, through nsswitch, in each pass of
+         * each factory's start, was a tenth of a factory's CPU at N = 10,
+         * and grows with the number of accounts.) */
+        const ph_env *mine = ph_factory_env();
+
+        /* Once, in the pass the factory runs on: the first reads the
+         * same file, minutes or microseconds earlier. */
+        if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+            return refused;
+        }
+        return refused | (mine ? refuse_server_account(p, memo, mine) : 0);
+    }
     for (i = 0; i < ph_envs->nelts; i++) {
         refused |= refuse_server_account(p, memo, ph_env_by_index(i));
-        if (!ph_factory_is_me()) {  /* the parent said it already */
-            note_shared_user(i);
-        }
+        note_shared_user(i);
     }
     return refused;
 }

@@ -140,8 +140,8 @@ int ph_env_scoreboard_create(apr_pool_t *pconf, const ph_env *env,
     }
     apr_pool_cleanup_register(pconf, apr_pstrdup(pconf, path),
                               unlink_cleanup, apr_pool_cleanup_null);
-    /* httpd's own pre_mpm (ap_create_scoreboard) then finds an image and
-     * only clears it. */
+    /* A new file of holes reads as zeros: laid out, not cleared
+     * (factory_scoreboard.c runs no ap_create_scoreboard). */
     ap_init_scoreboard(mem);
     return 0;
 }

@@ -50,6 +50,7 @@
 #include "ph_env_scoreboard.h"
 #include "ph_factory.h"
 #include "ph_log.h"
+#include "ph_numa.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
 
@@ -289,6 +290,7 @@ static pid_t fork_child(ph_env *env, int slot, int mux_index, int ctl)
         return -1;
     }
     ph_scoreboard_slot_prepare(slot, r->mpm->my_generation);
+    ph_numa_factory_prepare(ap_server_conf->process->pconf, slot);
     mid = fork();
     if (mid == 0) {
         pid_t p;
@@ -390,7 +392,7 @@ static void serve(ph_env *env, int ctl)
 int ph_factory_run(apr_pool_t *pconf, server_rec *s)
 {
     ph_retained *r = ph_retained_state;
-    int ctl = PH_FACTORY_FD_CONTROL, rv;
+    int ctl = PH_FACTORY_FD_CONTROL;
     factory_spec sp;
     ph_env *env = NULL;
 
@@ -412,22 +414,12 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s)
     /* X's own scoreboard, never a file another httpd could share: in
      * anonymous memory, or with a StatusEnvironment in a file only that
      * environment may read (env_scoreboard.c).  The multiplexers' is
-     * anonymous: nothing reads it (they hold no worker). */
+     * anonymous: nothing reads it (they hold no worker).  Made on use,
+     * in place of httpd's own pre_mpm (factory_scoreboard.c). */
     ap_scoreboard_fname = NULL;
-    if (env && (rv = ph_env_scoreboard_create(pconf, env,
-                                              (ap_generation_t)sp.gen))
-        != 0) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, PHLOGNO(00534)
-                     "processor factory of environment %s: cannot put its "
-                     "scoreboard where StatusEnvironment %s reads it; "
-                     "anonymous memory instead", env->name,
-                     ph_conf.status_env);
-    }
-    if (ap_run_pre_mpm(s->process->pool, SB_SHARED) != OK) {
+    if (ph_factory_scoreboard(s, pconf, env, r->mpm->my_generation) != OK) {
         return DONE;
     }
-    ph_scoreboard_trim();
-    ph_scoreboard_set_generation(r->mpm->my_generation);
     if (ph_segment_attach(pconf, env, sp.ino) != 0) {
         return DONE;
     }

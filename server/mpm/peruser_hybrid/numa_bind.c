@@ -17,6 +17,7 @@
 #include "http_main.h"
 
 #include "ph_config.h"
+#include "ph_factory.h"
 #include "ph_log.h"
 #include "ph_magic.h"
 #include "ph_numa.h"
@@ -31,8 +32,10 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
  * parent (and in a factory), read-only afterwards; children inherit it
  * through fork(). */
 typedef struct numa_state {
-    hwloc_topology_t topo;      /* NULL: hwloc could not load one */
+    hwloc_topology_t topo;      /* NULL: hwloc could not load one (or, in
+                                 * a factory, has not been asked to) */
     ph_place_topo summary;
+    int factory_tried;          /* a factory: topology_load was called */
 } numa_state;
 
 static numa_state numa;
@@ -145,6 +148,14 @@ const char *ph_numa_check_config(apr_pool_t *pconf)
     char where[512];
     int i;
 
+    if (ph_factory_is_me()) {
+        /* The parent checked this configuration against this machine, in
+         * this generation; a factory loads the topology only for a child
+         * the parent placed on a node (ph_numa_factory_prepare). */
+        topology_free(&numa);
+        numa.factory_tried = 0;
+        return NULL;
+    }
     topology_load(pconf);
     if ((msg = check_node(pconf, "", ph_conf.numa_node))) {
         return msg;
@@ -241,6 +252,17 @@ void ph_numa_place(int slot, ph_child_type type, const ph_env *env)
                                           : "processor of environment ",
                      type == PH_CHILD_MUX ? "" : env->name, slot, node);
     }
+}
+
+void ph_numa_factory_prepare(apr_pool_t *pconf, int slot)
+{
+    const ph_shm_child *rec = ph_segment_child(slot);
+
+    if (numa.factory_tried || !rec || rec->numa_node < 0) {
+        return;
+    }
+    numa.factory_tried = 1;
+    topology_load(pconf);
 }
 
 /* Bind this process (every thread it has; threads it starts inherit the

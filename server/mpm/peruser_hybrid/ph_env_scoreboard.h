@@ -26,7 +26,7 @@ apr_size_t ph_env_scoreboard_size(int server_limit, int thread_limit);
  * StatusEnvironment) or an errno value. */
 int ph_env_scoreboard_dir(apr_pool_t *p);
 
-/* A factory of env (root), before httpd's pre_mpm: its scoreboard in the
+/* A factory of env (root), making its scoreboard: its scoreboard in the
  * file, root:<the StatusEnvironment's group> 0640, unlinked with pconf.
  * Nothing when there is no StatusEnvironment or env is it (anonymous
  * memory, as httpd makes it).  0 or an errno value. */

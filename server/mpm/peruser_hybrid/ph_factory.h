@@ -34,6 +34,7 @@
 #include <sys/types.h>
 
 #include "httpd.h"
+#include "scoreboard.h"
 
 #include "ph_env.h"
 
@@ -142,6 +143,13 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s);
 /* In a factory, after check_config: the environment it was started for
  * (PH_FACTORY_SPEC), or NULL (not a factory, or a spec naming none). */
 ph_env *ph_factory_env(void);
+
+/* A factory, in place of httpd's pre_mpm: its scoreboard mapped (or, with
+ * a StatusEnvironment, in env's file) and laid out by httpd without a
+ * page written, then every other pre_mpm hook run (factory_scoreboard.c).
+ * OK, or pre_mpm's failure. */
+int ph_factory_scoreboard(server_rec *s, apr_pool_t *pconf,
+                          const ph_env *env, ap_generation_t gen);
 
 /* pre_config in a factory: every descriptor the parent gave it made
  * close-on-exec again (exec cleared it), before any module can start a

@@ -15,7 +15,11 @@
  *                           read-only for it), binds its CPUs and memory,
  *                           and records what failed in its own figures.
  * A processor started by a factory does the same with the factory's copy
- * of the topology: the factory's configuration is the same machine's.
+ * of the topology: the factory's configuration is the same machine's.  A
+ * factory loads that copy only when the parent first places one of its
+ * children on a node (not at all on a machine where placement does
+ * nothing): hwloc's discovery was a few ms of each factory's start, twice
+ * (once per configuration pass), for a check the parent had made.
  */
 #ifndef PH_NUMA_H
 #define PH_NUMA_H
@@ -37,6 +41,12 @@ int ph_numa_want(const ph_env *env);
  * check every NUMANode N names a node with CPUs this server may use.
  * NULL or a message (pool pconf). */
 const char *ph_numa_check_config(apr_pool_t *pconf);
+
+/* A factory, before it forks the child of slot: if the parent placed it
+ * on a node (its MAIN record, which only the parent writes), this
+ * generation's topology loaded (once; freed with pconf), for the child's
+ * ph_numa_bind_self. */
+void ph_numa_factory_prepare(apr_pool_t *pconf, int slot);
 
 /* Parent, after ph_segment_child_prepare and before the fork: choose the
  * node of the child for slot and write it into its MAIN record. */

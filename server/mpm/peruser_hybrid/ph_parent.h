@@ -99,9 +99,10 @@ void ph_scoreboard_slot_quiescing(int slot);
 void ph_scoreboard_slot_free(int slot);
 void ph_scoreboard_set_generation(ap_generation_t gen);
 
-/* Right after pre_mpm made (or, at a hard restart, zeroed) httpd's
- * scoreboard, with no child writing it: its zeroed rows' pages given
- * back, to be allocated again by the first write (scoreboard_trim.c). */
+/* The parent, right after pre_mpm made (or, at a hard restart, zeroed)
+ * httpd's scoreboard, with no child writing it: its zeroed rows' pages
+ * given back, to be allocated again by the first write
+ * (scoreboard_trim.c). */
 void ph_scoreboard_trim(void);
 
 /* post_config, before mod_ssl's: with ProcessorImage exec, SSLEngine off

@@ -4,14 +4,14 @@
  * httpd's ap_create_scoreboard (the pre_mpm hook) zeroes the whole image
  * with memset: ServerLimit x ThreadLimit worker records, 5.4 MB at this
  * MPM's default geometry (256 x 64), every page of it made resident in
- * the process that created it -- the parent, the multiplexers' factory
- * and each environment's factory -- although an idle server writes a
- * handful of rows.  Right after pre_mpm made the image (and only then:
+ * the process that created it -- the parent (a factory makes its image
+ * without zeroing it: factory_scoreboard.c) -- although an idle server
+ * writes a handful of rows.  Right after pre_mpm made the image (and only then:
  * a fresh image, or one httpd has just zeroed at a hard restart, with
  * no child left to write it), the pages past the global record are
  * given back: MADV_REMOVE frees shared memory pages (MADV_DONTNEED only
  * unmaps them from this process; shmem keeps them) and punches a hole in
- * a file (the StatusEnvironment's variant, env_scoreboard.c).  A page
+ * a file (a ScoreBoardFile, where the file system has holes).  A page
  * reads as zeros afterwards, as the memset left it, and is allocated
  * again at its first write, by the child that writes its slot's rows.
  *
