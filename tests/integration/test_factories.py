@@ -180,3 +180,24 @@ def test_killed_multiplexers_factory_and_multiplexer_are_replaced(servers, tree,
     for _ in range(5):
         serves_as(srv, "alice", env_users)
         serves_as(srv, "bob", env_users)
+
+
+def test_factories_do_not_inherit_the_service_managers_notify_socket(
+        servers, tree, env_users):
+    """Under systemd (Type=notify) the server's environment has
+    NOTIFY_SOCKET.  A factory runs every module's pre_mpm hook, and
+    mod_systemd's would tell systemd that the factory is the server's main
+    process: the parent alone speaks for the server, so no factory (nor
+    what it forks) sees the variable; the parent keeps it."""
+    port = phtest.free_port()
+    sock = "/run/ph-test-notify-not-listened"
+    srv = servers(CONF, values={"PORT": port}, env={"NOTIFY_SOCKET": sock})
+    srv.start(ready_hosts=[], port=port)
+    srv.port = port
+    serves_as(srv, "alice", env_users)
+    seen = {}
+    for pid in [srv.parent_pid] + srv.factories() + srv.mux_factories():
+        environ = (open(f"/proc/{pid}/environ", "rb").read()).split(b"\0")
+        seen[pid] = b"NOTIFY_SOCKET=" + sock.encode() in environ
+    assert seen.pop(srv.parent_pid), "the parent lost NOTIFY_SOCKET"
+    assert len(seen) >= 2 and not any(seen.values()), seen

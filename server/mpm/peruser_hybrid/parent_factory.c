@@ -282,15 +282,20 @@ static apr_array_header_t *inherited_fds(apr_pool_t *p, int ctl,
 }
 
 /* The environment of a factory: the parent's, with PH_FACTORY_ENVVAR set
- * to spec (from p). */
+ * to spec (from p), and without NOTIFY_SOCKET: a factory runs every
+ * module's pre_mpm, and mod_systemd's would tell the service manager that
+ * the factory is the server's main process (MAINPID) and ready.  Only the
+ * parent speaks for the server. */
 static char *const *factory_environ(apr_pool_t *p, const char *spec)
 {
     static const char var[] = PH_FACTORY_ENVVAR "=";
+    static const char notify[] = "NOTIFY_SOCKET=";
     apr_array_header_t *env = apr_array_make(p, 32, sizeof(char *));
     char **e;
 
     for (e = environ; e && *e; e++) {
-        if (strncmp(*e, var, sizeof(var) - 1) != 0) {
+        if (strncmp(*e, var, sizeof(var) - 1) != 0
+            && strncmp(*e, notify, sizeof(notify) - 1) != 0) {
             APR_ARRAY_PUSH(env, char *) = *e;
         }
     }
