@@ -16,6 +16,8 @@ import time
 import phtest
 from phtest import http_get, vhost, wait_for
 
+from test_idle_cost import cpu_ticks
+
 WWW = pwd.getpwnam("www-data").pw_uid
 CONNECTIONS = int(os.environ.get("PH_CENSUS_CONNECTIONS", "1500"))
 
@@ -29,15 +31,6 @@ def conf(server_limit):
         vhost("alice.test", "alice", "alice"),
         vhost("probe.test", None, "main"),
     ])
-
-
-def cpu_ticks(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            rest = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(rest[11]) + int(rest[12])
 
 
 def mux_us_per_connection(servers, server_limit, name):
