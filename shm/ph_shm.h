@@ -339,6 +339,29 @@ void ph_shm_child_placed(const ph_shm *shm, uint32_t slot, int32_t node);
 unsigned ph_shm_child_reaped(const ph_shm *shm, uint32_t slot, pid_t pid,
                              int32_t max_threads);
 
+/* ---- the processors' index (shm_index.c) -------------------------------
+ * Each environment's processors as a chain through the child records of
+ * MAIN, written by the parent only.  ph_shm_child_prepare links a
+ * processor's slot (after writing its identity) and ph_shm_child_reaped
+ * unlinks it (before clearing it); the functions are public for the
+ * tests. */
+
+/* Link slot (whose identity says PROCESSOR of env) first in env's chain.
+ * Returns 0, or -1 for an index outside the geometry. */
+int ph_shm_index_link(const ph_shm *shm, uint32_t slot, uint32_t env);
+
+/* Unlink slot from env's chain.  Returns 0, or -1 if it was not there. */
+int ph_shm_index_unlink(const ph_shm *shm, uint32_t slot, uint32_t env);
+
+/* Copy env's chain into slots[room] (a consistent copy: retried while the
+ * parent changes it, a few times).  Returns the number of slots, or -1 if
+ * it could not be read consistently or is wrong (a slot beyond the
+ * geometry, a loop, more than room entries): the caller then looks at
+ * every slot.  Each slot named must still be checked (type, env,
+ * generation): the chain is a hint, the records are the truth. */
+int ph_shm_index_read(const ph_shm *shm, uint32_t env, uint32_t *slots,
+                      uint32_t room);
+
 /* ---- coordination counters --------------------------------------------- */
 
 /* AVAIL: add delta (may be negative), clamped to 0..100, by CAS; returns

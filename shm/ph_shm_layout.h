@@ -91,6 +91,10 @@
  *   env          the parent, under the record's seqlock (seq), before the
  *                generation's children start; processors (alive): parent.
  *   child        the parent: at fork (identity, pid) and after the reap.
+ *   index        env first_proc, child next_proc: the parent, under the
+ *                env's procs_seq: a slot is linked after its identity is
+ *                written (prepare) and unlinked before it is cleared
+ *                (reap) or given to another env (shm_index.c).
  *   env_stats    atomics: multiplexers (connections, dropped_*,
  *                queue_depth, avail, in_flight, demand) and X's processors
  *                (requests, misdirected, idle_workers, in_flight).  The
@@ -171,7 +175,10 @@
                                               *    figures
                                               * 5: region HEAD first,
                                               *    zero is "nothing" */
-#define PH_SHM_LAYOUT_MINOR  0u              /* compatible additions */
+#define PH_SHM_LAYOUT_MINOR  1u              /* compatible additions:
+                                              * 1: the processors' index
+                                              *    (env first_proc, child
+                                              *    next_proc) */
 #define PH_SHM_NAME_MAX      64              /* environment name, NUL incl. */
 
 /* ticket states (low 8 bits of the word) */
@@ -244,7 +251,13 @@ typedef struct ph_shm_env {
     uint32_t wait_timeout_ms;       /* ProcessorWaitTimeout */
     uint32_t wait_levels;
     _Atomic uint32_t processors;    /* alive */
-    uint64_t _reserved0[2];
+    /* The index of its processors' slots (layout 5.1, shm_index.c): a
+     * chain through the child records, first_proc the first slot + 1 (0:
+     * none), changed under procs_seq (a seqlock of its own).  Writer: the
+     * parent; readers validate each record it leads to. */
+    _Atomic uint32_t procs_seq;
+    _Atomic uint32_t first_proc;
+    uint64_t _reserved0;
 } ph_shm_env;
 
 /* ENV REGION: an environment's counters (atomics, many writers). */
@@ -288,7 +301,10 @@ typedef struct ph_shm_child {
                                      * parent before the fork (NUMANode),
                                      * the child binds itself to it */
     int64_t started_us;             /* wall clock */
-    uint64_t _reserved0;
+    /* The next slot + 1 in its environment's index (0: the last), while
+     * the index holds it (shm_index.c); under the env's procs_seq. */
+    _Atomic uint32_t next_proc;
+    uint32_t _reserved0;
 } ph_shm_child;
 
 /* MUX or ENV REGION: the figures of the child in a slot.  Writers: that

@@ -16,6 +16,16 @@
 #include "ph_shm.h"
 #include "shm_internal.h"
 
+/* Take slot out of its environment's index, if MAIN says it is a
+ * processor (unlinked before its identity changes: shm_index.c). */
+static void unlink_processor(const ph_shm *shm, uint32_t slot,
+                             const ph_shm_child *c)
+{
+    if (c->type == PH_CHILD_TYPE_PROCESSOR && c->env_index >= 0) {
+        ph_shm_index_unlink(shm, slot, (uint32_t)c->env_index);
+    }
+}
+
 static void reset_stats(ph_shm_child_stats *st, uint32_t status)
 {
     atomic_store_explicit(&st->threads, 0, memory_order_relaxed);
@@ -42,6 +52,9 @@ int ph_shm_child_prepare(const ph_shm *shm, uint32_t slot, uint32_t type,
                       && (env < 0 || (uint32_t)env >= shm->geom.envs))) {
         return -1;
     }
+    /* a slot prepared before whose fork failed is still in its env's
+     * index: out of it before it names another (shm_index.c) */
+    unlink_processor(shm, slot, c);
     ph_shm_seq_write_begin(&c->seq);
     c->type = type;
     c->pid = 0;
@@ -52,6 +65,9 @@ int ph_shm_child_prepare(const ph_shm *shm, uint32_t slot, uint32_t type,
     ph_shm_seq_write_end(&c->seq);
     if ((st = ph_shm_child_stats_of(shm, slot)) != NULL) {
         reset_stats(st, PH_CHILD_STARTING);
+    }
+    if (type == PH_CHILD_TYPE_PROCESSOR) {
+        ph_shm_index_link(shm, slot, (uint32_t)env);    /* published first */
     }
     return 0;
 }
@@ -122,6 +138,7 @@ unsigned ph_shm_child_reaped(const ph_shm *shm, uint32_t slot, pid_t pid,
     type = c->type;
     env = c->env_index;
     st = ph_shm_child_stats_of(shm, slot);
+    unlink_processor(shm, slot, c);
     if (type == PH_CHILD_TYPE_MULTIPLEXER) {
         freed = sweep_used_envs(shm, pid);
     }

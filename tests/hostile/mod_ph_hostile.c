@@ -36,8 +36,11 @@
  *   mode=layout    today's layout (shm/ph_shm_layout.h): other
  *                  environments' counters to extreme values, their tickets
  *                  CLAIMED by pid 1, its own child record pointing at
- *                  another environment with a large idle count, and the
- *                  header's geometry rewritten.
+ *                  another environment with a large idle count, its slot
+ *                  linked into the other environment's processors' index
+ *                  (and that index made a loop), every slot of its own
+ *                  region idle with room, and the header's geometry
+ *                  rewritten.
  *   mode=aim       the header's env_offset aimed so that the parent's own
  *                  writes into another environment's record land on the
  *                  parent's copy of that environment's uid/gid.
@@ -649,6 +652,23 @@ static void attack_layout(report *rep, const mapping *m, const char *own,
                     POKE(TICKETS(e, mux)[t].word,
                          PH_TICKET_WORD(PH_TICKET_GEN(w), PH_TICKET_CLAIMED));
                 }
+            }
+        }
+        /* The processors' index (MAIN, layout 5.1): itself linked first
+         * into the other environment's chain, its own link a loop, its
+         * environment's chain "being written" for ever; and in its own
+         * region, every slot's figures -- the other environment's
+         * processors' slots too -- saying idle with room. */
+        if (own_slot >= 0 && other_env >= 0) {
+            POKE(ENV(other_env)->first_proc, (uint32_t)own_slot + 1u);
+            POKE(CHILD(own_slot)->next_proc, (uint32_t)own_slot + 1u);
+        }
+        if (own_env >= 0) {
+            POKE(ENV(own_env)->procs_seq, 1u);
+            for (c = 0; c < g.child_capacity; c++) {
+                POKE(CSTATS(own_env, c)->idle_threads, 16);
+                POKE(CSTATS(own_env, c)->room, 16);
+                POKE(CSTATS(own_env, c)->status, PH_CHILD_READY);
             }
         }
         if (own_slot >= 0) {

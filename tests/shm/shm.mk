@@ -24,7 +24,8 @@ SHM_CPPFLAGS   := -I$(SHM_DIR) -I$(SHM_TEST_DIR)
 
 SHM_UNIT_NAMES := shm_test_main.o shm_fixture.o test_shm_segment.o \
                   test_shm_seqlock.o test_shm_snapshot.o test_shm_ticket.o \
-                  test_shm_restrict.o test_shm_child.o
+                  test_shm_restrict.o test_shm_child.o \
+                  test_shm_index.o
 SHM_STRESS_NAMES := stress_core.o stress_tickets.o
 SHM_THREAD_NAMES := stress_core.o stress_threads.o
 SHM_BENCH_NAMES  := bench_handoff.o

@@ -39,6 +39,7 @@ static const struct {
     { "shm_ticket", ph_shm_test_register_ticket },
     { "shm_restrict", ph_shm_test_register_restrict },
     { "shm_child", ph_shm_test_register_child },
+    { "shm_index", ph_shm_test_register_index },
 };
 
 /* What a suite's child reports. */

@@ -32,6 +32,7 @@ int ph_shm_test_register_snapshot(void);
 int ph_shm_test_register_ticket(void);
 int ph_shm_test_register_restrict(void);
 int ph_shm_test_register_child(void);
+int ph_shm_test_register_index(void);
 
 /* ---- fixture ------------------------------------------------------------ */
 

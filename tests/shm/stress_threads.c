@@ -12,6 +12,13 @@
  * release CAS and the next alloc's acquire orders the second: a missing
  * release or acquire there is a reported data race.
  *
+ * Then the processors' index (shm_index.c): this thread, as the parent,
+ * starts and reaps processors in slots 2.. of either environment while
+ * reader threads, as multiplexers, copy environment 0's chain: TSan
+ * watches the seqlock that orders them, and every consistent copy must
+ * hold slots 0 and 1 (linked all along) once each, nothing beyond the
+ * geometry.
+ *
  *   shm_stress_threads [--tickets N] [--timeout S]
  */
 #define _GNU_SOURCE
@@ -59,6 +66,86 @@ static void *consumer_main(void *p)
      * tells them apart */
     st_consumer(a->w, env, a->slot, getpid(), a->slot + 1);
     return NULL;
+}
+
+#define INDEX_STEPS   200000
+#define INDEX_READERS 2
+
+typedef struct index_arg {
+    st_world *w;
+    _Atomic int *stop;
+    unsigned long reads, torn, bad;
+    pthread_t tid;
+} index_arg;
+
+static void *index_reader_main(void *p)
+{
+    index_arg *a = p;
+    uint32_t slots[ST_WORKERS];
+
+    while (!atomic_load(a->stop)) {
+        int i, n = ph_shm_index_read(&a->w->shm, 0, slots, ST_WORKERS);
+        unsigned seen = 0;
+
+        if (n < 0) {
+            a->torn++;          /* the caller would look at every slot */
+            continue;
+        }
+        a->reads++;
+        for (i = 0; i < n; i++) {
+            if (slots[i] >= ST_WORKERS || (seen & (1u << slots[i]))) {
+                a->bad++;
+            }
+            seen |= 1u << (slots[i] % ST_WORKERS);
+        }
+        a->bad += (seen & 3u) != 3u;
+    }
+    return NULL;
+}
+
+/* Returns the number of failures. */
+static int index_stress(st_world *w)
+{
+    index_arg args[INDEX_READERS];
+    _Atomic int stop = 0;
+    unsigned seed = 1;
+    unsigned long reads = 0, torn = 0, bad = 0;
+    uint32_t s;
+    int i, step;
+
+    for (s = 0; s < ST_WORKERS; s++) {
+        ph_shm_child_prepare(&w->shm, s, s < 2 ? PH_CHILD_TYPE_PROCESSOR
+                                               : PH_CHILD_TYPE_NONE,
+                             0, 1, 0);
+    }
+    for (i = 0; i < INDEX_READERS; i++) {
+        args[i] = (index_arg){ w, &stop, 0, 0, 0, 0 };
+        if (pthread_create(&args[i].tid, NULL, index_reader_main,
+                           &args[i]) != 0) {
+            perror("shm_stress_threads: pthread_create");
+            return 1;
+        }
+    }
+    for (step = 0; step < INDEX_STEPS; step++) {
+        s = 2 + (uint32_t)rand_r(&seed) % (ST_WORKERS - 2);
+        if (ph_shm_child_at(&w->shm, s)->type == PH_CHILD_TYPE_PROCESSOR) {
+            ph_shm_child_reaped(&w->shm, s, 1, 1);
+        }
+        else {
+            ph_shm_child_prepare(&w->shm, s, PH_CHILD_TYPE_PROCESSOR,
+                                 (int32_t)(rand_r(&seed) % ST_ENVS), 1, 0);
+        }
+    }
+    atomic_store(&stop, 1);
+    for (i = 0; i < INDEX_READERS; i++) {
+        pthread_join(args[i].tid, NULL);
+        reads += args[i].reads;
+        torn += args[i].torn;
+        bad += args[i].bad;
+    }
+    printf("index: %d starts and reaps, %lu consistent reads, %lu given "
+           "up, %lu wrong\n", INDEX_STEPS, reads, torn, bad);
+    return bad != 0 || reads == 0;
 }
 
 int main(int argc, char **argv)
@@ -123,6 +210,7 @@ int main(int argc, char **argv)
            secs, (double)t.claimed / secs,
            (unsigned long long)t.full_waits);
     failed = st_verify(&w, &x, stdout);
+    failed |= index_stress(&w);
     printf("threads: %s\n", failed ? "FAILED" : "passed");
     st_world_close(&w);
     return failed ? 1 : 0;

@@ -10,6 +10,7 @@
  * { census proc index, why }, ended by { -1 }.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/CUnit.h>
@@ -443,11 +444,135 @@ static void test_twenty_tenants_seven_slots(void)
     CU_ASSERT(starts <= N + SLOTS);
 }
 
+/* The parent's census holds the ACTIVE environments only
+ * (parent_active.c): one with no processor, no demand, nothing queued, no
+ * back-off and MinProcessors 0 is left out (but at the start with
+ * StartServers).  The policy must decide the same for the others whether
+ * such environments are in the census or not: each case of the table is
+ * run again with an inactive environment inserted before each of its own
+ * (some of them QUIET from an earlier retirement), and the plan must be
+ * the same, environment for environment. */
+typedef struct plan_copy {
+    int nspawn, spawn[MAXP + 64];
+    ph_slots_why why[MAXP];
+    unsigned settle[2 * MAXE];
+    long long quiet[2 * MAXE];
+    int unmet[PH_SLOTS_CLASSES], reclaimed, capped;
+} plan_copy;
+
+static void decide_into(const slots_case *t, int padded, plan_copy *out)
+{
+    ph_slots_env envs[2 * MAXE];
+    ph_slots_proc procs[MAXP];
+    ph_slots_census c;
+    ph_slots_plan p;
+    int env_scratch[PH_SLOTS_ENV_SCRATCH * 2 * MAXE];
+    int proc_scratch[PH_SLOTS_PROC_SCRATCH * MAXP];
+    int i, n = 0, at[MAXE];
+
+    memset(envs, 0, sizeof(envs));
+    memset(&c, 0, sizeof(c));
+    memset(&p, 0, sizeof(p));
+    memset(out, 0, sizeof(*out));
+    for (i = 0; i < t->nenvs; i++) {
+        const env_row *r = &t->envs[i];
+        ph_slots_env *e;
+
+        if (padded) {
+            /* inactive: nothing asked, nothing alive (QUIET or not) */
+            envs[n].max_processors = 10;
+            envs[n].quiet_until_ms = i % 2 ? NOW + 5000 : 0;
+            n++;
+        }
+        at[i] = n;
+        e = &envs[n++];
+        e->alive = r->alive;
+        e->idle = r->idle;
+        e->idle_threads = r->idle_threads;
+        e->demand = r->demand;
+        e->queued = r->queued;
+        e->backoff = r->backoff;
+        e->min_processors = r->min_processors;
+        e->max_processors = r->max_processors ? r->max_processors : 10;
+        e->min_spare = r->min_spare;
+        e->max_spare = r->max_spare;
+        e->quiet_until_ms = r->quiet_until_ms;
+    }
+    for (i = 0; i < t->nprocs; i++) {
+        procs[i] = t->procs[i];
+        procs[i].env = at[t->procs[i].env];
+    }
+    c.nenvs = n;
+    c.envs = envs;
+    c.nprocs = t->nprocs;
+    c.procs = procs;
+    c.free_slots = t->free_slots;
+    c.draining = t->draining;
+    c.processors = t->processors ? t->processors : t->nprocs;
+    c.processor_cap = t->processor_cap ? t->processor_cap : 1000000;
+    c.now_ms = NOW;
+    c.idle_timeout_s = t->idle_timeout_s;
+    c.threads_per_child = TPC;
+    c.min_spare_threads = t->min_spare_threads;
+    c.max_spare_threads = t->max_spare_threads;
+    plan_over(&p, out->spawn, out->why, out->settle, out->quiet,
+              env_scratch, proc_scratch);
+    ph_slots_decide(&c, &p);
+    out->nspawn = p.nspawn;
+    /* back to the case's own numbering */
+    for (i = 0; i < p.nspawn; i++) {
+        out->spawn[i] = padded ? out->spawn[i] / 2 : out->spawn[i];
+    }
+    for (i = 0; padded && i < t->nenvs; i++) {
+        out->settle[i] = out->settle[at[i]];
+        out->quiet[i] = out->quiet[at[i]];
+    }
+    memcpy(out->unmet, p.unmet, sizeof(out->unmet));
+    out->reclaimed = p.reclaimed;
+    out->capped = p.capped;
+}
+
+static void test_inactive_envs_change_nothing(void)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const slots_case *t = &cases[i];
+        plan_copy *a = calloc(2, sizeof(plan_copy)), *b = a + 1;
+        int k, same;
+
+        CU_ASSERT_FATAL(a != NULL);
+        if (t->starting && t->start_servers > 0) {
+            free(a);
+            continue;   /* then every environment is in the census */
+        }
+        decide_into(t, 0, a);
+        decide_into(t, 1, b);
+        same = a->nspawn == b->nspawn && a->reclaimed == b->reclaimed
+               && a->capped == b->capped
+               && !memcmp(a->unmet, b->unmet, sizeof(a->unmet))
+               && !memcmp(a->spawn, b->spawn, sizeof(int) * a->nspawn)
+               && !memcmp(a->why, b->why, sizeof(ph_slots_why) * t->nprocs);
+        for (k = 0; k < t->nenvs; k++) {
+            same = same && a->settle[k] == b->settle[k]
+                   && a->quiet[k] == b->quiet[k];
+        }
+        CU_ASSERT(same);
+        if (!same) {
+            fprintf(stderr, "\n  %s: a different plan with inactive "
+                    "environments in the census", t->name);
+        }
+        free(a);
+    }
+}
+
 int ph_unit_register_policy_slots(void)
 {
     static const ph_unit_test tests[] = {
         { "table of censuses and plans", test_cases },
         { "twenty tenants on seven slots", test_twenty_tenants_seven_slots },
+        { "inactive environments in the census change nothing",
+          test_inactive_envs_change_nothing },
     };
 
     return ph_unit_add_suite("policy_slots", NULL, tests,

@@ -77,6 +77,36 @@ static int is_our_processor(const ph_shm_child *c, int32_t rec_index)
 static ph_admit_proc *census_procs;
 static uint32_t census_room;
 
+/* The slots to look at for one environment: those the segment's index
+ * of its processors names (shm_index.c, O(its processors)), copied into
+ * index_slots; or, if the index cannot be read consistently, every slot
+ * (every_slot: 0 .. census_room - 1).  Either way each record is checked
+ * (is_our_processor): the index only spares the look at the others. */
+static uint32_t *index_slots;
+static uint32_t *every_slot;
+
+static uint32_t slots_of(int32_t rec_index, const uint32_t **slots)
+{
+    static int said;
+    int n = ph_shm_index_read(ph_segment, (uint32_t)rec_index, index_slots,
+                              census_room);
+
+    if (n >= 0) {
+        *slots = index_slots;
+        return (uint32_t)n;
+    }
+    if (!said) {
+        said = 1;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     PHLOGNO(00650) "environment #%d: the segment's index "
+                     "of its processors could not be read (changing too "
+                     "fast, or wrong): every slot is looked at instead "
+                     "(said once)", (int)rec_index);
+    }
+    *slots = every_slot;
+    return census_room;
+}
+
 /* Read env's figures into c, as they are (policy_admit.h clamps them);
  * its processors' too when with_procs.  0, or -1 when env has no record
  * (no segment, an index beyond it). */
@@ -85,7 +115,8 @@ static int read_census(int env_index, ph_admit_census *c, int with_procs)
     ph_shm_env *rec = ph_segment_env(env_index);
     ph_shm_env_stats *stats = ph_segment_env_stats(env_index);
     int32_t rec_index = ph_segment_env_slot(env_index);
-    uint32_t slot, n;
+    const uint32_t *slots;
+    uint32_t i, n;
 
     if (!rec || !stats) {
         return -1;
@@ -104,13 +135,14 @@ static int read_census(int env_index, ph_admit_census *c, int with_procs)
     if (!with_procs || rec_index < 0) {
         return 0;
     }
-    n = ph_segment->geom.children;
-    for (slot = 0; slot < n && (uint32_t)c->nprocs < census_room; slot++) {
+    n = slots_of(rec_index, &slots);
+    for (i = 0; i < n && (uint32_t)c->nprocs < census_room; i++) {
+        uint32_t slot = slots[i];
         ph_shm_child *ch = ph_shm_child_at(ph_segment, slot);
         ph_shm_child_stats *st;
         ph_admit_proc *p;
 
-        if (!is_our_processor(ch, rec_index)
+        if (!ch || !is_our_processor(ch, rec_index)
             || !(st = ph_shm_proc_stats_at(ph_segment, (uint32_t)rec_index,
                                            slot))) {
             continue;
@@ -284,15 +316,16 @@ int ph_admit_send(int mux_index, int env_index, int fd, ph_chan_msg *msg)
 static int has_processor(int env_index)
 {
     int32_t rec_index = ph_segment_env_slot(env_index);
-    uint32_t slot, n;
+    const uint32_t *slots;
+    uint32_t i, n;
 
     if (!ph_segment || rec_index < 0) {
         return 0;
     }
-    n = ph_segment->geom.children;
-    for (slot = 0; slot < n; slot++) {
-        ph_shm_child *c = ph_shm_child_at(ph_segment, slot);
-        if (c->pid != 0 && is_our_processor(c, rec_index)) {
+    n = slots_of(rec_index, &slots);
+    for (i = 0; i < n; i++) {
+        ph_shm_child *c = ph_shm_child_at(ph_segment, slots[i]);
+        if (c && c->pid != 0 && is_our_processor(c, rec_index)) {
             return 1;
         }
     }
@@ -314,9 +347,18 @@ int ph_admit_send_answer(int env_index, int fd, ph_chan_msg *msg)
 
 void ph_admit_init(apr_pool_t *p, int nenvs)
 {
+    uint32_t i;
+
     census_room = ph_segment ? ph_segment->geom.children : 0;
     census_procs = apr_pcalloc(p, sizeof(ph_admit_proc)
                                       * ((apr_size_t)census_room + 1));
+    index_slots = apr_pcalloc(p, sizeof(uint32_t)
+                                     * ((apr_size_t)census_room + 1));
+    every_slot = apr_palloc(p, sizeof(uint32_t)
+                                   * ((apr_size_t)census_room + 1));
+    for (i = 0; i < census_room; i++) {
+        every_slot[i] = i;
+    }
     handed.nenvs = nenvs;
     handed.n = 0;
     handed.marked = apr_pcalloc(p, (apr_size_t)nenvs + 1);

@@ -112,6 +112,8 @@ int ph_channels_open(ph_env *env)
     if (env->index >= 0 && env->index < nmade) {
         made_at[env->index] = apr_time_now();
     }
+    /* looked at each pass while open: closed from there when idle */
+    ph_active_mark(env->index);
     return 0;
 failed:
     ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf, PHLOGNO(00174)

@@ -93,6 +93,12 @@ typedef struct parent_gen {
                                  * the configuration once a generation */
     int *published;             /* per environment: the processors figure
                                  * last written to the segment, -1 none */
+    /* The census holds the active environments only (parent_active.c):
+     * census index -> environment, environment -> census index (this
+     * pass; valid for the active ones), and which to keep active. */
+    int *census_env;
+    int *census_pos;
+    unsigned char *keep;
     apr_interval_time_t tick;   /* the longest wait between two passes */
     apr_time_t pressure_said;   /* PH00124/PH00125 last logged */
     unsigned long reclaims_unsaid; /* reclaims since PH00125 was said */
@@ -582,6 +588,10 @@ static void census_alloc(void)
     for (i = 0; i < nenvs; i++) {
         gen.published[i] = -1;
     }
+    gen.census_env = apr_pcalloc(gen.pconf, sizeof(int) * nenvs);
+    gen.census_pos = apr_pcalloc(gen.pconf, sizeof(int) * nenvs);
+    gen.keep = apr_pcalloc(gen.pconf, (apr_size_t)nenvs);
+    ph_active_generation_start(gen.pconf, ph_envs->nelts);
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
         ph_slots_env *e = &gen.env_limits[i];
@@ -594,6 +604,12 @@ static void census_alloc(void)
                                                min_spare_processors));
         e->max_spare = env_limit(env, offsetof(ph_env_limits,
                                                max_spare_processors));
+        /* MinProcessors is wanted every pass, StartServers by every
+         * environment at the first: the other environments are looked
+         * at once something happens to them (parent_active.c) */
+        if (e->min_processors > 0 || ph_conf.start_servers > 0) {
+            ph_active_mark(i);
+        }
     }
     p->spawn_env = apr_pcalloc(gen.pconf, sizeof(int) * nslots);
     p->why = apr_pcalloc(gen.pconf, sizeof(ph_slots_why) * nslots);
@@ -618,19 +634,16 @@ static void census_alloc(void)
 static void census_take(ph_slots_census *c, apr_time_t now)
 {
     ph_retained *r = ph_retained_state;
-    int i, n = 0;
+    const int *active;
+    int i, j, n = 0, nactive;
 
     memset(c, 0, sizeof(*c));
-    for (i = 0; i < ph_envs->nelts; i++) {
-        ph_slots_env *e = &gen.census_envs[i];
-
-        *e = gen.env_limits[i];     /* the rest zero */
-        e->backoff = now < gen.env_backoff[i].until;
-        e->quiet_until_ms = gen.quiet_until_ms[i];
-    }
+    /* Demand is read only where a multiplexer flagged it (issue 13: no
+     * page of every environment's region each pass); a flagged
+     * environment becomes active. */
+    ph_segment_collect_demand(ph_active_mark);
     for (i = 0; i < r->max_slot_used; i++) {
         const ph_slot *sl = &r->slots[i];
-        ph_slots_proc *pr;
         int k = sl->env_index;
 
         if (!sl->pid || sl->type != PH_CHILD_PROC) {
@@ -639,6 +652,7 @@ static void census_take(ph_slots_census *c, apr_time_t now)
         c->processors++;        /* every generation counts against the cap */
         if (k >= 0 && k < ph_envs->nelts) {
             gen.proc_seen[k] = now;
+            ph_active_mark(k);
         }
         /* A reclaimed processor that holds a kept-alive connection
          * keeps its slot until KeepAliveTimeout: after a grace, its slot
@@ -648,50 +662,70 @@ static void census_take(ph_slots_census *c, apr_time_t now)
                    < apr_time_from_msec(PH_SLOTS_DRAIN_GRACE_MS)) {
             c->draining++;
         }
-        if (sl->gen != r->mpm->my_generation || sl->retiring
+    }
+    /* The census: the active environments only, in ascending order */
+    nactive = ph_active_list(&active);
+    for (j = 0; j < nactive; j++) {
+        int k = active[j];
+        ph_slots_env *e = &gen.census_envs[j];
+
+        *e = gen.env_limits[k];     /* the rest zero */
+        e->backoff = now < gen.env_backoff[k].until;
+        e->quiet_until_ms = gen.quiet_until_ms[k];
+        gen.census_env[j] = k;
+        gen.census_pos[k] = j;
+    }
+    for (i = 0; i < r->max_slot_used; i++) {
+        const ph_slot *sl = &r->slots[i];
+        ph_slots_proc *pr;
+        ph_slots_env *e;
+        int k = sl->env_index;
+
+        if (!sl->pid || sl->type != PH_CHILD_PROC
+            || sl->gen != r->mpm->my_generation || sl->retiring
             || k < 0 || k >= ph_envs->nelts) {
             continue;
         }
         pr = &gen.census_procs[n++];
         pr->slot = i;
-        pr->env = k;
+        pr->env = gen.census_pos[k];    /* active: marked above */
         pr->idle = child_is_idle(i);
         pr->idle_threads = child_idle_threads(i);
         pr->idle_ms = idle_for_ms(i);
-        gen.census_envs[k].alive++;
+        e = &gen.census_envs[pr->env];
+        e->alive++;
         /* One on its way counts as idle for the spare rule (it is not
          * idle to retire or reclaim: pr->idle) */
-        gen.census_envs[k].idle += pr->idle || child_is_starting(i);
-        gen.census_envs[k].idle_threads += pr->idle_threads;
+        e->idle += pr->idle || child_is_starting(i);
+        e->idle_threads += pr->idle_threads;
     }
-    /* Demand is read only where a multiplexer flagged it (issue 13: no
-     * page of every environment's region each pass). */
-    ph_segment_collect_demand();
-    for (i = 0; i < ph_envs->nelts; i++) {
-        ph_slots_env *e = &gen.census_envs[i];
+    for (j = 0; j < nactive; j++) {
+        int k = active[j];
+        ph_slots_env *e = &gen.census_envs[j];
+        ph_env *env = APR_ARRAY_IDX(ph_envs, k, ph_env *);
+
         if (e->backoff) {
             continue;   /* its demand waits in the segment meanwhile */
         }
         /* The demand stays in the segment until the forks are done
          * (ph_segment_settle_demand): a multiplexer looking in between
          * sees it and does not ask for one more. */
-        e->demand = ph_segment_peek_demand(i);
+        e->demand = ph_segment_peek_demand(k);
         /* Only a processor of ours makes a multiplexer hand a connection
          * over (capacity) or queue a 503 (has_processor, mux_admit.c):
          * after the last one went, for QUEUE_WATCH, whatever it left
          * there is looked for; an environment that had none for longer
          * costs no system call (issue 13). */
-        e->queued = e->alive == 0 && gen.proc_seen[i]
-                    && now - gen.proc_seen[i] <= QUEUE_WATCH
-                    && ph_channels_waiting(APR_ARRAY_IDX(ph_envs, i, ph_env *));
+        e->queued = e->alive == 0 && gen.proc_seen[k]
+                    && now - gen.proc_seen[k] <= QUEUE_WATCH
+                    && ph_channels_waiting(env);
         /* Channels nobody can use any more go (issue 13: the parent's
          * descriptors follow the environments in use). */
         if (e->alive == 0 && !e->demand && !e->queued) {
-            ph_channels_close_idle(APR_ARRAY_IDX(ph_envs, i, ph_env *),
-                                   gen.proc_seen[i], now);
+            ph_channels_close_idle(env, gen.proc_seen[k], now);
         }
     }
-    c->nenvs = ph_envs->nelts;
+    c->nenvs = nactive;
     c->envs = gen.census_envs;
     c->nprocs = n;
     c->procs = gen.census_procs;
@@ -761,13 +795,15 @@ static void apply_plan(const ph_slots_census *c, const ph_slots_plan *p)
         retire(c->procs[i].slot, ph_slots_why_text(why));
         gen.census_envs[c->procs[i].env].alive--;
     }
+    /* k: an index of the census; gen.census_env[k] its environment */
     for (k = 0; k < c->nenvs; k++) {
-        gen.quiet_until_ms[k] = p->quiet_until_ms[k];
+        gen.quiet_until_ms[gen.census_env[k]] = p->quiet_until_ms[k];
         gen.forked[k] = 0;
     }
     /* Cold environments' factories start side by side (issue 13). */
     for (i = 0; i < p->nspawn && ph_factory_in_use(); i++) {
-        ph_factory_prestart(APR_ARRAY_IDX(ph_envs, p->spawn_env[i],
+        ph_factory_prestart(APR_ARRAY_IDX(ph_envs,
+                                          gen.census_env[p->spawn_env[i]],
                                           ph_env *));
     }
     for (i = 0; i < p->nspawn; i++) {
@@ -775,13 +811,16 @@ static void apply_plan(const ph_slots_census *c, const ph_slots_plan *p)
         if ((stopped = told_to_stop())) {
             break;
         }
-        if (ph_spawn_child(PH_CHILD_PROC, APR_ARRAY_IDX(ph_envs, k,
-                                                        ph_env *)) >= 0) {
+        if (ph_spawn_child(PH_CHILD_PROC,
+                           APR_ARRAY_IDX(ph_envs, gen.census_env[k],
+                                         ph_env *)) >= 0) {
             gen.forked[k]++;
         }
     }
     for (k = 0; k < c->nenvs; k++) {
         const ph_slots_env *e = &gen.census_envs[k];
+        int env = gen.census_env[k];
+
         if (!e->backoff && !stopped) {
             /* Started processors answer the demand (whatever they were
              * started for: one asked for meanwhile is answered too),
@@ -789,15 +828,41 @@ static void apply_plan(const ph_slots_census *c, const ph_slots_plan *p)
              * a slot stays. */
             unsigned served = p->settle[k] + (unsigned)gen.forked[k];
             if (served || e->demand) {
-                ph_segment_settle_demand(k, served);
+                ph_segment_settle_demand(env, served);
             }
         }
         /* written when it changes: an idle tick writes nothing */
-        if (gen.published[k] != e->alive + gen.forked[k]) {
-            gen.published[k] = e->alive + gen.forked[k];
-            ph_segment_set_processors(k, gen.published[k]);
+        if (gen.published[env] != e->alive + gen.forked[k]) {
+            gen.published[env] = e->alive + gen.forked[k];
+            ph_segment_set_processors(env, gen.published[env]);
         }
     }
+}
+
+/*
+ * After the plan: the environments of the census that nothing calls for
+ * any more leave the active set (parent_active.c says what marks one
+ * again).  Kept: one with a processor (any generation) or one just
+ * started, MinProcessors, a back-off in force (its demand waits), demand,
+ * a connection queued, open channels (they are closed from here, after
+ * CHANNEL_IDLE) or a processors figure still to be published as 0.
+ */
+static void census_forget_quiet(const ph_slots_census *c, apr_time_t now)
+{
+    int k;
+
+    for (k = 0; k < c->nenvs; k++) {
+        const ph_slots_env *e = &c->envs[k];
+        int i = gen.census_env[k];
+        const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+
+        gen.keep[k] = gen.proc_seen[i] == now || gen.forked[k] > 0
+                      || e->min_processors > 0
+                      || gen.env_backoff[i].until > now || e->demand > 0
+                      || e->queued || env->chan[1] >= 0
+                      || env->answer[1] >= 0 || gen.published[i] > 0;
+    }
+    ph_active_keep_only(gen.keep, c->nenvs);
 }
 
 /* Start what is missing from the current generation, retire what is
@@ -811,6 +876,7 @@ static void maintain_children(void)
     census_take(&c, now);
     ph_slots_decide(&c, &gen.plan);
     apply_plan(&c, &gen.plan);
+    census_forget_quiet(&c, now);
     log_pressure(&c, &gen.plan, now);
     if (gen.plan.capped && !gen.cap_logged) {
         gen.cap_logged = 1;
@@ -876,14 +942,18 @@ static apr_interval_time_t maintain_tick(void)
 static int next_tick_ms(void)
 {
     apr_time_t now = apr_time_now(), next = now + gen.tick;
-    int i;
+    const int *active;
+    int i, n;
 
     if (gen.mux_backoff.until > now && gen.mux_backoff.until < next) {
         next = gen.mux_backoff.until;
     }
-    for (i = 0; i < ph_envs->nelts; i++) {
-        if (gen.env_backoff[i].until > now && gen.env_backoff[i].until < next) {
-            next = gen.env_backoff[i].until;
+    /* an environment in back-off stays active (census_forget_quiet) */
+    n = ph_active_list(&active);
+    for (i = 0; i < n; i++) {
+        const backoff *b = &gen.env_backoff[active[i]];
+        if (b->until > now && b->until < next) {
+            next = b->until;
         }
     }
     return (int)apr_time_as_msec(next - now) + 1;

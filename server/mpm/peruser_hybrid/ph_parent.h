@@ -56,6 +56,15 @@ void ph_retained_init(void);
 /* The mpm hook: run one generation. */
 int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s);
 
+/* The environments the maintenance pass looks at (parent_active.c).
+ * ph_active_list: the active ones in ascending order (valid until the
+ * next call of any of these); ph_active_keep_only: keep the first n of
+ * that list where keep[i], and whatever was marked since. */
+void ph_active_generation_start(apr_pool_t *pconf, int nenvs);
+void ph_active_mark(int env_index);
+int ph_active_list(const int **list);
+void ph_active_keep_only(const unsigned char *keep, int n);
+
 /* Fork a child of this generation into a free slot.  Returns the slot, or
  * -1 (logged) when no slot is free or fork failed. */
 int ph_spawn_child(ph_child_type type, ph_env *env);

@@ -76,8 +76,9 @@ void ph_segment_child_reaped(int slot, pid_t pid);
 void ph_segment_child_ready(int slot, unsigned threads);
 
 /* Parent, once per pass before ph_segment_peek_demand: take the
- * environments multiplexers flagged when raising their demand. */
-void ph_segment_collect_demand(void);
+ * environments multiplexers flagged when raising their demand (each is
+ * told to `flagged`). */
+void ph_segment_collect_demand(void (*flagged)(int env_index));
 
 /* Parent: the spawn demand multiplexers raised for env (clamped to its
  * MaxProcessors), left in place until ph_segment_settle_demand says how

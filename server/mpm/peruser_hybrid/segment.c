@@ -510,7 +510,7 @@ static ph_shm_env_stats *demand_of(int env_index, uint32_t *limit)
     return rec;
 }
 
-void ph_segment_collect_demand(void)
+void ph_segment_collect_demand(void (*flagged)(int env_index))
 {
     uint32_t w, b;
     uint64_t bits;
@@ -525,6 +525,7 @@ void ph_segment_collect_demand(void)
             uint64_t e = (uint64_t)w * 64 + b;
             if ((bits & 1) && e < (uint64_t)demand_watch_n) {
                 demand_watch[e] = 1;
+                flagged((int)e);
             }
         }
     }
