@@ -46,7 +46,7 @@ static void alias_add(alias_lines *al, const char *name)
 }
 
 const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
-                         int n)
+                         int n, ph_stub_owner owner)
 {
     const ph_stub_parts *first;
     apr_array_header_t *out = apr_array_make(p, 8, sizeof(const char *));
@@ -81,11 +81,11 @@ const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
             apr_pstrcat(p, APR_ARRAY_IDX(al.lines, i, const char *), "\n",
                         NULL);
     }
-    if (first->env) {
+    if (owner == PH_STUB_NAMES_ENV && first->env) {
         APR_ARRAY_PUSH(out, const char *) =
             apr_pstrcat(p, "ServerEnvironment ", first->env, "\n", NULL);
     }
-    if (n > 1) {
+    if (n > 1 || owner == PH_STUB_FOREIGN) {
         APR_ARRAY_PUSH(out, const char *) =
             apr_psprintf(p, PH_STUB_WEIGHT_DIRECTIVE " %d\n", n);
     }
