@@ -1064,6 +1064,7 @@ static const char *write_env(apr_pool_t *p, later_files *l, const ph_env *env)
     apr_pool_t *iter;
     const char *text, *name, *msg;
     apr_size_t len;
+    apr_time_t began = apr_time_now();
 
     PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
     apr_pool_create(&iter, l->pool);
@@ -1087,9 +1088,10 @@ static const char *write_env(apr_pool_t *p, later_files *l, const ph_env *env)
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, l->s, PHLOGNO(00501)
                  "wrote environment %s's configuration %s/%s: %"
                  APR_SIZE_T_FMT " bytes, %u virtual hosts of other "
-                 "environments as stubs (%u of them in runs, as %u)",
-                 env->name, l->dir, name, len, l->map.stubs,
-                 l->map.run_vhosts, l->map.run_stubs);
+                 "environments as stubs (%u of them in runs, as %u), in %"
+                 APR_TIME_T_FMT " us", env->name, l->dir, name, len,
+                 l->map.stubs, l->map.run_vhosts, l->map.run_stubs,
+                 apr_time_now() - began);
     apr_pool_destroy(iter);
     return NULL;
 }
