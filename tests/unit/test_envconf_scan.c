@@ -668,6 +668,19 @@ static void test_parse_once_emit_many(void)
     CU_ASSERT_EQUAL(fx.memo_misses, 2);
 }
 
+/* Parse root/main.conf with cb and emit it for env into out. */
+static void parse_and_emit(const ph_envconf_callbacks *cb, const char *env)
+{
+    const char *conf = apr_pstrcat(pool, fx.root, "/main.conf", NULL);
+    ph_envconf_doc *doc = NULL;
+    const char *text = NULL;
+    apr_size_t len;
+
+    CU_ASSERT_PTR_NULL_FATAL(ph_envconf_parse(pool, conf, cb, &doc));
+    CU_ASSERT_PTR_NULL(ph_envconf_emit(pool, doc, env, cb, &text, &len));
+    out = text;
+}
+
 /* rewrite_line is asked about every copied line, the environment's own
  * vhosts' included, never about a stub; a refusal names the line. */
 static void test_rewrite_line(void)
@@ -684,10 +697,7 @@ static void test_rewrite_line(void)
     add_rule("main.conf", 2, PH_ENVCONF_AT_VHOST, PH_ENVCONF_MINE, NULL);
     add_rule("main.conf", 5, PH_ENVCONF_AT_VHOST, PH_ENVCONF_FOREIGN,
              "Tag stub");
-    conf = apr_pstrcat(pool, fx.root, "/main.conf", NULL);
-    CU_ASSERT_PTR_NULL_FATAL(ph_envconf_parse(pool, conf, &cb, &doc));
-    CU_ASSERT_PTR_NULL(ph_envconf_emit(pool, doc, "a", &cb, &text, &len));
-    out = text;
+    parse_and_emit(&cb, "a");
     CU_ASSERT(in_order("Tag top.a\n<VirtualHost *:80>\nTag mine.a\n"
                        "</VirtualHost>\nTag stub\n", NULL));
     CU_ASSERT(!has("theirs"));
@@ -724,9 +734,6 @@ static const char *keep_own(void *ctx, apr_pool_t *p, const char *name)
 static void test_processor_blocks(void)
 {
     ph_envconf_callbacks cb = callbacks;
-    ph_envconf_doc *doc = NULL;
-    const char *conf, *text;
-    apr_size_t len;
 
     cb.processor_block = keep_own;
     setup();
@@ -738,10 +745,7 @@ static void test_processor_blocks(void)
     put("conf.d/a.conf", "<processor ${CONFDIR}>\nUser carol\n"
         "</processor>\n<Processor main>\nUser dave\n</Processor>\n"
         "<Processor other2>\nUser erin\n</Processor>\n");
-    conf = apr_pstrcat(pool, fx.root, "/main.conf", NULL);
-    CU_ASSERT_PTR_NULL_FATAL(ph_envconf_parse(pool, conf, &cb, &doc));
-    CU_ASSERT_PTR_NULL(ph_envconf_emit(pool, doc, "own", &cb, &text, &len));
-    out = text;
+    parse_and_emit(&cb, "own");
     CU_ASSERT(in_order("Listen 80\n<Processor \"own\">\nProcessorIndex 7\n"
                        "User bob\n</Processor>\n<Processor main>\n"
                        "User dave\n</Processor>\n<Macro M>\n<Processor x>\n"
@@ -753,9 +757,7 @@ static void test_processor_blocks(void)
     CU_ASSERT(!has("other2"));
     CU_ASSERT_EQUAL(processor_calls, 5);
     /* no callback: every block, as written */
-    CU_ASSERT_PTR_NULL(ph_envconf_emit(pool, doc, "own", &callbacks, &text,
-                                       &len));
-    out = text;
+    parse_and_emit(&callbacks, "own");
     CU_ASSERT(in_order("<Processor other1>\nUser alice\n", "User carol\n",
                        "User erin\n", NULL));
     CU_ASSERT(!has("ProcessorIndex"));
