@@ -77,6 +77,9 @@ def test_factory_file_holds_only_the_blocks_it_needs(servers, tree):
             assert uid_of(c.request("t3.test", "/cgi-bin/id.cgi")) == bob
             resp = c.request(other, "/cgi-bin/id.cgi")
             assert resp.status == 421, (other, resp.status, resp.body[:200])
+    # the log says it was another environment's, not that it had none
+    assert srv.log_lines(r"PH00430: request for virtual host t4\.test "
+                         r"\(environment another\)")
     # a name no vhost has, on a connection of its own: the default, t1
     got = uid_of(phtest.http_get(port, "nobody.test", "/cgi-bin/id.cgi"))
     assert got == pwd.getpwnam("alice").pw_uid

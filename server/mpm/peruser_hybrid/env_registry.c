@@ -355,6 +355,7 @@ typedef struct vhost_binding {
     ph_env *env;
     int vhost_id;
     int weight;         /* vhosts of the whole configuration it stands for */
+    int stub;           /* another environment's (PH_STUB_WEIGHT_DIRECTIVE) */
 } vhost_binding;
 
 static const vhost_binding *binding_of(const server_rec *s)
@@ -369,6 +370,13 @@ ph_env *ph_env_of_server(const server_rec *s)
 
     ap_assert(!env || env->magic == PH_ENV_MAGIC);
     return env;
+}
+
+int ph_env_is_stub(const server_rec *s)
+{
+    const vhost_binding *b = binding_of(s);
+
+    return b && b->stub;
 }
 
 int ph_env_stub_weight(const server_rec *s)
@@ -622,6 +630,7 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         b->env = sc->env;
         b->vhost_id = vhost_id;
         b->weight = weight;
+        b->stub = sc->stands_for > 0;
         /* a merged stub holds every id of the vhosts it stands for */
         for (i = 0; i < weight; i++, vhost_id++) {
             APR_ARRAY_PUSH(servers_by_id, server_rec *) = s;

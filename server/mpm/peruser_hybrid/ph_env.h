@@ -91,6 +91,10 @@ const char *ph_env_set_stub_weight(cmd_parms *cmd, void *dummy,
  * more than 1 only for a merged stub in a processor's image. */
 int ph_env_stub_weight(const server_rec *s);
 
+/* Whether s is a stub of an environment's file: another environment's
+ * vhost(s), bound to none here (ph_env_of_server: NULL). */
+int ph_env_is_stub(const server_rec *s);
+
 void ph_env_reset(apr_pool_t *pconf);
 
 /* The <Processor> container and ServerEnvironment directive handlers. */
