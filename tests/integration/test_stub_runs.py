@@ -55,8 +55,10 @@ def test_a_run_is_one_stub_and_each_of_its_names_is_421(servers, tree):
     assert phtest.http_get(port, "t4.test").status == 200
 
     # t1's file: its own vhost, one stub for t2..t8, main.test's (no
-    # environment: a stub of its own).  Before: one stub per vhost.
+    # environment: a stub of its own).  Before: one stub per vhost.  No
+    # other environment's <Processor> block (issue 13).
     text = env_file(srv, "t1")
+    assert re.findall(r"(?m)^<Processor (\S+)>$", text) == ["t1"], text
     assert len(sections(text)) == 3, sections(text)
     assert re.search(r"(?m)^StubStandsFor 7$", text), text
     # t4's: t1..t3, own, t5..t8, main.test
@@ -75,7 +77,7 @@ def test_a_run_is_one_stub_and_each_of_its_names_is_421(servers, tree):
     assert res.returncode == 0 and "Syntax OK" in res.stderr, res.stderr
     res = subprocess.run([phtest.APACHE, "-t", "-f", str(path)],
                          capture_output=True, text=True, timeout=60, env=srv.env)
-    assert res.returncode != 0 and "StubStandsFor is written by the server" in res.stderr, \
+    assert res.returncode != 0 and "is written by the server" in res.stderr, \
         res.stderr
 
     # On a connection served by t1 (the default vhost of the address), a

@@ -128,7 +128,7 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
 }
 
 static const ph_envconf_callbacks callbacks = {
-    &fx, resolve_vars, resolve_path, vhost_source, NULL
+    &fx, resolve_vars, resolve_path, vhost_source, NULL, NULL
 };
 
 /* rewrite_line for the test below: tags lines starting with "Tag", refuses
@@ -668,6 +668,19 @@ static void test_parse_once_emit_many(void)
     CU_ASSERT_EQUAL(fx.memo_misses, 2);
 }
 
+/* Parse root/main.conf with cb and emit it for env into out. */
+static void parse_and_emit(const ph_envconf_callbacks *cb, const char *env)
+{
+    const char *conf = apr_pstrcat(pool, fx.root, "/main.conf", NULL);
+    ph_envconf_doc *doc = NULL;
+    const char *text = NULL;
+    apr_size_t len;
+
+    CU_ASSERT_PTR_NULL_FATAL(ph_envconf_parse(pool, conf, cb, &doc));
+    CU_ASSERT_PTR_NULL(ph_envconf_emit(pool, doc, env, cb, &text, &len));
+    out = text;
+}
+
 /* rewrite_line is asked about every copied line, the environment's own
  * vhosts' included, never about a stub; a refusal names the line. */
 static void test_rewrite_line(void)
@@ -684,10 +697,7 @@ static void test_rewrite_line(void)
     add_rule("main.conf", 2, PH_ENVCONF_AT_VHOST, PH_ENVCONF_MINE, NULL);
     add_rule("main.conf", 5, PH_ENVCONF_AT_VHOST, PH_ENVCONF_FOREIGN,
              "Tag stub");
-    conf = apr_pstrcat(pool, fx.root, "/main.conf", NULL);
-    CU_ASSERT_PTR_NULL_FATAL(ph_envconf_parse(pool, conf, &cb, &doc));
-    CU_ASSERT_PTR_NULL(ph_envconf_emit(pool, doc, "a", &cb, &text, &len));
-    out = text;
+    parse_and_emit(&cb, "a");
     CU_ASSERT(in_order("Tag top.a\n<VirtualHost *:80>\nTag mine.a\n"
                        "</VirtualHost>\nTag stub\n", NULL));
     CU_ASSERT(!has("theirs"));
@@ -699,6 +709,62 @@ static void test_rewrite_line(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "line 2 of "));
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "refused by the test"));
+}
+
+/* processor_block for the test below: keeps "own" (with a line after its
+ * opening one) and "main", drops the others; counts its calls. */
+static int processor_calls;
+
+static const char *keep_own(void *ctx, apr_pool_t *p, const char *name)
+{
+    (void)ctx;
+    (void)p;
+    processor_calls++;
+    if (!strcmp(name, "own")) {
+        return "ProcessorIndex 7\n";
+    }
+    return !strcmp(name, "main") ? "" : NULL;
+}
+
+/* Issue 13: an environment's file holds its own <Processor> block, not
+ * the others' -- not their users, nor anything of them; a block's name is
+ * read as the module reads it (quoted, ${VAR}s, '>' joined to it); a
+ * <Processor> in a <Macro> body is the body's text; without the callback
+ * every block is copied. */
+static void test_processor_blocks(void)
+{
+    ph_envconf_callbacks cb = callbacks;
+
+    cb.processor_block = keep_own;
+    setup();
+    processor_calls = 0;
+    put("main.conf", "Listen 80\n<Processor other1>\nUser alice\n"
+        "Group alice\n</Processor>\n<Processor \"own\">\nUser bob\n"
+        "</Processor>\nInclude conf.d/*.conf\n<Macro M>\n<Processor x>\n"
+        "</Processor>\n</Macro>\nServerName top\n");
+    put("conf.d/a.conf", "<processor ${CONFDIR}>\nUser carol\n"
+        "</processor>\n<Processor main>\nUser dave\n</Processor>\n"
+        "<Processor other2>\nUser erin\n</Processor>\n");
+    parse_and_emit(&cb, "own");
+    CU_ASSERT(in_order("Listen 80\n<Processor \"own\">\nProcessorIndex 7\n"
+                       "User bob\n</Processor>\n<Processor main>\n"
+                       "User dave\n</Processor>\n<Macro M>\n<Processor x>\n"
+                       "</Processor>\n</Macro>\nServerName top\n", NULL));
+    CU_ASSERT(!has("alice"));
+    CU_ASSERT(!has("carol"));
+    CU_ASSERT(!has("erin"));
+    CU_ASSERT(!has("other1"));
+    CU_ASSERT(!has("other2"));
+    CU_ASSERT_EQUAL(processor_calls, 5);
+    /* no callback: every block, as written */
+    parse_and_emit(&callbacks, "own");
+    CU_ASSERT(in_order("<Processor other1>\nUser alice\n", "User carol\n",
+                       "User erin\n", NULL));
+    CU_ASSERT(!has("ProcessorIndex"));
+    /* an unclosed block is refused, as httpd refuses it */
+    setup();
+    put("main.conf", "<Processor a>\nUser alice\n");
+    CU_ASSERT_PTR_NOT_NULL(scan_main());
 }
 
 static void test_store_mode_and_replace(void)
@@ -774,6 +840,7 @@ int ph_unit_register_envconf_scan(void)
         { "Use lines mapped", test_use_lines },
         { "parsed once, emitted per environment", test_parse_once_emit_many },
     { "rewrite_line: copied lines, not stubs", test_rewrite_line },
+        { "<Processor> blocks kept or left out", test_processor_blocks },
         { "store: mode 0600, replaced whole", test_store_mode_and_replace },
     };
 

@@ -33,7 +33,7 @@ static void test_one_stub(void)
     const ph_stub_parts *one = &a;
 
     a.aliases = names(p, al);
-    CU_ASSERT_STRING_EQUAL(ph_stub_text(p, &one, 1),
+    CU_ASSERT_STRING_EQUAL(ph_stub_text(p, &one, 1, PH_STUB_NAMES_ENV),
                            "<VirtualHost 127.0.0.1:80 [::1]:80>\n"
                            "ServerName \"a.test:8080\"\n"
                            "ServerAlias \"www.a.test\" \"*.a.test\"\n"
@@ -45,9 +45,31 @@ static void test_one_stub(void)
     a.aliases = NULL;
     a.env = NULL;
     a.head = "";
-    CU_ASSERT_STRING_EQUAL(ph_stub_text(p, &one, 1),
+    CU_ASSERT_STRING_EQUAL(ph_stub_text(p, &one, 1, PH_STUB_NAMES_ENV),
                            "<VirtualHost 127.0.0.1:80 [::1]:80>\n"
                            "ServerName \"a.test\"\n"
+                           "</VirtualHost>\n");
+}
+
+/* In an environment's own file: no other environment's name (its block
+ * is not there), a weight even for one vhost (the processor's mark of a
+ * stub, env_registry.c). */
+static void test_one_foreign_stub(void)
+{
+    apr_pool_t *p = ph_unit_pool();
+    ph_stub_parts a = { "*:80", "a.test", 0, NULL, "t1", "" };
+    const ph_stub_parts *one = &a;
+
+    CU_ASSERT_STRING_EQUAL(ph_stub_text(p, &one, 1, PH_STUB_FOREIGN),
+                           "<VirtualHost *:80>\n"
+                           "ServerName \"a.test\"\n"
+                           PH_STUB_WEIGHT_DIRECTIVE " 1\n"
+                           "</VirtualHost>\n");
+    a.env = NULL;       /* a vhost of no environment: the same */
+    CU_ASSERT_STRING_EQUAL(ph_stub_text(p, &one, 1, PH_STUB_FOREIGN),
+                           "<VirtualHost *:80>\n"
+                           "ServerName \"a.test\"\n"
+                           PH_STUB_WEIGHT_DIRECTIVE " 1\n"
                            "</VirtualHost>\n");
 }
 
@@ -61,13 +83,12 @@ static void test_run_of_three(void)
     const ph_stub_parts *run[3] = { &a, &b, &c };
 
     b.aliases = names(p, al2);
-    /* the first's ServerName (with its port) and environment; the others'
-     * names as aliases (a host matches a name without its port) */
-    CU_ASSERT_STRING_EQUAL(ph_stub_text(p, run, 3),
+    /* the first's ServerName (with its port); the others' names as
+     * aliases (a host matches a name without its port); no environment */
+    CU_ASSERT_STRING_EQUAL(ph_stub_text(p, run, 3, PH_STUB_FOREIGN),
                            "<VirtualHost *:80>\n"
                            "ServerName \"a.test:81\"\n"
                            "ServerAlias \"b.test\" \"www.b.test\" \"c.test\"\n"
-                           "ServerEnvironment t1\n"
                            PH_STUB_WEIGHT_DIRECTIVE " 3\n"
                            "Timeout 5\n"
                            "</VirtualHost>\n");
@@ -114,7 +135,7 @@ static void test_long_run_wraps(void)
         parts[i].head = "";
         run[i] = &parts[i];
     }
-    text = ph_stub_text(p, run, 1000);
+    text = ph_stub_text(p, run, 1000, PH_STUB_FOREIGN);
     for (line = text; *line; line = end + 1) {
         end = strchr(line, '\n');
         CU_ASSERT_PTR_NOT_NULL_FATAL(end);
@@ -132,11 +153,12 @@ static void test_long_run_wraps(void)
     CU_ASSERT(ok);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "ServerName \"tenant-0000.example.test\"\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "\n" PH_STUB_WEIGHT_DIRECTIVE " 1000\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nServerEnvironment t0\n"));
+    CU_ASSERT_PTR_NULL(strstr(text, "ServerEnvironment"));
 }
 
 static const ph_unit_test tests[] = {
     { "one stub", test_one_stub },
+    { "one stub in an environment's file", test_one_foreign_stub },
     { "a run of three", test_run_of_three },
     { "which stubs may share one", test_mergeable },
     { "a run of a thousand wraps its aliases", test_long_run_wraps },

@@ -115,24 +115,31 @@ static int refuse_server_account(apr_pool_t *p, apr_hash_t *memo,
     return 1;
 }
 
+/* The environment at position i of ph_envs (its index only in the
+ * parent: a processor factory's file holds some blocks, ph_env.h). */
+static const ph_env *env_at(int i)
+{
+    return APR_ARRAY_IDX(ph_envs, i, const ph_env *);
+}
+
 /* One notice per account that several environments share (not one per
  * pair: a thousand environments of one test account would print half a
  * million lines), naming the first environment, the next one, and how
  * many more. */
 static void note_shared_user(int index)
 {
-    const ph_env *env = ph_env_by_index(index), *second = NULL;
+    const ph_env *env = env_at(index), *second = NULL;
     int i, more = 0;
 
     for (i = 0; i < index; i++) {
-        if (ph_env_by_index(i)->uid == env->uid) {
+        if (env_at(i)->uid == env->uid) {
             return;             /* noted with the first one */
         }
     }
     for (i = index + 1; i < ph_envs->nelts; i++) {
-        if (ph_env_by_index(i)->uid == env->uid) {
+        if (env_at(i)->uid == env->uid) {
             if (!second) {
-                second = ph_env_by_index(i);
+                second = env_at(i);
             }
             else {
                 more++;
@@ -163,7 +170,7 @@ int ph_env_check_accounts(apr_pool_t *p)
     apr_hash_t *memo;
     int i, refused = 0;
 
-    if (!ph_envs || ph_envs->nelts == 0 || ph_env_by_index(0)->implicit) {
+    if (!ph_envs || ph_envs->nelts == 0 || env_at(0)->implicit) {
         return 0;
     }
     if (ap_find_linked_module("mod_cgid.c")) {
@@ -196,7 +203,7 @@ int ph_env_check_accounts(apr_pool_t *p)
         return refused | (mine ? refuse_server_account(p, memo, mine) : 0);
     }
     for (i = 0; i < ph_envs->nelts; i++) {
-        refused |= refuse_server_account(p, memo, ph_env_by_index(i));
+        refused |= refuse_server_account(p, memo, env_at(i));
         note_shared_user(i);
     }
     return refused;

@@ -36,25 +36,88 @@ static apr_array_header_t *servers_by_id;  /* vhost id -> server_rec * */
  * vhost's ServerEnvironment was N^2 string compares per configuration
  * read (issue 13: a factory's start at 1,000 environments). */
 static apr_hash_t *by_name;
+/* A processor factory's file holds only some environments' blocks, each
+ * with its index in the parent's numbering (PH_ENV_INDEX_DIRECTIVE): an
+ * environment's index is then not its position in ph_envs. */
+static int renumbered;
 
 void ph_env_reset(apr_pool_t *pconf)
 {
     ph_envs = apr_array_make(pconf, 8, sizeof(ph_env *));
     by_name = apr_hash_make(pconf);
     bindings = NULL;    /* the last generation's, in a cleared pool */
+    renumbered = 0;
 }
 
 ph_env *ph_env_by_index(int index)
 {
-    if (!ph_envs || index < 0 || index >= ph_envs->nelts) {
+    ph_env *env;
+    int i;
+
+    if (!ph_envs || index < 0) {
         return NULL;
     }
-    return APR_ARRAY_IDX(ph_envs, index, ph_env *);
+    if (!renumbered) {
+        return index < ph_envs->nelts ? APR_ARRAY_IDX(ph_envs, index, ph_env *)
+                                      : NULL;
+    }
+    /* The StatusEnvironment's file keeps every block, in order: there the
+     * position still is the index, and a request costs no scan. */
+    if (index < ph_envs->nelts
+        && (env = APR_ARRAY_IDX(ph_envs, index, ph_env *))->index == index) {
+        return env;
+    }
+    /* A few blocks (the factory's own, the main server's, the
+     * StatusEnvironment's): a scan. */
+    for (i = 0; i < ph_envs->nelts; i++) {
+        env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+        if (env->index == index) {
+            return env;
+        }
+    }
+    return NULL;
 }
 
 static ph_env *env_find(const char *name)
 {
     return by_name ? apr_hash_get(by_name, name, APR_HASH_KEY_STRING) : NULL;
+}
+
+ph_env *ph_env_named(const char *name)
+{
+    return env_find(name);
+}
+
+/* PH_ENV_INDEX_DIRECTIVE in env's block: only in a processor factory's
+ * file, which the parent wrote; an index no other block of the file has. */
+static const char *set_index(cmd_parms *cmd, ph_env *env, const char *arg)
+{
+    char *end;
+    long n;
+    int i;
+
+    if (!ph_factory_is_me() || ph_factory_makes_multiplexers()) {
+        return PH_ENV_INDEX_DIRECTIVE " is written by the server into an "
+               "environment's own configuration; it has no use elsewhere";
+    }
+    n = strtol(arg, &end, 10);
+    if (*end || end == arg || n < 0 || n > INT_MAX / 2) {
+        return apr_psprintf(cmd->pool, "<Processor %s>: "
+                            PH_ENV_INDEX_DIRECTIVE " %s: not an index",
+                            env->name, arg);
+    }
+    for (i = 0; i < ph_envs->nelts; i++) {
+        const ph_env *other = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+
+        if (other != env && other->index == (int)n) {
+            return apr_psprintf(cmd->pool, "<Processor %s>: "
+                                PH_ENV_INDEX_DIRECTIVE " %ld is <Processor "
+                                "%s>'s", env->name, n, other->name);
+        }
+    }
+    env->index = (int)n;
+    renumbered = 1;
+    return NULL;
 }
 
 static ph_env *env_add(apr_pool_t *p, const char *name)
@@ -152,6 +215,9 @@ static const char *processor_line(cmd_parms *cmd, ph_env *env,
         }
         env->cgroup_required = !strcasecmp(arg, "on");
         return NULL;
+    }
+    if (!strcasecmp(dir->directive, PH_ENV_INDEX_DIRECTIVE)) {
+        return set_index(cmd, env, arg);
     }
     if (!strcasecmp(dir->directive, "User")) {
         env->user_name = apr_pstrdup(cmd->pool, arg);
@@ -295,6 +361,7 @@ typedef struct vhost_binding {
     ph_env *env;
     int vhost_id;
     int weight;         /* vhosts of the whole configuration it stands for */
+    int stub;           /* another environment's (PH_STUB_WEIGHT_DIRECTIVE) */
 } vhost_binding;
 
 static const vhost_binding *binding_of(const server_rec *s)
@@ -309,6 +376,13 @@ ph_env *ph_env_of_server(const server_rec *s)
 
     ap_assert(!env || env->magic == PH_ENV_MAGIC);
     return env;
+}
+
+int ph_env_is_stub(const server_rec *s)
+{
+    const vhost_binding *b = binding_of(s);
+
+    return b && b->stub;
 }
 
 int ph_env_stub_weight(const server_rec *s)
@@ -543,6 +617,11 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
             && APR_ARRAY_IDX(ph_envs, 0, ph_env *)->implicit) {
             sc->env = APR_ARRAY_IDX(ph_envs, 0, ph_env *);
         }
+        else if (sc->stands_for > 0) {
+            /* A stub: another environment's vhost(s) (envconf_stub.h),
+             * whatever it would inherit from the main server. */
+            sc->env = NULL;
+        }
         else if (sc->env_name) {
             if (!(sc->env = env_find(sc->env_name))) {
                 return apr_psprintf(p, "ServerEnvironment %s (%s): no "
@@ -557,6 +636,7 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         b->env = sc->env;
         b->vhost_id = vhost_id;
         b->weight = weight;
+        b->stub = sc->stands_for > 0;
         /* a merged stub holds every id of the vhosts it stands for */
         for (i = 0; i < weight; i++, vhost_id++) {
             APR_ARRAY_PUSH(servers_by_id, server_rec *) = s;

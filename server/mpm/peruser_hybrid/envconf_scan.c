@@ -41,7 +41,8 @@ typedef struct {
 typedef enum {
     EL_TEXT,            /* a line copied as it is */
     EL_VHOST,           /* a <VirtualHost ...> line */
-    EL_USE              /* a mod_macro Use line */
+    EL_USE,             /* a mod_macro Use line */
+    EL_PROCESSOR        /* a <Processor name> line */
 } el_kind;
 
 typedef struct {
@@ -49,7 +50,9 @@ typedef struct {
     unsigned line;              /* httpd's number, in file */
     const char *file;
     const char *text;           /* the logical line, trimmed */
-    int end;                    /* EL_VHOST: index after its closing line */
+    int end;                    /* EL_VHOST, EL_PROCESSOR: index after
+                                 * its closing line */
+    const char *name;           /* EL_PROCESSOR: the environment's name */
     void *memo;                 /* vhost_source's, kept across emits */
 } element;
 
@@ -111,6 +114,7 @@ static int add_el(scan *sc, el_kind kind, const char *file, unsigned line,
     e->text = text;
     e->end = -1;
     e->memo = NULL;
+    e->name = NULL;
     sc->doc->bytes += strlen(text) + 1;
     return sc->doc->els->nelts - 1;
 }
@@ -247,6 +251,19 @@ static int opens(const char *word, const char *name)
 static int closes_vhost(const char *word)
 {
     return opens(word, "</VirtualHost");
+}
+
+/* The name of a <Processor name> line's rest (after its first word), as
+ * the module's handler takes it: the text before the last '>', its first
+ * word. */
+static const char *processor_name(apr_pool_t *p, const char *rest)
+{
+    const char *end = strrchr(rest, '>');
+    const char *arg = apr_pstrmemdup(p, rest,
+                                     end ? (apr_size_t)(end - rest)
+                                         : strlen(rest));
+
+    return get_word(p, &arg);
 }
 
 /* mod_macro ends a body at a first word that is exactly "</Macro>". */
@@ -531,6 +548,7 @@ static const char *scan_file(scan *sc, const char *path, unsigned depth)
     const char *msg;
     char *line;
     int vhost = -1;             /* the open <VirtualHost>'s element */
+    int proc = -1;              /* the open <Processor>'s element */
     unsigned macro_depth = 0, macro_line = 0;
 
     memset(&rd, 0, sizeof(rd));
@@ -605,6 +623,20 @@ static const char *scan_file(scan *sc, const char *path, unsigned depth)
         else if (!strcasecmp(word, "Use")) {
             add_el(sc, EL_USE, path, rd.line, line);
         }
+        else if (opens(word, "<Processor") && vhost < 0 && proc < 0) {
+            proc = add_el(sc, EL_PROCESSOR, path, rd.line, line);
+            APR_ARRAY_IDX(sc->doc->els, proc, element).name =
+                processor_name(sc->p, strstr(rest, "${")
+                               ? sc->cb->resolve_vars(sc->cb->ctx, sc->p,
+                                                      rest)
+                               : rest);
+        }
+        else if (opens(word, "</Processor") && proc >= 0) {
+            add_el(sc, EL_TEXT, path, rd.line, line);
+            APR_ARRAY_IDX(sc->doc->els, proc, element).end =
+                sc->doc->els->nelts;
+            proc = -1;
+        }
         else {
             add_el(sc, EL_TEXT, path, rd.line, line);
         }
@@ -613,10 +645,12 @@ static const char *scan_file(scan *sc, const char *path, unsigned depth)
         return apr_psprintf(sc->p, "<Macro> on line %u of %s is not closed",
                             macro_line, path);
     }
-    if (vhost >= 0) {
-        return apr_psprintf(sc->p, "<VirtualHost> on line %u of %s is not "
-                            "closed", APR_ARRAY_IDX(sc->doc->els, vhost,
-                                                    element).line, path);
+    if (vhost >= 0 || proc >= 0) {
+        return apr_psprintf(sc->p, "%s on line %u of %s is not closed",
+                            vhost >= 0 ? "<VirtualHost>" : "<Processor>",
+                            APR_ARRAY_IDX(sc->doc->els,
+                                          vhost >= 0 ? vhost : proc,
+                                          element).line, path);
     }
     return NULL;
 }
@@ -632,13 +666,17 @@ static ph_envconf_doc *doc_compact(apr_pool_t *p, const ph_envconf_doc *in)
 {
     ph_envconf_doc *out = apr_pcalloc(p, sizeof(*out));
     const char *file_in = NULL, *file_out = NULL;
+    apr_size_t names = 0;
     char *texts;
     int i;
 
     for (i = 0; i < in->els->nelts; i++) {
-        out->bytes += strlen(APR_ARRAY_IDX(in->els, i, element).text) + 1;
+        const element *e = &APR_ARRAY_IDX(in->els, i, element);
+
+        out->bytes += strlen(e->text) + 1;
+        names += e->name ? strlen(e->name) + 1 : 0;
     }
-    texts = apr_palloc(p, out->bytes + 1);
+    texts = apr_palloc(p, out->bytes + names + 1);
     out->conf_file = apr_pstrdup(p, in->conf_file);
     out->els = apr_array_make(p, in->els->nelts ? in->els->nelts : 1,
                               sizeof(element));
@@ -656,6 +694,12 @@ static ph_envconf_doc *doc_compact(apr_pool_t *p, const ph_envconf_doc *in)
         memcpy(texts, e->text, n);
         c->text = texts;
         texts += n;
+        if (e->name) {
+            n = strlen(e->name) + 1;
+            memcpy(texts, e->name, n);
+            c->name = texts;
+            texts += n;
+        }
     }
     return out;
 }
@@ -765,6 +809,23 @@ const char *ph_envconf_emit(apr_pool_t *p, ph_envconf_doc *doc,
                 /* The whole section, its includes and closing line. */
                 i = e->end;
             }
+            break;
+        case EL_PROCESSOR:
+            if (cb->processor_block) {
+                const char *t = cb->processor_block(cb->ctx, p, e->name);
+
+                if (!t) {
+                    /* The whole block and its closing line. */
+                    i = e->end;
+                    break;
+                }
+                out_line(&out, e->text);
+                out_text(&out, t);
+            }
+            else {
+                out_line(&out, e->text);
+            }
+            ++i;
             break;
         case EL_USE:
             if ((msg = ask(p, cb, PH_ENVCONF_AT_USE, e, &out, &v))) {

@@ -22,7 +22,11 @@
  *   - <Macro> ... </Macro> (nested ones counted): copied verbatim, not
  *     interpreted (a <VirtualHost> inside is a template);
  *   - <VirtualHost ...> ... </VirtualHost> and mod_macro's `Use` lines:
- *     the caller's vhost_source() says what each one is.
+ *     the caller's vhost_source() says what each one is;
+ *   - <Processor name> ... </Processor> (outside <VirtualHost> and
+ *     <Macro>): the caller's processor_block() says whether it is copied
+ *     (issue 13: an environment's file holds its own block, not the
+ *     others').
  * Everything else is copied; comments and blank lines are dropped.
  */
 #ifndef PH_ENVCONF_SCAN_H
@@ -69,6 +73,13 @@ typedef struct ph_envconf_callbacks {
     const char *(*rewrite_line)(void *ctx, apr_pool_t *p,
                                 const char *env_name, const char *line,
                                 const char **why);
+    /* Optional (NULL: every <Processor> block is copied as it is): for
+     * the <Processor> block of environment `name` (its opening line's
+     * argument, ${VAR}s resolved), NULL to leave the whole block out of
+     * this output, or text (from p or longer-lived; "" for none) to write
+     * after its opening line. */
+    const char *(*processor_block)(void *ctx, apr_pool_t *p,
+                                   const char *name);
 } ph_envconf_callbacks;
 
 /* The configuration, read and expanded once (resolve_vars and

@@ -22,40 +22,84 @@ int ph_stub_mergeable(const ph_stub_parts *a, const ph_stub_parts *b)
            && same(a->head, b->head);
 }
 
-typedef struct alias_lines {
-    apr_array_header_t *lines;  /* const char *, finished lines */
-    char *cur;                  /* NULL: no line open */
-    apr_size_t len;
-    apr_pool_t *p;
-} alias_lines;
+/*
+ * The ServerAlias lines of a run, written once into one buffer: a run of
+ * N vhosts has N names or more, and adding each to a line by copying the
+ * line so far (apr_pstrcat) was quadratic in the line's length and left
+ * every copy in the pool -- at N=1,000 about a megabyte per file, in the
+ * parent, on a cold environment's first request (issue 13).
+ */
+typedef struct alias_text {
+    char *buf;                  /* every line, each ending in "\n" */
+    apr_size_t len, cap;
+    apr_size_t line_len;        /* of the open line; 0: none open */
+} alias_text;
 
-static void alias_add(alias_lines *al, const char *name)
+static void alias_put(alias_text *at, const char *s, apr_size_t n)
 {
-    apr_size_t n = strlen(name) + 3;       /* space and two quotes */
+    assert(at->len + n < at->cap);
+    memcpy(at->buf + at->len, s, n);
+    at->len += n;
+    at->line_len += n;
+}
 
-    if (al->cur && al->len + n > PH_STUB_ALIAS_LINE_MAX) {
-        APR_ARRAY_PUSH(al->lines, const char *) = al->cur;
-        al->cur = NULL;
+static void alias_add(alias_text *at, const char *name)
+{
+    static const char head[] = "ServerAlias";
+    apr_size_t n = strlen(name);
+
+    if (at->line_len && at->line_len + n + 3 > PH_STUB_ALIAS_LINE_MAX) {
+        alias_put(at, "\n", 1);
+        at->line_len = 0;
     }
-    if (!al->cur) {
-        al->cur = apr_pstrdup(al->p, "ServerAlias");
-        al->len = strlen(al->cur);
+    if (!at->line_len) {
+        alias_put(at, head, sizeof(head) - 1);
     }
-    al->cur = apr_pstrcat(al->p, al->cur, " \"", name, "\"", NULL);
-    al->len += n;
+    alias_put(at, " \"", 2);
+    alias_put(at, name, n);
+    alias_put(at, "\"", 1);
+}
+
+/* Each name of the run but the first's ServerName, in order, to f. */
+static void each_alias(const ph_stub_parts *const *parts, int n,
+                       void (*f)(void *ctx, const char *name), void *ctx)
+{
+    int i, j;
+
+    for (i = 0; i < n; i++) {
+        if (i > 0 && parts[i]->server_name) {
+            f(ctx, parts[i]->server_name);
+        }
+        for (j = 0; parts[i]->aliases && j < parts[i]->aliases->nelts; j++) {
+            f(ctx, APR_ARRAY_IDX(parts[i]->aliases, j, const char *));
+        }
+    }
+}
+
+/* The most a name can take, its line's head and end included. */
+static void alias_bound(void *ctx, const char *name)
+{
+    *(apr_size_t *)ctx += strlen(name) + 3 + sizeof("ServerAlias\n");
+}
+
+static void alias_write(void *ctx, const char *name)
+{
+    alias_add(ctx, name);
 }
 
 const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
-                         int n)
+                         int n, ph_stub_owner owner)
 {
     const ph_stub_parts *first;
     apr_array_header_t *out = apr_array_make(p, 8, sizeof(const char *));
-    alias_lines al = { NULL, NULL, 0, p };
-    int i, j;
+    alias_text at = { NULL, 0, 1, 0 };
+    int i;
 
     assert(parts && n >= 1);
     first = parts[0];
-    al.lines = apr_array_make(p, 4, sizeof(const char *));
+    for (i = 1; i < n; i++) {
+        assert(ph_stub_mergeable(first, parts[i]));
+    }
     APR_ARRAY_PUSH(out, const char *) =
         apr_pstrcat(p, "<VirtualHost ", first->addrs, ">\n", NULL);
     if (first->server_name) {
@@ -64,28 +108,19 @@ const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
                         first->port ? apr_psprintf(p, ":%u", first->port) : "",
                         "\"\n", NULL);
     }
-    for (i = 0; i < n; i++) {
-        assert(i == 0 || ph_stub_mergeable(first, parts[i]));
-        if (i > 0 && parts[i]->server_name) {
-            alias_add(&al, parts[i]->server_name);
-        }
-        for (j = 0; parts[i]->aliases && j < parts[i]->aliases->nelts; j++) {
-            alias_add(&al, APR_ARRAY_IDX(parts[i]->aliases, j, const char *));
-        }
+    each_alias(parts, n, alias_bound, &at.cap);
+    at.buf = apr_palloc(p, at.cap);
+    each_alias(parts, n, alias_write, &at);
+    if (at.line_len) {
+        alias_put(&at, "\n", 1);
     }
-    if (al.cur) {
-        APR_ARRAY_PUSH(al.lines, const char *) = al.cur;
-    }
-    for (i = 0; i < al.lines->nelts; i++) {
-        APR_ARRAY_PUSH(out, const char *) =
-            apr_pstrcat(p, APR_ARRAY_IDX(al.lines, i, const char *), "\n",
-                        NULL);
-    }
-    if (first->env) {
+    at.buf[at.len] = '\0';
+    APR_ARRAY_PUSH(out, const char *) = at.buf;
+    if (owner == PH_STUB_NAMES_ENV && first->env) {
         APR_ARRAY_PUSH(out, const char *) =
             apr_pstrcat(p, "ServerEnvironment ", first->env, "\n", NULL);
     }
-    if (n > 1) {
+    if (n > 1 || owner == PH_STUB_FOREIGN) {
         APR_ARRAY_PUSH(out, const char *) =
             apr_psprintf(p, PH_STUB_WEIGHT_DIRECTIVE " %d\n", n);
     }

@@ -44,12 +44,26 @@ typedef struct ph_stub_parts {
  * head-reading lines, both of some environment. */
 int ph_stub_mergeable(const ph_stub_parts *a, const ph_stub_parts *b);
 
+/*
+ * What a stub says of its owner.  The multiplexers route by it, so their
+ * file names its environment (ServerEnvironment).  An environment's own
+ * file only needs to know that it is not the environment's: there every
+ * stub carries its weight (PH_STUB_WEIGHT_DIRECTIVE, 1 too) and no
+ * ServerEnvironment, and the processor takes a stub for another
+ * environment's vhost (env_registry.c) -- so the file needs no other
+ * environment's <Processor> block (issue 13: at N environments those
+ * were most of each factory's file, read in both of its passes).
+ */
+typedef enum {
+    PH_STUB_NAMES_ENV,          /* ServerEnvironment (and weight if > 1) */
+    PH_STUB_FOREIGN             /* weight always, no environment */
+} ph_stub_owner;
+
 /* The text of one stub standing for parts[0..n-1] (n >= 1), a run of
- * mergeable stubs in definition order: the first's ServerName and
- * environment, every name of every one (the others' ServerNames as
- * aliases: httpd matches a host to a name without its port), and, for
- * n > 1, its weight. */
+ * mergeable stubs in definition order: the first's ServerName, every name
+ * of every one (the others' ServerNames as aliases: httpd matches a host
+ * to a name without its port), and its owner as `owner` says. */
 const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
-                         int n);
+                         int n, ph_stub_owner owner);
 
 #endif /* PH_ENVCONF_STUB_H */

@@ -72,6 +72,8 @@ typedef struct vh_entry {
     const char *stub;           /* its stub, or why it cannot have one */
     ph_stub_parts parts;        /* what the stub says (stub_bad: nothing) */
     const char *front_stub;     /* the stub with its MultiplexerFacts */
+    const char *env_stub;       /* the stub in an environment's file
+                                 * (PH_STUB_FOREIGN) */
     int stub_bad;
     int visited;                /* the scanner met its definition */
     /* The run of stubs it is in, in the file being written (envconf_stub.h):
@@ -394,7 +396,7 @@ static const char *stub_of(apr_pool_t *p, vh_entry *e, int *bad)
     e->parts.aliases = names;
     e->parts.env = e->env ? e->env->name : NULL;
     e->parts.head = stub_head_reading(p, s);
-    return ph_stub_text(p, &one, 1);
+    return ph_stub_text(p, &one, 1, PH_STUB_NAMES_ENV);
 
 unsafe_name:
     *bad = 1;
@@ -461,6 +463,8 @@ static void plan_runs(owner_map *m)
  * made the vhosts: not expected), when each writes its own stub, as
  * without runs.
  */
+static const char *stub_for(const owner_map *m, vh_entry *e);
+
 static const char *run_text(owner_map *m, apr_pool_t *p, vh_entry *e,
                             unsigned *stubs)
 {
@@ -470,7 +474,7 @@ static const char *run_text(owner_map *m, apr_pool_t *p, vh_entry *e,
 
     if (head->run_len == 1 || (e != head && !head->run_written)) {
         *stubs = 1;
-        return e->stub;
+        return stub_for(m, e);
     }
     if (e != head) {
         *stubs = 0;
@@ -485,21 +489,29 @@ static const char *run_text(owner_map *m, apr_pool_t *p, vh_entry *e,
     *stubs = (unsigned)head->run_len;
     m->run_vhosts += (unsigned)head->run_len;
     m->run_stubs++;
-    return ph_stub_text(p, parts, head->run_len);
+    return ph_stub_text(p, parts, head->run_len, PH_STUB_FOREIGN);
 }
 
 /*
  * e's stub as the file being written wants it: the multiplexers' gets a
  * MultiplexerFacts line before the end of the section (what the parent
- * knows from e's whole section; ph_front.h).
+ * knows from e's whole section; ph_front.h); an environment's says only
+ * that it is another's (PH_STUB_FOREIGN).
  */
 static const char *stub_for(const owner_map *m, vh_entry *e)
 {
     static const char end[] = "</VirtualHost>\n";
+    const ph_stub_parts *one = &e->parts;
     size_t n;
 
-    if (m->self != &multiplexers || e->stub_bad || !*e->stub) {
+    if (e->stub_bad || !*e->stub || m->self == &no_env) {
         return e->stub;
+    }
+    if (m->self != &multiplexers) {
+        if (!e->env_stub) {
+            e->env_stub = ph_stub_text(m->pool, &one, 1, PH_STUB_FOREIGN);
+        }
+        return e->env_stub;
     }
     if (!e->front_stub) {
         n = strlen(e->stub);
@@ -723,6 +735,45 @@ static const char *rewrite_line(void *ctx, apr_pool_t *p,
     return line;
 }
 
+/*
+ * Which <Processor> blocks a file holds (issue 13).  The multiplexers'
+ * file, and the check, all of them.  An environment's file: its own, the
+ * main server's environment's (a ServerEnvironment at server level must
+ * find its block) and the StatusEnvironment's (ph_status_check_config,
+ * ph_env_scoreboard_viewer), each with its index in the whole
+ * configuration (PH_ENV_INDEX_DIRECTIVE); its stubs need none
+ * (PH_STUB_FOREIGN).  The StatusEnvironment's own file holds every block,
+ * as its processors list every environment's requests (status_others.c);
+ * their positions are then their indices.  A block of a name the parent
+ * has no environment of (in a section httpd skipped) is left out of a
+ * pruned file.
+ */
+static int keeps_every_block(const owner_map *m)
+{
+    return m->self == &multiplexers || m->self == &no_env
+           || (ph_conf.status_env
+               && !strcmp(m->self->name, ph_conf.status_env));
+}
+
+static const char *processor_block(void *ctx, apr_pool_t *p,
+                                   const char *name)
+{
+    owner_map *m = ctx;
+    const ph_env *env;
+
+    PH_CHECK_MAGIC(m, OWNER_MAP_MAGIC);
+    if (keeps_every_block(m)) {
+        return "";
+    }
+    if (!(env = ph_env_named(name))
+        || (env != m->self && env != ph_env_of_server(ap_server_conf)
+            && !(ph_conf.status_env
+                 && !strcmp(env->name, ph_conf.status_env)))) {
+        return NULL;
+    }
+    return apr_psprintf(p, PH_ENV_INDEX_DIRECTIVE " %d\n", env->index);
+}
+
 static const char *resolve_vars(void *ctx, apr_pool_t *p, const char *text)
 {
     (void)ctx;
@@ -935,6 +986,7 @@ static const char *prepare(apr_pool_t *ptemp, server_rec *s,
     cb->resolve_path = resolve_path;
     cb->vhost_source = vhost_source;
     cb->rewrite_line = rewrite_line;
+    cb->processor_block = processor_block;
     return ph_envconf_parse(ptemp, main_conf_file, cb, doc);
 }
 
@@ -1012,6 +1064,7 @@ static const char *write_env(apr_pool_t *p, later_files *l, const ph_env *env)
     apr_pool_t *iter;
     const char *text, *name, *msg;
     apr_size_t len;
+    apr_time_t began = apr_time_now();
 
     PH_CHECK_MAGIC(env, PH_ENV_MAGIC);
     apr_pool_create(&iter, l->pool);
@@ -1035,9 +1088,10 @@ static const char *write_env(apr_pool_t *p, later_files *l, const ph_env *env)
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, l->s, PHLOGNO(00501)
                  "wrote environment %s's configuration %s/%s: %"
                  APR_SIZE_T_FMT " bytes, %u virtual hosts of other "
-                 "environments as stubs (%u of them in runs, as %u)",
-                 env->name, l->dir, name, len, l->map.stubs,
-                 l->map.run_vhosts, l->map.run_stubs);
+                 "environments as stubs (%u of them in runs, as %u), in %"
+                 APR_TIME_T_FMT " us", env->name, l->dir, name, len,
+                 l->map.stubs, l->map.run_vhosts, l->map.run_stubs,
+                 apr_time_now() - began);
     apr_pool_destroy(iter);
     return NULL;
 }

@@ -15,9 +15,10 @@
  * A factory's first pass therefore runs without the <VirtualHost>
  * sections: in pre_config, which httpd runs between building the tree and
  * processing it, they are unlinked from the top of the tree.  Everything
- * else is read as before -- LoadModule, the <Processor> blocks (a
- * ServerEnvironment of the main server must find its environment), the
- * server-level directives -- so every module still sees a first pass
+ * else is read as before -- LoadModule, the <Processor> blocks the file
+ * holds (its own, the main server's environment's and the
+ * StatusEnvironment's: envconf_write.c), the server-level directives --
+ * so every module still sees a first pass
  * (modules that skip their post_config work in the first pass, by
  * ap_state_query or by a flag in the process pool, still do), and the
  * second pass, which the factory runs on, reads the whole file.  The

@@ -1056,7 +1056,7 @@ static void log_vhosts_without_env(void)
 {
     server_rec *s;
 
-    if (ph_envs->nelts == 1 && ph_env_by_index(0)->implicit) {
+    if (ph_envs->nelts == 1 && APR_ARRAY_IDX(ph_envs, 0, ph_env *)->implicit) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
                      PHLOGNO(00011) "no <Processor> configured: every "
                      "virtual host is served in the implicit environment '"

@@ -24,7 +24,7 @@
 
 typedef struct ph_env {
     unsigned magic;
-    int index;                  /* position in ph_envs */
+    int index;                  /* position in the parent's ph_envs */
     const char *name;
     const char *user_name;      /* as configured */
     const char *group_name;
@@ -61,7 +61,8 @@ typedef struct ph_env {
     int shm_index;
 } ph_env;
 
-/* All environments of this generation (ph_env *), in definition order. */
+/* All environments of this generation (ph_env *), in definition order;
+ * in a processor factory, those of its file (ph_env_by_index). */
 extern apr_array_header_t *ph_envs;
 
 /* Per-server module config: which environment serves this vhost. */
@@ -76,10 +77,12 @@ typedef struct ph_server_conf {
 } ph_server_conf;
 
 /* PH_STUB_WEIGHT_DIRECTIVE (envconf_stub.h): written by the parent into
- * a stub of an environment's file that stands for several consecutive
- * virtual hosts of other environments, so that vhost ids stay those of
- * the whole configuration, which the multiplexers send
- * (ph_env_server_by_id).  Refused anywhere but in a processor factory's
+ * every stub of an environment's file: the number of consecutive virtual
+ * hosts of other environments it stands for, so that vhost ids stay those
+ * of the whole configuration, which the multiplexers send
+ * (ph_env_server_by_id).  A vhost that has it belongs to no environment
+ * of this process (ph_env_of_server: NULL), which the guard answers 421
+ * (proc_guard.c).  Refused anywhere but in a processor factory's
  * <VirtualHost>. */
 const char *ph_env_set_stub_weight(cmd_parms *cmd, void *dummy,
                                    const char *arg);
@@ -87,6 +90,10 @@ const char *ph_env_set_stub_weight(cmd_parms *cmd, void *dummy,
 /* The number of virtual hosts of the whole configuration s stands for:
  * more than 1 only for a merged stub in a processor's image. */
 int ph_env_stub_weight(const server_rec *s);
+
+/* Whether s is a stub of an environment's file: another environment's
+ * vhost(s), bound to none here (ph_env_of_server: NULL). */
+int ph_env_is_stub(const server_rec *s);
 
 void ph_env_reset(apr_pool_t *pconf);
 
@@ -126,7 +133,19 @@ int ph_env_vhost_id(const server_rec *s);
  * (an id past its end). */
 server_rec *ph_env_server_by_id(uint32_t vhost_id);
 
+/* The environment of index `index` in the parent's numbering, or NULL.
+ * In a processor factory's file (envconf_write.c) only some blocks are
+ * there, each with PH_ENV_INDEX_DIRECTIVE. */
 ph_env *ph_env_by_index(int index);
+
+/* Written by the parent into each <Processor> block of an environment's
+ * file that holds only some of them: the block's index in the whole
+ * configuration (the segment's records, the channel messages and the
+ * factory's spec use it).  Refused but in a processor factory. */
+#define PH_ENV_INDEX_DIRECTIVE "ProcessorIndex"
+
+/* The environment of <Processor name>, or NULL. */
+ph_env *ph_env_named(const char *name);
 
 /* test_config (env_dump.c): with -D DUMP_VHOSTS (apache2ctl -S) or
  * -D DUMP_ENVIRONMENTS, prints every environment and which environment and

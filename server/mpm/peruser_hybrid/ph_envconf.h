@@ -5,10 +5,13 @@
  * configuration, writes for each environment X the operator's
  * configuration text with every other environment's <VirtualHost> (and
  * every mod_macro `Use` that makes one) replaced by a stub holding only its
- * addresses, ServerName, ServerAlias and ServerEnvironment: an httpd that
- * reads X's file matches requests to the same vhosts in the same order,
- * answers 421 for the others' (the processor's guard), and never reads
- * their secrets.  Consecutive stubs of the same addresses are one stub
+ * addresses, ServerName, ServerAlias and a mark that it is another's
+ * (StubStandsFor; the multiplexers' file names its ServerEnvironment): an
+ * httpd that reads X's file matches requests to the same vhosts in the
+ * same order, answers 421 for the others' (the processor's guard), and
+ * never reads their secrets.  X's file holds no other environment's
+ * <Processor> block but the main server's environment's and the
+ * StatusEnvironment's (issue 13, envconf_write.c processor_block).  Consecutive stubs of the same addresses are one stub
  * with all their names (issue 13, envconf_stub.h).  envconf_scan.c filters
  * the text; envconf_stub.c writes stubs; envconf_write.c is the glue to
  * httpd.

@@ -154,9 +154,8 @@ int ph_guard_post_read_request(request_rec *r)
                   "request for virtual host %s (environment %s) arrived on "
                   "a connection served by environment %s: 421",
                   vhost_name(r),
-                  !wanted ? "(none)"
-                  : ph_env_stub_weight(r->server) > 1 ? "another"
-                  : wanted->name,
+                  wanted ? wanted->name
+                  : ph_env_is_stub(r->server) ? "another" : "(none)",
                   serving_env->name);
     r->connection->keepalive = AP_CONN_CLOSE;
     return HTTP_MISDIRECTED_REQUEST;
@@ -267,7 +266,9 @@ static int guard_process_connection(conn_rec *c)
                   "arrived at environment %s: closed",
                   c->base_server->server_hostname
                       ? c->base_server->server_hostname : "(unnamed)",
-                  owner ? owner->name : "(none)", serving_env->name);
+                  owner ? owner->name
+                  : ph_env_is_stub(c->base_server) ? "another" : "(none)",
+                  serving_env->name);
     c->aborted = 1;
     return DONE;
 }
