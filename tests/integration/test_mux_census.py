@@ -74,5 +74,6 @@ def test_mux_census_cost_does_not_grow_with_server_limit(servers, tree):
           f"({CONNECTIONS} connections a round: {rounds})")
     # measured (medians): 53 us at 16, 40 at 20,000; the walk over every
     # slot made it 147 us at 20,000 (the clock ticks are 10 ms: 1,500
-    # connections resolve 7 us)
-    assert large <= small * 1.25 + 15, (small, large, rounds)
+    # connections resolve 7 us).  The bound leaves room for a loaded
+    # machine's cache misses and still fails the walk.
+    assert large <= small * 1.5 + 20, (small, large, rounds)
