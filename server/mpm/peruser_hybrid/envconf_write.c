@@ -748,11 +748,15 @@ static const char *rewrite_line(void *ctx, apr_pool_t *p,
  * has no environment of (in a section httpd skipped) is left out of a
  * pruned file.
  */
+static int is_status_env(const ph_env *env)
+{
+    return ph_conf.status_env && !strcmp(env->name, ph_conf.status_env);
+}
+
 static int keeps_every_block(const owner_map *m)
 {
     return m->self == &multiplexers || m->self == &no_env
-           || (ph_conf.status_env
-               && !strcmp(m->self->name, ph_conf.status_env));
+           || is_status_env(m->self);
 }
 
 static const char *processor_block(void *ctx, apr_pool_t *p,
@@ -767,8 +771,7 @@ static const char *processor_block(void *ctx, apr_pool_t *p,
     }
     if (!(env = ph_env_named(name))
         || (env != m->self && env != ph_env_of_server(ap_server_conf)
-            && !(ph_conf.status_env
-                 && !strcmp(env->name, ph_conf.status_env)))) {
+            && !is_status_env(env))) {
         return NULL;
     }
     return apr_psprintf(p, PH_ENV_INDEX_DIRECTIVE " %d\n", env->index);
