@@ -61,12 +61,6 @@ ph_env *ph_env_by_index(int index)
         return index < ph_envs->nelts ? APR_ARRAY_IDX(ph_envs, index, ph_env *)
                                       : NULL;
     }
-    /* The StatusEnvironment's file keeps every block, in order: there the
-     * position still is the index, and a request costs no scan. */
-    if (index < ph_envs->nelts
-        && (env = APR_ARRAY_IDX(ph_envs, index, ph_env *))->index == index) {
-        return env;
-    }
     /* A few blocks (the factory's own, the main server's, the
      * StatusEnvironment's): a scan. */
     for (i = 0; i < ph_envs->nelts; i++) {
