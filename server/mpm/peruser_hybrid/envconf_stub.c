@@ -43,9 +43,11 @@ static void alias_put(alias_text *at, const char *s, apr_size_t n)
     at->line_len += n;
 }
 
-static void alias_add(alias_text *at, const char *name)
+/* Name to the open line, or a new one (each_alias's f). */
+static void alias_add(void *ctx, const char *name)
 {
     static const char head[] = "ServerAlias";
+    alias_text *at = ctx;
     apr_size_t n = strlen(name);
 
     if (at->line_len && at->line_len + n + 3 > PH_STUB_ALIAS_LINE_MAX) {
@@ -82,11 +84,6 @@ static void alias_bound(void *ctx, const char *name)
     *(apr_size_t *)ctx += strlen(name) + 3 + sizeof("ServerAlias\n");
 }
 
-static void alias_write(void *ctx, const char *name)
-{
-    alias_add(ctx, name);
-}
-
 const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
                          int n, ph_stub_owner owner)
 {
@@ -110,7 +107,7 @@ const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
     }
     each_alias(parts, n, alias_bound, &at.cap);
     at.buf = apr_palloc(p, at.cap);
-    each_alias(parts, n, alias_write, &at);
+    each_alias(parts, n, alias_add, &at);
     if (at.line_len) {
         alias_put(&at, "\n", 1);
     }
