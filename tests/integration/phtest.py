@@ -470,7 +470,13 @@ def script_exchange(port, steps, limit=20.0):
       "RST"                  close with SO_LINGER 0 (a reset) and return
     Returns a Scripted."""
     t0 = time.monotonic()
-    s = socket.create_connection(("127.0.0.1", port), timeout=limit)
+    # Bound before connect: a port the kernel picks at connect time is only
+    # unique per destination, so two clients of two listeners can share one,
+    # and the batteries tell their error-log lines apart by the client port
+    # (an error line names no local port).  bind() picks one no other open
+    # socket holds.
+    s = socket.create_connection(("127.0.0.1", port), timeout=limit,
+                                 source_address=("127.0.0.1", 0))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     out = Scripted(s.getsockname()[1])
 
