@@ -71,7 +71,6 @@ typedef struct vh_entry {
     int index;                  /* in the owner map's entries */
     const char *stub;           /* its stub, or why it cannot have one */
     ph_stub_parts parts;        /* what the stub says (stub_bad: nothing) */
-    const char *front_stub;     /* the stub with its MultiplexerFacts */
     const char *env_stub;       /* the stub in an environment's file
                                  * (PH_STUB_FOREIGN) */
     int stub_bad;
@@ -463,7 +462,7 @@ static void plan_runs(owner_map *m)
  * made the vhosts: not expected), when each writes its own stub, as
  * without runs.
  */
-static const char *stub_for(const owner_map *m, vh_entry *e);
+static const char *stub_for(const owner_map *m, apr_pool_t *p, vh_entry *e);
 
 static const char *run_text(owner_map *m, apr_pool_t *p, vh_entry *e,
                             unsigned *stubs)
@@ -474,7 +473,7 @@ static const char *run_text(owner_map *m, apr_pool_t *p, vh_entry *e,
 
     if (head->run_len == 1 || (e != head && !head->run_written)) {
         *stubs = 1;
-        return stub_for(m, e);
+        return stub_for(m, p, e);
     }
     if (e != head) {
         *stubs = 0;
@@ -496,13 +495,19 @@ static const char *run_text(owner_map *m, apr_pool_t *p, vh_entry *e,
  * e's stub as the file being written wants it: the multiplexers' gets a
  * MultiplexerFacts line before the end of the section (what the parent
  * knows from e's whole section; ph_front.h); an environment's says only
- * that it is another's (PH_STUB_FOREIGN).
+ * that it is another's (PH_STUB_FOREIGN), kept for the generation since
+ * every environment's file written later wants it again.  The
+ * multiplexers' form is written once per generation: it is made in p, the
+ * pool of that one file, not kept (issue 13: at 1,000 vhosts those forms
+ * stayed ~0.9 MB of the idle parent's memory).
  */
-static const char *stub_for(const owner_map *m, vh_entry *e)
+static const char *stub_for(const owner_map *m, apr_pool_t *p, vh_entry *e)
 {
     static const char end[] = "</VirtualHost>\n";
     const ph_stub_parts *one = &e->parts;
-    size_t n;
+    const char *facts;
+    size_t n, nf;
+    char *text;
 
     if (e->stub_bad || !*e->stub || m->self == &no_env) {
         return e->stub;
@@ -513,19 +518,17 @@ static const char *stub_for(const owner_map *m, vh_entry *e)
         }
         return e->env_stub;
     }
-    if (!e->front_stub) {
-        n = strlen(e->stub);
-        ap_assert(n >= sizeof(end) - 1
-                  && !strcmp(e->stub + n - (sizeof(end) - 1), end));
-        e->front_stub = apr_pstrcat(m->pool,
-                                    apr_pstrndup(m->pool, e->stub,
-                                                 n - (sizeof(end) - 1)),
-                                    ph_front_facts_line(
-                                        m->pool, ph_front_facts_compute(
-                                            (server_rec *)e->s)),
-                                    end, NULL);
-    }
-    return e->front_stub;
+    n = strlen(e->stub);
+    ap_assert(n >= sizeof(end) - 1
+              && !strcmp(e->stub + n - (sizeof(end) - 1), end));
+    n -= sizeof(end) - 1;
+    facts = ph_front_facts_line(p, ph_front_facts_compute((server_rec *)e->s));
+    nf = strlen(facts);
+    text = apr_palloc(p, n + nf + sizeof(end));
+    memcpy(text, e->stub, n);
+    memcpy(text + n, facts, nf);
+    memcpy(text + n + nf, end, sizeof(end));
+    return text;
 }
 
 static const char *env_label(const ph_env *env)
@@ -629,7 +632,7 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
                 *text = e->stub;
                 return PH_ENVCONF_REFUSE;
             }
-            all = apr_pstrcat(p, all, stub_for(m, e), NULL);
+            all = apr_pstrcat(p, all, stub_for(m, p, e), NULL);
             e->visited = 1;
             m->stubs++;
         }
@@ -648,7 +651,7 @@ static ph_envconf_verdict vhost_source(void *ctx, apr_pool_t *p,
         m->stubs += n;
         return PH_ENVCONF_FOREIGN;
     }
-    *text = stub_for(m, e);
+    *text = stub_for(m, p, e);
     if (e->stub_bad) {
         return PH_ENVCONF_REFUSE;
     }
