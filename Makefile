@@ -66,7 +66,7 @@ $(OBJ)/%.o: %.c
 
 $(MODULE): $(MPM_OBJ)
 	@mkdir -p $(OUT)
-	$(CC) -shared -o $@ $(MPM_OBJ) -lpthread -lnghttp2 -lhwloc
+	$(CC) -shared -o $@ $(MPM_OBJ) -lpthread
 
 -include $(MPM_OBJ:.o=.d)
 
@@ -91,7 +91,7 @@ build/obj-$(1)/%.o: %.c
 build/out-$(1)/mod_mpm_peruser_hybrid.so: \
         $$(patsubst %.c,build/obj-$(1)/%.o,$$(MPM_SRC) $$(SHM_SRC))
 	@mkdir -p $$(dir $$@)
-	$$(CC) -shared $$(SAN_FLAGS_$(1)) -o $$@ $$^ -lpthread -lnghttp2 -lhwloc
+	$$(CC) -shared $$(SAN_FLAGS_$(1)) -o $$@ $$^ -lpthread
 
 -include $$(patsubst %.c,build/obj-$(1)/%.d,$$(MPM_SRC) $$(SHM_SRC))
 endef

@@ -9,9 +9,20 @@
 #include <CUnit/CUnit.h>
 #include <hwloc.h>
 
+#include "lib_hwloc.h"
 #include "placement.h"
 #include "placement_topo.h"
 #include "unit_suites.h"
+
+/* libhwloc as the module opens it (lib_hwloc.c): the same library this
+ * test links, so its topologies are the module's. */
+static const ph_hwloc_api *hwloc_api(void)
+{
+    const ph_hwloc_api *h = ph_hwloc(NULL);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    return h;
+}
 
 /* Load a synthetic topology; if allowed_cpus is not NULL, restrict the
  * allowed cpuset to it (as a cgroup's cpuset would); if restrict_cpus is
@@ -48,7 +59,7 @@ static int summarize(const char *desc, const char *allowed_cpus,
     if (restrict_cpus && hwloc_topology_restrict(topo, set, 0) < 0) {
         goto destroy;
     }
-    ph_place_topo_summarize(topo, out);
+    ph_place_topo_summarize(hwloc_api(), topo, out);
     rc = 0;
 destroy:
     hwloc_bitmap_free(set);
@@ -233,11 +244,11 @@ static void test_cpuless_node(void)
                                                        "pu:1"), 0);
     CU_ASSERT_EQUAL_FATAL(hwloc_topology_load(topo), 0);
     set = hwloc_bitmap_alloc();
-    CU_ASSERT_EQUAL(ph_place_topo_cpuset(topo, 1, set), 0);
+    CU_ASSERT_EQUAL(ph_place_topo_cpuset(hwloc_api(), topo, 1, set), 0);
     CU_ASSERT_EQUAL(hwloc_bitmap_first(set), 2);
     CU_ASSERT_EQUAL(hwloc_bitmap_last(set), 3);
-    CU_ASSERT_EQUAL(ph_place_topo_cpuset(topo, 2, set), -1);
-    CU_ASSERT_EQUAL(ph_place_topo_cpuset(topo, -1, set), -1);
+    CU_ASSERT_EQUAL(ph_place_topo_cpuset(hwloc_api(), topo, 2, set), -1);
+    CU_ASSERT_EQUAL(ph_place_topo_cpuset(hwloc_api(), topo, -1, set), -1);
     hwloc_bitmap_free(set);
     hwloc_topology_destroy(topo);
 }

@@ -20,7 +20,8 @@ UNIT_MOD_SRC  := $(addprefix $(MPM_DIR)/,head_parse.c h2_preface.c tls_hello.c \
                    config_value.c envconf_scan.c envconf_cache.c \
                    placement.c placement_topo.c policy_slots.c \
                    policy_mux.c policy_admit.c \
-                   cgroup_limits.c site_index.c envconf_stub.c)
+                   cgroup_limits.c site_index.c envconf_stub.c \
+                   lazy_lib.c lib_hwloc.c lib_nghttp2.c)
 UNIT_SHM_SRC  := shm/shm_escape.c
 UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c unit_apr.c test_head_parse.c \
                    test_h2_preface.c test_tls_hello.c \

@@ -7,16 +7,18 @@ dnl this directory (prefixed shm_ where a name would clash), so the same
 dnl glob picks those up too.  Re-run configure after adding a source file.
 dnl
 dnl Extra link libraries for the MPM go in MOD_MPM_PERUSER_HYBRID_LDADD:
-dnl libnghttp2, whose HPACK inflater h2_preface.c uses to route h2c
-dnl connections (Debian: libnghttp2-dev); libhwloc, whose topology
-dnl placement_topo.c and numa_bind.c read to place children on NUMA nodes
-dnl (Debian: libhwloc-dev); libjemalloc when built in (below).
+dnl libjemalloc when built in (below).  libnghttp2 (whose HPACK inflater
+dnl h2_preface.c uses to route h2c connections) and libhwloc (whose
+dnl topology placement_topo.c and numa_bind.c read to place children on
+dnl NUMA nodes) are not linked: the processes that need them open them
+dnl on first use (lazy_lib.h); only their headers are needed here
+dnl (Debian: libnghttp2-dev, libhwloc-dev), and the libraries at run time.
 
 AC_CHECK_HEADER([nghttp2/nghttp2.h], [],
     [AC_MSG_ERROR([peruser_hybrid needs nghttp2/nghttp2.h (libnghttp2-dev)])])
 AC_CHECK_HEADER([hwloc.h], [],
     [AC_MSG_ERROR([peruser_hybrid needs hwloc.h (libhwloc-dev)])])
-MOD_MPM_PERUSER_HYBRID_LDADD="-lnghttp2 -lhwloc"
+MOD_MPM_PERUSER_HYBRID_LDADD=""
 
 dnl jemalloc (Debian: libjemalloc-dev), linked when the MPM is built into
 dnl httpd: it is then the malloc of the whole server, from its first

@@ -43,6 +43,7 @@
 
 #include "broker.h"
 #include "doorbell.h"
+#include "lib_nghttp2.h"
 #include "ph_child.h"
 #include "ph_clock.h"
 #include "ph_config.h"
@@ -267,6 +268,24 @@ static int say(int ctl, ph_factory_kind kind, int slot, int value)
 #define MUX_FACTORY_COMM "apache2-muxes"
 static char httpd_comm[16];
 
+/*
+ * The multiplexers' factory loads what every multiplexer may need before
+ * forking them (lazy_lib.h): each then shares the one copy instead of
+ * loading its own at its first h2c connection.
+ */
+static void preload_for_multiplexers(server_rec *s)
+{
+    const char *why = NULL;
+
+    if (!ph_nghttp2(&why)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PHLOGNO(00538)
+                     "the multiplexers' factory cannot load %s (%s): h2c "
+                     "connections are routed by their address, not by "
+                     "their first request", PH_NGHTTP2_SONAME,
+                     why ? why : "?");
+    }
+}
+
 static void name_factory(const ph_env *env)
 {
     if (prctl(PR_GET_NAME, httpd_comm) != 0) {
@@ -424,6 +443,9 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s)
         return DONE;
     }
     adopt_descriptors(&sp, env);
+    if (!env) {
+        preload_for_multiplexers(s);
+    }
     r->mpm->mpm_state = AP_MPMQ_RUNNING;
     if (say(ctl, PH_FACTORY_READY, -1, 0) != 0) {
         return DONE;

@@ -10,9 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <nghttp2/nghttp2.h>
-
 #include "h2_preface.h"
+#include "lib_nghttp2.h"
 
 #define FRAME_HEADER   9
 
@@ -132,16 +131,18 @@ static int take_field(ph_h2_first *out, seen_fields *seen,
 }
 
 /* Decode the header block made of frags[0..n) with a fresh inflater.
- * Returns 1 if it decoded and named a method and an authority. */
+ * Returns 1 if it decoded and named a method and an authority (0 too when
+ * libnghttp2 cannot be loaded: the connection goes by its address). */
 static int decode_block(const fragment *frags, size_t n, ph_h2_first *out)
 {
+    const ph_nghttp2_api *h = ph_nghttp2(NULL);
     nghttp2_hd_inflater *inf;
     seen_fields seen;
     int ok = 1, done = 0;
     size_t i;
 
     memset(&seen, 0, sizeof(seen));
-    if (nghttp2_hd_inflate_new(&inf) != 0) {
+    if (!h || h->hd_inflate_new(&inf) != 0) {
         return 0;
     }
     for (i = 0; i < n && ok && !done; i++) {
@@ -152,7 +153,7 @@ static int decode_block(const fragment *frags, size_t n, ph_h2_first *out)
         for (;;) {
             nghttp2_nv nv;
             int flags = 0;
-            ssize_t rv = nghttp2_hd_inflate_hd2(inf, &nv, &flags, in, inlen,
+            ssize_t rv = h->hd_inflate_hd2(inf, &nv, &flags, in, inlen,
                                                 final);
             if (rv < 0 || (size_t)rv > inlen) {
                 ok = 0;
@@ -166,7 +167,7 @@ static int decode_block(const fragment *frags, size_t n, ph_h2_first *out)
                 break;
             }
             if (flags & NGHTTP2_HD_INFLATE_FINAL) {
-                nghttp2_hd_inflate_end_headers(inf);
+                h->hd_inflate_end_headers(inf);
                 done = 1;
                 break;
             }
@@ -175,7 +176,7 @@ static int decode_block(const fragment *frags, size_t n, ph_h2_first *out)
             }
         }
     }
-    nghttp2_hd_inflate_del(inf);
+    h->hd_inflate_del(inf);
     return ok && done && seen.method && out->authority[0];
 }
 

@@ -9,8 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <hwloc.h>
-
 #include "httpd.h"
 #include "apr_strings.h"
 #include "http_log.h"
@@ -23,6 +21,7 @@
 #include "ph_numa.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
+#include "lib_hwloc.h"
 #include "placement.h"
 #include "placement_topo.h"
 
@@ -32,8 +31,10 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
  * parent (and in a factory), read-only afterwards; children inherit it
  * through fork(). */
 typedef struct numa_state {
+    const ph_hwloc_api *h;      /* libhwloc, once a topology was asked for */
     hwloc_topology_t topo;      /* NULL: hwloc could not load one (or, in
-                                 * a factory, has not been asked to) */
+                                 * a factory, has not been asked to);
+                                 * else h is set */
     ph_place_topo summary;
     int factory_tried;          /* a factory: topology_load was called */
 } numa_state;
@@ -77,7 +78,7 @@ static apr_status_t topology_free(void *data)
     numa_state *st = data;
 
     if (st->topo) {
-        hwloc_topology_destroy(st->topo);
+        st->h->topology_destroy(st->topo);
         st->topo = NULL;
     }
     memset(&st->summary, 0, sizeof(st->summary));
@@ -96,19 +97,28 @@ static apr_status_t topology_free(void *data)
 
 static void topology_load(apr_pool_t *pconf)
 {
+    const ph_hwloc_api *h;
     hwloc_topology_t topo;
+    const char *why = NULL;
 
     topology_free(&numa);
+    if (!(h = ph_hwloc(&why))) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING | APLOG_STARTUP, 0, NULL,
+                     PHLOGNO(00608) "cannot load hwloc (%s: %s): NUMANode "
+                     "is ignored", PH_HWLOC_SONAME, why ? why : "?");
+        return;
+    }
     setenv(PH_HWLOC_PLUGINS_VAR, "", 0);
-    if (hwloc_topology_init(&topo) < 0) {
+    if (h->topology_init(&topo) < 0) {
         goto failed;
     }
-    if (hwloc_topology_load(topo) < 0) {
-        hwloc_topology_destroy(topo);
+    if (h->topology_load(topo) < 0) {
+        h->topology_destroy(topo);
         goto failed;
     }
+    numa.h = h;
     numa.topo = topo;
-    ph_place_topo_summarize(topo, &numa.summary);
+    ph_place_topo_summarize(h, topo, &numa.summary);
     apr_pool_cleanup_register(pconf, &numa, topology_free,
                               apr_pool_cleanup_null);
     return;
@@ -272,30 +282,33 @@ void ph_numa_factory_prepare(apr_pool_t *pconf, int slot)
  * PH_NUMA_FAILED_* bits, and the first errno in *err. */
 static unsigned bind_to(int node, int *err)
 {
-    hwloc_bitmap_t cpus = hwloc_bitmap_alloc();
+    const ph_hwloc_api *h = numa.h;
+    hwloc_bitmap_t cpus;
     hwloc_obj_t obj;
     unsigned failed = 0;
 
+    ap_assert(h && numa.topo);
+    cpus = h->bitmap_alloc();
     *err = 0;
-    if (!cpus || ph_place_topo_cpuset(numa.topo, node, cpus) < 0) {
+    if (!cpus || ph_place_topo_cpuset(h, numa.topo, node, cpus) < 0) {
         failed |= PH_NUMA_FAILED_CPU;
         *err = EINVAL;
     }
-    else if (hwloc_set_cpubind(numa.topo, cpus, HWLOC_CPUBIND_PROCESS) < 0) {
+    else if (h->set_cpubind(numa.topo, cpus, HWLOC_CPUBIND_PROCESS) < 0) {
         failed |= PH_NUMA_FAILED_CPU;
         *err = errno;
     }
-    obj = hwloc_get_numanode_obj_by_os_index(numa.topo, (unsigned)node);
+    obj = ph_hwloc_numanode_by_os_index(h, numa.topo, (unsigned)node);
     if (!obj || !obj->nodeset
-        || hwloc_set_membind(numa.topo, obj->nodeset, HWLOC_MEMBIND_BIND,
-                             HWLOC_MEMBIND_THREAD
-                             | HWLOC_MEMBIND_BYNODESET) < 0) {
+        || h->set_membind(numa.topo, obj->nodeset, HWLOC_MEMBIND_BIND,
+                          HWLOC_MEMBIND_THREAD
+                          | HWLOC_MEMBIND_BYNODESET) < 0) {
         failed |= PH_NUMA_FAILED_MEM;
         if (!*err) {
             *err = obj ? errno : EINVAL;
         }
     }
-    hwloc_bitmap_free(cpus);
+    h->bitmap_free(cpus);
     return failed;
 }
 
