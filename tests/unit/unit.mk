@@ -29,7 +29,7 @@ UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c unit_apr.c test_head_parse
                    test_config_value.c \
                    test_config_rows.c test_shm_escape.c \
                    test_envconf_scan.c test_envconf_cache.c \
-                   test_placement.c test_policy_slots.c \
+                   test_placement.c test_lazy_lib.c test_policy_slots.c \
                    test_policy_mux.c test_policy_admit.c \
                    test_cgroup_limits.c test_site_index.c \
                    test_envconf_stub.c)

@@ -7,32 +7,46 @@
 
 #include "lazy_lib.h"
 
-int ph_lazy_resolve(const char *soname, const ph_lazy_sym *syms, size_t n,
-                    void *api, const char **why)
+/* Open lib and fill its table; 0, or -1 with lib->why set. */
+static int resolve(ph_lazy_lib *lib)
 {
-    void *lib, *fn;
+    void *handle, *fn;
     size_t i;
 
     (void)dlerror();
-    if (!(lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL))) {
-        *why = dlerror();
+    if (!(handle = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL))) {
+        lib->why = dlerror();
         return -1;
     }
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < lib->nsyms; i++) {
         (void)dlerror();
-        if (!(fn = dlsym(lib, syms[i].name))) {
+        if (!(fn = dlsym(handle, lib->syms[i].name))) {
             const char *e = dlerror();
 
-            *why = e ? e : syms[i].name;
-            /* The handle stays open: another caller may hold it, and a
-             * library without a symbol we need is not used anyway. */
+            /* The handle stays open: a library without a function we
+             * call is not used, and unloading buys nothing. */
+            lib->why = e ? e : lib->syms[i].name;
             return -1;
         }
-        /* POSIX: a data pointer from dlsym converts to the function
-         * pointer stored at that offset (same size on every platform
-         * that has dlsym). */
-        memcpy((char *)api + syms[i].offset, &fn, sizeof(fn));
+        /* POSIX: the object pointer dlsym returns converts to the
+         * function pointer stored at that offset. */
+        memcpy((char *)lib->api + lib->syms[i].offset, &fn, sizeof(fn));
     }
-    *why = NULL;
     return 0;
+}
+
+const void *ph_lazy_open(ph_lazy_lib *lib, const char **why)
+{
+    if (!__atomic_load_n(&lib->tried, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&lib->lock);
+        if (!lib->tried) {
+            lib->ok = resolve(lib) == 0;
+            __atomic_store_n(&lib->tried, 1, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_unlock(&lib->lock);
+    }
+    if (why) {
+        *why = lib->ok ? NULL : lib->why;
+    }
+    return lib->ok ? lib->api : NULL;
 }

@@ -18,6 +18,7 @@
 #ifndef PH_LAZY_LIB_H
 #define PH_LAZY_LIB_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 /* One symbol of a library: its name and where in the caller's table of
@@ -27,13 +28,30 @@ typedef struct ph_lazy_sym {
     size_t offset;
 } ph_lazy_sym;
 
+/* A library opened on first use: what to open and fill (set by
+ * PH_LAZY_LIB), then whether that worked. */
+typedef struct ph_lazy_lib {
+    const char *soname;
+    const ph_lazy_sym *syms;
+    size_t nsyms;
+    void *api;                  /* the table syms fill */
+    pthread_mutex_t lock;
+    int tried;                  /* read without the lock once set */
+    int ok;
+    const char *why;            /* dlerror's text when !ok */
+} ph_lazy_lib;
+
+#define PH_LAZY_LIB(soname, syms, api) \
+    { (soname), (syms), sizeof(syms) / sizeof((syms)[0]), &(api), \
+      PTHREAD_MUTEX_INITIALIZER, 0, 0, NULL }
+
 /*
- * Open soname (RTLD_NOW | RTLD_LOCAL) and store each of syms[0 .. n) at
- * its offset in api.  0, or -1 with *why saying what failed (dlerror's
- * text, static storage); api is then not to be used.  Not thread-safe:
- * callers run it once (pthread_once).
+ * lib's table of functions, the library opened (RTLD_NOW | RTLD_LOCAL)
+ * and every symbol stored at its offset by the first call; NULL if that
+ * failed, with *why (if why is not NULL; may be NULL) saying what failed.
+ * Thread-safe.  Not across fork() while another thread is inside: the
+ * processes that call it first fork only while single-threaded.
  */
-int ph_lazy_resolve(const char *soname, const ph_lazy_sym *syms, size_t n,
-                    void *api, const char **why);
+const void *ph_lazy_open(ph_lazy_lib *lib, const char **why);
 
 #endif /* PH_LAZY_LIB_H */

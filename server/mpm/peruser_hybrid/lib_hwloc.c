@@ -1,7 +1,6 @@
 /*
  * lib_hwloc.c -- libhwloc opened on first use (lib_hwloc.h).
  */
-#include <pthread.h>
 #include <stddef.h>
 
 #include "lazy_lib.h"
@@ -27,24 +26,12 @@ static const ph_lazy_sym hwloc_syms[] = {
 };
 
 static ph_hwloc_api hwloc_api;
-static const char *hwloc_why;
-static int hwloc_ok;
-static pthread_once_t hwloc_once = PTHREAD_ONCE_INIT;
-
-static void hwloc_open(void)
-{
-    hwloc_ok = ph_lazy_resolve(PH_HWLOC_SONAME, hwloc_syms,
-                               sizeof(hwloc_syms) / sizeof(hwloc_syms[0]),
-                               &hwloc_api, &hwloc_why) == 0;
-}
+static ph_lazy_lib hwloc_lib =
+    PH_LAZY_LIB(PH_HWLOC_SONAME, hwloc_syms, hwloc_api);
 
 const ph_hwloc_api *ph_hwloc(const char **why)
 {
-    pthread_once(&hwloc_once, hwloc_open);
-    if (why) {
-        *why = hwloc_why;
-    }
-    return hwloc_ok ? &hwloc_api : NULL;
+    return ph_lazy_open(&hwloc_lib, why);
 }
 
 unsigned ph_hwloc_numanodes(const ph_hwloc_api *h, hwloc_topology_t topo)

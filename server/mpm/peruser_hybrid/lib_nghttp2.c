@@ -1,7 +1,6 @@
 /*
  * lib_nghttp2.c -- libnghttp2 opened on first use (lib_nghttp2.h).
  */
-#include <pthread.h>
 #include <stddef.h>
 
 #include "lazy_lib.h"
@@ -17,23 +16,10 @@ static const ph_lazy_sym nghttp2_syms[] = {
 };
 
 static ph_nghttp2_api nghttp2_api;
-static const char *nghttp2_why;
-static int nghttp2_ok;
-static pthread_once_t nghttp2_once = PTHREAD_ONCE_INIT;
-
-static void nghttp2_open(void)
-{
-    nghttp2_ok = ph_lazy_resolve(PH_NGHTTP2_SONAME, nghttp2_syms,
-                                 sizeof(nghttp2_syms)
-                                 / sizeof(nghttp2_syms[0]),
-                                 &nghttp2_api, &nghttp2_why) == 0;
-}
+static ph_lazy_lib nghttp2_lib =
+    PH_LAZY_LIB(PH_NGHTTP2_SONAME, nghttp2_syms, nghttp2_api);
 
 const ph_nghttp2_api *ph_nghttp2(const char **why)
 {
-    pthread_once(&nghttp2_once, nghttp2_open);
-    if (why) {
-        *why = nghttp2_why;
-    }
-    return nghttp2_ok ? &nghttp2_api : NULL;
+    return ph_lazy_open(&nghttp2_lib, why);
 }
