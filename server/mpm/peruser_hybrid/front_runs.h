@@ -7,7 +7,8 @@
  * <VirtualHost> standing for n vhosts (envconf_stub.h, "runs"), like an
  * environment's file does.  Unlike a processor, a multiplexer must know
  * which of them a request is for: they may be of n environments.  The
- * stub lists its members in order (PH_STUB_MEMBER_DIRECTIVE: index,
+ * stub lists its members in order (PH_STUB_MEMBER_DIRECTIVE,
+ * envconf_stub.h: index,
  * environment, names); once httpd's own lookup has picked the run's
  * server_rec, the member is the first one, in definition order, that the
  * host matches, and the first member when none does.
@@ -36,8 +37,6 @@
 #define PH_FRONT_RUNS_H
 
 #include "apr_pools.h"
-
-#define PH_STUB_MEMBER_DIRECTIVE "StubMember"
 
 typedef struct ph_run ph_run;
 
