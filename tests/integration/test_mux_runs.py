@@ -165,14 +165,6 @@ def test_each_name_is_its_tenants_over_tls(pair, sni):
     assert phtest.parse_id(body)["uid"] == uid_of(tenant), (sni, body)
 
 
-def rss_anon_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no RssAnon for {pid}")
-
-
 def many_conf(n):
     text = phtest.server_head(threads=2, server_limit=n + 8)
     for i in range(n):
@@ -185,7 +177,8 @@ def many_conf(n):
 
 
 def test_mux_factory_memory_does_not_grow_per_tenant(servers, tree):
-    """RssAnon of the multiplexers' factory at 300 tenants against 30.
+    """Anonymous memory of the multiplexers' factory at 300 tenants
+    against 30.
     Before: about 4 kB per tenant (a full server_rec each); with one run
     it is the members' names and environments only."""
     rss = {}
@@ -200,10 +193,10 @@ def test_mux_factory_memory_does_not_grow_per_tenant(servers, tree):
         assert re.search(rf"(?m)^StubStandsFor {n}$", mux_file(srv))
         factories = srv.mux_factories()
         assert len(factories) == 1, factories
-        rss[n] = rss_anon_kb(factories[0])
+        rss[n] = phtest.anon_kb(factories[0])
         srv.stop()
     grow = rss[300] - rss[30]
-    print(f"multiplexers' factory RssAnon: 30 tenants {rss[30]} kB, "
+    print(f"multiplexers' factory anonymous memory: 30 tenants {rss[30]} kB, "
           f"300 tenants {rss[300]} kB, +{grow} kB")
     # before: ~4.3 kB per vhost, +1,150 kB or more for 270 more tenants;
     # with the run ~1.5 kB (most of it their <Processor> blocks)
