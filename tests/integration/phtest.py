@@ -145,6 +145,15 @@ def _stat_fields(pid):
     return stat[stat.rindex(b")") + 2:].split()
 
 
+def anon_kb(pid):
+    """The process's anonymous memory (kB): heap, pools, stacks."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Anonymous:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no Anonymous line for pid {pid}")
+
+
 def proc_starttime(pid):
     rest = _stat_fields(pid)
     return None if rest is None else int(rest[19])  # field 22, starttime

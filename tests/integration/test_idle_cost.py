@@ -57,13 +57,7 @@ def start(servers, n, env=None):
     return srv
 
 
-def anon_kb(pid):
-    """The process's anonymous memory (kB): heap, pools, stacks."""
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            if line.startswith("Anonymous:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no Anonymous line for pid {pid}")
+anon_kb = phtest.anon_kb
 
 
 def test_parent_memory_flat_while_idle(servers, tree):

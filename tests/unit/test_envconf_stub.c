@@ -115,6 +115,67 @@ static void test_mergeable(void)
     CU_ASSERT_FALSE(ph_stub_mergeable(&a, &b));
     a.head = "KeepAliveTimeout 3\n";
     CU_ASSERT_TRUE(ph_stub_mergeable(&a, &b));
+    /* a ServerName with a wildcard character: it would become a wildcard
+     * ServerAlias in the run, which httpd matches otherwise */
+    b.server_name = "*.b";
+    CU_ASSERT_FALSE(ph_stub_mergeable(&a, &b));
+    b.server_name = "b?";
+    CU_ASSERT_FALSE(ph_stub_mergeable(&a, &b));
+    CU_ASSERT_FALSE(ph_stub_mergeable(&b, &a));
+    b.server_name = NULL;
+    CU_ASSERT_TRUE(ph_stub_mergeable(&a, &b));
+}
+
+/* The multiplexers' member lines: one per member, in order, its
+ * ServerName first; a member without names still has its line. */
+static void test_member_lines(void)
+{
+    apr_pool_t *p = ph_unit_pool();
+    static const char *const al[] = { "www.a.test", "*.a.test", NULL };
+    ph_stub_parts a = { "*:80", "a.test", 8080, NULL, "t1", "" };
+    ph_stub_parts b = { "*:80", NULL, 0, NULL, "t2", "" };
+    ph_stub_parts c = { "*:80", "c.test", 0, NULL, "t1", "" };
+    const ph_stub_parts *run[] = { &a, &b, &c };
+
+    a.aliases = names(p, al);
+    CU_ASSERT_STRING_EQUAL(ph_stub_members_text(p, run, 3),
+                           PH_STUB_MEMBER_DIRECTIVE " 0 t1 \"a.test\" "
+                           "\"www.a.test\" \"*.a.test\"\n"
+                           PH_STUB_MEMBER_DIRECTIVE " 1 t2\n"
+                           PH_STUB_MEMBER_DIRECTIVE " 2 t1 \"c.test\"\n");
+}
+
+/* A member with many names: its lines stay under httpd's line limit,
+ * each naming the member again. */
+static void test_member_lines_wrap(void)
+{
+    apr_pool_t *p = ph_unit_pool();
+    apr_array_header_t *many = apr_array_make(p, 500, sizeof(const char *));
+    ph_stub_parts a = { "*:80", "a.test", 0, NULL, "t1", "" };
+    ph_stub_parts b = { "*:80", "b.test", 0, NULL, "t2", "" };
+    const ph_stub_parts *run[] = { &a, &b };
+    const char *text, *line, *end;
+    int i, lines = 0, ok = 1;
+
+    for (i = 0; i < 500; i++) {
+        APR_ARRAY_PUSH(many, const char *) =
+            apr_psprintf(p, "alias-%03d.a.test", i);
+    }
+    a.aliases = many;
+    text = ph_stub_members_text(p, run, 2);
+    for (line = text; *line; line = end + 1) {
+        end = strchr(line, '\n');
+        CU_ASSERT_FATAL(end != NULL);
+        ok &= (end - line) < PH_STUB_ALIAS_LINE_MAX + 64;
+        lines++;
+        ok &= !strncmp(line, PH_STUB_MEMBER_DIRECTIVE " 0 t1 \"", 17)
+              || !strncmp(line, PH_STUB_MEMBER_DIRECTIVE " 1 t2 \"b.test\"\n",
+                          22);
+    }
+    CU_ASSERT(ok);
+    CU_ASSERT(lines > 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"alias-499.a.test\"\n"
+                                  PH_STUB_MEMBER_DIRECTIVE " 1 t2"));
 }
 
 /* A thousand names: ServerAlias lines stay under httpd's line limit, and
@@ -162,6 +223,8 @@ static const ph_unit_test tests[] = {
     { "a run of three", test_run_of_three },
     { "which stubs may share one", test_mergeable },
     { "a run of a thousand wraps its aliases", test_long_run_wraps },
+    { "the multiplexers' member lines", test_member_lines },
+    { "member lines wrap", test_member_lines_wrap },
 };
 
 int ph_unit_register_envconf_stub(void)

@@ -33,6 +33,7 @@ static int (*const suites[])(void) = {
     ph_unit_register_site_index,
     ph_unit_register_envconf_stub,
     ph_unit_register_lazy_lib,
+    ph_unit_register_front_runs,
 };
 
 int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,

@@ -318,10 +318,15 @@ const command_rec ph_cmds[] = {
     AP_INIT_RAW_ARGS(PH_FRONT_FACTS_DIRECTIVE, ph_front_facts_cmd, NULL,
                      RSRC_CONF, "internal: what the multiplexers route a "
                      "virtual host by"),
-    /* Written by the server into environments' files only (ph_env.h). */
+    /* Written by the server into stubs of the factories' files only
+     * (ph_env.h). */
     AP_INIT_TAKE1(PH_STUB_WEIGHT_DIRECTIVE, ph_env_set_stub_weight, NULL,
                   RSRC_CONF, "internal: how many virtual hosts of other "
                   "environments a stub stands for"),
+    /* Written by the server into the multiplexers' runs only (ph_front.h). */
+    AP_INIT_RAW_ARGS(PH_STUB_MEMBER_DIRECTIVE, ph_front_member_cmd, NULL,
+                     RSRC_CONF, "internal: one virtual host of a run of "
+                     "stubs, its environment and names"),
 #define PH_ROW_CUSTOM(name, ctx, syntax, def, kind, handler, help) \
     PH_CUSTOM_##kind(name, handler, help)
 #include "config_rows.h"

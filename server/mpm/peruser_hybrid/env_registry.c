@@ -302,11 +302,10 @@ const char *ph_env_set_stub_weight(cmd_parms *cmd, void *dummy,
     long n;
 
     (void)dummy;
-    if (!ph_factory_is_me() || ph_factory_makes_multiplexers()
-        || !cmd->server->is_virtual) {
+    if (!ph_factory_is_me() || !cmd->server->is_virtual) {
         return PH_STUB_WEIGHT_DIRECTIVE " is written by the server into "
-               "the stubs of an environment's own configuration; it has "
-               "no use elsewhere";
+               "the stubs of an environment's own configuration and into "
+               "the multiplexers'; it has no use elsewhere";
     }
     n = strtol(arg, &end, 10);
     if (*end || n < 1 || n > INT_MAX / 2) {
@@ -611,9 +610,11 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
             && APR_ARRAY_IDX(ph_envs, 0, ph_env *)->implicit) {
             sc->env = APR_ARRAY_IDX(ph_envs, 0, ph_env *);
         }
-        else if (sc->stands_for > 0) {
+        else if (sc->stands_for > 0 && !ph_factory_makes_multiplexers()) {
             /* A stub: another environment's vhost(s) (envconf_stub.h),
-             * whatever it would inherit from the main server. */
+             * whatever it would inherit from the main server.  In the
+             * multiplexers' image a run is its first member's
+             * (ServerEnvironment), members resolved by ph_front_env_of. */
             sc->env = NULL;
         }
         else if (sc->env_name) {

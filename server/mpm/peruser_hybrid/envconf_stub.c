@@ -16,10 +16,19 @@ static int same(const char *a, const char *b)
     return a == b || (a && b && !strcmp(a, b));
 }
 
+/* A ServerName httpd compares as a plain string: in a run, a member's
+ * ServerName becomes a ServerAlias, which httpd matches as a wildcard
+ * when it has '*' or '?' (core.c, set_server_alias). */
+static int plain_name(const char *name)
+{
+    return !name || !strpbrk(name, "*?");
+}
+
 int ph_stub_mergeable(const ph_stub_parts *a, const ph_stub_parts *b)
 {
     return a->env && b->env && same(a->addrs, b->addrs)
-           && same(a->head, b->head);
+           && same(a->head, b->head) && plain_name(a->server_name)
+           && plain_name(b->server_name);
 }
 
 /*
@@ -33,6 +42,7 @@ typedef struct alias_text {
     char *buf;                  /* every line, each ending in "\n" */
     apr_size_t len, cap;
     apr_size_t line_len;        /* of the open line; 0: none open */
+    const char *head;           /* what each line starts with */
 } alias_text;
 
 static void alias_put(alias_text *at, const char *s, apr_size_t n)
@@ -43,19 +53,26 @@ static void alias_put(alias_text *at, const char *s, apr_size_t n)
     at->line_len += n;
 }
 
+/* End the open line, if any. */
+static void alias_end_line(alias_text *at)
+{
+    if (at->line_len) {
+        alias_put(at, "\n", 1);
+        at->line_len = 0;
+    }
+}
+
 /* Name to the open line, or a new one (each_alias's f). */
 static void alias_add(void *ctx, const char *name)
 {
-    static const char head[] = "ServerAlias";
     alias_text *at = ctx;
     apr_size_t n = strlen(name);
 
     if (at->line_len && at->line_len + n + 3 > PH_STUB_ALIAS_LINE_MAX) {
-        alias_put(at, "\n", 1);
-        at->line_len = 0;
+        alias_end_line(at);
     }
     if (!at->line_len) {
-        alias_put(at, head, sizeof(head) - 1);
+        alias_put(at, at->head, strlen(at->head));
     }
     alias_put(at, " \"", 2);
     alias_put(at, name, n);
@@ -78,10 +95,13 @@ static void each_alias(const ph_stub_parts *const *parts, int n,
     }
 }
 
-/* The most a name can take, its line's head and end included. */
+/* The most a name can take, its line's head and end included (ctx: an
+ * alias_text, whose cap grows). */
 static void alias_bound(void *ctx, const char *name)
 {
-    *(apr_size_t *)ctx += strlen(name) + 3 + sizeof("ServerAlias\n");
+    alias_text *at = ctx;
+
+    at->cap += strlen(name) + 3 + strlen(at->head) + 1;
 }
 
 const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
@@ -89,7 +109,7 @@ const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
 {
     const ph_stub_parts *first;
     apr_array_header_t *out = apr_array_make(p, 8, sizeof(const char *));
-    alias_text at = { NULL, 0, 1, 0 };
+    alias_text at = { NULL, 0, 1, 0, "ServerAlias" };
     int i;
 
     assert(parts && n >= 1);
@@ -105,12 +125,10 @@ const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
                         first->port ? apr_psprintf(p, ":%u", first->port) : "",
                         "\"\n", NULL);
     }
-    each_alias(parts, n, alias_bound, &at.cap);
+    each_alias(parts, n, alias_bound, &at);
     at.buf = apr_palloc(p, at.cap);
     each_alias(parts, n, alias_add, &at);
-    if (at.line_len) {
-        alias_put(&at, "\n", 1);
-    }
+    alias_end_line(&at);
     at.buf[at.len] = '\0';
     APR_ARRAY_PUSH(out, const char *) = at.buf;
     if (owner == PH_STUB_NAMES_ENV && first->env) {
@@ -124,4 +142,50 @@ const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
     APR_ARRAY_PUSH(out, const char *) = first->head ? first->head : "";
     APR_ARRAY_PUSH(out, const char *) = "</VirtualHost>\n";
     return apr_array_pstrcat(p, out, '\0');
+}
+
+/* Every name of member part, its ServerName first, to f. */
+static void each_member_name(const ph_stub_parts *part,
+                             void (*f)(void *ctx, const char *name),
+                             void *ctx)
+{
+    int j;
+
+    if (part->server_name) {
+        f(ctx, part->server_name);
+    }
+    for (j = 0; part->aliases && j < part->aliases->nelts; j++) {
+        f(ctx, APR_ARRAY_IDX(part->aliases, j, const char *));
+    }
+}
+
+const char *ph_stub_members_text(apr_pool_t *p,
+                                 const ph_stub_parts *const *parts, int n)
+{
+    const char **heads;
+    alias_text at = { NULL, 0, 1, 0, NULL };
+    int i;
+
+    assert(parts && n >= 1);
+    heads = apr_palloc(p, sizeof(*heads) * (apr_size_t)n);
+    for (i = 0; i < n; i++) {
+        assert(parts[i]->env);
+        heads[i] = apr_psprintf(p, PH_STUB_MEMBER_DIRECTIVE " %d %s", i,
+                                parts[i]->env);
+        at.head = heads[i];
+        /* a member with no name still has its line */
+        at.cap += strlen(heads[i]) + 1;
+        each_member_name(parts[i], alias_bound, &at);
+    }
+    at.buf = apr_palloc(p, at.cap);
+    for (i = 0; i < n; i++) {
+        at.head = heads[i];
+        each_member_name(parts[i], alias_add, &at);
+        if (!at.line_len) {
+            alias_put(&at, at.head, strlen(at.head));
+        }
+        alias_end_line(&at);
+    }
+    at.buf[at.len] = '\0';
+    return at.buf;
 }

@@ -25,6 +25,12 @@
 
 #define PH_STUB_WEIGHT_DIRECTIVE "StubStandsFor"
 
+/* The multiplexers' file: one line (or more, each within
+ * PH_STUB_ALIAS_LINE_MAX) per member of a run, in order:
+ *     StubMember <index in the run> <environment> "<name>" ...
+ * its ServerName first, then its aliases (front_runs.h). */
+#define PH_STUB_MEMBER_DIRECTIVE "StubMember"
+
 /* A ServerAlias line is cut before it passes this many bytes (httpd reads
  * a configuration line of at most 8 KB). */
 #define PH_STUB_ALIAS_LINE_MAX 2000
@@ -41,7 +47,8 @@ typedef struct ph_stub_parts {
 } ph_stub_parts;
 
 /* Whether b may join a run that a is in: the same addresses and
- * head-reading lines, both of some environment. */
+ * head-reading lines, both of some environment, neither with a wildcard
+ * character in its ServerName (in a run it would be a wildcard alias). */
 int ph_stub_mergeable(const ph_stub_parts *a, const ph_stub_parts *b);
 
 /*
@@ -65,5 +72,11 @@ typedef enum {
  * to a name without its port), and its owner as `owner` says. */
 const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
                          int n, ph_stub_owner owner);
+
+/* The multiplexers' member lines of a run of parts[0..n-1] (n >= 1,
+ * each with an environment, env and names writable as they are):
+ * PH_STUB_MEMBER_DIRECTIVE lines, each member's names as it had them. */
+const char *ph_stub_members_text(apr_pool_t *p,
+                                 const ph_stub_parts *const *parts, int n);
 
 #endif /* PH_ENVCONF_STUB_H */

@@ -80,6 +80,8 @@ typedef struct vh_entry {
     struct vh_entry *run_head;
     int run_len;                /* the head's: entries it stands for */
     int run_written;            /* the head's: its stub was written */
+    unsigned front_facts;       /* the multiplexers' file: its
+                                 * MultiplexerFacts (plan_runs) */
 } vh_entry;
 
 typedef struct {
@@ -413,17 +415,37 @@ static void ensure_stub(owner_map *m, vh_entry *e)
     }
 }
 
+/* An environment's name as one word of a PH_STUB_MEMBER_DIRECTIVE line. */
+static int word_safe(const char *v)
+{
+    const char *c;
+
+    for (c = v; *c; c++) {
+        if (apr_isspace(*c)) {
+            return 0;
+        }
+    }
+    return stub_safe(v);
+}
+
 /*
  * The runs of X's file (envconf_stub.h): consecutive vhosts, in
  * definition order, each defined by a <VirtualHost> of its own (not a Use
  * of a macro, not a definition read twice), of other environments, with
  * mergeable stubs.  Anything else between two vhosts ends a run: one of
- * X's, a vhost with no stub or none written, a Use.  Only environments'
- * files have runs: the multiplexers route by each vhost's own stub, and
- * the check reads every stub on its own.
+ * X's, a vhost with no stub or none written, a Use.  The check reads
+ * every stub on its own.
+ *
+ * The multiplexers' file has runs too (issue 13: each stub there was a
+ * server_rec in the image all multiplexers share), of vhosts with the
+ * same MultiplexerFacts as well, each member's environment and names
+ * listed in the run's stub (PH_STUB_MEMBER_DIRECTIVE): a multiplexer
+ * routes by the member a host names (front_runs.h says why that is the
+ * vhost httpd would pick).
  */
 static void plan_runs(owner_map *m)
 {
+    int front = m->self == &multiplexers;
     vh_entry *prev = NULL;
     int i;
 
@@ -432,9 +454,10 @@ static void plan_runs(owner_map *m)
 
         e->run_len = 0;
         e->run_written = 0;
-        if (m->self == &no_env || m->self == &multiplexers
+        if (m->self == &no_env
             || e->site != PH_ENVCONF_AT_VHOST || e->key->list->nelts != 1
-            || !e->env || e->env == m->self) {
+            || !e->env || e->env == m->self
+            || (front && !word_safe(e->env->name))) {
             prev = NULL;
             continue;
         }
@@ -443,7 +466,11 @@ static void plan_runs(owner_map *m)
             prev = NULL;
             continue;
         }
-        if (prev && ph_stub_mergeable(&prev->parts, &e->parts)) {
+        if (front) {
+            e->front_facts = ph_front_facts_compute((server_rec *)e->s);
+        }
+        if (prev && ph_stub_mergeable(&prev->parts, &e->parts)
+            && (!front || prev->front_facts == e->front_facts)) {
             e->run_head = prev->run_head;
             e->run_head->run_len++;
         }
@@ -463,6 +490,24 @@ static void plan_runs(owner_map *m)
  * without runs.
  */
 static const char *stub_for(const owner_map *m, apr_pool_t *p, vh_entry *e);
+
+/* stub with tail inserted before its "</VirtualHost>" line. */
+static const char *before_end(apr_pool_t *p, const char *stub,
+                              const char *tail)
+{
+    static const char end[] = "</VirtualHost>\n";
+    size_t n = strlen(stub), nt = strlen(tail);
+    char *text;
+
+    ap_assert(n >= sizeof(end) - 1
+              && !strcmp(stub + n - (sizeof(end) - 1), end));
+    n -= sizeof(end) - 1;
+    text = apr_palloc(p, n + nt + sizeof(end));
+    memcpy(text, stub, n);
+    memcpy(text + n, tail, nt);
+    memcpy(text + n + nt, end, sizeof(end));
+    return text;
+}
 
 static const char *run_text(owner_map *m, apr_pool_t *p, vh_entry *e,
                             unsigned *stubs)
@@ -488,7 +533,17 @@ static const char *run_text(owner_map *m, apr_pool_t *p, vh_entry *e,
     *stubs = (unsigned)head->run_len;
     m->run_vhosts += (unsigned)head->run_len;
     m->run_stubs++;
-    return ph_stub_text(p, parts, head->run_len, PH_STUB_FOREIGN);
+    if (m->self != &multiplexers) {
+        return ph_stub_text(p, parts, head->run_len, PH_STUB_FOREIGN);
+    }
+    /* the first member's environment (ServerEnvironment) and weight, then
+     * what each member is (front_runs.h) */
+    return before_end(p, ph_stub_text(p, parts, head->run_len,
+                                      PH_STUB_NAMES_ENV),
+                      apr_pstrcat(p, ph_front_facts_line(p, head->front_facts),
+                                  ph_stub_members_text(p, parts,
+                                                       head->run_len),
+                                  NULL));
 }
 
 /*
@@ -503,11 +558,7 @@ static const char *run_text(owner_map *m, apr_pool_t *p, vh_entry *e,
  */
 static const char *stub_for(const owner_map *m, apr_pool_t *p, vh_entry *e)
 {
-    static const char end[] = "</VirtualHost>\n";
     const ph_stub_parts *one = &e->parts;
-    const char *facts;
-    size_t n, nf;
-    char *text;
 
     if (e->stub_bad || !*e->stub || m->self == &no_env) {
         return e->stub;
@@ -518,17 +569,8 @@ static const char *stub_for(const owner_map *m, apr_pool_t *p, vh_entry *e)
         }
         return e->env_stub;
     }
-    n = strlen(e->stub);
-    ap_assert(n >= sizeof(end) - 1
-              && !strcmp(e->stub + n - (sizeof(end) - 1), end));
-    n -= sizeof(end) - 1;
-    facts = ph_front_facts_line(p, ph_front_facts_compute((server_rec *)e->s));
-    nf = strlen(facts);
-    text = apr_palloc(p, n + nf + sizeof(end));
-    memcpy(text, e->stub, n);
-    memcpy(text + n, facts, nf);
-    memcpy(text + n + nf, end, sizeof(end));
-    return text;
+    return before_end(p, e->stub, ph_front_facts_line(
+                              p, ph_front_facts_compute((server_rec *)e->s)));
 }
 
 static const char *env_label(const ph_env *env)
@@ -1021,9 +1063,10 @@ const char *ph_envconf_check(apr_pool_t *ptemp, server_rec *s)
 }
 
 /*
- * The multiplexers' file: every vhost a stub with its MultiplexerFacts,
- * the server-level text without what loads keys (multiplexers_line), and
- * at its end the main server's own facts.
+ * The multiplexers' file: every vhost a stub with its MultiplexerFacts
+ * (consecutive ones in runs, plan_runs), the server-level text without
+ * what loads keys (multiplexers_line), and at its end the main server's
+ * own facts.
  */
 static const char *write_multiplexers(apr_pool_t *p, apr_pool_t *ptemp,
                                       server_rec *s, const char *dir, int gen,
@@ -1037,6 +1080,7 @@ static const char *write_multiplexers(apr_pool_t *p, apr_pool_t *ptemp,
 
     apr_pool_create(&iter, ptemp);
     reset_visits(iter, map, &multiplexers);
+    plan_runs(map);
     msg = ph_envconf_emit(iter, doc, "(multiplexers)", cb, &text, &len);
     if (!msg) {
         msg = check_all_met(iter, map);
@@ -1057,8 +1101,9 @@ static const char *write_multiplexers(apr_pool_t *p, apr_pool_t *ptemp,
     front_path = apr_pstrcat(p, dir, "/", name, NULL);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PHLOGNO(00504)
                  "wrote the multiplexers' configuration %s: %" APR_SIZE_T_FMT
-                 " bytes, every virtual host a stub", front_path,
-                 strlen(text));
+                 " bytes, every virtual host a stub (%u of them in runs, as "
+                 "%u)", front_path, strlen(text), map->run_vhosts,
+                 map->run_stubs);
     apr_pool_destroy(iter);
     return NULL;
 }

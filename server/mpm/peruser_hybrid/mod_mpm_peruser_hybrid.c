@@ -24,6 +24,7 @@
 #include "ph_env.h"
 #include "ph_factory.h"
 #include "ph_envconf.h"
+#include "ph_front.h"
 #include "ph_log.h"
 #include "ph_module.h"
 #include "ph_numa.h"
@@ -150,6 +151,9 @@ static int ph_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         /* Users, groups and vhost bindings: here rather than in
          * post_config so that "apachectl -t" catches them too. */
         msg = ph_env_resolve(pconf, s);
+    }
+    if (!msg) {
+        msg = ph_front_runs_resolve(pconf, s);
     }
     if (!msg) {
         msg = ph_segment_check_config(ptemp);

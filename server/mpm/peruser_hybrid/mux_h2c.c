@@ -38,6 +38,7 @@
 #include "mux.h"
 #include "ph_config_tree.h"
 #include "ph_env.h"
+#include "ph_front.h"
 #include "ph_log.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -67,7 +68,7 @@ int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
     request_rec *r;
     conn_rec *c;
     ph_env *env;
-    int strict, rc;
+    int strict, rc, vhost_id, base_id;
 
     memset(out, 0, sizeof(*out));
     out->env_index = -1;
@@ -92,9 +93,9 @@ int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
     core = ap_get_core_module_config(r->server->module_config);
     strict = core->strict_host_check == AP_CORE_CONFIG_ON;
     rc = ap_update_vhost_from_headers_ex(r, strict);
-    env = ph_env_of_server(r->server);
+    env = ph_front_env_of(p, r->server, r->hostname, &vhost_id);
     if (r->status != HTTP_OK || (strict && rc != HTTP_OK) || !env
-        || (env != ph_env_of_server(c->base_server)
+        || (env != ph_front_env_of(p, c->base_server, NULL, &base_id)
             && !ph_mux_server_h2c(r->server))) {
         /* httpd refuses this authority (or serves it nowhere), or it is
          * another environment's vhost that does not itself allow h2c
@@ -111,7 +112,7 @@ int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
         return 0;
     }
     out->server = r->server;
-    out->vhost_id = ph_env_vhost_id(r->server);
+    out->vhost_id = vhost_id;
     out->env_index = env->index;
     return 1;
 }

@@ -58,7 +58,7 @@ typedef struct env_scan {
 static int scan_env(void *baton, conn_rec *c, server_rec *s)
 {
     env_scan *scan = baton;
-    ph_env *env = ph_env_of_server(s);
+    ph_env *env = ph_front_sole_env(s);
 
     (void)c;
     if (!env || (scan->env && env != scan->env)) {
@@ -412,8 +412,7 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_chan_peer *peer,
         return;
     }
 
-    env = ph_env_of_server(r->server);
-    out->vhost_id = ph_env_vhost_id(r->server);
+    env = ph_front_env_of(p, r->server, r->hostname, &out->vhost_id);
     if (!env) {
         out->status = HTTP_SERVICE_UNAVAILABLE;
         return;
@@ -425,9 +424,10 @@ void ph_mux_route_base(conn_rec *c, ph_route *out)
 {
     ph_env *env;
 
+    /* no name: a run's first member, the address's default vhost */
     out->server = c->base_server;
-    out->vhost_id = ph_env_vhost_id(c->base_server);
-    if (!(env = ph_env_of_server(c->base_server))) {
+    if (!(env = ph_front_env_of(c->pool, c->base_server, NULL,
+                                &out->vhost_id))) {
         out->status = HTTP_SERVICE_UNAVAILABLE;
         return;
     }

@@ -34,6 +34,7 @@
 #include "mux.h"
 #include "ph_config_tree.h"
 #include "ph_env.h"
+#include "ph_front.h"
 #include "ph_log.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -44,6 +45,7 @@ int ph_mux_route_tls(apr_pool_t *p, int fd, const ph_tls_hello *hello,
     request_rec *r;
     conn_rec *c;
     ph_env *env;
+    int vhost_id, base_id;
 
     memset(out, 0, sizeof(*out));
     out->env_index = -1;
@@ -69,7 +71,7 @@ int ph_mux_route_tls(apr_pool_t *p, int fd, const ph_tls_hello *hello,
     r->proto_num = HTTP_VERSION(1, 1);
     apr_table_setn(r->headers_in, "Host", apr_pstrdup(p, hello->sni));
     ap_update_vhost_from_headers_ex(r, 0);
-    env = ph_env_of_server(r->server);
+    env = ph_front_env_of(p, r->server, r->hostname, &vhost_id);
     if (r->status != HTTP_OK || !env || !ph_mux_server_tls(r->server)) {
         /* no such name, or a vhost mod_ssl would not switch to: the
          * handshake is the default server's, as in stock httpd */
@@ -77,7 +79,10 @@ int ph_mux_route_tls(apr_pool_t *p, int fd, const ph_tls_hello *hello,
         return 0;
     }
     out->server = r->server;
-    out->vhost_id = ph_env_vhost_id(r->server);
+    out->vhost_id = vhost_id;
     out->env_index = env->index;
-    return r->server != c->base_server;
+    /* not the address's default vhost (which may be another member of
+     * the same run, front_runs.h) */
+    ph_front_env_of(p, c->base_server, NULL, &base_id);
+    return vhost_id != base_id;
 }

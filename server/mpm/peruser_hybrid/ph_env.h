@@ -82,13 +82,15 @@ typedef struct ph_server_conf {
  * of the whole configuration, which the multiplexers send
  * (ph_env_server_by_id).  A vhost that has it belongs to no environment
  * of this process (ph_env_of_server: NULL), which the guard answers 421
- * (proc_guard.c).  Refused anywhere but in a processor factory's
+ * (proc_guard.c).  Also in the multiplexers' file, for a run whose
+ * members it lists (ph_front.h): there the stub is bound to its first
+ * member's environment.  Refused anywhere but in a factory's
  * <VirtualHost>. */
 const char *ph_env_set_stub_weight(cmd_parms *cmd, void *dummy,
                                    const char *arg);
 
 /* The number of virtual hosts of the whole configuration s stands for:
- * more than 1 only for a merged stub in a processor's image. */
+ * more than 1 only for a merged stub in a factory's image. */
 int ph_env_stub_weight(const server_rec *s);
 
 /* Whether s is a stub of an environment's file: another environment's
