@@ -62,6 +62,9 @@ typedef struct {
     unsigned visits;            /* times the scanner met the line */
 } vh_key;
 
+/* vh_entry.stub of a vhost whose stub is written from its parts. */
+static const char STUB_FROM_PARTS[] = "(written from its parts)";
+
 /* One virtual host, where it was defined, and whose it is. */
 typedef struct vh_entry {
     const server_rec *s;
@@ -69,10 +72,11 @@ typedef struct vh_entry {
     ph_envconf_site site;
     const vh_key *key;
     int index;                  /* in the owner map's entries */
-    const char *stub;           /* its stub, or why it cannot have one */
+    const char *stub;           /* NULL: not looked at yet; "": needs
+                                 * none (no address); STUB_FROM_PARTS:
+                                 * written from parts; else (stub_bad)
+                                 * why it cannot have one */
     ph_stub_parts parts;        /* what the stub says (stub_bad: nothing) */
-    const char *env_stub;       /* the stub in an environment's file
-                                 * (PH_STUB_FOREIGN) */
     int stub_bad;
     int visited;                /* the scanner met its definition */
     /* The run of stubs it is in, in the file being written (envconf_stub.h):
@@ -342,15 +346,16 @@ static const char *stub_head_reading(apr_pool_t *p, const server_rec *s)
  * left (every one unresolvable) is in no address chain: no stub is
  * needed to keep anything's place.
  */
-static const char *stub_of(apr_pool_t *p, vh_entry *e, int *bad)
+static const char *stub_of(apr_pool_t *p, apr_pool_t *scratch, vh_entry *e,
+                           int *bad)
 {
     const server_rec *s = e->s;
     const server_addr_rec *a;
-    apr_array_header_t *words = apr_array_make(p, 4, sizeof(const char *));
+    apr_array_header_t *words = apr_array_make(scratch, 4,
+                                               sizeof(const char *));
     apr_array_header_t *names;
-    apr_hash_t *seen = apr_hash_make(p);
-    const ph_stub_parts *one = &e->parts;
-    int i;
+    apr_hash_t *seen = apr_hash_make(scratch);
+    int i, n;
 
     *bad = 0;
     for (a = s->addrs; a; a = a->next) {
@@ -363,9 +368,11 @@ static const char *stub_of(apr_pool_t *p, vh_entry *e, int *bad)
                                 "its address cannot be written in a stub",
                                 s->defn_line_number, s->defn_name);
         }
-        w = apr_psprintf(p, strchr(host, ':') ? "[%s]:" : "%s:", host);
-        w = a->host_port ? apr_psprintf(p, "%s%u", w, (unsigned)a->host_port)
-                         : apr_pstrcat(p, w, "*", NULL);
+        w = apr_psprintf(scratch, strchr(host, ':') ? "[%s]:" : "%s:",
+                         host);
+        w = a->host_port ? apr_psprintf(scratch, "%s%u", w,
+                                        (unsigned)a->host_port)
+                         : apr_pstrcat(scratch, w, "*", NULL);
         if (!apr_hash_get(seen, w, APR_HASH_KEY_STRING)) {
             apr_hash_set(seen, w, APR_HASH_KEY_STRING, w);
             APR_ARRAY_PUSH(words, const char *) = w;
@@ -377,7 +384,11 @@ static const char *stub_of(apr_pool_t *p, vh_entry *e, int *bad)
     if (s->server_hostname && !stub_safe(s->server_hostname)) {
         goto unsafe_name;
     }
-    names = apr_array_make(p, 4, sizeof(const char *));
+    /* Exactly sized: kept for the generation, one per vhost.  The names
+     * themselves are the server_rec's (pconf). */
+    n = (s->names ? s->names->nelts : 0)
+        + (s->wild_names ? s->wild_names->nelts : 0);
+    names = apr_array_make(p, n > 0 ? n : 1, sizeof(const char *));
     for (i = 0; s->names && i < s->names->nelts; i++) {
         APR_ARRAY_PUSH(names, const char *) =
             APR_ARRAY_IDX(s->names, i, const char *);
@@ -396,8 +407,8 @@ static const char *stub_of(apr_pool_t *p, vh_entry *e, int *bad)
     e->parts.port = s->server_hostname ? (unsigned)s->port : 0;
     e->parts.aliases = names;
     e->parts.env = e->env ? e->env->name : NULL;
-    e->parts.head = stub_head_reading(p, s);
-    return ph_stub_text(p, &one, 1, PH_STUB_NAMES_ENV);
+    e->parts.head = apr_pstrdup(p, stub_head_reading(scratch, s));
+    return STUB_FROM_PARTS;
 
 unsafe_name:
     *bad = 1;
@@ -410,8 +421,13 @@ unsafe_name:
 static void ensure_stub(owner_map *m, vh_entry *e)
 {
     if (!e->stub) {
-        /* Once per vhost, whatever the number of environments. */
-        e->stub = stub_of(m->pool, e, &e->stub_bad);
+        /* Once per vhost, whatever the number of environments; only the
+         * parts are kept (the texts are made per file, from them). */
+        apr_pool_t *scratch;
+
+        apr_pool_create(&scratch, m->pool);
+        e->stub = stub_of(m->pool, scratch, e, &e->stub_bad);
+        apr_pool_destroy(scratch);
     }
 }
 
@@ -547,30 +563,32 @@ static const char *run_text(owner_map *m, apr_pool_t *p, vh_entry *e,
 }
 
 /*
- * e's stub as the file being written wants it: the multiplexers' gets a
- * MultiplexerFacts line before the end of the section (what the parent
- * knows from e's whole section; ph_front.h); an environment's says only
- * that it is another's (PH_STUB_FOREIGN), kept for the generation since
- * every environment's file written later wants it again.  The
- * multiplexers' form is written once per generation: it is made in p, the
- * pool of that one file, not kept (issue 13: at 1,000 vhosts those forms
- * stayed ~0.9 MB of the idle parent's memory).
+ * e's stub as the file being written wants it, made in p, the pool of
+ * that one file, from e's parts: the check's and the multiplexers' name
+ * e's environment, and the multiplexers' get a MultiplexerFacts line
+ * before the end of the section (what the parent knows from e's whole
+ * section; ph_front.h); an environment's says only that it is another's
+ * (PH_STUB_FOREIGN).  None is kept: one per vhost for the generation was
+ * ~0.5 MB of the idle parent at 1,000 vhosts (issue 13), and a stub's
+ * text costs microseconds to make.
  */
 static const char *stub_for(const owner_map *m, apr_pool_t *p, vh_entry *e)
 {
     const ph_stub_parts *one = &e->parts;
 
-    if (e->stub_bad || !*e->stub || m->self == &no_env) {
+    if (e->stub_bad || !*e->stub) {
         return e->stub;
     }
-    if (m->self != &multiplexers) {
-        if (!e->env_stub) {
-            e->env_stub = ph_stub_text(m->pool, &one, 1, PH_STUB_FOREIGN);
-        }
-        return e->env_stub;
+    ap_assert(e->stub == STUB_FROM_PARTS);
+    if (m->self == &no_env) {
+        return ph_stub_text(p, &one, 1, PH_STUB_NAMES_ENV);
     }
-    return before_end(p, e->stub, ph_front_facts_line(
-                              p, ph_front_facts_compute((server_rec *)e->s)));
+    if (m->self != &multiplexers) {
+        return ph_stub_text(p, &one, 1, PH_STUB_FOREIGN);
+    }
+    return before_end(p, ph_stub_text(p, &one, 1, PH_STUB_NAMES_ENV),
+                      ph_front_facts_line(p, ph_front_facts_compute(
+                                                 (server_rec *)e->s)));
 }
 
 static const char *env_label(const ph_env *env)
