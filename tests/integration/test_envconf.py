@@ -33,17 +33,18 @@ BOB_SITE = vhost("bob.test", "bob", "bob",
                  port="@@PORT@@")
 
 
-def global_lines(text, own=None):
+def global_lines(text, own=None, blocks=True):
     """The lines of a configuration outside every <VirtualHost> section
     (no comments, no blank lines), stripped; with own, without the
-    <Processor> blocks of other environments."""
+    <Processor> blocks of other environments; without blocks, without
+    any <Processor> block."""
     out, inside, other = [], False, False
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         m = re.match(r"(?i)<Processor\s+(\S+)>", line)
-        if m and own and m.group(1) != own:
+        if m and ((own and m.group(1) != own) or not blocks):
             other = True
         if other:
             other = not re.match(r"(?i)</Processor>", line)
@@ -181,12 +182,16 @@ def test_environment_files_hold_only_their_environment(servers, tree, tmp):
                        ("2", "alice", "alice2.test")], mux
     # one MultiplexerFacts per stub, and the main server's at the end
     assert len(re.findall(r"(?m)^MultiplexerFacts ", mux)) == 2, mux
-    for line in global_lines(srv.conf_text):
+    for line in global_lines(srv.conf_text, blocks=False):
         assert line in mux.splitlines(), f"the multiplexers' file lacks {line!r}"
+    # no <Processor> block (no account, no limits): every environment's
+    # name, in the parent's order, is all the multiplexers route to
+    assert "<Processor" not in mux and "User alice" not in mux, mux
+    assert re.findall(r"(?m)^MultiplexerEnvironments (.*)$", mux) == ["alice bob"], mux
     assert srv.log_lines(r"PH00504: wrote the multiplexers' configuration")
     # httpd accepts it as the multiplexers' factory reads it, and nowhere
-    # else (MultiplexerFacts, StubStandsFor and StubMember are refused in
-    # any other configuration)
+    # else (MultiplexerFacts, StubStandsFor, StubMember and
+    # MultiplexerEnvironments are refused in any other configuration)
     spec_env = dict(srv.env, PH_FACTORY_SPEC="multiplexers gen=1 ino=0 envs=2 listeners=1 bells=10")
     res = subprocess.run([phtest.APACHE, "-t", "-D", "PH_FACTORY", "-f", str(mux_paths[0])],
                          capture_output=True, text=True, timeout=60, env=spec_env)
@@ -323,6 +328,56 @@ def test_use_of_two_environments_is_refused(servers, tree):
         lines = srv.conf_text.splitlines()
         assert lines[int(m.group(1)) - 1] == "Use Both c.test d.test"
     assert not srv.leftovers()
+
+
+MACRO_PROCESSOR_CONF = phtest.server_head(threads=5) + """
+LoadModule macro_module @@MODDIR@@/mod_macro.so
+<Macro Proc $name>
+<Processor $name>
+    User $name
+    Group $name
+    MinProcessors 1
+    MinSpareProcessors 0
+</Processor>
+</Macro>
+<Processor alice>
+    User alice
+    Group alice
+    MinProcessors 1
+    MinSpareProcessors 0
+</Processor>
+Use Proc bob
+""" + vhost("alice.test", "alice", "alice") + vhost("bob.test", "bob", "bob")
+
+
+def test_processor_block_from_a_macro_is_refused(servers, tree):
+    """Each environment's file and the multiplexers' are written from the
+    configuration's text, where the parent finds every <Processor> block:
+    one a macro's Use makes is not there (its factory numbered it wrong,
+    and bob was answered 503).  Refused by the configuration check, naming
+    it, so apache2 -t says so too."""
+    port = phtest.free_port()
+    srv = servers(MACRO_PROCESSOR_CONF, values={"PORT": port})
+    want = re.compile(r"PH00503: <Processor bob> \(macro 'proc'.*\) is not a "
+                      r"block of the configuration's text")
+    for args in (("-t",), ("-k", "start")):
+        res = srv.apache(*args)
+        assert res.returncode != 0, (args, res.stderr)
+        assert want.search(res.stderr), (args, res.stderr)
+    assert not srv.leftovers()
+
+
+def test_environment_list_only_in_the_multiplexers_factory(servers, tree, tmp):
+    """MultiplexerEnvironments (what the multiplexers' file holds of the
+    <Processor> blocks) in an operator's configuration: refused."""
+    (tmp / "sites").mkdir()
+    (tmp / "sites" / "none.conf").write_text("# nothing here\n")
+    srv = servers(CONF.replace("LoadModule env_module",
+                               "MultiplexerEnvironments carol\nLoadModule env_module", 1),
+                  values={"PORT": phtest.free_port(), "SITES": tmp / "sites"})
+    res = srv.apache("-t")
+    assert res.returncode != 0, res.stderr
+    assert "MultiplexerEnvironments is written by the server" in res.stderr, res.stderr
 
 
 def test_vhost_outside_the_text_is_refused(servers, tree, tmp):

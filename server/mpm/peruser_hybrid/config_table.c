@@ -323,6 +323,10 @@ const command_rec ph_cmds[] = {
     AP_INIT_TAKE1(PH_STUB_WEIGHT_DIRECTIVE, ph_env_set_stub_weight, NULL,
                   RSRC_CONF, "internal: how many virtual hosts of other "
                   "environments a stub stands for"),
+    /* Written by the server into the multiplexers' file only (ph_env.h). */
+    AP_INIT_ITERATE(PH_ENV_LIST_DIRECTIVE, ph_env_list_cmd, NULL, RSRC_CONF,
+                    "internal: the environments the multiplexers route to, "
+                    "in the parent's order"),
     /* Written by the server into the multiplexers' runs only (ph_front.h). */
     AP_INIT_RAW_ARGS(PH_STUB_MEMBER_DIRECTIVE, ph_front_member_cmd, NULL,
                      RSRC_CONF, "internal: one virtual host of a run of "

@@ -280,6 +280,35 @@ const char *ph_env_processor_section(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+const char *ph_env_list_cmd(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    char err[256];
+    const char *msg;
+    ph_env *env;
+
+    (void)dummy;
+    if (!ph_factory_makes_multiplexers()) {
+        return PH_ENV_LIST_DIRECTIVE " is written by the server into the "
+               "multiplexers' configuration; it has no use elsewhere";
+    }
+    if ((msg = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
+        return msg;
+    }
+    if (ph_conf_check_env_name(arg, err, sizeof(err))) {
+        return apr_psprintf(cmd->pool, PH_ENV_LIST_DIRECTIVE " %s: %s", arg,
+                            err);
+    }
+    if (env_find(arg)) {
+        return apr_psprintf(cmd->pool, PH_ENV_LIST_DIRECTIVE " %s: named "
+                            "twice", arg);
+    }
+    env = env_add(cmd->pool, arg);
+    env->routing_only = 1;
+    env->defn_file = cmd->directive->filename;
+    env->defn_line = cmd->directive->line_num;
+    return NULL;
+}
+
 const char *ph_env_set_server_env(cmd_parms *cmd, void *dummy,
                                   const char *arg)
 {
@@ -583,6 +612,12 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         memo.groups = apr_hash_make(scratch);
         for (i = 0, msg = NULL; i < ph_envs->nelts && !msg; i++) {
             ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+
+            /* No account, limits or places to check: the parent checked
+             * this environment's, and nothing here runs it. */
+            if (env->routing_only) {
+                continue;
+            }
             if (!(msg = resolve_identity(p, scratch, &memo, env))
                 && !(msg = check_env_limits(p, env))) {
                 msg = check_env_places(p, env);
@@ -594,7 +629,9 @@ const char *ph_env_resolve(apr_pool_t *p, server_rec *main_server)
         }
     }
 
-    if ((msg = check_capacity(p))) {
+    /* The multiplexers' file has no environment's MinProcessors: the
+     * parent checked the sum. */
+    if (!ph_factory_makes_multiplexers() && (msg = check_capacity(p))) {
         return msg;
     }
     bindings = apr_hash_make(p);

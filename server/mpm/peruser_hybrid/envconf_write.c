@@ -96,6 +96,10 @@ typedef struct {
     const ph_env *self;             /* the environment being written */
     unsigned stubs;                 /* vhosts written as stubs for it */
     unsigned run_vhosts, run_stubs; /* of those, in runs; the runs' stubs */
+    /* The <Processor> blocks the scanner met, by the index of the
+     * parent's environment of that name (NULL: not counted). */
+    unsigned char *met;
+    int nmet;
     const char *outside;            /* a TLS cache line no file can
                                      * place per environment */
 } owner_map;
@@ -250,6 +254,8 @@ static void reset_visits(apr_pool_t *p, owner_map *m, const ph_env *self)
     m->self = self;
     m->stubs = 0;
     m->run_vhosts = m->run_stubs = 0;
+    m->met = apr_pcalloc(p, (apr_size_t)ph_envs->nelts);
+    m->nmet = 0;
     for (hi = apr_hash_first(p, m->keys); hi; hi = apr_hash_next(hi)) {
         vh_key *k = apr_hash_this_val(hi);
         k->visits = 0;
@@ -818,8 +824,7 @@ static int is_status_env(const ph_env *env)
 
 static int keeps_every_block(const owner_map *m)
 {
-    return m->self == &multiplexers || m->self == &no_env
-           || is_status_env(m->self);
+    return m->self == &no_env || is_status_env(m->self);
 }
 
 static const char *processor_block(void *ctx, apr_pool_t *p,
@@ -829,6 +834,14 @@ static const char *processor_block(void *ctx, apr_pool_t *p,
     const ph_env *env;
 
     PH_CHECK_MAGIC(m, OWNER_MAP_MAGIC);
+    if (m->met && (env = ph_env_named(name)) && !m->met[env->index]) {
+        m->met[env->index] = 1;
+        m->nmet++;
+    }
+    if (m->self == &multiplexers) {
+        /* listed at the end instead (env_list_text) */
+        return NULL;
+    }
     if (keeps_every_block(m)) {
         return "";
     }
@@ -878,6 +891,24 @@ static const char *check_all_met(apr_pool_t *p, const owner_map *m)
                                 ? "the multiplexers"
                                 : apr_pstrcat(p, "environment ",
                                               m->self->name, NULL));
+        }
+    }
+    /* Every environment's block was met too: the multiplexers' file
+     * lists them in place of their blocks, and an environment's file
+     * keeps its own block, numbered, where the scanner meets it.  One
+     * made by a macro's Use is not there to meet (and its factory would
+     * number the environments otherwise than the parent). */
+    for (i = 0; m->nmet < ph_envs->nelts && i < ph_envs->nelts; i++) {
+        const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+
+        if (!m->met[i]) {
+            return apr_psprintf(p, "<Processor %s> (%s:%u) is not a block "
+                                "of the configuration's text (made by a "
+                                "macro's Use?): each environment's "
+                                "configuration and the multiplexers' are "
+                                "written from the text, so a <Processor> "
+                                "block cannot come from a <Macro>",
+                                env->name, env->defn_file, env->defn_line);
         }
     }
     return NULL;
@@ -1081,9 +1112,57 @@ const char *ph_envconf_check(apr_pool_t *ptemp, server_rec *s)
 }
 
 /*
+ * Every environment's name in the parent's index order, as
+ * PH_ENV_LIST_DIRECTIVE lines of at most PH_STUB_ALIAS_LINE_MAX bytes:
+ * what the multiplexers' file holds of the <Processor> blocks.  A block
+ * there was a section with an account, limits and places, checked again
+ * in the multiplexers' factory: ~1 kB of its image per environment, and
+ * a getpwnam per distinct account, for a name and an index (issue 13).
+ */
+static const char *env_list_text(apr_pool_t *p)
+{
+    static const char head[] = PH_ENV_LIST_DIRECTIVE;
+    apr_size_t cap = 1, len = 0, line = 0, n;
+    char *buf;
+    int i;
+
+    for (i = 0; i < ph_envs->nelts; i++) {
+        cap += strlen(APR_ARRAY_IDX(ph_envs, i, ph_env *)->name)
+               + sizeof(head) + 2;
+    }
+    buf = apr_palloc(p, cap);
+    for (i = 0; i < ph_envs->nelts; i++) {
+        const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
+
+        ap_assert(env->index == i);
+        n = strlen(env->name);
+        if (line && line + n + 2 > PH_STUB_ALIAS_LINE_MAX) {
+            buf[len++] = '\n';
+            line = 0;
+        }
+        if (!line) {
+            memcpy(buf + len, head, sizeof(head) - 1);
+            len += sizeof(head) - 1;
+            line = sizeof(head) - 1;
+        }
+        buf[len++] = ' ';
+        memcpy(buf + len, env->name, n);
+        len += n;
+        line += n + 1;
+    }
+    if (line) {
+        buf[len++] = '\n';
+    }
+    ap_assert(len < cap);
+    buf[len] = '\0';
+    return buf;
+}
+
+/*
  * The multiplexers' file: every vhost a stub with its MultiplexerFacts
  * (consecutive ones in runs, plan_runs), the server-level text without
- * what loads keys (multiplexers_line), and at its end the main server's
+ * what loads keys (multiplexers_line), no <Processor> block but every
+ * environment's name (env_list_text), and at its end the main server's
  * own facts.
  */
 static const char *write_multiplexers(apr_pool_t *p, apr_pool_t *ptemp,
@@ -1105,9 +1184,11 @@ static const char *write_multiplexers(apr_pool_t *p, apr_pool_t *ptemp,
     }
     name = apr_psprintf(ptemp, FRONT_FILE_PREFIX "%d.conf", gen);
     if (!msg) {
-        text = apr_pstrcat(iter, text, "# The main server, as the parent "
-                           "read it:\n", ph_front_facts_line(
-                               iter, ph_front_facts_compute(s)), NULL);
+        text = apr_pstrcat(iter, text, env_list_text(iter),
+                           "# The main server, as the parent read it:\n",
+                           ph_front_facts_line(iter,
+                                               ph_front_facts_compute(s)),
+                           NULL);
         msg = ph_envconf_store(iter, dir, name, text, strlen(text));
     }
     if (msg) {

@@ -43,6 +43,9 @@ typedef struct ph_env {
     const char *defn_file;      /* where the <Processor> block is */
     unsigned defn_line;
     int implicit;               /* created because no <Processor> exists */
+    int routing_only;           /* the multiplexers' image: a name and an
+                                 * index, no account or limits (they route
+                                 * to it, never run it) */
     /* The environment's channel, created by the parent each generation
      * when first needed (parent_channels.c): [0] is the send end
      * (multiplexers, which get it from the parent's broker, broker.h),
@@ -145,6 +148,15 @@ ph_env *ph_env_by_index(int index);
  * configuration (the segment's records, the channel messages and the
  * factory's spec use it).  Refused but in a processor factory. */
 #define PH_ENV_INDEX_DIRECTIVE "ProcessorIndex"
+
+/* Written by the parent into the multiplexers' file in place of the
+ * <Processor> blocks: every environment's name, in the parent's index
+ * order (the multiplexers route to environments, never run one).
+ * Refused but in the multiplexers' factory. */
+#define PH_ENV_LIST_DIRECTIVE "MultiplexerEnvironments"
+
+/* Its handler (config_table.c). */
+const char *ph_env_list_cmd(cmd_parms *cmd, void *dummy, const char *arg);
 
 /* The environment of <Processor name>, or NULL. */
 ph_env *ph_env_named(const char *name);
