@@ -32,6 +32,7 @@ static int (*const suites[])(void) = {
     ph_unit_register_policy_admit,
     ph_unit_register_site_index,
     ph_unit_register_envconf_stub,
+    ph_unit_register_envconf_blank,
 };
 
 int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,

@@ -50,5 +50,6 @@ int ph_unit_register_policy_admit(void);
 int ph_unit_register_cgroup_limits(void);
 int ph_unit_register_site_index(void);
 int ph_unit_register_envconf_stub(void);
+int ph_unit_register_envconf_blank(void);
 
 #endif /* PH_UNIT_SUITES_H */
