@@ -81,7 +81,10 @@ static int say_waiting(void)
  * this blank go) ends the process at once: it holds nothing to clean. */
 static void await_assign(ph_factory_assign *a, int *fds, int *nfds)
 {
-    static char control[CMSG_SPACE(sizeof(int) * PH_BLANK_MAX_FDS)];
+    static union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * PH_BLANK_MAX_FDS)];
+    } control;
     struct iovec iov = { a, sizeof(*a) };
     struct msghdr mh;
     struct cmsghdr *c;
@@ -94,8 +97,8 @@ static void await_assign(ph_factory_assign *a, int *fds, int *nfds)
         memset(&mh, 0, sizeof(mh));
         mh.msg_iov = &iov;
         mh.msg_iovlen = 1;
-        mh.msg_control = control;
-        mh.msg_controllen = sizeof(control);
+        mh.msg_control = control.buf;
+        mh.msg_controllen = sizeof(control.buf);
         n = recvmsg(PH_FACTORY_FD_CONTROL, &mh, MSG_CMSG_CLOEXEC);
         if (n < 0 && errno == EINTR) {
             continue;
