@@ -15,8 +15,10 @@
  *
  * The policy.  At most FactoryReserve blanks of the current generation.
  * None is started until a cold start has happened in the running server
- * (after the start-up forks): each cold start tops the reserve up, after
- * its processor was forked, so a burst of cold tenants finds blanks.  A
+ * (after the start-up forks) for an environment that starts on demand
+ * (MinProcessors 0: the others start with the server and stay warm): each
+ * such cold start tops the reserve up, after its processor was forked, so
+ * a burst of cold tenants finds blanks.  A
  * blank unused for BLANK_IDLE is stopped, so a server where nothing is
  * cold-starting holds none (the whole server's memory at rest, issue 13,
  * is unchanged).  A blank that does not say WAITING within BLANK_START, or

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -678,9 +679,14 @@ static pid_t fork_through(factory *f, ph_env *env, int slot, int value)
                  "%s forked pid %ld for slot %d in %" APR_TIME_T_FMT " us",
                  label(f), (long)pid, slot, apr_time_now() - asked);
     if (f->cold && env) {
-        /* a cold start: the next one may take a blank */
+        /* a cold start of an environment that starts on demand: the next
+         * one may take a blank (those with MinProcessors start theirs
+         * with the server, and are not cold again) */
         f->cold = 0;
-        ph_blank_top_up();
+        if (ph_env_limit(&env->limits,
+                         offsetof(ph_env_limits, min_processors)) == 0) {
+            ph_blank_top_up();
+        }
     }
     return pid;
 }
