@@ -29,8 +29,9 @@ from test_tenant_memory import found, readable_memory
 ENVS = {"kestrel": "alice", "osprey": "bob", "heron": "alice", "plover": "bob"}
 
 
-def conf(reserve=None, extra=""):
-    text = phtest.server_head(server_limit=24) + "LoadModule env_module @@MODDIR@@/mod_env.so\n"
+def conf(reserve=None, extra="", before_env=""):
+    text = (phtest.server_head(server_limit=24) + before_env
+            + "LoadModule env_module @@MODDIR@@/mod_env.so\n")
     text += "ProcessorWaitTimeout 20\n" + extra
     if reserve is not None:
         text += f"FactoryReserve {reserve}\n"
@@ -42,11 +43,11 @@ def conf(reserve=None, extra=""):
     return text
 
 
-def start(servers, reserve=None, extra=""):
+def start(servers, reserve=None, extra="", before_env=""):
     port = phtest.free_port()
     values = {"PORT": port}
     values.update({f"SECRET_{e.upper()}": f"{e}-{secrets.token_hex(12)}" for e in ENVS})
-    srv = servers(conf(reserve, extra), values=values, loglevel="debug")
+    srv = servers(conf(reserve, extra, before_env), values=values, loglevel="debug")
     srv.start(ready_hosts=["main.test"], port=port)
     srv.port = port
     srv.secrets = {e: values[f"SECRET_{e.upper()}"].encode() for e in ENVS}
@@ -164,3 +165,16 @@ def test_reserve_off(servers, tree, env_users):
     assert uid_of(srv, "osprey") == env_users["bob"][0]
     assert not srv.blanks()
     assert not srv.log_lines(r"PH0066[46]: ")
+
+
+def test_ifmodule_before_its_loadmodule_falls_back_to_exec(servers, tree, env_users):
+    """An <IfModule> read before its module's LoadModule: an exec'd factory
+    reads it with the module not loaded yet, a blank has loaded every
+    module first.  The blank refuses the file and exits; the environment's
+    factory is exec'd (PH00662) and the request served as before."""
+    srv = start(servers, before_env="<IfModule mod_env.c>\nSetEnv BEFORE_LOAD yes\n</IfModule>\n")
+    blanks = warm_up(srv, env_users)
+    assert uid_of(srv, "osprey") == env_users["bob"][0]
+    assert srv.log_lines(r"PH00662: .*osprey.*blank factory it took did not get ready")
+    assert srv.log_lines(r"an <IfModule> section comes before LoadModule env_module")
+    assert srv.factory_of("osprey") not in blanks
