@@ -68,6 +68,18 @@ def warm_up(srv, env_users, n=2):
                     what=f"{n} blank factories")
 
 
+def fd_kinds(pid):
+    """(number, what it is) of each descriptor of pid, numbers in names
+    blurred (a socket's inode, a file named by pid)."""
+    out = []
+    for fd in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
+        try:
+            out.append((int(fd), re.sub(r"\d+", "N", os.readlink(f"/proc/{pid}/fd/{fd}"))))
+        except OSError:
+            continue
+    return out
+
+
 def taken(srv, env):
     return srv.log_lines(rf"PH00666: env=\d+ name={env} .*the blank factory pid (\d+)")
 
@@ -90,6 +102,8 @@ def test_cold_environment_served_from_a_blank(servers, tree, env_users):
     assert found(memory, [srv.secrets["osprey"]]), "the scan finds osprey's own"
     others = [srv.secrets[e] for e in ENVS if e != "osprey"]
     assert found(memory, others) == []
+    # the same descriptors, at the same numbers, as kestrel's exec'd factory
+    assert fd_kinds(pid) == fd_kinds(srv.factory_of("kestrel"))
     # a second request, and another cold one from the next blank
     assert uid_of(srv, "osprey") == env_users["bob"][0]
     assert uid_of(srv, "heron") == env_users["alice"][0]
