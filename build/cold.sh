@@ -8,8 +8,10 @@
 #     another, then COLD_PAR more, 20 at a time (p50 / p99 / worst and the
 #     status codes);
 #   - peruser_hybrid only: the breakdown of its cold starts from its debug
-#     log: a factory's start (exec to READY, PH00522) and the fork of the
-#     processor (PH00192), when the module logs them; and the CPU time each
+#     log: a factory's start (exec, or a blank factory's ASSIGN, to READY,
+#     PH00522), the fork of the processor (PH00192), how many factories
+#     were exec'd (PH00191) and how many were blanks (PH00666,
+#     FactoryReserve), when the module logs them; and the CPU time each
 #     factory used (/proc/PID/schedstat), which the machine's other load
 #     does not inflate.
 # Prints one table, peruser_hybrid beside event.
@@ -78,12 +80,17 @@ pct() {
 # factories, from the parent's debug lines PH00522 and PH00192 (trees
 # that log them)
 breakdown() {
-    local ready forks
+    local ready forks blanks execs
     ready=$(sed -n 's/.*PH00522: the processor factory of .* ready, pid [0-9]* (\([0-9]*\) us after its exec).*/\1/p' "$1" |
             awk '{ print $1 / 1000 }' | pct)
     forks=$(sed -n 's/.*PH00192: the processor factory of .* in \([0-9]*\) us.*/\1/p' "$1" |
             awk '{ print $1 / 1000 }' | pct)
-    echo "factory exec to READY $ready, processor fork $forks"
+    # FactoryReserve: how many cold environments took a blank factory
+    # (PH00666; READY is then counted from the ASSIGN) and how many exec'd
+    blanks=$(grep -c 'PH00666: ' "$1" || true)
+    execs=$(grep -c "PH00191: the processor factory of" "$1" || true)
+    echo "factory exec (or a blank's ASSIGN) to READY $ready, processor fork $forks;" \
+         "factories exec'd $execs, from a blank $blanks"
 }
 
 # CPU time (ms, p50/p99) each processor factory of the server PID used so

@@ -234,6 +234,12 @@ def is_mux_factory(pid):
             and comm == b"apache2-muxes\n")
 
 
+def is_blank(pid):
+    """A blank factory (issue 13): exec'd like a processor factory, waiting
+    for a cold environment to take it (comm apache2-blank)."""
+    return _read(f"/proc/{pid}/comm") == b"apache2-blank\n"
+
+
 def proc_uids(pid):
     """((ruid, euid, suid, fsuid), (rgid, egid, sgid, fsgid)) of a process."""
     status = _read(f"/proc/{pid}/status", "r")
@@ -892,10 +898,12 @@ class Server:
 
     def children(self):
         """Live descendants of the parent that serve (multiplexers,
-        processors, what they run), not the factories (processors' and
-        multiplexers') nor what a factory runs itself (piped loggers):
+        processors, what they run), not the factories (processors',
+        multiplexers' and blank ones) nor what a factory runs itself (piped
+        loggers):
         {pid: proc_uids(pid)}."""
-        factories = set(self.factories()) | set(self.mux_factories())
+        factories = (set(self.factories()) | set(self.mux_factories())
+                     | set(self.blanks()))
         out = {}
         for pid in descendants(self.parent_pid):
             if pid in factories or proc_ppid(pid) in factories:
@@ -920,6 +928,11 @@ class Server:
         parent exec'd with -D PH_FACTORY)."""
         return [p for p in descendants(self.parent_pid)
                 if proc_ppid(p) == self.parent_pid and is_factory(p)]
+
+    def blanks(self):
+        """Live blank factories of this server (FactoryReserve)."""
+        return [p for p in descendants(self.parent_pid)
+                if proc_ppid(p) == self.parent_pid and is_blank(p)]
 
     def mux_factories(self):
         """Live multiplexers' factories of this server (one per generation

@@ -229,7 +229,7 @@ def test_graceful_restart_replaces_the_files(servers, tree, tmp):
     def settled():
         names = sorted(os.listdir(srv.run_dir / "peruser_hybrid"))
         kinds = [re.sub(r"\.\d+\.conf$", "", n) for n in names]
-        return names if kinds == ["env-alice", "env-bob", "multiplexers"] else None
+        return names if kinds == ["blank", "env-alice", "env-bob", "multiplexers"] else None
     names = wait_for(settled, 30, what="only the new generation's files")
     assert not old.exists()
     assert len({re.search(r"\.(\d+)\.conf$", n).group(1) for n in names}) == 1, names

@@ -133,8 +133,10 @@ def test_stop_ends_children_the_scoreboard_hides(servers, tree, env_users):
                     for pid in phtest.all_pids()
                     if phtest.proc_ppid(pid) == srv.parent_pid}
         # the multiplexer, alice's processor (and alice's processor
-        # factory, which must end too)
-        serving = set(children) - set(srv.factories()) - set(srv.mux_factories())
+        # factory, and the blank factories the cold starts left waiting,
+        # which must end too)
+        serving = (set(children) - set(srv.factories()) - set(srv.mux_factories())
+                   - set(srv.blanks()))
         assert len(serving) == 2, children
         srv.record_processes()
         for i in range(SERVER_LIMIT):

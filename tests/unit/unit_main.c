@@ -34,6 +34,7 @@ static int (*const suites[])(void) = {
     ph_unit_register_envconf_stub,
     ph_unit_register_lazy_lib,
     ph_unit_register_front_runs,
+    ph_unit_register_envconf_blank,
 };
 
 int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,

@@ -52,5 +52,6 @@ int ph_unit_register_site_index(void);
 int ph_unit_register_envconf_stub(void);
 int ph_unit_register_lazy_lib(void);
 int ph_unit_register_front_runs(void);
+int ph_unit_register_envconf_blank(void);
 
 #endif /* PH_UNIT_SUITES_H */

@@ -225,6 +225,13 @@ PH_ROW(IdleTimeout, PH_CTX_SERVER, 0, 86400, DEFAULT_IDLE_TIMEOUT,
        "seconds", idle_timeout, PH_NONE,
        "A processor that has served nothing for this long is retired, down "
        "to MinProcessors (0: never)")
+PH_ROW(FactoryReserve, PH_CTX_SERVER, 0, 64, DEFAULT_FACTORY_RESERVE,
+       "processes", factory_reserve, PH_NONE,
+       "Blank factories (httpd exec'd and started on no environment's "
+       "configuration) kept for cold environments, which take one instead "
+       "of exec'ing their own factory; none is started before the first "
+       "cold start, and one unused for 10 seconds exits, so an idle server "
+       "holds none (0: off; ProcessorImage exec only)")
 PH_ROW(ExpireTimeout, PH_CTX_SERVER, 0, 86400, DEFAULT_EXPIRE_TIMEOUT,
        "seconds", expire_timeout, PH_NONE,
        "A processor with a thread busy on one request for this long takes "

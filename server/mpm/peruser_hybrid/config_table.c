@@ -17,6 +17,7 @@
 #include "ph_config.h"
 #include "envconf_stub.h"
 #include "ph_env.h"
+#include "ph_factory.h"
 #include "ph_front.h"
 #include "ph_numa.h"
 #include "placement.h"
@@ -331,6 +332,11 @@ const command_rec ph_cmds[] = {
     AP_INIT_RAW_ARGS(PH_STUB_MEMBER_DIRECTIVE, ph_front_member_cmd, NULL,
                      RSRC_CONF, "internal: one virtual host of a run of "
                      "stubs, its environment and names"),
+    /* Written by the server into a blank factory's file only (ph_factory.h):
+     * read while httpd builds the tree, as Include is. */
+    AP_INIT_NO_ARGS(PH_BLANK_DIRECTIVE, ph_factory_blank_cmd, NULL,
+                    RSRC_CONF | EXEC_ON_READ, "internal: a blank factory "
+                    "waits here for its environment"),
 #define PH_ROW_CUSTOM(name, ctx, syntax, def, kind, handler, help) \
     PH_CUSTOM_##kind(name, handler, help)
 #include "config_rows.h"

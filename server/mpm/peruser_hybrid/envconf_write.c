@@ -144,6 +144,7 @@ static apr_status_t forget_paths(void *unused)
     (void)unused;
     written_paths = NULL;
     front_path = NULL;
+    ph_envconf_blank_forget();
     later = NULL;
     return APR_SUCCESS;
 }
@@ -1029,7 +1030,9 @@ static int ends_with(const char *s, const char *suffix)
 static int is_written_name(const char *n)
 {
     return !strncmp(n, "env-", 4)
-           || !strncmp(n, FRONT_FILE_PREFIX, sizeof(FRONT_FILE_PREFIX) - 1);
+           || !strncmp(n, FRONT_FILE_PREFIX, sizeof(FRONT_FILE_PREFIX) - 1)
+           || !strncmp(n, PH_ENVCONF_BLANK_PREFIX,
+                       sizeof(PH_ENVCONF_BLANK_PREFIX) - 1);
 }
 
 /* Remove every earlier file (of any environment, gone ones included) and
@@ -1198,6 +1201,10 @@ static const char *write_multiplexers(apr_pool_t *p, apr_pool_t *ptemp,
     }
     apr_hash_set(now, name, APR_HASH_KEY_STRING, name);
     front_path = apr_pstrcat(p, dir, "/", name, NULL);
+    /* The blank factories' file is made of the same text (issue 13) */
+    if ((name = ph_envconf_blank_write(p, iter, s, dir, gen, text))) {
+        apr_hash_set(now, name, APR_HASH_KEY_STRING, name);
+    }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PHLOGNO(00504)
                  "wrote the multiplexers' configuration %s: %" APR_SIZE_T_FMT
                  " bytes, every virtual host a stub (%u of them in runs, as "
@@ -1256,6 +1263,7 @@ const char *ph_envconf_write_all(apr_pool_t *p, apr_pool_t *ptemp,
 
     written_paths = NULL;
     front_path = NULL;
+    ph_envconf_blank_forget();
     later = NULL;
     /* Started by a user who cannot switch users, every environment runs
      * as that user: there is no boundary for a file to keep. */

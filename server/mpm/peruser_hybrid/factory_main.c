@@ -65,6 +65,8 @@ int ph_factory_is_me(void)
 
 typedef struct factory_spec {
     int muxes;                  /* the multiplexers' factory */
+    int blank;                  /* a blank, not yet assigned (its bells:
+                                 * how many /dev/null placeholders) */
     int env_index;              /* a processor factory: its environment */
     char name[256];
     int gen;
@@ -87,6 +89,11 @@ static int parse_spec(factory_spec *sp)
     if (sscanf(text, "env=%d name=%255s gen=%d ino=%lu bells=%d",
                &sp->env_index, sp->name, &sp->gen, &sp->ino,
                &sp->bells) == 5) {
+        return sp->bells >= 0 && sp->bells <= PH_FACTORY_MAX_BELLS ? 0 : -1;
+    }
+    sp->env_index = -1;
+    if (sscanf(text, "blank gen=%d bells=%d", &sp->gen, &sp->bells) == 2) {
+        sp->blank = 1;
         return sp->bells >= 0 && sp->bells <= PH_FACTORY_MAX_BELLS ? 0 : -1;
     }
     sp->muxes = 1;
@@ -138,6 +145,13 @@ void ph_factory_inherited_cloexec(void)
             fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
         }
     }
+}
+
+int ph_factory_is_blank(void)
+{
+    factory_spec sp;
+
+    return ph_factory_is_me() && parse_spec(&sp) == 0 && sp.blank;
 }
 
 int ph_factory_makes_multiplexers(void)

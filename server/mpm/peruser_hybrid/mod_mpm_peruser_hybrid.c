@@ -132,6 +132,11 @@ static int ph_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
+    /* A blank assigned in this pass: its environment's descriptors at the
+     * numbers an exec'd factory has them (factory_blank.c). */
+    if (ph_factory_blank_adopt() != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     ph_factory_inherited_cloexec();
     ph_factory_first_pass_prune();
     ap_listen_pre_config();
@@ -147,6 +152,9 @@ static int ph_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)pconf;
     (void)plog;
+    if (ph_factory_is_blank()) {
+        return OK;      /* a blank's first pass: no environment to check */
+    }
     if (!msg) {
         /* Users, groups and vhost bindings: here rather than in
          * post_config so that "apachectl -t" catches them too. */

@@ -128,6 +128,12 @@
 
 /* IdleTimeout: an idle processor above MinProcessors is reaped after this
  * long; 0 = never.  [peruser: 900] */
+/* Blank factories kept ready for cold environments, started only after a
+ * cold start (parent_blank.c) */
+#ifndef DEFAULT_FACTORY_RESERVE
+#define DEFAULT_FACTORY_RESERVE 2
+#endif
+
 #ifndef DEFAULT_IDLE_TIMEOUT
 #define DEFAULT_IDLE_TIMEOUT 900
 #endif

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,10 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
 /* A factory reads the whole of its configuration and opens its logs
  * before it is ready; a fork takes milliseconds. */
 #define READY_TIMEOUT_MS    30000
+/* An assigned blank (parent_blank.c) has only its second pass left; past
+ * this its environment's factory is exec'd instead, within the
+ * multiplexers' ProcessorWaitTimeout (5 s by default). */
+#define BLANK_READY_TIMEOUT_MS 2500
 #define SPAWN_TIMEOUT_MS    10000
 
 /* A factory that did not start is not retried at once: its configuration
@@ -63,6 +68,8 @@ typedef struct factory {
     int retired;                /* let go for idleness: no warning when
                                  * it exits */
     int pending;                /* exec'd, its READY not read yet */
+    int from_blank;             /* a blank assigned to it (parent_blank.c) */
+    int cold;                   /* started for the processor being forked */
     apr_time_t launched;        /* when it was exec'd */
     int ctl;                    /* parent's end of the control socket */
     int env_index;              /* in its generation; -1: the
@@ -144,6 +151,7 @@ int ph_factory_generation_start(apr_pool_t *pconf)
 
     current = NULL;
     ncurrent = 0;
+    ph_blank_generation_start();
     if (!ph_factory_in_use()) {
         return 0;
     }
@@ -203,6 +211,11 @@ int ph_factory_generation_start(apr_pool_t *pconf)
         current[i].env_index = i < ph_envs->nelts ? i : -1;
     }
     return 0;
+}
+
+apr_array_header_t *ph_factory_base_argv(apr_pool_t *p)
+{
+    return apr_array_copy(p, base_argv);
 }
 
 /* How f is named in messages (in a buffer of its own: the parent is one
@@ -314,8 +327,8 @@ static char *const *factory_environ(apr_pool_t *p, const char *spec)
  * by the parent nor torn down by the exec.  Returns 0 and *pid, or an
  * errno value (the exec's too).
  */
-static int spawn_factory(apr_pool_t *p, const apr_array_header_t *fds,
-                         char *const argv[], const char *spec, pid_t *pid)
+int ph_factory_spawn(apr_pool_t *p, const apr_array_header_t *fds,
+                     char *const argv[], const char *spec, pid_t *pid)
 {
     const int *src = (const int *)fds->elts;
     int n = fds->nelts, i, base, rv;
@@ -427,6 +440,42 @@ static void abandon(factory *f)
     forget(f);
 }
 
+static const char *env_spec(apr_pool_t *p, const ph_env *env)
+{
+    ph_retained *r = ph_retained_state;
+
+    return apr_psprintf(p, "env=%d name=%s gen=%d ino=%lu bells=%d",
+                        env->index, env->name, (int)r->mpm->my_generation,
+                        (unsigned long)r->segment.ino, ph_doorbells_count());
+}
+
+/* Give env's factory f a blank of the reserve (parent_blank.c) instead of
+ * an exec: ASSIGN with the spec and descriptors (at 4, 5, 6 ..) an exec'd
+ * factory of env would get, and env's file (path).  0, or -1: none. */
+static int take_blank(apr_pool_t *p, factory *f, ph_env *env,
+                      const char *path)
+{
+    apr_array_header_t *fds = apr_array_make(p, 8, sizeof(int));
+    pid_t pid;
+    int ctl;
+
+    APR_ARRAY_PUSH(fds, int) = env->chan[1];
+    APR_ARRAY_PUSH(fds, int) = env->answer[1];
+    push_doorbells(fds);
+    if (ph_blank_take(env_spec(p, env), path, fds, &pid, &ctl) != 0) {
+        return -1;
+    }
+    f->pid = pid;
+    f->ctl = ctl;
+    f->env_index = env->index;
+    f->gen = ph_retained_state->mpm->my_generation;
+    f->env_name = env->name;
+    f->launched = apr_time_now();
+    f->pending = 1;
+    f->from_blank = 1;
+    return 0;
+}
+
 /* Start f: X's processor factory (env), or the multiplexers' (NULL); its
  * READY is awaited by await_ready. */
 static int launch(factory *f, ph_env *env)
@@ -454,6 +503,13 @@ static int launch(factory *f, ph_env *env)
         apr_pool_destroy(p);
         return EIO;     /* logged */
     }
+    f->cold = 1;
+    if (env && !f->from_blank && take_blank(p, f, env,
+            APR_ARRAY_IDX(argv, argv->nelts - 1, const char *)) == 0) {
+        apr_pool_destroy(p);
+        return 0;
+    }
+    f->from_blank = 0;
     /* After the configuration: a PidFile of its own, which it never
      * writes, so that httpd's start-up check ("already running") does
      * not find the parent's. */
@@ -470,18 +526,14 @@ static int launch(factory *f, ph_env *env)
         return rv;
     }
     fds = inherited_fds(p, sv[1], env, &nlisteners);
-    spec = env ? apr_psprintf(p, "env=%d name=%s gen=%d ino=%lu bells=%d",
-                              env->index, env->name,
-                              (int)r->mpm->my_generation,
-                              (unsigned long)r->segment.ino,
-                              ph_doorbells_count())
+    spec = env ? env_spec(p, env)
                : apr_psprintf(p, "multiplexers gen=%d ino=%lu envs=%d "
                               "listeners=%d bells=%d",
                               (int)r->mpm->my_generation,
                               (unsigned long)r->segment.ino, ph_envs->nelts,
                               nlisteners, ph_doorbells_count());
     /* sv[0] is close-on-exec, and beyond what the child keeps */
-    rv = spawn_factory(p, fds, (char *const *)argv->elts, spec, &pid);
+    rv = ph_factory_spawn(p, fds, (char *const *)argv->elts, spec, &pid);
     close(sv[1]);
     apr_pool_destroy(p);
     if (rv != 0) {
@@ -509,8 +561,13 @@ static int await_ready(factory *f)
     int rv;
 
     f->pending = 0;
-    if ((rv = receive(f->ctl, &m, READY_TIMEOUT_MS)) == 0
-        && m.kind != PH_FACTORY_READY) {
+    /* a blank said WAITING before it read ASSIGN */
+    while ((rv = receive(f->ctl, &m, f->from_blank ? BLANK_READY_TIMEOUT_MS
+                                                   : READY_TIMEOUT_MS)) == 0
+           && f->from_blank && m.kind == PH_FACTORY_WAITING) {
+        ;
+    }
+    if (rv == 0 && m.kind != PH_FACTORY_READY) {
         rv = EPROTO;
     }
     if (rv != 0) {
@@ -535,10 +592,21 @@ static int start(factory *f, ph_env *env, int wait)
         if (apr_time_now() < f->retry_at) {
             return EAGAIN;
         }
+        f->from_blank = 0;
         rv = launch(f, env);
     }
     if (!rv && f->pending && wait) {
         rv = await_ready(f);
+        if (rv != 0 && f->from_blank) {
+            /* the request is still served: by an exec'd factory, now */
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, ap_server_conf,
+                         PHLOGNO(00662) "%s: the blank factory it took did "
+                         "not get ready; exec'ing its own", label(f));
+            rv = launch(f, env);
+            if (!rv && f->pending) {
+                rv = await_ready(f);
+            }
+        }
     }
     if (rv != 0) {
         f->retry_delay = f->retry_delay ? f->retry_delay * 2 : RETRY_FIRST;
@@ -610,6 +678,16 @@ static pid_t fork_through(factory *f, ph_env *env, int slot, int value)
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, PHLOGNO(00192)
                  "%s forked pid %ld for slot %d in %" APR_TIME_T_FMT " us",
                  label(f), (long)pid, slot, apr_time_now() - asked);
+    if (f->cold && env) {
+        /* a cold start of an environment that starts on demand: the next
+         * one may take a blank (those with MinProcessors start theirs
+         * with the server, and are not cold again) */
+        f->cold = 0;
+        if (ph_env_limit(&env->limits,
+                         offsetof(ph_env_limits, min_processors)) == 0) {
+            ph_blank_top_up();
+        }
+    }
     return pid;
 }
 
@@ -647,6 +725,9 @@ int ph_factory_reaped(pid_t pid, int status)
     factory *f, **pp;
     int i;
 
+    if (ph_blank_reaped(pid, status)) {
+        return 1;
+    }
     for (i = 0; i < ncurrent; i++) {
         if (current[i].pid == pid) {
             if (!current[i].retired) {
@@ -657,6 +738,7 @@ int ph_factory_reaped(pid_t pid, int status)
             }
             forget(&current[i]);
             current[i].retired = 0;
+            current[i].from_blank = 0;
             return 1;
         }
     }
@@ -719,6 +801,7 @@ void ph_factory_generation_end(void)
     }
     current = NULL;
     ncurrent = 0;
+    ph_blank_generation_end();
     ph_factory_tidy();
 }
 
@@ -767,6 +850,7 @@ void ph_factory_tidy(void)
     factory *f;
 
     retire_idle();
+    ph_blank_tidy();
 
     for (f = older; f; f = f->next) {
         if (f->ctl >= 0 && !has_children(f)) {
@@ -793,4 +877,5 @@ void ph_factory_close_in_child(void)
             f->ctl = -1;
         }
     }
+    ph_blank_close_in_child();
 }

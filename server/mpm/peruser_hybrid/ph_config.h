@@ -31,6 +31,7 @@ typedef struct ph_settings {
     long min_spare_processors;/* MinSpareProcessors */
     long max_spare_processors;/* MaxSpareProcessors */
     long idle_timeout;        /* IdleTimeout (seconds) */
+    long factory_reserve;     /* FactoryReserve (blank factories) */
     long max_request_workers; /* MaxRequestWorkers / MaxClients */
     long start_servers;       /* StartServers */
     long min_spare_threads;   /* MinSpareThreads */

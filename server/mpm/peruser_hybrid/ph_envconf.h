@@ -62,6 +62,21 @@ const char *ph_envconf_path(const ph_env *env);
  * MultiplexerFacts, ph_front.h), or NULL if none was written. */
 const char *ph_envconf_front_path(void);
 
+/*
+ * The blank factories' file of this generation (envconf_blank_write.c,
+ * ph_factory.h): written beside the multiplexers' file, from its text;
+ * blank.<gen>.conf (no environment's file can be named so: theirs start
+ * with "env-").  ph_envconf_blank_write returns its name (from p), or
+ * NULL when this generation has none (logged); ph_envconf_blank_path the
+ * whole path, or NULL.
+ */
+#define PH_ENVCONF_BLANK_PREFIX "blank."
+const char *ph_envconf_blank_write(apr_pool_t *p, apr_pool_t *ptemp,
+                                   server_rec *s, const char *dir, int gen,
+                                   const char *front_text);
+const char *ph_envconf_blank_path(void);
+void ph_envconf_blank_forget(void);
+
 /* The configuration file httpd read (its -f, made absolute as httpd made
  * it), or NULL if it cannot be told. */
 const char *ph_envconf_main_file(apr_pool_t *p, server_rec *s);

@@ -75,7 +75,9 @@ typedef enum ph_factory_kind {
     PH_FACTORY_READY = 1,           /* factory -> parent: serving spawns */
     PH_FACTORY_SPAWN,               /* parent -> factory: fork for slot */
     PH_FACTORY_SPAWNED,             /* factory -> parent: slot, pid */
-    PH_FACTORY_FAILED               /* factory -> parent: slot, errno */
+    PH_FACTORY_FAILED,              /* factory -> parent: slot, errno */
+    PH_FACTORY_WAITING,             /* blank -> parent: waiting for ASSIGN */
+    PH_FACTORY_ASSIGN               /* parent -> blank: ph_factory_assign */
 } ph_factory_kind;
 
 typedef struct ph_factory_msg {
@@ -84,6 +86,41 @@ typedef struct ph_factory_msg {
     int32_t slot;
     int32_t value;                  /* SPAWNED: pid; FAILED: errno */
 } ph_factory_msg;
+
+/*
+ * Blank factories (issue 13, cold start; parent_blank.c, factory_blank.c).
+ * A blank is exec'd exactly as a factory is (the same binary, -d, -D, -C,
+ * -c, PH_FACTORY) but on the generation's blank file (envconf_blank.c:
+ * the server's LoadModule lines, PH_BLANK_DIRECTIVE, then neutral
+ * server-level lines that only its first pass reads), holding the control
+ * socket at 3 and /dev/null at 4 .. 5 + m (where an environment's
+ * descriptors will go), with the spec "blank gen=<g> bells=<m>" padded
+ * with spaces to PH_BLANK_SPEC_ROOM.  In its second pass PH_BLANK_DIRECTIVE
+ * says WAITING and blocks until the parent sends ASSIGN: the spec an
+ * exec'd factory of X would have (written over the padded one, so
+ * /proc/PID/environ shows it), X's file, and by SCM_RIGHTS X's channel,
+ * answer channel and the m doorbells, which pre_config moves to 4, 5, 6..
+ * X's file is then read in place of the rest of the blank file; from
+ * there the blank is X's factory for good (READY, SPAWN, ...).
+ *
+ *   parent                              blank (root, no environment)
+ *     | posix_spawn apache2 -f blank.G.conf, spec "blank ..."
+ *     |  <----------------------------- WAITING (pass 2, modules loaded)
+ *     |  ASSIGN spec, X.conf + fds ---> reads X.conf, pre_config adopts
+ *     |  <----------------------------- READY, then as any factory
+ */
+#define PH_BLANK_DIRECTIVE  "PHFactoryBlankAwait"
+#define PH_BLANK_SPEC_ROOM  480     /* bytes of the padded spec */
+#define PH_BLANK_MAX_FDS    253     /* SCM_MAX_FD: channel, answer, bells */
+
+typedef struct ph_factory_assign {
+    uint32_t magic;                 /* PH_FACTORY_MSG_MAGIC */
+    uint32_t kind;                  /* PH_FACTORY_ASSIGN */
+    int32_t nfds;                   /* descriptors sent with it */
+    int32_t reserved;
+    char spec[PH_BLANK_SPEC_ROOM];  /* NUL-terminated, "env=..." */
+    char path[1024];                /* X's file, NUL-terminated, absolute */
+} ph_factory_assign;
 
 /* ---- parent (parent_factory.c) ---------------------------------------- */
 
@@ -180,6 +217,53 @@ int ph_factory_owner_restore(apr_pool_t *pconf, apr_pool_t *plog,
  * to give a first processor, so that they read their configurations side
  * by side (the fork that follows waits for each READY in turn). */
 void ph_factory_prestart(ph_env *env);
+
+/* The arguments every factory (and blank) is exec'd with, a copy from p,
+ * and the spawn itself (fds[i] at 3 + i, PH_FACTORY_ENVVAR=spec). */
+apr_array_header_t *ph_factory_base_argv(apr_pool_t *p);
+int ph_factory_spawn(apr_pool_t *p, const apr_array_header_t *fds,
+                     char *const argv[], const char *spec, pid_t *pid);
+
+/* ---- blank factories, the parent's side (parent_blank.c) -------------- */
+
+/* Start of a generation: no blank yet (those of the last one are gone). */
+void ph_blank_generation_start(void);
+
+/* Take a live blank of this generation for env: ASSIGN sent with spec,
+ * path and fds.  0 and *pid, *ctl (the blank is then env's factory and
+ * no longer in the reserve), or -1: none, or it failed (killed). */
+int ph_blank_take(const char *spec, const char *path,
+                  const apr_array_header_t *fds, pid_t *pid, int *ctl);
+
+/* After a cold start: start blanks up to FactoryReserve. */
+void ph_blank_top_up(void);
+
+/* The main loop: a blank unused for a while, or one that never said
+ * WAITING, is stopped. */
+void ph_blank_tidy(void);
+
+/* A reaped pid: 1 if it was a blank of the reserve (forgotten), else 0. */
+int ph_blank_reaped(pid_t pid, int status);
+
+/* End of a generation, and in a child forked from the parent: every blank
+ * stopped (killed) and its control socket closed. */
+void ph_blank_generation_end(void);
+void ph_blank_close_in_child(void);
+
+/* ---- a blank, in itself (factory_blank.c) ----------------------------- */
+
+/* PH_BLANK_DIRECTIVE (EXEC_ON_READ): nothing in the first pass; in the
+ * second, WAITING, ASSIGN, and the environment's file read in place of
+ * the rest of this one. */
+const char *ph_factory_blank_cmd(cmd_parms *cmd, void *mconfig);
+
+/* Whether this process is a blank not yet assigned. */
+int ph_factory_is_blank(void);
+
+/* pre_config of the pass after ASSIGN: the descriptors it brought moved
+ * to 4, 5, 6 ..  OK, or !OK (logged: the blank exits, its environment's
+ * factory is exec'd instead). */
+int ph_factory_blank_adopt(void);
 
 /* pre_config, in a factory's first configuration pass only: unlink the
  * <VirtualHost> sections from the tree (factory_first_pass.c). */
