@@ -340,12 +340,7 @@ LoadModule macro_module @@MODDIR@@/mod_macro.so
     MinSpareProcessors 0
 </Processor>
 </Macro>
-<Processor alice>
-    User alice
-    Group alice
-    MinProcessors 1
-    MinSpareProcessors 0
-</Processor>
+""" + phtest.TWO_PROCESSORS.split("<Processor bob>")[0] + """\
 Use Proc bob
 """ + vhost("alice.test", "alice", "alice") + vhost("bob.test", "bob", "bob")
 
