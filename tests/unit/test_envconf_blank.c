@@ -86,12 +86,14 @@ static void test_refused(void)
     CU_ASSERT_PTR_NULL(ph_envconf_blank_text(
         p, "<IfDefine SSL>\nLoadModule ssl_module /m/mod_ssl.so\n"
            "</IfDefine>\n", "Await", "", NULL, NULL, &why));
-    CU_ASSERT_PTR_NOT_NULL(why && strstr(why, "inside a section"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "inside a section"));
     why = NULL;
     CU_ASSERT_PTR_NULL(ph_envconf_blank_text(
         p, "LoadModule ssl_module \\\n /m/mod_ssl.so\n", "Await", "", NULL,
         NULL, &why));
-    CU_ASSERT_PTR_NOT_NULL(why && strstr(why, "continued"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "continued"));
     /* a continued line that is not a load is passed over whole */
     why = NULL;
     CU_ASSERT_PTR_NOT_NULL(ph_envconf_blank_text(
