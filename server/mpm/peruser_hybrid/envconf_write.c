@@ -96,8 +96,8 @@ typedef struct {
     const ph_env *self;             /* the environment being written */
     unsigned stubs;                 /* vhosts written as stubs for it */
     unsigned run_vhosts, run_stubs; /* of those, in runs; the runs' stubs */
-    /* The <Processor> blocks the scanner met, by the index of the
-     * parent's environment of that name (NULL: not counted). */
+    /* The <Processor> blocks the scanner met in this emit, by the index
+     * of the parent's environment of that name (reset_visits). */
     unsigned char *met;
     int nmet;
     const char *outside;            /* a TLS cache line no file can
@@ -438,19 +438,6 @@ static void ensure_stub(owner_map *m, vh_entry *e)
     }
 }
 
-/* An environment's name as one word of a PH_STUB_MEMBER_DIRECTIVE line. */
-static int word_safe(const char *v)
-{
-    const char *c;
-
-    for (c = v; *c; c++) {
-        if (apr_isspace(*c)) {
-            return 0;
-        }
-    }
-    return stub_safe(v);
-}
-
 /*
  * The runs of X's file (envconf_stub.h): consecutive vhosts, in
  * definition order, each defined by a <VirtualHost> of its own (not a Use
@@ -479,8 +466,7 @@ static void plan_runs(owner_map *m)
         e->run_written = 0;
         if (m->self == &no_env
             || e->site != PH_ENVCONF_AT_VHOST || e->key->list->nelts != 1
-            || !e->env || e->env == m->self
-            || (front && !word_safe(e->env->name))) {
+            || !e->env || e->env == m->self) {
             prev = NULL;
             continue;
         }
@@ -806,8 +792,9 @@ static const char *rewrite_line(void *ctx, apr_pool_t *p,
 }
 
 /*
- * Which <Processor> blocks a file holds (issue 13).  The multiplexers'
- * file, and the check, all of them.  An environment's file: its own, the
+ * Which <Processor> blocks a file holds (issue 13).  The check, all of
+ * them; the multiplexers' file, none (every environment is named in its
+ * PH_ENV_LIST_DIRECTIVE lines instead).  An environment's file: its own, the
  * main server's environment's (a ServerEnvironment at server level must
  * find its block) and the StatusEnvironment's (ph_status_check_config,
  * ph_env_scoreboard_viewer), each with its index in the whole
@@ -835,7 +822,8 @@ static const char *processor_block(void *ctx, apr_pool_t *p,
     const ph_env *env;
 
     PH_CHECK_MAGIC(m, OWNER_MAP_MAGIC);
-    if (m->met && (env = ph_env_named(name)) && !m->met[env->index]) {
+    env = ph_env_named(name);
+    if (env && !m->met[env->index]) {
         m->met[env->index] = 1;
         m->nmet++;
     }
@@ -846,7 +834,7 @@ static const char *processor_block(void *ctx, apr_pool_t *p,
     if (keeps_every_block(m)) {
         return "";
     }
-    if (!(env = ph_env_named(name))
+    if (!env
         || (env != m->self && env != ph_env_of_server(ap_server_conf)
             && !is_status_env(env))) {
         return NULL;
