@@ -140,7 +140,7 @@ static void listen_to(blank *b)
 static void launch(blank *b)
 {
     ph_retained *r = ph_retained_state;
-    apr_array_header_t *argv, *fds;
+    apr_array_header_t *fds;
     apr_pool_t *p;
     char *spec;
     int sv[2], devnull, rv, i, bells = ph_doorbells_count();
@@ -155,15 +155,6 @@ static void launch(blank *b)
         return;
     }
     apr_pool_create(&p, NULL);
-    argv = ph_factory_base_argv(p);
-    APR_ARRAY_PUSH(argv, const char *) = "-f";
-    APR_ARRAY_PUSH(argv, const char *) = ph_envconf_blank_path();
-    APR_ARRAY_PUSH(argv, const char *) = "-c";
-    APR_ARRAY_PUSH(argv, const char *) = apr_psprintf(
-        p, "PidFile %s", ap_runtime_dir_relative(
-            p, apr_psprintf(p, "peruser_hybrid.factory.%ld.(blank).pid",
-                            (long)getpid())));
-    APR_ARRAY_PUSH(argv, const char *) = NULL;
     /* 3: the control socket; 4 .. 5 + m: where ASSIGN puts X's channel,
      * answer channel and the doorbells (held until then by /dev/null) */
     fds = apr_array_make(p, 3 + bells, sizeof(int));
@@ -177,7 +168,9 @@ static void launch(blank *b)
                                "bells=%d", (int)r->mpm->my_generation, bells);
     memset(spec + len, ' ', PH_BLANK_SPEC_ROOM - 1 - len);
     spec[PH_BLANK_SPEC_ROOM - 1] = '\0';
-    rv = ph_factory_spawn(p, fds, (char *const *)argv->elts, spec, &b->pid);
+    rv = ph_factory_spawn(p, fds, ph_factory_argv(p, ph_envconf_blank_path(),
+                                                  "(blank)"),
+                          spec, &b->pid);
     close(sv[1]);
     close(devnull);
     apr_pool_destroy(p);

@@ -213,9 +213,23 @@ int ph_factory_generation_start(apr_pool_t *pconf)
     return 0;
 }
 
-apr_array_header_t *ph_factory_base_argv(apr_pool_t *p)
+char *const *ph_factory_argv(apr_pool_t *p, const char *conf,
+                             const char *label)
 {
-    return apr_array_copy(p, base_argv);
+    apr_array_header_t *argv = apr_array_copy(p, base_argv);
+
+    push(argv, "-f");
+    push(argv, conf);
+    /* After the configuration: a PidFile of its own, which it never
+     * writes, so that httpd's start-up check ("already running") does
+     * not find the parent's. */
+    push(argv, "-c");
+    push(argv, apr_psprintf(p, "PidFile %s", ap_runtime_dir_relative(
+                                p, apr_psprintf(p, "peruser_hybrid.factory."
+                                                "%ld.%s.pid", (long)getpid(),
+                                                label))));
+    push(argv, NULL);
+    return (char *const *)argv->elts;
 }
 
 /* How f is named in messages (in a buffer of its own: the parent is one
@@ -481,9 +495,9 @@ static int take_blank(apr_pool_t *p, factory *f, ph_env *env,
 static int launch(factory *f, ph_env *env)
 {
     ph_retained *r = ph_retained_state;
-    apr_array_header_t *argv, *fds;
+    apr_array_header_t *fds;
     apr_pool_t *p;
-    const char *spec;
+    const char *spec, *conf;
     int sv[2], rv, nlisteners;
     pid_t pid;
     apr_time_t began = apr_time_now();
@@ -496,30 +510,16 @@ static int launch(factory *f, ph_env *env)
         return rv;      /* logged */
     }
     apr_pool_create(&p, NULL);
-    argv = apr_array_copy(p, base_argv);
-    push(argv, "-f");
-    push(argv, config_of(p, env));
-    if (!APR_ARRAY_IDX(argv, argv->nelts - 1, const char *)) {
+    if (!(conf = config_of(p, env))) {
         apr_pool_destroy(p);
         return EIO;     /* logged */
     }
     f->cold = 1;
-    if (env && !f->from_blank && take_blank(p, f, env,
-            APR_ARRAY_IDX(argv, argv->nelts - 1, const char *)) == 0) {
+    if (env && !f->from_blank && take_blank(p, f, env, conf) == 0) {
         apr_pool_destroy(p);
         return 0;
     }
     f->from_blank = 0;
-    /* After the configuration: a PidFile of its own, which it never
-     * writes, so that httpd's start-up check ("already running") does
-     * not find the parent's. */
-    push(argv, "-c");
-    push(argv, apr_psprintf(p, "PidFile %s", ap_runtime_dir_relative(
-                                p, apr_psprintf(p, "peruser_hybrid.factory."
-                                                "%ld.%s.pid", (long)getpid(),
-                                                env ? env->name
-                                                    : "(multiplexers)"))));
-    push(argv, NULL);
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
         rv = errno;
         apr_pool_destroy(p);
@@ -533,7 +533,10 @@ static int launch(factory *f, ph_env *env)
                               (unsigned long)r->segment.ino, ph_envs->nelts,
                               nlisteners, ph_doorbells_count());
     /* sv[0] is close-on-exec, and beyond what the child keeps */
-    rv = ph_factory_spawn(p, fds, (char *const *)argv->elts, spec, &pid);
+    rv = ph_factory_spawn(p, fds,
+                          ph_factory_argv(p, conf, env ? env->name
+                                                       : "(multiplexers)"),
+                          spec, &pid);
     close(sv[1]);
     apr_pool_destroy(p);
     if (rv != 0) {

@@ -218,9 +218,11 @@ int ph_factory_owner_restore(apr_pool_t *pconf, apr_pool_t *plog,
  * by side (the fork that follows waits for each READY in turn). */
 void ph_factory_prestart(ph_env *env);
 
-/* The arguments every factory (and blank) is exec'd with, a copy from p,
- * and the spawn itself (fds[i] at 3 + i, PH_FACTORY_ENVVAR=spec). */
-apr_array_header_t *ph_factory_base_argv(apr_pool_t *p);
+/* The arguments a factory (or blank) is exec'd with, from p: the
+ * parent's own, -f conf, and a PidFile of its own named after label; and
+ * the spawn itself (fds[i] at 3 + i, PH_FACTORY_ENVVAR=spec). */
+char *const *ph_factory_argv(apr_pool_t *p, const char *conf,
+                             const char *label);
 int ph_factory_spawn(apr_pool_t *p, const apr_array_header_t *fds,
                      char *const argv[], const char *spec, pid_t *pid);
 
