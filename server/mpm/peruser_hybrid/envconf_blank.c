@@ -54,6 +54,20 @@ static int continued(const char *line, size_t len)
     return len && line[len - 1] == '\\';
 }
 
+/* The line s..eol (${VAR}s resolved), ending in a newline, onto out. */
+static void push_line(apr_pool_t *p, apr_array_header_t *out, const char *s,
+                      const char *eol,
+                      const char *(*resolve)(void *ctx, apr_pool_t *p,
+                                             const char *line),
+                      void *ctx)
+{
+    s = apr_pstrndup(p, s, (apr_size_t)(eol - s));
+    APR_ARRAY_PUSH(out, const char *) = resolve ? resolve(ctx, p, s) : s;
+    if (eol[-1] != '\n') {
+        APR_ARRAY_PUSH(out, const char *) = "\n";
+    }
+}
+
 const char *ph_envconf_blank_text(apr_pool_t *p, const char *front,
                                   const char *directive, const char *tail,
                                   const char *(*resolve)(void *ctx,
@@ -95,12 +109,7 @@ const char *ph_envconf_blank_text(apr_pool_t *p, const char *front,
                || starts_with_word(s, "LoadFile");
         if (!load) {
             if (depth == 0 && !cont && first_pass_line(s)) {
-                s = apr_pstrndup(p, s, (apr_size_t)(eol - s));
-                APR_ARRAY_PUSH(first, const char *) =
-                    resolve ? resolve(ctx, p, s) : s;
-                if (eol[-1] != '\n') {
-                    APR_ARRAY_PUSH(first, const char *) = "\n";
-                }
+                push_line(p, first, s, eol, resolve, ctx);
             }
             continue;
         }
@@ -112,11 +121,7 @@ const char *ph_envconf_blank_text(apr_pool_t *p, const char *front,
                                 c);
             return NULL;
         }
-        s = apr_pstrndup(p, s, (apr_size_t)(eol - s));
-        APR_ARRAY_PUSH(out, const char *) = resolve ? resolve(ctx, p, s) : s;
-        if (eol[-1] != '\n') {
-            APR_ARRAY_PUSH(out, const char *) = "\n";
-        }
+        push_line(p, out, s, eol, resolve, ctx);
     }
     APR_ARRAY_PUSH(out, const char *) = directive;
     APR_ARRAY_PUSH(out, const char *) = "\n";

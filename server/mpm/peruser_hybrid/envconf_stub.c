@@ -79,19 +79,30 @@ static void alias_add(void *ctx, const char *name)
     alias_put(at, "\"", 1);
 }
 
+/* Every name of member part (its ServerName first, if with_server_name),
+ * in order, to f. */
+static void each_member_name(const ph_stub_parts *part, int with_server_name,
+                             void (*f)(void *ctx, const char *name),
+                             void *ctx)
+{
+    int j;
+
+    if (with_server_name && part->server_name) {
+        f(ctx, part->server_name);
+    }
+    for (j = 0; part->aliases && j < part->aliases->nelts; j++) {
+        f(ctx, APR_ARRAY_IDX(part->aliases, j, const char *));
+    }
+}
+
 /* Each name of the run but the first's ServerName, in order, to f. */
 static void each_alias(const ph_stub_parts *const *parts, int n,
                        void (*f)(void *ctx, const char *name), void *ctx)
 {
-    int i, j;
+    int i;
 
     for (i = 0; i < n; i++) {
-        if (i > 0 && parts[i]->server_name) {
-            f(ctx, parts[i]->server_name);
-        }
-        for (j = 0; parts[i]->aliases && j < parts[i]->aliases->nelts; j++) {
-            f(ctx, APR_ARRAY_IDX(parts[i]->aliases, j, const char *));
-        }
+        each_member_name(parts[i], i > 0, f, ctx);
     }
 }
 
@@ -144,21 +155,6 @@ const char *ph_stub_text(apr_pool_t *p, const ph_stub_parts *const *parts,
     return apr_array_pstrcat(p, out, '\0');
 }
 
-/* Every name of member part, its ServerName first, to f. */
-static void each_member_name(const ph_stub_parts *part,
-                             void (*f)(void *ctx, const char *name),
-                             void *ctx)
-{
-    int j;
-
-    if (part->server_name) {
-        f(ctx, part->server_name);
-    }
-    for (j = 0; part->aliases && j < part->aliases->nelts; j++) {
-        f(ctx, APR_ARRAY_IDX(part->aliases, j, const char *));
-    }
-}
-
 const char *ph_stub_members_text(apr_pool_t *p,
                                  const ph_stub_parts *const *parts, int n)
 {
@@ -175,12 +171,12 @@ const char *ph_stub_members_text(apr_pool_t *p,
         at.head = heads[i];
         /* a member with no name still has its line */
         at.cap += strlen(heads[i]) + 1;
-        each_member_name(parts[i], alias_bound, &at);
+        each_member_name(parts[i], 1, alias_bound, &at);
     }
     at.buf = apr_palloc(p, at.cap);
     for (i = 0; i < n; i++) {
         at.head = heads[i];
-        each_member_name(parts[i], alias_add, &at);
+        each_member_name(parts[i], 1, alias_add, &at);
         if (!at.line_len) {
             alias_put(&at, at.head, strlen(at.head));
         }
