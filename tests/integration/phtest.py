@@ -19,6 +19,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -473,6 +474,54 @@ class Scripted:
                 f"data={self.data[:60]!r}>")
 
 
+# Client ports the batteries hand out themselves.  They tell a client's
+# error-log lines apart by its port (an error line names no local port), so a
+# port must not be used twice against one server: the kernel's own choice is
+# unique only among sockets open at once, and a client whose connection the
+# server closed frees its port at once for the next one.  These come from above
+# the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by
+# default), where no other client of the machine gets one, each once per test
+# run until the range wraps.
+def _own_port_range():
+    try:
+        hi = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        hi = 60999
+    return (hi + 1, 65535) if hi <= 64535 else (20000, 29999)
+
+
+_OWN_PORTS = _own_port_range()
+_own_port_next = [_OWN_PORTS[0]]
+_own_port_lock = threading.Lock()
+
+
+def _take_own_port():
+    with _own_port_lock:
+        p = _own_port_next[0]
+        _own_port_next[0] = p + 1 if p < _OWN_PORTS[1] else _OWN_PORTS[0]
+        return p
+
+
+def _connect_from_own_port(port, timeout):
+    """A connection to 127.0.0.1:port from a client port no earlier client
+    of this test run used (one held by someone else is skipped)."""
+    for _ in range(200):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", _take_own_port()))
+        except OSError:
+            s.close()
+            continue
+        s.settimeout(timeout)
+        try:
+            s.connect(("127.0.0.1", port))
+        except OSError:
+            s.close()
+            raise
+        return s
+    raise OSError("no free client port in %d-%d" % _OWN_PORTS)
+
+
 def script_exchange(port, steps, limit=20.0):
     """Run `steps` on a fresh connection (TCP_NODELAY, so each send is its
     own segment), then read until the server closes or `limit` seconds
@@ -485,13 +534,7 @@ def script_exchange(port, steps, limit=20.0):
       "RST"                  close with SO_LINGER 0 (a reset) and return
     Returns a Scripted."""
     t0 = time.monotonic()
-    # Bound before connect: a port the kernel picks at connect time is only
-    # unique per destination, so two clients of two listeners can share one,
-    # and the batteries tell their error-log lines apart by the client port
-    # (an error line names no local port).  bind() picks one no other open
-    # socket holds.
-    s = socket.create_connection(("127.0.0.1", port), timeout=limit,
-                                 source_address=("127.0.0.1", 0))
+    s = _connect_from_own_port(port, limit)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     out = Scripted(s.getsockname()[1])
 
