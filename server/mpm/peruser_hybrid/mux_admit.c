@@ -25,6 +25,7 @@
 #include "ph_log.h"
 #include "ph_segment.h"
 #include "policy_admit.h"
+#include "zero_pages.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -361,8 +362,9 @@ void ph_admit_init(apr_pool_t *p, int nenvs)
     }
     handed.nenvs = nenvs;
     handed.n = 0;
-    handed.marked = apr_pcalloc(p, (apr_size_t)nenvs + 1);
-    handed.list = apr_pcalloc(p, sizeof(int) * ((apr_size_t)nenvs + 1));
+    /* pages on use (zero_pages.h) */
+    handed.marked = ph_zero_pages(p, (apr_size_t)nenvs + 1, 1);
+    handed.list = ph_zero_pages(p, (apr_size_t)nenvs + 1, sizeof(int));
 }
 
 int ph_admit_unclaimed(void)

@@ -32,6 +32,7 @@
 #include "ph_clock.h"
 #include "ph_env.h"
 #include "ph_log.h"
+#include "zero_pages.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -49,7 +50,7 @@ static drop_note noenv_note;    /* vhosts without environment */
 void ph_mux_drops_init(apr_pool_t *p, int nenvs)
 {
     nnotes = nenvs;
-    notes = apr_pcalloc(p, sizeof(*notes) * (apr_size_t)nnotes);
+    notes = ph_zero_pages(p, (apr_size_t)nnotes, sizeof(*notes));  /* on use */
 }
 
 /* Count one drop; 1 if a line is due now (the count then restarts). */

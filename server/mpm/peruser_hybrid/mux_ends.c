@@ -26,6 +26,7 @@
 #include "ph_config.h"
 #include "ph_env.h"
 #include "ph_log.h"
+#include "zero_pages.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -45,19 +46,17 @@ static mux_ends me = { -1, 0, 0, NULL, NULL, -1, -1, NULL, NULL };
 void ph_mux_ends_init(apr_pool_t *p, int nenvs, int broker_fd,
                       int (*busy)(int env_index))
 {
-    int i;
-
     me.broker_fd = broker_fd;
     me.nenvs = nenvs;
     me.held = 0;
-    me.prev = apr_palloc(p, sizeof(int) * (apr_size_t)(nenvs + 1));
-    me.next = apr_palloc(p, sizeof(int) * (apr_size_t)(nenvs + 1));
-    me.asked_ms = apr_pcalloc(p, sizeof(long long) * (apr_size_t)(nenvs + 1));
+    /* Pages on use (zero_pages.h): prev and next mean something only for
+     * an environment on the list, and link_newest sets both of them before
+     * anything reads them. */
+    me.prev = ph_zero_pages(p, (apr_size_t)nenvs + 1, sizeof(int));
+    me.next = ph_zero_pages(p, (apr_size_t)nenvs + 1, sizeof(int));
+    me.asked_ms = ph_zero_pages(p, (apr_size_t)nenvs + 1, sizeof(long long));
     me.newest = me.oldest = -1;
     me.busy = busy;
-    for (i = 0; i < nenvs; i++) {
-        me.prev[i] = me.next[i] = -1;
-    }
 }
 
 static int held(const ph_env *env)

@@ -66,6 +66,7 @@
 #include "ph_log.h"
 #include "ph_magic.h"
 #include "ph_segment.h"
+#include "zero_pages.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -323,7 +324,9 @@ static void arm_channel(mux_state *m, int env_index, int on)
     if (m->chan_armed[env_index] == on || fd < 0) {
         return;     /* (an environment armed is never evicted: fd stays) */
     }
+    m->chan_tags[env_index].kind = TAG_CHANNEL;
     m->chan_tags[env_index].fd = fd;
+    m->chan_tags[env_index].env_index = env_index;
     memset(&ev, 0, sizeof(ev));
     ev.events = EPOLLOUT;
     ev.data.ptr = &m->chan_tags[env_index];
@@ -1171,20 +1174,17 @@ static int setup(mux_state *m, int slot, int mux_index,
     if ((m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         return errno;
     }
-    m->pending = apr_pcalloc(pchild, sizeof(mux_list) * ph_envs->nelts);
-    m->waiting = apr_pcalloc(pchild, sizeof(int) * (ph_envs->nelts + 1));
-    m->waiting_at = apr_pcalloc(pchild, sizeof(int) * (ph_envs->nelts + 1));
+    /* Per environment, all zero until an environment is routed to: pages
+     * on use (zero_pages.h).  A channel's tag is filled in when it is
+     * armed.  Our partitions get our pid on their first use too
+     * (ph_shm_partition_own): not here, which would touch a page of every
+     * environment's region (ph_shm_layout.h). */
+    m->pending = ph_zero_pages(pchild, ph_envs->nelts, sizeof(mux_list));
+    m->waiting = ph_zero_pages(pchild, ph_envs->nelts + 1, sizeof(int));
+    m->waiting_at = ph_zero_pages(pchild, ph_envs->nelts + 1, sizeof(int));
     ph_admit_init(pchild, ph_envs->nelts);
-    m->chan_tags = apr_pcalloc(pchild, sizeof(ev_tag) * ph_envs->nelts);
-    m->chan_armed = apr_pcalloc(pchild, sizeof(int) * ph_envs->nelts);
-    for (i = 0; i < ph_envs->nelts; i++) {
-        m->chan_tags[i].kind = TAG_CHANNEL;
-        m->chan_tags[i].fd = -1;      /* set when armed */
-        m->chan_tags[i].env_index = i;
-        /* Our partitions get our pid on their first use
-         * (ph_shm_partition_own), not here: that would touch a page of
-         * every environment's region (ph_shm_layout.h). */
-    }
+    m->chan_tags = ph_zero_pages(pchild, ph_envs->nelts, sizeof(ev_tag));
+    m->chan_armed = ph_zero_pages(pchild, ph_envs->nelts, sizeof(int));
     for (lr = ap_listeners; lr; lr = lr->next) {
         m->nlisteners++;
     }
