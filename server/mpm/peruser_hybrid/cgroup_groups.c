@@ -242,7 +242,13 @@ const char *ph_cgroup_check_config(apr_pool_t *p)
         if ((msg = check_env(p, env, have))) {
             return msg;
         }
-        apr_array_clear(env->cgroup_groups);
+        if (env->cgroup_groups) {
+            apr_array_clear(env->cgroup_groups);
+        }
+        else if (roots->nelts) {
+            env->cgroup_groups = apr_array_make(p, roots->nelts,
+                                                sizeof(const char *));
+        }
         for (j = 0; j < roots->nelts; j++) {
             APR_ARRAY_PUSH(env->cgroup_groups, const char *) =
                 apr_pstrcat(p, APR_ARRAY_IDX(roots, j, cg_root).dir, "/",
@@ -361,7 +367,8 @@ static int reused(cg_leaving *g, apr_time_t now)
     for (i = 0; i < ph_envs->nelts; i++) {
         const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
 
-        for (j = 0; j < env->cgroup_groups->nelts; j++) {
+        for (j = 0; env->cgroup_groups && j < env->cgroup_groups->nelts;
+             j++) {
             if (!strcmp(APR_ARRAY_IDX(env->cgroup_groups, j, const char *),
                         g->dir)) {
                 return 1;
@@ -491,7 +498,8 @@ void ph_cgroup_generation_end(void)
     for (i = 0; i < ph_envs->nelts; i++) {
         const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
 
-        for (j = 0; j < env->cgroup_groups->nelts; j++) {
+        for (j = 0; env->cgroup_groups && j < env->cgroup_groups->nelts;
+             j++) {
             const char *dir = APR_ARRAY_IDX(env->cgroup_groups, j,
                                             const char *);
 
@@ -599,7 +607,8 @@ void ph_cgroup_groups_remove(void)
     for (i = 0; i < ph_envs->nelts; i++) {
         const ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
 
-        for (j = 0; j < env->cgroup_groups->nelts; j++) {
+        for (j = 0; env->cgroup_groups && j < env->cgroup_groups->nelts;
+             j++) {
             group_remove(env->name, APR_ARRAY_IDX(env->cgroup_groups, j,
                                             const char *));
         }

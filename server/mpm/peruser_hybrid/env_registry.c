@@ -132,8 +132,9 @@ static ph_env *env_add(apr_pool_t *p, const char *name)
     env->chan[0] = env->chan[1] = -1;
     env->answer[0] = env->answer[1] = -1;
     env->shm_index = -1;
-    env->cgroups = apr_array_make(p, 1, sizeof(const char *));
-    env->cgroup_groups = apr_array_make(p, 1, sizeof(const char *));
+    /* cgroups and cgroup_groups stay NULL (none) until one is named or
+     * made: two arrays each of 10,000 environments would otherwise hold
+     * (issue 13). */
     env->numa_node = PH_NUMA_UNSET;
     env->nice_level = PH_NICE_UNSET;
     APR_ARRAY_PUSH(ph_envs, ph_env *) = env;
@@ -155,6 +156,9 @@ static const char *processor_line(cmd_parms *cmd, ph_env *env,
 
     if (!strcasecmp(dir->directive, "Cgroup")) {
         /* one directory per hierarchy (cgroup v1 has one per controller) */
+        if (!env->cgroups) {
+            env->cgroups = apr_array_make(cmd->pool, 1, sizeof(const char *));
+        }
         for (; *arg; arg = ap_getword_conf(cmd->temp_pool, &args)) {
             APR_ARRAY_PUSH(env->cgroups, const char *) =
                 apr_pstrdup(cmd->pool, arg);
@@ -518,7 +522,7 @@ static const char *check_env_places(apr_pool_t *p, ph_env *env)
                             "directory", env->name, env->defn_file,
                             env->defn_line, env->chroot_dir);
     }
-    for (i = 0; i < env->cgroups->nelts; i++) {
+    for (i = 0; env->cgroups && i < env->cgroups->nelts; i++) {
         const char *dir = APR_ARRAY_IDX(env->cgroups, i, const char *);
         const char *procs = apr_pstrcat(p, dir, "/cgroup.procs", NULL);
         if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)

@@ -32,10 +32,11 @@ typedef struct ph_env {
     gid_t gid;
     ph_env_limits limits;
     const char *chroot_dir;     /* Chroot: NULL = none */
-    apr_array_header_t *cgroups;/* Cgroup: directories (const char *) */
+    apr_array_header_t *cgroups;/* Cgroup: directories (const char *);
+                                 * NULL: none */
     /* The groups made for it under each CgroupRoot (dir/name; const char
      * *), computed at check_config by the parent and a factory alike;
-     * created by the parent only (cgroup_groups.c). */
+     * created by the parent only (cgroup_groups.c).  NULL: none. */
     apr_array_header_t *cgroup_groups;
     int cgroup_required;        /* CgroupRequired on */
     int numa_node;              /* NUMANode: PH_NUMA_UNSET = the global */
