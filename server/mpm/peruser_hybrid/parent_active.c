@@ -29,6 +29,7 @@
 #include "httpd.h"
 
 #include "ph_parent.h"
+#include "zero_pages.h"
 
 typedef struct active_set {
     unsigned char *marked;      /* one per environment */
@@ -57,8 +58,8 @@ void ph_active_generation_start(apr_pool_t *pconf, int nenvs)
     active.nenvs = nenvs;
     active.n = 0;
     active.sorted = 1;
-    active.marked = apr_pcalloc(pconf, (apr_size_t)nenvs + 1);
-    active.list = apr_pcalloc(pconf, sizeof(int) * ((apr_size_t)nenvs + 1));
+    active.marked = ph_zero_pages(pconf, (apr_size_t)nenvs + 1, 1);
+    active.list = ph_zero_pages(pconf, (apr_size_t)nenvs + 1, sizeof(int));
 }
 
 void ph_active_mark(int env_index)

@@ -50,6 +50,7 @@
 #include "ph_segment.h"
 #include "policy_mux.h"
 #include "policy_slots.h"
+#include "zero_pages.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -570,27 +571,29 @@ static int free_slots(void)
  * bound for a handoff never claimed (LOST_HANDOFF_MS, mux_admit.c). */
 #define QUEUE_WATCH apr_time_from_sec(60)
 
-/* The census and plan of this generation (see parent_gen). */
+/* The census and plan of this generation (see parent_gen).  Per
+ * environment, what only environments in use write is in zero pages
+ * (zero_pages.h): resident for those, not for 10,000 idle ones. */
 static void census_alloc(void)
 {
     int nenvs = ph_envs->nelts + 1, nslots = ph_retained_state->nslots, i;
     ph_slots_plan *p = &gen.plan;
 
-    gen.census_envs = apr_pcalloc(gen.pconf, sizeof(ph_slots_env) * nenvs);
+    gen.census_envs = ph_zero_pages(gen.pconf, nenvs, sizeof(ph_slots_env));
     gen.census_procs = apr_pcalloc(gen.pconf, sizeof(ph_slots_proc) * nslots);
     gen.mux_census = apr_pcalloc(gen.pconf, sizeof(ph_mux_scale_mux) * nslots);
     gen.mux_plan.retire = apr_pcalloc(gen.pconf, sizeof(int) * nslots);
-    gen.quiet_until_ms = apr_pcalloc(gen.pconf, sizeof(long long) * nenvs);
-    gen.forked = apr_pcalloc(gen.pconf, sizeof(int) * nenvs);
-    gen.proc_seen = apr_pcalloc(gen.pconf, sizeof(apr_time_t) * nenvs);
+    gen.quiet_until_ms = ph_zero_pages(gen.pconf, nenvs, sizeof(long long));
+    gen.forked = ph_zero_pages(gen.pconf, nenvs, sizeof(int));
+    gen.proc_seen = ph_zero_pages(gen.pconf, nenvs, sizeof(apr_time_t));
     gen.env_limits = apr_pcalloc(gen.pconf, sizeof(ph_slots_env) * nenvs);
     gen.published = apr_palloc(gen.pconf, sizeof(int) * nenvs);
     for (i = 0; i < nenvs; i++) {
         gen.published[i] = -1;
     }
-    gen.census_env = apr_pcalloc(gen.pconf, sizeof(int) * nenvs);
-    gen.census_pos = apr_pcalloc(gen.pconf, sizeof(int) * nenvs);
-    gen.keep = apr_pcalloc(gen.pconf, (apr_size_t)nenvs);
+    gen.census_env = ph_zero_pages(gen.pconf, nenvs, sizeof(int));
+    gen.census_pos = ph_zero_pages(gen.pconf, nenvs, sizeof(int));
+    gen.keep = ph_zero_pages(gen.pconf, nenvs, 1);
     ph_active_generation_start(gen.pconf, ph_envs->nelts);
     for (i = 0; i < ph_envs->nelts; i++) {
         ph_env *env = APR_ARRAY_IDX(ph_envs, i, ph_env *);
@@ -613,10 +616,11 @@ static void census_alloc(void)
     }
     p->spawn_env = apr_pcalloc(gen.pconf, sizeof(int) * nslots);
     p->why = apr_pcalloc(gen.pconf, sizeof(ph_slots_why) * nslots);
-    p->settle = apr_pcalloc(gen.pconf, sizeof(unsigned) * nenvs);
-    p->quiet_until_ms = apr_pcalloc(gen.pconf, sizeof(long long) * nenvs);
-    p->env_scratch = apr_pcalloc(gen.pconf,
-                                 sizeof(int) * PH_SLOTS_ENV_SCRATCH * nenvs);
+    p->settle = ph_zero_pages(gen.pconf, nenvs, sizeof(unsigned));
+    p->quiet_until_ms = ph_zero_pages(gen.pconf, nenvs, sizeof(long long));
+    p->env_scratch = ph_zero_pages(gen.pconf,
+                                   (apr_size_t)PH_SLOTS_ENV_SCRATCH * nenvs,
+                                   sizeof(int));
     p->proc_scratch = apr_pcalloc(gen.pconf, sizeof(int)
                                              * PH_SLOTS_PROC_SCRATCH * nslots);
     gen.pressure_said = 0;

@@ -21,6 +21,7 @@
 #include "ph_log.h"
 #include "ph_parent.h"
 #include "ph_segment.h"
+#include "zero_pages.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -276,7 +277,7 @@ int ph_segment_setup(apr_pool_t *pconf, ph_shm *map)
         env->shm_index = i;
         publish_env(ph_shm_env_at(&fresh, (uint32_t)i), env);
     }
-    demand_watch = apr_pcalloc(pconf, (apr_size_t)nenvs + 1);
+    demand_watch = ph_zero_pages(pconf, (apr_size_t)nenvs + 1, 1);
     demand_watch_n = nenvs;
     if (map->magic == PH_SHM_MAP_MAGIC) {
         carry_counters(map, &fresh);
