@@ -17,8 +17,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +384,44 @@ static void reap_helpers(void)
     }
 }
 
+/* How long the multiplexers' factory exec'd before the segment waits for
+ * its inode: the parent makes the segment while the factory reads its
+ * configuration (~20 ms at 1,000 environments, ~0.3 s at 10,000). */
+#define SEGMENT_WAIT_MS 60000
+
+/* The multiplexers' factory exec'd with ino=0
+ * (ph_factory_launch_multiplexers_early): the segment's inode is the
+ * first message on the control socket.  0 with *ino set, or -1 (the
+ * parent let us go, was silent, or sent anything else). */
+static int await_segment(int ctl, unsigned long *ino)
+{
+    struct pollfd pfd = { ctl, POLLIN, 0 };
+    ph_factory_msg m;
+    uint64_t v;
+    ssize_t n;
+    int rv;
+
+    do {
+        rv = poll(&pfd, 1, SEGMENT_WAIT_MS);
+    } while (rv < 0 && errno == EINTR);
+    if (rv <= 0) {
+        return -1;
+    }
+    do {
+        n = recv(ctl, &m, sizeof(m), 0);
+    } while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof(m) || m.magic != PH_FACTORY_MSG_MAGIC
+        || m.kind != PH_FACTORY_SEGMENT) {
+        return -1;
+    }
+    v = ((uint64_t)(uint32_t)m.slot << 32) | (uint32_t)m.value;
+    if (v == 0 || v > ULONG_MAX) {
+        return -1;
+    }
+    *ino = (unsigned long)v;
+    return 0;
+}
+
 static void serve(ph_env *env, int ctl)
 {
     for (;;) {
@@ -451,6 +491,12 @@ int ph_factory_run(apr_pool_t *pconf, server_rec *s)
      * in place of httpd's own pre_mpm (factory_scoreboard.c). */
     ap_scoreboard_fname = NULL;
     if (ph_factory_scoreboard(s, pconf, env, r->mpm->my_generation) != OK) {
+        return DONE;
+    }
+    if (sp.muxes && sp.ino == 0 && await_segment(ctl, &sp.ino) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PHLOGNO(00613)
+                     "the multiplexers' factory: the parent did not send "
+                     "the segment's inode; exiting");
         return DONE;
     }
     if (ph_segment_attach(pconf, env, sp.ino) != 0) {

@@ -68,6 +68,8 @@ typedef struct factory {
     int retired;                /* let go for idleness: no warning when
                                  * it exits */
     int pending;                /* exec'd, its READY not read yet */
+    int needs_segment;          /* exec'd with ino=0: SEGMENT not sent yet
+                                 * (ph_factory_launch_multiplexers_early) */
     int from_blank;             /* a blank assigned to it (parent_blank.c) */
     int cold;                   /* started for the processor being forked */
     apr_time_t launched;        /* when it was exec'd */
@@ -442,6 +444,7 @@ static void forget(factory *f)
     f->ctl = -1;
     f->pid = 0;
     f->pending = 0;
+    f->needs_segment = 0;
 }
 
 /* A factory that failed us: kill it (it is waited for with the others in
@@ -530,8 +533,10 @@ static int launch(factory *f, ph_env *env)
                : apr_psprintf(p, "multiplexers gen=%d ino=%lu envs=%d "
                               "listeners=%d bells=%d",
                               (int)r->mpm->my_generation,
-                              (unsigned long)r->segment.ino, ph_envs->nelts,
-                              nlisteners, ph_doorbells_count());
+                              f->needs_segment
+                              ? 0UL : (unsigned long)r->segment.ino,
+                              ph_envs->nelts, nlisteners,
+                              ph_doorbells_count());
     /* sv[0] is close-on-exec, and beyond what the child keeps */
     rv = ph_factory_spawn(p, fds,
                           ph_factory_argv(p, conf, env ? env->name
@@ -721,6 +726,56 @@ pid_t ph_factory_fork_multiplexer(int slot, int mux_index)
         return -1;
     }
     return fork_through(&current[ncurrent - 1], NULL, slot, mux_index);
+}
+
+void ph_factory_launch_multiplexers_early(void)
+{
+    factory *f;
+
+    if (!current || !ph_factory_in_use()) {
+        return;
+    }
+    f = &current[ncurrent - 1];
+    if (f->pid) {
+        return;
+    }
+    f->needs_segment = 1;
+    if (launch(f, NULL) != 0) {
+        f->needs_segment = 0;   /* the first fork launches it as usual */
+    }
+}
+
+void ph_factory_segment_made(unsigned long ino)
+{
+    factory *f;
+    ph_factory_msg m;
+    int rv = 0;
+
+    if (!current) {
+        return;
+    }
+    f = &current[ncurrent - 1];
+    if (!f->pid || !f->needs_segment) {
+        return;
+    }
+    f->needs_segment = 0;
+    m.magic = PH_FACTORY_MSG_MAGIC;
+    m.kind = PH_FACTORY_SEGMENT;
+    m.slot = (int32_t)(uint32_t)((uint64_t)ino >> 32);
+    m.value = (int32_t)(uint32_t)((uint64_t)ino & 0xffffffffu);
+    if (ino == 0 || f->ctl < 0) {
+        rv = EINVAL;
+    }
+    else if (send(f->ctl, &m, sizeof(m), MSG_NOSIGNAL)
+             != (ssize_t)sizeof(m)) {
+        rv = errno ? errno : EIO;
+    }
+    if (rv != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, ap_server_conf,
+                     PHLOGNO(00609) "cannot tell %s the segment's inode; "
+                     "another is launched", label(f));
+        abandon(f);
+    }
 }
 
 int ph_factory_reaped(pid_t pid, int status)

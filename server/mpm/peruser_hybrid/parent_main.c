@@ -1156,14 +1156,18 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
         return !OK;
     }
     ph_heritage_now.generation = r->mpm->my_generation;
-    if (ph_segment_setup(pconf, &r->segment) != 0) {
-        r->mpm->mpm_state = AP_MPMQ_STOPPING;
-        return !OK;
-    }
     if (ph_factory_generation_start(pconf) != 0) {
         r->mpm->mpm_state = AP_MPMQ_STOPPING;
         return !OK;
     }
+    /* The multiplexers' factory reads its configuration while the segment
+     * is made (it waits for the segment's inode before it maps it). */
+    ph_factory_launch_multiplexers_early();
+    if (ph_segment_setup(pconf, &r->segment) != 0) {
+        r->mpm->mpm_state = AP_MPMQ_STOPPING;
+        return !OK;
+    }
+    ph_factory_segment_made((unsigned long)r->segment.ino);
     apr_signal(SIGCHLD, sigchld_wake);
     apr_pool_cleanup_register(pconf, NULL, sigchld_reset_cleanup,
                               apr_pool_cleanup_null);

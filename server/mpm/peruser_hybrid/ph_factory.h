@@ -63,7 +63,9 @@
  * virtual host a stub, with MultiplexerFacts, ph_front.h), so no tenant's
  * keys or settings are ever in a multiplexer's memory.  Spec:
  * "multiplexers gen=<g> ino=<segment inode> envs=<n> listeners=<l>
- * bells=<m>"; descriptors: the control socket (3), the generation's
+ * bells=<m>"; ino=0 when it is exec'd before the segment is made (the
+ * parent creates the segment while the factory reads its configuration):
+ * its first message is then SEGMENT, with the inode.  Descriptors: the control socket (3), the generation's
  * lifeline read end (4) and wake pipe write end (5), the m doorbells
  * (6 .. 5 + m), the m broker sockets' multiplexer ends (6 + m .. 5 + 2m,
  * broker.h), then the l listening sockets: nothing per environment.
@@ -77,7 +79,11 @@ typedef enum ph_factory_kind {
     PH_FACTORY_SPAWNED,             /* factory -> parent: slot, pid */
     PH_FACTORY_FAILED,              /* factory -> parent: slot, errno */
     PH_FACTORY_WAITING,             /* blank -> parent: waiting for ASSIGN */
-    PH_FACTORY_ASSIGN               /* parent -> blank: ph_factory_assign */
+    PH_FACTORY_ASSIGN,              /* parent -> blank: ph_factory_assign */
+    PH_FACTORY_SEGMENT              /* parent -> multiplexers' factory
+                                     * exec'd with ino=0: the segment's
+                                     * inode, high half in slot, low in
+                                     * value */
 } ph_factory_kind;
 
 typedef struct ph_factory_msg {
@@ -133,6 +139,20 @@ int ph_factory_in_use(void);
  * child subreaper so that processors forked by factories are ours.
  * Returns 0 or an errno value (logged). */
 int ph_factory_generation_start(apr_pool_t *pconf);
+
+/* Exec the multiplexers' factory now, before the generation's segment
+ * exists (spec ino=0), so that it reads its configuration while the
+ * parent makes the segment: on two cores that time is no longer spent one
+ * after the other (issue 13, start-up).  ph_factory_segment_made then
+ * tells it the segment's inode.  Nothing is done if factories are not in
+ * use; a failure is left to the first multiplexer's fork, which launches
+ * it the usual way. */
+void ph_factory_launch_multiplexers_early(void);
+
+/* The generation's segment is made (ino): tell an early multiplexers'
+ * factory.  If it cannot be told, it is let go and the first
+ * multiplexer's fork launches another. */
+void ph_factory_segment_made(unsigned long ino);
 
 /* Fork a processor of env for slot through env's factory (started first
  * if needed, waiting for it to be ready).  Returns the processor's pid,
