@@ -224,22 +224,31 @@ static int env_file_name(char *buf, size_t len, const char *path, ino_t ino,
  * Create a new file of size bytes at name, replacing whatever was there,
  * owned by group gid ((gid_t)-1: the caller's), mode SHM_MODE, its first
  * `reserve` bytes of pages reserved (the rest is a hole until used).
- * Returns 0 with the O_RDWR descriptor in *out, or an errno value (and
- * nothing at name).
+ * set_mode: open() applied a umask that takes bits of SHM_MODE away, so the
+ * mode is set again.  Returns 0 with the O_RDWR descriptor in *out, or an
+ * errno value (and nothing at name).  An environment's file has a name of
+ * its own generation (the new main file's inode is in it), so the first
+ * open normally succeeds: the syscalls a file costs count at 10,000
+ * environments (issue 13, start-up).
  */
 static int make_file(const char *name, uint64_t size, uint64_t reserve,
-                     gid_t gid, int *out)
+                     gid_t gid, int set_mode, int *out)
 {
     int fd, rv;
 
-    if (unlink(name) != 0 && errno != ENOENT) {
-        return errno;
-    }
     /* O_EXCL|O_NOFOLLOW: never write through a file or symlink someone
-     * planted between the unlink and here.  O_CLOEXEC: no exec'd program
-     * ever inherits it (and it is closed once mapped anyway). */
+     * planted (an old one is unlinked, and the open is tried once more).
+     * O_CLOEXEC: no exec'd program ever inherits it (and it is closed once
+     * mapped anyway). */
     fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
               SHM_MODE);
+    if (fd < 0 && errno == EEXIST) {
+        if (unlink(name) != 0 && errno != ENOENT) {
+            return errno;
+        }
+        fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                  SHM_MODE);
+    }
     if (fd < 0) {
         return errno;
     }
@@ -247,9 +256,10 @@ static int make_file(const char *name, uint64_t size, uint64_t reserve,
         rv = errno;
         goto fail;
     }
-    /* open() applied the umask; the mode is part of the contract (root
-     * writes, the monitoring group reads, nobody else), so set it. */
-    if (fchmod(fd, SHM_MODE) != 0 || ftruncate(fd, (off_t)size) != 0) {
+    /* The mode is part of the contract (root writes, the monitoring group
+     * reads, nobody else). */
+    if ((set_mode && fchmod(fd, SHM_MODE) != 0)
+        || ftruncate(fd, (off_t)size) != 0) {
         rv = errno;
         goto fail;
     }
@@ -266,6 +276,16 @@ fail:
     close(fd);
     unlink(name);
     return rv;
+}
+
+/* Whether the umask takes bits of SHM_MODE away from a new file (read
+ * once per segment: the parent is one thread). */
+static int umask_narrows(void)
+{
+    mode_t mask = umask(0);
+
+    umask(mask);
+    return (SHM_MODE & mask) != 0;
 }
 
 /*
@@ -325,7 +345,7 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
     char tmp[4096], name[4096];
     char *base = NULL, *copy = NULL;
     uint32_t e, made = 0;
-    int fd, rv;
+    int fd, rv, set_mode;
 
     memset(shm, 0, sizeof(*shm));
     memset(&st, 0, sizeof(st));
@@ -341,8 +361,9 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
                          (long)getpid()) >= sizeof(tmp)) {
         return ENAMETOOLONG;
     }
-    if ((rv = make_file(tmp, o.region_off, o.region_off, monitor_gid, &fd))
-        != 0) {
+    set_mode = umask_narrows();
+    if ((rv = make_file(tmp, o.region_off, o.region_off, monitor_gid,
+                        set_mode, &fd)) != 0) {
         return rv;
     }
     if (fstat(fd, &st) != 0) {
@@ -367,7 +388,7 @@ int ph_shm_create(ph_shm *shm, const char *path, const ph_shm_geometry *g,
     for (e = 0; e < o.envs; e++) {
         if ((rv = env_file_name(name, sizeof(name), path, st.st_ino, e)) != 0
             || (rv = make_file(name, o.region_stride, o.r_head, monitor_gid,
-                               &fd)) != 0) {
+                               set_mode, &fd)) != 0) {
             goto fail;
         }
         made = e + 1;
