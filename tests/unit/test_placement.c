@@ -303,6 +303,27 @@ static void test_os_index(void)
     CU_ASSERT_EQUAL(proc(&t, 0), 1);
 }
 
+static void test_node_list(void)
+{
+    static const struct {
+        const char *text;
+        int count;
+    } cases[] = {
+        { "0", 1 }, { "0\n", 1 }, { "0-1\n", 2 }, { "0,2-5", 5 },
+        { "1,3,5-6\n", 4 }, { "65535", 1 },
+        { "", -1 }, { "\n", -1 }, { "1-0", -1 }, { "0-", -1 },
+        { "-1", -1 }, { "0,", -1 }, { "0 1", -1 }, { "a", -1 },
+        { "0\n\n", -1 }, { "65536", -1 }, { "0-65535", -1 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CU_ASSERT_EQUAL(ph_place_node_list_count(cases[i].text),
+                        cases[i].count);
+    }
+    CU_ASSERT_EQUAL(ph_place_node_list_count(NULL), -1);
+}
+
 int ph_unit_register_placement(void)
 {
     static const ph_unit_test tests[] = {
@@ -316,6 +337,8 @@ int ph_unit_register_placement(void)
         { "a node without allowed CPUs is never chosen", test_cpuless_node },
         { "multiplexers spread over nodes", test_multiplexers_spread },
         { "nodes are named by their OS number", test_os_index },
+        { "a kernel node list counted, a malformed one refused",
+          test_node_list },
     };
     return ph_unit_add_suite("placement", NULL, tests,
                              sizeof(tests) / sizeof(tests[0]));

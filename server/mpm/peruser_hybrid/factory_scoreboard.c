@@ -1,6 +1,6 @@
 /*
- * factory_scoreboard.c -- a factory's httpd scoreboard, made without
- * writing a page of it.
+ * factory_scoreboard.c -- a factory's httpd scoreboard (and the parent's at
+ * its first start), made without writing a page of it.
  *
  * httpd makes its scoreboard in the pre_mpm hook (core's
  * ap_create_scoreboard): a shared anonymous mapping of ServerLimit x
@@ -21,8 +21,11 @@
  * their first write, the rows of the slots X's processors use, as after
  * the trim; nothing is made resident to be given back.
  *
- * The parent still runs httpd's own pre_mpm (at a hard restart httpd
- * clears the image its children shared, which must be zeroed) and trims.
+ * The parent does the same at its first start, when the image is new
+ * (ph_parent_scoreboard_make; 10 ms of a start at the default geometry,
+ * issue 13), unless a ScoreBoardFile names it: then, and at a hard
+ * restart (httpd clears the image its children shared, which must be
+ * zeroed), it runs httpd's own pre_mpm and trims (scoreboard_trim.c).
  *
  * Trust: the factory is root and reads nothing a processor writes; the
  * image is this process's own mapping, its size httpd's own calculation,
@@ -33,6 +36,7 @@
 
 #include "httpd.h"
 #include "apr_hooks.h"
+#include "apr_strings.h"
 #include "http_log.h"
 #include "http_main.h"
 #include "scoreboard.h"
@@ -42,6 +46,7 @@
 #include "ph_env_scoreboard.h"
 #include "ph_factory.h"
 #include "ph_log.h"
+#include "ph_parent.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
 
@@ -70,12 +75,54 @@ static int run_other_pre_mpm(apr_pool_t *p)
     return OK;
 }
 
-int ph_factory_scoreboard(server_rec *s, apr_pool_t *pconf,
-                          const ph_env *env, ap_generation_t gen)
+/* A fresh image if there is none yet (mapped for the life of the
+ * process: it makes one, its children inherit it), laid out by httpd;
+ * then the global record and every other pre_mpm hook.  who: for
+ * messages. */
+static int make_on_use(server_rec *s, const char *who, ap_generation_t gen)
 {
     apr_size_t size;
     global_score *g;
     void *mem;
+
+    if (!ap_scoreboard_image) {
+        size = (apr_size_t)ap_calc_scoreboard_size();
+        mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s, PHLOGNO(00640)
+                         "%s: cannot map httpd's scoreboard (%lu kB)", who,
+                         (unsigned long)(size >> 10));
+            return !OK;
+        }
+        ap_init_scoreboard(mem);
+    }
+    g = ap_get_scoreboard_global();
+    ap_assert(g != NULL);
+    g->running_generation = gen;
+    g->restart_time = apr_time_now();
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PHLOGNO(00641)
+                 "%s: httpd's scoreboard of %d x %d records made on use "
+                 "(no page zeroed)", who, g->server_limit, g->thread_limit);
+    return run_other_pre_mpm(s->process->pool);
+}
+
+int ph_parent_scoreboard_make(server_rec *s, ap_generation_t gen)
+{
+    int rv;
+
+    if (!ap_scoreboard_image && !ap_scoreboard_fname) {
+        return make_on_use(s, "the parent", gen);
+    }
+    if ((rv = ap_run_pre_mpm(s->process->pool, SB_SHARED)) == OK) {
+        ph_scoreboard_trim();
+    }
+    return rv;
+}
+
+int ph_factory_scoreboard(server_rec *s, apr_pool_t *pconf,
+                          const ph_env *env, ap_generation_t gen)
+{
     int rv;
 
     /* With a StatusEnvironment, X's image is a file only it may read,
@@ -87,30 +134,7 @@ int ph_factory_scoreboard(server_rec *s, apr_pool_t *pconf,
                      "anonymous memory instead", env->name,
                      ph_conf.status_env);
     }
-    if (!ap_scoreboard_image) {
-        size = (apr_size_t)ap_calc_scoreboard_size();
-        mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (mem == MAP_FAILED) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s, PHLOGNO(00640)
-                         "%s%s: cannot map httpd's scoreboard (%lu kB)",
-                         env ? "processor factory of environment "
-                             : "the multiplexers' factory",
-                         env ? env->name : "", (unsigned long)(size >> 10));
-            return !OK;
-        }
-        /* Mapped for the life of the process: a factory makes one image,
-         * its children inherit it, and it exits with its generation. */
-        ap_init_scoreboard(mem);
-    }
-    g = ap_get_scoreboard_global();
-    ap_assert(g != NULL);
-    g->running_generation = gen;
-    g->restart_time = apr_time_now();
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PHLOGNO(00641)
-                 "%s%s: httpd's scoreboard of %d x %d records made on use "
-                 "(no page zeroed)", env ? "processor factory of "
-                 "environment " : "the multiplexers' factory",
-                 env ? env->name : "", g->server_limit, g->thread_limit);
-    return run_other_pre_mpm(s->process->pool);
+    return make_on_use(s, env ? apr_psprintf(pconf, "processor factory "
+                                             "of environment %s", env->name)
+                              : "the multiplexers' factory", gen);
 }

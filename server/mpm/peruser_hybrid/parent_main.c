@@ -1134,11 +1134,10 @@ int ph_parent_run(apr_pool_t *pconf, apr_pool_t *plog, server_rec *s)
     ap_log_pid(pconf, ap_pid_fname);
 
     if (!r->mpm->was_graceful) {
-        if (ap_run_pre_mpm(s->process->pool, SB_SHARED) != OK) {
+        if (ph_parent_scoreboard_make(s, r->mpm->my_generation) != OK) {
             r->mpm->mpm_state = AP_MPMQ_STOPPING;
             return !OK;
         }
-        ph_scoreboard_trim();
         ph_scoreboard_set_generation(r->mpm->my_generation);
         ph_alloc_note();
     }

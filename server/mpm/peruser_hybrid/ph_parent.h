@@ -114,6 +114,13 @@ void ph_scoreboard_set_generation(ap_generation_t gen);
  * (scoreboard_trim.c). */
 void ph_scoreboard_trim(void);
 
+/* httpd's scoreboard in the parent (instead of running pre_mpm): at the
+ * first start, without a ScoreBoardFile, a fresh image made on use, no
+ * page of it written (factory_scoreboard.c); otherwise httpd's own
+ * pre_mpm, then the trim.  The other pre_mpm hooks run either way; their
+ * result (OK or an error) is returned. */
+int ph_parent_scoreboard_make(server_rec *s, ap_generation_t gen);
+
 /* post_config, before mod_ssl's: with ProcessorImage exec, SSLEngine off
  * for every server in the parent's mod_ssl, which so loads no key
  * (parent_tls_off.c). */

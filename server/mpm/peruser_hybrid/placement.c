@@ -25,6 +25,59 @@ int ph_place_auto_applies(const ph_place_topo *t)
     return t->nnodes >= 2;
 }
 
+/* A decimal number at *s of at most PH_PLACE_LIST_MAX, *s moved past it;
+ * -1 if there is none. */
+static long list_number(const char **s)
+{
+    long n = 0;
+
+    if (**s < '0' || **s > '9') {
+        return -1;
+    }
+    while (**s >= '0' && **s <= '9') {
+        n = n * 10 + (**s - '0');
+        if (n > PH_PLACE_LIST_MAX) {
+            return -1;
+        }
+        ++*s;
+    }
+    return n;
+}
+
+int ph_place_node_list_count(const char *text)
+{
+    const char *s = text;
+    long count = 0, from, to;
+
+    if (!s) {
+        return -1;
+    }
+    for (;;) {
+        if ((from = list_number(&s)) < 0) {
+            return -1;
+        }
+        to = from;
+        if (*s == '-') {
+            ++s;
+            if ((to = list_number(&s)) < from) {
+                return -1;
+            }
+        }
+        count += to - from + 1;
+        if (count > PH_PLACE_LIST_MAX) {
+            return -1;
+        }
+        if (*s == ',') {
+            ++s;
+            continue;
+        }
+        if (*s == '\n') {
+            ++s;
+        }
+        return *s == '\0' ? (int)count : -1;
+    }
+}
+
 static int usable(const ph_place_topo *t, unsigned i)
 {
     return t->node[i].cpus > 0;

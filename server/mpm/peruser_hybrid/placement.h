@@ -72,4 +72,11 @@ int ph_place_index_of(const ph_place_topo *t, int os_index);
 /* Whether auto does anything on this machine: two nodes or more. */
 int ph_place_auto_applies(const ph_place_topo *t);
 
+/* How many nodes a kernel node list names ("0", "0-3", "0,2-5", as
+ * /sys/devices/system/node/online reads, a newline at the end allowed):
+ * 1 or more, or -1 when text is not such a list (empty, a range that runs
+ * backwards, a number past PH_PLACE_LIST_MAX). */
+#define PH_PLACE_LIST_MAX 65535
+int ph_place_node_list_count(const char *text);
+
 #endif /* PH_PLACEMENT_H */
