@@ -241,6 +241,38 @@ def test_one_node_auto_does_nothing_node_0_binds(servers, tree, shm_dump):
             assert lib not in maps, (pid, lib)
 
 
+def _online_nodes():
+    try:
+        text = open("/sys/devices/system/node/online").read().strip()
+    except OSError:
+        return None
+    n = 0
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        n += int(hi or lo) - int(lo) + 1
+    return n
+
+
+@pytest.mark.skipif(_online_nodes() != 1, reason="the kernel lists more than one NUMA node")
+def test_one_node_without_numanode_reads_no_topology(servers, tree, shm_dump):
+    """The real machine (one node), NUMANode auto everywhere and no hwloc
+    variable: the parent reads no topology (issue 13, start-up: hwloc and
+    libudev loaded and the machine's files read in each configuration
+    pass, for an auto that does nothing on one node), so libhwloc is in no
+    process of the server, and nobody is bound."""
+    srv = start(servers, tree, conf())
+    seg = settled(srv)
+    pids = [srv.parent_pid] + sorted(phtest.descendants(srv.parent_pid))
+    for pid in pids:
+        try:
+            maps = open(f"/proc/{pid}/maps").read()
+        except OSError:
+            continue        # a child that exited meanwhile
+        assert "libhwloc" not in maps, pid
+    for c in seg["children"]:
+        assert c["numa_node"] == -1, c
+
+
 def test_config_errors(servers, tree):
     """apache2 -t refuses a node the machine does not have and a value that
     is no node, naming the directive."""
