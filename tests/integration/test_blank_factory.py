@@ -148,9 +148,15 @@ def test_graceful_restart_assigns_no_old_blank(servers, tree, env_users):
 
 
 def test_killed_blank_request_still_served(servers, tree, env_users):
+    """A blank that dies unused: the operator reads that it died (PH00669,
+    with its pid) once the parent has waited for it, and the next cold
+    environment is exec'd as before."""
     srv = start(servers, reserve=1)
     (blank,) = warm_up(srv, env_users, n=1)
     os.kill(blank, signal.SIGKILL)
+    wait_for(lambda: not phtest.pid_alive(blank) or None, 30, what="the killed blank reaped")
+    wait_for(lambda: srv.log_lines(rf"PH00669: the blank factory pid {blank} exited"), 30,
+             what="PH00669 for the killed blank")
     assert uid_of(srv, "osprey") == env_users["bob"][0]
     assert srv.factory_of("osprey") != blank
 

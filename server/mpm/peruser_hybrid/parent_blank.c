@@ -117,9 +117,10 @@ void ph_blank_generation_start(void)
 static void listen_to(blank *b)
 {
     ph_factory_msg m;
-    ssize_t n;
+    ssize_t n = -1;
 
-    while (b->pid && (n = recv(b->ctl, &m, sizeof(m), MSG_DONTWAIT)) != 0) {
+    while (b->pid && b->ctl >= 0
+           && (n = recv(b->ctl, &m, sizeof(m), MSG_DONTWAIT)) != 0) {
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -132,8 +133,14 @@ static void listen_to(blank *b)
             b->since = apr_time_now();
         }
     }
-    if (b->pid && n == 0) {
-        forget(b);      /* gone: ph_blank_reaped does not know it now */
+    if (b->pid && b->ctl >= 0 && n == 0) {
+        /* It exited (or is exiting): never taken now, and its pid kept
+         * until ph_blank_reaped, which says so and backs off, so that a
+         * blank that cannot start is not started again at every cold
+         * start. */
+        close(b->ctl);
+        b->ctl = -1;
+        b->waiting = 0;
     }
 }
 
@@ -256,7 +263,7 @@ int ph_blank_take(const char *spec, const char *path,
     for (i = 0; i < MAX_RESERVE; i++) {
         blank *c = &reserve[i];
         listen_to(c);
-        if (c->pid && c->bells + 2 == fds->nelts
+        if (c->pid && c->ctl >= 0 && c->bells + 2 == fds->nelts
             && (!b || (c->waiting && !b->waiting)
                 || (c->waiting == b->waiting && c->since < b->since))) {
             b = c;
