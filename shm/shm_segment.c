@@ -231,23 +231,27 @@ static int env_file_name(char *buf, size_t len, const char *path, ino_t ino,
  * open normally succeeds: the syscalls a file costs count at 10,000
  * environments (issue 13, start-up).
  */
+/* A new file at name, or -1 (errno).  O_EXCL|O_NOFOLLOW: never write
+ * through a file or symlink someone planted.  O_CLOEXEC: no exec'd
+ * program ever inherits it (and it is closed once mapped anyway). */
+static int open_new(const char *name)
+{
+    return open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                SHM_MODE);
+}
+
 static int make_file(const char *name, uint64_t size, uint64_t reserve,
                      gid_t gid, int set_mode, int *out)
 {
     int fd, rv;
 
-    /* O_EXCL|O_NOFOLLOW: never write through a file or symlink someone
-     * planted (an old one is unlinked, and the open is tried once more).
-     * O_CLOEXEC: no exec'd program ever inherits it (and it is closed once
-     * mapped anyway). */
-    fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-              SHM_MODE);
+    /* Something already there is unlinked, and the open tried once more. */
+    fd = open_new(name);
     if (fd < 0 && errno == EEXIST) {
         if (unlink(name) != 0 && errno != ENOENT) {
             return errno;
         }
-        fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                  SHM_MODE);
+        fd = open_new(name);
     }
     if (fd < 0) {
         return errno;

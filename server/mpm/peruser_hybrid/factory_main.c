@@ -414,7 +414,7 @@ static int await_segment(int ctl, unsigned long *ino)
         || m.kind != PH_FACTORY_SEGMENT) {
         return -1;
     }
-    v = ((uint64_t)(uint32_t)m.slot << 32) | (uint32_t)m.value;
+    v = ph_factory_msg_ino(&m);
     if (v == 0 || v > ULONG_MAX) {
         return -1;
     }

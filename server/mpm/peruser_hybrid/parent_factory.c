@@ -761,8 +761,7 @@ void ph_factory_segment_made(unsigned long ino)
     f->needs_segment = 0;
     m.magic = PH_FACTORY_MSG_MAGIC;
     m.kind = PH_FACTORY_SEGMENT;
-    m.slot = (int32_t)(uint32_t)((uint64_t)ino >> 32);
-    m.value = (int32_t)(uint32_t)((uint64_t)ino & 0xffffffffu);
+    ph_factory_msg_set_ino(&m, (uint64_t)ino);
     if (ino == 0 || f->ctl < 0) {
         rv = EINVAL;
     }

@@ -82,8 +82,7 @@ typedef enum ph_factory_kind {
     PH_FACTORY_ASSIGN,              /* parent -> blank: ph_factory_assign */
     PH_FACTORY_SEGMENT              /* parent -> multiplexers' factory
                                      * exec'd with ino=0: the segment's
-                                     * inode, high half in slot, low in
-                                     * value */
+                                     * inode (ph_factory_msg_ino) */
 } ph_factory_kind;
 
 typedef struct ph_factory_msg {
@@ -92,6 +91,20 @@ typedef struct ph_factory_msg {
     int32_t slot;
     int32_t value;                  /* SPAWNED: pid; FAILED: errno */
 } ph_factory_msg;
+
+/* A SEGMENT message's inode, 64 bits in the two 32-bit fields: the high
+ * half in slot, the low half in value.  Written by the parent, read by
+ * the multiplexers' factory. */
+static inline void ph_factory_msg_set_ino(ph_factory_msg *m, uint64_t ino)
+{
+    m->slot = (int32_t)(uint32_t)(ino >> 32);
+    m->value = (int32_t)(uint32_t)(ino & 0xffffffffu);
+}
+
+static inline uint64_t ph_factory_msg_ino(const ph_factory_msg *m)
+{
+    return ((uint64_t)(uint32_t)m->slot << 32) | (uint32_t)m->value;
+}
 
 /*
  * Blank factories (issue 13, cold start; parent_blank.c, factory_blank.c).
