@@ -149,7 +149,12 @@ static void test_busy_record_gives_up(void)
     t0 = ph_shm_fx_now_ms();
     CU_ASSERT_EQUAL(ph_shm_env_snapshot_get(&fx.shm, 0, 0, &s), -1);
     CU_ASSERT_EQUAL(ph_shm_child_snapshot_get(&fx.shm, 0, &cs), -1);
-    CU_ASSERT(ph_shm_fx_now_ms() - t0 < 2000);
+    /* bounded by its count of tries, not by a clock: past the spins each
+     * try yields the CPU, and on a machine busy with other work a yield can
+     * cost a whole time slice, so the bound here is only "not forever"
+     * (well under a millisecond when quiet; over two seconds was seen with
+     * six higher-priority busy loops on two cores) */
+    CU_ASSERT(ph_shm_fx_now_ms() - t0 < 30000);
     /* repaired by the next writer */
     ph_shm_seq_write_begin(&ph_shm_env_at(&fx.shm, 0)->seq);
     ph_shm_seq_write_end(&ph_shm_env_at(&fx.shm, 0)->seq);
