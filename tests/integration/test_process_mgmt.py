@@ -208,6 +208,48 @@ def test_max_spare_processors_retire(servers, tree, env_users, shm_dump):
     assert http_get(srv.port, "alice.test", "/cgi-bin/id.cgi").status == 200
 
 
+def test_handoff_stranded_by_a_gone_processor_gets_a_new_one(servers, tree, env_users,
+                                                             shm_dump):
+    """A connection handed over for a processor's idle thread, which that
+    processor never takes (it retired or died in between), while the
+    others are busy, is served by a processor started for it within
+    seconds, not left in the channel (seen in CI: MaxSpareProcessors
+    retired two fresh processors the multiplexer had just handed two
+    connections for; they waited for the gate, 60 s)."""
+    alice = env_users["alice"][0]
+    srv = start(servers, tree, tpc=2, alice="""
+    MinProcessors 1
+    MinSpareProcessors 0
+    MaxProcessors 4
+""")
+    _cgi, gate = phtest.gated_cgi(tree["alice"])
+    conns = hold(srv, 3)       # two on the first processor, one on a second
+    late = []
+    try:
+        wait_for(lambda: len(seg_procs(srv, "alice")) == 2 and busy_threads(srv, "alice") == 3,
+                 30, what="2 alice processors for 3 busy threads")
+        second = [c["pid"] for c in seg_procs(srv, "alice") if c["busy_threads"] == 1]
+        assert len(second) == 1, seg_procs(srv, "alice")
+        # Frozen, it still says it has an idle thread: the next connection
+        # is handed over for it, and it dies before taking it.
+        os.kill(second[0], signal.SIGSTOP)
+        late = hold(srv, 1)
+        wait_for(lambda: phtest.seg_env(phtest.segment(srv), "alice")["tickets_ready"] == 1,
+                 15, what="the fourth connection handed over")
+        os.kill(second[0], signal.SIGKILL)
+        wait_for(lambda: not phtest.pid_alive(second[0]), 15, what="the frozen processor gone")
+        # two busy on the first processor, and the stranded connection's
+        # request in a processor started for it
+        wait_for(lambda: busy_threads(srv, "alice") == 3 and len(seg_procs(srv, "alice")) == 2,
+                 15, what="the stranded connection served by a new alice processor")
+    finally:
+        statuses = release(gate, conns + late)
+    # the connection the killed processor held is lost with it; the rest
+    # are answered
+    assert sorted(str(x) for x in statuses).count("200") == 3, statuses
+    assert statuses[3] == 200, statuses
+
+
 def test_idle_timeout(servers, tree, env_users, shm_dump):
     alice = env_users["alice"][0]
     srv = start(servers, tree, glob="IdleTimeout 2", alice="""

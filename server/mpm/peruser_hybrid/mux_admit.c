@@ -33,6 +33,14 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
  * claiming it: the connection went with it, give the slot back. */
 #define LOST_HANDOFF_MS 60000
 
+/* A READY ticket this old while the environment's processors will take
+ * fewer connections than are in flight is stranded in the channel: the
+ * processor whose idle threads it was handed for went (retired between
+ * our census and its claim, or died), the others are busy, and no
+ * connection of ours waits to ask for another.  It asks, as a waiting
+ * connection does (ph_admit_still_waiting). */
+#define STRANDED_HANDOFF_MS 1000
+
 /*
  * Environments whose partition of ours may hold a READY ticket: marked by
  * a handoff, unmarked by a look that finds none READY there.  The look
@@ -374,8 +382,10 @@ int ph_admit_unclaimed(void)
 
 /* Look at env's tickets of our partition (below its high water mark: the
  * others are FREE): retract those READY for longer than LOST_HANDOFF_MS.
- * Returns how many are still READY. */
-static int reclaim_env(int mux_index, uint32_t env, long long cutoff)
+ * Returns how many are still READY; *stale counts those of them READY
+ * since before stale_since. */
+static int reclaim_env(int mux_index, uint32_t env, long long cutoff,
+                       long long stale_since, int *stale)
 {
     uint32_t i, used = ph_shm_partition_used(ph_segment, (uint32_t)mux_index,
                                              env);
@@ -396,6 +406,7 @@ static int reclaim_env(int mux_index, uint32_t env, long long cutoff)
         }
         if (atomic_load(&tk->ready_at_ms) > cutoff) {
             ready++;
+            *stale += atomic_load(&tk->ready_at_ms) <= stale_since;
             continue;
         }
         t.mux = (uint32_t)mux_index;
@@ -418,18 +429,22 @@ static int reclaim_env(int mux_index, uint32_t env, long long cutoff)
 
 int ph_admit_reclaim_lost(int mux_index)
 {
-    long long cutoff = ph_now_ms() - LOST_HANDOFF_MS;
+    long long now = ph_now_ms(), cutoff = now - LOST_HANDOFF_MS;
     int k;
 
     if (!ph_segment || mux_index < 0) {
         return 0;
     }
     for (k = 0; k < handed.n; ) {
-        int env_index = handed.list[k];
+        int env_index = handed.list[k], stale = 0;
         int32_t slot = ph_segment_env_slot(env_index);
 
         if (slot >= 0
-            && reclaim_env(mux_index, (uint32_t)slot, cutoff) > 0) {
+            && reclaim_env(mux_index, (uint32_t)slot, cutoff,
+                           now - STRANDED_HANDOFF_MS, &stale) > 0) {
+            if (stale && ph_admit_capacity(env_index) < 0) {
+                ph_admit_still_waiting(env_index);
+            }
             k++;
             continue;
         }

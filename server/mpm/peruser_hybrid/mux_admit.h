@@ -55,9 +55,11 @@ void ph_admit_init(apr_pool_t *p, int nenvs);
 
 /* Return tickets of our partitions whose handoff was never claimed,
  * looking only at environments a handoff went to since a look found
- * none READY there.  Returns how many environments are still to be
- * looked at (0: nothing in flight, no need to look again until the next
- * handoff). */
+ * none READY there; where a handoff has waited a second unclaimed and
+ * the environment's processors take fewer than are in flight, ask for a
+ * processor as for a waiting connection.  Returns how many environments
+ * are still to be looked at (0: nothing in flight, no need to look again
+ * until the next handoff). */
 int ph_admit_reclaim_lost(int mux_index);
 
 /* How many environments ph_admit_reclaim_lost would look at now. */
