@@ -35,6 +35,7 @@ static int (*const suites[])(void) = {
     ph_unit_register_lazy_lib,
     ph_unit_register_front_runs,
     ph_unit_register_envconf_blank,
+    ph_unit_register_idle_stack,
 };
 
 int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,

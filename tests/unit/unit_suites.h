@@ -53,5 +53,6 @@ int ph_unit_register_envconf_stub(void);
 int ph_unit_register_lazy_lib(void);
 int ph_unit_register_front_runs(void);
 int ph_unit_register_envconf_blank(void);
+int ph_unit_register_idle_stack(void);
 
 #endif /* PH_UNIT_SUITES_H */

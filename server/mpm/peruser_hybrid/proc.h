@@ -18,7 +18,9 @@
  *     over, one at a time; the listener takes one from the answer
  *     channel only while this thread has none
  *
- *   work queue: listener -> workers, protected by work_lock / work_cv.
+ *   work queue: listener -> workers, protected by work_lock; an idle
+ *   worker waits on its own condition variable, and the listener wakes
+ *   the one that went idle last (the idle stack).
  *   answer slot: listener -> answer thread, answer_lock / answer_cv.
  *   park queues: workers append (under park_lock, registering the fd
  *   with epoll while holding it); only the listener removes (under
@@ -36,6 +38,7 @@
 #include "scoreboard.h"
 
 #include "chan_msg.h"
+#include "idle_stack.h"
 #include "ph_env.h"
 #include "ph_shm.h"
 
@@ -85,11 +88,11 @@ typedef struct proc_state {
     ph_shm_env_stats *env_rec;      /* our environment's counters */
 
     pthread_mutex_t work_lock;
-    pthread_cond_t work_cv;
     proc_conn *work_head, *work_tail;
     int work_len;
     int idle_workers;
     int workers_exit;           /* under work_lock */
+    ph_idle_stack idle;         /* idle workers (under work_lock) */
 
     pthread_mutex_t park_lock;
     park_queue queues[PARK_QUEUES];

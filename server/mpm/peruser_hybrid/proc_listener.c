@@ -168,7 +168,7 @@ static void give_to_worker(proc_state *ps, proc_conn *pc)
     }
     ps->work_tail = pc;
     ps->work_len++;
-    pthread_cond_signal(&ps->work_cv);
+    ph_idle_stack_wake_top(&ps->idle);
     pthread_mutex_unlock(&ps->work_lock);
 }
 

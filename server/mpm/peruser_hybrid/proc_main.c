@@ -86,8 +86,9 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *thd, void *data)
             ph_proc_wake_listener(ps);
         }
         while (!ps->work_head && !ps->workers_exit) {
-            pthread_cond_wait(&ps->work_cv, &ps->work_lock);
+            ph_idle_stack_wait(&ps->idle, wa->index, &ps->work_lock);
         }
+        ph_idle_stack_leave(&ps->idle, wa->index);
         ps->idle_workers--;
         pc = ps->work_head;
         if (!pc) {
@@ -163,7 +164,11 @@ static int state_init(proc_state *ps, int slot, ph_env *env,
     ps->free_pools = apr_pcalloc(pchild, sizeof(apr_pool_t *)
                                          * ps->max_free_pools);
     pthread_mutex_init(&ps->work_lock, NULL);
-    pthread_cond_init(&ps->work_cv, NULL);
+    ph_idle_stack_init(&ps->idle, ps->nworkers,
+                       apr_pcalloc(pchild, sizeof(int) * (ps->nworkers + 1)),
+                       apr_pcalloc(pchild, (apr_size_t)ps->nworkers + 1),
+                       apr_pcalloc(pchild, sizeof(pthread_cond_t)
+                                               * (ps->nworkers + 1)));
     pthread_mutex_init(&ps->park_lock, NULL);
     pthread_mutex_init(&ps->pool_lock, NULL);
     pthread_mutex_init(&ps->answer_lock, NULL);
@@ -281,7 +286,7 @@ int ph_proc_main(int slot, ph_env *env, apr_pool_t *pchild)
     }
     pthread_mutex_lock(&ps.work_lock);
     ps.workers_exit = 1;
-    pthread_cond_broadcast(&ps.work_cv);
+    ph_idle_stack_wake_all(&ps.idle);
     pthread_mutex_unlock(&ps.work_lock);
     for (i = 0; i < ps.nworkers; i++) {
         apr_status_t trv;
