@@ -76,8 +76,10 @@ if [ -z "$shared" ]; then
         [ -n "$common" ] && shared=$(dirname "$(dirname "$common")")/shared
     fi
 fi
+# checked before readlink -f, which fails (silently, under set -e) when a
+# directory above the name is missing
+[ -f "$shared/httpd-tests/httpd-tests.tar.gz" ] || { echo "build/httpd-tests.sh: no $shared/httpd-tests/httpd-tests.tar.gz (--shared DIR)" >&2; exit 2; }
 SUITE=$(readlink -f "$shared/httpd-tests")
-[ -f "$SUITE/httpd-tests.tar.gz" ] || { echo "build/httpd-tests.sh: no $shared/httpd-tests/httpd-tests.tar.gz (--shared DIR)" >&2; exit 2; }
 mkdir -p "$ROOT/build/work"
 W=$(readlink -f "${work:-$ROOT/build/work/httpd-tests-$mode}")
 T=$W/httpd-tests R=$W/results
