@@ -23,6 +23,9 @@
 #   ph-1env  (not by default: a diagnosis) peruser_hybrid with the same
 #            vhosts all in environment t1: every connection in one
 #            environment's processors, as event has them in few processes;
+#   ph-base  (not by default: a comparison) as ph, with the module
+#            BT_BASE_MODULE (another build, e.g. of an earlier commit),
+#            measured in the same rounds;
 #   event    stock mpm_event;
 #   itk      mpm-itk (prefork; Debian's libapache2-mpm-itk, installed if
 #            missing, the MPM /etc/apache2 had enabled put back).
@@ -40,6 +43,7 @@
 #   BT_MPMS="ph ph-cold ph-nospare ph-fork event itk"   (a subset; or
 #   with ph-1env)
 #   BT_MODULE=path/to/mod_mpm_peruser_hybrid.so (another build)
+#   BT_BASE_MODULE=path/to/mod_mpm_peruser_hybrid.so (ph-base's)
 #
 # Bounded: each wrk runs BT_SECONDS (killed 30 s later), curls have a 30 s
 # limit, start-up is polled for at most 30 s, and every server is stopped
@@ -67,6 +71,11 @@ MPMS=${BT_MPMS:-ph ph-cold ph-nospare ph-fork event itk}
 MODULE=${BT_MODULE:-$REPO/build/out/mod_mpm_peruser_hybrid.so}
 require_tools "$SCRIPT" "bash build/test.sh installs it" wrk curl /usr/sbin/apache2
 [ -f "$MODULE" ] || make
+BASE_MODULE=${BT_BASE_MODULE:-}
+if [[ " $MPMS " == *" ph-base "* ]] && [ ! -f "$BASE_MODULE" ]; then
+    echo "$SCRIPT: ph-base needs BT_BASE_MODULE, a module file" >&2
+    exit 1
+fi
 if [ "$N" -lt 1 ] || [ "$N" -gt 1000 ]; then
     echo "$SCRIPT: BT_TENANTS=$N: 1 to 1000 (one wrk thread each)" >&2
     exit 1
@@ -116,8 +125,13 @@ start() {
     [ "$v" != ph-nospare ] || lines="$lines"$'\n'"    MinSpareProcessors 0"
     image="exec"
     [ "$v" != ph-fork ] || image="fork"
-    TENANT_PROCESSOR_LINES=$lines tenants_conf "$dir" "$mpm" "$N" "${PORT[$v]}" \
-        "ProcessorImage $image"
+    if [ "$v" = ph-base ]; then
+        MODULE=$BASE_MODULE TENANT_PROCESSOR_LINES=$lines \
+            tenants_conf "$dir" "$mpm" "$N" "${PORT[$v]}" "ProcessorImage $image"
+    else
+        TENANT_PROCESSOR_LINES=$lines tenants_conf "$dir" "$mpm" "$N" "${PORT[$v]}" \
+            "ProcessorImage $image"
+    fi
     [ "$v" != ph-1env ] || sed -i 's/ServerEnvironment t[0-9]*$/ServerEnvironment t1/' "$dir/httpd.conf"
     if [ "$v" != ph-cold ]; then
         start_server "$dir" "$v" "http://127.0.0.1:${PORT[$v]}/100b.txt" t1.test
