@@ -258,9 +258,18 @@ static const slots_case cases[] = {
 
     { "MaxSpareProcessors retires the idle beyond it",
       1, { { .alive = 3, .idle = 3, .idle_threads = 3 * TPC, .max_spare = 1 } },
-      3, { IDLE(1, 0, 10), IDLE(2, 0, 10), IDLE(3, 0, 10) },
+      3, { IDLE(1, 0, 1000), IDLE(2, 0, 1500), IDLE(3, 0, 4000) },
       .free_slots = 8, .idle_timeout_s = 20, .spawn = NONE,
       .retire = { { 0, PH_SLOTS_MAX_SPARE }, { 1, PH_SLOTS_MAX_SPARE }, RETIRE_END },
+      .settle_env = -1, .quiet_env = -1 },
+
+    /* Started for a demand a moment ago, not handed their connections
+     * yet: not spares. */
+    { "MaxSpareProcessors spares the ones idle less than a second",
+      1, { { .alive = 3, .idle = 3, .idle_threads = 3 * TPC, .max_spare = 1 } },
+      3, { IDLE(1, 0, 10), IDLE(2, 0, 999), IDLE(3, 0, 5000) },
+      .free_slots = 8, .idle_timeout_s = 20, .spawn = NONE,
+      .retire = { { 2, PH_SLOTS_MAX_SPARE }, RETIRE_END },
       .settle_env = -1, .quiet_env = -1 },
 
     /* Slots full: 3 slots, each held; env 3 waits for its first. */

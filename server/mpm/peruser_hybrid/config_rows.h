@@ -200,7 +200,8 @@ PH_ROW(MinSpareProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
 PH_ROW(MaxSpareProcessors, PH_CTX_SERVER | PH_CTX_PROCESSOR, 0, 20000,
        DEFAULT_MAX_SPARE_PROCESSORS, "processes", max_spare_processors,
        max_spare_processors,
-       "Idle processors above this many are retired (0: no limit)")
+       "Idle processors above this many are retired, each once idle for "
+       "a second (0: no limit)")
 PH_ROW(MaxRequestWorkers, PH_CTX_SERVER, 0, 20000000, 0, "threads",
        max_request_workers, PH_NONE,
        "Most worker threads of all processors together; caps the number "
@@ -220,7 +221,7 @@ PH_ROW(MinSpareThreads, PH_CTX_SERVER, 0, 2000000, 0, "threads",
 PH_ROW(MaxSpareThreads, PH_CTX_SERVER, 0, 2000000, 0, "threads",
        max_spare_threads, PH_NONE,
        "Idle worker threads per environment above which idle processors "
-       "are retired (0: off)")
+       "are retired, each once idle for a second (0: off)")
 PH_ROW(IdleTimeout, PH_CTX_SERVER, 0, 86400, DEFAULT_IDLE_TIMEOUT,
        "seconds", idle_timeout, PH_NONE,
        "A processor that has served nothing for this long is retired, down "

@@ -100,6 +100,9 @@ static void retire_idle(const ph_slots_census *c, ph_slots_plan *p,
         if (timeout_ms > 0 && pr->idle_ms >= timeout_ms) {
             why = PH_SLOTS_IDLE_TIMEOUT;
         }
+        else if (pr->idle_ms < PH_SLOTS_SPARE_AGE_MS) {
+            continue;       /* not a spare yet, whatever the count */
+        }
         else if (e->max_spare > 0 && w->idle[k] > e->max_spare) {
             why = PH_SLOTS_MAX_SPARE;
         }

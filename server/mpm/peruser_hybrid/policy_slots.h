@@ -28,7 +28,8 @@
  *
  *   Idle retirement (only when the environment has no demand and nothing
  *   queued): a processor idle for IdleTimeout, or idle beyond
- *   MaxSpareProcessors / MaxSpareThreads, never below MinProcessors.
+ *   MaxSpareProcessors / MaxSpareThreads for PH_SLOTS_SPARE_AGE_MS at
+ *   least, never below MinProcessors.
  *
  *   Reclaim: when FIRST or DEMAND wants are left unmet for lack of slots
  *   (or of MaxRequestWorkers), idle processors of other environments are
@@ -52,6 +53,15 @@
 
 /* How long an environment stays QUIET when IdleTimeout is 0. */
 #define PH_SLOTS_QUIET_MS 60000LL
+
+/* How long a processor must have been idle before it counts as a spare
+ * beyond MaxSpareProcessors / MaxSpareThreads.  Processors started for a
+ * multiplexer's demand are idle until it hands them the connections that
+ * asked (a doorbell away): retired at once, the handoffs meant for them
+ * were stranded (the multiplexer asks again after a second) and the
+ * environment churned.  Stock event and prefork retire one process a
+ * second; this keeps their pace for the young. */
+#define PH_SLOTS_SPARE_AGE_MS 1000LL
 
 /* Busy processors asked to finish and go, per tick, for tenants without
  * any (they finish their requests first: the next tick sees them as
