@@ -461,7 +461,12 @@ class Tmux:
     def wait_screen(self, cond, what, timeout=20):
         try:
             def shown():
+                # Two captures alike, or pstat was caught mid-redraw (CI
+                # saw a header already scrolled over rows not yet redrawn,
+                # so every cell was read under the wrong title).
                 scr = self.screen()
+                if scr != self.screen():
+                    return None
                 return scr if cond(scr) else None
             return wait_for(shown, timeout, what=what)
         except phtest.WaitTimeout:

@@ -135,9 +135,11 @@ def test_interactive_view_at_80x24_under_load(servers, tree, shm_dump):
 
         # scroll until USER shows; the first column stays
         tm.tmux("send-keys", "-t", "pstat", *["Right"] * 6)
-        scr = tm.wait_screen(lambda s: "USER" in s and cells(s, "alice")
+        scr = tm.wait_screen(lambda s: "USER" in s and cells(s, "alice") and cells(s, "bob")
                              and cells(s, "alice").get("4XX/S") not in (None, "-", "0.0")
-                             and cells(s, "alice").get("5XX/S") not in (None, "-", "0.0"),
+                             and cells(s, "alice").get("5XX/S") not in (None, "-", "0.0")
+                             and cells(s, "alice").get("USER") == "alice"
+                             and cells(s, "bob").get("USER") == "bob",
                              "USER, CPU% and alice's 4xx/5xx rates")
         print("scrolled right:\n" + scr)
         a, b = cells(scr, "alice"), cells(scr, "bob")
