@@ -639,7 +639,7 @@ static void census_take(ph_slots_census *c, apr_time_t now)
 {
     ph_retained *r = ph_retained_state;
     const int *active;
-    int i, j, n = 0, nactive;
+    int i, j, n = 0, nactive, starting;
 
     memset(c, 0, sizeof(*c));
     /* Demand is read only where a multiplexer flagged it (issue 13: no
@@ -698,10 +698,15 @@ static void census_take(ph_slots_census *c, apr_time_t now)
         pr->idle_ms = idle_for_ms(i);
         e = &gen.census_envs[pr->env];
         e->alive++;
-        /* One on its way counts as idle for the spare rule (it is not
-         * idle to retire or reclaim: pr->idle) */
-        e->idle += pr->idle || child_is_starting(i);
-        e->idle_threads += pr->idle_threads;
+        /* One on its way counts as idle for the spare rules (it is not
+         * idle to retire or reclaim: pr->idle), its threads as the idle
+         * ones it brings: counted as none, MinSpareThreads started
+         * another at every tick it took to start (CI: a third processor
+         * where a second brought enough). */
+        starting = child_is_starting(i);
+        e->idle += pr->idle || starting;
+        e->idle_threads += starting ? (int)ph_conf.threads_per_child
+                                    : pr->idle_threads;
     }
     for (j = 0; j < nactive; j++) {
         int k = active[j];

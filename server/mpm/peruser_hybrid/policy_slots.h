@@ -84,7 +84,8 @@ typedef struct ph_slots_env {
                              * retiring */
     int idle;               /* of those, idle or still starting
                              * (advisory, clamped) */
-    int idle_threads;       /* their idle worker threads (advisory) */
+    int idle_threads;       /* their idle worker threads (advisory), a
+                             * starting one's ThreadsPerChild counted */
     unsigned demand;        /* processors the multiplexers asked for */
     int queued;             /* a connection waits in its channel (kernel) */
     int backoff;            /* start back-off in force: start nothing */
