@@ -119,19 +119,15 @@ server_dir() { echo "$WORK/$1"; }
 # waited for until its pid file is written and its port accepts (a
 # request would start a processor)
 start() {
-    local v=$1 dir mpm=${1%-*} lines="MinProcessors 0" image
+    local v=$1 dir mpm=${1%-*} lines="MinProcessors 0" image module=$MODULE
     dir=$(server_dir "$v")
     PORT[$v]=$(free_port)
     [ "$v" != ph-nospare ] || lines="$lines"$'\n'"    MinSpareProcessors 0"
     image="exec"
     [ "$v" != ph-fork ] || image="fork"
-    if [ "$v" = ph-base ]; then
-        MODULE=$BASE_MODULE TENANT_PROCESSOR_LINES=$lines \
-            tenants_conf "$dir" "$mpm" "$N" "${PORT[$v]}" "ProcessorImage $image"
-    else
-        TENANT_PROCESSOR_LINES=$lines tenants_conf "$dir" "$mpm" "$N" "${PORT[$v]}" \
-            "ProcessorImage $image"
-    fi
+    [ "$v" != ph-base ] || module=$BASE_MODULE
+    MODULE=$module TENANT_PROCESSOR_LINES=$lines \
+        tenants_conf "$dir" "$mpm" "$N" "${PORT[$v]}" "ProcessorImage $image"
     [ "$v" != ph-1env ] || sed -i 's/ServerEnvironment t[0-9]*$/ServerEnvironment t1/' "$dir/httpd.conf"
     if [ "$v" != ph-cold ]; then
         start_server "$dir" "$v" "http://127.0.0.1:${PORT[$v]}/100b.txt" t1.test

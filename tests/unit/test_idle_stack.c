@@ -8,7 +8,6 @@
  * test plays the listener: it gives a piece of work and wakes the top.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <time.h>
 
 #include "idle_stack.h"
@@ -26,7 +25,6 @@ typedef struct bench {
     int exit;
     int took[NW];           /* pieces each worker took */
     int last_taker;
-    int rounds[NW];         /* times each went idle */
     pthread_t th[NW];
 } bench;
 
@@ -42,7 +40,6 @@ static void *worker_main(void *data)
 
     pthread_mutex_lock(&b->lock);
     for (;;) {
-        b->rounds[wk->w]++;
         while (!b->work && !b->exit) {
             ph_idle_stack_wait(&b->st, wk->w, &b->lock);
         }

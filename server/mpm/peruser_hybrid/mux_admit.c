@@ -395,6 +395,7 @@ static int reclaim_env(int mux_index, uint32_t env, long long cutoff,
         ph_shm_ticket *tk = ph_shm_ticket_at(ph_segment, (uint32_t)mux_index,
                                              env, i);
         uint64_t w;
+        long long ready_at;
         ph_ticket_ref t;
 
         if (!tk) {
@@ -404,9 +405,10 @@ static int reclaim_env(int mux_index, uint32_t env, long long cutoff,
         if (PH_TICKET_STATE(w) != PH_TICKET_READY) {
             continue;
         }
-        if (atomic_load(&tk->ready_at_ms) > cutoff) {
+        ready_at = atomic_load(&tk->ready_at_ms);
+        if (ready_at > cutoff) {
             ready++;
-            *stale += atomic_load(&tk->ready_at_ms) <= stale_since;
+            *stale += ready_at <= stale_since;
             continue;
         }
         t.mux = (uint32_t)mux_index;
