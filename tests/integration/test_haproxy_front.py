@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -48,9 +49,11 @@ backend ph
 """
 
 
-def start_haproxy(tmp, front, backend, proxy):
+def start_haproxy(tmp, front, backend, proxy, backend_lines=""):
     cfg = tmp / f"haproxy-{front}.cfg"
-    cfg.write_text(HAPROXY_CFG.format(front=front, backend=backend, proxy=proxy))
+    text = HAPROXY_CFG.format(front=front, backend=backend, proxy=proxy)
+    text = text.replace("backend ph\n", "backend ph\n" + backend_lines)
+    cfg.write_text(text)
     proc = subprocess.Popen([shutil.which("haproxy"), "-f", str(cfg), "-db"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -117,3 +120,58 @@ def test_haproxy_in_front_client_address_reaches_each_environment(
         except subprocess.TimeoutExpired:
             hap.kill()
             hap.wait(10)
+
+
+# Plain HTTP to the backend, keep-alive on both sides (haproxy's default).
+PLAIN_CONF = phtest.server_head(threads=4) + phtest.TWO_PROCESSORS + "".join(
+    vhost(f"{env}.test", env, env) for env in ("alice", "bob"))
+
+
+def test_haproxy_keepalive_backend_with_http_reuse_never(servers, tree, env_users):
+    """The set-up README's "Behind a load balancer" gives for haproxy: with
+    `http-reuse never` a backend connection carries one client session's
+    requests only, so clients that each keep to one host (as browsers do)
+    never meet another environment's connection: every request of eight
+    keep-alive clients, four on each environment's vhost, is answered 200
+    by its own environment's user, none 421."""
+    if not shutil.which("haproxy"):
+        pytest.fail("haproxy is not installed (build/test.sh installs it)")
+    port = phtest.free_port()
+    srv = servers(PLAIN_CONF, values={"PORT": port})
+    srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
+    front = phtest.free_port()
+    hap = start_haproxy(srv.tmp, front, port, "", "    http-reuse never\n")
+    results = {}
+    lock = threading.Lock()
+
+    def client(k):
+        env = ("alice", "bob")[k % 2]
+        got = []
+        try:
+            with phtest.RawConn(front, timeout=30) as c:
+                for _ in range(15):
+                    r = c.request(f"{env}.test", "/cgi-bin/id.cgi")
+                    got.append((r.status, parse_id(r.body)["uid"] if r.status == 200
+                                else None))
+        except (OSError, phtest.ConnectionClosed, ValueError) as exc:
+            got.append((repr(exc), None))
+        with lock:
+            results[k] = (env, got)
+
+    try:
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        hap.terminate()
+        try:
+            hap.wait(10)
+        except subprocess.TimeoutExpired:
+            hap.kill()
+            hap.wait(10)
+    assert len(results) == 8, results
+    for k, (env, got) in sorted(results.items()):
+        want = (200, env_users[env][0])
+        assert got == [want] * 15, f"client {k} ({env}.test): {got}"
