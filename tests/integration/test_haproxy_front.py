@@ -67,6 +67,16 @@ def start_haproxy(tmp, front, backend, proxy, backend_lines=""):
     return proc
 
 
+def stop_haproxy(proc):
+    """Stop haproxy by its pid: SIGTERM, then SIGKILL after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 def get_from(src, port, host, path):
     """A request sent from address src: (status, body)."""
     with socket.socket() as s:
@@ -114,12 +124,7 @@ def test_haproxy_in_front_client_address_reaches_each_environment(
         status, got = get_from("127.0.0.2", port, "alice.test", "/cgi-bin/addr.cgi")
         assert status is None and got == b"", got
     finally:
-        hap.terminate()
-        try:
-            hap.wait(10)
-        except subprocess.TimeoutExpired:
-            hap.kill()
-            hap.wait(10)
+        stop_haproxy(hap)
 
 
 # Plain HTTP to the backend, keep-alive on both sides (haproxy's default).
@@ -165,12 +170,7 @@ def test_haproxy_keepalive_backend_with_http_reuse_never(servers, tree, env_user
         for t in threads:
             t.join(120)
     finally:
-        hap.terminate()
-        try:
-            hap.wait(10)
-        except subprocess.TimeoutExpired:
-            hap.kill()
-            hap.wait(10)
+        stop_haproxy(hap)
     assert len(results) == 8, results
     for k, (env, got) in sorted(results.items()):
         want = (200, env_users[env][0])
