@@ -411,6 +411,20 @@ class RawConn:
             data += chunk
 
 
+def pipelined(port, first, second, path="/", first_path=None, timeout=IO_TIMEOUT):
+    """Two requests on one connection in one write, for hosts first and
+    second: (response, response).  The first's processor reads the second
+    with the first, so a second for another environment's vhost is the
+    421 of the processor's guard (proc_guard.c).  Sent one after the other
+    instead, the second would find the connection waiting for its next
+    request, and be handed back to a multiplexer unread
+    (proc_handback.c)."""
+    with RawConn(port, timeout) as c:
+        c.send(f"GET {first_path or path} HTTP/1.1\r\nHost: {first}\r\n\r\n"
+               f"GET {path} HTTP/1.1\r\nHost: {second}\r\n\r\n")
+        return c.read_response(), c.read_response()
+
+
 def http_get(port, host, path="/", timeout=IO_TIMEOUT, extra=""):
     """One request on a fresh connection with Connection: close."""
     with RawConn(port, timeout) as c:

@@ -119,12 +119,16 @@ def _bob_log(srv):
 
 
 def _after_alice(srv, second):
-    """alice's request, then `second`, on one connection; returns
-    (first response, second response or None).  Returns once the server
-    closed the connection, i.e. finished (and logged) both requests."""
+    """alice's request, then `second`, on one connection, pipelined in one
+    write: alice's processor reads `second` with the first (a kept-alive
+    connection that waits for its next request would instead be handed
+    back to a multiplexer before a byte of it is read, proc_handback.c);
+    returns (first response, second response or None).  Returns once the
+    server closed the connection, i.e. finished (and logged) both
+    requests."""
     with RawConn(srv.port) as c:
-        r1 = c.request("alice.test", "/")
-        c.send(second)
+        c.send(b"GET / HTTP/1.1\r\nHost: alice.test\r\n\r\n" + second)
+        r1 = c.read_response()
         try:
             r2 = c.read_response()
         except ConnectionClosed:

@@ -5,7 +5,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -13,15 +14,25 @@
 #include "doorbell.h"
 #include "ph_segment.h"
 
-/* The generation's doorbells in this process.  Written by the parent at
+/* The generation's doorbells in this process: the ring (send) end and the
+ * watch (receive) end of each, -1 when not held.  Written by the parent at
  * the start of a generation (or a factory once, at start), before any
  * child is forked; a child only closes entries, in its first steps. */
 typedef struct bells {
     int n;
-    int *fd;                    /* n entries, -1 when not held */
+    int *ring;
+    int *watch;
 } bells;
 
-static bells here = { 0, NULL };
+static bells here = { 0, NULL, NULL };
+
+static void close_entry(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
 
 static apr_status_t bells_cleanup(void *data)
 {
@@ -29,41 +40,66 @@ static apr_status_t bells_cleanup(void *data)
 
     (void)data;
     for (i = 0; i < here.n; i++) {
-        if (here.fd[i] >= 0) {
-            close(here.fd[i]);
-        }
+        close_entry(&here.ring[i]);
+        close_entry(&here.watch[i]);
     }
     here.n = 0;
-    here.fd = NULL;
+    here.ring = here.watch = NULL;
     return APR_SUCCESS;
+}
+
+/* One doorbell: a SEQPACKET socketpair made one-way, so that a holder of
+ * the ring end can neither read rings nor swallow them, and a holder of
+ * the watch end cannot ring. */
+static int bell_make(int *ring, int *watch)
+{
+    int sv[2];
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+                   sv) != 0) {
+        return errno;
+    }
+    if (shutdown(sv[0], SHUT_RD) != 0 || shutdown(sv[1], SHUT_WR) != 0) {
+        int rv = errno;
+        close(sv[0]);
+        close(sv[1]);
+        return rv;
+    }
+    *ring = sv[0];
+    *watch = sv[1];
+    return 0;
 }
 
 int ph_doorbells_create(apr_pool_t *pconf, int n)
 {
-    int i;
+    apr_size_t size = sizeof(int) * (apr_size_t)(n > 0 ? n : 1);
+    int i, rv;
 
-    here.fd = apr_palloc(pconf, sizeof(int) * (apr_size_t)(n > 0 ? n : 1));
+    here.ring = apr_palloc(pconf, size);
+    here.watch = apr_palloc(pconf, size);
     here.n = 0;
     apr_pool_cleanup_register(pconf, NULL, bells_cleanup,
                               apr_pool_cleanup_null);
     for (i = 0; i < n; i++) {
-        if ((here.fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
-            return errno;
+        if ((rv = bell_make(&here.ring[i], &here.watch[i])) != 0) {
+            return rv;
         }
         here.n = i + 1;
     }
     return 0;
 }
 
-void ph_doorbells_adopt(int first, int n)
+void ph_doorbells_adopt(int first, int n, int watch_ends)
 {
     int i;
 
     /* A factory's memory: allocated once for its life. */
-    here.fd = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
-    here.n = here.fd ? n : 0;
+    here.ring = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    here.watch = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    here.n = here.ring && here.watch ? n : 0;
     for (i = 0; i < here.n; i++) {
-        here.fd[i] = first + i;
+        here.ring[i] = watch_ends ? -1 : first + i;
+        here.watch[i] = watch_ends ? first + i : -1;
     }
 }
 
@@ -72,9 +108,14 @@ int ph_doorbells_count(void)
     return here.n;
 }
 
-int ph_doorbell_fd(int k)
+int ph_doorbell_ring_fd(int k)
 {
-    return k >= 0 && k < here.n ? here.fd[k] : -1;
+    return k >= 0 && k < here.n ? here.ring[k] : -1;
+}
+
+int ph_doorbell_watch_fd(int k)
+{
+    return k >= 0 && k < here.n ? here.watch[k] : -1;
 }
 
 void ph_doorbells_keep_only(int mux_index)
@@ -82,9 +123,9 @@ void ph_doorbells_keep_only(int mux_index)
     int i;
 
     for (i = 0; i < here.n; i++) {
-        if (i != mux_index && here.fd[i] >= 0) {
-            close(here.fd[i]);
-            here.fd[i] = -1;
+        close_entry(&here.ring[i]);
+        if (i != mux_index) {
+            close_entry(&here.watch[i]);
         }
     }
 }
@@ -96,8 +137,11 @@ void ph_doorbells_close_all(void)
 
 static void ring(int fd)
 {
-    uint64_t one = 1;
-    ssize_t ignored = write(fd, &one, sizeof(one));
+    char r = PH_DOORBELL_RING;
+    ssize_t ignored;
+
+    /* A full doorbell has rings waiting already: nothing is lost. */
+    ignored = send(fd, &r, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)ignored;
 }
 
@@ -108,7 +152,7 @@ void ph_doorbells_ring(int env_index, int all)
     for (k = 0; k < here.n; k++) {
         ph_shm_partition *part;
 
-        if (here.fd[k] < 0) {
+        if (here.ring[k] < 0) {
             continue;
         }
         /* A multiplexer writes its partition's pending count; a wrong
@@ -119,16 +163,103 @@ void ph_doorbells_ring(int env_index, int all)
                : ph_shm_partition_at(ph_segment, (uint32_t)k,
                                      (uint32_t)env_slot);
         if (!part || atomic_load(&part->pending) > 0) {
-            ring(here.fd[k]);
+            ring(here.ring[k]);
         }
     }
 }
 
-void ph_doorbell_reset(int fd)
+int ph_doorbell_hand_back(int k, int fd)
 {
-    uint64_t count;
+    char h = PH_DOORBELL_HAND_BACK;
+    struct iovec iov = { &h, 1 };
+    struct msghdr mh;
+    struct cmsghdr *c;
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } control;
 
-    while (read(fd, &count, sizeof(count)) < 0 && errno == EINTR) {
-        ;
+    if (k < 0 || k >= here.n || here.ring[k] < 0) {
+        return EBADF;
     }
+    memset(&mh, 0, sizeof(mh));
+    memset(&control, 0, sizeof(control));
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control.buf;
+    mh.msg_controllen = sizeof(control.buf);
+    c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return sendmsg(here.ring[k], &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == 1
+           ? 0 : errno;
+}
+
+/* The descriptors a message carried (closed unless a HAND_BACK gives its
+ * one to `taken`). */
+static void take_fds(struct msghdr *mh, int hand_back,
+                     void (*taken)(void *baton, int fd), void *baton)
+{
+    struct cmsghdr *c;
+
+    for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        size_t i, nfds;
+        int fd;
+
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (i = 0; i < nfds; i++) {
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (hand_back && nfds == 1 && taken) {
+                taken(baton, fd);
+            }
+            else {
+                close(fd);
+            }
+        }
+    }
+}
+
+int ph_doorbell_drain(int fd, void (*taken)(void *baton, int fd),
+                      void *baton)
+{
+    int i;
+
+    for (i = 0; i < PH_DOORBELL_DRAIN_MAX; i++) {
+        char byte = 0;
+        struct iovec iov = { &byte, 1 };
+        struct msghdr mh;
+        union {
+            struct cmsghdr align;
+            char buf[CMSG_SPACE(sizeof(int) * 4)];
+        } control;
+        ssize_t n;
+
+        memset(&mh, 0, sizeof(mh));
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = control.buf;
+        mh.msg_controllen = sizeof(control.buf);
+        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return 0;       /* EAGAIN: drained */
+        }
+        if (n == 0) {
+            return 0;
+        }
+        /* A message truncated (MSG_CTRUNC: more descriptors than room)
+         * has had the rest closed by the kernel; what did arrive is
+         * taken only if it is exactly one socket of a HAND_BACK. */
+        take_fds(&mh, byte == PH_DOORBELL_HAND_BACK
+                      && !(mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)),
+                 taken, baton);
+    }
+    return 1;
 }

@@ -177,7 +177,8 @@ static void adopt_descriptors(const factory_spec *sp, ph_env *mine)
         env->chan[0] = env->chan[1] = -1;
         env->answer[0] = env->answer[1] = -1;
     }
-    ph_doorbells_adopt(PH_FACTORY_FD_BELLS, sp->bells);
+    /* the multiplexers watch the doorbells, processors ring them */
+    ph_doorbells_adopt(PH_FACTORY_FD_BELLS, sp->bells, !mine);
     if (!mine) {
         ph_broker_adopt(first_broker_fd(sp), sp->bells);
     }

@@ -159,6 +159,7 @@ typedef struct mux_state {
                                  * (broker.h, mux_ends.c) */
     int *chan_armed;            /* EPOLLOUT registered for that channel */
     ev_tag *listener_tags;
+    int *listen_fds;            /* their descriptors (mux_handback.c) */
     int nlisteners;
     ev_tag lifeline_tag;
     int exiting;                /* lifeline closed: finish and exit */
@@ -912,15 +913,41 @@ static void linger_read(mux_state *m, mux_conn *mc)
     }
 }
 
+/* A connection accepted (or handed back, mux_handback.c): look at its
+ * head from the start, as if the client had just connected. */
+static void conn_start(mux_state *m, int fd, const struct sockaddr *peer,
+                       socklen_t peer_len)
+{
+    struct epoll_event ev;
+    mux_conn *mc;
+
+    mc = conn_new(m, fd);
+    ph_chan_peer_set(&mc->peer, peer, peer_len);
+    mc->state = MC_PEEK;
+    mc->accepted_ms = ph_now_ms();
+    mc->facts = m->facts;
+    mc->deadline_ms = mc->accepted_ms + mc->facts.policy.initial_ms;
+    peeking_insert(m, mc);
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = mc;
+    if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        conn_close(m, mc);
+        return;
+    }
+    /* The request often arrives with the connection: look at once. */
+    if (!route_by_address(m, mc)) {
+        peek(m, mc);
+    }
+}
+
 static void accept_some(mux_state *m, ev_tag *lt)
 {
     int i;
 
     for (i = 0; i < ACCEPT_BATCH && !m->exiting; i++) {
-        struct epoll_event ev;
         struct sockaddr_storage peer;
         socklen_t peer_len = sizeof(peer);
-        mux_conn *mc;
         int fd = accept4(lt->fd, (struct sockaddr *)&peer, &peer_len,
                          SOCK_CLOEXEC);
 
@@ -939,25 +966,38 @@ static void accept_some(mux_state *m, ev_tag *lt)
             atomic_store(&m->child_rec->last_used_ms, ph_now_ms());
             atomic_fetch_add(&m->child_rec->connections, 1);
         }
-        mc = conn_new(m, fd);
-        ph_chan_peer_set(&mc->peer, (struct sockaddr *)&peer, peer_len);
-        mc->state = MC_PEEK;
-        mc->accepted_ms = ph_now_ms();
-        mc->facts = m->facts;
-        mc->deadline_ms = mc->accepted_ms + mc->facts.policy.initial_ms;
-        peeking_insert(m, mc);
-        memset(&ev, 0, sizeof(ev));
-        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
-        ev.data.ptr = mc;
-        if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            conn_close(m, mc);
-            continue;
-        }
-        /* The request often arrives with the connection: look at once. */
-        if (!route_by_address(m, mc)) {
-            peek(m, mc);
-        }
+        conn_start(m, fd, (struct sockaddr *)&peer, peer_len);
     }
+}
+
+/* A socket a processor handed back on our doorbell (doorbell.h): routed
+ * afresh once mux_handback.c shows it is a connection our listeners
+ * accepted; anything else is closed. */
+static void handed_back(void *baton, int fd)
+{
+    mux_state *m = baton;
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof(peer);
+    int i, rv;
+
+    if (m->exiting) {
+        close(fd);      /* the next generation's multiplexers route it */
+        return;
+    }
+    for (i = 0; i < m->nlisteners; i++) {
+        m->listen_fds[i] = m->listener_tags[i].fd;
+    }
+    rv = ph_mux_handback_check(fd, m->listen_fds, m->nlisteners, &peer,
+                               &peer_len);
+    if (rv != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, ap_server_conf,
+                     PHLOGNO(00311) "a processor handed back a descriptor "
+                     "that is not a connection our listeners accepted: "
+                     "closed");
+        close(fd);
+        return;
+    }
+    conn_start(m, fd, (struct sockaddr *)&peer, peer_len);
 }
 
 static void stop_accepting(mux_state *m)
@@ -1125,7 +1165,7 @@ static void dispatch(mux_state *m, struct epoll_event *ev)
     case TAG_DOORBELL:
         /* Some environment has a free worker: look at those we hold
          * connections for (a ring in vain costs this walk, no more). */
-        ph_doorbell_reset(tag->fd);
+        ph_doorbell_drain(tag->fd, handed_back, m);
         for (w = m->nwaiting - 1; w >= 0; w--) {
             flush_pending(m, m->waiting[w]);
         }
@@ -1189,6 +1229,7 @@ static int setup(mux_state *m, int slot, int mux_index,
         m->nlisteners++;
     }
     m->listener_tags = apr_pcalloc(pchild, sizeof(ev_tag) * m->nlisteners);
+    m->listen_fds = apr_pcalloc(pchild, sizeof(int) * (m->nlisteners + 1));
     for (i = 0, lr = ap_listeners; lr; lr = lr->next, i++) {
         apr_os_sock_t fd;
         apr_os_sock_get(&fd, lr->sd);
@@ -1218,10 +1259,11 @@ static int setup(mux_state *m, int slot, int mux_index,
     }
     /* Our doorbell, ours alone: read after each ring (doorbell.h). */
     m->doorbell_tag.kind = TAG_DOORBELL;
-    m->doorbell_tag.fd = ph_doorbell_fd(mux_index);
+    m->doorbell_tag.fd = ph_doorbell_watch_fd(mux_index);
     m->doorbell_tag.env_index = -1;
     memset(&ev, 0, sizeof(ev));
-    ev.events = EPOLLIN | EPOLLET;
+    /* level-triggered: a drain takes at most PH_DOORBELL_DRAIN_MAX */
+    ev.events = EPOLLIN;
     ev.data.ptr = &m->doorbell_tag;
     if (m->doorbell_tag.fd < 0
         || epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->doorbell_tag.fd, &ev) < 0) {

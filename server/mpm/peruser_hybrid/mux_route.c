@@ -371,13 +371,37 @@ static int route_fields(request_rec *r, const ph_head *head)
     return OK;
 }
 
+server_rec *ph_route_server_of(request_rec *r, const ph_head *head)
+{
+    core_server_config *core;
+    int strict, rc;
+
+    if (head->verdict == PH_HEAD_BY_ADDRESS) {
+        /* httpd's Unsafe parser judges this head in the processor; the
+         * address alone (IP-based vhosts, else the address's default
+         * server) picks the environment. */
+        r->method = "-";
+        r->the_request = apr_pstrdup(r->pool, "-");
+        r->uri = "/";
+        r->proto_num = HTTP_VERSION(1, 0);
+    }
+    else if (route_fields(r, head) != OK) {
+        return NULL;
+    }
+    core = ap_get_core_module_config(r->server->module_config);
+    strict = core->strict_host_check == AP_CORE_CONFIG_ON;
+    rc = ap_update_vhost_from_headers_ex(r, strict);
+    if (r->status != HTTP_OK || (strict && rc != HTTP_OK)) {
+        return NULL;
+    }
+    return r->server;
+}
+
 void ph_mux_route(apr_pool_t *p, int fd, const ph_chan_peer *peer,
                   const ph_head *head, ph_route *out)
 {
-    core_server_config *core;
     request_rec *r;
     conn_rec *c;
-    int strict, rc;
     ph_env *env;
 
     memset(out, 0, sizeof(*out));
@@ -388,29 +412,12 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_chan_peer *peer,
     }
 
     r = scratch_request(p, c);
-    if (head->verdict == PH_HEAD_BY_ADDRESS) {
-        /* httpd's Unsafe parser judges this head in the processor; the
-         * address alone (IP-based vhosts, else the address's default
-         * server) picks the environment. */
-        r->method = "-";
-        r->the_request = apr_pstrdup(p, "-");
-        r->uri = "/";
-        r->proto_num = HTTP_VERSION(1, 0);
-    }
-    else if (route_fields(r, head) != OK) {
+    if (!ph_route_server_of(r, head)) {
         out->status = HTTP_BAD_REQUEST;
         out->server = r->server;
         return;
     }
-
-    core = ap_get_core_module_config(r->server->module_config);
-    strict = core->strict_host_check == AP_CORE_CONFIG_ON;
-    rc = ap_update_vhost_from_headers_ex(r, strict);
     out->server = r->server;
-    if (r->status != HTTP_OK || (strict && rc != HTTP_OK)) {
-        out->status = HTTP_BAD_REQUEST;
-        return;
-    }
 
     env = ph_front_env_of(p, r->server, r->hostname, &out->vhost_id);
     if (!env) {

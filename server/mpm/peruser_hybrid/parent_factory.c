@@ -268,12 +268,13 @@ static const char *config_of(apr_pool_t *p, const ph_env *env)
  * socket, lifeline, wake pipe, the doorbells, the multiplexers' broker
  * sockets (broker.h: they ask for send ends there), and every listener:
  * nothing per environment. */
-static void push_doorbells(apr_array_header_t *fds)
+static void push_doorbells(apr_array_header_t *fds, int watch_ends)
 {
     int k;
 
     for (k = 0; k < ph_doorbells_count(); k++) {
-        APR_ARRAY_PUSH(fds, int) = ph_doorbell_fd(k);
+        APR_ARRAY_PUSH(fds, int) = watch_ends ? ph_doorbell_watch_fd(k)
+                                              : ph_doorbell_ring_fd(k);
     }
 }
 
@@ -290,12 +291,12 @@ static apr_array_header_t *inherited_fds(apr_pool_t *p, int ctl,
         ap_assert(env->chan[1] >= 0 && env->answer[1] >= 0);
         APR_ARRAY_PUSH(fds, int) = env->chan[1];
         APR_ARRAY_PUSH(fds, int) = env->answer[1];
-        push_doorbells(fds);
+        push_doorbells(fds, 0);
         return fds;
     }
     APR_ARRAY_PUSH(fds, int) = ph_heritage_now.lifeline_fd;
     APR_ARRAY_PUSH(fds, int) = ph_heritage_now.wake_wr;
-    push_doorbells(fds);
+    push_doorbells(fds, 1);
     for (i = 0; i < ph_broker_count(); i++) {
         APR_ARRAY_PUSH(fds, int) = ph_broker_mux_fd(i);
     }
@@ -478,7 +479,7 @@ static int take_blank(apr_pool_t *p, factory *f, ph_env *env,
 
     APR_ARRAY_PUSH(fds, int) = env->chan[1];
     APR_ARRAY_PUSH(fds, int) = env->answer[1];
-    push_doorbells(fds);
+    push_doorbells(fds, 0);
     if (ph_blank_take(env_spec(p, env), path, fds, &pid, &ctl) != 0) {
         return -1;
     }

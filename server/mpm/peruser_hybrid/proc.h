@@ -177,6 +177,12 @@ void ph_proc_publish_room(proc_state *ps, int room);
 /* Ring the environment's doorbell if connections wait for it. */
 void ph_proc_ring_doorbell(proc_state *ps);
 
+/* proc_handback.c: a kept-alive connection, readable again, whose next
+ * request (peeked at, not read) is for another environment's virtual
+ * host goes to a multiplexer's doorbell: 1 when it did (the caller then
+ * forgets it, closing only its own descriptor), 0 to read it here. */
+int ph_proc_hand_back(proc_state *ps, proc_conn *pc);
+
 /* proc_expired.c: a connection the multiplexer sent with
  * PH_CHAN_F_HEAD_EXPIRED reads its head without waiting (add after the
  * pre_connection hooks). */

@@ -327,6 +327,11 @@ void ph_proc_conn_run(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
     for (;;) {
         switch (pc->pub.state) {
         case CONN_STATE_KEEPALIVE:      /* readable again after parking */
+            if (ph_proc_hand_back(ps, pc)) {
+                ph_proc_conn_destroy(ps, pc);   /* a multiplexer's now */
+                return;
+            }
+            /* fall through */
         case CONN_STATE_PROCESSING:
             process_once(pc);
             break;
