@@ -36,6 +36,7 @@ static int (*const suites[])(void) = {
     ph_unit_register_front_runs,
     ph_unit_register_envconf_blank,
     ph_unit_register_idle_stack,
+    ph_unit_register_mux_handback,
 };
 
 int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,

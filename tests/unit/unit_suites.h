@@ -54,5 +54,6 @@ int ph_unit_register_lazy_lib(void);
 int ph_unit_register_front_runs(void);
 int ph_unit_register_envconf_blank(void);
 int ph_unit_register_idle_stack(void);
+int ph_unit_register_mux_handback(void);
 
 #endif /* PH_UNIT_SUITES_H */

@@ -61,13 +61,6 @@ int ph_mux_route_h2c(apr_pool_t *p, int fd, const ph_h2_first *first,
  * (proc_handback.c). */
 server_rec *ph_route_server_of(request_rec *r, const ph_head *head);
 
-/* mux_handback.c: whether fd, handed back by a processor on a doorbell,
- * is a client connection one of the listeners listen_fds[0..nlisten)
- * accepted, in their network namespace; if so its peer (and fd made
- * blocking, as accept() gives it) and 0, else an errno value. */
-int ph_mux_handback_check(int fd, const int *listen_fds, int nlisten,
-                          struct sockaddr_storage *peer, socklen_t *peer_len);
-
 /* mux_proxy.c.  Multiplexer start: the local addresses on which
  * mod_remoteip reads a PROXY protocol header (RemoteIPProxyProtocol). */
 void ph_mux_proxy_init(apr_pool_t *p);

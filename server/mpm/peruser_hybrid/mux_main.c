@@ -58,6 +58,7 @@
 #include "doorbell.h"
 #include "mux.h"
 #include "mux_admit.h"
+#include "mux_handback.h"
 #include "ph_alloc.h"
 #include "ph_child.h"
 #include "ph_env.h"
