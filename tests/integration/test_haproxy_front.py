@@ -132,20 +132,24 @@ PLAIN_CONF = phtest.server_head(threads=4) + phtest.TWO_PROCESSORS + "".join(
     vhost(f"{env}.test", env, env) for env in ("alice", "bob"))
 
 
-def test_haproxy_keepalive_backend_with_http_reuse_never(servers, tree, env_users):
-    """The set-up README's "Behind a load balancer" gives for haproxy: with
-    `http-reuse never` a backend connection carries one client session's
-    requests only, so clients that each keep to one host (as browsers do)
-    never meet another environment's connection: every request of eight
-    keep-alive clients, four on each environment's vhost, is answered 200
-    by its own environment's user, none 421."""
+@pytest.mark.parametrize("reuse", ["safe", "never"])
+def test_haproxy_keepalive_backend_sharing_connections(servers, tree, env_users, reuse):
+    """haproxy keeps its backend connections alive; with its default
+    `http-reuse safe` it sends one client session's request on a connection
+    another session used, for another tenant's host: the processor holding
+    it hands it back unread (proc_handback.c) and the right environment
+    serves it.  Every request of eight keep-alive clients, four on each
+    environment's vhost, is answered 200 by its own environment's user,
+    none 421; with `http-reuse never` (README's advice, which also keeps
+    one tenant's processes from ever holding a connection that carries
+    another's requests) likewise."""
     if not shutil.which("haproxy"):
         pytest.fail("haproxy is not installed (build/test.sh installs it)")
     port = phtest.free_port()
     srv = servers(PLAIN_CONF, values={"PORT": port})
     srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
     front = phtest.free_port()
-    hap = start_haproxy(srv.tmp, front, port, "", "    http-reuse never\n")
+    hap = start_haproxy(srv.tmp, front, port, "", f"    http-reuse {reuse}\n")
     results = {}
     lock = threading.Lock()
 

@@ -305,6 +305,7 @@ static void ph_register_hooks(apr_pool_t *p)
     /* Processors: nothing acts on a request of another environment. */
     ph_guard_register_hooks();
     ph_expired_register_hooks();
+    ph_handback_register_hooks();
     ph_status_register_hooks();
 }
 

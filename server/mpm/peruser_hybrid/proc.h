@@ -182,6 +182,11 @@ void ph_proc_ring_doorbell(proc_state *ps);
  * host goes to a multiplexer's doorbell: 1 when it did (the caller then
  * forgets it, closing only its own descriptor), 0 to read it here. */
 int ph_proc_hand_back(proc_state *ps, proc_conn *pc);
+/* After the pre_connection hooks: keep httpd's look-ahead for a pipelined
+ * request from reading a request that arrived after the last one (so
+ * that it can still be handed back unread). */
+void ph_handback_add_filter(proc_conn *pc);
+void ph_handback_register_hooks(void);
 
 /* proc_expired.c: a connection the multiplexer sent with
  * PH_CHAN_F_HEAD_EXPIRED reads its head without waiting (add after the

@@ -21,6 +21,18 @@
  * find it again), with nothing read ahead into httpd's filters, and
  * whose head is complete enough to route; anything else keeps the 421.
  *
+ * Unread also means httpd must not take the next request into its buffers
+ * while it finishes the last one: ap_check_pipeline() reads ahead, without
+ * blocking, after every response, and a client (or proxy) that sends its
+ * next request the moment it has the answer often lands in that read.  The
+ * filter below sits right above the core input filter and answers that
+ * look-ahead "nothing yet" when the core filter holds no byte already read
+ * -- what the core filter itself would answer after a recv() on an empty
+ * socket -- so the bytes stay in the kernel, the connection is parked and
+ * is at once readable.  Bytes the core filter does hold (two requests that
+ * came in one read: real pipelining) are passed up as before, and such a
+ * request keeps the 421.
+ *
  * How.  The socket goes on the doorbell of the multiplexer that handed the
  * connection over (doorbell.h), else of any other; this process then
  * forgets the connection without a shutdown (the multiplexer's copy of the
@@ -36,9 +48,11 @@
 #include <sys/socket.h>
 
 #include "httpd.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_ssl.h"
+#include "util_filter.h"
 
 #include "doorbell.h"
 #include "head_parse.h"
@@ -49,6 +63,53 @@
 #include "proc.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
+
+#define KEEP_UNREAD_FILTER "PH_KEEP_UNREAD"
+
+static ap_filter_rec_t *keep_unread_filter;
+
+/* Whether the core input filter below f holds no byte it has read (its
+ * brigade holds nothing but empty buckets before the socket's: whatever
+ * it read was all passed up; the empty ones are what its line splitting
+ * leaves).  Not sure (another filter in between, a bucket of unknown
+ * length): no. */
+static int core_holds_nothing(const ap_filter_t *f)
+{
+    const ap_filter_t *core = f->next;
+    const core_net_rec *net;
+    apr_bucket *b;
+
+    if (!core || core->frec != ap_core_input_filter_handle) {
+        return 0;
+    }
+    net = core->ctx;
+    if (!net || !net->in_ctx || !net->in_ctx->b) {
+        return 1;           /* it has read nothing at all yet */
+    }
+    for (b = APR_BRIGADE_FIRST(net->in_ctx->b);
+         b != APR_BRIGADE_SENTINEL(net->in_ctx->b); b = APR_BUCKET_NEXT(b)) {
+        if (APR_BUCKET_IS_SOCKET(b)) {
+            return 1;
+        }
+        if (b->length != 0) {
+            return 0;       /* bytes read, or a bucket of unknown length */
+        }
+    }
+    return 1;
+}
+
+/* httpd's look-ahead for a pipelined request (a speculative read that
+ * does not block) finds nothing the core filter has not already read. */
+static apr_status_t keep_unread(ap_filter_t *f, apr_bucket_brigade *bb,
+                                ap_input_mode_t mode, apr_read_type_e block,
+                                apr_off_t readbytes)
+{
+    if (mode == AP_MODE_SPECULATIVE && block == APR_NONBLOCK_READ
+        && core_holds_nothing(f)) {
+        return APR_EAGAIN;
+    }
+    return ap_get_brigade(f->next, bb, mode, block, readbytes);
+}
 
 /* How much of the next head is peeked at; a head whose routing key
  * (request line and Host) is not within it keeps the 421. */
@@ -155,4 +216,24 @@ int ph_proc_hand_back(proc_state *ps, proc_conn *pc)
                                          : "no multiplexer took it (421)");
     apr_pool_destroy(p);
     return rv == 0;
+}
+
+void ph_handback_add_filter(proc_conn *pc)
+{
+    PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
+    /* after the pre_connection hooks: right above the core input filter,
+     * below mod_ssl's and mod_logio's (a TLS connection is never handed
+     * back, so it gets none) */
+    if (ph_doorbells_count() > 0
+        && !(pc->msg.flags & (PH_CHAN_F_H2C | PH_CHAN_F_TLS_SNI))
+        && !ap_ssl_conn_is_ssl(pc->c)) {
+        ap_add_input_filter_handle(keep_unread_filter, NULL, NULL, pc->c);
+    }
+}
+
+void ph_handback_register_hooks(void)
+{
+    keep_unread_filter = ap_register_input_filter(KEEP_UNREAD_FILTER,
+                                                  keep_unread, NULL,
+                                                  AP_FTYPE_NETWORK - 1);
 }

@@ -1,0 +1,81 @@
+"""A kept-alive connection whose next request is for another environment's
+virtual host is handed back to a multiplexer before a byte of that request
+is read (proc_handback.c, mux_handback.c): the request is served by its own
+environment's user, as stock serves it, and the processor that held the
+connection neither reads nor logs it.  Observed from outside: statuses,
+the uid the CGI reports, each vhost's access log, the bytes a CGI got.
+"""
+
+import hashlib
+import os
+
+import phtest
+from phtest import RawConn, parse_id, vhost, wait_for
+
+CONF = phtest.server_head(threads=4) + """
+LogFormat "%v %U %>s" vlog
+""" + phtest.TWO_PROCESSORS + "".join(
+    vhost(f"{env}.test", env, env, f"CustomLog @@TMP@@/{env}-access.log vlog")
+    for env in ("alice", "bob"))
+
+
+def start(servers):
+    port = phtest.free_port()
+    srv = servers(CONF, values={"PORT": port}, loglevel="debug")
+    srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
+    srv.port = port
+    return srv
+
+
+def access_log(srv, env):
+    path = srv.tmp / f"{env}-access.log"
+    return path.read_text() if path.exists() else ""
+
+
+def test_handed_back_request_is_logged_by_its_own_environment_only(servers, tree,
+                                                                    env_users):
+    srv = start(servers)
+    with RawConn(srv.port) as c:
+        r1 = c.request("alice.test", "/cgi-bin/id.cgi?first")
+        r2 = c.request("bob.test", "/cgi-bin/id.cgi")
+        r3 = c.request("bob.test", "/index.html")
+        r4 = c.request("alice.test", "/index.html")
+    assert [r.status for r in (r1, r2, r3, r4)] == [200] * 4, (r1, r2, r3, r4)
+    assert parse_id(r1.body)["uid"] == env_users["alice"][0], r1
+    assert parse_id(r2.body)["uid"] == env_users["bob"][0], r2
+    assert b"hello from bob" in r3.body and b"hello from alice" in r4.body
+    wait_for(lambda: "/index.html" in access_log(srv, "alice")
+             and "/index.html" in access_log(srv, "bob"), 10,
+             what="both access logs")
+    alice, bob = access_log(srv, "alice"), access_log(srv, "bob")
+    assert "bob.test" not in alice, alice
+    assert "alice.test" not in bob, bob
+    assert "bob.test /cgi-bin/id.cgi 200" in bob, bob
+    assert not srv.log_lines(r"PH00430"), srv.log_lines(r"PH00430")
+
+
+def test_request_body_survives_the_hand_back(servers, tree, env_users):
+    """Nothing of the request is consumed before it is handed back: a POST
+    body of 300,000 bytes reaches bob's CGI whole."""
+    srv = start(servers)
+    body = os.urandom(300_000)
+    with RawConn(srv.port, timeout=30) as c:
+        assert c.request("alice.test", "/").status == 200
+        c.send(f"POST /cgi-bin/md5.cgi HTTP/1.1\r\nHost: bob.test\r\n"
+               f"Content-Type: application/octet-stream\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        r = c.read_response()
+        again = c.request("bob.test", "/cgi-bin/id.cgi")
+    assert r.status == 200, r
+    assert hashlib.md5(body).hexdigest().encode() in r.body, r.body[:200]
+    assert again.status == 200 and parse_id(again.body)["uid"] == env_users["bob"][0]
+
+
+def test_pipelined_foreign_request_still_421(servers, tree):
+    """A request alice's processor has already read (pipelined with hers)
+    cannot be handed back: the guard answers 421 and the connection
+    closes, as before."""
+    srv = start(servers)
+    r1, r2 = phtest.pipelined(srv.port, "alice.test", "bob.test", "/cgi-bin/id.cgi")
+    assert r1.status == 200 and r2.status == 421, (r1, r2)
+    assert b"uid=" not in r2.body
