@@ -50,6 +50,13 @@
  *   mode=scoreboard  parent[i].pid = 1 for every free slot, and garbage
  *                  over every worker record of the other processes.
  *   mode=fds       report the descriptors it holds (no attack).
+ *   mode=handback&port=P  on every SEQPACKET socket it can write to (the
+ *                  doorbells), a HAND_BACK message (doorbell.h) with, in
+ *                  turn: the client end of a TCP connection it makes to
+ *                  127.0.0.1:P (the server's own listener) after writing
+ *                  a request for the Host given as host=H on it, one end
+ *                  of a socketpair, and a UDP socket; then the same byte
+ *                  with two descriptors.  Reports how many it sent.
  *   mode=signals   report which server processes kill(pid, 0) reaches.
  *
  * The answer is text/plain, one `key=value` per line; `done=1` last.
@@ -921,6 +928,103 @@ static void report_signals(report *rep)
 
 /* ---- the handler ----------------------------------------------------- */
 
+/* Send byte with the descriptors fds[0..n) on fd; 1 if it went. */
+static int send_with_fds(int fd, char byte, const int *fds, int n)
+{
+    struct iovec iov = { &byte, 1 };
+    struct msghdr mh;
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * 4)];
+    } ctl;
+    struct cmsghdr *c;
+
+    memset(&mh, 0, sizeof(mh));
+    memset(&ctl, 0, sizeof(ctl));
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+    c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
+    return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
+}
+
+/* A TCP connection to 127.0.0.1:port with a request for host written on
+ * it; its client end. */
+static int forged_client(int port, const char *host)
+{
+    struct sockaddr_in a;
+    char req[256];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ssize_t ignored;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    snprintf(req, sizeof(req), "GET /cgi-bin/id.cgi?forged HTTP/1.1\r\n"
+             "Host: %s\r\n\r\n", host);
+    ignored = write(fd, req, strlen(req));
+    (void)ignored;
+    return fd;
+}
+
+static void attack_handback(report *rep, int port, const char *host)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int bells = 0, sent = 0;
+
+    if (!d) {
+        say(rep, "handback.error=%s", err_name(errno));
+        return;
+    }
+    while ((de = readdir(d))) {
+        int fd = atoi(de->d_name), type = 0, kinds[3], sv[2], k;
+        socklen_t len = sizeof(type);
+
+        if (de->d_name[0] == '.' || fd == dirfd(d)
+            || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0
+            || type != SOCK_SEQPACKET) {
+            continue;
+        }
+        bells++;
+        kinds[0] = forged_client(port, host);
+        kinds[1] = socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 ? sv[0] : -1;
+        kinds[2] = socket(AF_INET, SOCK_DGRAM, 0);
+        for (k = 0; k < 3; k++) {
+            if (kinds[k] >= 0) {
+                sent += send_with_fds(fd, 'H', &kinds[k], 1);
+            }
+        }
+        if (kinds[0] >= 0 && kinds[2] >= 0) {
+            int two[2] = { kinds[0], kinds[2] };
+            sent += send_with_fds(fd, 'H', two, 2);
+        }
+        for (k = 0; k < 3; k++) {
+            if (kinds[k] >= 0) {
+                close(kinds[k]);
+            }
+        }
+        if (kinds[1] >= 0) {
+            close(sv[1]);
+        }
+    }
+    closedir(d);
+    say(rep, "handback.sockets=%d", bells);
+    say(rep, "handback.sent=%d", sent);
+}
+
 static const char *arg(request_rec *r, const char *name, const char *dflt)
 {
     char *args = r->args ? apr_pstrdup(r->pool, r->args) : NULL;
@@ -985,6 +1089,10 @@ static int hostile_handler(request_rec *r)
     }
     else if (strcmp(mode, "signals") == 0) {
         report_signals(&rep);
+    }
+    else if (strcmp(mode, "handback") == 0) {
+        attack_handback(&rep, atoi(arg(r, "port", "0")),
+                        arg(r, "host", "bob.test"));
     }
     else {
         say(&rep, "error=unknown mode");

@@ -398,3 +398,37 @@ def test_alice_cannot_signal_server_or_bob(servers, tree, env_users, hostile_mod
     wrong = [pid for pid in reached
              if pid == srv.parent_pid or census.seen.get(pid, alice_uid) != alice_uid]
     assert not wrong, f"alice's processor can signal {wrong} (parent {srv.parent_pid})"
+
+
+def test_alice_hands_back_what_is_not_a_connection(servers, tree, env_users,
+                                                  hostile_module):
+    """alice's processor sends, on every doorbell it holds, a hand-back
+    (doorbell.h) of what it can make: the client end of a connection it
+    opened to the server's own listener, a socketpair end, a UDP socket,
+    and a message with two descriptors.  The multiplexers refuse each
+    (PH00311 for the single ones), stay up, and everyone is served as
+    before.  (The connection alice opened is an ordinary loopback client
+    of the server, served as such: no more than she could do anyway.)"""
+    srv = start(servers, hostile_module)
+    census = Census(srv)
+    www = pwd.getpwnam("www-data").pw_uid
+    muxes = wait_processor(census, www, "the multiplexers")
+    mux_start = {pid: phtest.proc_starttime(pid) for pid in muxes}
+    r = http_get(srv.port, "alice.test",
+                 f"/attack?mode=handback&port={srv.port}&host=bob.test")
+    assert r.status == 200, r
+    rep = parse_report(r.body)
+    print(r.body.decode("latin-1"))
+    assert int(rep.get("handback.sockets", 0)) >= 1, rep    # the doorbells
+    assert int(rep.get("handback.sent", 0)) >= 3, rep
+    refused = wait_for(lambda: srv.log_lines(r"PH00311: \d+ descriptor\(s\) a processor "
+                                             r"handed back were not") or None,
+                       15, what="the multiplexers' PH00311 lines")
+    print("\n".join(refused))
+    # said at most once per multiplexer (per 10 s), however many came
+    assert len(refused) <= len(mux_start), refused
+    assert_answers_as(srv, "bob", env_users, n=3)
+    assert_answers_as(srv, "alice", env_users, n=3)
+    dead = [pid for pid, st in mux_start.items() if not phtest.pid_alive(pid, st)]
+    assert not dead, f"multiplexers went: {dead}"
+    assert phtest.pid_alive(srv.parent_pid, srv.parent_start)

@@ -161,6 +161,8 @@ typedef struct mux_state {
     int *chan_armed;            /* EPOLLOUT registered for that channel */
     ev_tag *listener_tags;
     int *listen_fds;            /* their descriptors (mux_handback.c) */
+    unsigned long handback_refused; /* since PH00311 was last said */
+    long long handback_said_ms;
     int nlisteners;
     ev_tag lifeline_tag;
     int exiting;                /* lifeline closed: finish and exit */
@@ -971,6 +973,10 @@ static void accept_some(mux_state *m, ev_tag *lt)
     }
 }
 
+/* PH00311 at most this often per multiplexer: what a processor sends is
+ * its tenant's to choose, and must not fill the server's error log. */
+#define HANDBACK_SAY_MS 10000
+
 /* A socket a processor handed back on our doorbell (doorbell.h): routed
  * afresh once mux_handback.c shows it is a connection our listeners
  * accepted; anything else is closed. */
@@ -991,11 +997,20 @@ static void handed_back(void *baton, int fd)
     rv = ph_mux_handback_check(fd, m->listen_fds, m->nlisteners, &peer,
                                &peer_len);
     if (rv != 0) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, ap_server_conf,
-                     PHLOGNO(00311) "a processor handed back a descriptor "
-                     "that is not a connection our listeners accepted: "
-                     "closed");
+        long long now = ph_now_ms();
+
         close(fd);
+        m->handback_refused++;
+        if (m->handback_said_ms && now - m->handback_said_ms < HANDBACK_SAY_MS) {
+            return;
+        }
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, ap_server_conf,
+                     PHLOGNO(00311) "%lu descriptor(s) a processor handed "
+                     "back were not connections our listeners accepted: "
+                     "closed (said at most every %d s)", m->handback_refused,
+                     HANDBACK_SAY_MS / 1000);
+        m->handback_refused = 0;
+        m->handback_said_ms = now;
         return;
     }
     conn_start(m, fd, (struct sockaddr *)&peer, peer_len);

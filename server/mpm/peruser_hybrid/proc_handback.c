@@ -19,7 +19,13 @@
  * a plain HTTP/1.x connection whose client address is still the one the
  * socket has (no PROXY protocol header read: the multiplexer would not
  * find it again), with nothing read ahead into httpd's filters, and
- * whose head is complete enough to route; anything else keeps the 421.
+ * whose head is complete enough to route, on an address the multiplexers
+ * route by the request's host (not a `Protocol` address, which they route
+ * by address alone: it would come straight back); anything else keeps
+ * the 421.  A connection never comes back to a processor for its first
+ * request there (only one waiting for its next is handed back), so a
+ * multiplexer and a processor that disagree about a host cost one 421,
+ * not a loop.
  *
  * Unread also means httpd must not take the next request into its buffers
  * while it finishes the last one: ap_check_pipeline() reads ahead, without
@@ -60,6 +66,7 @@
 #include "ph_env.h"
 #include "ph_log.h"
 #include "ph_magic.h"
+#include "ph_proto.h"
 #include "proc.h"
 
 APLOG_USE_MODULE(mpm_peruser_hybrid);
@@ -145,6 +152,7 @@ static int eligible(proc_conn *pc)
            && !(pc->msg.flags & (PH_CHAN_F_H2C | PH_CHAN_F_TLS_SNI))
            && !ap_ssl_conn_is_ssl(c)
            && !strcmp(ap_get_protocol(c), AP_PROTOCOL_HTTP1)
+           && !ph_proto_conn_by_address(c)
            && client_is_peer(c, &pc->msg.peer);
 }
 
