@@ -40,7 +40,7 @@
  * request keeps the 421.
  *
  * How.  The socket goes on the doorbell of the multiplexer that handed the
- * connection over (doorbell.h), else of any other; this process then
+ * connection over (doorbell.h); this process then
  * forgets the connection without a shutdown (the multiplexer's copy of the
  * socket carries on).  If no doorbell takes it, httpd reads the request
  * and the guard answers 421 as before.
@@ -143,11 +143,14 @@ static int client_is_peer(const conn_rec *c, const ph_chan_peer *peer)
     return 0;
 }
 
-static int eligible(proc_conn *pc)
+static int eligible(proc_state *ps, proc_conn *pc)
 {
     conn_rec *c = pc->c;
 
-    return ph_doorbells_count() > 0 && c && !c->aborted
+    /* not once this child stops: the multiplexers of its generation are
+     * stopping too */
+    return ph_doorbells_count() > 0 && !atomic_load(&ps->stopping)
+           && c && !c->aborted
            && !c->data_in_input_filters
            && !(pc->msg.flags & (PH_CHAN_F_H2C | PH_CHAN_F_TLS_SNI))
            && !ap_ssl_conn_is_ssl(c)
@@ -192,12 +195,12 @@ int ph_proc_hand_back(proc_state *ps, proc_conn *pc)
 {
     apr_pool_t *p;
     const char *host;
-    int k, first, bells, rv = EBADF;
+    int k, rv;
 
     PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
 
-    if (!eligible(pc)) {
+    if (!eligible(ps, pc)) {
         return 0;
     }
     if (apr_pool_create(&p, pc->pool) != APR_SUCCESS) {
@@ -207,16 +210,11 @@ int ph_proc_hand_back(proc_state *ps, proc_conn *pc)
         apr_pool_destroy(p);
         return 0;
     }
-    /* The multiplexer that handed it over first (its index is the
-     * ticket's high half), then any other. */
-    bells = ph_doorbells_count();
-    first = (int)(pc->msg.ticket >> 32);
-    if (first < 0 || first >= bells) {
-        first = 0;
-    }
-    for (k = 0; k < bells && rv != 0; k++) {
-        rv = ph_doorbell_hand_back((first + k) % bells, pc->fd);
-    }
+    /* To the multiplexer that handed it over (its index is the ticket's
+     * high half), which was draining its doorbell a moment ago: another
+     * index may have no multiplexer running to read it. */
+    k = (int)(pc->msg.ticket >> 32);
+    rv = ph_doorbell_hand_back(k, pc->fd);
     ap_log_cerror(APLOG_MARK, APLOG_DEBUG, rv, pc->c, PHLOGNO(00431)
                   "request for virtual host %s of another environment on a "
                   "kept-alive connection of environment %s: %s", host,
