@@ -35,15 +35,21 @@ int ph_channel_bound(int fd, int bytes)
 int ph_channel_send(int chan_fd, int sock_fd, const ph_chan_msg *msg)
 {
     unsigned char buf[PH_CHAN_MSG_LEN];
+
+    ph_chan_msg_encode(msg, buf, sizeof(buf));
+    return ph_send_with_fd(chan_fd, buf, sizeof(buf), sock_fd);
+}
+
+int ph_send_with_fd(int chan_fd, const void *data, size_t len, int sock_fd)
+{
     union {
         struct cmsghdr align;
         char space[CMSG_SPACE(sizeof(int))];
     } control;
-    struct iovec iov = { buf, sizeof(buf) };
+    struct iovec iov = { (void *)data, len };
     struct msghdr mh;
     struct cmsghdr *cm;
 
-    ph_chan_msg_encode(msg, buf, sizeof(buf));
     memset(&mh, 0, sizeof(mh));
     memset(&control, 0, sizeof(control));
     mh.msg_iov = &iov;

@@ -33,6 +33,12 @@ int ph_channel_bound(int fd, int bytes);
  * channel is full, or another errno value. */
 int ph_channel_send(int chan_fd, int sock_fd, const ph_chan_msg *msg);
 
+/* One message of len bytes with sock_fd attached (SCM_RIGHTS) on the
+ * SOCK_SEQPACKET socket chan_fd, never blocking: 0, EAGAIN (full), or
+ * another errno value.  The caller still holds sock_fd.  (Channels;
+ * doorbells, doorbell.c.) */
+int ph_send_with_fd(int chan_fd, const void *data, size_t len, int sock_fd);
+
 #define PH_CHANNEL_EOF (-1)     /* every send end is closed */
 
 /*

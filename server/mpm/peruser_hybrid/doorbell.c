@@ -11,6 +11,7 @@
 
 #include "httpd.h"
 
+#include "channel.h"
 #include "doorbell.h"
 #include "ph_segment.h"
 
@@ -171,30 +172,11 @@ void ph_doorbells_ring(int env_index, int all)
 int ph_doorbell_hand_back(int k, int fd)
 {
     char h = PH_DOORBELL_HAND_BACK;
-    struct iovec iov = { &h, 1 };
-    struct msghdr mh;
-    struct cmsghdr *c;
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } control;
 
     if (k < 0 || k >= here.n || here.ring[k] < 0) {
         return EBADF;
     }
-    memset(&mh, 0, sizeof(mh));
-    memset(&control, 0, sizeof(control));
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control.buf;
-    mh.msg_controllen = sizeof(control.buf);
-    c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    return sendmsg(here.ring[k], &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == 1
-           ? 0 : errno;
+    return ph_send_with_fd(here.ring[k], &h, 1, fd);
 }
 
 /* The descriptors a message carried (closed unless a HAND_BACK gives its
