@@ -45,6 +45,7 @@
 #define PROC_CONN_MAGIC  0x50434f4eu    /* "PCON" */
 #define PROC_STATE_MAGIC 0x50535441u    /* "PSTA" */
 #define PARK_QUEUES      16             /* distinct timeout values */
+#define PH_OWN_HOST_MAX  256            /* proc_conn.own_host */
 
 typedef struct park_queue park_queue;
 
@@ -59,6 +60,12 @@ typedef struct proc_conn {
     ap_sb_handle_t *sbh;
     apr_bucket_alloc_t *ba;
     ph_chan_msg msg;
+    /* The Host field, as sent, of the last request of this connection
+     * that was one of ours (proc_guard.c): a next request with the same
+     * one, in origin form, is ours without a vhost look-up
+     * (proc_handback.c).  own_host_len 0: none. */
+    char own_host[PH_OWN_HOST_MAX];
+    size_t own_host_len;
     long long ka_timeout_ms;    /* KeepAliveTimeout of the last request's
                                  * vhost, set by the 421 guard */
     /* parking (owned by park_lock) */
@@ -185,7 +192,7 @@ int ph_proc_hand_back(proc_state *ps, proc_conn *pc);
 /* After the pre_connection hooks: keep httpd's look-ahead for a pipelined
  * request from reading a request that arrived after the last one (so
  * that it can still be handed back unread). */
-void ph_handback_add_filter(proc_conn *pc);
+void ph_handback_add_filter(proc_state *ps, proc_conn *pc);
 void ph_handback_register_hooks(void);
 
 /* proc_expired.c: a connection the multiplexer sent with

@@ -187,7 +187,7 @@ static int conn_create(proc_state *ps, proc_conn *pc, apr_thread_t *thd,
     if (pc->msg.flags & PH_CHAN_F_HEAD_EXPIRED) {
         ph_expired_add_filter(c);   /* the client's time is over */
     }
-    ph_handback_add_filter(pc);
+    ph_handback_add_filter(ps, pc);
     pc->pub.state = CONN_STATE_PROCESSING;
     pc->pub.sense = CONN_SENSE_DEFAULT;
     return 1;

@@ -116,6 +116,22 @@ static apr_interval_time_t ka_timeout_of(const request_rec *r)
     return r->connection->base_server->keep_alive_timeout;
 }
 
+/* Remember r's Host field as sent, when it is the whole routing key (an
+ * origin-form target), for proc_handback.c's quick test of the next
+ * request on the connection. */
+static void note_own_host(proc_conn *pc, const request_rec *r)
+{
+    const char *host = apr_table_get(r->headers_in, "Host");
+    size_t len = host ? strlen(host) : 0;
+
+    pc->own_host_len = 0;
+    if (host && len > 0 && len <= sizeof(pc->own_host) && r->unparsed_uri
+        && r->unparsed_uri[0] == '/') {
+        memcpy(pc->own_host, host, len);
+        pc->own_host_len = len;
+    }
+}
+
 int ph_guard_post_read_request(request_rec *r)
 {
     const ph_env *wanted;
@@ -136,6 +152,7 @@ int ph_guard_post_read_request(request_rec *r)
         if (pc) {
             ap_assert(pc->magic == PROC_CONN_MAGIC);
             pc->ka_timeout_ms = apr_time_as_msec(ka_timeout_of(r));
+            note_own_host(pc, r);
         }
         if (pc && (pc->msg.flags & PH_CHAN_F_WAIT_OVER)) {
             /* our vhost, but no worker was free in time: 503 */

@@ -54,6 +54,7 @@
 #include <sys/socket.h>
 
 #include "httpd.h"
+#include "apr_strings.h"
 #include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
@@ -105,19 +106,6 @@ static int core_holds_nothing(const ap_filter_t *f)
     return 1;
 }
 
-/* httpd's look-ahead for a pipelined request (a speculative read that
- * does not block) finds nothing the core filter has not already read. */
-static apr_status_t keep_unread(ap_filter_t *f, apr_bucket_brigade *bb,
-                                ap_input_mode_t mode, apr_read_type_e block,
-                                apr_off_t readbytes)
-{
-    if (mode == AP_MODE_SPECULATIVE && block == APR_NONBLOCK_READ
-        && core_holds_nothing(f)) {
-        return APR_EAGAIN;
-    }
-    return ap_get_brigade(f->next, bb, mode, block, readbytes);
-}
-
 /* How much of the next head is peeked at; a head whose routing key
  * (request line and Host) is not within it keeps the 421. */
 #define HANDBACK_PEEK 8192
@@ -159,22 +147,31 @@ static int eligible(proc_state *ps, proc_conn *pc)
            && client_is_peer(c, &pc->msg.peer);
 }
 
-/* The virtual host the peeked head is for, if it is another
- * environment's: its name (in p), else NULL. */
-static const char *foreign_host(proc_state *ps, proc_conn *pc, apr_pool_t *p)
+/* What the next request on a connection is, from a peek at its head. */
+typedef enum next_is {
+    NEXT_NOTHING = 0,   /* no byte yet, or the client closed */
+    NEXT_OURS,          /* ours, or not one to judge here (incomplete,
+                         * malformed: httpd reads it as before) */
+    NEXT_FOREIGN        /* another environment's: hand it back */
+} next_is;
+
+/* Peek at the next request (nothing consumed) and judge it.  *host: the
+ * foreign vhost's name, for the log. */
+static next_is judge_next(proc_state *ps, proc_conn *pc, const char **host)
 {
     char buf[HANDBACK_PEEK];
     ph_head_limits lim;
     ph_head head;
     server_rec *s;
-    request_rec *r;
+    apr_pool_t *p;
     ssize_t n;
+    int foreign;
 
     do {
         n = recv(pc->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
     if (n <= 0) {
-        return NULL;
+        return NEXT_NOTHING;
     }
     /* the limits the connection's own server applies */
     lim.limit_request_line = (size_t)pc->c->base_server->limit_req_line;
@@ -182,32 +179,58 @@ static const char *foreign_host(proc_state *ps, proc_conn *pc, apr_pool_t *p)
     lim.limit_fields = (unsigned)pc->c->base_server->limit_req_fields;
     lim.lenient = 0;
     if (ph_head_parse(buf, (size_t)n, &lim, &head) != PH_HEAD_ROUTABLE) {
-        return NULL;
+        return NEXT_OURS;
     }
-    r = ph_mux_scratch_request(p, pc->c);
-    if (!(s = ph_route_server_of(r, &head)) || ph_env_of_server(s) == ps->env) {
-        return NULL;
+    /* the same Host as the last request of ours, origin form: ours (the
+     * common case, without a vhost look-up) */
+    if (head.host && pc->own_host_len == head.host_len
+        && head.target_len > 0 && head.target[0] == '/'
+        && !memcmp(head.host, pc->own_host, head.host_len)) {
+        return NEXT_OURS;
     }
-    return s->server_hostname ? s->server_hostname : "(unnamed)";
+    if (apr_pool_create(&p, pc->pool) != APR_SUCCESS) {
+        return NEXT_OURS;
+    }
+    s = ph_route_server_of(ph_mux_scratch_request(p, pc->c), &head);
+    foreign = s && ph_env_of_server(s) != ps->env;
+    if (foreign) {
+        *host = apr_pstrdup(pc->pool, s->server_hostname
+                                      ? s->server_hostname : "(unnamed)");
+    }
+    apr_pool_destroy(p);
+    return foreign ? NEXT_FOREIGN : NEXT_OURS;
+}
+
+/* httpd's look-ahead for a pipelined request (a speculative read that
+ * does not block) finds nothing the core filter has not already read
+ * when the next request is another environment's (or has not come yet:
+ * what the core filter would answer too, after a recv()).  One of ours is
+ * read as before, without a round through the listener. */
+static apr_status_t keep_unread(ap_filter_t *f, apr_bucket_brigade *bb,
+                                ap_input_mode_t mode, apr_read_type_e block,
+                                apr_off_t readbytes)
+{
+    proc_state *ps = f->ctx;
+    proc_conn *pc;
+    const char *host;
+
+    if (mode == AP_MODE_SPECULATIVE && block == APR_NONBLOCK_READ
+        && core_holds_nothing(f) && (pc = ph_guard_conn_of(f->c))
+        && eligible(ps, pc) && judge_next(ps, pc, &host) != NEXT_OURS) {
+        return APR_EAGAIN;
+    }
+    return ap_get_brigade(f->next, bb, mode, block, readbytes);
 }
 
 int ph_proc_hand_back(proc_state *ps, proc_conn *pc)
 {
-    apr_pool_t *p;
-    const char *host;
+    const char *host = NULL;
     int k, rv;
 
     PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
 
-    if (!eligible(ps, pc)) {
-        return 0;
-    }
-    if (apr_pool_create(&p, pc->pool) != APR_SUCCESS) {
-        return 0;
-    }
-    if (!(host = foreign_host(ps, pc, p))) {
-        apr_pool_destroy(p);
+    if (!eligible(ps, pc) || judge_next(ps, pc, &host) != NEXT_FOREIGN) {
         return 0;
     }
     /* To the multiplexer that handed it over (its index is the ticket's
@@ -220,12 +243,12 @@ int ph_proc_hand_back(proc_state *ps, proc_conn *pc)
                   "kept-alive connection of environment %s: %s", host,
                   ps->env->name, rv == 0 ? "handed back to a multiplexer"
                                          : "no multiplexer took it (421)");
-    apr_pool_destroy(p);
     return rv == 0;
 }
 
-void ph_handback_add_filter(proc_conn *pc)
+void ph_handback_add_filter(proc_state *ps, proc_conn *pc)
 {
+    PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
     /* after the pre_connection hooks: right above the core input filter,
      * below mod_ssl's and mod_logio's (a TLS connection is never handed
@@ -233,7 +256,7 @@ void ph_handback_add_filter(proc_conn *pc)
     if (ph_doorbells_count() > 0
         && !(pc->msg.flags & (PH_CHAN_F_H2C | PH_CHAN_F_TLS_SNI))
         && !ap_ssl_conn_is_ssl(pc->c)) {
-        ap_add_input_filter_handle(keep_unread_filter, NULL, NULL, pc->c);
+        ap_add_input_filter_handle(keep_unread_filter, ps, NULL, pc->c);
     }
 }
 
