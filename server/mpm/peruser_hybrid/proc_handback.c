@@ -131,6 +131,9 @@ static int client_is_peer(const conn_rec *c, const ph_chan_peer *peer)
     return 0;
 }
 
+/* Whether the connection could be handed back at all (what httpd may
+ * hold of the next request is the callers' to check: the look-ahead
+ * filter looks at the core filter itself, before httpd has said). */
 static int eligible(proc_state *ps, proc_conn *pc)
 {
     conn_rec *c = pc->c;
@@ -139,7 +142,6 @@ static int eligible(proc_state *ps, proc_conn *pc)
      * stopping too */
     return ph_doorbells_count() > 0 && !atomic_load(&ps->stopping)
            && c && !c->aborted
-           && !c->data_in_input_filters
            && !(pc->msg.flags & (PH_CHAN_F_H2C | PH_CHAN_F_TLS_SNI))
            && !ap_ssl_conn_is_ssl(c)
            && !strcmp(ap_get_protocol(c), AP_PROTOCOL_HTTP1)
@@ -150,8 +152,9 @@ static int eligible(proc_state *ps, proc_conn *pc)
 /* What the next request on a connection is, from a peek at its head. */
 typedef enum next_is {
     NEXT_NOTHING = 0,   /* no byte yet, or the client closed */
-    NEXT_OURS,          /* ours, or not one to judge here (incomplete,
-                         * malformed: httpd reads it as before) */
+    NEXT_INCOMPLETE,    /* its routing key is not all there yet */
+    NEXT_OURS,          /* ours, or not one to judge here (malformed:
+                         * httpd reads it and answers as before) */
     NEXT_FOREIGN        /* another environment's: hand it back */
 } next_is;
 
@@ -178,7 +181,14 @@ static next_is judge_next(proc_state *ps, proc_conn *pc, const char **host)
     lim.limit_field_size = (size_t)pc->c->base_server->limit_req_fieldsize;
     lim.limit_fields = (unsigned)pc->c->base_server->limit_req_fields;
     lim.lenient = 0;
-    if (ph_head_parse(buf, (size_t)n, &lim, &head) != PH_HEAD_ROUTABLE) {
+    switch (ph_head_parse(buf, (size_t)n, &lim, &head)) {
+    case PH_HEAD_ROUTABLE:
+        break;
+    case PH_HEAD_NEED_MORE:
+        /* within the peek: the rest is on its way; beyond it, a head
+         * whose key we will not see (httpd reads it) */
+        return (size_t)n < sizeof(buf) ? NEXT_INCOMPLETE : NEXT_OURS;
+    default:
         return NEXT_OURS;
     }
     /* the same Host as the last request of ours, origin form: ours (the
@@ -203,9 +213,11 @@ static next_is judge_next(proc_state *ps, proc_conn *pc, const char **host)
 
 /* httpd's look-ahead for a pipelined request (a speculative read that
  * does not block) finds nothing the core filter has not already read
- * when the next request is another environment's (or has not come yet:
- * what the core filter would answer too, after a recv()).  One of ours is
- * read as before, without a round through the listener. */
+ * when the next request is another environment's, or has not come yet
+ * (what the core filter would answer too, after a recv()), or not far
+ * enough to tell: the connection is parked and judged again when more
+ * arrives.  One of ours is read as before, without a round through the
+ * listener. */
 static apr_status_t keep_unread(ap_filter_t *f, apr_bucket_brigade *bb,
                                 ap_input_mode_t mode, apr_read_type_e block,
                                 apr_off_t readbytes)
@@ -230,7 +242,8 @@ int ph_proc_hand_back(proc_state *ps, proc_conn *pc)
     PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
 
-    if (!eligible(ps, pc) || judge_next(ps, pc, &host) != NEXT_FOREIGN) {
+    if (!eligible(ps, pc) || pc->c->data_in_input_filters
+        || judge_next(ps, pc, &host) != NEXT_FOREIGN) {
         return 0;
     }
     /* To the multiplexer that handed it over (its index is the ticket's
