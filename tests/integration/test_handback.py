@@ -8,6 +8,8 @@ the uid the CGI reports, each vhost's access log, the bytes a CGI got.
 
 import hashlib
 import os
+import pwd
+import signal
 
 import phtest
 from phtest import RawConn, parse_id, vhost, wait_for
@@ -19,9 +21,19 @@ LogFormat "%v %U %>s" vlog
     for env in ("alice", "bob"))
 
 
-def start(servers):
+# One multiplexer, a second one only while connections queue, retired
+# after 2 s without accepting anything; keep-alive long enough to outlive it.
+CONF_SCALING = phtest.server_head(threads=4) + """
+MaxMultiplexers 2
+MultiplexerIdleTimeout 2
+KeepAliveTimeout 60
+""" + phtest.TWO_PROCESSORS + "".join(
+    vhost(f"{env}.test", env, env) for env in ("alice", "bob"))
+
+
+def start(servers, conf=CONF):
     port = phtest.free_port()
-    srv = servers(CONF, values={"PORT": port}, loglevel="debug")
+    srv = servers(conf, values={"PORT": port}, loglevel="debug")
     srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
     srv.port = port
     return srv
@@ -79,3 +91,44 @@ def test_pipelined_foreign_request_still_421(servers, tree):
     r1, r2 = phtest.pipelined(srv.port, "alice.test", "bob.test", "/cgi-bin/id.cgi")
     assert r1.status == 200 and r2.status == 421, (r1, r2)
     assert b"uid=" not in r2.body
+
+
+def multiplexers(srv):
+    """The multiplexers' pids: the serving processes that run as User."""
+    www = pwd.getpwnam("www-data").pw_uid
+    return sorted(pid for pid, ids in srv.children().items() if ids[0][1] == www)
+
+
+def test_hand_back_outlives_the_multiplexer_that_handed_over(servers, tree,
+                                                             env_users):
+    """A front proxy keeps a backend connection for as long as it is used;
+    the multiplexer that accepted it may be retired in between
+    (MultiplexerIdleTimeout).  The connection is handed back to one that
+    still accepts, not to the doorbell of the one that is gone."""
+    srv = start(servers, CONF_SCALING)
+    first = multiplexers(srv)
+    assert len(first) == 1, first
+    with RawConn(srv.port, timeout=30) as c:
+        r = c.request("alice.test", "/cgi-bin/id.cgi")     # through `first`
+        assert r.status == 200 and parse_id(r.body)["uid"] == env_users["alice"][0], r
+        # `first` stopped: another connection queues until the parent
+        # starts a second multiplexer, which accepts it
+        os.kill(first[0], signal.SIGSTOP)
+        try:
+            with RawConn(srv.port, timeout=30) as c2:
+                assert c2.request("bob.test", "/").status == 200
+        finally:
+            os.kill(first[0], signal.SIGCONT)
+        second = [pid for pid in multiplexers(srv) if pid not in first]
+        assert len(second) == 1, (first, second)
+
+        # alice's processor keeps serving c; `first`, idle the longest, is
+        # retired (the second is kept: MinMultiplexers 1)
+        def first_retired():
+            assert c.request("alice.test", "/index.html").status == 200
+            return multiplexers(srv) == second
+        wait_for(first_retired, 30, interval=0.5,
+                 what="the first multiplexer retired by MultiplexerIdleTimeout")
+        r = c.request("bob.test", "/cgi-bin/id.cgi")
+    assert r.status == 200 and parse_id(r.body)["uid"] == env_users["bob"][0], r
+    assert srv.log_lines(r"PH00431: .* handed back to a multiplexer")

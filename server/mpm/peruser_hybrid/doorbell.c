@@ -1,6 +1,6 @@
 /*
- * doorbell.c -- one doorbell per multiplexer index (doorbell.h draws the
- * design and the trust argument).
+ * doorbell.c -- one doorbell per multiplexer index and the hand-back
+ * doorbell (doorbell.h draws the design and the trust argument).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -16,7 +16,8 @@
 #include "ph_segment.h"
 
 /* The generation's doorbells in this process: the ring (send) end and the
- * watch (receive) end of each, -1 when not held.  Written by the parent at
+ * watch (receive) end of each, -1 when not held; n - 1 is the hand-back
+ * doorbell, 0 .. n - 2 the multiplexers'.  Written by the parent at
  * the start of a generation (or a factory once, at start), before any
  * child is forked; a child only closes entries, in its first steps. */
 typedef struct bells {
@@ -71,10 +72,19 @@ static int bell_make(int *ring, int *watch)
     return 0;
 }
 
-int ph_doorbells_create(apr_pool_t *pconf, int n)
+/* The hand-back doorbell's index, -1 when none is held. */
+static int handback_index(void)
 {
-    apr_size_t size = sizeof(int) * (apr_size_t)(n > 0 ? n : 1);
+    return here.n - 1;
+}
+
+int ph_doorbells_create(apr_pool_t *pconf, int muxes)
+{
+    int n = muxes + 1;
+    apr_size_t size = sizeof(int) * (apr_size_t)n;
     int i, rv;
+
+    ap_assert(muxes >= 0);
 
     here.ring = apr_palloc(pconf, size);
     here.watch = apr_palloc(pconf, size);
@@ -119,13 +129,19 @@ int ph_doorbell_watch_fd(int k)
     return k >= 0 && k < here.n ? here.watch[k] : -1;
 }
 
+int ph_doorbell_handback_watch_fd(void)
+{
+    return ph_doorbell_watch_fd(handback_index());
+}
+
 void ph_doorbells_keep_only(int mux_index)
 {
     int i;
 
     for (i = 0; i < here.n; i++) {
         close_entry(&here.ring[i]);
-        if (i != mux_index) {
+        if (mux_index < 0
+            || (i != mux_index && i != handback_index())) {
             close_entry(&here.watch[i]);
         }
     }
@@ -150,7 +166,7 @@ void ph_doorbells_ring(int env_index, int all)
 {
     int k, env_slot = ph_segment_env_slot(env_index);
 
-    for (k = 0; k < here.n; k++) {
+    for (k = 0; k < handback_index(); k++) {
         ph_shm_partition *part;
 
         if (here.ring[k] < 0) {
@@ -169,11 +185,12 @@ void ph_doorbells_ring(int env_index, int all)
     }
 }
 
-int ph_doorbell_hand_back(int k, int fd)
+int ph_doorbell_hand_back(int fd)
 {
     char h = PH_DOORBELL_HAND_BACK;
+    int k = handback_index();
 
-    if (k < 0 || k >= here.n || here.ring[k] < 0) {
+    if (k < 0 || here.ring[k] < 0) {
         return EBADF;
     }
     return ph_send_with_fd(here.ring[k], &h, 1, fd);

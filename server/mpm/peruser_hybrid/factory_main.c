@@ -74,11 +74,13 @@ typedef struct factory_spec {
     int gen;
     unsigned long ino;
     int envs, listeners;        /* multiplexers: what they inherit */
-    int bells;                  /* the multiplexers' doorbells */
+    int bells;                  /* the multiplexers' doorbells and the
+                                 * hand-back doorbell (doorbell.h) */
 } factory_spec;
 
-/* The most doorbells a spec may name (MaxMultiplexers' own bound). */
-#define PH_FACTORY_MAX_BELLS 1000
+/* The most doorbells a spec may name (MaxMultiplexers' own bound, and the
+ * hand-back doorbell). */
+#define PH_FACTORY_MAX_BELLS 1001
 
 static int parse_spec(factory_spec *sp)
 {
@@ -107,8 +109,16 @@ static int parse_spec(factory_spec *sp)
            && sp->bells <= PH_FACTORY_MAX_BELLS ? 0 : -1;
 }
 
+/* How many multiplexer indexes the doorbells are for: all but the last,
+ * the hand-back doorbell. */
+static int mux_indexes(const factory_spec *sp)
+{
+    return sp->bells > 0 ? sp->bells - 1 : 0;
+}
+
 /* Where the inherited descriptors after the doorbells start: the
- * multiplexers' broker sockets (one per doorbell), then the listeners. */
+ * multiplexers' broker sockets (one per multiplexer index), then the
+ * listeners. */
 static int first_broker_fd(const factory_spec *sp)
 {
     return PH_FACTORY_FD_BELLS + sp->bells;
@@ -116,7 +126,7 @@ static int first_broker_fd(const factory_spec *sp)
 
 static int first_listener(const factory_spec *sp)
 {
-    return first_broker_fd(sp) + (sp->muxes ? sp->bells : 0);
+    return first_broker_fd(sp) + (sp->muxes ? mux_indexes(sp) : 0);
 }
 
 ph_env *ph_factory_env(void)
@@ -180,7 +190,7 @@ static void adopt_descriptors(const factory_spec *sp, ph_env *mine)
     /* the multiplexers watch the doorbells, processors ring them */
     ph_doorbells_adopt(PH_FACTORY_FD_BELLS, sp->bells, !mine);
     if (!mine) {
-        ph_broker_adopt(first_broker_fd(sp), sp->bells);
+        ph_broker_adopt(first_broker_fd(sp), mux_indexes(sp));
     }
     ph_heritage_now.lifeline_fd = ph_heritage_now.lifeline_wr = -1;
     ph_heritage_now.wake_rd = ph_heritage_now.wake_wr = -1;

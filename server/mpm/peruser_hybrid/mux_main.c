@@ -81,7 +81,8 @@ APLOG_USE_MODULE(mpm_peruser_hybrid);
 #define RECLAIM_EVERY_MS 1000           /* lost-ticket scan */
 
 typedef enum {
-    TAG_LISTENER = 1, TAG_LIFELINE, TAG_CHANNEL, TAG_DOORBELL, TAG_BROKER,
+    TAG_LISTENER = 1, TAG_LIFELINE, TAG_CHANNEL, TAG_DOORBELL, TAG_HANDBACK,
+    TAG_BROKER,
     TAG_CONN
 } tag_kind;
 
@@ -156,6 +157,7 @@ typedef struct mux_state {
     int nwaiting;
     ev_tag *chan_tags;          /* one per environment */
     ev_tag doorbell_tag;        /* ours (doorbell.h) */
+    ev_tag handback_tag;        /* every multiplexer's, while it accepts */
     ev_tag broker_tag;          /* send ends come from the parent here
                                  * (broker.h, mux_ends.c) */
     int *chan_armed;            /* EPOLLOUT registered for that channel */
@@ -1024,6 +1026,8 @@ static void stop_accepting(mux_state *m)
     for (i = 0; i < m->nlisteners; i++) {
         epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->listener_tags[i].fd, NULL);
     }
+    /* What processors hand back now goes to a multiplexer that stays. */
+    epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->handback_tag.fd, NULL);
     /* Close our copies so the next generation gets every connection. */
     ph_child_close_listeners();
     epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->lifeline_tag.fd, NULL);
@@ -1178,6 +1182,9 @@ static void dispatch(mux_state *m, struct epoll_event *ev)
     case TAG_BROKER:
         ph_mux_ends_receive(ends_arrived);
         return;
+    case TAG_HANDBACK:
+        ph_doorbell_drain(tag->fd, handed_back, m);
+        return;
     case TAG_DOORBELL:
         /* Some environment has a free worker: look at those we hold
          * connections for (a ring in vain costs this walk, no more). */
@@ -1284,6 +1291,18 @@ static int setup(mux_state *m, int slot, int mux_index,
     if (m->doorbell_tag.fd < 0
         || epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->doorbell_tag.fd, &ev) < 0) {
         return m->doorbell_tag.fd < 0 ? EBADF : errno;
+    }
+    /* The hand-back doorbell, every multiplexer's: EPOLLEXCLUSIVE wakes
+     * one of those that wait on it, not all. */
+    m->handback_tag.kind = TAG_HANDBACK;
+    m->handback_tag.fd = ph_doorbell_handback_watch_fd();
+    m->handback_tag.env_index = -1;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.ptr = &m->handback_tag;
+    if (m->handback_tag.fd < 0
+        || epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->handback_tag.fd, &ev) < 0) {
+        return m->handback_tag.fd < 0 ? EBADF : errno;
     }
     m->lifeline_tag.kind = TAG_LIFELINE;
     m->lifeline_tag.fd = ph_heritage_now.lifeline_fd;

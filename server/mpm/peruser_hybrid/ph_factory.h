@@ -49,8 +49,9 @@
 #define PH_FACTORY_ENVVAR "PH_FACTORY_SPEC"
 
 /* The descriptors a factory is exec'd with: the control socket, X's
- * channel and answer channel (receive ends), then the m multiplexers'
- * doorbells (doorbell.h) from PH_FACTORY_FD_BELLS on. */
+ * channel and answer channel (receive ends), then the m doorbells
+ * (doorbell.h: the multiplexers' and, last, the hand-back doorbell) from
+ * PH_FACTORY_FD_BELLS on. */
 #define PH_FACTORY_FD_CONTROL   3   /* SOCK_SEQPACKET to the parent */
 #define PH_FACTORY_FD_CHANNEL   4   /* X's channel, receive end */
 #define PH_FACTORY_FD_ANSWER    5   /* X's answer channel, receive end */
@@ -67,8 +68,10 @@
  * parent creates the segment while the factory reads its configuration):
  * its first message is then SEGMENT, with the inode.  Descriptors: the control socket (3), the generation's
  * lifeline read end (4) and wake pipe write end (5), the m doorbells
- * (6 .. 5 + m), the m broker sockets' multiplexer ends (6 + m .. 5 + 2m,
- * broker.h), then the l listening sockets: nothing per environment.
+ * (6 .. 5 + m: MaxMultiplexers' and, last, the hand-back doorbell,
+ * doorbell.h), the m - 1 broker sockets' multiplexer ends (6 + m ..
+ * 4 + 2m, broker.h), then the l listening sockets: nothing per
+ * environment.
  */
 #define PH_FACTORY_FD_LIFELINE  4
 #define PH_FACTORY_FD_WAKE      5

@@ -39,8 +39,8 @@
  * came in one read: real pipelining) are passed up as before, and such a
  * request keeps the 421.
  *
- * How.  The socket goes on the doorbell of the multiplexer that handed the
- * connection over (doorbell.h); this process then
+ * How.  The socket goes on the hand-back doorbell, which every accepting
+ * multiplexer watches (doorbell.h); this process then
  * forgets the connection without a shutdown (the multiplexer's copy of the
  * socket carries on).  If no doorbell takes it, httpd reads the request
  * and the guard answers 421 as before.
@@ -237,7 +237,7 @@ static apr_status_t keep_unread(ap_filter_t *f, apr_bucket_brigade *bb,
 int ph_proc_hand_back(proc_state *ps, proc_conn *pc)
 {
     const char *host = NULL;
-    int k, rv;
+    int rv;
 
     PH_CHECK_MAGIC(ps, PROC_STATE_MAGIC);
     PH_CHECK_MAGIC(pc, PROC_CONN_MAGIC);
@@ -246,11 +246,9 @@ int ph_proc_hand_back(proc_state *ps, proc_conn *pc)
         || judge_next(ps, pc, &host) != NEXT_FOREIGN) {
         return 0;
     }
-    /* To the multiplexer that handed it over (its index is the ticket's
-     * high half), which was draining its doorbell a moment ago: another
-     * index may have no multiplexer running to read it. */
-    k = (int)(pc->msg.ticket >> 32);
-    rv = ph_doorbell_hand_back(k, pc->fd);
+    /* To whichever multiplexer still accepts (doorbell.h): the one that
+     * handed it over may have been retired since. */
+    rv = ph_doorbell_hand_back(pc->fd);
     ap_log_cerror(APLOG_MARK, APLOG_DEBUG, rv, pc->c, PHLOGNO(00431)
                   "request for virtual host %s of another environment on a "
                   "kept-alive connection of environment %s: %s", host,
