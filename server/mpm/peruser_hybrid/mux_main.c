@@ -990,7 +990,11 @@ static void handed_back(void *baton, int fd)
     int i, rv;
 
     if (m->exiting) {
-        close(fd);      /* the next generation's multiplexers route it */
+        /* Read in the batch in which we stopped accepting (we watch the
+         * hand-back doorbell no longer, and our listeners are closed, so
+         * it could not be checked): the client sees the connection
+         * close, as on any server that stops. */
+        close(fd);
         return;
     }
     for (i = 0; i < m->nlisteners; i++) {
