@@ -56,7 +56,11 @@
  *                  127.0.0.1:P (the server's own listener) after writing
  *                  a request for the Host given as host=H on it, one end
  *                  of a socketpair, and a UDP socket; then the same byte
- *                  with two descriptors.  Reports how many it sent.
+ *                  with two descriptors.  Reports how many it sent, and
+ *                  how many of those sockets it could read from (a
+ *                  doorbell's watch end: rings and hand-backs meant for
+ *                  a multiplexer; a ring end, shut for reading, reads
+ *                  end-of-file).
  *   mode=signals   report which server processes kill(pid, 0) reaches.
  *
  * The answer is text/plain, one `key=value` per line; `done=1` last.
@@ -983,7 +987,7 @@ static void attack_handback(report *rep, int port, const char *host)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *de;
-    int bells = 0, sent = 0;
+    int bells = 0, sent = 0, readable = 0;
 
     if (!d) {
         say(rep, "handback.error=%s", err_name(errno));
@@ -999,6 +1003,12 @@ static void attack_handback(report *rep, int port, const char *host)
             continue;
         }
         bells++;
+        {
+            char byte;
+
+            /* 0: end-of-file, nothing this process can take from it */
+            readable += recv(fd, &byte, 1, MSG_DONTWAIT | MSG_PEEK) != 0;
+        }
         kinds[0] = forged_client(port, host);
         kinds[1] = socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 ? sv[0] : -1;
         kinds[2] = socket(AF_INET, SOCK_DGRAM, 0);
@@ -1023,6 +1033,7 @@ static void attack_handback(report *rep, int port, const char *host)
     closedir(d);
     say(rep, "handback.sockets=%d", bells);
     say(rep, "handback.sent=%d", sent);
+    say(rep, "handback.readable=%d", readable);
 }
 
 static const char *arg(request_rec *r, const char *name, const char *dflt)

@@ -400,16 +400,20 @@ def test_alice_cannot_signal_server_or_bob(servers, tree, env_users, hostile_mod
     assert not wrong, f"alice's processor can signal {wrong} (parent {srv.parent_pid})"
 
 
+@pytest.mark.parametrize("image", ["exec", "fork"])
 def test_alice_hands_back_what_is_not_a_connection(servers, tree, env_users,
-                                                  hostile_module):
+                                                  hostile_module, image):
     """alice's processor sends, on every doorbell it holds, a hand-back
     (doorbell.h) of what it can make: the client end of a connection it
     opened to the server's own listener, a socketpair end, a UDP socket,
     and a message with two descriptors.  The multiplexers refuse each
     (PH00311 for the single ones), stay up, and everyone is served as
     before.  (The connection alice opened is an ordinary loopback client
-    of the server, served as such: no more than she could do anyway.)"""
-    srv = start(servers, hostile_module)
+    of the server, served as such: no more than she could do anyway.)
+    She can read none of the doorbells (a ring end reads end-of-file):
+    what another tenant's processor hands back is not hers to take, with
+    processors forked from the parent (ProcessorImage fork) too."""
+    srv = start(servers, hostile_module, image)
     census = Census(srv)
     www = pwd.getpwnam("www-data").pw_uid
     muxes = wait_processor(census, www, "the multiplexers")
@@ -421,6 +425,10 @@ def test_alice_hands_back_what_is_not_a_connection(servers, tree, env_users,
     print(r.body.decode("latin-1"))
     assert int(rep.get("handback.sockets", 0)) >= 1, rep    # the doorbells
     assert int(rep.get("handback.sent", 0)) >= 3, rep
+    # what she can read: her own environment's channel and answer channel
+    # (receive ends, one-way SEQPACKET sockets as the doorbells); any
+    # more would be a doorbell's watch end
+    assert 0 <= int(rep.get("handback.readable", -1)) <= 2, rep
     refused = wait_for(lambda: srv.log_lines(r"PH00311: \d+ descriptor\(s\) a processor "
                                              r"handed back were not") or None,
                        15, what="the multiplexers' PH00311 lines")

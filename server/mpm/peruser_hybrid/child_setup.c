@@ -134,8 +134,13 @@ void ph_child_main(int slot, ph_child_type type, ph_env *env, int mux_index)
         ph_doorbells_keep_only(mux_index);
     }
     if (type == PH_CHILD_PROC) {
-        /* Only multiplexers accept; a processor never holds a listener. */
+        /* Only multiplexers accept; a processor never holds a listener.
+         * Nor a doorbell's watch end: forked from the parent
+         * (ProcessorImage fork) it has both ends of every doorbell, and
+         * with a watch end it could swallow rings and take the
+         * connections other environments' processors hand back. */
         ph_child_close_listeners();
+        ph_doorbells_keep_ring_ends();
         close(ph_heritage_now.lifeline_fd);
         ph_heritage_now.lifeline_fd = -1;
     }

@@ -147,6 +147,15 @@ void ph_doorbells_keep_only(int mux_index)
     }
 }
 
+void ph_doorbells_keep_ring_ends(void)
+{
+    int i;
+
+    for (i = 0; i < here.n; i++) {
+        close_entry(&here.watch[i]);
+    }
+}
+
 void ph_doorbells_close_all(void)
 {
     ph_doorbells_keep_only(-1);

@@ -78,6 +78,11 @@ int ph_doorbell_handback_watch_fd(void);
  * of its own doorbell and of the hand-back doorbell. */
 void ph_doorbells_keep_only(int mux_index);
 
+/* A processor, first thing: close every watch end (a processor forked
+ * from the parent has both ends of every doorbell; one from its factory
+ * was given ring ends only). */
+void ph_doorbells_keep_ring_ends(void);
+
 /* Neither a multiplexer nor a processor (a processor factory's child that
  * is not of this generation, ...): close them all. */
 void ph_doorbells_close_all(void);
