@@ -61,6 +61,11 @@
  *                  doorbell's watch end: rings and hand-backs meant for
  *                  a multiplexer; a ring end, shut for reading, reads
  *                  end-of-file).
+ *   mode=handself  on every SEQPACKET socket it can write to, a HAND_BACK
+ *                  of this request's own connection (a real connection
+ *                  the listeners accepted: what a processor that stopped
+ *                  reading in the middle of what its client sent would
+ *                  hand back).  Reports how many it sent.
  *   mode=signals   report which server processes kill(pid, 0) reaches.
  *
  * The answer is text/plain, one `key=value` per line; `done=1` last.
@@ -819,6 +824,42 @@ static void attack_scoreboard(report *rep)
     say(rep, "scoreboard.workers_scribbled=%lu", workers);
 }
 
+/* ---- handing back its own connection ---------------------------------- */
+
+static int send_with_fds(int fd, char byte, const int *fds, int n);
+
+static void attack_handself(report *rep)
+{
+    apr_socket_t *csd = ap_get_conn_socket(rep->r->connection);
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int own = -1, sent = 0;
+
+    if (csd) {
+        apr_os_sock_get(&own, csd);
+    }
+    if (!d || own < 0) {
+        say(rep, "handself.error=%s", d ? "no connection" : err_name(errno));
+        if (d) {
+            closedir(d);
+        }
+        return;
+    }
+    while ((de = readdir(d))) {
+        int fd = atoi(de->d_name), type = 0;
+        socklen_t len = sizeof(type);
+
+        if (de->d_name[0] == '.' || fd == dirfd(d)
+            || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0
+            || type != SOCK_SEQPACKET) {
+            continue;
+        }
+        sent += send_with_fds(fd, 'H', &own, 1);
+    }
+    closedir(d);
+    say(rep, "handself.sent=%d", sent);
+}
+
 /* ---- descriptors ----------------------------------------------------- */
 
 static void report_fds(report *rep)
@@ -1100,6 +1141,9 @@ static int hostile_handler(request_rec *r)
     }
     else if (strcmp(mode, "signals") == 0) {
         report_signals(&rep);
+    }
+    else if (strcmp(mode, "handself") == 0) {
+        attack_handself(&rep);
     }
     else if (strcmp(mode, "handback") == 0) {
         attack_handback(&rep, atoi(arg(r, "port", "0")),

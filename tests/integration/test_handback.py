@@ -83,6 +83,23 @@ def test_request_body_survives_the_hand_back(servers, tree, env_users):
     assert again.status == 200 and parse_id(again.body)["uid"] == env_users["bob"][0]
 
 
+def test_no_hand_back_from_a_client_handbackfrom_does_not_list(servers, tree,
+                                                               env_users):
+    """HandBackFrom none (and a list without loopback alike): a kept-alive
+    connection from 127.0.0.1 asking for another environment's host gets
+    421, as before the hand-back existed, and nothing of that request runs
+    in either environment."""
+    for setting in ("none", "10.0.0.0/8 fd00::/8"):
+        srv = start(servers, CONF.replace("LogFormat", f"HandBackFrom {setting}\nLogFormat"))
+        with RawConn(srv.port) as c:
+            r1 = c.request("alice.test", "/cgi-bin/id.cgi")
+            r2 = c.request("bob.test", "/cgi-bin/id.cgi")
+        assert r1.status == 200 and r2.status == 421, (setting, r1, r2)
+        assert b"uid=" not in r2.body
+        assert not srv.log_lines(r"PH00431: .* handed back"), setting
+        srv.stop()
+
+
 def test_pipelined_foreign_request_still_421(servers, tree):
     """A request alice's processor has already read (pipelined with hers)
     cannot be handed back: the guard answers 421 and the connection

@@ -369,6 +369,34 @@ def test_attack_from_alice_leaves_bob_parent_and_muxes_intact(
     c.done()
 
 
+def test_alice_hands_back_her_own_connection_from_an_unlisted_client(
+        servers, tree, env_users, hostile_module):
+    """HandBackFrom none: alice's processor hands back the connection of
+    the request it is answering -- a real connection the listeners
+    accepted, as a processor that stopped reading in the middle of what
+    its client sent would (handback_from.h) -- on every doorbell.  Every
+    multiplexer that reads it refuses it (PH00311: its client is not a
+    HandBackFrom address) and routes nothing from it; alice's answer still
+    arrives, and bob is served as before."""
+    port = phtest.free_port()
+    conf = CONF.replace("KeepAliveTimeout 5\n", "KeepAliveTimeout 5\nHandBackFrom none\n")
+    srv = servers(conf, values={"PORT": port, "HOSTILE": hostile_module,
+                                "IMAGE": "exec"})
+    srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
+    srv.port = port
+    r = http_get(srv.port, "alice.test", "/attack?mode=handself")
+    assert r.status == 200, r
+    rep = parse_report(r.body)
+    print(r.body.decode("latin-1"))
+    assert int(rep.get("handself.sent", 0)) >= 1, rep
+    refused = wait_for(lambda: srv.log_lines(r"PH00311: \d+ descriptor\(s\) a processor "
+                                             r"handed back were not .* HandBackFrom")
+                       or None, 15, what="a multiplexer's PH00311")
+    print("\n".join(refused))
+    assert_answers_as(srv, "bob", env_users, n=2)
+    assert_answers_as(srv, "alice", env_users, n=1)
+
+
 def test_alice_cannot_signal_server_or_bob(servers, tree, env_users, hostile_module):
     """Report-only modes: from alice's processor, kill(pid, 0) reaches no
     process of the server but alice's own, and it holds no listening

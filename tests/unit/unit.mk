@@ -22,7 +22,8 @@ UNIT_MOD_SRC  := $(addprefix $(MPM_DIR)/,head_parse.c h2_preface.c tls_hello.c \
                    policy_mux.c policy_admit.c \
                    cgroup_limits.c site_index.c envconf_stub.c front_runs.c \
                    lazy_lib.c lib_hwloc.c lib_nghttp2.c \
-                   envconf_blank.c idle_stack.c mux_handback.c)
+                   envconf_blank.c idle_stack.c mux_handback.c \
+                   handback_from.c)
 UNIT_SHM_SRC  := shm/shm_escape.c
 UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c unit_apr.c test_head_parse.c \
                    test_h2_preface.c test_tls_hello.c \
@@ -35,7 +36,7 @@ UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c unit_apr.c test_head_parse
                    test_cgroup_limits.c test_site_index.c \
                    test_envconf_stub.c test_front_runs.c \
                    test_envconf_blank.c test_idle_stack.c \
-                   test_mux_handback.c)
+                   test_mux_handback.c test_handback_from.c)
 UNIT_NAMES    := $(notdir $(UNIT_MOD_SRC:.c=.o) $(UNIT_SHM_SRC:.c=.o) \
                    $(UNIT_TEST_SRC:.c=.o))
 # APR (not httpd): envconf_scan.c reads directories and files with it.

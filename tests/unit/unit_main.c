@@ -37,6 +37,7 @@ static int (*const suites[])(void) = {
     ph_unit_register_envconf_blank,
     ph_unit_register_idle_stack,
     ph_unit_register_mux_handback,
+    ph_unit_register_handback_from,
 };
 
 int ph_unit_add_suite(const char *name, CU_CleanupFunc cleanup,

@@ -55,5 +55,6 @@ int ph_unit_register_front_runs(void);
 int ph_unit_register_envconf_blank(void);
 int ph_unit_register_idle_stack(void);
 int ph_unit_register_mux_handback(void);
+int ph_unit_register_handback_from(void);
 
 #endif /* PH_UNIT_SUITES_H */

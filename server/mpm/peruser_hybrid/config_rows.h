@@ -109,6 +109,17 @@ PH_ROW_CUSTOM(ExtendedScoreBoardGroup, "server config",
               "ExtendedScoreBoardGroup group", "none (root only)", TAKE1,
               set_segment_group,
               "Group that may read the segment file (mode 0640, owner root)")
+PH_ROW_CUSTOM(HandBackFrom, "server config",
+              "HandBackFrom addr[/bits] ...|all|none", "127.0.0.0/8 ::1",
+              ITERATE, set_handback_from,
+              "Clients (a front proxy's addresses) whose kept-alive "
+              "connection, when its next request is for another "
+              "environment's virtual host, is handed back to a multiplexer "
+              "and served by that environment; from any other client that "
+              "request is answered 421 (browsers never send one).  Listed "
+              "because a processor could hand back a connection part-read, "
+              "making bytes its client sent a request from the client's "
+              "address (none: never; all: any client)")
 PH_ROW_CUSTOM(ProcessorImage, "server config", "ProcessorImage exec|fork",
               "exec", TAKE1, set_processor_image,
               "exec: each environment's processors are forked from an httpd "

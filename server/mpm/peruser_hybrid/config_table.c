@@ -16,6 +16,7 @@
 #include "ph_cgroup.h"
 #include "ph_config.h"
 #include "envconf_stub.h"
+#include "handback_from.h"
 #include "ph_env.h"
 #include "ph_factory.h"
 #include "ph_front.h"
@@ -62,6 +63,13 @@ void ph_config_reset(void)
     ph_conf.status_env = NULL;
     ph_conf.numa_node = PH_NUMA_AUTO;
     ph_conf.cgroup_roots = NULL;
+    ph_conf.handback_from = NULL;
+}
+
+const ph_handback_from *ph_handback_from_in_force(void)
+{
+    return ph_conf.handback_from ? ph_conf.handback_from
+                                 : ph_handback_from_loopback();
 }
 
 const ph_directive *ph_directive_find(const char *name)
@@ -269,6 +277,16 @@ static const char *set_processor_image(cmd_parms *cmd, void *dummy,
                             "fork", how);
     }
     return NULL;
+}
+
+static const char *set_handback_from(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    return msg ? msg : ph_handback_from_add(cmd->pool, &ph_conf.handback_from,
+                                            arg);
 }
 
 static const char *set_status_env(cmd_parms *cmd, void *dummy,

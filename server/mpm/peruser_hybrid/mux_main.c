@@ -58,6 +58,7 @@
 #include "doorbell.h"
 #include "mux.h"
 #include "mux_admit.h"
+#include "handback_from.h"
 #include "mux_handback.h"
 #include "ph_alloc.h"
 #include "ph_child.h"
@@ -1002,6 +1003,12 @@ static void handed_back(void *baton, int fd)
     }
     rv = ph_mux_handback_check(fd, m->listen_fds, m->nlisteners, &peer,
                                &peer_len);
+    /* A processor decides where the next request begins: only from a
+     * client HandBackFrom lists (handback_from.h says why). */
+    if (rv == 0 && !ph_handback_from_allows(ph_handback_from_in_force(),
+                                            (struct sockaddr *)&peer)) {
+        rv = EACCES;
+    }
     if (rv != 0) {
         long long now = ph_now_ms();
 
@@ -1012,8 +1019,9 @@ static void handed_back(void *baton, int fd)
         }
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, ap_server_conf,
                      PHLOGNO(00311) "%lu descriptor(s) a processor handed "
-                     "back were not connections our listeners accepted: "
-                     "closed (said at most every %d s)", m->handback_refused,
+                     "back were not connections our listeners accepted from "
+                     "a HandBackFrom address: closed (said at most every "
+                     "%d s)", m->handback_refused,
                      HANDBACK_SAY_MS / 1000);
         m->handback_refused = 0;
         m->handback_said_ms = now;

@@ -53,6 +53,8 @@ typedef struct ph_settings {
                                * a node number (placement.h) */
     apr_array_header_t *cgroup_roots; /* CgroupRoot dirs (const char *);
                                        * NULL = none */
+    struct ph_handback_from *handback_from; /* HandBackFrom; NULL: the
+                                             * default (loopback) */
 } ph_settings;
 
 /* ProcessorImage: where an environment's processors come from. */
@@ -98,6 +100,9 @@ extern const ph_directive ph_directives[];
 
 /* Reset ph_conf to the table's defaults (pre_config). */
 void ph_config_reset(void);
+
+/* The HandBackFrom list in force (handback_from.h). */
+const struct ph_handback_from *ph_handback_from_in_force(void);
 
 /* Find a row by name (case-insensitive), or NULL. */
 const ph_directive *ph_directive_find(const char *name);

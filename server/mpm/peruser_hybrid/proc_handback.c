@@ -62,6 +62,8 @@
 #include "util_filter.h"
 
 #include "doorbell.h"
+#include "handback_from.h"
+#include "ph_config.h"
 #include "head_parse.h"
 #include "mux.h"
 #include "ph_env.h"
@@ -146,7 +148,10 @@ static int eligible(proc_state *ps, proc_conn *pc)
            && !ap_ssl_conn_is_ssl(c)
            && !strcmp(ap_get_protocol(c), AP_PROTOCOL_HTTP1)
            && !ph_proto_conn_by_address(c)
-           && client_is_peer(c, &pc->msg.peer);
+           && client_is_peer(c, &pc->msg.peer)
+           && ph_handback_from_allows(ph_handback_from_in_force(),
+                                      (const struct sockaddr *)
+                                      &c->client_addr->sa);
 }
 
 /* What the next request on a connection is, from a peek at its head. */
