@@ -111,9 +111,9 @@ def hostile_module():
     return path
 
 
-def start(servers, hostile_module, image="exec"):
+def start(servers, hostile_module, image="exec", conf=CONF):
     port = phtest.free_port()
-    srv = servers(CONF, values={"PORT": port, "HOSTILE": hostile_module,
+    srv = servers(conf, values={"PORT": port, "HOSTILE": hostile_module,
                                 "IMAGE": image})
     srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
     srv.port = port
@@ -378,12 +378,9 @@ def test_alice_hands_back_her_own_connection_from_an_unlisted_client(
     multiplexer that reads it refuses it (PH00311: its client is not a
     HandBackFrom address) and routes nothing from it; alice's answer still
     arrives, and bob is served as before."""
-    port = phtest.free_port()
-    conf = CONF.replace("KeepAliveTimeout 5\n", "KeepAliveTimeout 5\nHandBackFrom none\n")
-    srv = servers(conf, values={"PORT": port, "HOSTILE": hostile_module,
-                                "IMAGE": "exec"})
-    srv.start(ready_hosts=["alice.test", "bob.test"], port=port)
-    srv.port = port
+    srv = start(servers, hostile_module,
+                conf=CONF.replace("KeepAliveTimeout 5\n",
+                                  "KeepAliveTimeout 5\nHandBackFrom none\n"))
     r = http_get(srv.port, "alice.test", "/attack?mode=handself")
     assert r.status == 200, r
     rep = parse_report(r.body)

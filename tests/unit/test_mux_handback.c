@@ -22,6 +22,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "channel.h"
 #include "mux_handback.h"
 #include "unit_suites.h"
 
@@ -164,27 +165,7 @@ static void forged_in_netns(int to, int port)
     }
     if (ok && (l = listener(0, port)) >= 0 && (c = connect_pair(l, &s)) >= 0
         && s >= 0) {
-        char byte = 'F';
-        struct iovec iov = { &byte, 1 };
-        struct msghdr mh;
-        union {
-            struct cmsghdr align;
-            char buf[CMSG_SPACE(sizeof(int))];
-        } ctl;
-        struct cmsghdr *cm;
-
-        memset(&mh, 0, sizeof(mh));
-        memset(&ctl, 0, sizeof(ctl));
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        mh.msg_control = ctl.buf;
-        mh.msg_controllen = sizeof(ctl.buf);
-        cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &s, sizeof(int));
-        _exit(sendmsg(to, &mh, 0) == 1 ? 0 : 3);
+        _exit(ph_send_with_fd(to, "F", 1, s) == 0 ? 0 : 3);
     }
     _exit(2);
 }
@@ -228,8 +209,8 @@ static void test_other_network_namespace_refused(void)
     mh.msg_iovlen = 1;
     mh.msg_control = ctl.buf;
     mh.msg_controllen = sizeof(ctl.buf);
-    if (recvmsg(sv[0], &mh, MSG_DONTWAIT) == 1 && CMSG_FIRSTHDR(&mh)) {
-        memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+    if (recvmsg(sv[0], &mh, MSG_DONTWAIT) == 1) {
+        fd = ph_carried_fd(&mh);
     }
     CU_ASSERT_FATAL(fd >= 0);
     /* same address and port as our listener, accepted there: refused */

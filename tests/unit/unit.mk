@@ -23,7 +23,7 @@ UNIT_MOD_SRC  := $(addprefix $(MPM_DIR)/,head_parse.c h2_preface.c tls_hello.c \
                    cgroup_limits.c site_index.c envconf_stub.c front_runs.c \
                    lazy_lib.c lib_hwloc.c lib_nghttp2.c \
                    envconf_blank.c idle_stack.c mux_handback.c \
-                   handback_from.c)
+                   handback_from.c channel.c)
 UNIT_SHM_SRC  := shm/shm_escape.c
 UNIT_TEST_SRC := $(addprefix $(UNIT_DIR)/,unit_main.c unit_apr.c test_head_parse.c \
                    test_h2_preface.c test_tls_hello.c \

@@ -90,6 +90,22 @@ static void close_carried_fds(struct msghdr *mh)
     }
 }
 
+int ph_carried_fd(struct msghdr *mh)
+{
+    struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+    int fd;
+
+    if (!(mh->msg_flags & (MSG_CTRUNC | MSG_TRUNC)) && cm
+        && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS
+        && cm->cmsg_len == CMSG_LEN(sizeof(int))
+        && CMSG_NXTHDR(mh, cm) == NULL) {
+        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+        return fd;
+    }
+    close_carried_fds(mh);
+    return -1;
+}
+
 int ph_channel_recv(int chan_fd, int *sock_fd, ph_chan_msg *msg,
                     ph_chan_decode_result *decode)
 {
@@ -102,8 +118,8 @@ int ph_channel_recv(int chan_fd, int *sock_fd, ph_chan_msg *msg,
     } control;
     struct iovec iov = { buf, sizeof(buf) };
     struct msghdr mh;
-    struct cmsghdr *cm;
     ssize_t n;
+    int fd;
 
     *sock_fd = -1;
     *decode = PH_CHAN_DECODE_OK;
@@ -123,20 +139,15 @@ int ph_channel_recv(int chan_fd, int *sock_fd, ph_chan_msg *msg,
         return PH_CHANNEL_EOF;
     }
 
-    cm = CMSG_FIRSTHDR(&mh);
-    if ((mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) || !cm
-        || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS
-        || cm->cmsg_len != CMSG_LEN(sizeof(int))
-        || CMSG_NXTHDR(&mh, cm) != NULL) {
-        close_carried_fds(&mh);
+    if ((fd = ph_carried_fd(&mh)) < 0) {
         *decode = PH_CHAN_DECODE_BAD_LENGTH;
         return EPROTO;
     }
     *decode = ph_chan_msg_decode(buf, (size_t)n, msg);
     if (*decode != PH_CHAN_DECODE_OK) {
-        close_carried_fds(&mh);
+        close(fd);
         return EPROTO;
     }
-    memcpy(sock_fd, CMSG_DATA(cm), sizeof(int));
+    *sock_fd = fd;
     return 0;
 }

@@ -13,6 +13,8 @@
 #ifndef PH_CHANNEL_H
 #define PH_CHANNEL_H
 
+#include <sys/socket.h>
+
 #include "chan_msg.h"
 
 /* Create a channel; fds[0] send end, fds[1] receive end, both
@@ -38,6 +40,12 @@ int ph_channel_send(int chan_fd, int sock_fd, const ph_chan_msg *msg);
  * another errno value.  The caller still holds sock_fd.  (Channels;
  * doorbells, doorbell.c.) */
 int ph_send_with_fd(int chan_fd, const void *data, size_t len, int sock_fd);
+
+/* The one descriptor a message received with recvmsg carried, or -1 after
+ * closing whatever it did carry: nothing, more than one, anything but
+ * SCM_RIGHTS, or a message or its descriptors truncated.  (Channels;
+ * doorbells' hand-backs, doorbell.c.) */
+int ph_carried_fd(struct msghdr *mh);
 
 #define PH_CHANNEL_EOF (-1)     /* every send end is closed */
 

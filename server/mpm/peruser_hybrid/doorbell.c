@@ -205,33 +205,6 @@ int ph_doorbell_hand_back(int fd)
     return ph_send_with_fd(here.ring[k], &h, 1, fd);
 }
 
-/* The descriptors a message carried (closed unless a HAND_BACK gives its
- * one to `taken`). */
-static void take_fds(struct msghdr *mh, int hand_back,
-                     void (*taken)(void *baton, int fd), void *baton)
-{
-    struct cmsghdr *c;
-
-    for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-        size_t i, nfds;
-        int fd;
-
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
-            continue;
-        }
-        nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (i = 0; i < nfds; i++) {
-            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-            if (hand_back && nfds == 1 && taken) {
-                taken(baton, fd);
-            }
-            else {
-                close(fd);
-            }
-        }
-    }
-}
-
 int ph_doorbell_drain(int fd, void (*taken)(void *baton, int fd),
                       void *baton)
 {
@@ -246,6 +219,7 @@ int ph_doorbell_drain(int fd, void (*taken)(void *baton, int fd),
             char buf[CMSG_SPACE(sizeof(int) * 4)];
         } control;
         ssize_t n;
+        int carried;
 
         memset(&mh, 0, sizeof(mh));
         mh.msg_iov = &iov;
@@ -262,12 +236,17 @@ int ph_doorbell_drain(int fd, void (*taken)(void *baton, int fd),
         if (n == 0) {
             return 0;
         }
-        /* A message truncated (MSG_CTRUNC: more descriptors than room)
-         * has had the rest closed by the kernel; what did arrive is
-         * taken only if it is exactly one socket of a HAND_BACK. */
-        take_fds(&mh, byte == PH_DOORBELL_HAND_BACK
-                      && !(mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)),
-                 taken, baton);
+        /* Taken only if it is exactly one socket of a HAND_BACK: a
+         * message with more descriptors (or more than the room for them,
+         * the rest closed by the kernel) has all of them closed. */
+        if ((carried = ph_carried_fd(&mh)) >= 0) {
+            if (byte == PH_DOORBELL_HAND_BACK && taken) {
+                taken(baton, carried);
+            }
+            else {
+                close(carried);
+            }
+        }
     }
     return 1;
 }
