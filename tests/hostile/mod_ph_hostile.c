@@ -60,7 +60,8 @@
  *                  how many of those sockets it could read from (a
  *                  doorbell's watch end: rings and hand-backs meant for
  *                  a multiplexer; a ring end, shut for reading, reads
- *                  end-of-file).
+ *                  end-of-file).  Then, on each, HANDBACK_EMPTY messages of
+ *                  no byte with a UDP socket each.
  *   mode=handself  on every SEQPACKET socket it can write to, a HAND_BACK
  *                  of this request's own connection (a real connection
  *                  the listeners accepted: what a processor that stopped
@@ -826,7 +827,8 @@ static void attack_scoreboard(report *rep)
 
 /* ---- handing back its own connection ---------------------------------- */
 
-static int send_with_fds(int fd, char byte, const int *fds, int n);
+static int send_with_fds(int fd, char byte, size_t len, const int *fds,
+                         int n);
 
 static void attack_handself(report *rep)
 {
@@ -854,7 +856,7 @@ static void attack_handself(report *rep)
             || type != SOCK_SEQPACKET) {
             continue;
         }
-        sent += send_with_fds(fd, 'H', &own, 1);
+        sent += send_with_fds(fd, 'H', 1, &own, 1);
     }
     closedir(d);
     say(rep, "handself.sent=%d", sent);
@@ -973,10 +975,11 @@ static void report_signals(report *rep)
 
 /* ---- the handler ----------------------------------------------------- */
 
-/* Send byte with the descriptors fds[0..n) on fd; 1 if it went. */
-static int send_with_fds(int fd, char byte, const int *fds, int n)
+/* Send byte (len 1) or nothing (len 0) with the descriptors fds[0..n) on
+ * fd; 1 if it went. */
+static int send_with_fds(int fd, char byte, size_t len, const int *fds, int n)
 {
-    struct iovec iov = { &byte, 1 };
+    struct iovec iov = { &byte, len };
     struct msghdr mh;
     union {
         struct cmsghdr align;
@@ -995,7 +998,7 @@ static int send_with_fds(int fd, char byte, const int *fds, int n)
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
     memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
-    return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
+    return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len;
 }
 
 /* A TCP connection to 127.0.0.1:port with a request for host written on
@@ -1024,11 +1027,14 @@ static int forged_client(int port, const char *host)
     return fd;
 }
 
+/* Messages of no byte, each with a descriptor, per doorbell. */
+#define HANDBACK_EMPTY 40
+
 static void attack_handback(report *rep, int port, const char *host)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *de;
-    int bells = 0, sent = 0, readable = 0;
+    int bells = 0, sent = 0, readable = 0, empty = 0;
 
     if (!d) {
         say(rep, "handback.error=%s", err_name(errno));
@@ -1055,12 +1061,12 @@ static void attack_handback(report *rep, int port, const char *host)
         kinds[2] = socket(AF_INET, SOCK_DGRAM, 0);
         for (k = 0; k < 3; k++) {
             if (kinds[k] >= 0) {
-                sent += send_with_fds(fd, 'H', &kinds[k], 1);
+                sent += send_with_fds(fd, 'H', 1, &kinds[k], 1);
             }
         }
         if (kinds[0] >= 0 && kinds[2] >= 0) {
             int two[2] = { kinds[0], kinds[2] };
-            sent += send_with_fds(fd, 'H', two, 2);
+            sent += send_with_fds(fd, 'H', 1, two, 2);
         }
         for (k = 0; k < 3; k++) {
             if (kinds[k] >= 0) {
@@ -1070,11 +1076,22 @@ static void attack_handback(report *rep, int port, const char *host)
         if (kinds[1] >= 0) {
             close(sv[1]);
         }
+        /* messages of no byte, each with a socket: whoever reads them
+         * must close what they carry, or run out of descriptors */
+        for (k = 0; k < HANDBACK_EMPTY; k++) {
+            int u = socket(AF_INET, SOCK_DGRAM, 0);
+
+            if (u >= 0) {
+                empty += send_with_fds(fd, 0, 0, &u, 1);
+                close(u);
+            }
+        }
     }
     closedir(d);
     say(rep, "handback.sockets=%d", bells);
     say(rep, "handback.sent=%d", sent);
     say(rep, "handback.readable=%d", readable);
+    say(rep, "handback.empty_sent=%d", empty);
 }
 
 static const char *arg(request_rec *r, const char *name, const char *dflt)

@@ -431,9 +431,10 @@ def test_alice_hands_back_what_is_not_a_connection(servers, tree, env_users,
     """alice's processor sends, on every doorbell it holds, a hand-back
     (doorbell.h) of what it can make: the client end of a connection it
     opened to the server's own listener, a socketpair end, a UDP socket,
-    and a message with two descriptors.  The multiplexers refuse each
-    (PH00311 for the single ones), stay up, and everyone is served as
-    before.  (The connection alice opened is an ordinary loopback client
+    a message with two descriptors, and messages of no byte with a socket
+    each.  The multiplexers refuse each (PH00311 for the single ones),
+    close every descriptor that came (their descriptor counts come back),
+    stay up, and everyone is served as before.  (The connection alice opened is an ordinary loopback client
     of the server, served as such: no more than she could do anyway.)
     She can read none of the doorbells (a ring end reads end-of-file):
     what another tenant's processor hands back is not hers to take, with
@@ -443,6 +444,7 @@ def test_alice_hands_back_what_is_not_a_connection(servers, tree, env_users,
     www = pwd.getpwnam("www-data").pw_uid
     muxes = wait_processor(census, www, "the multiplexers")
     mux_start = {pid: phtest.proc_starttime(pid) for pid in muxes}
+    mux_fds = {pid: len(os.listdir(f"/proc/{pid}/fd")) for pid in muxes}
     r = http_get(srv.port, "alice.test",
                  f"/attack?mode=handback&port={srv.port}&host=bob.test")
     assert r.status == 200, r
@@ -454,6 +456,7 @@ def test_alice_hands_back_what_is_not_a_connection(servers, tree, env_users,
     # (receive ends, one-way SEQPACKET sockets as the doorbells); any
     # more would be a doorbell's watch end
     assert 0 <= int(rep.get("handback.readable", -1)) <= 2, rep
+    assert int(rep.get("handback.empty_sent", 0)) >= 40, rep
     refused = wait_for(lambda: srv.log_lines(r"PH00311: \d+ descriptor\(s\) a processor "
                                              r"handed back were not") or None,
                        15, what="the multiplexers' PH00311 lines")
@@ -464,4 +467,11 @@ def test_alice_hands_back_what_is_not_a_connection(servers, tree, env_users,
     assert_answers_as(srv, "alice", env_users, n=3)
     dead = [pid for pid, st in mux_start.items() if not phtest.pid_alive(pid, st)]
     assert not dead, f"multiplexers went: {dead}"
+
+    def fds_back():
+        grown = {pid: len(os.listdir(f"/proc/{pid}/fd")) - n
+                 for pid, n in mux_fds.items()}
+        return grown if all(g < 10 for g in grown.values()) else None
+    wait_for(fds_back, 15, interval=0.2,
+             what="the multiplexers' descriptor counts back (nothing kept of what came)")
     assert phtest.pid_alive(srv.parent_pid, srv.parent_start)

@@ -233,10 +233,11 @@ int ph_doorbell_drain(int fd, void (*taken)(void *baton, int fd),
             }
             return 0;       /* EAGAIN: drained */
         }
-        if (n == 0) {
-            return 0;
+        if (n == 0 && mh.msg_controllen == 0) {
+            return 0;       /* nothing came: every ring end is closed */
         }
-        /* Taken only if it is exactly one socket of a HAND_BACK: a
+        /* A message of no byte may still carry descriptors: closed below.
+         * Taken only if it is exactly one socket of a HAND_BACK: a
          * message with more descriptors (or more than the room for them,
          * the rest closed by the kernel) has all of them closed. */
         if ((carried = ph_carried_fd(&mh)) >= 0) {
