@@ -163,7 +163,8 @@ typedef struct mux_state {
                                  * (broker.h, mux_ends.c) */
     int *chan_armed;            /* EPOLLOUT registered for that channel */
     ev_tag *listener_tags;
-    int *listen_fds;            /* their descriptors (mux_handback.c) */
+    int *listen_fds;            /* their descriptors, as an array for
+                                 * mux_handback.c (set up once) */
     unsigned long handback_refused; /* since PH00311 was last said */
     long long handback_said_ms;
     int nlisteners;
@@ -980,7 +981,8 @@ static void accept_some(mux_state *m, ev_tag *lt)
  * its tenant's to choose, and must not fill the server's error log. */
 #define HANDBACK_SAY_MS 10000
 
-/* A socket a processor handed back on our doorbell (doorbell.h): routed
+/* A socket a processor handed back (doorbell.h: on the hand-back doorbell,
+ * or, from a hostile one, on ours): routed
  * afresh once mux_handback.c shows it is a connection our listeners
  * accepted; anything else is closed. */
 static void handed_back(void *baton, int fd)
@@ -988,7 +990,7 @@ static void handed_back(void *baton, int fd)
     mux_state *m = baton;
     struct sockaddr_storage peer;
     socklen_t peer_len = sizeof(peer);
-    int i, rv;
+    int rv;
 
     if (m->exiting) {
         /* Read in the batch in which we stopped accepting (we watch the
@@ -997,9 +999,6 @@ static void handed_back(void *baton, int fd)
          * close, as on any server that stops. */
         close(fd);
         return;
-    }
-    for (i = 0; i < m->nlisteners; i++) {
-        m->listen_fds[i] = m->listener_tags[i].fd;
     }
     rv = ph_mux_handback_check(fd, m->listen_fds, m->nlisteners, &peer,
                                &peer_len);
@@ -1270,7 +1269,7 @@ static int setup(mux_state *m, int slot, int mux_index,
         apr_os_sock_get(&fd, lr->sd);
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         m->listener_tags[i].kind = TAG_LISTENER;
-        m->listener_tags[i].fd = fd;
+        m->listener_tags[i].fd = m->listen_fds[i] = fd;
         memset(&ev, 0, sizeof(ev));
         /* Wake one multiplexer per connection, not all of them. */
         ev.events = EPOLLIN | EPOLLEXCLUSIVE;

@@ -403,6 +403,7 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_chan_peer *peer,
     request_rec *r;
     conn_rec *c;
     ph_env *env;
+    int routed;
 
     memset(out, 0, sizeof(*out));
     out->env_index = -1;
@@ -412,12 +413,12 @@ void ph_mux_route(apr_pool_t *p, int fd, const ph_chan_peer *peer,
     }
 
     r = scratch_request(p, c);
-    if (!ph_route_server_of(r, head)) {
+    routed = ph_route_server_of(r, head) != NULL;
+    out->server = r->server;
+    if (!routed) {
         out->status = HTTP_BAD_REQUEST;
-        out->server = r->server;
         return;
     }
-    out->server = r->server;
 
     env = ph_front_env_of(p, r->server, r->hostname, &out->vhost_id);
     if (!env) {
