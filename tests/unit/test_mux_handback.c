@@ -176,12 +176,7 @@ static void test_other_network_namespace_refused(void)
     struct sockaddr_storage peer;
     socklen_t peer_len;
     char byte;
-    struct iovec iov = { &byte, 1 };
-    struct msghdr mh;
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
+    size_t got;
     pid_t pid;
 
     CU_ASSERT_FATAL(l >= 0);
@@ -204,15 +199,8 @@ static void test_other_network_namespace_refused(void)
         close(l);
         return;
     }
-    memset(&mh, 0, sizeof(mh));
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = sizeof(ctl.buf);
-    if (recvmsg(sv[0], &mh, MSG_DONTWAIT) == 1) {
-        fd = ph_carried_fd(&mh);
-    }
-    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_FATAL(ph_recv_with_fd(sv[0], &byte, 1, &got, &fd) == 0
+                    && got == 1 && fd >= 0);
     /* same address and port as our listener, accepted there: refused */
     CU_ASSERT_EQUAL(ph_mux_handback_check(fd, &l, 1, &peer, &peer_len),
                     EADDRNOTAVAIL);

@@ -90,7 +90,10 @@ static void close_carried_fds(struct msghdr *mh)
     }
 }
 
-int ph_carried_fd(struct msghdr *mh)
+/* The one descriptor a received message carried, or -1 after closing
+ * whatever it did carry: nothing, more than one, anything but
+ * SCM_RIGHTS, or a message or its descriptors truncated. */
+static int carried_fd(struct msghdr *mh)
 {
     struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
     int fd;
@@ -106,29 +109,26 @@ int ph_carried_fd(struct msghdr *mh)
     return -1;
 }
 
-int ph_channel_recv(int chan_fd, int *sock_fd, ph_chan_msg *msg,
-                    ph_chan_decode_result *decode)
+int ph_recv_with_fd(int chan_fd, void *buf, size_t len, size_t *got,
+                    int *sock_fd)
 {
-    /* Room for one more than expected, so a sender that attaches extra
-     * descriptors is detected rather than silently truncated. */
-    unsigned char buf[PH_CHAN_MSG_LEN + 16];
+    /* room for more descriptors than one, so that extra ones arrive and
+     * are closed here rather than truncated */
     union {
         struct cmsghdr align;
-        char space[CMSG_SPACE(2 * sizeof(int))];
+        char space[CMSG_SPACE(4 * sizeof(int))];
     } control;
-    struct iovec iov = { buf, sizeof(buf) };
+    struct iovec iov = { buf, len };
     struct msghdr mh;
     ssize_t n;
-    int fd;
 
+    *got = 0;
     *sock_fd = -1;
-    *decode = PH_CHAN_DECODE_OK;
     memset(&mh, 0, sizeof(mh));
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
     mh.msg_control = control.space;
     mh.msg_controllen = sizeof(control.space);
-
     do {
         n = recvmsg(chan_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
@@ -138,12 +138,30 @@ int ph_channel_recv(int chan_fd, int *sock_fd, ph_chan_msg *msg,
     if (n == 0 && mh.msg_controllen == 0) {
         return PH_CHANNEL_EOF;
     }
+    *got = (size_t)n;
+    *sock_fd = carried_fd(&mh);
+    return 0;
+}
 
-    if ((fd = ph_carried_fd(&mh)) < 0) {
+int ph_channel_recv(int chan_fd, int *sock_fd, ph_chan_msg *msg,
+                    ph_chan_decode_result *decode)
+{
+    /* Room for more than a message, so that a longer one is refused by
+     * its length rather than silently truncated. */
+    unsigned char buf[PH_CHAN_MSG_LEN + 16];
+    size_t n;
+    int fd, rv;
+
+    *sock_fd = -1;
+    *decode = PH_CHAN_DECODE_OK;
+    if ((rv = ph_recv_with_fd(chan_fd, buf, sizeof(buf), &n, &fd)) != 0) {
+        return rv;
+    }
+    if (fd < 0) {
         *decode = PH_CHAN_DECODE_BAD_LENGTH;
         return EPROTO;
     }
-    *decode = ph_chan_msg_decode(buf, (size_t)n, msg);
+    *decode = ph_chan_msg_decode(buf, n, msg);
     if (*decode != PH_CHAN_DECODE_OK) {
         close(fd);
         return EPROTO;

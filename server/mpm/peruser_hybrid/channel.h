@@ -13,7 +13,7 @@
 #ifndef PH_CHANNEL_H
 #define PH_CHANNEL_H
 
-#include <sys/socket.h>
+#include <stddef.h>
 
 #include "chan_msg.h"
 
@@ -41,13 +41,16 @@ int ph_channel_send(int chan_fd, int sock_fd, const ph_chan_msg *msg);
  * doorbells, doorbell.c.) */
 int ph_send_with_fd(int chan_fd, const void *data, size_t len, int sock_fd);
 
-/* The one descriptor a message received with recvmsg carried, or -1 after
- * closing whatever it did carry: nothing, more than one, anything but
- * SCM_RIGHTS, or a message or its descriptors truncated.  (Channels;
- * doorbells' hand-backs, doorbell.c.) */
-int ph_carried_fd(struct msghdr *mh);
-
 #define PH_CHANNEL_EOF (-1)     /* every send end is closed */
+
+/* One message of at most len bytes from the SOCK_SEQPACKET (or datagram)
+ * socket chan_fd into buf, never blocking: 0 with *got its length and
+ * *sock_fd the one descriptor it carried, or -1 after closing whatever it
+ * did carry (nothing, more than one, or truncated); PH_CHANNEL_EOF; EAGAIN
+ * (nothing waiting); or another errno value.  (Channels; doorbells,
+ * doorbell.c.) */
+int ph_recv_with_fd(int chan_fd, void *buf, size_t len, size_t *got,
+                    int *sock_fd);
 
 /*
  * Receive one message.  Never blocks.  Returns 0 with *sock_fd (a

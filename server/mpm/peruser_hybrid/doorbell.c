@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -212,36 +211,17 @@ int ph_doorbell_drain(int fd, void (*taken)(void *baton, int fd),
 
     for (i = 0; i < PH_DOORBELL_DRAIN_MAX; i++) {
         char byte = 0;
-        struct iovec iov = { &byte, 1 };
-        struct msghdr mh;
-        union {
-            struct cmsghdr align;
-            char buf[CMSG_SPACE(sizeof(int) * 4)];
-        } control;
-        ssize_t n;
+        size_t n;
         int carried;
 
-        memset(&mh, 0, sizeof(mh));
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        mh.msg_control = control.buf;
-        mh.msg_controllen = sizeof(control.buf);
-        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return 0;       /* EAGAIN: drained */
+        if (ph_recv_with_fd(fd, &byte, 1, &n, &carried) != 0) {
+            return 0;   /* drained (EAGAIN), or every ring end closed */
         }
-        if (n == 0 && mh.msg_controllen == 0) {
-            return 0;       /* nothing came: every ring end is closed */
-        }
-        /* A message of no byte may still carry descriptors: closed below.
-         * Taken only if it is exactly one socket of a HAND_BACK: a
-         * message with more descriptors (or more than the room for them,
-         * the rest closed by the kernel) has all of them closed. */
-        if ((carried = ph_carried_fd(&mh)) >= 0) {
-            if (byte == PH_DOORBELL_HAND_BACK && taken) {
+        /* Taken only if it is exactly one socket of a HAND_BACK: with
+         * any other message it is closed here, and a message with more
+         * than one descriptor has them all closed by ph_recv_with_fd. */
+        if (carried >= 0) {
+            if (n == 1 && byte == PH_DOORBELL_HAND_BACK && taken) {
                 taken(baton, carried);
             }
             else {
